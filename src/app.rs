@@ -1,0 +1,44 @@
+//! The application state handed to every request handler and background task; no global singletons.
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::instances::Registry;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Config,
+    pub registry: Registry,
+    pub clock: SharedClock,
+    /// True between "storage open and listener bound" and "shutdown began".
+    ready: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(config: Config, registry: Registry, clock: SharedClock) -> Self {
+        Self(Arc::new(Inner {
+            config,
+            registry,
+            clock,
+            ready: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.0.ready.store(ready, Ordering::SeqCst);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.0.ready.load(Ordering::SeqCst)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,219 @@
+//! `holdfast doctor`: one line per check, OK/WARN/FAIL, non-zero exit when anything FAILs.
+
+use super::storage_options;
+use crate::clock::SharedClock;
+use crate::config::{Config, ConfigError};
+use crate::{instances, keys, web};
+use nix::sys::statvfs::statvfs;
+use std::os::unix::fs::MetadataExt;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn line(&mut self, status: Status, check: &str, detail: impl AsRef<str>) {
+        let label = match status {
+            Status::Ok => "OK  ",
+            Status::Warn => "WARN",
+            Status::Fail => {
+                self.failed = true;
+                "FAIL"
+            }
+        };
+        println!("{label} {check}: {}", detail.as_ref());
+    }
+}
+
+pub fn run(
+    config: Result<Config, ConfigError>,
+    only: Option<String>,
+    clock: SharedClock,
+) -> ExitCode {
+    let mut r = Report { failed: false };
+    let config = match config {
+        Ok(c) => {
+            r.line(
+                Status::Ok,
+                "config",
+                format!("loaded from {}", c.source_label()),
+            );
+            c
+        }
+        Err(e) => {
+            r.line(Status::Fail, "config", e.to_string());
+            return ExitCode::FAILURE;
+        }
+    };
+    let dir = &config.data_dir;
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {
+            let mode = m.mode() & 0o777;
+            let euid = nix::unistd::geteuid().as_raw();
+            if m.uid() != euid {
+                r.line(
+                    Status::Fail,
+                    "data dir",
+                    format!(
+                        "{} is owned by uid {}, not by this user (uid {euid})",
+                        dir.display(),
+                        m.uid()
+                    ),
+                );
+            } else if mode & 0o077 != 0 {
+                r.line(
+                    Status::Fail,
+                    "data dir",
+                    format!(
+                        "{} has mode {mode:o}; it must be 0700 (chmod 700 {})",
+                        dir.display(),
+                        dir.display()
+                    ),
+                );
+            } else {
+                r.line(
+                    Status::Ok,
+                    "data dir",
+                    format!("{} (mode {mode:o})", dir.display()),
+                );
+            }
+        }
+        Ok(_) => r.line(
+            Status::Fail,
+            "data dir",
+            format!("{} is not a directory", dir.display()),
+        ),
+        Err(e) => {
+            r.line(Status::Fail, "data dir", format!("{}: {e}", dir.display()));
+            return ExitCode::FAILURE;
+        }
+    }
+
+    let master = match keys::load(dir, false) {
+        Ok((k, source)) => {
+            r.line(
+                Status::Ok,
+                "master key",
+                format!("{source} (id {})", k.id()),
+            );
+            Some(k)
+        }
+        Err(e) => {
+            r.line(Status::Fail, "master key", e.to_string());
+            None
+        }
+    };
+
+    let cert = config
+        .tls_cert_file
+        .clone()
+        .unwrap_or_else(|| web::tls::self_signed_paths(dir).cert);
+    if cert.exists() {
+        match web::tls::days_until_expiry(&cert, clock.now()) {
+            Ok(d) if d < 0 => r.line(
+                Status::Fail,
+                "certificate",
+                format!("{} expired {} days ago", cert.display(), -d),
+            ),
+            Ok(d) if d < 30 => r.line(
+                Status::Warn,
+                "certificate",
+                format!("{} expires in {d} days", cert.display()),
+            ),
+            Ok(d) => r.line(
+                Status::Ok,
+                "certificate",
+                format!("{} valid for {d} more days", cert.display()),
+            ),
+            Err(e) => r.line(Status::Fail, "certificate", e.to_string()),
+        }
+    } else if config.tls_cert_file.is_some() {
+        r.line(
+            Status::Fail,
+            "certificate",
+            format!("{} does not exist", cert.display()),
+        );
+    } else {
+        r.line(
+            Status::Warn,
+            "certificate",
+            "none yet; `holdfast serve` generates a self-signed one on first start",
+        );
+    }
+
+    match instances::list_names(dir) {
+        Ok(names) if names.is_empty() => r.line(
+            Status::Warn,
+            "instances",
+            "none yet; `holdfast serve` creates `default` on first start",
+        ),
+        Ok(names) => {
+            for name in names
+                .iter()
+                .filter(|n| only.as_ref().is_none_or(|o| o == *n))
+            {
+                let check = format!("instance {name}");
+                let Some(master) = &master else {
+                    r.line(
+                        Status::Fail,
+                        &check,
+                        "cannot be checked without the master key",
+                    );
+                    continue;
+                };
+                match instances::open(dir, master, name, storage_options(&config)) {
+                    Ok(inst) => match inst.db.integrity_problems() {
+                        Ok(p) if p.is_empty() => r.line(
+                            Status::Ok,
+                            &check,
+                            format!(
+                                "integrity_check and cipher_integrity_check ok (schema {})",
+                                inst.db.schema_version().unwrap_or(0)
+                            ),
+                        ),
+                        Ok(p) => r.line(
+                            Status::Fail,
+                            &check,
+                            format!("database damaged: {}", p.join("; ")),
+                        ),
+                        Err(e) => r.line(Status::Fail, &check, e.to_string()),
+                    },
+                    Err(e) => r.line(Status::Fail, &check, e.to_string()),
+                }
+            }
+        }
+        Err(e) => r.line(Status::Fail, "instances", e.to_string()),
+    }
+
+    match statvfs(dir) {
+        Ok(s) => {
+            let free = s.blocks_available() as u64 * s.fragment_size() as u64;
+            let total = (s.blocks() as u64 * s.fragment_size() as u64).max(1);
+            let pct = free as f64 * 100.0 / total as f64;
+            let text = format!("{} free ({pct:.1}%)", super::instance::human_size(free));
+            let gib = 1024 * 1024 * 1024;
+            if free < gib || pct < 2.0 {
+                r.line(Status::Fail, "free disk", text);
+            } else if free < 5 * gib || pct < 10.0 {
+                r.line(Status::Warn, "free disk", text);
+            } else {
+                r.line(Status::Ok, "free disk", text);
+            }
+        }
+        Err(e) => r.line(Status::Fail, "free disk", e.to_string()),
+    }
+
+    if r.failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

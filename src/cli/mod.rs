@@ -1,0 +1,140 @@
+//! The command line: global options, subcommands, and the one-line error convention.
+
+mod doctor;
+mod instance;
+mod serve;
+
+use crate::clock::{self, SharedClock};
+use crate::config::{Config, Overrides};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "holdfast",
+    version,
+    about = "holdfast — secure on-premises business hub",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Configuration file [default: /etc/holdfast/holdfast.toml when it exists]
+    #[arg(long, global = true, env = "HOLDFAST_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory [default: /var/lib/holdfast when installed, ./holdfast-data otherwise]
+    #[arg(long, global = true, env = "HOLDFAST_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Instance to act on, for commands that act on one
+    #[arg(long, global = true, env = "HOLDFAST_INSTANCE", value_name = "NAME")]
+    instance: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTPS server
+    Serve {
+        /// Address and port to listen on [default: 127.0.0.1:8443]
+        #[arg(long, env = "HOLDFAST_LISTEN", value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
+    /// Create, list and remove instances
+    #[command(subcommand)]
+    Instance(instance::InstanceCommand),
+    /// Check configuration, files, keys, certificate, databases and disk
+    Doctor,
+}
+
+/// What every console command receives: the resolved configuration and the clock.
+pub struct Console {
+    pub config: Config,
+    pub clock: SharedClock,
+    pub instance: Option<String>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+        listen: match &cli.command {
+            Command::Serve { listen } => listen.clone(),
+            _ => None,
+        },
+    };
+    let config = Config::load(&overrides);
+    if let Command::Doctor = cli.command {
+        return doctor::run(config, cli.instance, clock::system());
+    }
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => return fail(&anyhow::Error::new(e)),
+    };
+    crate::logging::init(&config.log_level);
+    let console = Console {
+        config,
+        clock: clock::system(),
+        instance: cli.instance,
+    };
+    let result = match cli.command {
+        Command::Serve { .. } => serve::run(console),
+        Command::Instance(cmd) => instance::run(console, cmd),
+        Command::Doctor => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// One line on stderr: the error and its causes, outermost first.
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    let mut line = String::new();
+    for part in chain {
+        if !line.contains(&part) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&part);
+        }
+    }
+    eprintln!("holdfast: error: {line}");
+    ExitCode::FAILURE
+}
+
+/// Checks the data dir exists (creating the built-in default on first use) and is usable.
+pub fn prepare_data_dir(config: &Config) -> Result<()> {
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        if config.data_dir_is_default {
+            crate::fsutil::ensure_private_dir(dir)
+                .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+            tracing::info!(data_dir = %dir.display(), "created data dir");
+        } else {
+            bail!(
+                "data dir {} does not exist; create it (owned by the holdfast user, mode 0700) or choose another with --data-dir",
+                dir.display()
+            );
+        }
+    }
+    if !dir.is_dir() {
+        bail!("data dir {} is not a directory", dir.display());
+    }
+    std::fs::read_dir(dir).with_context(|| format!("data dir {} cannot be read", dir.display()))?;
+    let probe = dir.join(format!(".write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("data dir {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Storage options from the configuration.
+pub fn storage_options(config: &Config) -> crate::storage::Options {
+    crate::storage::Options {
+        read_connections: config.read_connections,
+        busy_timeout: std::time::Duration::from_millis(config.busy_timeout_ms),
+    }
+}

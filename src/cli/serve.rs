@@ -1,0 +1,196 @@
+//! `holdfast serve`: open storage, bind the listeners, tell systemd, serve until SIGTERM.
+
+use super::{Console, prepare_data_dir, storage_options};
+use crate::app::AppState;
+use crate::instances::{self, Registry};
+use crate::{keys, systemd, web};
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+pub fn run(console: Console) -> Result<()> {
+    let started = Instant::now();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .max_blocking_threads(64)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(console, started))
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " — another program already listens there; stop it or choose another address with --listen"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                " — ports below 1024 need CAP_NET_BIND_SERVICE (the systemd unit grants it)"
+            }
+            _ => "",
+        };
+        anyhow::anyhow!("cannot listen on {addr} ({what}): {e}{hint}")
+    })
+}
+
+async fn serve(console: Console, started: Instant) -> Result<()> {
+    let Console { config, clock, .. } = console;
+    prepare_data_dir(&config)?;
+    let dir = config.data_dir.clone();
+    let first_start = instances::list_names(&dir)?.is_empty();
+    let (master, key_source) = keys::load(&dir, first_start)?;
+    tracing::info!(source = %key_source, key_id = %master.id(), "master key loaded");
+
+    let opts = storage_options(&config);
+    let reg_dir = dir.clone();
+    let reg_clock = clock.clone();
+    let registry = tokio::task::spawn_blocking(move || {
+        Registry::open_all(&reg_dir, master, opts, reg_clock.as_ref())
+    })
+    .await
+    .context("storage start-up task failed")??;
+    let hostnames: Vec<String> = registry
+        .all()
+        .iter()
+        .flat_map(|i| i.hostnames.clone())
+        .collect();
+
+    let cert = web::tls::ensure_certificate(
+        &dir,
+        config.tls_cert_file.as_deref(),
+        config.tls_key_file.as_deref(),
+        &hostnames,
+    )?;
+    let tls = web::tls::server_config(&cert)?;
+    let listener = bind(config.listen, "HTTPS").await?;
+    let local = listener.local_addr().context("listener has no address")?;
+    let redirect = match config.redirect_listen {
+        Some(addr) => Some(bind(addr, "HTTP redirect").await?),
+        None => None,
+    };
+
+    let state = AppState::new(config.clone(), registry, clock);
+    let router = web::router(state.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let wait_stop = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    if let Some(l) = redirect {
+        let addr = l.local_addr().ok();
+        tracing::info!(listen = ?addr, "HTTP redirect listener on");
+        tokio::spawn(web::server::serve_redirect(
+            l,
+            config.public_port,
+            wait_stop(stop_rx.clone()),
+        ));
+    }
+    tokio::spawn(refresh_instances(state.clone(), stop_rx.clone()));
+    if let Some(every) = systemd::watchdog_interval() {
+        tokio::spawn(watchdog(every, stop_rx.clone()));
+    }
+
+    state.set_ready(true);
+    tracing::info!(
+        "listening on https://{local} (instances: {}; ready in {} ms)",
+        state
+            .registry
+            .all()
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        started.elapsed().as_millis()
+    );
+    systemd::ready(&format!("serving on {local}"));
+
+    let signal_state = state.clone();
+    let on_signal = async move {
+        wait_for_termination(&signal_state).await;
+        signal_state.set_ready(false);
+        systemd::stopping();
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+    };
+    web::server::serve_tls(
+        listener,
+        tls,
+        router,
+        config.max_connections,
+        Duration::from_secs(config.shutdown_grace_seconds),
+        on_signal,
+    )
+    .await;
+
+    for inst in state.registry.all() {
+        if let Err(e) = inst.db.checkpoint() {
+            tracing::warn!(instance = %inst.name, error = %e, "final checkpoint failed; the WAL will be replayed at next start");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_termination(state: &AppState) {
+    let (mut term, mut int, mut hup) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+        _ => {
+            tracing::error!("cannot install signal handlers; stop with SIGKILL only");
+            return std::future::pending().await;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = hup.recv() => reload(state).await,
+        }
+    }
+}
+
+async fn reload(state: &AppState) {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.registry.refresh()).await {
+        Ok(Ok((opened, closed))) => {
+            for n in opened {
+                tracing::info!(instance = %n, "instance opened");
+            }
+            for n in closed {
+                tracing::info!(instance = %n, "instance closed (removed)");
+            }
+        }
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot refresh instances"),
+        Err(e) => tracing::error!(error = %e, "instance refresh task failed"),
+    }
+}
+
+/// The console creates and removes instances while the server runs; look for them every 2 s.
+async fn refresh_instances(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => reload(&state).await,
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Pings come from the runtime itself, so a wedged runtime stops them and systemd restarts us.
+async fn watchdog(every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => systemd::watchdog_ping(),
+            _ = stop.changed() => return,
+        }
+    }
+}

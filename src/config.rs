@@ -1,0 +1,295 @@
+//! Layered configuration: built-in defaults → config file → `HOLDFAST_*` environment → command-line flags.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/holdfast/holdfast.toml";
+pub const INSTALLED_DATA_DIR: &str = "/var/lib/holdfast";
+pub const CHECKOUT_DATA_DIR: &str = "holdfast-data";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8443";
+
+/// What the command line (and, through clap, the environment) says; `None` means "not given".
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// The resolved configuration handed to every part of holdfast through the application state.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file the settings came from, if any.
+    pub source: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    /// True when nobody chose the data dir: only then may holdfast create it on first start.
+    pub data_dir_is_default: bool,
+    pub listen: SocketAddr,
+    pub redirect_listen: Option<SocketAddr>,
+    pub public_port: u16,
+    pub shutdown_grace_seconds: u64,
+    pub max_connections: usize,
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    pub read_connections: usize,
+    pub busy_timeout_ms: u64,
+    pub log_level: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    tls: TlsSection,
+    #[serde(default)]
+    storage: StorageSection,
+    #[serde(default)]
+    log: LogSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    listen: Option<String>,
+    redirect_listen: Option<String>,
+    public_port: Option<u16>,
+    shutdown_grace_seconds: Option<u64>,
+    max_connections: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    read_connections: Option<usize>,
+    busy_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    level: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path} cannot be read: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("config file {path}, line {line}, key `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        message: String,
+    },
+    #[error("{setting}: {message}")]
+    Value { setting: String, message: String },
+}
+
+impl Config {
+    pub fn load(overrides: &Overrides) -> Result<Self, ConfigError> {
+        let path = match &overrides.config {
+            Some(p) => Some(p.clone()),
+            None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+                Some(PathBuf::from(DEFAULT_CONFIG_PATH))
+            }
+            None => None,
+        };
+        let file = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Unreadable {
+                    path: p.clone(),
+                    reason: e.to_string(),
+                })?;
+                parse_file(p, &text)?
+            }
+            None => FileConfig::default(),
+        };
+        Self::resolve(path, file, overrides)
+    }
+
+    fn resolve(
+        source: Option<PathBuf>,
+        file: FileConfig,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let (data_dir, data_dir_is_default) = match (&overrides.data_dir, &file.data_dir) {
+            (Some(d), _) | (None, Some(d)) => (d.clone(), false),
+            (None, None) => (default_data_dir(), true),
+        };
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(file.server.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = parse_addr("listen", &listen_text)?;
+        let redirect_listen = match file.server.redirect_listen.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(parse_addr("server.redirect_listen", text)?),
+        };
+        let read_connections = file.storage.read_connections.unwrap_or(4);
+        if !(1..=64).contains(&read_connections) {
+            return Err(ConfigError::Value {
+                setting: "storage.read_connections".into(),
+                message: format!("{read_connections} is outside the allowed range 1–64"),
+            });
+        }
+        let max_connections = file.server.max_connections.unwrap_or(4096);
+        if !(16..=1_000_000).contains(&max_connections) {
+            return Err(ConfigError::Value {
+                setting: "server.max_connections".into(),
+                message: format!("{max_connections} is outside the allowed range 16–1000000"),
+            });
+        }
+        if file.tls.cert_file.is_some() != file.tls.key_file.is_some() {
+            return Err(ConfigError::Value {
+                setting: "tls".into(),
+                message: "cert_file and key_file must be set together".into(),
+            });
+        }
+        let log_level = file.log.level.unwrap_or_else(|| "info".into());
+        if !["error", "warn", "info", "debug", "trace"].contains(&log_level.as_str()) {
+            return Err(ConfigError::Value {
+                setting: "log.level".into(),
+                message: format!("`{log_level}` is not one of error, warn, info, debug, trace"),
+            });
+        }
+        Ok(Self {
+            source,
+            data_dir,
+            data_dir_is_default,
+            public_port: file.server.public_port.unwrap_or(listen.port()),
+            listen,
+            redirect_listen,
+            shutdown_grace_seconds: file.server.shutdown_grace_seconds.unwrap_or(20),
+            max_connections,
+            tls_cert_file: file.tls.cert_file,
+            tls_key_file: file.tls.key_file,
+            read_connections,
+            busy_timeout_ms: file.storage.busy_timeout_ms.unwrap_or(5000),
+            log_level,
+        })
+    }
+
+    pub fn source_label(&self) -> String {
+        match &self.source {
+            Some(p) => p.display().to_string(),
+            None => "built-in defaults".into(),
+        }
+    }
+}
+
+/// `/var/lib/holdfast` for a packaged install (the binary lives under `/usr`), else `./holdfast-data`.
+fn default_data_dir() -> PathBuf {
+    let installed = std::env::current_exe()
+        .map(|p| p.starts_with("/usr/"))
+        .unwrap_or(false);
+    if installed {
+        PathBuf::from(INSTALLED_DATA_DIR)
+    } else {
+        PathBuf::from(CHECKOUT_DATA_DIR)
+    }
+}
+
+fn parse_addr(setting: &str, text: &str) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| ConfigError::Value {
+        setting: setting.into(),
+        message: format!("`{text}` is not an ADDRESS:PORT such as 127.0.0.1:8443"),
+    })
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
+        let line = text[..offset].matches('\n').count() + 1;
+        let message = e.message().to_string();
+        let key = key_from_message(&message).unwrap_or_else(|| key_on_line(text, line));
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            key,
+            message,
+        }
+    })
+}
+
+/// serde names an unknown key in back-quotes: "unknown field `x`, expected …".
+fn key_from_message(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+fn key_on_line(text: &str, line: usize) -> String {
+    let content = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    match content.split_once('=') {
+        Some((k, _)) => k.trim().to_string(),
+        None => content.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileConfig, ConfigError> {
+        parse_file(Path::new("/etc/holdfast/holdfast.toml"), text)
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_file_and_line() {
+        let err = parse("[server]\nlisten = \"127.0.0.1:1\"\nlistne = \"x\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("/etc/holdfast/holdfast.toml"), "{text}");
+        assert!(text.contains("line 3"), "{text}");
+        assert!(text.contains("`listne`"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_line() {
+        let err = parse("\n[storage]\nread_connections = \"many\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 3"), "{text}");
+        assert!(text.contains("read_connections"), "{text}");
+    }
+
+    #[test]
+    fn flags_beat_file() {
+        let file = parse("data_dir = \"/srv/a\"\n[server]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        let cfg = Config::resolve(
+            None,
+            file,
+            &Overrides {
+                listen: Some("127.0.0.1:2".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(cfg.listen.port(), 2);
+        assert_eq!(cfg.data_dir, PathBuf::from("/srv/a"));
+        assert!(!cfg.data_dir_is_default);
+    }
+
+    #[test]
+    fn bad_listen_is_refused() {
+        let err = Config::resolve(
+            None,
+            FileConfig::default(),
+            &Overrides {
+                listen: Some("nowhere".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("ADDRESS:PORT"));
+    }
+}

@@ -1,0 +1,15 @@
+//! holdfast: a secure on-premises business hub in one binary. This crate root only lists the modules;
+//! `docs/ARCHITECTURE.md` is the map.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod fsutil;
+pub mod instances;
+pub mod keys;
+pub mod logging;
+pub mod storage;
+pub mod systemd;
+pub mod web;

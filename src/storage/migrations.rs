@@ -1,0 +1,83 @@
+//! Numbered SQL migrations embedded in the binary, applied in one transaction and tracked in the database.
+
+use super::StorageError;
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Append only: a released migration is never edited, a new one is added with the next number.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "core",
+    sql: include_str!("migrations/0001_core.sql"),
+}];
+
+pub const LATEST_SCHEMA_VERSION: i64 = 1;
+
+pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        ) STRICT;",
+    )?;
+    let current: i64 = tx.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    if current > LATEST_SCHEMA_VERSION {
+        return Err(StorageError::NewerSchema {
+            path: path.to_path_buf(),
+            found: current,
+            known: LATEST_SCHEMA_VERSION,
+        });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tx.execute_batch(m.sql)
+            .map_err(|e| StorageError::Migration {
+                version: m.version,
+                name: m.name,
+                reason: e.to_string(),
+            })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at)
+             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            rusqlite::params![m.version, m.name],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema version recorded in an open database.
+pub(super) fn current_version(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_latest_matches() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        }
+        assert_eq!(
+            MIGRATIONS.last().map(|m| m.version),
+            Some(LATEST_SCHEMA_VERSION)
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! The `settings` table: instance-wide key/value settings.
+
+use super::StorageError;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+pub fn get(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+pub fn set(tx: &Transaction, key: &str, value: &str, now: &str) -> Result<(), StorageError> {
+    tx.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        params![key, value, now],
+    )?;
+    Ok(())
+}

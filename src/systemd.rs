@@ -1,0 +1,31 @@
+//! systemd integration without libsystemd: readiness, watchdog pings and stopping notices over
+//! `$NOTIFY_SOCKET` (sd_notify protocol). All calls are no-ops when not run by systemd.
+
+use sd_notify::NotifyState;
+use std::time::Duration;
+
+fn send(state: &[NotifyState]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_none() {
+        return;
+    }
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(error = %e, "could not notify systemd");
+    }
+}
+
+pub fn ready(status: &str) {
+    send(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+pub fn stopping() {
+    send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+}
+
+pub fn watchdog_ping() {
+    send(&[NotifyState::Watchdog]);
+}
+
+/// How often to ping: half the interval systemd expects, when it expects any.
+pub fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled().map(|d| d / 2)
+}
