@@ -27,7 +27,9 @@ pub struct Config {
     pub data_dir_is_default: bool,
     pub listen: SocketAddr,
     pub redirect_listen: Option<SocketAddr>,
-    pub public_port: u16,
+    /// The HTTPS port users reach (differs from the listen port behind port forwarding); the bound
+    /// port when unset.
+    pub public_port: Option<u16>,
     pub shutdown_grace_seconds: u64,
     pub max_connections: usize,
     pub tls_cert_file: Option<PathBuf>,
@@ -168,7 +170,7 @@ impl Config {
             source,
             data_dir,
             data_dir_is_default,
-            public_port: file.server.public_port.unwrap_or(listen.port()),
+            public_port: file.server.public_port,
             listen,
             redirect_listen,
             shutdown_grace_seconds: file.server.shutdown_grace_seconds.unwrap_or(20),

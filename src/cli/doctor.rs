@@ -195,8 +195,8 @@ pub fn run(
 
     match statvfs(dir) {
         Ok(s) => {
-            let free = s.blocks_available() as u64 * s.fragment_size() as u64;
-            let total = (s.blocks() as u64 * s.fragment_size() as u64).max(1);
+            let free = s.blocks_available() * s.fragment_size();
+            let total = (s.blocks() * s.fragment_size()).max(1);
             let pct = free as f64 * 100.0 / total as f64;
             let text = format!("{} free ({pct:.1}%)", super::instance::human_size(free));
             let gib = 1024 * 1024 * 1024;

@@ -20,6 +20,8 @@ pub enum InstanceCommand {
     },
     /// List instances
     List,
+    /// Change the display title users see
+    Title { name: String, title: String },
     /// Take an instance out of service, keeping its encrypted files under removed/
     Remove {
         name: String,
@@ -83,6 +85,16 @@ pub fn run(console: Console, cmd: InstanceCommand) -> Result<()> {
                     inst.title_blocking()?
                 );
             }
+        }
+        InstanceCommand::Title { name, title } => {
+            let title = title.trim();
+            if title.is_empty() || title.chars().count() > 120 {
+                bail!("the title must be 1–120 characters");
+            }
+            let (master, _) = keys::load(dir, false)?;
+            let inst = instances::open(dir, &master, &name, storage_options(cfg))?;
+            inst.set_title_blocking(title, console.clock.as_ref())?;
+            println!("instance `{name}` is now titled \"{title}\"");
         }
         InstanceCommand::Remove { name, yes } => {
             instances::validate_name(&name)?;

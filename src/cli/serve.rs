@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
 
 pub fn run(console: Console) -> Result<()> {
@@ -86,7 +86,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         tracing::info!(listen = ?addr, "HTTP redirect listener on");
         tokio::spawn(web::server::serve_redirect(
             l,
-            config.public_port,
+            config.public_port.unwrap_or(local.port()),
             wait_stop(stop_rx.clone()),
         ));
     }
@@ -95,6 +95,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         tokio::spawn(watchdog(every, stop_rx.clone()));
     }
 
+    let signals = install_signals()?;
     state.set_ready(true);
     tracing::info!(
         "listening on https://{local} (instances: {}; ready in {} ms)",
@@ -111,7 +112,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
 
     let signal_state = state.clone();
     let on_signal = async move {
-        wait_for_termination(&signal_state).await;
+        wait_for_termination(&signal_state, signals).await;
         signal_state.set_ready(false);
         systemd::stopping();
         tracing::info!("shutting down: finishing requests in flight");
@@ -136,18 +137,28 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     Ok(())
 }
 
-async fn wait_for_termination(state: &AppState) {
-    let (mut term, mut int, mut hup) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        _ => {
-            tracing::error!("cannot install signal handlers; stop with SIGKILL only");
-            return std::future::pending().await;
-        }
-    };
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+/// Installed before readiness is announced, so that a SIGTERM right after READY=1 is a clean stop.
+fn install_signals() -> Result<Signals> {
+    let install = |kind: SignalKind| signal(kind).context("cannot install signal handlers");
+    Ok(Signals {
+        term: install(SignalKind::terminate())?,
+        int: install(SignalKind::interrupt())?,
+        hup: install(SignalKind::hangup())?,
+    })
+}
+
+async fn wait_for_termination(state: &AppState, signals: Signals) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => return,

@@ -87,6 +87,9 @@ fn open_connection(
         reason: e.to_string(),
     };
     let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    // SQLCipher would print its own decryption errors on stderr; holdfast reports them itself.
+    conn.execute_batch("PRAGMA cipher_log_level = NONE;")
+        .map_err(open_err)?;
     // The raw-key form skips SQLCipher's per-open key derivation: the key is already random.
     let pragma = Secret::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().expose()));
     conn.execute_batch(pragma.expose()).map_err(open_err)?;

@@ -1,0 +1,6 @@
+//! The one integration-test binary: every test starts the real `holdfast` binary on 127.0.0.1:0 in a
+//! temporary data dir and talks HTTPS to it.
+
+mod support;
+
+mod core;

@@ -1,0 +1,335 @@
+//! Test harness: start/stop the real server, run console commands, and an HTTPS client that trusts
+//! exactly the server's certificate.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
+
+/// A private data dir (0700) that disappears after the test.
+pub fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("holdfast-it-")
+        .tempdir()
+        .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
+/// Runs a console command against `dir`.
+pub fn holdfast(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("HOLDFAST_CONFIG")
+        .env_remove("NOTIFY_SOCKET")
+        .output()
+        .unwrap()
+}
+
+pub fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    log: Arc<Mutex<String>>,
+    lines: mpsc::Receiver<String>,
+}
+
+/// How to start the server: global options before `serve`, `--listen` (default 127.0.0.1:0), env.
+#[derive(Default)]
+pub struct Launch<'a> {
+    pub args: Vec<String>,
+    pub listen: Option<String>,
+    pub env: Vec<(&'a str, String)>,
+}
+
+impl Server {
+    pub fn start(dir: &Path) -> Server {
+        Self::launch(dir, Launch::default()).unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Starts the server; `Err(stderr)` when it exits before listening.
+    pub fn launch(dir: &Path, launch: Launch) -> Result<Server, String> {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir").arg(dir);
+        cmd.args(&launch.args).arg("serve").args([
+            "--listen",
+            launch.listen.as_deref().unwrap_or("127.0.0.1:0"),
+        ]);
+        cmd.env_remove("HOLDFAST_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env("HOLDFAST_LOG", "info");
+        for (k, v) in &launch.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        for stream in [
+            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stdout.take().unwrap()),
+        ] {
+            let log = Arc::clone(&log);
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push_str(&line);
+                    log.lock().unwrap().push('\n');
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    if let Some(rest) = line.split("listening on https://").nth(1) {
+                        let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
+                        return Ok(Server {
+                            child,
+                            addr,
+                            dir: dir.to_path_buf(),
+                            log,
+                            lines: rx,
+                        });
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {}
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(200));
+                return Err(log.lock().unwrap().clone());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(format!("timed out; log so far:\n{}", log.lock().unwrap()));
+            }
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits for a log line containing `needle`.
+    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                if line.contains(needle) {
+                    return Some(line);
+                }
+            }
+        }
+        None
+    }
+
+    pub fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.child.id() as i32)
+    }
+
+    /// SIGTERM to our own child, then wait for it to exit.
+    pub fn stop(mut self) -> ExitStatus {
+        nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("server did not stop after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::for_data_dir(&self.dir, self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// HTTPS client pinned to one certificate, with a chosen TLS version set.
+#[derive(Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+    pub server_name: String,
+}
+
+pub fn client_config(
+    ca_pem: &[u8],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+impl Client {
+    pub fn for_data_dir(dir: &Path, addr: SocketAddr) -> Client {
+        let pem = std::fs::read(dir.join("tls/cert.pem")).unwrap();
+        Self::trusting(&pem, "localhost", addr)
+    }
+
+    pub fn trusting(ca_pem: &[u8], server_name: &str, addr: SocketAddr) -> Client {
+        Client {
+            addr,
+            config: client_config(ca_pem, rustls::ALL_VERSIONS),
+            server_name: server_name.into(),
+        }
+    }
+
+    pub fn with_versions(
+        mut self,
+        ca_pem: &[u8],
+        v: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Self {
+        self.config = client_config(ca_pem, v);
+        self
+    }
+
+    pub async fn tls(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>, std::io::Error> {
+        let tcp = TcpStream::connect(self.addr).await?;
+        let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.config));
+        connector
+            .connect(ServerName::try_from(self.server_name.clone()).unwrap(), tcp)
+            .await
+    }
+
+    pub async fn request(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
+        let tls = self.tls().await.expect("TLS handshake");
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", host);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = sender
+            .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, host: &str, path: &str) -> Resp {
+        self.request("GET", host, path, &[], b"").await
+    }
+}
+
+/// Polls `check` until it returns true or `timeout` passes.
+pub async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+/// True when `needle` occurs anywhere in the file (missing files contain nothing).
+pub fn file_contains(path: &Path, needle: &[u8]) -> bool {
+    match std::fs::read(path) {
+        Ok(bytes) => bytes.windows(needle.len()).any(|w| w == needle),
+        Err(_) => false,
+    }
+}
+
+/// Every regular file below `dir`.
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
