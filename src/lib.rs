@@ -2,6 +2,7 @@
 //! `docs/ARCHITECTURE.md` is the map.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
