@@ -1,7 +1,9 @@
 //! holdfast: a secure on-premises business hub in one binary. This crate root only lists the modules;
 //! `docs/ARCHITECTURE.md` is the map.
 
+pub mod access;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -11,6 +13,7 @@ pub mod fsutil;
 pub mod instances;
 pub mod keys;
 pub mod logging;
+pub mod mail;
 pub mod storage;
 pub mod systemd;
 pub mod web;

@@ -8,3 +8,7 @@ pub mod throttle;
 pub mod totp;
 
 pub use error::AuthError;
+pub mod accounts;
+pub mod cidr;
+pub mod services;
+pub mod signin;

@@ -1,8 +1,13 @@
 //! SQLCipher storage: opening with a raw key, connection pool (one writer, a few readers), migrations.
 //! All SQL in holdfast lives under this module.
 
+pub mod audit;
+pub mod groups;
 mod migrations;
+pub mod outbox;
+pub mod sessions;
 pub mod settings;
+pub mod users;
 
 use crate::crypto::{Key256, Secret};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -164,11 +169,13 @@ impl Database {
         &self.path
     }
 
-    /// Runs `f` on a read-only connection on the blocking pool.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, StorageError>
+    /// Runs `f` on a read-only connection on the blocking pool. `f` may fail with any error type
+    /// that a storage error converts into, so domain errors cross unchanged.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         let _permit = self
             .read_gate
@@ -181,11 +188,13 @@ impl Database {
             .map_err(|_| StorageError::Worker)?
     }
 
-    /// Runs `f` inside one IMMEDIATE transaction on the single writer; commits when `f` succeeds.
-    pub async fn write<T, F>(&self, f: F) -> Result<T, StorageError>
+    /// Runs `f` inside one IMMEDIATE transaction on the single writer; commits when `f` succeeds and
+    /// rolls back when it fails.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction) -> Result<T, StorageError> + Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
     {
         let _permit = self
             .write_gate
@@ -199,23 +208,23 @@ impl Database {
     }
 
     /// For the local console, which has no async runtime.
-    pub fn read_blocking<T>(
+    pub fn read_blocking<T, E: From<StorageError>>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         with_reader(&self.readers, f)
     }
 
-    pub fn write_blocking<T>(
+    pub fn write_blocking<T, E: From<StorageError>>(
         &self,
-        f: impl FnOnce(&Transaction) -> Result<T, StorageError>,
-    ) -> Result<T, StorageError> {
+        f: impl FnOnce(&Transaction) -> Result<T, E>,
+    ) -> Result<T, E> {
         with_writer(&self.writer, f)
     }
 
     /// `PRAGMA integrity_check` plus SQLCipher's page-level HMAC check; returns the problems found.
     pub fn integrity_problems(&self) -> Result<Vec<String>, StorageError> {
-        self.write_blocking(|tx| {
+        self.write_blocking(|tx| -> Result<_, StorageError> {
             let mut problems = Vec::new();
             let mut stmt = tx.prepare("PRAGMA integrity_check")?;
             for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
@@ -244,10 +253,10 @@ impl Database {
     }
 }
 
-fn with_reader<T>(
+fn with_reader<T, E: From<StorageError>>(
     readers: &Mutex<Vec<Connection>>,
-    f: impl FnOnce(&Connection) -> Result<T, StorageError>,
-) -> Result<T, StorageError> {
+    f: impl FnOnce(&Connection) -> Result<T, E>,
+) -> Result<T, E> {
     let conn = readers
         .lock()
         .map_err(|_| StorageError::Worker)?
@@ -260,10 +269,10 @@ fn with_reader<T>(
     result
 }
 
-fn with_writer<T>(
+fn with_writer<T, E: From<StorageError>>(
     writer: &Mutex<Connection>,
-    f: impl FnOnce(&Transaction) -> Result<T, StorageError>,
-) -> Result<T, StorageError> {
+    f: impl FnOnce(&Transaction) -> Result<T, E>,
+) -> Result<T, E> {
     let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
     let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
     let value = f(&tx)?;

@@ -19,7 +19,9 @@ pub async fn readyz(
     }
     instance
         .db
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .read(|c| -> Result<i64, crate::storage::StorageError> {
+            Ok(c.query_row("SELECT 1", [], |r| r.get(0))?)
+        })
         .await
         .map_err(|_| WebError::NotReady)?;
     Ok("ready\n")

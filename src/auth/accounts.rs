@@ -1,0 +1,626 @@
+//! Account management: the policy, creating users, passwords (change, reset, history), lock state,
+//! enabling and disabling, support accounts, setup links. Every change is audited in its transaction.
+
+use super::policy::{Policy, PolicyError, check_new_password};
+use super::services::AuthServices;
+use super::{AuthError, cidr};
+use crate::audit::{self, Actor, Entry, Event};
+use crate::clock::stamp;
+use crate::crypto::{self, Secret};
+use crate::instances::Instance;
+use crate::storage::{self, StorageError, settings, users};
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{Connection, Transaction};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("no user named `{0}`")]
+    NotFound(String),
+    #[error("a user named `{0}` already exists")]
+    Exists(String),
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the password is not acceptable: {}", .0.join(" "))]
+    PasswordRejected(Vec<String>),
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("this would leave the instance without an enabled administrator")]
+    LastAdmin,
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+const POLICY_PREFIX: &str = "policy.";
+
+pub fn read_policy(conn: &Connection) -> Result<Policy, AccountError> {
+    let mut pairs = Vec::new();
+    for key in super::policy::KEYS {
+        if let Some(v) = settings::get(conn, &format!("{POLICY_PREFIX}{key}"))? {
+            pairs.push((key.to_string(), v));
+        }
+    }
+    Ok(Policy::from_pairs(pairs)?)
+}
+
+pub async fn policy(inst: &Instance) -> Result<Policy, AccountError> {
+    inst.db.read(read_policy).await
+}
+
+/// Changes one policy setting; refuses bad values with the allowed range and changes nothing.
+pub async fn set_policy(
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    key: String,
+    value: String,
+    now: DateTime<Utc>,
+) -> Result<Policy, AccountError> {
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let mut p = read_policy(tx)?;
+            let old = p.get(&key).unwrap_or_default();
+            p.set(&key, &value)?;
+            let new = p.get(&key).unwrap_or_default();
+            settings::set(tx, &format!("{POLICY_PREFIX}{key}"), &new, &stamp(now))?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::PolicyChanged, actor, key.clone(), source)
+                    .with(json!({ "key": key, "from": old, "to": new })),
+            )?;
+            Ok(p)
+        })
+        .await
+}
+
+pub fn validate_username(name: &str) -> Result<(), AccountError> {
+    let ok = (2..=64).contains(&name.chars().count())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid {
+            field: "username",
+            message: "use 2–64 letters, digits, '.', '-', '_' or '@'".into(),
+        })
+    }
+}
+
+pub fn validate_email(email: &str) -> Result<(), AccountError> {
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid {
+            field: "email",
+            message: "this is not an e-mail address".into(),
+        })
+    }
+}
+
+/// A random temporary password (about 100 bits) for console-created users and resets.
+pub fn temporary_password() -> Result<Secret<String>, AccountError> {
+    let t = crypto::random_token(15).map_err(|_| AuthError::Random)?;
+    let s = t.expose();
+    Ok(Secret::new(format!(
+        "{}-{}-{}-{}",
+        &s[0..5],
+        &s[5..10],
+        &s[10..15],
+        &s[15..20]
+    )))
+}
+
+/// Checks a new password against the policy, the common list, the user's names and history.
+pub async fn vet_password(
+    svc: &AuthServices,
+    policy: &Policy,
+    password: &Secret<String>,
+    username: &str,
+    email: &str,
+    history: &[String],
+) -> Result<(), AccountError> {
+    if let Err(problems) =
+        check_new_password(policy, &svc.common, password.expose(), username, email)
+    {
+        return Err(AccountError::PasswordRejected(
+            problems.iter().map(|p| p.to_string()).collect(),
+        ));
+    }
+    for old in history.iter().take(policy.password_history() as usize) {
+        if svc.hasher.verify(password.clone(), old).await?.ok {
+            return Err(AccountError::PasswordRejected(vec![format!(
+                "It was used recently; the policy forbids reusing the last {} passwords.",
+                policy.password_history()
+            )]));
+        }
+    }
+    Ok(())
+}
+
+pub struct NewAccount {
+    pub username: String,
+    pub email: String,
+    pub groups: Vec<String>,
+    /// `None`: a temporary password is generated and must be changed at first sign-in.
+    pub password: Option<Secret<String>>,
+    pub support: Option<SupportGrant>,
+}
+
+pub struct SupportGrant {
+    pub expires_at: DateTime<Utc>,
+    pub networks: Vec<String>,
+}
+
+pub struct Created {
+    pub id: i64,
+    pub temporary_password: Option<Secret<String>>,
+}
+
+pub async fn create_user(
+    svc: &AuthServices,
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    acc: NewAccount,
+    now: DateTime<Utc>,
+) -> Result<Created, AccountError> {
+    validate_username(&acc.username)?;
+    validate_email(&acc.email)?;
+    if let Some(s) = &acc.support {
+        for n in &s.networks {
+            cidr::parse(n).map_err(|message| AccountError::Invalid {
+                field: "from",
+                message,
+            })?;
+        }
+    }
+    let name = acc.username.clone();
+    if inst
+        .db
+        .read(move |c| users::by_name(c, &name))
+        .await?
+        .is_some()
+    {
+        return Err(AccountError::Exists(acc.username));
+    }
+    let (password, temporary) = match acc.password {
+        Some(p) => {
+            let policy = policy(inst).await?;
+            vet_password(svc, &policy, &p, &acc.username, &acc.email, &[]).await?;
+            (p, false)
+        }
+        None => (temporary_password()?, true),
+    };
+    let hash = svc.hasher.hash(password.clone()).await?;
+    let event = if acc.support.is_some() {
+        Event::SupportGranted
+    } else {
+        Event::UserCreated
+    };
+    let id = inst
+        .db
+        .write(move |tx| -> Result<_, AccountError> {
+            let now_s = stamp(now);
+            let expires = acc.support.as_ref().map(|s| stamp(s.expires_at));
+            let networks = acc.support.as_ref().map(|s| s.networks.join(","));
+            let id = users::insert(
+                tx,
+                &users::NewUser {
+                    username: &acc.username,
+                    email: &acc.email,
+                    password_hash: &hash,
+                    must_change_password: temporary,
+                    support_expires_at: expires.as_deref(),
+                    support_networks: networks.as_deref(),
+                    now: &now_s,
+                },
+            )?;
+            for g in &acc.groups {
+                if !users::add_to_group(tx, id, g)? {
+                    return Err(AccountError::Invalid {
+                        field: "group",
+                        message: format!("no group named `{g}`"),
+                    });
+                }
+            }
+            audit::write(
+                tx,
+                now,
+                Entry::new(event, actor, acc.username.clone(), source).with(json!({
+                    "email": acc.email, "groups": acc.groups, "temporary_password": temporary,
+                    "support_expires_at": expires, "networks": networks,
+                })),
+            )?;
+            Ok(id)
+        })
+        .await?;
+    Ok(Created {
+        id,
+        temporary_password: temporary.then_some(password),
+    })
+}
+
+fn find(tx: &Transaction, username: &str) -> Result<users::UserRow, AccountError> {
+    users::by_name(tx, username)?.ok_or_else(|| AccountError::NotFound(username.to_string()))
+}
+
+/// Unlocks a locked account and resets its failure counter.
+pub async fn unlock(
+    svc: &AuthServices,
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    username: String,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let mail = svc.mail_enabled;
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let u = find(tx, &username)?;
+            users::unlock(tx, u.id)?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::AccountUnlocked, actor.clone(), u.username.clone(), source)
+                    .with(json!({ "was_locked": u.locked_at.is_some(), "failed_attempts": u.failed_attempts })),
+            )?;
+            if mail {
+                let by = match &actor {
+                    Actor::User { name, .. } => name.clone(),
+                    _ => "the server console".into(),
+                };
+                crate::mail::notify_admins(
+                    tx,
+                    &format!("holdfast: account {} unlocked", u.username),
+                    &format!(
+                        "The account \"{}\" was unlocked by {by} at {}.\n\nIf you did not expect this, review the security log.",
+                        u.username,
+                        stamp(now)
+                    ),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    if mail {
+        svc.wake_mail();
+    }
+    Ok(())
+}
+
+/// Sets a new temporary password that must be changed at the next sign-in; ends the user's sessions.
+pub async fn reset_password(
+    svc: &AuthServices,
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    username: String,
+    now: DateTime<Utc>,
+) -> Result<Secret<String>, AccountError> {
+    let temp = temporary_password()?;
+    let hash = svc.hasher.hash(temp.clone()).await?;
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let u = find(tx, &username)?;
+            let now_s = stamp(now);
+            users::set_password(tx, u.id, &hash, &now_s, true)?;
+            let revoked = storage::sessions::revoke_all_for_user(tx, u.id, None, &now_s)?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::PasswordReset, actor, u.username, source)
+                    .with(json!({ "sessions_revoked": revoked })),
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(temp)
+}
+
+/// Changes a user's password after checking policy and history; ends every other session.
+pub async fn change_password(
+    svc: &AuthServices,
+    inst: &Instance,
+    user_id: i64,
+    current: Option<Secret<String>>,
+    new: Secret<String>,
+    keep_session: Option<String>,
+    actor: Actor,
+    source: String,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let (user, history, policy) = inst
+        .db
+        .read(move |c| -> Result<_, AccountError> {
+            let u =
+                users::by_id(c, user_id)?.ok_or(AccountError::NotFound(format!("#{user_id}")))?;
+            let policy = read_policy(c)?;
+            let h = users::recent_hashes(c, user_id, policy.password_history().max(1))?;
+            Ok((u, h, policy))
+        })
+        .await?;
+    if let Some(cur) = current {
+        if !svc.hasher.verify(cur, &user.password_hash).await?.ok {
+            return Err(AccountError::WrongPassword);
+        }
+    }
+    let history: Vec<String> = if policy.password_history() == 0 {
+        vec![]
+    } else {
+        history
+    };
+    vet_password(svc, &policy, &new, &user.username, &user.email, &history).await?;
+    let hash = svc.hasher.hash(new).await?;
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let now_s = stamp(now);
+            users::set_password(tx, user_id, &hash, &now_s, false)?;
+            let revoked = storage::sessions::revoke_all_for_user(
+                tx,
+                user_id,
+                keep_session.as_deref(),
+                &now_s,
+            )?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::PasswordChanged, actor, user.username.clone(), source)
+                    .with(json!({ "other_sessions_revoked": revoked })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// Enables or disables an account. Disabling ends its sessions at once.
+pub async fn set_enabled(
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    username: String,
+    enabled: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let u = find(tx, &username)?;
+            let now_s = stamp(now);
+            if enabled {
+                users::set_disabled(tx, u.id, None)?;
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(Event::UserEnabled, actor, u.username, source),
+                )?;
+            } else {
+                let perms = users::permissions(tx, u.id)?;
+                if perms.iter().any(|p| p == "admin")
+                    && u.support_expires_at.is_none()
+                    && enabled_admins(tx)? <= 1
+                {
+                    return Err(AccountError::LastAdmin);
+                }
+                users::set_disabled(tx, u.id, Some(&now_s))?;
+                let revoked = storage::sessions::revoke_all_for_user(tx, u.id, None, &now_s)?;
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(Event::UserDisabled, actor, u.username, source)
+                        .with(json!({ "sessions_revoked": revoked })),
+                )?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+fn enabled_admins(conn: &Connection) -> Result<usize, StorageError> {
+    Ok(users::admin_contacts(conn)?.len())
+}
+
+/// Ends every session of a user (admin request).
+pub async fn revoke_sessions(
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    username: String,
+    now: DateTime<Utc>,
+) -> Result<usize, AccountError> {
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let u = find(tx, &username)?;
+            let n = storage::sessions::revoke_all_for_user(tx, u.id, None, &stamp(now))?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::SessionRevoked, actor, u.username, source)
+                    .with(json!({ "sessions": n })),
+            )?;
+            Ok(n)
+        })
+        .await
+}
+
+/// Ends a support account at once (its sessions too).
+pub async fn revoke_support(
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    username: String,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let u = find(tx, &username)?;
+            if u.support_expires_at.is_none() {
+                return Err(AccountError::Invalid {
+                    field: "username",
+                    message: format!("`{}` is not a support account", u.username),
+                });
+            }
+            let now_s = stamp(now);
+            users::set_support(tx, u.id, Some(&now_s))?;
+            users::set_disabled(tx, u.id, Some(&now_s))?;
+            let n = storage::sessions::revoke_all_for_user(tx, u.id, None, &now_s)?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::SupportRevoked, actor, u.username, source)
+                    .with(json!({ "sessions_revoked": n })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// Support accounts still active at `now` (for the admin banner).
+pub fn active_support(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, StorageError> {
+    let now_s = stamp(now);
+    Ok(users::list(conn)?
+        .into_iter()
+        .filter(|u| u.disabled_at.is_none())
+        .filter_map(|u| {
+            u.support_expires_at
+                .filter(|e| *e > now_s)
+                .map(|e| (u.username, e))
+        })
+        .collect())
+}
+
+pub const SETUP_LINK_HOURS: i64 = 24;
+
+/// Issues a one-time setup link token (stored hashed, valid 24 h) while the instance has no admin.
+pub async fn issue_setup_token(
+    inst: &Instance,
+    actor: Actor,
+    source: String,
+    now: DateTime<Utc>,
+) -> Result<Option<Secret<String>>, AccountError> {
+    let token = crypto::random_token(32).map_err(|_| AuthError::Random)?;
+    let hash = crypto::sha256_hex(token.expose().as_bytes());
+    let issued = inst
+        .db
+        .write(move |tx| -> Result<_, AccountError> {
+            if users::count_admins(tx)? > 0 {
+                return Ok(false);
+            }
+            storage::sessions::insert_setup_token(
+                tx,
+                &hash,
+                &stamp(now),
+                &stamp(now + Duration::hours(SETUP_LINK_HOURS)),
+            )?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::SetupLinkIssued, actor, "-", source),
+            )?;
+            Ok(true)
+        })
+        .await?;
+    Ok(issued.then_some(token))
+}
+
+pub async fn setup_token_valid(
+    inst: &Instance,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, AccountError> {
+    let hash = crypto::sha256_hex(token.as_bytes());
+    Ok(inst
+        .db
+        .read(move |c| -> Result<_, AccountError> {
+            Ok(users::count_admins(c)? == 0
+                && storage::sessions::setup_token_valid(c, &hash, &stamp(now))?)
+        })
+        .await?)
+}
+
+/// Creates the first admin with a setup token: single use, 24 h, only while there is no admin.
+pub async fn complete_setup(
+    svc: &AuthServices,
+    inst: &Instance,
+    token: &str,
+    username: String,
+    email: String,
+    password: Secret<String>,
+    source: String,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    validate_username(&username)?;
+    validate_email(&email)?;
+    if !setup_token_valid(inst, token, now).await? {
+        return Err(AccountError::Invalid {
+            field: "token",
+            message: "this setup link is invalid, used or expired; run `holdfast admin setup-link` for a new one".into(),
+        });
+    }
+    let policy = policy(inst).await?;
+    vet_password(svc, &policy, &password, &username, &email, &[]).await?;
+    let hash = svc.hasher.hash(password).await?;
+    let token_hash = crypto::sha256_hex(token.as_bytes());
+    inst.db
+        .write(move |tx| -> Result<_, AccountError> {
+            let now_s = stamp(now);
+            if users::count_admins(tx)? > 0
+                || !storage::sessions::consume_setup_token(tx, &token_hash, &now_s)?
+            {
+                return Err(AccountError::Invalid {
+                    field: "token",
+                    message: "this setup link is invalid, used or expired".into(),
+                });
+            }
+            if users::by_name(tx, &username)?.is_some() {
+                return Err(AccountError::Exists(username.clone()));
+            }
+            let id = users::insert(
+                tx,
+                &users::NewUser {
+                    username: &username,
+                    email: &email,
+                    password_hash: &hash,
+                    must_change_password: false,
+                    support_expires_at: None,
+                    support_networks: None,
+                    now: &now_s,
+                },
+            )?;
+            users::add_to_group(tx, id, "admins")?;
+            users::add_to_group(tx, id, "users")?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(
+                    Event::SetupCompleted,
+                    Actor::User {
+                        name: username.clone(),
+                        support: false,
+                    },
+                    username.clone(),
+                    source,
+                )
+                .with(json!({ "email": email })),
+            )?;
+            Ok(())
+        })
+        .await
+}

@@ -1,0 +1,38 @@
+//! Long-lived authentication resources shared by the server and the console: the hashing pool,
+//! the common-password list, the per-address throttle, and the mail wake-up signal.
+
+use super::AuthError;
+use super::password::{HashParams, PasswordHasher};
+use super::policy::CommonPasswords;
+use super::throttle::Throttle;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+pub struct AuthServices {
+    pub hasher: PasswordHasher,
+    pub common: CommonPasswords,
+    pub throttle: Mutex<Throttle>,
+    /// Poked after a transaction that queued mail commits, so the sender does not wait for its timer.
+    pub mail_wakeup: Arc<Notify>,
+    /// Only queue notification mail when an SMTP server is configured.
+    pub mail_enabled: bool,
+}
+
+impl AuthServices {
+    /// `workers`: concurrent Argon2 computations (one per core); `queue`: waiting sign-ins beyond
+    /// which new ones get "busy" instead of memory.
+    pub fn new(workers: usize, queue: usize, mail_enabled: bool) -> Result<Self, AuthError> {
+        Ok(Self {
+            hasher: PasswordHasher::new(HashParams::default(), workers.max(1), queue.max(1))?,
+            common: CommonPasswords::load(),
+            // 10 failures in a burst per address (or /64), then one more every 6 s.
+            throttle: Mutex::new(Throttle::new(10, 10, 100_000)),
+            mail_wakeup: Arc::new(Notify::new()),
+            mail_enabled,
+        })
+    }
+
+    pub fn wake_mail(&self) {
+        self.mail_wakeup.notify_one();
+    }
+}

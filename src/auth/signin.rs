@@ -1,0 +1,636 @@
+//! The sign-in flow: password step (throttle, lockout, uniform rejection), second factor (e-mailed
+//! code bound to the attempt, TOTP, recovery codes), forced password change, and session checks.
+
+use super::accounts::{AccountError, read_policy};
+use super::policy::{Policy, SecondFactorMode};
+use super::services::AuthServices;
+use super::{AuthError, cidr, codes, totp};
+use crate::access::Grants;
+use crate::audit::{self, Actor, Entry, Event};
+use crate::clock::stamp;
+use crate::crypto::{self, Secret};
+use crate::instances::Instance;
+use crate::storage::sessions::{self as store, SessionRow};
+use crate::storage::{StorageError, users};
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::Transaction;
+use serde_json::json;
+use std::net::IpAddr;
+
+/// How long a half-finished sign-in (waiting for a code or a new password) stays usable.
+const PENDING_MINUTES: i64 = 10;
+const CODE_MINUTES: i64 = 10;
+const CODE_TRIES: i64 = 5;
+/// `last_seen_at` is refreshed at most this often, so that reads do not each cost a write.
+const TOUCH_SECONDS: i64 = 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Wrong name, wrong password, locked, disabled, expired support account, wrong code: all alike.
+    #[error("sign-in failed")]
+    Rejected,
+    #[error("too many failed sign-ins from this address; try again in {0} seconds")]
+    Throttled(u64),
+    #[error("{0}")]
+    Auth(#[from] AuthError),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Account(#[from] AccountError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    SecondFactor { methods: Vec<&'static str> },
+    PasswordChange,
+    SignedIn,
+}
+
+/// A session just created: the token goes into the cookie and is never stored.
+pub struct Issued {
+    pub token: Secret<String>,
+    pub csrf: String,
+    pub stage: Stage,
+}
+
+fn new_session_row(
+    user_id: i64,
+    stage: &str,
+    now: DateTime<Utc>,
+    lifetime: Duration,
+    source: &str,
+) -> Result<(Secret<String>, SessionRow), AuthError> {
+    let token = crypto::random_token(32).map_err(|_| AuthError::Random)?;
+    let csrf = crypto::random_token(24).map_err(|_| AuthError::Random)?;
+    let row = SessionRow {
+        id_hash: crypto::sha256_hex(token.expose().as_bytes()),
+        user_id,
+        stage: stage.into(),
+        csrf_token: csrf.expose().clone(),
+        created_at: stamp(now),
+        last_seen_at: stamp(now),
+        absolute_expires_at: stamp(now + lifetime),
+        source: source.into(),
+        code_hash: None,
+        code_expires_at: None,
+        code_attempts: 0,
+        revoked_at: None,
+    };
+    Ok((token, row))
+}
+
+fn password_expired(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> bool {
+    if policy.password_max_age_days() == 0 {
+        return false;
+    }
+    DateTime::parse_from_rfc3339(&u.password_changed_at)
+        .map(|t| {
+            t.with_timezone(&Utc) + Duration::days(policy.password_max_age_days() as i64) <= now
+        })
+        .unwrap_or(true)
+}
+
+fn methods_for(policy: &Policy, u: &users::UserRow, mail_enabled: bool) -> Vec<&'static str> {
+    if u.second_factor == "totp" && u.totp_secret.is_some() {
+        return vec!["totp", "recovery_code"];
+    }
+    let wants_email = u.second_factor == "email"
+        || matches!(
+            policy.second_factor(),
+            SecondFactorMode::Required | SecondFactorMode::RequiredTotp
+        )
+        || u.support_expires_at.is_some();
+    if policy.second_factor() == SecondFactorMode::Off && u.support_expires_at.is_none() {
+        return vec![];
+    }
+    if wants_email && mail_enabled {
+        vec!["email"]
+    } else {
+        vec![]
+    }
+}
+
+fn support_usable(
+    u: &users::UserRow,
+    source: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<(), &'static str> {
+    let Some(expires) = &u.support_expires_at else {
+        return Ok(());
+    };
+    if *expires <= stamp(now) {
+        return Err("support account expired");
+    }
+    if !cidr::any_contains(u.support_networks.as_deref().unwrap_or(""), source) {
+        return Err("support account used from outside its networks");
+    }
+    Ok(())
+}
+
+fn actor_of(u: &users::UserRow) -> Actor {
+    Actor::User {
+        name: u.username.clone(),
+        support: u.support_expires_at.is_some(),
+    }
+}
+
+/// Counts one failure for the user; locks the account at the threshold and tells the admins.
+fn count_failure(
+    tx: &Transaction,
+    u: &users::UserRow,
+    policy: &Policy,
+    mail_enabled: bool,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let attempts = u.failed_attempts + 1;
+    let lock = u.locked_at.is_none() && attempts >= policy.lockout_threshold() as i64;
+    users::set_failed_attempts(tx, u.id, attempts, lock.then(|| stamp(now)).as_deref())?;
+    if lock {
+        store::revoke_all_for_user(tx, u.id, None, &stamp(now))?;
+        audit::write(
+            tx,
+            now,
+            Entry::new(
+                Event::AccountLocked,
+                Actor::System,
+                u.username.clone(),
+                source,
+            )
+            .with(json!({ "failed_attempts": attempts })),
+        )?;
+        if mail_enabled {
+            crate::mail::notify_admins(
+                tx,
+                &format!("holdfast: account {} locked", u.username),
+                &format!(
+                    "The account \"{}\" was locked at {} after {attempts} failed sign-in attempts (last from {source}).\n\n\
+                     It stays locked until an administrator unlocks it (admin page, or `holdfast admin user unlock {}` on the server).",
+                    u.username,
+                    stamp(now),
+                    u.username
+                ),
+                now,
+            )?;
+        }
+    }
+    Ok(lock)
+}
+
+fn throttle_check(svc: &AuthServices, ip: IpAddr, now: DateTime<Utc>) -> Result<(), SignInError> {
+    let t = svc
+        .throttle
+        .lock()
+        .map_err(|_| AuthError::Hash("throttle poisoned".into()))?;
+    t.check(ip, now.timestamp_millis())
+        .map_err(|wait| SignInError::Throttled(wait.as_secs().max(1)))
+}
+
+fn throttle_fail(svc: &AuthServices, ip: IpAddr, now: DateTime<Utc>) {
+    if let Ok(mut t) = svc.throttle.lock() {
+        t.record_failure(ip, now.timestamp_millis());
+    }
+}
+
+/// Step one: name and password. Every rejection looks the same to the caller.
+pub async fn password_step(
+    svc: &AuthServices,
+    inst: &Instance,
+    username: String,
+    password: Secret<String>,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Issued, SignInError> {
+    throttle_check(svc, ip, now)?;
+    let source = ip.to_string();
+    let lookup = username.clone();
+    let user = inst.db.read(move |c| users::by_name(c, &lookup)).await?;
+    let Some(user) = user else {
+        svc.hasher.verify_dummy(password).await?;
+        throttle_fail(svc, ip, now);
+        let src = source.clone();
+        inst.db
+            .write(move |tx| {
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(Event::LoginFailed, Actor::Anonymous, username, src)
+                        .failed()
+                        .with(json!({ "reason": "unknown user" })),
+                )
+            })
+            .await?;
+        return Err(SignInError::Rejected);
+    };
+    let verified = svc
+        .hasher
+        .verify(password.clone(), &user.password_hash)
+        .await?;
+    let upgraded = if verified.ok && verified.needs_rehash {
+        Some(svc.hasher.hash(password).await?)
+    } else {
+        None
+    };
+    let mail_enabled = svc.mail_enabled;
+    let code = codes::new_email_code(6)?;
+    let outcome = inst
+        .db
+        .write(move |tx| -> Result<Result<Issued, &'static str>, SignInError> {
+            let u = users::by_name(tx, &user.username)?.ok_or(SignInError::Rejected)?;
+            let policy = read_policy(tx)?;
+            let refusal = if u.disabled_at.is_some() {
+                Some("account disabled")
+            } else if u.locked_at.is_some() {
+                Some("account locked")
+            } else if let Err(why) = support_usable(&u, ip, now) {
+                Some(why)
+            } else if !verified.ok {
+                Some("wrong password")
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                if reason == "wrong password" {
+                    count_failure(tx, &u, &policy, mail_enabled, &source, now)?;
+                }
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(Event::LoginFailed, actor_of(&u), u.username.clone(), source.clone())
+                        .failed()
+                        .with(json!({ "reason": reason })),
+                )?;
+                return Ok(Err(reason));
+            }
+            if let Some(hash) = &upgraded {
+                users::rehash(tx, u.id, hash)?;
+            }
+            let methods = methods_for(&policy, &u, mail_enabled);
+            let must_change = u.must_change_password || password_expired(&policy, &u, now);
+            let (stage, stage_name, lifetime) = if !methods.is_empty() {
+                (Stage::SecondFactor { methods: methods.clone() }, "second_factor", Duration::minutes(PENDING_MINUTES))
+            } else if must_change {
+                (Stage::PasswordChange, "password_change", Duration::minutes(PENDING_MINUTES))
+            } else {
+                (Stage::SignedIn, "active", Duration::hours(policy.session_absolute_hours() as i64))
+            };
+            let (token, row) = new_session_row(u.id, stage_name, now, lifetime, &source)?;
+            store::insert(tx, &row)?;
+            if methods.first() == Some(&"email") {
+                let hash = codes::hash_code(row.id_hash.as_bytes(), code.expose());
+                store::set_code(tx, &row.id_hash, &hash, &stamp(now + Duration::minutes(CODE_MINUTES)))?;
+                crate::mail::enqueue(
+                    tx,
+                    &u.email,
+                    "holdfast sign-in code",
+                    &format!(
+                        "Your holdfast sign-in code is {}\n\nIt is valid for {CODE_MINUTES} minutes and only for the sign-in \
+                         you just started from {source}. If that was not you, tell your administrator.",
+                        code.expose()
+                    ),
+                    now,
+                )?;
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(Event::SecondFactorSent, actor_of(&u), u.username.clone(), source.clone())
+                        .with(json!({ "method": "email" })),
+                )?;
+            }
+            if stage == Stage::SignedIn {
+                users::set_failed_attempts(tx, u.id, 0, None)?;
+                audit::write(tx, now, Entry::new(Event::LoginSucceeded, actor_of(&u), u.username.clone(), source.clone()))?;
+            }
+            Ok(Ok(Issued {
+                token,
+                csrf: row.csrf_token,
+                stage,
+            }))
+        })
+        .await?;
+    match outcome {
+        Ok(issued) => {
+            if matches!(&issued.stage, Stage::SecondFactor { methods } if methods.contains(&"email"))
+            {
+                svc.wake_mail();
+            }
+            Ok(issued)
+        }
+        Err(_) => {
+            throttle_fail(svc, ip, now);
+            svc.wake_mail();
+            Err(SignInError::Rejected)
+        }
+    }
+}
+
+/// Step two: the code. Success replaces the pending session with a new one (new id).
+pub async fn second_factor_step(
+    svc: &AuthServices,
+    inst: &Instance,
+    token: &str,
+    code: String,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Issued, SignInError> {
+    throttle_check(svc, ip, now)?;
+    let id_hash = crypto::sha256_hex(token.as_bytes());
+    let lookup = id_hash.clone();
+    let (session, user) = inst
+        .db
+        .read(move |c| -> Result<_, SignInError> {
+            let s = store::by_hash(c, &lookup)?.ok_or(SignInError::Rejected)?;
+            let u = users::by_id(c, s.user_id)?.ok_or(SignInError::Rejected)?;
+            Ok((s, u))
+        })
+        .await?;
+    if session.stage != "second_factor"
+        || session.revoked_at.is_some()
+        || session.absolute_expires_at <= stamp(now)
+    {
+        return Err(SignInError::Rejected);
+    }
+    let typed = code.trim().to_string();
+    // Recovery codes are checked with Argon2 (they are long-lived secrets); only when TOTP is set up.
+    let mut recovery_row = None;
+    if user.second_factor == "totp" && typed.len() > 8 {
+        let normal = totp::normalise_recovery_code(&typed);
+        let uid = user.id;
+        let stored = inst
+            .db
+            .read(move |c| users::unused_recovery_codes(c, uid))
+            .await?;
+        for (rowid, hash) in stored {
+            if svc.hasher.verify(normal.clone(), &hash).await?.ok {
+                recovery_row = Some(rowid);
+                break;
+            }
+        }
+    }
+    let mail_enabled = svc.mail_enabled;
+    let source = ip.to_string();
+    let outcome = inst
+        .db
+        .write(move |tx| -> Result<Result<Issued, ()>, SignInError> {
+            let s = store::by_hash(tx, &id_hash)?.ok_or(SignInError::Rejected)?;
+            let u = users::by_id(tx, s.user_id)?.ok_or(SignInError::Rejected)?;
+            let policy = read_policy(tx)?;
+            if u.locked_at.is_some()
+                || u.disabled_at.is_some()
+                || support_usable(&u, ip, now).is_err()
+            {
+                return Ok(Err(()));
+            }
+            let mut method = "email";
+            let ok = if let Some(rowid) = recovery_row {
+                method = "recovery_code";
+                users::use_recovery_code(tx, rowid, &stamp(now))?
+            } else if u.second_factor == "totp" {
+                method = "totp";
+                match u.totp_secret.as_deref().and_then(|secret| {
+                    totp::verify(secret, &typed, now.timestamp(), u.totp_last_step)
+                }) {
+                    Some(step) => {
+                        users::set_totp_last_step(tx, u.id, step)?;
+                        true
+                    }
+                    None => false,
+                }
+            } else {
+                s.code_attempts < CODE_TRIES
+                    && s.code_expires_at
+                        .as_deref()
+                        .is_some_and(|e| e > stamp(now).as_str())
+                    && s.code_hash
+                        .as_deref()
+                        .is_some_and(|h| codes::code_matches(s.id_hash.as_bytes(), &typed, h))
+            };
+            if !ok {
+                store::count_code_attempt(tx, &s.id_hash)?;
+                let locked = count_failure(tx, &u, &policy, mail_enabled, &source, now)?;
+                if s.code_attempts + 1 >= CODE_TRIES || locked {
+                    store::revoke(tx, &s.id_hash, &stamp(now))?;
+                }
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(
+                        Event::SecondFactorFailed,
+                        actor_of(&u),
+                        u.username.clone(),
+                        source.clone(),
+                    )
+                    .failed()
+                    .with(json!({ "method": method, "attempt": s.code_attempts + 1 })),
+                )?;
+                return Ok(Err(()));
+            }
+            store::revoke(tx, &s.id_hash, &stamp(now))?;
+            let must_change = u.must_change_password || password_expired(&policy, &u, now);
+            let (stage, name, lifetime) = if must_change {
+                (
+                    Stage::PasswordChange,
+                    "password_change",
+                    Duration::minutes(PENDING_MINUTES),
+                )
+            } else {
+                (
+                    Stage::SignedIn,
+                    "active",
+                    Duration::hours(policy.session_absolute_hours() as i64),
+                )
+            };
+            let (token, row) = new_session_row(u.id, name, now, lifetime, &source)?;
+            store::insert(tx, &row)?;
+            if method == "recovery_code" {
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(
+                        Event::RecoveryCodeUsed,
+                        actor_of(&u),
+                        u.username.clone(),
+                        source.clone(),
+                    ),
+                )?;
+            }
+            if stage == Stage::SignedIn {
+                users::set_failed_attempts(tx, u.id, 0, None)?;
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(
+                        Event::LoginSucceeded,
+                        actor_of(&u),
+                        u.username.clone(),
+                        source.clone(),
+                    )
+                    .with(json!({ "second_factor": method })),
+                )?;
+            }
+            Ok(Ok(Issued {
+                token,
+                csrf: row.csrf_token,
+                stage,
+            }))
+        })
+        .await?;
+    outcome.map_err(|()| {
+        throttle_fail(svc, ip, now);
+        svc.wake_mail();
+        SignInError::Rejected
+    })
+}
+
+/// A validated session, as handlers see it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id_hash: String,
+    pub user_id: i64,
+    pub username: String,
+    pub email: String,
+    pub stage: String,
+    pub csrf: String,
+    pub grants: Grants,
+    pub support: bool,
+    pub second_factor: String,
+}
+
+impl SessionInfo {
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            name: self.username.clone(),
+            support: self.support,
+        }
+    }
+}
+
+/// Looks up the session behind a cookie token; `None` when unknown, revoked, idle or expired, or
+/// when its user is disabled, locked, or an expired support account.
+pub async fn authenticate(
+    inst: &Instance,
+    token: &str,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionInfo>, StorageError> {
+    let id_hash = crypto::sha256_hex(token.as_bytes());
+    let found = inst
+        .db
+        .read(move |c| -> Result<_, StorageError> {
+            let Some(s) = store::by_hash(c, &id_hash)? else {
+                return Ok(None);
+            };
+            let Some(u) = users::by_id(c, s.user_id)? else {
+                return Ok(None);
+            };
+            let policy = read_policy(c).map_err(|e| StorageError::Open {
+                path: "policy".into(),
+                reason: e.to_string(),
+            })?;
+            let perms = users::permissions(c, u.id)?;
+            Ok(Some((s, u, policy, perms)))
+        })
+        .await?;
+    let Some((s, u, policy, perms)) = found else {
+        return Ok(None);
+    };
+    let now_s = stamp(now);
+    let idle_limit = stamp(now - Duration::minutes(policy.session_idle_minutes() as i64));
+    let alive = s.revoked_at.is_none()
+        && s.absolute_expires_at > now_s
+        && s.last_seen_at > idle_limit
+        && u.disabled_at.is_none()
+        && u.locked_at.is_none()
+        && support_usable(&u, ip, now).is_ok();
+    if !alive {
+        return Ok(None);
+    }
+    let stale = DateTime::parse_from_rfc3339(&s.last_seen_at)
+        .map(|t| now - t.with_timezone(&Utc) > Duration::seconds(TOUCH_SECONDS))
+        .unwrap_or(true);
+    if stale {
+        let h = s.id_hash.clone();
+        inst.db
+            .write(move |tx| store::touch(tx, &h, &now_s))
+            .await?;
+    }
+    Ok(Some(SessionInfo {
+        id_hash: s.id_hash,
+        user_id: u.id,
+        support: u.support_expires_at.is_some(),
+        username: u.username,
+        email: u.email,
+        stage: s.stage,
+        csrf: s.csrf_token,
+        grants: Grants::from_strings(&perms),
+        second_factor: u.second_factor,
+    }))
+}
+
+/// After a forced password change: the pending session becomes a full one (with a new id).
+pub async fn finish_password_change(
+    inst: &Instance,
+    session: &SessionInfo,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Issued, SignInError> {
+    let s = session.clone();
+    let source = ip.to_string();
+    inst.db
+        .write(move |tx| -> Result<Issued, SignInError> {
+            let policy = read_policy(tx)?;
+            store::revoke(tx, &s.id_hash, &stamp(now))?;
+            let (token, row) = new_session_row(
+                s.user_id,
+                "active",
+                now,
+                Duration::hours(policy.session_absolute_hours() as i64),
+                &source,
+            )?;
+            store::insert(tx, &row)?;
+            users::set_failed_attempts(tx, s.user_id, 0, None)?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(
+                    Event::LoginSucceeded,
+                    s.actor(),
+                    s.username.clone(),
+                    source.clone(),
+                )
+                .with(json!({ "after": "password_change" })),
+            )?;
+            Ok(Issued {
+                token,
+                csrf: row.csrf_token,
+                stage: Stage::SignedIn,
+            })
+        })
+        .await
+}
+
+/// Signs out: revokes this session.
+pub async fn sign_out(
+    inst: &Instance,
+    session: &SessionInfo,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let s = session.clone();
+    inst.db
+        .write(move |tx| {
+            store::revoke(tx, &s.id_hash, &stamp(now))?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(
+                    Event::SignedOut,
+                    s.actor(),
+                    s.username.clone(),
+                    ip.to_string(),
+                ),
+            )?;
+            Ok(())
+        })
+        .await
+}
