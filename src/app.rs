@@ -1,5 +1,6 @@
 //! The application state handed to every request handler and background task; no global singletons.
 
+use crate::auth::services::AuthServices;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::instances::Registry;
@@ -13,16 +14,23 @@ pub struct Inner {
     pub config: Config,
     pub registry: Registry,
     pub clock: SharedClock,
+    pub auth: Arc<AuthServices>,
     /// True between "storage open and listener bound" and "shutdown began".
     ready: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(config: Config, registry: Registry, clock: SharedClock) -> Self {
+    pub fn new(
+        config: Config,
+        registry: Registry,
+        clock: SharedClock,
+        auth: Arc<AuthServices>,
+    ) -> Self {
         Self(Arc::new(Inner {
             config,
             registry,
             clock,
+            auth,
             ready: AtomicBool::new(false),
         }))
     }

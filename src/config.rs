@@ -37,6 +37,29 @@ pub struct Config {
     pub read_connections: usize,
     pub busy_timeout_ms: u64,
     pub log_level: String,
+    /// SMTP settings; `None` until the admin configures `[mail]` (mail is off by default).
+    pub mail: Option<MailConfig>,
+    pub audit_forward: Option<AuditForwardConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub tls: String,
+    pub from: String,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditForwardConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: bool,
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +74,31 @@ struct FileConfig {
     storage: StorageSection,
     #[serde(default)]
     log: LogSection,
+    #[serde(default)]
+    mail: MailSection,
+    #[serde(default)]
+    audit: AuditSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailSection {
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    tls: Option<String>,
+    from: Option<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditSection {
+    forward_host: Option<String>,
+    forward_port: Option<u16>,
+    forward_tls: Option<bool>,
+    forward_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,7 +214,59 @@ impl Config {
                 message: format!("`{log_level}` is not one of error, warn, info, debug, trace"),
             });
         }
+        let mail = match file.mail.smtp_host.clone().filter(|h| !h.trim().is_empty()) {
+            None => None,
+            Some(host) => {
+                let tls = file.mail.tls.clone().unwrap_or_else(|| "starttls".into());
+                let default_port = match tls.as_str() {
+                    "none" => 25,
+                    "starttls" => 587,
+                    "tls" => 465,
+                    other => {
+                        return Err(ConfigError::Value {
+                            setting: "mail.tls".into(),
+                            message: format!("`{other}` is not one of none, starttls, tls"),
+                        });
+                    }
+                };
+                let from = file.mail.from.clone().ok_or_else(|| ConfigError::Value {
+                    setting: "mail.from".into(),
+                    message: "is required when mail.smtp_host is set".into(),
+                })?;
+                Some(MailConfig {
+                    smtp_host: host,
+                    smtp_port: file.mail.smtp_port.unwrap_or(default_port),
+                    tls,
+                    from,
+                    username: file.mail.username.clone(),
+                    password_file: file.mail.password_file.clone(),
+                    ca_file: file.mail.ca_file.clone(),
+                })
+            }
+        };
+        let audit_forward = match file
+            .audit
+            .forward_host
+            .clone()
+            .filter(|h| !h.trim().is_empty())
+        {
+            None => None,
+            Some(host) => {
+                let tls = file.audit.forward_tls.unwrap_or(true);
+                Some(AuditForwardConfig {
+                    host,
+                    port: file
+                        .audit
+                        .forward_port
+                        .unwrap_or(if tls { 6514 } else { 601 }),
+                    tls,
+                    ca_file: file.audit.forward_ca_file.clone(),
+                })
+            }
+        };
         Ok(Self {
+            mail,
+            audit_forward,
             source,
             data_dir,
             data_dir_is_default,

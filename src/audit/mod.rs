@@ -137,6 +137,14 @@ pub enum Outcome {
     Failure,
 }
 
+/// Who acts, from where, and when: the context every audited change carries.
+#[derive(Debug, Clone)]
+pub struct By {
+    pub actor: Actor,
+    pub source: String,
+    pub now: DateTime<Utc>,
+}
+
 /// One event to record. `details` must never hold a password, code or token.
 pub struct Entry {
     pub event: Event,

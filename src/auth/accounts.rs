@@ -4,7 +4,7 @@
 use super::policy::{Policy, PolicyError, check_new_password};
 use super::services::AuthServices;
 use super::{AuthError, cidr};
-use crate::audit::{self, Actor, Entry, Event};
+use crate::audit::{self, Actor, By, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
 use crate::instances::Instance;
@@ -341,10 +341,9 @@ pub async fn change_password(
     current: Option<Secret<String>>,
     new: Secret<String>,
     keep_session: Option<String>,
-    actor: Actor,
-    source: String,
-    now: DateTime<Utc>,
+    by: By,
 ) -> Result<(), AccountError> {
+    let By { actor, source, now } = by;
     let (user, history, policy) = inst
         .db
         .read(move |c| -> Result<_, AccountError> {
@@ -546,26 +545,37 @@ pub async fn setup_token_valid(
     now: DateTime<Utc>,
 ) -> Result<bool, AccountError> {
     let hash = crypto::sha256_hex(token.as_bytes());
-    Ok(inst
-        .db
+    inst.db
         .read(move |c| -> Result<_, AccountError> {
             Ok(users::count_admins(c)? == 0
                 && storage::sessions::setup_token_valid(c, &hash, &stamp(now))?)
         })
-        .await?)
+        .await
 }
 
 /// Creates the first admin with a setup token: single use, 24 h, only while there is no admin.
+/// The first administrator's details from the setup page.
+pub struct SetupRequest {
+    pub token: String,
+    pub username: String,
+    pub email: String,
+    pub password: Secret<String>,
+}
+
 pub async fn complete_setup(
     svc: &AuthServices,
     inst: &Instance,
-    token: &str,
-    username: String,
-    email: String,
-    password: Secret<String>,
+    req: SetupRequest,
     source: String,
     now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
+    let SetupRequest {
+        token,
+        username,
+        email,
+        password,
+    } = req;
+    let token = token.as_str();
     validate_username(&username)?;
     validate_email(&email)?;
     if !setup_token_valid(inst, token, now).await? {

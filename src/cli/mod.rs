@@ -1,5 +1,6 @@
 //! The command line: global options, subcommands, and the one-line error convention.
 
+mod admin;
 mod doctor;
 mod instance;
 mod serve;
@@ -45,6 +46,11 @@ enum Command {
     Instance(instance::InstanceCommand),
     /// Check configuration, files, keys, certificate, databases and disk
     Doctor,
+    /// Accounts, policy, support access and the security log of an instance
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Print every HTTP route with who may call it
+    Routes,
 }
 
 /// What every console command receives: the resolved configuration and the clock.
@@ -81,6 +87,13 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { .. } => serve::run(console),
         Command::Instance(cmd) => instance::run(console, cmd),
+        Command::Admin(cmd) => admin::run(console, cmd),
+        Command::Routes => {
+            for r in crate::web::routes() {
+                println!("{:<7} {:<40} {}", r.method, r.path, r.access);
+            }
+            Ok(())
+        }
         Command::Doctor => Ok(()),
     };
     match result {

@@ -2,6 +2,7 @@
 
 use super::{Console, prepare_data_dir, storage_options};
 use crate::app::AppState;
+use crate::auth::services::AuthServices;
 use crate::instances::{self, Registry};
 use crate::{keys, systemd, web};
 use anyhow::{Context, Result};
@@ -74,7 +75,22 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         None => None,
     };
 
-    let state = AppState::new(config.clone(), registry, clock);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let auth = std::sync::Arc::new(
+        AuthServices::new(workers, 256, config.mail.is_some())
+            .context("cannot start the password hashing pool")?,
+    );
+    let state = AppState::new(config.clone(), registry, clock, auth);
+    announce_setup_links(&state, local.port()).await;
+    let mailer = match &config.mail {
+        Some(m) => {
+            let settings = crate::mail::sender::settings_from(m).context("mail configuration")?;
+            Some(std::sync::Arc::new(
+                crate::mail::smtp::Mailer::new(&settings).context("mail configuration")?,
+            ))
+        }
+        None => None,
+    };
     let router = web::router(state.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let wait_stop = |mut rx: watch::Receiver<bool>| async move {
@@ -91,6 +107,14 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         ));
     }
     tokio::spawn(refresh_instances(state.clone(), stop_rx.clone()));
+    if let Some(mailer) = mailer {
+        tracing::info!("mail: sending through the configured SMTP server");
+        tokio::spawn(crate::mail::sender::run(
+            mailer,
+            state.clone(),
+            stop_rx.clone(),
+        ));
+    }
     if let Some(every) = systemd::watchdog_interval() {
         tokio::spawn(watchdog(every, stop_rx.clone()));
     }
@@ -202,6 +226,58 @@ async fn watchdog(every: Duration, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tick.tick() => systemd::watchdog_ping(),
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Instances without an administrator need a setup link. It is a secret, so it goes to an
+/// interactive terminal only, never into the log (journald keeps logs).
+async fn announce_setup_links(state: &AppState, port: u16) {
+    use std::io::IsTerminal;
+    let tty = std::io::stdout().is_terminal();
+    for inst in state.registry.all() {
+        let has_admin = inst
+            .db
+            .read(crate::storage::users::count_admins)
+            .await
+            .map(|n| n > 0)
+            .unwrap_or(true);
+        if has_admin {
+            continue;
+        }
+        if !tty {
+            tracing::warn!(
+                instance = %inst.name,
+                "instance has no administrator yet: run `holdfast admin setup-link --instance {}` on the server for a one-time setup link",
+                inst.name
+            );
+            continue;
+        }
+        let now = state.clock.now();
+        match crate::auth::accounts::issue_setup_token(
+            &inst,
+            crate::audit::Actor::Console,
+            "console".into(),
+            now,
+        )
+        .await
+        {
+            Ok(Some(token)) => {
+                let host = inst
+                    .hostnames
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "localhost".into());
+                println!(
+                    "\nInstance `{}` has no administrator yet. Open this one-time link (valid 24 h) to create one:\n  https://{host}:{port}/setup?token={}\n",
+                    inst.name,
+                    token.expose()
+                );
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(instance = %inst.name, error = %e, "cannot issue a setup link")
+            }
         }
     }
 }

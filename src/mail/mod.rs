@@ -1,6 +1,9 @@
 //! E-mail: queueing into the durable outbox (same transaction as the change that causes it), and
 //! the sender that drains it over SMTP with retries.
 
+pub mod sender;
+pub mod smtp;
+
 use crate::clock::stamp;
 use crate::storage::{StorageError, outbox, users};
 use chrono::{DateTime, Utc};

@@ -308,7 +308,7 @@ mod tests {
         let path = dir.path().join("db.sqlite");
         let key = Key256::generate().unwrap();
         let db = Database::open(&path, &key, true, Options::default()).unwrap();
-        db.write_blocking(|tx| {
+        db.write_blocking(|tx| -> Result<(), StorageError> {
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 'x')",
                 [],

@@ -1,6 +1,11 @@
-//! The one place where errors become HTTP statuses and user-facing messages.
+//! The one place where errors become HTTP statuses and user-facing messages (HTML for pages,
+//! `{"error":{"code","message","field"}}` for the JSON API).
 
-use axum::http::StatusCode;
+use crate::auth::AuthError;
+use crate::auth::accounts::AccountError;
+use crate::auth::signin::SignInError;
+use crate::storage::StorageError;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
@@ -9,52 +14,206 @@ pub enum WebError {
     NotFound,
     #[error("the service is not ready")]
     NotReady,
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("request forgery check failed")]
+    CsrfFailed,
+    #[error("sign-in failed")]
+    SignInFailed,
+    #[error("throttled for {0} s")]
+    Throttled(u64),
+    #[error("busy")]
+    Busy,
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl WebError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        WebError::Invalid {
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::NotReady | WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Unauthenticated | WebError::SignInFailed => StatusCode::UNAUTHORIZED,
+            WebError::Forbidden | WebError::CsrfFailed => StatusCode::FORBIDDEN,
+            WebError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// What the user is told; internal details stay in the log.
-    pub fn public_message(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
-            WebError::NotFound => "This page does not exist.",
-            WebError::NotReady => "holdfast is starting or stopping. Try again in a moment.",
+            WebError::NotFound => "not_found",
+            WebError::NotReady => "not_ready",
+            WebError::Unauthenticated => "unauthenticated",
+            WebError::Forbidden => "forbidden",
+            WebError::CsrfFailed => "csrf_failed",
+            WebError::SignInFailed => "sign_in_failed",
+            WebError::Throttled(_) => "throttled",
+            WebError::Busy => "busy",
+            WebError::Invalid { .. } => "invalid",
+            WebError::BadRequest(_) => "bad_request",
+            WebError::Conflict(_) => "conflict",
+            WebError::Internal(_) => "internal",
+        }
+    }
+
+    /// What the user is told; internal details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            WebError::NotFound => "This page does not exist.".into(),
+            WebError::NotReady => "holdfast is starting or stopping. Try again in a moment.".into(),
+            WebError::Unauthenticated => "Please sign in.".into(),
+            WebError::Forbidden => "Your groups do not allow this. Ask an administrator if you need it.".into(),
+            WebError::CsrfFailed => {
+                "The form was not accepted because it did not come from this page. Reload the page and try again.".into()
+            }
+            WebError::SignInFailed => {
+                "The user name or password is wrong, or this account cannot sign in. After repeated failures the account is locked until an administrator unlocks it.".into()
+            }
+            WebError::Throttled(s) => format!("Too many failed attempts from your address. Try again in {s} seconds."),
+            WebError::Busy => "The server is busy. Try again in a moment.".into(),
+            WebError::Invalid { message, .. } | WebError::BadRequest(message) | WebError::Conflict(message) => {
+                message.clone()
+            }
             WebError::Internal(_) => {
-                "Something went wrong on the server. The administrator can find the details in the log."
+                "Something went wrong on the server. The administrator can find the details in the log.".into()
+            }
+        }
+    }
+
+    fn log(&self) {
+        if self.status().is_server_error() && !matches!(self, WebError::Busy | WebError::NotReady) {
+            tracing::error!(error = %self, "request failed");
+        }
+    }
+
+    fn decorate(&self, resp: &mut Response) {
+        if let WebError::Throttled(s) = self {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
     }
 }
 
-impl From<crate::storage::StorageError> for WebError {
-    fn from(e: crate::storage::StorageError) -> Self {
-        WebError::Internal(e.to_string())
+impl From<StorageError> for WebError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Full => WebError::Internal("the disk or database is full".into()),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AuthError> for WebError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Busy => WebError::Busy,
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AccountError> for WebError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::NotFound(_) => WebError::NotFound,
+            AccountError::Exists(_) => WebError::Conflict(e.to_string()),
+            AccountError::Invalid { field, message } => WebError::invalid(field, message),
+            AccountError::PasswordRejected(_) => WebError::invalid("password", e.to_string()),
+            AccountError::WrongPassword => WebError::invalid("current_password", e.to_string()),
+            AccountError::Policy(p) => WebError::Invalid {
+                field: None,
+                message: p.to_string(),
+            },
+            AccountError::LastAdmin => WebError::Conflict(e.to_string()),
+            AccountError::Auth(a) => a.into(),
+            AccountError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<SignInError> for WebError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::Rejected => WebError::SignInFailed,
+            SignInError::Throttled(s) => WebError::Throttled(s),
+            SignInError::Auth(a) => a.into(),
+            SignInError::Storage(s) => s.into(),
+            SignInError::Account(a) => a.into(),
+        }
     }
 }
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
+        self.log();
+        if matches!(self, WebError::Unauthenticated) {
+            return axum::response::Redirect::to("/signin").into_response();
         }
+        let status = self.status();
+        let message = self.public_message();
         let page = super::pages::ErrorPage {
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("Error"),
-            message: self.public_message(),
-            assets: super::assets::base(),
+            message: &message,
+            c: super::pages::Chrome::bare("holdfast".into()),
         };
-        match askama::Template::render(&page) {
+        let mut resp = match askama::Template::render(&page) {
             Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, self.public_message()).into_response(),
+            Err(_) => (status, message.clone()).into_response(),
+        };
+        self.decorate(&mut resp);
+        resp
+    }
+}
+
+/// The same error, rendered as JSON for `/api/…`.
+#[derive(Debug)]
+pub struct ApiError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        e.log();
+        let field = match &e {
+            WebError::Invalid { field, .. } => field.clone(),
+            _ => None,
+        };
+        let mut body =
+            serde_json::json!({ "error": { "code": e.code(), "message": e.public_message() } });
+        if let Some(f) = field {
+            body["error"]["field"] = serde_json::Value::String(f);
         }
+        let mut resp = (e.status(), axum::Json(body)).into_response();
+        e.decorate(&mut resp);
+        resp
     }
 }

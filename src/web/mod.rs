@@ -1,22 +1,28 @@
-//! The HTTP layer: the one route table, middleware order, and the pieces every page shares.
+//! The HTTP layer: the one route table (with each route's access rule), middleware order, and the
+//! pieces every page shares.
 
+pub mod api;
 pub mod assets;
 mod error;
+pub mod guard;
 mod headers;
 mod health;
 mod pages;
 pub mod server;
+mod signin_pages;
 pub mod tls;
 
-pub use error::WebError;
+pub use error::{ApiError, WebError};
 
+use crate::access::Permission;
 use crate::app::AppState;
 use crate::instances::Instance;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{MethodRouter, delete, get, post};
+use guard::Access;
 use std::sync::Arc;
 
 /// The instance selected by the request's host name.
@@ -38,14 +44,108 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CurrentInstance {
     }
 }
 
-/// Every route holdfast answers, in one place.
+/// One line of the route table.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+    handler: MethodRouter<AppState>,
+}
+
+fn r(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: MethodRouter<AppState>,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// Every route holdfast answers, each with who may call it. `holdfast routes` prints this table and
+/// the tests walk it, so a route without an access rule cannot exist.
+pub fn routes() -> Vec<Route> {
+    use Access::*;
+    let admin = Perm(Permission::Admin);
+    vec![
+        r("GET", "/", Public, get(pages::home)),
+        r("GET", "/healthz", Public, get(health::healthz)),
+        r("GET", "/readyz", Public, get(health::readyz)),
+        r(
+            "GET",
+            "/assets/{version}/{*path}",
+            Public,
+            get(assets::serve),
+        ),
+        r("GET", "/favicon.ico", Public, get(assets::favicon)),
+        r("GET", "/signin", Public, get(signin_pages::signin_form)),
+        r("POST", "/signin", Public, post(signin_pages::signin_submit)),
+        r("GET", "/signin/code", Pending, get(signin_pages::code_form)),
+        r(
+            "POST",
+            "/signin/code",
+            Pending,
+            post(signin_pages::code_submit),
+        ),
+        r(
+            "GET",
+            "/signin/password",
+            Pending,
+            get(signin_pages::password_form),
+        ),
+        r(
+            "POST",
+            "/signin/password",
+            Pending,
+            post(signin_pages::password_submit),
+        ),
+        r("POST", "/signout", Pending, post(signin_pages::signout)),
+        r("GET", "/setup", Public, get(signin_pages::setup_form)),
+        r("POST", "/setup", Public, post(signin_pages::setup_submit)),
+        r(
+            "POST",
+            "/api/v1/session",
+            Public,
+            post(api::session::create),
+        ),
+        r("GET", "/api/v1/session", Pending, get(api::session::whoami)),
+        r(
+            "DELETE",
+            "/api/v1/session",
+            Pending,
+            delete(api::session::delete),
+        ),
+        r(
+            "POST",
+            "/api/v1/session/second-factor",
+            Pending,
+            post(api::session::second_factor),
+        ),
+        r(
+            "POST",
+            "/api/v1/session/password",
+            Pending,
+            post(api::session::change_password),
+        ),
+        r("GET", "/admin", admin, get(pages::home)),
+    ]
+}
+
+/// Builds the router from the route table.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/assets/{version}/{*path}", get(assets::serve))
-        .route("/favicon.ico", get(assets::favicon))
+    let mut router = Router::new();
+    for route in routes() {
+        let guarded = route.handler.route_layer(middleware::from_fn_with_state(
+            (state.clone(), route.access),
+            guard::guard,
+        ));
+        router = router.route(route.path, guarded);
+    }
+    router
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

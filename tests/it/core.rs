@@ -85,7 +85,13 @@ async fn every_response_carries_security_headers_and_pages_stay_local() {
     let dir = data_dir();
     let server = Server::start(dir.path());
     let c = server.client();
-    let home = c.get("localhost", "/").await;
+    let root = c.get("localhost", "/").await;
+    assert_eq!(
+        root.status, 303,
+        "anonymous visitors are sent to the sign-in page"
+    );
+    assert_eq!(root.header("location"), "/signin");
+    let home = c.get("localhost", "/signin").await;
     assert_eq!(home.status, 200);
     let css_path = home
         .body
@@ -116,7 +122,7 @@ async fn every_response_carries_security_headers_and_pages_stay_local() {
     let ready = c.get("localhost", "/readyz").await;
     assert_eq!((health.status, ready.status), (200, 200));
 
-    for r in [&home, &css, &missing, &health, &ready, &revalidated] {
+    for r in [&root, &home, &css, &missing, &health, &ready, &revalidated] {
         assert!(
             r.header("strict-transport-security").contains("max-age="),
             "{r:?}"
@@ -172,7 +178,7 @@ async fn instances_are_isolated_encrypted_and_survive_restart() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         eventually(Duration::from_secs(15), || async {
-            c.get("beta.test:8443", "/")
+            c.get("beta.test:8443", "/signin")
                 .await
                 .body
                 .contains("Beta Archive 7781")
@@ -180,12 +186,12 @@ async fn instances_are_isolated_encrypted_and_survive_restart() {
         .await,
         "server never picked up the new instance"
     );
-    let default_page = c.get("localhost", "/").await.body;
+    let default_page = c.get("localhost", "/signin").await.body;
     assert!(
         !default_page.contains("Beta Archive"),
         "default shows beta's data"
     );
-    let unknown = c.get("unknown.example", "/").await.body;
+    let unknown = c.get("unknown.example", "/signin").await.body;
     assert!(
         !unknown.contains("Beta Archive"),
         "an unknown host must fall back to default"
@@ -195,7 +201,7 @@ async fn instances_are_isolated_encrypted_and_survive_restart() {
     let out = holdfast(d, &["instance", "title", "beta", "Gamma Ledger 4410"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        c.get("beta.test", "/")
+        c.get("beta.test", "/signin")
             .await
             .body
             .contains("Gamma Ledger 4410")
@@ -250,13 +256,18 @@ async fn instances_are_isolated_encrypted_and_survive_restart() {
     let server = Server::start(d);
     let c = server.client();
     assert!(
-        c.get("beta.test", "/")
+        c.get("beta.test", "/signin")
             .await
             .body
             .contains("Gamma Ledger 4410"),
         "data lost on restart"
     );
-    assert!(!c.get("localhost", "/").await.body.contains("Gamma Ledger"));
+    assert!(
+        !c.get("localhost", "/signin")
+            .await
+            .body
+            .contains("Gamma Ledger")
+    );
 
     let refused = holdfast(d, &["instance", "remove", "beta"]);
     assert!(!refused.status.success());
@@ -272,7 +283,10 @@ async fn instances_are_isolated_encrypted_and_survive_restart() {
     );
     assert!(
         eventually(Duration::from_secs(15), || async {
-            !c.get("beta.test", "/").await.body.contains("Gamma Ledger")
+            !c.get("beta.test", "/signin")
+                .await
+                .body
+                .contains("Gamma Ledger")
         })
         .await,
         "removed instance still served"

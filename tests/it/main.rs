@@ -1,6 +1,8 @@
 //! The one integration-test binary: every test starts the real `holdfast` binary on 127.0.0.1:0 in a
 //! temporary data dir and talks HTTPS to it.
 
+mod browser;
+mod smtp_sink;
 mod support;
 
 mod core;

@@ -1,0 +1,415 @@
+//! `holdfast admin …`: the local console for accounts, policy, support access and the security log.
+//! Works whether the server runs or not (SQLite WAL lets both use the database).
+
+use super::{Console, prepare_data_dir, storage_options};
+use crate::audit::{self, Actor, ChainReport};
+use crate::auth::accounts::{self, NewAccount, SupportGrant};
+use crate::auth::services::AuthServices;
+use crate::crypto::Secret;
+use crate::instances::{self, DEFAULT_INSTANCE, Instance};
+use crate::keys;
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use std::io::Read;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Print a fresh one-time setup link for the first administrator (valid 24 h)
+    SetupLink,
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Show or change the password and session policy
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Time-limited vendor support access
+    #[command(subcommand)]
+    Support(SupportCommand),
+    /// Read or verify the security log
+    Audit {
+        /// Print JSON lines instead of a table
+        #[arg(long)]
+        json: bool,
+        /// Only this event type (repeatable)
+        #[arg(long = "type", value_name = "T")]
+        types: Vec<String>,
+        /// Rows at most
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[command(subcommand)]
+        action: Option<AuditAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Recompute the hash chain and report the first broken row
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a temporary password unless --password-stdin is given
+    Add {
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long = "group", value_name = "G")]
+        groups: Vec<String>,
+        /// Read the password from standard input instead of generating a temporary one
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    List,
+    Unlock {
+        name: String,
+    },
+    ResetPassword {
+        name: String,
+    },
+    Disable {
+        name: String,
+    },
+    Enable {
+        name: String,
+    },
+    /// End every session of the user
+    Revoke {
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    Show,
+    /// KEY=VALUE, e.g. lockout_threshold=5
+    Set {
+        assignment: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupportCommand {
+    /// Open a support account (max 168 hours), usable only from the given networks
+    Grant {
+        #[arg(long)]
+        hours: u32,
+        /// Source network, e.g. the VPN subnet 10.8.0.0/24 (repeatable; required)
+        #[arg(long = "from", value_name = "CIDR", required = true)]
+        from: Vec<String>,
+        #[arg(long = "group", value_name = "G", default_values_t = vec!["admins".to_string()])]
+        groups: Vec<String>,
+        #[arg(long, default_value = "vendor-support")]
+        name: String,
+        /// Where the one-time codes go (the vendor engineer's address)
+        #[arg(long)]
+        email: String,
+    },
+    /// Close support access at once
+    Revoke {
+        #[arg(long, default_value = "vendor-support")]
+        name: String,
+    },
+}
+
+fn open_instance(console: &Console) -> Result<Instance> {
+    let cfg = &console.config;
+    prepare_data_dir(cfg)?;
+    let name = console
+        .instance
+        .clone()
+        .unwrap_or_else(|| DEFAULT_INSTANCE.to_string());
+    if instances::list_names(&cfg.data_dir)?.is_empty() {
+        bail!(
+            "no instances yet in {}: start `holdfast serve` once first",
+            cfg.data_dir.display()
+        );
+    }
+    let (master, _) = keys::load(&cfg.data_dir, false)?;
+    Ok(instances::open(
+        &cfg.data_dir,
+        &master,
+        &name,
+        storage_options(cfg),
+    )?)
+}
+
+pub fn run(console: Console, cmd: AdminCommand) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the console runtime")?;
+    rt.block_on(run_async(console, cmd))
+}
+
+async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
+    let inst = open_instance(&console)?;
+    let svc = AuthServices::new(1, 4, console.config.mail.is_some())?;
+    let now = console.clock.now();
+    let actor = Actor::Console;
+    let src = || "console".to_string();
+    match cmd {
+        AdminCommand::SetupLink => {
+            match accounts::issue_setup_token(&inst, actor, src(), now).await? {
+                Some(token) => {
+                    let host = inst
+                        .hostnames
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| "localhost".into());
+                    let port = console
+                        .config
+                        .public_port
+                        .unwrap_or(console.config.listen.port());
+                    println!("https://{host}:{port}/setup?token={}", token.expose());
+                    eprintln!(
+                        "One-time link, valid 24 hours, for the first administrator of instance `{}`.",
+                        inst.name
+                    );
+                }
+                None => bail!(
+                    "instance `{}` already has an administrator; sign in, or use `holdfast admin user reset-password`",
+                    inst.name
+                ),
+            }
+        }
+        AdminCommand::User(u) => user(&svc, &inst, u, now).await?,
+        AdminCommand::Policy(PolicyCommand::Show) => {
+            let p = accounts::policy(&inst).await?;
+            for (k, v) in p.to_pairs() {
+                println!("{k} = {v}");
+            }
+            for w in p.asvs_warnings() {
+                println!("note: {w}");
+            }
+        }
+        AdminCommand::Policy(PolicyCommand::Set { assignment }) => {
+            let (k, v) = assignment
+                .split_once('=')
+                .context("write the setting as KEY=VALUE, e.g. lockout_threshold=5")?;
+            let p =
+                accounts::set_policy(&inst, actor, src(), k.trim().into(), v.trim().into(), now)
+                    .await?;
+            println!("{} = {}", k.trim(), p.get(k.trim()).unwrap_or_default());
+            for w in p.asvs_warnings() {
+                println!("note: {w}");
+            }
+        }
+        AdminCommand::Support(SupportCommand::Grant {
+            hours,
+            from,
+            groups,
+            name,
+            email,
+        }) => {
+            if !(1..=168).contains(&hours) {
+                bail!("--hours must be between 1 and 168 (7 days)");
+            }
+            let created = accounts::create_user(
+                &svc,
+                &inst,
+                actor,
+                src(),
+                NewAccount {
+                    username: name.clone(),
+                    email,
+                    groups,
+                    password: None,
+                    support: Some(SupportGrant {
+                        expires_at: now + chrono::Duration::hours(hours as i64),
+                        networks: from.clone(),
+                    }),
+                },
+                now,
+            )
+            .await?;
+            println!(
+                "support account `{name}` open for {hours} h, from {} only",
+                from.join(", ")
+            );
+            if let Some(p) = created.temporary_password {
+                println!(
+                    "temporary password (give it to the vendor engineer; it must be changed at first sign-in): {}",
+                    p.expose()
+                );
+            }
+            println!(
+                "a second factor (e-mailed code) is required at every sign-in; every action is logged as support"
+            );
+        }
+        AdminCommand::Support(SupportCommand::Revoke { name }) => {
+            accounts::revoke_support(&inst, actor, src(), name.clone(), now).await?;
+            println!("support account `{name}` closed; its sessions are ended");
+        }
+        AdminCommand::Audit {
+            json,
+            types,
+            limit,
+            action,
+        } => {
+            if let Some(AuditAction::Verify) = action {
+                let report = inst.db.read(audit::verify).await?;
+                match report {
+                    ChainReport::Intact { rows } => {
+                        println!("security log intact: {rows} rows, hash chain verified")
+                    }
+                    ChainReport::Broken { id, reason } => {
+                        bail!("security log chain broken at row {id}: {reason}")
+                    }
+                }
+                return Ok(());
+            }
+            for t in &types {
+                if audit::Event::parse(t).is_none() {
+                    bail!("unknown event type `{t}`");
+                }
+            }
+            let filter = audit::Filter {
+                events: types,
+                limit,
+                ..Default::default()
+            };
+            let rows = inst.db.read(move |c| audit::query(c, &filter)).await?;
+            for r in rows.iter().rev() {
+                if json {
+                    println!("{}", serde_json::to_string(r)?);
+                } else {
+                    println!(
+                        "{}  {:<22} {:<8} actor={}({}) target={} source={} {}",
+                        r.at,
+                        r.event,
+                        r.outcome,
+                        r.actor,
+                        r.actor_kind,
+                        r.target,
+                        r.source,
+                        r.details
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn user(
+    svc: &AuthServices,
+    inst: &Instance,
+    cmd: UserCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let actor = Actor::Console;
+    let src = || "console".to_string();
+    match cmd {
+        UserCommand::Add {
+            name,
+            email,
+            groups,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("cannot read the password from stdin")?;
+                Some(Secret::new(s.trim_end_matches(['\n', '\r']).to_string()))
+            } else {
+                None
+            };
+            let groups = if groups.is_empty() {
+                vec!["users".to_string()]
+            } else {
+                groups
+            };
+            let created = accounts::create_user(
+                svc,
+                inst,
+                actor,
+                src(),
+                NewAccount {
+                    username: name.clone(),
+                    email,
+                    groups,
+                    password,
+                    support: None,
+                },
+                now,
+            )
+            .await?;
+            println!("created user `{name}`");
+            if let Some(p) = created.temporary_password {
+                println!(
+                    "temporary password (must be changed at first sign-in): {}",
+                    p.expose()
+                );
+            }
+        }
+        UserCommand::List => {
+            let rows = inst
+                .db
+                .read(|c| -> Result<_, crate::storage::StorageError> {
+                    let mut out = Vec::new();
+                    for u in crate::storage::users::list(c)? {
+                        let groups = crate::storage::users::groups_of(c, u.id)?;
+                        out.push((u, groups));
+                    }
+                    Ok(out)
+                })
+                .await?;
+            println!(
+                "{:<20} {:<30} {:<20} {:<10} STATE",
+                "NAME", "E-MAIL", "GROUPS", "2ND FACTOR"
+            );
+            for (u, groups) in rows {
+                let mut state = Vec::new();
+                if u.locked_at.is_some() {
+                    state.push("locked".to_string());
+                }
+                if u.disabled_at.is_some() {
+                    state.push("disabled".to_string());
+                }
+                if let Some(e) = &u.support_expires_at {
+                    state.push(format!("support until {e}"));
+                }
+                if u.must_change_password {
+                    state.push("must change password".into());
+                }
+                if state.is_empty() {
+                    state.push("active".into());
+                }
+                println!(
+                    "{:<20} {:<30} {:<20} {:<10} {}",
+                    u.username,
+                    u.email,
+                    groups.join(","),
+                    u.second_factor,
+                    state.join(", ")
+                );
+            }
+        }
+        UserCommand::Unlock { name } => {
+            accounts::unlock(svc, inst, actor, src(), name.clone(), now).await?;
+            println!("unlocked `{name}`");
+        }
+        UserCommand::ResetPassword { name } => {
+            let p = accounts::reset_password(svc, inst, actor, src(), name.clone(), now).await?;
+            println!(
+                "temporary password for `{name}` (must be changed at next sign-in; sessions ended): {}",
+                p.expose()
+            );
+        }
+        UserCommand::Disable { name } => {
+            accounts::set_enabled(inst, actor, src(), name.clone(), false, now).await?;
+            println!("disabled `{name}`; its sessions are ended");
+        }
+        UserCommand::Enable { name } => {
+            accounts::set_enabled(inst, actor, src(), name.clone(), true, now).await?;
+            println!("enabled `{name}`");
+        }
+        UserCommand::Revoke { name } => {
+            let n = accounts::revoke_sessions(inst, actor, src(), name.clone(), now).await?;
+            println!("ended {n} session(s) of `{name}`");
+        }
+    }
+    Ok(())
+}

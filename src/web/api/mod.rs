@@ -1,0 +1,23 @@
+//! JSON API v1: the session endpoints and the security log. Errors are `{"error":{…}}` (see `web::error`).
+
+pub mod session;
+
+use super::WebError;
+use super::error::ApiError;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+/// A JSON body whose unknown fields are refused (the target types use `deny_unknown_fields`); a bad
+/// body is a JSON error, not a plain-text one.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(ApiError(WebError::BadRequest(rejection.body_text()))),
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! Per-route access control and request-forgery defence: resolves the session cookie, enforces the
+//! route's `Access`, checks Origin on every state-changing request and the CSRF token on forms.
+
+use super::server::ClientAddr;
+use super::{CurrentInstance, WebError, error::ApiError};
+use crate::access::Permission;
+use crate::app::AppState;
+use crate::auth::signin::{self, SessionInfo};
+use crate::crypto;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, Method, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+pub const SESSION_COOKIE: &str = "__Host-hf_session";
+/// Double-submit token for forms shown before sign-in (sign-in and setup pages).
+pub const PRE_COOKIE: &str = "__Host-hf_pre";
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// Who may call a route. Every route in the table names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No session needed (sign-in, setup, health, assets).
+    Public,
+    /// Any session, including one half-way through sign-in (second factor, forced password change).
+    Pending,
+    /// A fully signed-in session.
+    Signed,
+    /// A fully signed-in session whose groups grant this permission.
+    Perm(Permission),
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Access::Public => f.write_str("public"),
+            Access::Pending => f.write_str("session (any stage)"),
+            Access::Signed => f.write_str("signed in"),
+            Access::Perm(p) => write!(f, "permission {p}"),
+        }
+    }
+}
+
+/// The caller's session, put in place by the guard.
+#[derive(Clone)]
+pub struct Session(pub Arc<SessionInfo>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = WebError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, WebError> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or(WebError::Unauthenticated)
+    }
+}
+
+/// The session when there is one (public pages that change when signed in).
+pub struct MaybeSession(pub Option<Arc<SessionInfo>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
+    type Rejection = WebError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, WebError> {
+        Ok(MaybeSession(
+            parts.extensions.get::<Session>().map(|s| Arc::clone(&s.0)),
+        ))
+    }
+}
+
+/// The client's address (from the TCP connection; holdfast does not trust forwarding headers).
+#[derive(Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = WebError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, WebError> {
+        Ok(ClientIp(client_ip(&parts.extensions)))
+    }
+}
+
+fn client_ip(ext: &axum::http::Extensions) -> IpAddr {
+    ext.get::<ClientAddr>()
+        .map(|a| a.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]))
+}
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `Set-Cookie` value for the session: host-only, Secure, HttpOnly, SameSite=Strict.
+pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}"
+    )
+}
+
+pub fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+fn reject(api: bool, e: WebError) -> Response {
+    if api {
+        ApiError(e).into_response()
+    } else {
+        e.into_response()
+    }
+}
+
+/// Browsers send `Origin` on every cross-origin state-changing request; it must name this host.
+fn origin_ok(headers: &HeaderMap, uri_authority: Option<&str>) -> bool {
+    let host = uri_authority.map(str::to_string).or_else(|| {
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_string)
+    });
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        return match host {
+            Some(h) => origin.eq_ignore_ascii_case(&format!("https://{h}")),
+            None => false,
+        };
+    }
+    !matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("cross-site") | Some("same-site")
+    )
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url_decoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn url_decoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
+}
+
+pub async fn guard(
+    State((state, access)): State<(AppState, Access)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let api = is_api(req.uri().path());
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let authority = req.uri().authority().map(|a| a.as_str().to_string());
+    if unsafe_method && !origin_ok(req.headers(), authority.as_deref()) {
+        return reject(api, WebError::CsrfFailed);
+    }
+    let Some(CurrentInstance(instance)) = req.extensions().get::<CurrentInstance>().cloned() else {
+        return reject(
+            api,
+            WebError::Internal("instance routing did not run".into()),
+        );
+    };
+    let ip = client_ip(req.extensions());
+    let now = state.clock.now();
+    let session = match cookie(req.headers(), SESSION_COOKIE) {
+        Some(token) => match signin::authenticate(&instance, &token, ip, now).await {
+            Ok(s) => s.map(Arc::new),
+            Err(e) => return reject(api, e.into()),
+        },
+        None => None,
+    };
+    let allowed = match (access, &session) {
+        (Access::Public, _) => Ok(()),
+        (_, None) => Err(WebError::Unauthenticated),
+        (Access::Pending, Some(_)) => Ok(()),
+        (Access::Signed, Some(s)) | (Access::Perm(_), Some(s)) if s.stage != "active" => {
+            if !api && *req.method() == Method::GET {
+                let to = if s.stage == "second_factor" {
+                    "/signin/code"
+                } else {
+                    "/signin/password"
+                };
+                return Redirect::to(to).into_response();
+            }
+            Err(WebError::Unauthenticated)
+        }
+        (Access::Signed, Some(_)) => Ok(()),
+        (Access::Perm(p), Some(s)) => {
+            if s.grants.allows(p) {
+                Ok(())
+            } else {
+                Err(WebError::Forbidden)
+            }
+        }
+    };
+    if let Err(e) = allowed {
+        if api {
+            return ApiError(e).into_response();
+        }
+        if matches!(e, WebError::Unauthenticated) && *req.method() == Method::GET {
+            return Redirect::to("/signin").into_response();
+        }
+        return e.into_response();
+    }
+    let mut req = req;
+    if unsafe_method {
+        let expected = match &session {
+            Some(s) => Some(s.csrf.clone()),
+            None => cookie(req.headers(), PRE_COOKIE),
+        };
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        if is_form {
+            let (parts, body) = req.into_parts();
+            let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+                Ok(b) => b,
+                Err(_) => return reject(api, WebError::BadRequest("the form is too large".into())),
+            };
+            let given = form_field(&bytes, "csrf");
+            let ok = match (&expected, &given) {
+                (Some(e), Some(g)) => !e.is_empty() && crypto::ct_eq(e.as_bytes(), g.as_bytes()),
+                _ => false,
+            };
+            if !ok {
+                return reject(api, WebError::CsrfFailed);
+            }
+            req = Request::from_parts(parts, Body::from(bytes));
+        } else if !is_json && session.is_some() {
+            // Uploads and CSV: the token travels in a header (scripts) or the form's action URL.
+            let given = req
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| {
+                    req.uri()
+                        .query()
+                        .and_then(|q| form_field(q.as_bytes(), "csrf"))
+                });
+            let ok = matches!((&expected, &given), (Some(e), Some(g)) if crypto::ct_eq(e.as_bytes(), g.as_bytes()));
+            if !ok {
+                return reject(api, WebError::CsrfFailed);
+            }
+        }
+    }
+    if let Some(s) = session {
+        req.extensions_mut().insert(Session(s));
+    }
+    next.run(req).await
+}

@@ -1,0 +1,408 @@
+//! The sign-in pages: password, second factor, forced password change, sign-out, first-run setup.
+
+use super::api::session::max_age;
+use super::guard::{ClientIp, MaybeSession, Session, clear_session_cookie, session_cookie};
+use super::pages::{chrome, public_chrome, render, with_cookie};
+use super::{CurrentInstance, WebError};
+use crate::app::AppState;
+use crate::auth::accounts::{self, AccountError};
+use crate::auth::signin::{self, Issued, Stage};
+use crate::crypto::Secret;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    c: super::pages::Chrome,
+    error: Option<String>,
+    notice: Option<String>,
+    username: String,
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodePage {
+    c: super::pages::Chrome,
+    error: Option<String>,
+    hint: String,
+}
+
+#[derive(Template)]
+#[template(path = "newpassword.html")]
+struct NewPasswordPage {
+    c: super::pages::Chrome,
+    reason: String,
+    errors: Vec<String>,
+    min_length: u32,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    c: super::pages::Chrome,
+    errors: Vec<String>,
+    token: String,
+    username: String,
+    email: String,
+    min_length: u32,
+}
+
+fn next_page(issued: &Issued) -> &'static str {
+    match issued.stage {
+        Stage::SignedIn => "/",
+        Stage::SecondFactor { .. } => "/signin/code",
+        Stage::PasswordChange => "/signin/password",
+    }
+}
+
+async fn go_on(inst: &crate::instances::Instance, issued: Issued) -> Response {
+    let age = max_age(inst, &issued.stage).await;
+    let to = next_page(&issued);
+    (
+        [(SET_COOKIE, session_cookie(issued.token.expose(), age))],
+        Redirect::to(to),
+    )
+        .into_response()
+}
+
+pub async fn signin_form(
+    CurrentInstance(inst): CurrentInstance,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    if session.is_some_and(|s| s.stage == "active") {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let (c, set) = public_chrome(&inst, &headers).await?;
+    let page = SignInPage {
+        c,
+        error: None,
+        notice: None,
+        username: String::new(),
+    };
+    Ok(with_cookie(render(&page)?, set))
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[allow(dead_code)]
+    csrf: String,
+    username: String,
+    password: String,
+}
+
+pub async fn signin_submit(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, WebError> {
+    let username = form.username.trim().to_string();
+    match signin::password_step(
+        &state.auth,
+        &inst,
+        username.clone(),
+        Secret::new(form.password),
+        ip,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(issued) => Ok(go_on(&inst, issued).await),
+        Err(e) => {
+            let e = WebError::from(e);
+            if !matches!(
+                e,
+                WebError::SignInFailed | WebError::Throttled(_) | WebError::Busy
+            ) {
+                return Err(e);
+            }
+            let (c, set) = public_chrome(&inst, &headers).await?;
+            let page = SignInPage {
+                c,
+                error: Some(e.public_message()),
+                notice: None,
+                username,
+            };
+            let mut resp = render(&page)?;
+            *resp.status_mut() = e.status();
+            Ok(with_cookie(resp, set))
+        }
+    }
+}
+
+pub async fn code_form(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    if s.stage != "second_factor" {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let page = CodePage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        error: None,
+        hint: hint_for(&s.second_factor),
+    };
+    render(&page)
+}
+
+fn hint_for(second_factor: &str) -> String {
+    if second_factor == "totp" {
+        "Enter the 6-digit code from your authenticator app, or one of your recovery codes.".into()
+    } else {
+        "We sent a 6-digit code to your e-mail address. It is valid for 10 minutes and only for this sign-in.".into()
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[allow(dead_code)]
+    csrf: String,
+    code: String,
+}
+
+pub async fn code_submit(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    let token = super::guard::cookie(&headers, super::guard::SESSION_COOKIE).unwrap_or_default();
+    match signin::second_factor_step(&state.auth, &inst, &token, form.code, ip, state.clock.now())
+        .await
+    {
+        Ok(issued) => Ok(go_on(&inst, issued).await),
+        Err(e) => {
+            let e = WebError::from(e);
+            if !matches!(e, WebError::SignInFailed | WebError::Throttled(_)) {
+                return Err(e);
+            }
+            // The attempt may have been ended (too many tries, account locked): then start over.
+            let still = signin::authenticate(&inst, &token, ip, state.clock.now()).await?;
+            if still.is_none() {
+                let (c, set) = public_chrome(&inst, &headers).await?;
+                let page = SignInPage {
+                    c,
+                    error: Some(e.public_message()),
+                    notice: None,
+                    username: s.username.clone(),
+                };
+                let mut resp = render(&page)?;
+                *resp.status_mut() = StatusCode::UNAUTHORIZED;
+                return Ok(with_cookie(resp, set));
+            }
+            let page = CodePage {
+                c: chrome(&state, &inst, Some(&s)).await?,
+                error: Some("That code is not right or has expired.".into()),
+                hint: hint_for(&s.second_factor),
+            };
+            let mut resp = render(&page)?;
+            *resp.status_mut() = StatusCode::UNAUTHORIZED;
+            Ok(resp)
+        }
+    }
+}
+
+pub async fn password_form(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    if s.stage != "password_change" {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let policy = accounts::policy(&inst).await?;
+    let page = NewPasswordPage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        reason: "Your password was set by an administrator or has expired. Choose a new one before you continue.".into(),
+        errors: vec![],
+        min_length: policy.password_min_length(),
+    };
+    render(&page)
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    #[allow(dead_code)]
+    csrf: String,
+    new_password: String,
+    confirm: String,
+}
+
+pub async fn password_submit(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Form(form): Form<NewPasswordForm>,
+) -> Result<Response, WebError> {
+    if s.stage != "password_change" {
+        return Err(WebError::Forbidden);
+    }
+    let now = state.clock.now();
+    let result = if form.new_password != form.confirm {
+        Err(vec!["The two passwords differ.".to_string()])
+    } else {
+        match accounts::change_password(
+            &state.auth,
+            &inst,
+            s.user_id,
+            None,
+            Secret::new(form.new_password),
+            Some(s.id_hash.clone()),
+            crate::audit::By {
+                actor: s.actor(),
+                source: ip.to_string(),
+                now,
+            },
+        )
+        .await
+        {
+            Ok(()) => Ok(()),
+            Err(AccountError::PasswordRejected(p)) => Err(p),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    match result {
+        Ok(()) => {
+            let issued = signin::finish_password_change(&inst, &s, ip, now).await?;
+            Ok(go_on(&inst, issued).await)
+        }
+        Err(errors) => {
+            let policy = accounts::policy(&inst).await?;
+            let page = NewPasswordPage {
+                c: chrome(&state, &inst, Some(&s)).await?,
+                reason: "Choose a new password before you continue.".into(),
+                errors,
+                min_length: policy.password_min_length(),
+            };
+            let mut resp = render(&page)?;
+            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+    }
+}
+
+pub async fn signout(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
+    Ok((
+        [(SET_COOKIE, clear_session_cookie())],
+        Redirect::to("/signin"),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    token: Option<String>,
+}
+
+pub async fn setup_form(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    headers: HeaderMap,
+    Query(q): Query<SetupQuery>,
+) -> Result<Response, WebError> {
+    let token = q.token.unwrap_or_default();
+    if !accounts::setup_token_valid(&inst, &token, state.clock.now()).await? {
+        return Err(WebError::invalid(
+            "token",
+            "This setup link is invalid, already used or expired. On the server, run `holdfast admin setup-link` for a new one.",
+        ));
+    }
+    let policy = accounts::policy(&inst).await?;
+    let (c, set) = public_chrome(&inst, &headers).await?;
+    let page = SetupPage {
+        c,
+        errors: vec![],
+        token,
+        username: String::new(),
+        email: String::new(),
+        min_length: policy.password_min_length(),
+    };
+    Ok(with_cookie(render(&page)?, set))
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[allow(dead_code)]
+    csrf: String,
+    token: String,
+    username: String,
+    email: String,
+    password: String,
+    confirm: String,
+}
+
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Result<Response, WebError> {
+    let username = form.username.trim().to_string();
+    let email = form.email.trim().to_string();
+    let errors = if form.password != form.confirm {
+        vec!["The two passwords differ.".to_string()]
+    } else {
+        match accounts::complete_setup(
+            &state.auth,
+            &inst,
+            accounts::SetupRequest {
+                token: form.token.clone(),
+                username: username.clone(),
+                email: email.clone(),
+                password: Secret::new(form.password),
+            },
+            ip.to_string(),
+            state.clock.now(),
+        )
+        .await
+        {
+            Ok(()) => {
+                let (c, set) = public_chrome(&inst, &headers).await?;
+                let page = SignInPage {
+                    c,
+                    error: None,
+                    notice: Some("The administrator account is ready. Sign in with it now.".into()),
+                    username,
+                };
+                return Ok(with_cookie(render(&page)?, set));
+            }
+            Err(AccountError::PasswordRejected(p)) => p,
+            Err(e @ (AccountError::Invalid { .. } | AccountError::Exists(_))) => {
+                vec![e.to_string()]
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let policy = accounts::policy(&inst).await?;
+    let (c, set) = public_chrome(&inst, &headers).await?;
+    let page = SetupPage {
+        c,
+        errors,
+        token: form.token,
+        username,
+        email,
+        min_length: policy.password_min_length(),
+    };
+    let mut resp = render(&page)?;
+    *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(with_cookie(resp, set))
+}
