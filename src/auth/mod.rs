@@ -10,5 +10,6 @@ pub mod totp;
 pub use error::AuthError;
 pub mod accounts;
 pub mod cidr;
+pub mod second_factor;
 pub mod services;
 pub mod signin;

@@ -67,9 +67,10 @@ pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<MailRow>, StorageEr
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Sent messages keep their envelope for the admin, but not their body (it may hold a sign-in code).
 pub fn mark_sent(tx: &Transaction, id: i64, now: &str) -> Result<(), StorageError> {
     tx.execute(
-        "UPDATE mail_outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+        "UPDATE mail_outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL, body = '' WHERE id = ?1",
         params![id, now],
     )?;
     Ok(())

@@ -1,6 +1,8 @@
 //! The HTTP layer: the one route table (with each route's access rule), middleware order, and the
 //! pieces every page shares.
 
+mod account_pages;
+mod admin_pages;
 pub mod api;
 pub mod assets;
 mod error;
@@ -131,7 +133,86 @@ pub fn routes() -> Vec<Route> {
             Pending,
             post(api::session::change_password),
         ),
-        r("GET", "/admin", admin, get(pages::home)),
+        r("GET", "/account", Signed, get(account_pages::show)),
+        r(
+            "POST",
+            "/account/password",
+            Signed,
+            post(account_pages::change_password),
+        ),
+        r(
+            "POST",
+            "/account/totp/start",
+            Signed,
+            post(account_pages::totp_start),
+        ),
+        r(
+            "POST",
+            "/account/totp/confirm",
+            Signed,
+            post(account_pages::totp_confirm),
+        ),
+        r(
+            "POST",
+            "/account/second-factor",
+            Signed,
+            post(account_pages::set_method),
+        ),
+        r("GET", "/admin", admin, get(admin_pages::index)),
+        r("GET", "/admin/users", admin, get(admin_pages::users)),
+        r(
+            "POST",
+            "/admin/users",
+            admin,
+            post(admin_pages::create_user),
+        ),
+        r(
+            "POST",
+            "/admin/users/{name}/{action}",
+            admin,
+            post(admin_pages::user_action),
+        ),
+        r("GET", "/admin/groups", admin, get(admin_pages::groups)),
+        r(
+            "POST",
+            "/admin/groups",
+            admin,
+            post(admin_pages::create_group),
+        ),
+        r(
+            "POST",
+            "/admin/groups/{name}/{action}",
+            admin,
+            post(admin_pages::group_action),
+        ),
+        r("GET", "/admin/policy", admin, get(admin_pages::policy)),
+        r(
+            "POST",
+            "/admin/policy",
+            admin,
+            post(admin_pages::save_policy),
+        ),
+        r("GET", "/admin/log", admin, get(admin_pages::log)),
+        r(
+            "GET",
+            "/admin/log/export.csv",
+            admin,
+            get(admin_pages::export_csv),
+        ),
+        r(
+            "GET",
+            "/admin/log/export.json",
+            admin,
+            get(admin_pages::export_json),
+        ),
+        r("GET", "/admin/mail", admin, get(admin_pages::mail)),
+        r(
+            "POST",
+            "/admin/mail/test",
+            admin,
+            post(admin_pages::mail_test),
+        ),
+        r("GET", "/api/v1/audit", admin, get(api::audit::list)),
     ]
 }
 

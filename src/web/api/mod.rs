@@ -1,5 +1,6 @@
 //! JSON API v1: the session endpoints and the security log. Errors are `{"error":{…}}` (see `web::error`).
 
+pub mod audit;
 pub mod session;
 
 use super::WebError;

@@ -1,0 +1,44 @@
+//! CSV writing shared by every export: RFC 4180 quoting, and neutralising of cells that a spreadsheet
+//! would run as a formula (leading `=`, `+`, `-`, `@`, tab, CR).
+
+/// One cell, quoted when needed and prefixed with `'` when it could start a formula.
+pub fn cell(value: &str) -> String {
+    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if neutral.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", neutral.replace('"', "\"\""))
+    } else {
+        neutral
+    }
+}
+
+pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
+    let mut out = cells
+        .iter()
+        .map(|c| cell(c.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push_str("\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_and_formula_neutralising() {
+        assert_eq!(cell("plain"), "plain");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(cell("=cmd|'/C calc'!A0"), "'=cmd|'/C calc'!A0");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("-2"), "'-2");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(row(&["a", "b"]), "a,b\r\n");
+    }
+}

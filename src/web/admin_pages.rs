@@ -1,0 +1,821 @@
+//! Administration pages: users, groups and permissions, policy, security log (with exports), mail.
+
+use super::guard::{ClientIp, Session};
+use super::pages::{Chrome, chrome, render};
+use super::{CurrentInstance, WebError};
+use crate::access::{Action, Module, Permission, groups as access_groups};
+use crate::app::AppState;
+use crate::audit::{self, By, ChainReport, Entry, Event};
+use crate::auth::accounts::{self, AccountError, NewAccount};
+use crate::auth::policy::{KEYS, SecondFactorMode};
+use crate::auth::signin::SessionInfo;
+use crate::instances::Instance;
+use crate::storage::{StorageError, groups, outbox, users};
+use askama::Template;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+fn by(s: &SessionInfo, ip: std::net::IpAddr, state: &AppState) -> By {
+    By {
+        actor: s.actor(),
+        source: ip.to_string(),
+        now: state.clock.now(),
+    }
+}
+
+fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw).unwrap_or_default()
+}
+
+fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+fn value(pairs: &[(String, String)], key: &str) -> String {
+    values(pairs, key).into_iter().next().unwrap_or_default()
+}
+
+/// Errors the admin can fix are shown on the page; the rest go to the error mapping.
+fn shown(e: AccountError) -> Result<String, WebError> {
+    match e {
+        e @ (AccountError::Invalid { .. }
+        | AccountError::Exists(_)
+        | AccountError::NotFound(_)
+        | AccountError::LastAdmin
+        | AccountError::Policy(_)
+        | AccountError::PasswordRejected(_)) => Ok(e.to_string()),
+        other => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_index.html")]
+struct IndexPage {
+    c: Chrome,
+    warnings: Vec<&'static str>,
+    user_count: usize,
+    mail_state: String,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    let policy = accounts::policy(&inst).await?;
+    let count = inst
+        .db
+        .read(|c| -> Result<_, StorageError> { Ok(users::list(c)?.len()) })
+        .await?;
+    render(&IndexPage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        warnings: policy.asvs_warnings(),
+        user_count: count,
+        mail_state: mail_state(&state),
+    })
+}
+
+fn mail_state(state: &AppState) -> String {
+    match &state.config.mail {
+        Some(m) => format!("sending through {}:{} ({})", m.smtp_host, m.smtp_port, m.tls),
+        None => "off: no [mail] section in the configuration, so e-mailed codes and notifications are unavailable".into(),
+    }
+}
+
+struct UserView {
+    name: String,
+    email: String,
+    groups: Vec<String>,
+    factor: String,
+    states: Vec<(String, &'static str)>,
+    locked: bool,
+    disabled: bool,
+    support: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    c: Chrome,
+    messages: Vec<String>,
+    errors: Vec<String>,
+    users: Vec<UserView>,
+    group_names: Vec<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let (rows, group_names) = inst
+        .db
+        .read(|c| -> Result<_, StorageError> {
+            let mut out = Vec::new();
+            for u in users::list(c)? {
+                let g = users::groups_of(c, u.id)?;
+                out.push((u, g));
+            }
+            Ok((
+                out,
+                groups::list(c)?
+                    .into_iter()
+                    .map(|g| g.name)
+                    .collect::<Vec<_>>(),
+            ))
+        })
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(|(u, g)| {
+            let mut states = Vec::new();
+            if u.locked_at.is_some() {
+                states.push(("locked".to_string(), "bad"));
+            }
+            if u.disabled_at.is_some() {
+                states.push(("disabled".to_string(), "bad"));
+            }
+            if let Some(e) = &u.support_expires_at {
+                states.push((format!("support until {e}"), "warn"));
+            }
+            if u.must_change_password {
+                states.push(("must change password".to_string(), "warn"));
+            }
+            if states.is_empty() {
+                states.push(("active".to_string(), "ok"));
+            }
+            UserView {
+                locked: u.locked_at.is_some(),
+                disabled: u.disabled_at.is_some(),
+                support: u.support_expires_at.is_some() && u.disabled_at.is_none(),
+                name: u.username,
+                email: u.email,
+                groups: g,
+                factor: u.second_factor,
+                states,
+            }
+        })
+        .collect();
+    let failed = !errors.is_empty();
+    let mut resp = render(&UsersPage {
+        c: chrome(state, inst, Some(s)).await?,
+        messages,
+        errors,
+        users: views,
+        group_names,
+    })?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    users_page(&state, &inst, &s, vec![], vec![]).await
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let f = form_pairs(&raw);
+    let b = by(&s, ip, &state);
+    let acc = NewAccount {
+        username: value(&f, "username").trim().to_string(),
+        email: value(&f, "email").trim().to_string(),
+        groups: values(&f, "group"),
+        password: None,
+        support: None,
+    };
+    let name = acc.username.clone();
+    match accounts::create_user(&state.auth, &inst, b.actor, b.source, acc, b.now).await {
+        Ok(created) => {
+            let msg = match created.temporary_password {
+                Some(p) => format!(
+                    "User {name} created. Temporary password (shown only now; they must change it at first sign-in): {}",
+                    p.expose()
+                ),
+                None => format!("User {name} created."),
+            };
+            users_page(&state, &inst, &s, vec![msg], vec![]).await
+        }
+        Err(e) => users_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}
+
+pub async fn user_action(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path((name, action)): Path<(String, String)>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let b = by(&s, ip, &state);
+    let svc = &state.auth;
+    let result: Result<String, AccountError> = match action.as_str() {
+        "unlock" => accounts::unlock(svc, &inst, b.actor, b.source, name.clone(), b.now)
+            .await
+            .map(|()| format!("{name} unlocked.")),
+        "reset-password" => {
+            accounts::reset_password(svc, &inst, b.actor, b.source, name.clone(), b.now)
+                .await
+                .map(|p| {
+                    format!(
+                        "New temporary password for {name} (shown only now): {}",
+                        p.expose()
+                    )
+                })
+        }
+        "disable" => accounts::set_enabled(&inst, b.actor, b.source, name.clone(), false, b.now)
+            .await
+            .map(|()| format!("{name} disabled and signed out.")),
+        "enable" => accounts::set_enabled(&inst, b.actor, b.source, name.clone(), true, b.now)
+            .await
+            .map(|()| format!("{name} enabled.")),
+        "revoke" => accounts::revoke_sessions(&inst, b.actor, b.source, name.clone(), b.now)
+            .await
+            .map(|n| format!("{n} session(s) of {name} ended.")),
+        "revoke-support" => accounts::revoke_support(&inst, b.actor, b.source, name.clone(), b.now)
+            .await
+            .map(|()| format!("Support access of {name} closed.")),
+        "groups" => {
+            let f = form_pairs(&raw);
+            access_groups::set_membership(&inst, b, name.clone(), values(&f, "group"))
+                .await
+                .map(|()| format!("Groups of {name} saved."))
+        }
+        _ => return Err(WebError::NotFound),
+    };
+    match result {
+        Ok(m) => users_page(&state, &inst, &s, vec![m], vec![]).await,
+        Err(e) => users_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}
+
+struct GroupView(groups::GroupRow);
+
+impl GroupView {
+    fn has(&self, permission: &str) -> bool {
+        self.0.permissions.iter().any(|p| p == permission)
+    }
+}
+
+impl std::ops::Deref for GroupView {
+    type Target = groups::GroupRow;
+    fn deref(&self) -> &groups::GroupRow {
+        &self.0
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_groups.html")]
+struct GroupsPage {
+    c: Chrome,
+    messages: Vec<String>,
+    errors: Vec<String>,
+    groups: Vec<GroupView>,
+    modules: Vec<&'static str>,
+    actions: Vec<&'static str>,
+}
+
+async fn groups_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let list = inst.db.read(groups::list).await?;
+    let failed = !errors.is_empty();
+    let mut resp = render(&GroupsPage {
+        c: chrome(state, inst, Some(s)).await?,
+        messages,
+        errors,
+        groups: list.into_iter().map(GroupView).collect(),
+        modules: Module::ALL.iter().map(|m| m.as_str()).collect(),
+        actions: Action::ALL.iter().map(|a| a.as_str()).collect(),
+    })?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn groups(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    groups_page(&state, &inst, &s, vec![], vec![]).await
+}
+
+pub async fn create_group(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let f = form_pairs(&raw);
+    let name = value(&f, "name").trim().to_string();
+    match access_groups::create(
+        &inst,
+        by(&s, ip, &state),
+        name.clone(),
+        value(&f, "description"),
+    )
+    .await
+    {
+        Ok(()) => {
+            groups_page(
+                &state,
+                &inst,
+                &s,
+                vec![format!("Group {name} created.")],
+                vec![],
+            )
+            .await
+        }
+        Err(e) => groups_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}
+
+pub async fn group_action(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path((name, action)): Path<(String, String)>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let b = by(&s, ip, &state);
+    let result = match action.as_str() {
+        "permissions" => {
+            let mut perms = Vec::new();
+            for p in values(&form_pairs(&raw), "perm") {
+                perms.push(
+                    p.parse::<Permission>()
+                        .map_err(|m| WebError::invalid("perm", m))?,
+                );
+            }
+            access_groups::set_permissions(&inst, b, name.clone(), perms)
+                .await
+                .map(|()| format!("Permissions of {name} saved."))
+        }
+        "delete" => access_groups::delete(&inst, b, name.clone())
+            .await
+            .map(|()| format!("Group {name} deleted.")),
+        _ => return Err(WebError::NotFound),
+    };
+    match result {
+        Ok(m) => groups_page(&state, &inst, &s, vec![m], vec![]).await,
+        Err(e) => groups_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}
+
+struct PolicyField {
+    key: &'static str,
+    label: &'static str,
+    help: &'static str,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_policy.html")]
+struct PolicyPage {
+    c: Chrome,
+    messages: Vec<String>,
+    errors: Vec<String>,
+    warnings: Vec<&'static str>,
+    fields: Vec<PolicyField>,
+    factor_options: Vec<String>,
+}
+
+fn describe(key: &str) -> (&'static str, &'static str) {
+    match key {
+        "password_min_length" => (
+            "Minimum password length",
+            "8–128 characters; passwords up to 256 characters are always accepted.",
+        ),
+        "password_require_classes" => (
+            "Required character classes",
+            "0–4 of lower case, upper case, digit, symbol.",
+        ),
+        "password_history" => (
+            "Password history",
+            "0–24: how many previous passwords cannot be reused.",
+        ),
+        "password_max_age_days" => (
+            "Password expiry (days)",
+            "0 = never; otherwise the password must be changed at sign-in after this many days.",
+        ),
+        "lockout_threshold" => (
+            "Lockout threshold",
+            "1–100 consecutive failures lock the account until an admin unlocks it.",
+        ),
+        "second_factor" => (
+            "Second factor",
+            "off, optional, required (e-mailed code or app), required_totp (app only).",
+        ),
+        "session_idle_minutes" => ("Idle timeout (minutes)", "5–1440."),
+        "session_absolute_hours" => ("Absolute session limit (hours)", "1–168."),
+        _ => ("", ""),
+    }
+}
+
+async fn policy_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let p = accounts::policy(inst).await?;
+    let fields = p
+        .to_pairs()
+        .into_iter()
+        .map(|(key, value)| {
+            let (label, help) = describe(key);
+            PolicyField {
+                key,
+                label,
+                help,
+                value,
+            }
+        })
+        .collect();
+    let failed = !errors.is_empty();
+    let mut resp = render(&PolicyPage {
+        c: chrome(state, inst, Some(s)).await?,
+        messages,
+        errors,
+        warnings: p.asvs_warnings(),
+        fields,
+        factor_options: SecondFactorMode::ALL
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
+    })?;
+    if failed {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+pub async fn policy(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    policy_page(&state, &inst, &s, vec![], vec![]).await
+}
+
+/// Saves every changed setting; a bad value is reported with its range and nothing else is saved.
+pub async fn save_policy(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let f = form_pairs(&raw);
+    let mut current = accounts::policy(&inst).await?;
+    let mut probe = current.clone();
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    for key in KEYS {
+        let new = value(&f, key).trim().to_string();
+        if current.get(key).as_deref() == Some(new.as_str()) {
+            continue;
+        }
+        match probe.set(key, &new) {
+            Ok(()) => changes.push((key.to_string(), new)),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        return policy_page(&state, &inst, &s, vec![], errors).await;
+    }
+    for (key, new) in &changes {
+        let b = by(&s, ip, &state);
+        current =
+            accounts::set_policy(&inst, b.actor, b.source, key.clone(), new.clone(), b.now).await?;
+    }
+    let _ = current;
+    let msg = if changes.is_empty() {
+        "Nothing changed.".to_string()
+    } else {
+        format!("Saved {} setting(s).", changes.len())
+    };
+    policy_page(&state, &inst, &s, vec![msg], vec![]).await
+}
+
+/// Filters shared by the log page, its exports and `GET /api/v1/audit`.
+#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub user: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+fn normalise_time(field: &str, v: &str) -> Result<Option<String>, WebError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let full = match v.len() {
+        16 => format!("{v}:00.000Z"),
+        19 => format!("{v}.000Z"),
+        _ => v.to_string(),
+    };
+    chrono::DateTime::parse_from_rfc3339(&full)
+        .map(|t| Some(crate::clock::stamp(t.with_timezone(&chrono::Utc))))
+        .map_err(|_| {
+            WebError::invalid(
+                field,
+                format!("`{v}` is not a time like 2026-11-22T08:00 (UTC)"),
+            )
+        })
+}
+
+impl LogQuery {
+    pub fn filter(&self, default_limit: usize) -> Result<audit::Filter, WebError> {
+        if !self.kind.is_empty() && Event::parse(&self.kind).is_none() {
+            return Err(WebError::invalid(
+                "type",
+                format!("unknown event type `{}`", self.kind),
+            ));
+        }
+        let limit = self.limit.unwrap_or(default_limit);
+        if !(1..=10_000).contains(&limit) {
+            return Err(WebError::invalid("limit", "limit must be 1–10000"));
+        }
+        Ok(audit::Filter {
+            from: normalise_time("from", &self.from)?,
+            to: normalise_time("to", &self.to)?,
+            events: if self.kind.is_empty() {
+                vec![]
+            } else {
+                vec![self.kind.clone()]
+            },
+            user: Some(self.user.trim().to_string()).filter(|u| !u.is_empty()),
+            source: Some(self.source.trim().to_string()).filter(|u| !u.is_empty()),
+            before_id: self.before,
+            limit,
+        })
+    }
+
+    fn query_string(&self) -> String {
+        let mut q = self.clone();
+        q.before = None;
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_log.html")]
+struct LogPage {
+    c: Chrome,
+    chain: String,
+    q: LogQuery,
+    query: String,
+    types: Vec<String>,
+    rows: Vec<crate::storage::audit::AuditRow>,
+    older: Option<i64>,
+}
+
+const PAGE_ROWS: usize = 100;
+
+pub async fn log(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, WebError> {
+    let filter = q.filter(PAGE_ROWS)?;
+    let (rows, report) = inst
+        .db
+        .read(move |c| -> Result<_, StorageError> {
+            Ok((audit::query(c, &filter)?, audit::verify(c)?))
+        })
+        .await?;
+    let chain = match report {
+        ChainReport::Intact { rows } => {
+            format!("Hash chain verified: {rows} entries, none altered or removed.")
+        }
+        ChainReport::Broken { id, reason } => {
+            format!("WARNING: the hash chain is broken at entry {id}: {reason}.")
+        }
+    };
+    let older = (rows.len() == PAGE_ROWS)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    render(&LogPage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        chain,
+        query: q.query_string(),
+        q,
+        types: Event::ALL.iter().map(|e| e.as_str().to_string()).collect(),
+        rows,
+        older,
+    })
+}
+
+/// Reads up to 10,000 matching rows and records the export itself in the log.
+async fn export_rows(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    ip: std::net::IpAddr,
+    q: &LogQuery,
+    format: &'static str,
+) -> Result<Vec<crate::storage::audit::AuditRow>, WebError> {
+    let mut filter = q.filter(10_000)?;
+    filter.limit = q.limit.unwrap_or(10_000);
+    let b = by(s, ip, state);
+    let query = q.query_string();
+    Ok(inst
+        .db
+        .write(move |tx| -> Result<_, StorageError> {
+            let rows = audit::query(tx, &filter)?;
+            audit::write(
+                tx,
+                b.now,
+                Entry::new(Event::AuditExported, b.actor, "security log", b.source)
+                    .with(json!({ "format": format, "rows": rows.len(), "filter": query })),
+            )?;
+            Ok(rows)
+        })
+        .await?)
+}
+
+pub async fn export_csv(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, WebError> {
+    let rows = export_rows(&state, &inst, &s, ip, &q, "csv").await?;
+    let mut out = crate::csv::row(&[
+        "id",
+        "at",
+        "event",
+        "outcome",
+        "actor",
+        "actor_kind",
+        "target",
+        "source",
+        "details",
+        "hash",
+    ]);
+    for r in rows {
+        out.push_str(&crate::csv::row(&[
+            r.id.to_string(),
+            r.at,
+            r.event,
+            r.outcome,
+            r.actor,
+            r.actor_kind,
+            r.target,
+            r.source,
+            r.details,
+            r.hash,
+        ]));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"holdfast-security-log.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+pub async fn export_json(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, WebError> {
+    let rows = export_rows(&state, &inst, &s, ip, &q, "json").await?;
+    Ok((
+        [(
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"holdfast-security-log.json\"",
+        )],
+        axum::Json(rows),
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "admin_mail.html")]
+struct MailPage {
+    c: Chrome,
+    messages: Vec<String>,
+    errors: Vec<String>,
+    state: String,
+    mails: Vec<outbox::MailRow>,
+}
+
+async fn mail_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let mails = inst.db.read(|c| outbox::recent(c, 50)).await?;
+    render(&MailPage {
+        c: chrome(state, inst, Some(s)).await?,
+        messages,
+        errors,
+        state: mail_state(state),
+        mails,
+    })
+}
+
+pub async fn mail(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    mail_page(&state, &inst, &s, vec![], vec![]).await
+}
+
+pub async fn mail_test(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let to = value(&form_pairs(&raw), "to").trim().to_string();
+    if state.config.mail.is_none() {
+        return mail_page(&state, &inst, &s, vec![], vec![mail_state(&state)]).await;
+    }
+    if let Err(e) = accounts::validate_email(&to) {
+        return mail_page(&state, &inst, &s, vec![], vec![e.to_string()]).await;
+    }
+    let b = by(&s, ip, &state);
+    let target = to.clone();
+    inst.db
+        .write(move |tx| -> Result<(), StorageError> {
+            crate::mail::enqueue(
+                tx,
+                &target,
+                "holdfast test message",
+                "This is a test message from holdfast. If you can read it, e-mail from holdfast reaches you.",
+                b.now,
+            )?;
+            audit::write(tx, b.now, Entry::new(Event::MailTestSent, b.actor, target.clone(), b.source))?;
+            Ok(())
+        })
+        .await?;
+    state.auth.wake_mail();
+    mail_page(
+        &state,
+        &inst,
+        &s,
+        vec![format!(
+            "Test message to {to} queued; its state appears below."
+        )],
+        vec![],
+    )
+    .await
+}
