@@ -1,6 +1,9 @@
 //! The security log: the typed event catalogue, the one writer (same transaction as the change),
 //! hash-chain verification, and queries.
 
+pub mod forward;
+pub mod tail;
+
 use crate::storage::StorageError;
 use crate::storage::audit::{self as store, AuditRow};
 use chrono::{DateTime, Utc};

@@ -82,6 +82,23 @@ pub fn for_each(
     Ok(())
 }
 
+/// Calls `f` for up to `limit` rows with an id above `after`, oldest first (for forwarding).
+pub fn for_each_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    mut f: impl FnMut(AuditRow) -> Result<(), StorageError>,
+) -> Result<(), StorageError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after, limit as i64], from_row)?;
+    for row in rows {
+        f(row?)?;
+    }
+    Ok(())
+}
+
 /// Filters for reading the log; every field optional.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
