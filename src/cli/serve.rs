@@ -108,21 +108,26 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     }
     tokio::spawn(refresh_instances(state.clone(), stop_rx.clone()));
     if let Some(f) = &config.audit_forward {
-        let forwarder = crate::audit::forward::Forwarder::start(crate::audit::forward::ForwardConfig {
-            host: f.host.clone(),
-            port: f.port,
-            tls: f.tls,
-            ca_file: f.ca_file.clone(),
-            app_name: "holdfast".into(),
-            hostname: nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-                .unwrap_or_else(|| "-".into()),
-            queue: crate::audit::forward::DEFAULT_QUEUE,
-        })
-        .context("audit forwarding configuration")?;
+        let forwarder =
+            crate::audit::forward::Forwarder::start(crate::audit::forward::ForwardConfig {
+                host: f.host.clone(),
+                port: f.port,
+                tls: f.tls,
+                ca_file: f.ca_file.clone(),
+                app_name: "holdfast".into(),
+                hostname: nix::unistd::gethostname()
+                    .ok()
+                    .and_then(|h| h.into_string().ok())
+                    .unwrap_or_else(|| "-".into()),
+                queue: crate::audit::forward::DEFAULT_QUEUE,
+            })
+            .context("audit forwarding configuration")?;
         tracing::info!(host = %f.host, port = f.port, tls = f.tls, "security log forwarding on");
-        tokio::spawn(crate::audit::tail::run(forwarder, state.clone(), stop_rx.clone()));
+        tokio::spawn(crate::audit::tail::run(
+            forwarder,
+            state.clone(),
+            stop_rx.clone(),
+        ));
     }
     if let Some(mailer) = mailer {
         tracing::info!("mail: sending through the configured SMTP server");

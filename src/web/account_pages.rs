@@ -65,6 +65,14 @@ async fn page(
         factor_label: match factor.as_str() {
             "totp" => "authenticator app",
             "email" => "e-mailed code",
+            _ if matches!(
+                policy.second_factor(),
+                crate::auth::policy::SecondFactorMode::Required
+                    | crate::auth::policy::SecondFactorMode::RequiredTotp
+            ) =>
+            {
+                "e-mailed code (required by the instance policy)"
+            }
             _ => "none",
         },
         factor,

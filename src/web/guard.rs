@@ -122,7 +122,9 @@ fn reject(api: bool, e: WebError) -> Response {
     }
 }
 
-/// Browsers send `Origin` on every cross-origin state-changing request; it must name this host.
+/// Browsers send `Origin` on state-changing requests; a real one must name this host. Because every
+/// page carries `Referrer-Policy: no-referrer`, browsers send `Origin: null` for same-origin form
+/// posts, so then `Sec-Fetch-Site` decides: only `same-origin` (or a user-typed `none`) passes.
 fn origin_ok(headers: &HeaderMap, uri_authority: Option<&str>) -> bool {
     let host = uri_authority.map(str::to_string).or_else(|| {
         headers
@@ -130,16 +132,12 @@ fn origin_ok(headers: &HeaderMap, uri_authority: Option<&str>) -> bool {
             .and_then(|h| h.to_str().ok())
             .map(str::to_string)
     });
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        return match host {
-            Some(h) => origin.eq_ignore_ascii_case(&format!("https://{h}")),
-            None => false,
-        };
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some("null") => matches!(fetch_site, Some("same-origin") | Some("none")),
+        Some(origin) => host.is_some_and(|h| origin.eq_ignore_ascii_case(&format!("https://{h}"))),
+        None => !matches!(fetch_site, Some("cross-site") | Some("same-site")),
     }
-    !matches!(
-        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
-        Some("cross-site") | Some("same-site")
-    )
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {

@@ -2,7 +2,10 @@
 //! temporary data dir and talks HTTPS to it.
 
 mod browser;
+mod browser_flows;
+mod identity_support;
 mod smtp_sink;
 mod support;
 
 mod core;
+mod identity;
