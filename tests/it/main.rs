@@ -3,9 +3,7 @@
 
 mod browser;
 mod browser_flows;
-mod identity_support;
 mod smtp_sink;
 mod support;
 
 mod core;
-mod identity;
