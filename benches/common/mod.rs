@@ -2,7 +2,7 @@
 //! and a bounded keep-alive load generator.
 #![allow(dead_code)]
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
@@ -111,7 +111,7 @@ pub fn tls_config(data_dir: &Path) -> Arc<rustls::ClientConfig> {
     )
 }
 
-pub type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+pub type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 pub async fn connect(addr: SocketAddr, tls: &Arc<rustls::ClientConfig>) -> Option<Sender> {
     let tcp = TcpStream::connect(addr).await.ok()?;
@@ -131,7 +131,7 @@ pub async fn get(sender: &mut Sender, path: &str) -> Option<u16> {
     sender.ready().await.ok()?;
     let req = hyper::Request::get(path)
         .header("host", "localhost")
-        .body(Empty::new())
+        .body(Full::new(Bytes::new()))
         .ok()?;
     let resp = sender.send_request(req).await.ok()?;
     let status = resp.status().as_u16();
@@ -189,4 +189,30 @@ pub async fn load(
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+/// POSTs a JSON body; returns the status.
+pub async fn post_json(sender: &mut Sender, path: &str, body: &str) -> Option<u16> {
+    sender.ready().await.ok()?;
+    let req = hyper::Request::post(path)
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::copy_from_slice(body.as_bytes())))
+        .ok()?;
+    let resp = sender.send_request(req).await.ok()?;
+    let status = resp.status().as_u16();
+    resp.into_body().collect().await.ok()?;
+    Some(status)
+}
+
+/// Peak resident set size of a process (VmHWM), in MiB.
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }

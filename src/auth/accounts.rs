@@ -28,6 +28,8 @@ pub enum AccountError {
     PasswordRejected(Vec<String>),
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("too many failed attempts from this address; try again in {0} seconds")]
+    Throttled(u64),
     #[error("{0}")]
     Policy(#[from] PolicyError),
     #[error("this would leave the instance without an enabled administrator")]
@@ -355,7 +357,40 @@ pub async fn change_password(
         })
         .await?;
     if let Some(cur) = current {
+        // Re-entering the current password is a password check like sign-in: throttled per address,
+        // counted toward lockout and logged, so a stolen session cannot be used to guess it.
+        let ip = source.parse::<std::net::IpAddr>().ok();
+        if let Some(ip) = ip {
+            let throttle = svc
+                .throttle
+                .lock()
+                .map_err(|_| AuthError::Hash("throttle poisoned".into()))?;
+            if let Err(wait) = throttle.check(ip, now.timestamp_millis()) {
+                return Err(AccountError::Throttled(wait.as_secs().max(1)));
+            }
+        }
         if !svc.hasher.verify(cur, &user.password_hash).await?.ok {
+            if let (Some(ip), Ok(mut t)) = (ip, svc.throttle.lock()) {
+                t.record_failure(ip, now.timestamp_millis());
+            }
+            let mail = svc.mail_enabled;
+            let (u, src, act) = (user.clone(), source.clone(), actor.clone());
+            inst.db
+                .write(move |tx| -> Result<(), AccountError> {
+                    let fresh = users::by_id(tx, u.id)?.unwrap_or(u);
+                    let policy = read_policy(tx)?;
+                    crate::auth::signin::count_failure(tx, &fresh, &policy, mail, &src, now)?;
+                    audit::write(
+                        tx,
+                        now,
+                        Entry::new(Event::LoginFailed, act, fresh.username.clone(), src)
+                            .failed()
+                            .with(json!({ "reason": "wrong current password" })),
+                    )?;
+                    Ok(())
+                })
+                .await?;
+            svc.wake_mail();
             return Err(AccountError::WrongPassword);
         }
     }

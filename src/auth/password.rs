@@ -235,9 +235,13 @@ fn check_limits(m_kib: u32, t: u32, p: u32) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// A worker gives its Argon2 memory back after this long without work, so an idle server stays
+/// small; under load the same buffer is reused from one hash to the next.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn worker_loop(rx: &Mutex<Receiver<Job>>, params: &argon2::Params) {
     let base_blocks = params.block_count();
-    let mut memory = vec![Block::new(); base_blocks];
+    let mut memory: Vec<Block> = Vec::new();
     loop {
         // The lock is held only while waiting for the next job; a poisoned lock still guards
         // a usable receiver, since receiving cannot leave it half-updated.
@@ -246,12 +250,21 @@ fn worker_loop(rx: &Mutex<Receiver<Job>>, params: &argon2::Params) {
                 Ok(g) => g,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            guard.recv()
+            guard.recv_timeout(IDLE_RELEASE)
         };
-        let Ok(job) = job else {
+        let job = match job {
+            Ok(job) => job,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                wipe(&mut memory);
+                memory = Vec::new();
+                continue;
+            }
             // Every sender is gone: the pool was dropped.
-            return;
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
         };
+        if memory.len() < base_blocks {
+            memory.resize(base_blocks, Block::new());
+        }
         match job {
             Job::Hash {
                 password,

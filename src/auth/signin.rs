@@ -41,7 +41,11 @@ pub enum SignInError {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stage {
-    SecondFactor { methods: Vec<&'static str> },
+    SecondFactor {
+        methods: Vec<&'static str>,
+    },
+    /// A second factor is required but none can be used yet: enrol an authenticator app first.
+    TotpEnrollment,
     PasswordChange,
     SignedIn,
 }
@@ -90,23 +94,52 @@ fn password_expired(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> 
         .unwrap_or(true)
 }
 
-fn methods_for(policy: &Policy, u: &users::UserRow, mail_enabled: bool) -> Vec<&'static str> {
-    if u.second_factor == "totp" && u.totp_secret.is_some() {
-        return vec!["totp", "recovery_code"];
-    }
-    let wants_email = u.second_factor == "email"
+/// Whether this user must pass a second factor at sign-in.
+fn needs_second_factor(policy: &Policy, u: &users::UserRow) -> bool {
+    u.support_expires_at.is_some()
         || matches!(
             policy.second_factor(),
             SecondFactorMode::Required | SecondFactorMode::RequiredTotp
         )
-        || u.support_expires_at.is_some();
-    if policy.second_factor() == SecondFactorMode::Off && u.support_expires_at.is_none() {
-        return vec![];
+        || (policy.second_factor() == SecondFactorMode::Optional && u.second_factor != "none")
+}
+
+/// The factors this user can use now. Empty while one is needed means: enrol an app first
+/// (fail closed: a required factor is never skipped because mail is not configured).
+fn methods_for(policy: &Policy, u: &users::UserRow, mail_enabled: bool) -> Vec<&'static str> {
+    if u.second_factor == "totp" && u.totp_secret.is_some() {
+        return vec!["totp", "recovery_code"];
     }
-    if wants_email && mail_enabled {
-        vec!["email"]
+    if policy.second_factor() != SecondFactorMode::RequiredTotp && mail_enabled {
+        return vec!["email"];
+    }
+    vec![]
+}
+
+/// The stage after the password and any second factor: a forced password change, or signed in.
+fn after_factor(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> (Stage, &'static str) {
+    if u.must_change_password || password_expired(policy, u, now) {
+        (Stage::PasswordChange, "password_change")
     } else {
-        vec![]
+        (Stage::SignedIn, "active")
+    }
+}
+
+/// The stage right after a correct password.
+fn after_password(
+    policy: &Policy,
+    u: &users::UserRow,
+    now: DateTime<Utc>,
+    mail_enabled: bool,
+) -> (Stage, &'static str) {
+    if !needs_second_factor(policy, u) {
+        return after_factor(policy, u, now);
+    }
+    let methods = methods_for(policy, u, mail_enabled);
+    if methods.is_empty() {
+        (Stage::TotpEnrollment, "totp_enrollment")
+    } else {
+        (Stage::SecondFactor { methods }, "second_factor")
     }
 }
 
@@ -135,7 +168,7 @@ fn actor_of(u: &users::UserRow) -> Actor {
 }
 
 /// Counts one failure for the user; locks the account at the threshold and tells the admins.
-fn count_failure(
+pub(crate) fn count_failure(
     tx: &Transaction,
     u: &users::UserRow,
     policy: &Policy,
@@ -265,14 +298,15 @@ pub async fn password_step(
             if let Some(hash) = &upgraded {
                 users::rehash(tx, u.id, hash)?;
             }
-            let methods = methods_for(&policy, &u, mail_enabled);
-            let must_change = u.must_change_password || password_expired(&policy, &u, now);
-            let (stage, stage_name, lifetime) = if !methods.is_empty() {
-                (Stage::SecondFactor { methods: methods.clone() }, "second_factor", Duration::minutes(PENDING_MINUTES))
-            } else if must_change {
-                (Stage::PasswordChange, "password_change", Duration::minutes(PENDING_MINUTES))
+            let (stage, stage_name) = after_password(&policy, &u, now, mail_enabled);
+            let lifetime = if stage == Stage::SignedIn {
+                Duration::hours(policy.session_absolute_hours() as i64)
             } else {
-                (Stage::SignedIn, "active", Duration::hours(policy.session_absolute_hours() as i64))
+                Duration::minutes(PENDING_MINUTES)
+            };
+            let methods = match &stage {
+                Stage::SecondFactor { methods } => methods.clone(),
+                _ => vec![],
             };
             let (token, row) = new_session_row(u.id, stage_name, now, lifetime, &source)?;
             store::insert(tx, &row)?;
@@ -426,19 +460,11 @@ pub async fn second_factor_step(
                 return Ok(Err(()));
             }
             store::revoke(tx, &s.id_hash, &stamp(now))?;
-            let must_change = u.must_change_password || password_expired(&policy, &u, now);
-            let (stage, name, lifetime) = if must_change {
-                (
-                    Stage::PasswordChange,
-                    "password_change",
-                    Duration::minutes(PENDING_MINUTES),
-                )
+            let (stage, name) = after_factor(&policy, &u, now);
+            let lifetime = if stage == Stage::SignedIn {
+                Duration::hours(policy.session_absolute_hours() as i64)
             } else {
-                (
-                    Stage::SignedIn,
-                    "active",
-                    Duration::hours(policy.session_absolute_hours() as i64),
-                )
+                Duration::minutes(PENDING_MINUTES)
             };
             let (token, row) = new_session_row(u.id, name, now, lifetime, &source)?;
             store::insert(tx, &row)?;
@@ -567,8 +593,9 @@ pub async fn authenticate(
     }))
 }
 
-/// After a forced password change: the pending session becomes a full one (with a new id).
-pub async fn finish_password_change(
+/// After a forced password change or an app enrolment: the pending session is replaced (new id) by
+/// the next stage, which is a full session unless a password change is still due.
+pub async fn advance(
     inst: &Instance,
     session: &SessionInfo,
     ip: IpAddr,
@@ -579,31 +606,34 @@ pub async fn finish_password_change(
     inst.db
         .write(move |tx| -> Result<Issued, SignInError> {
             let policy = read_policy(tx)?;
+            let u = users::by_id(tx, s.user_id)?.ok_or(SignInError::Rejected)?;
             store::revoke(tx, &s.id_hash, &stamp(now))?;
-            let (token, row) = new_session_row(
-                s.user_id,
-                "active",
-                now,
-                Duration::hours(policy.session_absolute_hours() as i64),
-                &source,
-            )?;
+            let (stage, name) = after_factor(&policy, &u, now);
+            let lifetime = if stage == Stage::SignedIn {
+                Duration::hours(policy.session_absolute_hours() as i64)
+            } else {
+                Duration::minutes(PENDING_MINUTES)
+            };
+            let (token, row) = new_session_row(s.user_id, name, now, lifetime, &source)?;
             store::insert(tx, &row)?;
-            users::set_failed_attempts(tx, s.user_id, 0, None)?;
-            audit::write(
-                tx,
-                now,
-                Entry::new(
-                    Event::LoginSucceeded,
-                    s.actor(),
-                    s.username.clone(),
-                    source.clone(),
-                )
-                .with(json!({ "after": "password_change" })),
-            )?;
+            if stage == Stage::SignedIn {
+                users::set_failed_attempts(tx, s.user_id, 0, None)?;
+                audit::write(
+                    tx,
+                    now,
+                    Entry::new(
+                        Event::LoginSucceeded,
+                        s.actor(),
+                        s.username.clone(),
+                        source.clone(),
+                    )
+                    .with(json!({ "after": s.stage })),
+                )?;
+            }
             Ok(Issued {
                 token,
                 csrf: row.csrf_token,
-                stage: Stage::SignedIn,
+                stage,
             })
         })
         .await

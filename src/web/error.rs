@@ -141,13 +141,14 @@ impl From<AccountError> for WebError {
             AccountError::NotFound(_) => WebError::NotFound,
             AccountError::Exists(_) => WebError::Conflict(e.to_string()),
             AccountError::Invalid { field, message } => WebError::invalid(field, message),
-            AccountError::PasswordRejected(_) => WebError::invalid("password", e.to_string()),
+            AccountError::PasswordRejected(_) => WebError::invalid("new_password", e.to_string()),
             AccountError::WrongPassword => WebError::invalid("current_password", e.to_string()),
             AccountError::Policy(p) => WebError::Invalid {
                 field: None,
                 message: p.to_string(),
             },
             AccountError::LastAdmin => WebError::Conflict(e.to_string()),
+            AccountError::Throttled(s) => WebError::Throttled(s),
             AccountError::Auth(a) => a.into(),
             AccountError::Storage(s) => s.into(),
         }

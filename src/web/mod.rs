@@ -105,6 +105,18 @@ pub fn routes() -> Vec<Route> {
             Pending,
             post(signin_pages::password_submit),
         ),
+        r(
+            "GET",
+            "/signin/enroll",
+            Pending,
+            get(signin_pages::enroll_form),
+        ),
+        r(
+            "POST",
+            "/signin/enroll",
+            Pending,
+            post(signin_pages::enroll_submit),
+        ),
         r("POST", "/signout", Pending, post(signin_pages::signout)),
         r("GET", "/setup", Public, get(signin_pages::setup_form)),
         r("POST", "/setup", Public, post(signin_pages::setup_submit)),

@@ -78,11 +78,17 @@ pub async fn chrome(
 }
 
 /// Chrome for a page shown before sign-in: carries a double-submit token in a cookie.
+/// With a half-finished sign-in in progress, that session's token protects the form instead.
 pub async fn public_chrome(
     inst: &Instance,
     headers: &HeaderMap,
+    session: Option<&SessionInfo>,
 ) -> Result<(Chrome, Option<String>), WebError> {
     let mut c = Chrome::bare(inst.title().await?);
+    if let Some(s) = session {
+        c.csrf = s.csrf.clone();
+        return Ok((c, None));
+    }
     let (token, set) = match cookie(headers, PRE_COOKIE).filter(|t| t.len() >= 32) {
         Some(t) => (t, None),
         None => {

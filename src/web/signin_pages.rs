@@ -57,6 +57,7 @@ fn next_page(issued: &Issued) -> &'static str {
     match issued.stage {
         Stage::SignedIn => "/",
         Stage::SecondFactor { .. } => "/signin/code",
+        Stage::TotpEnrollment => "/signin/enroll",
         Stage::PasswordChange => "/signin/password",
     }
 }
@@ -76,10 +77,10 @@ pub async fn signin_form(
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    if session.is_some_and(|s| s.stage == "active") {
+    if session.as_ref().is_some_and(|s| s.stage == "active") {
         return Ok(Redirect::to("/").into_response());
     }
-    let (c, set) = public_chrome(&inst, &headers).await?;
+    let (c, set) = public_chrome(&inst, &headers, session.as_deref()).await?;
     let page = SignInPage {
         c,
         error: None,
@@ -124,7 +125,7 @@ pub async fn signin_submit(
             ) {
                 return Err(e);
             }
-            let (c, set) = public_chrome(&inst, &headers).await?;
+            let (c, set) = public_chrome(&inst, &headers, None).await?;
             let page = SignInPage {
                 c,
                 error: Some(e.public_message()),
@@ -190,7 +191,7 @@ pub async fn code_submit(
             // The attempt may have been ended (too many tries, account locked): then start over.
             let still = signin::authenticate(&inst, &token, ip, state.clock.now()).await?;
             if still.is_none() {
-                let (c, set) = public_chrome(&inst, &headers).await?;
+                let (c, set) = public_chrome(&inst, &headers, None).await?;
                 let page = SignInPage {
                     c,
                     error: Some(e.public_message()),
@@ -275,7 +276,7 @@ pub async fn password_submit(
     };
     match result {
         Ok(()) => {
-            let issued = signin::finish_password_change(&inst, &s, ip, now).await?;
+            let issued = signin::advance(&inst, &s, ip, now).await?;
             Ok(go_on(&inst, issued).await)
         }
         Err(errors) => {
@@ -326,7 +327,7 @@ pub async fn setup_form(
         ));
     }
     let policy = accounts::policy(&inst).await?;
-    let (c, set) = public_chrome(&inst, &headers).await?;
+    let (c, set) = public_chrome(&inst, &headers, None).await?;
     let page = SetupPage {
         c,
         errors: vec![],
@@ -376,7 +377,7 @@ pub async fn setup_submit(
         .await
         {
             Ok(()) => {
-                let (c, set) = public_chrome(&inst, &headers).await?;
+                let (c, set) = public_chrome(&inst, &headers, None).await?;
                 let page = SignInPage {
                     c,
                     error: None,
@@ -393,7 +394,7 @@ pub async fn setup_submit(
         }
     };
     let policy = accounts::policy(&inst).await?;
-    let (c, set) = public_chrome(&inst, &headers).await?;
+    let (c, set) = public_chrome(&inst, &headers, None).await?;
     let page = SetupPage {
         c,
         errors,
@@ -405,4 +406,88 @@ pub async fn setup_submit(
     let mut resp = render(&page)?;
     *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(with_cookie(resp, set))
+}
+
+#[derive(Template)]
+#[template(path = "enroll.html")]
+struct EnrollPage {
+    c: super::pages::Chrome,
+    error: Option<String>,
+    svg: String,
+    key: String,
+}
+
+#[derive(Template)]
+#[template(path = "recovery.html")]
+struct RecoveryPage {
+    c: super::pages::Chrome,
+    codes: Vec<String>,
+    next: &'static str,
+}
+
+pub async fn enroll_form(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    if s.stage != "totp_enrollment" {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let e = crate::auth::second_factor::start_totp(&inst, s.user_id, s.username.clone()).await?;
+    render(&EnrollPage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        error: None,
+        svg: e.qr_svg,
+        key: e.secret_base32.expose().clone(),
+    })
+}
+
+pub async fn enroll_submit(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    if s.stage != "totp_enrollment" {
+        return Err(WebError::Forbidden);
+    }
+    let now = state.clock.now();
+    let by = crate::audit::By {
+        actor: s.actor(),
+        source: ip.to_string(),
+        now,
+    };
+    match crate::auth::second_factor::confirm_totp(&state.auth, &inst, by, s.user_id, form.code)
+        .await
+    {
+        Ok(codes) => {
+            let issued = signin::advance(&inst, &s, ip, now).await?;
+            let age = max_age(&inst, &issued.stage).await;
+            let next = next_page(&issued);
+            let page = RecoveryPage {
+                c: chrome(&state, &inst, None).await?,
+                codes: codes.iter().map(|c| c.expose().clone()).collect(),
+                next,
+            };
+            Ok((
+                [(SET_COOKIE, session_cookie(issued.token.expose(), age))],
+                render(&page)?,
+            )
+                .into_response())
+        }
+        Err(e @ AccountError::Invalid { .. }) => {
+            let en = crate::auth::second_factor::start_totp(&inst, s.user_id, s.username.clone())
+                .await?;
+            let mut resp = render(&EnrollPage {
+                c: chrome(&state, &inst, Some(&s)).await?,
+                error: Some(format!("{e} A new key was made: scan the new code.")),
+                svg: en.qr_svg,
+                key: en.secret_base32.expose().clone(),
+            })?;
+            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -3,7 +3,9 @@
 
 mod browser;
 mod browser_flows;
+mod identity_support;
 mod smtp_sink;
 mod support;
 
 mod core;
+mod identity;

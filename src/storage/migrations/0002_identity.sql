@@ -48,7 +48,7 @@ CREATE TABLE user_groups (
 CREATE TABLE sessions (
     id_hash TEXT PRIMARY KEY,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    stage TEXT NOT NULL CHECK (stage IN ('second_factor', 'password_change', 'active')),
+    stage TEXT NOT NULL CHECK (stage IN ('second_factor', 'totp_enrollment', 'password_change', 'active')),
     csrf_token TEXT NOT NULL,
     created_at TEXT NOT NULL,
     last_seen_at TEXT NOT NULL,

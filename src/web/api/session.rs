@@ -37,13 +37,22 @@ pub struct PasswordBody {
 
 /// The JSON answer for a sign-in stage, with the cookie of the (new) session.
 pub fn issued_response(issued: Issued, max_age: i64) -> Response {
-    let body = match &issued.stage {
+    issued_response_with(issued, max_age, json!({}))
+}
+
+/// As [`issued_response`], with more fields merged into the body.
+pub fn issued_response_with(issued: Issued, max_age: i64, extra: serde_json::Value) -> Response {
+    let mut body = match &issued.stage {
         Stage::SignedIn => json!({ "status": "signed_in", "csrf_token": issued.csrf }),
         Stage::SecondFactor { methods } => {
             json!({ "status": "second_factor_required", "methods": methods })
         }
+        Stage::TotpEnrollment => json!({ "status": "totp_enrollment_required" }),
         Stage::PasswordChange => json!({ "status": "password_change_required" }),
     };
+    if let (Some(b), serde_json::Value::Object(more)) = (body.as_object_mut(), extra) {
+        b.extend(more);
+    }
     (
         [(SET_COOKIE, session_cookie(issued.token.expose(), max_age))],
         Json(body),
@@ -104,7 +113,7 @@ pub async fn change_password(
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> Result<Response, ApiError> {
     let forced = session.stage == "password_change";
-    if session.stage == "second_factor" {
+    if session.stage == "second_factor" || session.stage == "totp_enrollment" {
         return Err(ApiError(crate::web::WebError::Unauthenticated));
     }
     let current = if forced {
@@ -130,7 +139,7 @@ pub async fn change_password(
     )
     .await?;
     if forced {
-        let issued = signin::finish_password_change(&inst, &session, ip, now).await?;
+        let issued = signin::advance(&inst, &session, ip, now).await?;
         let age = max_age(&inst, &issued.stage).await;
         return Ok(issued_response(issued, age));
     }
@@ -141,8 +150,13 @@ pub async fn whoami(Session(s): Session) -> Json<serde_json::Value> {
     let stage = match s.stage.as_str() {
         "active" => "signed_in",
         "second_factor" => "second_factor_required",
+        "totp_enrollment" => "totp_enrollment_required",
         _ => "password_change_required",
     };
+    if s.stage != "active" {
+        // Half-way through sign-in: say only what the next step is.
+        return Json(json!({ "status": stage, "username": s.username, "csrf_token": s.csrf }));
+    }
     Json(json!({
         "status": stage,
         "username": s.username,
@@ -166,4 +180,53 @@ pub async fn delete(
         Json(json!({ "status": "signed_out" })),
     )
         .into_response())
+}
+
+/// `POST /api/v1/session/totp`: during forced enrolment (or signed in), a new app secret.
+pub async fn totp_start(
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if s.stage != "totp_enrollment" && s.stage != "active" {
+        return Err(ApiError(crate::web::WebError::Unauthenticated));
+    }
+    let e = crate::auth::second_factor::start_totp(&inst, s.user_id, s.username.clone()).await?;
+    Ok(Json(
+        json!({ "secret": e.secret_base32.expose(), "qr_svg": e.qr_svg }),
+    ))
+}
+
+/// `POST /api/v1/session/totp/confirm` `{"code"}`: turns the app on; returns the recovery codes once.
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Response, ApiError> {
+    if s.stage != "totp_enrollment" && s.stage != "active" {
+        return Err(ApiError(crate::web::WebError::Unauthenticated));
+    }
+    let now = state.clock.now();
+    let by = crate::audit::By {
+        actor: s.actor(),
+        source: ip.to_string(),
+        now,
+    };
+    let codes =
+        crate::auth::second_factor::confirm_totp(&state.auth, &inst, by, s.user_id, body.code)
+            .await?;
+    let codes: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
+    if s.stage == "active" {
+        return Ok(
+            Json(json!({ "status": "totp_enabled", "recovery_codes": codes })).into_response(),
+        );
+    }
+    let issued = signin::advance(&inst, &s, ip, now).await?;
+    let age = max_age(&inst, &issued.stage).await;
+    Ok(issued_response_with(
+        issued,
+        age,
+        json!({ "recovery_codes": codes }),
+    ))
 }
