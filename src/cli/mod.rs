@@ -35,6 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Prepare the data dir (master key, certificate, `default` instance) and exit; safe to repeat
+    Init,
     /// Run the HTTPS server
     Serve {
         /// Address and port to listen on [default: 127.0.0.1:8443]
@@ -86,6 +88,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve { .. } => serve::run(console),
+        Command::Init => serve::init(console),
         Command::Instance(cmd) => instance::run(console, cmd),
         Command::Admin(cmd) => admin::run(console, cmd),
         Command::Routes => {

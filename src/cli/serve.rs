@@ -24,6 +24,42 @@ pub fn run(console: Console) -> Result<()> {
     runtime.block_on(serve(console, started))
 }
 
+/// What `serve` does before it listens, without listening: used by the package's postinst.
+pub fn init(console: Console) -> Result<()> {
+    let Console { config, clock, .. } = console;
+    prepare_data_dir(&config)?;
+    let dir = config.data_dir.clone();
+    let first = instances::list_names(&dir)?.is_empty();
+    let (master, source) = keys::load(&dir, first)?;
+    let registry = Registry::open_all(&dir, master, storage_options(&config), clock.as_ref())?;
+    let hostnames: Vec<String> = registry
+        .all()
+        .iter()
+        .flat_map(|i| i.hostnames.clone())
+        .collect();
+    let cert = web::tls::ensure_certificate(
+        &dir,
+        config.tls_cert_file.as_deref(),
+        config.tls_key_file.as_deref(),
+        &hostnames,
+    )?;
+    println!("data dir:    {}", dir.display());
+    println!("master key:  {source}");
+    println!(
+        "certificate: {}{}",
+        cert.cert.display(),
+        if cert.self_signed {
+            " (self-signed)"
+        } else {
+            ""
+        }
+    );
+    for inst in registry.all() {
+        println!("instance:    {}", inst.name);
+    }
+    Ok(())
+}
+
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {
         let hint = match e.kind() {
