@@ -39,6 +39,16 @@ pub enum Event {
     SetupCompleted,
     MailTestSent,
     AuditExported,
+    RecordCreated,
+    RecordUpdated,
+    RecordDeleted,
+    RecordRestored,
+    DataExported,
+    DataImported,
+    InvoiceIssued,
+    TokenCreated,
+    TokenRevoked,
+    TokenUsed,
 }
 
 impl Event {
@@ -67,6 +77,16 @@ impl Event {
         Event::SetupCompleted,
         Event::MailTestSent,
         Event::AuditExported,
+        Event::RecordCreated,
+        Event::RecordUpdated,
+        Event::RecordDeleted,
+        Event::RecordRestored,
+        Event::DataExported,
+        Event::DataImported,
+        Event::InvoiceIssued,
+        Event::TokenCreated,
+        Event::TokenRevoked,
+        Event::TokenUsed,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -95,6 +115,16 @@ impl Event {
             Event::SetupCompleted => "setup_completed",
             Event::MailTestSent => "mail_test_sent",
             Event::AuditExported => "audit_exported",
+            Event::RecordCreated => "record_created",
+            Event::RecordUpdated => "record_updated",
+            Event::RecordDeleted => "record_deleted",
+            Event::RecordRestored => "record_restored",
+            Event::DataExported => "data_exported",
+            Event::DataImported => "data_imported",
+            Event::InvoiceIssued => "invoice_issued",
+            Event::TokenCreated => "token_created",
+            Event::TokenRevoked => "token_revoked",
+            Event::TokenUsed => "token_used",
         }
     }
 
@@ -114,9 +144,17 @@ pub enum Actor {
     System,
     /// Someone not (yet) identified, e.g. a failed sign-in.
     Anonymous,
+    /// A connected service using an API token.
+    Token { service: String },
 }
 
 impl Actor {
+    /// The name shown in change histories.
+    pub fn name(&self) -> String {
+        let (n, k) = self.parts();
+        if k == "user" { n.to_string() } else { format!("{n} ({k})") }
+    }
+
     fn parts(&self) -> (&str, &str) {
         match self {
             Actor::User {
@@ -130,6 +168,7 @@ impl Actor {
             Actor::Console => ("console", "console"),
             Actor::System => ("holdfast", "system"),
             Actor::Anonymous => ("-", "anonymous"),
+            Actor::Token { service } => (service, "token"),
         }
     }
 }

@@ -22,9 +22,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "identity",
         sql: include_str!("migrations/0002_identity.sql"),
     },
+    Migration {
+        version: 3,
+        name: "hub",
+        sql: include_str!("migrations/0003_hub.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 2;
+pub const LATEST_SCHEMA_VERSION: i64 = 3;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

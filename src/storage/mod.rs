@@ -5,6 +5,7 @@ pub mod audit;
 pub mod groups;
 mod migrations;
 pub mod outbox;
+pub mod records;
 pub mod sessions;
 pub mod settings;
 pub mod users;

@@ -1,0 +1,4 @@
+//! The business hub: records of every module (validation, change history, comments, search),
+//! invoices, documents, CSV exchange and the dashboard figures.
+
+pub mod records;

@@ -1,0 +1,535 @@
+//! Creating, changing, deleting, listing and restoring records of any module, with field-level
+//! validation, a change history per field, full-text indexing and audit events — all in the
+//! transaction that makes the change.
+
+use crate::access::Module;
+use crate::audit::{self, By, Entry, Event};
+use crate::clock::stamp;
+use crate::instances::Instance;
+use crate::schema::{Field, Kind, ModuleDef};
+use crate::storage::records::{self as store, ListQuery, Row};
+use crate::storage::{StorageError, users};
+use base64::Engine;
+use rusqlite::Transaction;
+use rusqlite::types::Value;
+use serde_json::{Map, Value as Json, json};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    #[error("no such record")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+impl HubError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        HubError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+    }
+}
+
+fn as_text(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn valid_date(s: &str) -> bool {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
+}
+
+/// Parses one input value for `field`; `Ok(None)` means "empty" (stored as NULL).
+/// Accepts JSON types and the string forms that forms and CSV send.
+fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let text = as_text(v).ok_or("must be a single value, not a list or object")?;
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(match field.kind {
+        Kind::Text { max } => {
+            if t.chars().count() > max {
+                return Err(format!("at most {max} characters"));
+            }
+            if t.chars().any(|c| c.is_control()) {
+                return Err("must be a single line without control characters".into());
+            }
+            Value::Text(t.to_string())
+        }
+        Kind::LongText => {
+            if t.chars().count() > 20_000 {
+                return Err("at most 20,000 characters".into());
+            }
+            Value::Text(text.replace("\r\n", "\n"))
+        }
+        Kind::Email => {
+            if crate::auth::accounts::validate_email(t).is_err() {
+                return Err("is not an e-mail address".into());
+            }
+            Value::Text(t.to_string())
+        }
+        Kind::Date => {
+            if !valid_date(t) {
+                return Err("must be a date like 2026-11-22".into());
+            }
+            Value::Text(t.to_string())
+        }
+        Kind::Bool => match t.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Value::Integer(1),
+            "false" | "0" | "no" | "off" => Value::Integer(0),
+            _ => return Err("must be true or false".into()),
+        },
+        Kind::Int { min, max } => {
+            let n: i64 = t.parse().map_err(|_| "must be a whole number".to_string())?;
+            if n < min || n > max {
+                return Err(format!("must be between {min} and {max}"));
+            }
+            Value::Integer(n)
+        }
+        Kind::Money => {
+            let n: i64 = t.parse().map_err(|_| "must be a whole number of cents".to_string())?;
+            if !(0..=1_000_000_000_000).contains(&n) {
+                return Err("must be between 0 and 1,000,000,000,000 cents".into());
+            }
+            Value::Integer(n)
+        }
+        Kind::Choice(options) => {
+            if !options.contains(&t) {
+                return Err(format!("must be one of: {}", options.join(", ")));
+            }
+            Value::Text(t.to_string())
+        }
+        Kind::Ref(_) => {
+            let n: i64 = t.parse().map_err(|_| "must be the id of a record".to_string())?;
+            Value::Integer(n)
+        }
+        Kind::User => Value::Text(t.to_string()),
+    }))
+}
+
+/// Checks references and user names inside the transaction that writes them.
+fn check_links(tx: &Transaction, def: &ModuleDef, values: &[(&'static str, Value)]) -> Result<(), HubError> {
+    let mut errors = Vec::new();
+    for (name, v) in values {
+        let Some(field) = def.field(name) else { continue };
+        match (field.kind, v) {
+            (Kind::Ref(m), Value::Integer(id)) => {
+                let target = crate::schema::by_module(m);
+                if !store::exists(tx, target.table, *id)? {
+                    errors.push(FieldError { field: name.to_string(), message: format!("no {} with id {id}", target.singular) });
+                }
+            }
+            (Kind::User, Value::Text(u)) => {
+                if users::by_name(tx, u)?.is_none() {
+                    errors.push(FieldError { field: name.to_string(), message: format!("no user named {u}") });
+                }
+            }
+            _ => {}
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(HubError::Invalid(errors)) }
+}
+
+/// Validates an input object. `partial`: only the given fields (PATCH); otherwise required fields
+/// must be present and defaults apply. Unknown fields are refused (no mass assignment).
+pub fn validate(def: &ModuleDef, input: &Map<String, Json>, partial: bool) -> Result<Vec<(&'static str, Value)>, HubError> {
+    let mut errors = Vec::new();
+    for key in input.keys() {
+        if def.field(key).is_none() {
+            let why = if def.computed.contains(&key.as_str()) || ["id", "version", "created_at", "updated_at"].contains(&key.as_str()) {
+                "is set by holdfast and cannot be written"
+            } else {
+                "is not a field of this module"
+            };
+            errors.push(FieldError { field: key.clone(), message: why.into() });
+        }
+    }
+    let mut out = Vec::new();
+    for field in def.fields {
+        let given = input.get(field.name);
+        if partial && given.is_none() {
+            continue;
+        }
+        let parsed = match given {
+            Some(v) => parse_value(field, v),
+            None => match field.default {
+                Some(d) => parse_value(field, &Json::String(d.into())),
+                None => Ok(None),
+            },
+        };
+        match parsed {
+            Ok(Some(v)) => out.push((field.name, v)),
+            Ok(None) if field.required => errors.push(FieldError { field: field.name.into(), message: "is required".into() }),
+            Ok(None) => out.push((field.name, Value::Null)),
+            Err(message) => errors.push(FieldError { field: field.name.into(), message }),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(HubError::Invalid(errors)) }
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(r) => Some(r.to_string()),
+        Value::Text(t) => Some(t.clone()),
+        Value::Blob(_) => Some("(binary)".into()),
+    }
+}
+
+/// A record as JSON: typed values, dates as strings, money as integer cents.
+pub fn to_json(def: &ModuleDef, row: &Row) -> Json {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(row.id));
+    for (name, v) in &row.values {
+        let j = match (def.field(name).map(|f| f.kind), v) {
+            (_, Value::Null) => Json::Null,
+            (Some(Kind::Bool), Value::Integer(i)) => Json::Bool(*i != 0),
+            (_, Value::Integer(i)) => json!(i),
+            (_, Value::Text(t)) => json!(t),
+            (_, Value::Real(r)) => json!(r),
+            (_, Value::Blob(_)) => Json::Null,
+        };
+        m.insert((*name).into(), j);
+    }
+    m.insert("version".into(), json!(row.version));
+    m.insert("created_at".into(), json!(row.created_at));
+    m.insert("updated_at".into(), json!(row.updated_at));
+    Json::Object(m)
+}
+
+fn index_row(tx: &Transaction, def: &ModuleDef, row: &Row) -> Result<(), StorageError> {
+    let title = row.get(def.title).and_then(value_text).unwrap_or_else(|| format!("{} #{}", def.singular, row.id));
+    let body: Vec<String> = def
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, Kind::Text { .. } | Kind::LongText | Kind::Email | Kind::User))
+        .filter(|f| f.name != def.title)
+        .filter_map(|f| row.get(f.name).and_then(value_text))
+        .chain(def.computed.iter().filter(|c| **c == "number").filter_map(|c| row.get(c).and_then(value_text)))
+        .collect();
+    store::index(tx, def.slug, row.id, &title, &body.join(" "))
+}
+
+/// Blocks changes the business rules forbid (issued invoices, billed time).
+fn ensure_mutable(def: &ModuleDef, row: &Row) -> Result<(), HubError> {
+    match def.module {
+        Module::Invoices if row.get("status") != Some(&Value::Text("draft".into())) => Err(HubError::Conflict(
+            "an issued invoice cannot be changed; cancel it and issue a new one".into(),
+        )),
+        Module::Time if !matches!(row.get("invoice_id"), None | Some(Value::Null)) => Err(HubError::Conflict(
+            "this time entry is billed on an invoice and cannot be changed".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn fk_error(e: StorageError, what: &str) -> HubError {
+    if let StorageError::Sql(rusqlite::Error::SqliteFailure(f, _)) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY {
+            return HubError::Conflict(format!("{what}: other records still refer to it; remove or move them first"));
+        }
+    }
+    HubError::Storage(e)
+}
+
+/// Creates a record inside `tx` (shared by the API, forms and CSV import).
+pub fn create_in(tx: &Transaction, def: &ModuleDef, values: &[(&'static str, Value)], by: &By, audit_it: bool) -> Result<Row, HubError> {
+    check_links(tx, def, values)?;
+    let now = stamp(by.now);
+    let id = store::insert(tx, def, values, &now)?;
+    let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
+    index_row(tx, def, &row)?;
+    let change = store::next_change_id(tx)?;
+    store::add_history(tx, def.slug, id, change, &now, &by.actor.name(), "(created)", None, None)?;
+    if audit_it {
+        audit::write(
+            tx,
+            by.now,
+            Entry::new(Event::RecordCreated, by.actor.clone(), format!("{}/{id}", def.slug), by.source.clone()),
+        )?;
+    }
+    Ok(row)
+}
+
+pub async fn create(inst: &Instance, def: &'static ModuleDef, input: Map<String, Json>, by: By) -> Result<Json, HubError> {
+    let values = validate(def, &input, false)?;
+    inst.db
+        .write(move |tx| -> Result<Json, HubError> { Ok(to_json(def, &create_in(tx, def, &values, &by, true)?)) })
+        .await
+}
+
+pub async fn get(inst: &Instance, def: &'static ModuleDef, id: i64) -> Result<Row, HubError> {
+    inst.db
+        .read(move |c| -> Result<Row, HubError> { store::get(c, def, id)?.ok_or(HubError::NotFound) })
+        .await
+}
+
+/// Applies changed fields, recording each change in the history. `expected_version` guards against
+/// overwriting someone else's edit.
+fn update_in(
+    tx: &Transaction,
+    def: &ModuleDef,
+    id: i64,
+    values: Vec<(&'static str, Value)>,
+    expected_version: Option<i64>,
+    by: &By,
+    event: Event,
+) -> Result<Row, HubError> {
+    let old = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
+    ensure_mutable(def, &old)?;
+    if let Some(v) = expected_version {
+        if v != old.version {
+            return Err(HubError::Conflict(format!(
+                "this {} was changed by someone else (version {} is current, you edited {v}); reload and try again",
+                def.singular, old.version
+            )));
+        }
+    }
+    let changed: Vec<(&'static str, Value)> = values.into_iter().filter(|(n, v)| old.get(n) != Some(v)).collect();
+    if changed.is_empty() {
+        return Ok(old);
+    }
+    check_links(tx, def, &changed)?;
+    let now = stamp(by.now);
+    store::update(tx, def, id, &changed, &now)?;
+    let change = store::next_change_id(tx)?;
+    for (name, v) in &changed {
+        let before = old.get(name).and_then(value_text);
+        store::add_history(tx, def.slug, id, change, &now, &by.actor.name(), name, before.as_deref(), value_text(v).as_deref())?;
+    }
+    let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
+    index_row(tx, def, &row)?;
+    audit::write(
+        tx,
+        by.now,
+        Entry::new(event, by.actor.clone(), format!("{}/{id}", def.slug), by.source.clone())
+            .with(json!({ "fields": changed.iter().map(|(n, _)| *n).collect::<Vec<_>>(), "change": change })),
+    )?;
+    Ok(row)
+}
+
+pub async fn update(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    id: i64,
+    input: Map<String, Json>,
+    expected_version: Option<i64>,
+    by: By,
+) -> Result<Json, HubError> {
+    let values = validate(def, &input, true)?;
+    inst.db
+        .write(move |tx| -> Result<Json, HubError> {
+            Ok(to_json(def, &update_in(tx, def, id, values, expected_version, &by, Event::RecordUpdated)?))
+        })
+        .await
+}
+
+/// Puts back the values a field had before change `change_id` (itself recorded as a new change).
+pub async fn restore(inst: &Instance, def: &'static ModuleDef, id: i64, change_id: i64, by: By) -> Result<Json, HubError> {
+    inst.db
+        .write(move |tx| -> Result<Json, HubError> {
+            let hist = store::history(tx, def.slug, id)?;
+            let mut values = Vec::new();
+            for h in hist.iter().filter(|h| h.change_id == change_id) {
+                if let Some(field) = def.field(&h.field) {
+                    let v = match &h.old_value {
+                        None => Value::Null,
+                        Some(s) => parse_value(field, &Json::String(s.clone()))
+                            .map_err(|m| HubError::field(field.name, m))?
+                            .unwrap_or(Value::Null),
+                    };
+                    values.push((field.name, v));
+                }
+            }
+            if values.is_empty() {
+                return Err(HubError::field("change", "no field change with that number on this record"));
+            }
+            Ok(to_json(def, &update_in(tx, def, id, values, None, &by, Event::RecordRestored)?))
+        })
+        .await
+}
+
+pub async fn delete(inst: &Instance, def: &'static ModuleDef, id: i64, by: By) -> Result<(), HubError> {
+    inst.db
+        .write(move |tx| -> Result<(), HubError> {
+            let old = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
+            ensure_mutable(def, &old)?;
+            store::delete(tx, def, id).map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
+            store::unindex(tx, def.slug, id)?;
+            let title = old.get(def.title).and_then(value_text).unwrap_or_default();
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(Event::RecordDeleted, by.actor.clone(), format!("{}/{id}", def.slug), by.source.clone())
+                    .with(json!({ "title": title })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+pub async fn add_comment(inst: &Instance, def: &'static ModuleDef, id: i64, body: String, by: By) -> Result<(), HubError> {
+    let body = body.trim().to_string();
+    if body.is_empty() || body.chars().count() > 5000 {
+        return Err(HubError::field("body", "write 1–5000 characters"));
+    }
+    inst.db
+        .write(move |tx| -> Result<(), HubError> {
+            if store::get(tx, def, id)?.is_none() {
+                return Err(HubError::NotFound);
+            }
+            store::add_comment(tx, def.slug, id, &by.actor.name(), &body, &stamp(by.now))?;
+            Ok(())
+        })
+        .await
+}
+
+/// Query parameters of a list, from a URL query string (API and pages alike).
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: usize,
+    pub filters: Vec<(String, String)>,
+}
+
+impl ListParams {
+    /// Reads `q`, `sort`, `cursor`, `limit` and field filters; unknown parameters are refused.
+    pub fn from_pairs(def: &ModuleDef, pairs: &[(String, String)], default_limit: usize) -> Result<Self, HubError> {
+        let mut p = ListParams { limit: default_limit, ..Default::default() };
+        let mut errors = Vec::new();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "q" => p.q = Some(v.clone()).filter(|s| !s.trim().is_empty()),
+                "sort" => p.sort = Some(v.clone()).filter(|s| !s.is_empty()),
+                "cursor" => p.cursor = Some(v.clone()).filter(|s| !s.is_empty()),
+                "limit" => match v.parse::<usize>() {
+                    Ok(n) if (1..=500).contains(&n) => p.limit = n,
+                    _ => errors.push(FieldError { field: "limit".into(), message: "must be 1–500".into() }),
+                },
+                "csrf" | "dry_run" => {}
+                _ => {
+                    let base = k.strip_suffix("_from").or_else(|| k.strip_suffix("_to")).unwrap_or(k);
+                    match def.field(base) {
+                        Some(f) if f.filter || matches!(f.kind, Kind::Date) => {
+                            if !v.is_empty() {
+                                p.filters.push((k.clone(), v.clone()));
+                            }
+                        }
+                        _ => errors.push(FieldError { field: k.clone(), message: "is not a filter of this list".into() }),
+                    }
+                }
+            }
+        }
+        if errors.is_empty() { Ok(p) } else { Err(HubError::Invalid(errors)) }
+    }
+
+    fn to_query(&self, def: &'static ModuleDef) -> Result<ListQuery, HubError> {
+        let mut q = ListQuery { limit: self.limit, desc: true, ..Default::default() };
+        for (k, v) in &self.filters {
+            if let Some(base) = k.strip_suffix("_from").filter(|b| def.field(b).is_some()) {
+                let f = def.field(base).ok_or_else(|| HubError::field(k, "unknown"))?;
+                if !valid_date(v) {
+                    return Err(HubError::field(k, "must be a date like 2026-11-22"));
+                }
+                q.ranges.push((f.name, Some(v.clone()), None));
+            } else if let Some(base) = k.strip_suffix("_to").filter(|b| def.field(b).is_some()) {
+                let f = def.field(base).ok_or_else(|| HubError::field(k, "unknown"))?;
+                if !valid_date(v) {
+                    return Err(HubError::field(k, "must be a date like 2026-11-22"));
+                }
+                q.ranges.push((f.name, None, Some(v.clone())));
+            } else {
+                let f = def.field(k).ok_or_else(|| HubError::field(k, "unknown"))?;
+                let parsed = parse_value(f, &Json::String(v.clone())).map_err(|m| HubError::field(k, m))?;
+                q.equals.push((f.name, parsed.unwrap_or(Value::Null)));
+            }
+        }
+        if let Some(text) = &self.q {
+            q.search = Some(store::fts_query(text).ok_or_else(|| HubError::field("q", "type a word to search for"))?);
+        }
+        if let Some(s) = &self.sort {
+            let (name, desc) = match s.strip_prefix('-') {
+                Some(n) => (n, true),
+                None => (s.as_str(), false),
+            };
+            let col = def
+                .sortable
+                .iter()
+                .copied()
+                .find(|c| *c == name)
+                .ok_or_else(|| HubError::field("sort", format!("sort by one of: {}", def.sortable.join(", "))))?;
+            q.sort = Some(col);
+            q.desc = desc;
+        }
+        if let Some(c) = &self.cursor {
+            q.after = Some(decode_cursor(c).ok_or_else(|| HubError::field("cursor", "this paging cursor is not valid"))?);
+        }
+        Ok(q)
+    }
+}
+
+fn encode_cursor(v: Option<&Value>, id: i64) -> String {
+    let sort = match v {
+        Some(Value::Integer(i)) => json!(i),
+        Some(Value::Text(t)) => json!(t),
+        _ => Json::Null,
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!([sort, id]).to_string())
+}
+
+fn decode_cursor(c: &str) -> Option<(Value, i64)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    let v: Json = serde_json::from_slice(&raw).ok()?;
+    let arr = v.as_array()?;
+    let id = arr.get(1)?.as_i64()?;
+    let sort = match arr.first()? {
+        Json::Number(n) => Value::Integer(n.as_i64()?),
+        Json::String(s) => Value::Text(s.clone()),
+        _ => Value::Text(String::new()),
+    };
+    Some((sort, id))
+}
+
+pub struct Page {
+    pub rows: Vec<Row>,
+    pub next_cursor: Option<String>,
+}
+
+pub async fn list(inst: &Instance, def: &'static ModuleDef, params: &ListParams) -> Result<Page, HubError> {
+    let q = params.to_query(def)?;
+    let limit = q.limit;
+    let sort = q.sort;
+    let rows = inst.db.read(move |c| store::list(c, def, &q)).await?;
+    let next_cursor = (rows.len() == limit).then(|| {
+        let last = &rows[rows.len() - 1];
+        // Nullable sort columns are ordered as '' (see storage::records::sort_expr).
+        let v = sort.map(|s| match s {
+            "updated_at" => Value::Text(last.updated_at.clone()),
+            _ => match last.get(s) {
+                None | Some(Value::Null) => Value::Text(String::new()),
+                Some(v) => v.clone(),
+            },
+        });
+        encode_cursor(v.as_ref(), last.id)
+    });
+    Ok(Page { rows, next_cursor })
+}
