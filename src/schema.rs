@@ -7,14 +7,19 @@ use crate::access::Module;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// One line of text up to `max` characters.
-    Text { max: usize },
+    Text {
+        max: usize,
+    },
     /// Free text (notes, addresses).
     LongText,
     Email,
     Date,
     Bool,
     /// An integer in a range (minutes, hours, priority).
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// Money in integer minor units (cents); never floating point.
     Money,
     /// One of a fixed set of values.
@@ -40,7 +45,15 @@ pub struct Field {
 }
 
 const fn f(name: &'static str, label: &'static str, kind: Kind) -> Field {
-    Field { name, label, kind, required: false, list: false, filter: false, default: None }
+    Field {
+        name,
+        label,
+        kind,
+        required: false,
+        list: false,
+        filter: false,
+        default: None,
+    }
 }
 
 impl Field {
@@ -85,7 +98,9 @@ pub const PROJECT_STATUS: &[&str] = &["planned", "active", "on_hold", "completed
 pub const TASK_STATUS: &[&str] = &["open", "in_progress", "blocked", "done"];
 pub const PRIORITY: &[&str] = &["low", "normal", "high", "urgent"];
 pub const INVOICE_STATUS: &[&str] = &["draft", "issued", "paid", "cancelled"];
-pub const CURRENCIES: &[&str] = &["EUR", "PLN", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "CZK"];
+pub const CURRENCIES: &[&str] = &[
+    "EUR", "PLN", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "CZK",
+];
 
 pub static CLIENTS: ModuleDef = ModuleDef {
     module: Module::Clients,
@@ -100,7 +115,10 @@ pub static CLIENTS: ModuleDef = ModuleDef {
         f("email", "E-mail", Kind::Email).list(),
         f("phone", "Phone", Kind::Text { max: 40 }),
         f("address", "Address", Kind::LongText),
-        f("status", "Status", Kind::Choice(CLIENT_STATUS)).list().filter().default("active"),
+        f("status", "Status", Kind::Choice(CLIENT_STATUS))
+            .list()
+            .filter()
+            .default("active"),
         f("notes", "Notes", Kind::LongText),
     ],
     sortable: &["name", "status", "updated_at"],
@@ -116,7 +134,10 @@ pub static CONTACTS: ModuleDef = ModuleDef {
     title: "name",
     fields: &[
         f("name", "Name", Kind::Text { max: 200 }).req().list(),
-        f("client_id", "Client", Kind::Ref(Module::Clients)).req().list().filter(),
+        f("client_id", "Client", Kind::Ref(Module::Clients))
+            .req()
+            .list()
+            .filter(),
         f("role", "Role", Kind::Text { max: 100 }).list(),
         f("email", "E-mail", Kind::Email).list(),
         f("phone", "Phone", Kind::Text { max: 40 }),
@@ -135,12 +156,25 @@ pub static PROJECTS: ModuleDef = ModuleDef {
     title: "name",
     fields: &[
         f("name", "Name", Kind::Text { max: 200 }).req().list(),
-        f("client_id", "Client", Kind::Ref(Module::Clients)).req().list().filter(),
+        f("client_id", "Client", Kind::Ref(Module::Clients))
+            .req()
+            .list()
+            .filter(),
         f("manager", "Manager", Kind::User).list().filter(),
-        f("status", "Status", Kind::Choice(PROJECT_STATUS)).list().filter().default("active"),
+        f("status", "Status", Kind::Choice(PROJECT_STATUS))
+            .list()
+            .filter()
+            .default("active"),
         f("start_date", "Start", Kind::Date),
         f("end_date", "End", Kind::Date).list(),
-        f("budget_hours", "Budget (hours)", Kind::Int { min: 0, max: 1_000_000 }),
+        f(
+            "budget_hours",
+            "Budget (hours)",
+            Kind::Int {
+                min: 0,
+                max: 1_000_000,
+            },
+        ),
         f("budget_amount", "Budget (amount, cents)", Kind::Money),
         f("hourly_rate", "Hourly rate (cents)", Kind::Money).default("0"),
         f("currency", "Currency", Kind::Choice(CURRENCIES)).default("EUR"),
@@ -159,12 +193,28 @@ pub static TASKS: ModuleDef = ModuleDef {
     title: "title",
     fields: &[
         f("title", "Title", Kind::Text { max: 200 }).req().list(),
-        f("project_id", "Project", Kind::Ref(Module::Projects)).req().list().filter(),
+        f("project_id", "Project", Kind::Ref(Module::Projects))
+            .req()
+            .list()
+            .filter(),
         f("assignee", "Assignee", Kind::User).list().filter(),
-        f("status", "Status", Kind::Choice(TASK_STATUS)).list().filter().default("open"),
-        f("priority", "Priority", Kind::Choice(PRIORITY)).list().filter().default("normal"),
+        f("status", "Status", Kind::Choice(TASK_STATUS))
+            .list()
+            .filter()
+            .default("open"),
+        f("priority", "Priority", Kind::Choice(PRIORITY))
+            .list()
+            .filter()
+            .default("normal"),
         f("due_date", "Due", Kind::Date).list(),
-        f("estimate_minutes", "Estimate (minutes)", Kind::Int { min: 0, max: 1_000_000 }),
+        f(
+            "estimate_minutes",
+            "Estimate (minutes)",
+            Kind::Int {
+                min: 0,
+                max: 1_000_000,
+            },
+        ),
         f("notes", "Notes", Kind::LongText),
     ],
     sortable: &["title", "status", "priority", "due_date", "updated_at"],
@@ -180,11 +230,19 @@ pub static TIME_ENTRIES: ModuleDef = ModuleDef {
     title: "note",
     fields: &[
         f("user", "User", Kind::User).req().list().filter(),
-        f("project_id", "Project", Kind::Ref(Module::Projects)).req().list().filter(),
+        f("project_id", "Project", Kind::Ref(Module::Projects))
+            .req()
+            .list()
+            .filter(),
         f("task_id", "Task", Kind::Ref(Module::Tasks)).filter(),
         f("date", "Date", Kind::Date).req().list(),
-        f("minutes", "Minutes", Kind::Int { min: 1, max: 1440 }).req().list(),
-        f("billable", "Billable", Kind::Bool).list().filter().default("true"),
+        f("minutes", "Minutes", Kind::Int { min: 1, max: 1440 })
+            .req()
+            .list(),
+        f("billable", "Billable", Kind::Bool)
+            .list()
+            .filter()
+            .default("true"),
         f("note", "Note", Kind::Text { max: 500 }).list(),
     ],
     sortable: &["date", "minutes", "updated_at"],
@@ -199,7 +257,10 @@ pub static INVOICES: ModuleDef = ModuleDef {
     singular: "invoice",
     title: "number",
     fields: &[
-        f("client_id", "Client", Kind::Ref(Module::Clients)).req().list().filter(),
+        f("client_id", "Client", Kind::Ref(Module::Clients))
+            .req()
+            .list()
+            .filter(),
         f("project_id", "Project", Kind::Ref(Module::Projects)).filter(),
         f("issue_date", "Issue date", Kind::Date).list(),
         f("due_date", "Due date", Kind::Date).list(),
@@ -207,7 +268,15 @@ pub static INVOICES: ModuleDef = ModuleDef {
         f("notes", "Notes", Kind::LongText),
     ],
     sortable: &["number", "status", "due_date", "total", "updated_at"],
-    computed: &["number", "status", "subtotal", "tax_total", "total", "issued_at", "paid_at"],
+    computed: &[
+        "number",
+        "status",
+        "subtotal",
+        "tax_total",
+        "total",
+        "issued_at",
+        "paid_at",
+    ],
 };
 
 pub static DOCUMENTS: ModuleDef = ModuleDef {
@@ -219,14 +288,26 @@ pub static DOCUMENTS: ModuleDef = ModuleDef {
     title: "title",
     fields: &[
         f("title", "Title", Kind::Text { max: 200 }).req().list(),
-        f("client_id", "Client", Kind::Ref(Module::Clients)).list().filter(),
-        f("project_id", "Project", Kind::Ref(Module::Projects)).list().filter(),
+        f("client_id", "Client", Kind::Ref(Module::Clients))
+            .list()
+            .filter(),
+        f("project_id", "Project", Kind::Ref(Module::Projects))
+            .list()
+            .filter(),
     ],
     sortable: &["title", "updated_at"],
     computed: &["current_version"],
 };
 
-pub static ALL: [&ModuleDef; 7] = [&CLIENTS, &CONTACTS, &PROJECTS, &TASKS, &TIME_ENTRIES, &INVOICES, &DOCUMENTS];
+pub static ALL: [&ModuleDef; 7] = [
+    &CLIENTS,
+    &CONTACTS,
+    &PROJECTS,
+    &TASKS,
+    &TIME_ENTRIES,
+    &INVOICES,
+    &DOCUMENTS,
+];
 
 pub fn by_slug(slug: &str) -> Option<&'static ModuleDef> {
     ALL.iter().copied().find(|m| m.slug == slug)

@@ -1,6 +1,7 @@
 //! Typed permissions (`module:action` and `admin`) and the check every handler goes through.
 
 pub mod groups;
+pub mod tokens;
 
 use std::collections::BTreeSet;
 use std::fmt;

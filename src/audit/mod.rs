@@ -152,7 +152,11 @@ impl Actor {
     /// The name shown in change histories.
     pub fn name(&self) -> String {
         let (n, k) = self.parts();
-        if k == "user" { n.to_string() } else { format!("{n} ({k})") }
+        if k == "user" {
+            n.to_string()
+        } else {
+            format!("{n} ({k})")
+        }
     }
 
     fn parts(&self) -> (&str, &str) {

@@ -520,13 +520,36 @@ pub struct SessionInfo {
     pub grants: Grants,
     pub support: bool,
     pub second_factor: String,
+    /// Set when the caller is a connected service with an API token instead of a person.
+    pub token_service: Option<String>,
 }
 
 impl SessionInfo {
     pub fn actor(&self) -> Actor {
-        Actor::User {
-            name: self.username.clone(),
-            support: self.support,
+        match &self.token_service {
+            Some(service) => Actor::Token {
+                service: service.clone(),
+            },
+            None => Actor::User {
+                name: self.username.clone(),
+                support: self.support,
+            },
+        }
+    }
+
+    /// A request authenticated by an API token: no cookie, no CSRF token, only the token's scopes.
+    pub fn for_token(service: String, grants: Grants) -> Self {
+        Self {
+            id_hash: String::new(),
+            user_id: 0,
+            username: format!("token:{service}"),
+            email: String::new(),
+            stage: "active".into(),
+            csrf: String::new(),
+            grants,
+            support: false,
+            second_factor: "none".into(),
+            token_service: Some(service),
         }
     }
 }
@@ -590,6 +613,7 @@ pub async fn authenticate(
         csrf: s.csrf_token,
         grants: Grants::from_strings(&perms),
         second_factor: u.second_factor,
+        token_service: None,
     }))
 }
 

@@ -15,6 +15,14 @@ pub fn cell(value: &str) -> String {
     }
 }
 
+/// Reverses [`cell`]'s formula guard on import, so that export → import gives back the same values.
+pub fn unneutralise(value: &str) -> &str {
+    match value.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => value,
+    }
+}
+
 pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
     let mut out = cells
         .iter()
@@ -40,5 +48,8 @@ mod tests {
         assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(cell("\tx"), "'\tx");
         assert_eq!(row(&["a", "b"]), "a,b\r\n");
+        for v in ["=1+1", "+48 123", "-5", "@x", "plain", "'quoted"] {
+            assert_eq!(unneutralise(&cell(v).replace('"', "")), v.replace('"', ""));
+        }
     }
 }

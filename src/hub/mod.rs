@@ -1,4 +1,5 @@
 //! The business hub: records of every module (validation, change history, comments, search),
 //! invoices, documents, CSV exchange and the dashboard figures.
 
+pub mod csvio;
 pub mod records;

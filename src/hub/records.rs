@@ -34,7 +34,10 @@ pub enum HubError {
 
 impl HubError {
     pub fn field(field: &str, message: impl Into<String>) -> Self {
-        HubError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+        HubError::Invalid(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
     }
 }
 
@@ -96,14 +99,18 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
             _ => return Err("must be true or false".into()),
         },
         Kind::Int { min, max } => {
-            let n: i64 = t.parse().map_err(|_| "must be a whole number".to_string())?;
+            let n: i64 = t
+                .parse()
+                .map_err(|_| "must be a whole number".to_string())?;
             if n < min || n > max {
                 return Err(format!("must be between {min} and {max}"));
             }
             Value::Integer(n)
         }
         Kind::Money => {
-            let n: i64 = t.parse().map_err(|_| "must be a whole number of cents".to_string())?;
+            let n: i64 = t
+                .parse()
+                .map_err(|_| "must be a whole number of cents".to_string())?;
             if !(0..=1_000_000_000_000).contains(&n) {
                 return Err("must be between 0 and 1,000,000,000,000 cents".into());
             }
@@ -116,7 +123,9 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
             Value::Text(t.to_string())
         }
         Kind::Ref(_) => {
-            let n: i64 = t.parse().map_err(|_| "must be the id of a record".to_string())?;
+            let n: i64 = t
+                .parse()
+                .map_err(|_| "must be the id of a record".to_string())?;
             Value::Integer(n)
         }
         Kind::User => Value::Text(t.to_string()),
@@ -124,40 +133,65 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
 }
 
 /// Checks references and user names inside the transaction that writes them.
-fn check_links(tx: &Transaction, def: &ModuleDef, values: &[(&'static str, Value)]) -> Result<(), HubError> {
+fn check_links(
+    tx: &rusqlite::Connection,
+    def: &ModuleDef,
+    values: &[(&'static str, Value)],
+) -> Result<(), HubError> {
     let mut errors = Vec::new();
     for (name, v) in values {
-        let Some(field) = def.field(name) else { continue };
+        let Some(field) = def.field(name) else {
+            continue;
+        };
         match (field.kind, v) {
             (Kind::Ref(m), Value::Integer(id)) => {
                 let target = crate::schema::by_module(m);
                 if !store::exists(tx, target.table, *id)? {
-                    errors.push(FieldError { field: name.to_string(), message: format!("no {} with id {id}", target.singular) });
+                    errors.push(FieldError {
+                        field: name.to_string(),
+                        message: format!("no {} with id {id}", target.singular),
+                    });
                 }
             }
             (Kind::User, Value::Text(u)) => {
                 if users::by_name(tx, u)?.is_none() {
-                    errors.push(FieldError { field: name.to_string(), message: format!("no user named {u}") });
+                    errors.push(FieldError {
+                        field: name.to_string(),
+                        message: format!("no user named {u}"),
+                    });
                 }
             }
             _ => {}
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(HubError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(HubError::Invalid(errors))
+    }
 }
 
 /// Validates an input object. `partial`: only the given fields (PATCH); otherwise required fields
 /// must be present and defaults apply. Unknown fields are refused (no mass assignment).
-pub fn validate(def: &ModuleDef, input: &Map<String, Json>, partial: bool) -> Result<Vec<(&'static str, Value)>, HubError> {
+pub fn validate(
+    def: &ModuleDef,
+    input: &Map<String, Json>,
+    partial: bool,
+) -> Result<Vec<(&'static str, Value)>, HubError> {
     let mut errors = Vec::new();
     for key in input.keys() {
         if def.field(key).is_none() {
-            let why = if def.computed.contains(&key.as_str()) || ["id", "version", "created_at", "updated_at"].contains(&key.as_str()) {
+            let why = if def.computed.contains(&key.as_str())
+                || ["id", "version", "created_at", "updated_at"].contains(&key.as_str())
+            {
                 "is set by holdfast and cannot be written"
             } else {
                 "is not a field of this module"
             };
-            errors.push(FieldError { field: key.clone(), message: why.into() });
+            errors.push(FieldError {
+                field: key.clone(),
+                message: why.into(),
+            });
         }
     }
     let mut out = Vec::new();
@@ -175,12 +209,22 @@ pub fn validate(def: &ModuleDef, input: &Map<String, Json>, partial: bool) -> Re
         };
         match parsed {
             Ok(Some(v)) => out.push((field.name, v)),
-            Ok(None) if field.required => errors.push(FieldError { field: field.name.into(), message: "is required".into() }),
+            Ok(None) if field.required => errors.push(FieldError {
+                field: field.name.into(),
+                message: "is required".into(),
+            }),
             Ok(None) => out.push((field.name, Value::Null)),
-            Err(message) => errors.push(FieldError { field: field.name.into(), message }),
+            Err(message) => errors.push(FieldError {
+                field: field.name.into(),
+                message,
+            }),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(HubError::Invalid(errors)) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(HubError::Invalid(errors))
+    }
 }
 
 fn value_text(v: &Value) -> Option<String> {
@@ -215,14 +259,27 @@ pub fn to_json(def: &ModuleDef, row: &Row) -> Json {
 }
 
 fn index_row(tx: &Transaction, def: &ModuleDef, row: &Row) -> Result<(), StorageError> {
-    let title = row.get(def.title).and_then(value_text).unwrap_or_else(|| format!("{} #{}", def.singular, row.id));
+    let title = row
+        .get(def.title)
+        .and_then(value_text)
+        .unwrap_or_else(|| format!("{} #{}", def.singular, row.id));
     let body: Vec<String> = def
         .fields
         .iter()
-        .filter(|f| matches!(f.kind, Kind::Text { .. } | Kind::LongText | Kind::Email | Kind::User))
+        .filter(|f| {
+            matches!(
+                f.kind,
+                Kind::Text { .. } | Kind::LongText | Kind::Email | Kind::User
+            )
+        })
         .filter(|f| f.name != def.title)
         .filter_map(|f| row.get(f.name).and_then(value_text))
-        .chain(def.computed.iter().filter(|c| **c == "number").filter_map(|c| row.get(c).and_then(value_text)))
+        .chain(
+            def.computed
+                .iter()
+                .filter(|c| **c == "number")
+                .filter_map(|c| row.get(c).and_then(value_text)),
+        )
         .collect();
     store::index(tx, def.slug, row.id, &title, &body.join(" "))
 }
@@ -230,12 +287,16 @@ fn index_row(tx: &Transaction, def: &ModuleDef, row: &Row) -> Result<(), Storage
 /// Blocks changes the business rules forbid (issued invoices, billed time).
 fn ensure_mutable(def: &ModuleDef, row: &Row) -> Result<(), HubError> {
     match def.module {
-        Module::Invoices if row.get("status") != Some(&Value::Text("draft".into())) => Err(HubError::Conflict(
-            "an issued invoice cannot be changed; cancel it and issue a new one".into(),
-        )),
-        Module::Time if !matches!(row.get("invoice_id"), None | Some(Value::Null)) => Err(HubError::Conflict(
-            "this time entry is billed on an invoice and cannot be changed".into(),
-        )),
+        Module::Invoices if row.get("status") != Some(&Value::Text("draft".into())) => {
+            Err(HubError::Conflict(
+                "an issued invoice cannot be changed; cancel it and issue a new one".into(),
+            ))
+        }
+        Module::Time if !matches!(row.get("invoice_id"), None | Some(Value::Null)) => {
+            Err(HubError::Conflict(
+                "this time entry is billed on an invoice and cannot be changed".into(),
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -243,41 +304,73 @@ fn ensure_mutable(def: &ModuleDef, row: &Row) -> Result<(), HubError> {
 fn fk_error(e: StorageError, what: &str) -> HubError {
     if let StorageError::Sql(rusqlite::Error::SqliteFailure(f, _)) = &e {
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY {
-            return HubError::Conflict(format!("{what}: other records still refer to it; remove or move them first"));
+            return HubError::Conflict(format!(
+                "{what}: other records still refer to it; remove or move them first"
+            ));
         }
     }
     HubError::Storage(e)
 }
 
 /// Creates a record inside `tx` (shared by the API, forms and CSV import).
-pub fn create_in(tx: &Transaction, def: &ModuleDef, values: &[(&'static str, Value)], by: &By, audit_it: bool) -> Result<Row, HubError> {
+pub fn create_in(
+    tx: &Transaction,
+    def: &ModuleDef,
+    values: &[(&'static str, Value)],
+    by: &By,
+    audit_it: bool,
+) -> Result<Row, HubError> {
     check_links(tx, def, values)?;
     let now = stamp(by.now);
     let id = store::insert(tx, def, values, &now)?;
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
     index_row(tx, def, &row)?;
     let change = store::next_change_id(tx)?;
-    store::add_history(tx, def.slug, id, change, &now, &by.actor.name(), "(created)", None, None)?;
+    store::add_history(
+        tx,
+        def.slug,
+        id,
+        change,
+        &now,
+        &by.actor.name(),
+        "(created)",
+        None,
+        None,
+    )?;
     if audit_it {
         audit::write(
             tx,
             by.now,
-            Entry::new(Event::RecordCreated, by.actor.clone(), format!("{}/{id}", def.slug), by.source.clone()),
+            Entry::new(
+                Event::RecordCreated,
+                by.actor.clone(),
+                format!("{}/{id}", def.slug),
+                by.source.clone(),
+            ),
         )?;
     }
     Ok(row)
 }
 
-pub async fn create(inst: &Instance, def: &'static ModuleDef, input: Map<String, Json>, by: By) -> Result<Json, HubError> {
+pub async fn create(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    input: Map<String, Json>,
+    by: By,
+) -> Result<Json, HubError> {
     let values = validate(def, &input, false)?;
     inst.db
-        .write(move |tx| -> Result<Json, HubError> { Ok(to_json(def, &create_in(tx, def, &values, &by, true)?)) })
+        .write(move |tx| -> Result<Json, HubError> {
+            Ok(to_json(def, &create_in(tx, def, &values, &by, true)?))
+        })
         .await
 }
 
 pub async fn get(inst: &Instance, def: &'static ModuleDef, id: i64) -> Result<Row, HubError> {
     inst.db
-        .read(move |c| -> Result<Row, HubError> { store::get(c, def, id)?.ok_or(HubError::NotFound) })
+        .read(move |c| -> Result<Row, HubError> {
+            store::get(c, def, id)?.ok_or(HubError::NotFound)
+        })
         .await
 }
 
@@ -302,7 +395,10 @@ fn update_in(
             )));
         }
     }
-    let changed: Vec<(&'static str, Value)> = values.into_iter().filter(|(n, v)| old.get(n) != Some(v)).collect();
+    let changed: Vec<(&'static str, Value)> = values
+        .into_iter()
+        .filter(|(n, v)| old.get(n) != Some(v))
+        .collect();
     if changed.is_empty() {
         return Ok(old);
     }
@@ -312,7 +408,17 @@ fn update_in(
     let change = store::next_change_id(tx)?;
     for (name, v) in &changed {
         let before = old.get(name).and_then(value_text);
-        store::add_history(tx, def.slug, id, change, &now, &by.actor.name(), name, before.as_deref(), value_text(v).as_deref())?;
+        store::add_history(
+            tx,
+            def.slug,
+            id,
+            change,
+            &now,
+            &by.actor.name(),
+            name,
+            before.as_deref(),
+            value_text(v).as_deref(),
+        )?;
     }
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
     index_row(tx, def, &row)?;
@@ -336,13 +442,30 @@ pub async fn update(
     let values = validate(def, &input, true)?;
     inst.db
         .write(move |tx| -> Result<Json, HubError> {
-            Ok(to_json(def, &update_in(tx, def, id, values, expected_version, &by, Event::RecordUpdated)?))
+            Ok(to_json(
+                def,
+                &update_in(
+                    tx,
+                    def,
+                    id,
+                    values,
+                    expected_version,
+                    &by,
+                    Event::RecordUpdated,
+                )?,
+            ))
         })
         .await
 }
 
 /// Puts back the values a field had before change `change_id` (itself recorded as a new change).
-pub async fn restore(inst: &Instance, def: &'static ModuleDef, id: i64, change_id: i64, by: By) -> Result<Json, HubError> {
+pub async fn restore(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    id: i64,
+    change_id: i64,
+    by: By,
+) -> Result<Json, HubError> {
     inst.db
         .write(move |tx| -> Result<Json, HubError> {
             let hist = store::history(tx, def.slug, id)?;
@@ -359,33 +482,56 @@ pub async fn restore(inst: &Instance, def: &'static ModuleDef, id: i64, change_i
                 }
             }
             if values.is_empty() {
-                return Err(HubError::field("change", "no field change with that number on this record"));
+                return Err(HubError::field(
+                    "change",
+                    "no field change with that number on this record",
+                ));
             }
-            Ok(to_json(def, &update_in(tx, def, id, values, None, &by, Event::RecordRestored)?))
+            Ok(to_json(
+                def,
+                &update_in(tx, def, id, values, None, &by, Event::RecordRestored)?,
+            ))
         })
         .await
 }
 
-pub async fn delete(inst: &Instance, def: &'static ModuleDef, id: i64, by: By) -> Result<(), HubError> {
+pub async fn delete(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    id: i64,
+    by: By,
+) -> Result<(), HubError> {
     inst.db
         .write(move |tx| -> Result<(), HubError> {
             let old = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
             ensure_mutable(def, &old)?;
-            store::delete(tx, def, id).map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
+            store::delete(tx, def, id)
+                .map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
             store::unindex(tx, def.slug, id)?;
             let title = old.get(def.title).and_then(value_text).unwrap_or_default();
             audit::write(
                 tx,
                 by.now,
-                Entry::new(Event::RecordDeleted, by.actor.clone(), format!("{}/{id}", def.slug), by.source.clone())
-                    .with(json!({ "title": title })),
+                Entry::new(
+                    Event::RecordDeleted,
+                    by.actor.clone(),
+                    format!("{}/{id}", def.slug),
+                    by.source.clone(),
+                )
+                .with(json!({ "title": title })),
             )?;
             Ok(())
         })
         .await
 }
 
-pub async fn add_comment(inst: &Instance, def: &'static ModuleDef, id: i64, body: String, by: By) -> Result<(), HubError> {
+pub async fn add_comment(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    id: i64,
+    body: String,
+    by: By,
+) -> Result<(), HubError> {
     let body = body.trim().to_string();
     if body.is_empty() || body.chars().count() > 5000 {
         return Err(HubError::field("body", "write 1–5000 characters"));
@@ -413,8 +559,15 @@ pub struct ListParams {
 
 impl ListParams {
     /// Reads `q`, `sort`, `cursor`, `limit` and field filters; unknown parameters are refused.
-    pub fn from_pairs(def: &ModuleDef, pairs: &[(String, String)], default_limit: usize) -> Result<Self, HubError> {
-        let mut p = ListParams { limit: default_limit, ..Default::default() };
+    pub fn from_pairs(
+        def: &ModuleDef,
+        pairs: &[(String, String)],
+        default_limit: usize,
+    ) -> Result<Self, HubError> {
+        let mut p = ListParams {
+            limit: default_limit,
+            ..Default::default()
+        };
         let mut errors = Vec::new();
         for (k, v) in pairs {
             match k.as_str() {
@@ -423,48 +576,73 @@ impl ListParams {
                 "cursor" => p.cursor = Some(v.clone()).filter(|s| !s.is_empty()),
                 "limit" => match v.parse::<usize>() {
                     Ok(n) if (1..=500).contains(&n) => p.limit = n,
-                    _ => errors.push(FieldError { field: "limit".into(), message: "must be 1–500".into() }),
+                    _ => errors.push(FieldError {
+                        field: "limit".into(),
+                        message: "must be 1–500".into(),
+                    }),
                 },
                 "csrf" | "dry_run" => {}
                 _ => {
-                    let base = k.strip_suffix("_from").or_else(|| k.strip_suffix("_to")).unwrap_or(k);
+                    let base = k
+                        .strip_suffix("_from")
+                        .or_else(|| k.strip_suffix("_to"))
+                        .unwrap_or(k);
                     match def.field(base) {
                         Some(f) if f.filter || matches!(f.kind, Kind::Date) => {
                             if !v.is_empty() {
                                 p.filters.push((k.clone(), v.clone()));
                             }
                         }
-                        _ => errors.push(FieldError { field: k.clone(), message: "is not a filter of this list".into() }),
+                        _ => errors.push(FieldError {
+                            field: k.clone(),
+                            message: "is not a filter of this list".into(),
+                        }),
                     }
                 }
             }
         }
-        if errors.is_empty() { Ok(p) } else { Err(HubError::Invalid(errors)) }
+        if errors.is_empty() {
+            Ok(p)
+        } else {
+            Err(HubError::Invalid(errors))
+        }
     }
 
     fn to_query(&self, def: &'static ModuleDef) -> Result<ListQuery, HubError> {
-        let mut q = ListQuery { limit: self.limit, desc: true, ..Default::default() };
+        let mut q = ListQuery {
+            limit: self.limit,
+            desc: true,
+            ..Default::default()
+        };
         for (k, v) in &self.filters {
             if let Some(base) = k.strip_suffix("_from").filter(|b| def.field(b).is_some()) {
-                let f = def.field(base).ok_or_else(|| HubError::field(k, "unknown"))?;
+                let f = def
+                    .field(base)
+                    .ok_or_else(|| HubError::field(k, "unknown"))?;
                 if !valid_date(v) {
                     return Err(HubError::field(k, "must be a date like 2026-11-22"));
                 }
                 q.ranges.push((f.name, Some(v.clone()), None));
             } else if let Some(base) = k.strip_suffix("_to").filter(|b| def.field(b).is_some()) {
-                let f = def.field(base).ok_or_else(|| HubError::field(k, "unknown"))?;
+                let f = def
+                    .field(base)
+                    .ok_or_else(|| HubError::field(k, "unknown"))?;
                 if !valid_date(v) {
                     return Err(HubError::field(k, "must be a date like 2026-11-22"));
                 }
                 q.ranges.push((f.name, None, Some(v.clone())));
             } else {
                 let f = def.field(k).ok_or_else(|| HubError::field(k, "unknown"))?;
-                let parsed = parse_value(f, &Json::String(v.clone())).map_err(|m| HubError::field(k, m))?;
+                let parsed =
+                    parse_value(f, &Json::String(v.clone())).map_err(|m| HubError::field(k, m))?;
                 q.equals.push((f.name, parsed.unwrap_or(Value::Null)));
             }
         }
         if let Some(text) = &self.q {
-            q.search = Some(store::fts_query(text).ok_or_else(|| HubError::field("q", "type a word to search for"))?);
+            q.search = Some(
+                store::fts_query(text)
+                    .ok_or_else(|| HubError::field("q", "type a word to search for"))?,
+            );
         }
         if let Some(s) = &self.sort {
             let (name, desc) = match s.strip_prefix('-') {
@@ -476,12 +654,20 @@ impl ListParams {
                 .iter()
                 .copied()
                 .find(|c| *c == name)
-                .ok_or_else(|| HubError::field("sort", format!("sort by one of: {}", def.sortable.join(", "))))?;
+                .ok_or_else(|| {
+                    HubError::field(
+                        "sort",
+                        format!("sort by one of: {}", def.sortable.join(", ")),
+                    )
+                })?;
             q.sort = Some(col);
             q.desc = desc;
         }
         if let Some(c) = &self.cursor {
-            q.after = Some(decode_cursor(c).ok_or_else(|| HubError::field("cursor", "this paging cursor is not valid"))?);
+            q.after = Some(
+                decode_cursor(c)
+                    .ok_or_else(|| HubError::field("cursor", "this paging cursor is not valid"))?,
+            );
         }
         Ok(q)
     }
@@ -497,7 +683,9 @@ fn encode_cursor(v: Option<&Value>, id: i64) -> String {
 }
 
 fn decode_cursor(c: &str) -> Option<(Value, i64)> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
     let v: Json = serde_json::from_slice(&raw).ok()?;
     let arr = v.as_array()?;
     let id = arr.get(1)?.as_i64()?;
@@ -514,7 +702,11 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-pub async fn list(inst: &Instance, def: &'static ModuleDef, params: &ListParams) -> Result<Page, HubError> {
+pub async fn list(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    params: &ListParams,
+) -> Result<Page, HubError> {
     let q = params.to_query(def)?;
     let limit = q.limit;
     let sort = q.sort;

@@ -8,6 +8,7 @@ pub mod outbox;
 pub mod records;
 pub mod sessions;
 pub mod settings;
+pub mod tokens;
 pub mod users;
 
 use crate::crypto::{Key256, Secret};
@@ -206,6 +207,32 @@ impl Database {
         tokio::task::spawn_blocking(move || with_writer(&writer, f))
             .await
             .map_err(|_| StorageError::Worker)?
+    }
+
+    /// Runs `f` in a transaction on the writer and always rolls it back: a rehearsal (dry run) that
+    /// sees exactly what a real write would, and leaves nothing behind.
+    pub async fn rehearse<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
+    {
+        let _permit = self
+            .write_gate
+            .acquire()
+            .await
+            .map_err(|_| StorageError::Worker)?;
+        let writer = Arc::clone(&self.writer);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
+            let tx =
+                Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
+            let value = f(&tx);
+            tx.rollback().map_err(map_sql)?;
+            value
+        })
+        .await
+        .map_err(|_| StorageError::Worker)?
     }
 
     /// For the local console, which has no async runtime.

@@ -23,13 +23,20 @@ impl Row {
 }
 
 fn columns(def: &ModuleDef) -> Vec<&'static str> {
-    def.fields.iter().map(|f| f.name).chain(def.computed.iter().copied()).collect()
+    def.fields
+        .iter()
+        .map(|f| f.name)
+        .chain(def.computed.iter().copied())
+        .collect()
 }
 
 fn select_list(def: &ModuleDef) -> String {
     let mut cols = vec!["id", "version", "created_at", "updated_at"];
     cols.extend(columns(def));
-    cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn read_row(def: &ModuleDef, r: &rusqlite::Row) -> rusqlite::Result<Row> {
@@ -52,13 +59,20 @@ fn known(def: &ModuleDef, col: &str) -> Result<&'static str, StorageError> {
         .into_iter()
         .chain(["id", "updated_at", "created_at"])
         .find(|c| *c == col)
-        .ok_or_else(|| StorageError::Open { path: def.table.into(), reason: format!("unknown column {col}") })
+        .ok_or_else(|| StorageError::Open {
+            path: def.table.into(),
+            reason: format!("unknown column {col}"),
+        })
 }
 
 pub fn get(conn: &Connection, def: &ModuleDef, id: i64) -> Result<Option<Row>, StorageError> {
     Ok(conn
         .query_row(
-            &format!("SELECT {} FROM \"{}\" WHERE id = ?1", select_list(def), def.table),
+            &format!(
+                "SELECT {} FROM \"{}\" WHERE id = ?1",
+                select_list(def),
+                def.table
+            ),
             [id],
             |r| read_row(def, r),
         )
@@ -70,11 +84,23 @@ pub fn exists(conn: &Connection, table: &str, id: i64) -> Result<bool, StorageEr
         .iter()
         .map(|d| d.table)
         .find(|t| *t == table)
-        .ok_or_else(|| StorageError::Open { path: table.into(), reason: "unknown table".into() })?;
-    Ok(conn.query_row(&format!("SELECT count(*) > 0 FROM \"{table}\" WHERE id = ?1"), [id], |r| r.get(0))?)
+        .ok_or_else(|| StorageError::Open {
+            path: table.into(),
+            reason: "unknown table".into(),
+        })?;
+    Ok(conn.query_row(
+        &format!("SELECT count(*) > 0 FROM \"{table}\" WHERE id = ?1"),
+        [id],
+        |r| r.get(0),
+    )?)
 }
 
-pub fn insert(tx: &Transaction, def: &ModuleDef, values: &[(&'static str, Value)], now: &str) -> Result<i64, StorageError> {
+pub fn insert(
+    tx: &Transaction,
+    def: &ModuleDef,
+    values: &[(&'static str, Value)],
+    now: &str,
+) -> Result<i64, StorageError> {
     let mut cols: Vec<&str> = Vec::new();
     let mut args: Vec<Value> = Vec::new();
     for (c, v) in values {
@@ -88,7 +114,10 @@ pub fn insert(tx: &Transaction, def: &ModuleDef, values: &[(&'static str, Value)
     let sql = format!(
         "INSERT INTO \"{}\" ({}) VALUES ({})",
         def.table,
-        cols.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "),
+        cols.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
         vec!["?"; cols.len()].join(", ")
     );
     tx.execute(&sql, params_from_iter(args))?;
@@ -113,12 +142,19 @@ pub fn update(
     args.push(Value::Text(now.into()));
     sets.push("version = version + 1".into());
     args.push(Value::Integer(id));
-    let sql = format!("UPDATE \"{}\" SET {} WHERE id = ?", def.table, sets.join(", "));
+    let sql = format!(
+        "UPDATE \"{}\" SET {} WHERE id = ?",
+        def.table,
+        sets.join(", ")
+    );
     Ok(tx.execute(&sql, params_from_iter(args))? == 1)
 }
 
 pub fn delete(tx: &Transaction, def: &ModuleDef, id: i64) -> Result<bool, StorageError> {
-    Ok(tx.execute(&format!("DELETE FROM \"{}\" WHERE id = ?1", def.table), [id])? == 1)
+    Ok(tx.execute(
+        &format!("DELETE FROM \"{}\" WHERE id = ?1", def.table),
+        [id],
+    )? == 1)
 }
 
 /// How to list records.
@@ -137,7 +173,9 @@ pub struct ListQuery {
 }
 
 fn sort_expr(def: &ModuleDef, col: &str) -> String {
-    let not_null = def.field(col).is_some_and(|f| f.required || f.default.is_some())
+    let not_null = def
+        .field(col)
+        .is_some_and(|f| f.required || f.default.is_some())
         || matches!(col, "updated_at" | "created_at" | "status" | "total");
     if not_null {
         format!("\"{col}\"")
@@ -148,7 +186,11 @@ fn sort_expr(def: &ModuleDef, col: &str) -> String {
 
 /// One page of records, ordered by the sort column then id (stable keyset paging).
 pub fn list(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<Vec<Row>, StorageError> {
-    let mut sql = format!("SELECT {} FROM \"{}\" WHERE 1 = 1", select_list(def), def.table);
+    let mut sql = format!(
+        "SELECT {} FROM \"{}\" WHERE 1 = 1",
+        select_list(def),
+        def.table
+    );
     let mut args: Vec<Value> = Vec::new();
     for (c, v) in &q.equals {
         sql.push_str(&format!(" AND \"{}\" = ?", known(def, c)?));
@@ -205,10 +247,20 @@ pub fn fts_query(text: &str) -> Option<String> {
         .take(8)
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
         .collect();
-    if words.is_empty() { None } else { Some(words.join(" ")) }
+    if words.is_empty() {
+        None
+    } else {
+        Some(words.join(" "))
+    }
 }
 
-pub fn index(tx: &Transaction, slug: &str, id: i64, title: &str, body: &str) -> Result<(), StorageError> {
+pub fn index(
+    tx: &Transaction,
+    slug: &str,
+    id: i64,
+    title: &str,
+    body: &str,
+) -> Result<(), StorageError> {
     unindex(tx, slug, id)?;
     tx.execute(
         "INSERT INTO search_index (module, record_id, title, body) VALUES (?1, ?2, ?3, ?4)",
@@ -218,24 +270,40 @@ pub fn index(tx: &Transaction, slug: &str, id: i64, title: &str, body: &str) -> 
 }
 
 pub fn unindex(tx: &Transaction, slug: &str, id: i64) -> Result<(), StorageError> {
-    tx.execute("DELETE FROM search_index WHERE module = ?1 AND record_id = ?2", params![slug, id])?;
+    tx.execute(
+        "DELETE FROM search_index WHERE module = ?1 AND record_id = ?2",
+        params![slug, id],
+    )?;
     Ok(())
 }
 
 /// Best matches across every module: (module slug, id, title).
-pub fn search_all(conn: &Connection, fts: &str, limit: usize) -> Result<Vec<(String, i64, String)>, StorageError> {
+pub fn search_all(
+    conn: &Connection,
+    fts: &str,
+    limit: usize,
+) -> Result<Vec<(String, i64, String)>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT module, record_id, title FROM search_index WHERE search_index MATCH ?1 ORDER BY rank LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![fts, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows = stmt.query_map(params![fts, limit as i64], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The display title of a record (for links), if it exists.
-pub fn title_of(conn: &Connection, def: &ModuleDef, id: i64) -> Result<Option<String>, StorageError> {
+pub fn title_of(
+    conn: &Connection,
+    def: &ModuleDef,
+    id: i64,
+) -> Result<Option<String>, StorageError> {
     let title: Option<Option<String>> = conn
         .query_row(
-            &format!("SELECT CAST(\"{}\" AS TEXT) FROM \"{}\" WHERE id = ?1", def.title, def.table),
+            &format!(
+                "SELECT CAST(\"{}\" AS TEXT) FROM \"{}\" WHERE id = ?1",
+                def.title, def.table
+            ),
             [id],
             |r| r.get(0),
         )
@@ -254,7 +322,11 @@ pub struct HistoryRow {
 }
 
 pub fn next_change_id(tx: &Transaction) -> Result<i64, StorageError> {
-    Ok(tx.query_row("SELECT coalesce(max(change_id), 0) + 1 FROM record_history", [], |r| r.get(0))?)
+    Ok(tx.query_row(
+        "SELECT coalesce(max(change_id), 0) + 1 FROM record_history",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -303,7 +375,14 @@ pub struct CommentRow {
     pub created_at: String,
 }
 
-pub fn add_comment(tx: &Transaction, slug: &str, id: i64, author: &str, body: &str, now: &str) -> Result<i64, StorageError> {
+pub fn add_comment(
+    tx: &Transaction,
+    slug: &str,
+    id: i64,
+    author: &str,
+    body: &str,
+    now: &str,
+) -> Result<i64, StorageError> {
     tx.execute(
         "INSERT INTO comments (module, record_id, author, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![slug, id, author, body, now],
@@ -316,7 +395,12 @@ pub fn comments(conn: &Connection, slug: &str, id: i64) -> Result<Vec<CommentRow
         "SELECT id, author, body, created_at FROM comments WHERE module = ?1 AND record_id = ?2 ORDER BY id",
     )?;
     let rows = stmt.query_map(params![slug, id], |r| {
-        Ok(CommentRow { id: r.get(0)?, author: r.get(1)?, body: r.get(2)?, created_at: r.get(3)? })
+        Ok(CommentRow {
+            id: r.get(0)?,
+            author: r.get(1)?,
+            body: r.get(2)?,
+            created_at: r.get(3)?,
+        })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -170,6 +170,37 @@ pub async fn guard(
     };
     let ip = client_ip(req.extensions());
     let now = state.clock.now();
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    if let Some(token) = bearer {
+        // Connected services: no cookie, so no CSRF exposure; only API routes accept tokens.
+        if !api {
+            return reject(api, WebError::Forbidden);
+        }
+        let auth = match crate::access::tokens::authenticate(&instance, &token, ip.to_string(), now)
+            .await
+        {
+            Ok(Some(t)) => t,
+            Ok(None) => return ApiError(WebError::Unauthenticated).into_response(),
+            Err(e) => return ApiError(e.into()).into_response(),
+        };
+        let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
+        let allowed = match access {
+            Access::Public => true,
+            Access::Pending | Access::Signed => false,
+            Access::Perm(p) => info.grants.allows(p),
+        };
+        if !allowed {
+            return ApiError(WebError::Forbidden).into_response();
+        }
+        let mut req = req;
+        req.extensions_mut().insert(Session(info));
+        return next.run(req).await;
+    }
     let session = match cookie(req.headers(), SESSION_COOKIE) {
         Some(token) => match signin::authenticate(&instance, &token, ip, now).await {
             Ok(s) => s.map(Arc::new),

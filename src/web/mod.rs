@@ -49,23 +49,70 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CurrentInstance {
 /// One line of the route table.
 pub struct Route {
     pub method: &'static str,
-    pub path: &'static str,
+    pub path: String,
     pub access: Access,
     handler: MethodRouter<AppState>,
 }
 
-fn r(
-    method: &'static str,
-    path: &'static str,
-    access: Access,
-    handler: MethodRouter<AppState>,
-) -> Route {
+fn r(method: &'static str, path: &str, access: Access, handler: MethodRouter<AppState>) -> Route {
     Route {
         method,
-        path,
+        path: path.to_string(),
         access,
         handler,
     }
+}
+
+/// The routes of one business module, each guarded by that module's permission.
+fn module_routes(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
+    use crate::access::Action::*;
+    let p = |a| Access::Perm(Permission::Module(def.module, a));
+    let ext = axum::Extension(api::records::ModuleRef(def));
+    let base = format!("/api/v1/{}", def.slug);
+    vec![
+        r(
+            "GET",
+            &base,
+            p(View),
+            get(api::records::list).layer(ext.clone()),
+        ),
+        r(
+            "POST",
+            &base,
+            p(Create),
+            post(api::records::create).layer(ext.clone()),
+        ),
+        r(
+            "GET",
+            &format!("{base}/export.csv"),
+            p(Export),
+            get(api::records::export_csv).layer(ext.clone()),
+        ),
+        r(
+            "POST",
+            &format!("{base}/import"),
+            p(Import),
+            post(api::records::import_csv).layer(ext.clone()),
+        ),
+        r(
+            "GET",
+            &format!("{base}/{{id}}"),
+            p(View),
+            get(api::records::get).layer(ext.clone()),
+        ),
+        r(
+            "PATCH",
+            &format!("{base}/{{id}}"),
+            p(Edit),
+            axum::routing::patch(api::records::patch).layer(ext.clone()),
+        ),
+        r(
+            "DELETE",
+            &format!("{base}/{{id}}"),
+            p(Delete),
+            delete(api::records::delete).layer(ext),
+        ),
+    ]
 }
 
 /// Every route holdfast answers, each with who may call it. `holdfast routes` prints this table and
@@ -226,6 +273,9 @@ pub fn routes() -> Vec<Route> {
         ),
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
     ]
+    .into_iter()
+    .chain(crate::schema::ALL.iter().flat_map(|d| module_routes(d)))
+    .collect()
 }
 
 /// Builds the router from the route table.
@@ -236,7 +286,7 @@ pub fn router(state: AppState) -> Router {
             (state.clone(), route.access),
             guard::guard,
         ));
-        router = router.route(route.path, guarded);
+        router = router.route(&route.path, guarded);
     }
     router
         .fallback(pages::not_found)

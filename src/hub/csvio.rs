@@ -1,0 +1,323 @@
+//! CSV export and all-or-nothing import for every module. Export neutralises formula cells; import
+//! reports every problem with its row and column and changes nothing unless the whole file is good.
+
+use super::records::{FieldError, HubError, ListParams, create_in, list, validate};
+use crate::audit::{self, By, Entry, Event};
+use crate::instances::Instance;
+use crate::schema::ModuleDef;
+use crate::storage::records as store;
+use rusqlite::types::Value;
+use serde_json::{Map, Value as Json, json};
+
+/// Columns holdfast writes itself: exported, and skipped on import so that a file can go round trip.
+const SYSTEM_COLUMNS: &[&str] = &["version", "created_at", "updated_at"];
+
+fn header(def: &ModuleDef) -> Vec<&'static str> {
+    let mut h = vec!["id"];
+    h.extend(def.fields.iter().map(|f| f.name));
+    h.extend(def.computed.iter().copied());
+    h.extend(SYSTEM_COLUMNS.iter().copied());
+    h
+}
+
+fn cell(v: &Json) -> String {
+    match v {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The whole (filtered) list as CSV, newest first; recorded in the security log.
+pub async fn export(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    params: ListParams,
+    by: By,
+) -> Result<String, HubError> {
+    let cols = header(def);
+    let mut out = crate::csv::row(&cols);
+    let mut p = params.clone();
+    p.limit = 500;
+    let mut rows = 0usize;
+    loop {
+        let page = list(inst, def, &p).await?;
+        for r in &page.rows {
+            let j = super::records::to_json(def, r);
+            out.push_str(&crate::csv::row(
+                &cols.iter().map(|c| cell(&j[*c])).collect::<Vec<_>>(),
+            ));
+            rows += 1;
+        }
+        match page.next_cursor {
+            Some(c) => p.cursor = Some(c),
+            None => break,
+        }
+    }
+    let filters: Vec<String> = params
+        .filters
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    inst.db
+        .write(move |tx| {
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(Event::DataExported, by.actor, def.slug, by.source).with(
+                    json!({ "rows": rows, "format": "csv", "filters": filters, "q": params.q }),
+                ),
+            )
+        })
+        .await?;
+    Ok(out)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    pub row: usize,
+    pub column: usize,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: usize,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file has {} problem(s); nothing was imported", .0.len())]
+    Problems(Vec<Problem>),
+    #[error("{0}")]
+    Hub(#[from] HubError),
+}
+
+impl From<crate::storage::StorageError> for ImportError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        ImportError::Hub(e.into())
+    }
+}
+
+struct Parsed {
+    line: usize,
+    id: Option<i64>,
+    values: Vec<(&'static str, Value)>,
+}
+
+fn parse(def: &'static ModuleDef, data: &[u8]) -> Result<Vec<Parsed>, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let text = match std::str::from_utf8(data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data)) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(vec![Problem {
+                row: 0,
+                column: 0,
+                field: String::new(),
+                message: format!("the file is not UTF-8 (byte {})", e.valid_up_to()),
+            }]);
+        }
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
+        Err(e) => {
+            return Err(vec![Problem {
+                row: 1,
+                column: 0,
+                field: String::new(),
+                message: format!("cannot read the header row: {e}"),
+            }]);
+        }
+    };
+    for (i, h) in headers.iter().enumerate() {
+        let known = h == "id"
+            || def.field(h).is_some()
+            || def.computed.contains(&h.as_str())
+            || SYSTEM_COLUMNS.contains(&h.as_str());
+        if !known {
+            problems.push(Problem {
+                row: 1,
+                column: i + 1,
+                field: h.clone(),
+                message: "unknown column".into(),
+            });
+        }
+        if headers[..i].contains(h) {
+            problems.push(Problem {
+                row: 1,
+                column: i + 1,
+                field: h.clone(),
+                message: "column appears twice".into(),
+            });
+        }
+    }
+    for f in def.fields.iter().filter(|f| f.required) {
+        if !headers.iter().any(|h| h == f.name) {
+            problems.push(Problem {
+                row: 1,
+                column: 0,
+                field: f.name.into(),
+                message: "required column is missing".into(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut out = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let line = n + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(Problem {
+                    row: line,
+                    column: 0,
+                    field: String::new(),
+                    message: format!("malformed CSV: {e}"),
+                });
+                continue;
+            }
+        };
+        let mut input = Map::new();
+        let mut id = None;
+        for (i, value) in record.iter().enumerate() {
+            let h = headers[i].as_str();
+            if h == "id" {
+                if !value.trim().is_empty() {
+                    match value.trim().parse::<i64>() {
+                        Ok(v) if v > 0 => id = Some(v),
+                        _ => problems.push(Problem {
+                            row: line,
+                            column: i + 1,
+                            field: "id".into(),
+                            message: "must be a positive whole number".into(),
+                        }),
+                    }
+                }
+            } else if def.field(h).is_some() {
+                input.insert(
+                    h.to_string(),
+                    Json::String(crate::csv::unneutralise(value).to_string()),
+                );
+            }
+        }
+        match validate(def, &input, false) {
+            Ok(values) => out.push(Parsed { line, id, values }),
+            Err(HubError::Invalid(errs)) => {
+                for FieldError { field, message } in errs {
+                    let column = headers
+                        .iter()
+                        .position(|h| *h == field)
+                        .map_or(0, |p| p + 1);
+                    problems.push(Problem {
+                        row: line,
+                        column,
+                        field,
+                        message,
+                    });
+                }
+            }
+            Err(e) => problems.push(Problem {
+                row: line,
+                column: 0,
+                field: String::new(),
+                message: e.to_string(),
+            }),
+        }
+        if out.len() + problems.len() > 100_000 {
+            problems.push(Problem {
+                row: line,
+                column: 0,
+                field: String::new(),
+                message: "at most 100,000 rows per import".into(),
+            });
+            break;
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Imports a CSV file in ONE transaction: any problem (format, validation, missing reference, id in
+/// use) rolls everything back and is reported with row and column. `dry_run` checks only.
+pub async fn import(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    data: Vec<u8>,
+    dry_run: bool,
+    by: By,
+) -> Result<ImportReport, ImportError> {
+    let rows = parse(def, &data).map_err(ImportError::Problems)?;
+    let count = rows.len();
+    let apply = move |tx: &rusqlite::Transaction| -> Result<ImportReport, ImportError> {
+        let mut problems = Vec::new();
+        for r in &rows {
+            if let Some(id) = r.id {
+                if store::exists(tx, def.table, id)? {
+                    problems.push(Problem {
+                        row: r.line,
+                        column: 1,
+                        field: "id".into(),
+                        message: format!("a {} with id {id} already exists", def.singular),
+                    });
+                    continue;
+                }
+            }
+            let mut values = r.values.clone();
+            if let Some(id) = r.id {
+                values.push(("id", Value::Integer(id)));
+            }
+            match create_in(tx, def, &values, &by, false) {
+                Ok(_) => {}
+                Err(HubError::Invalid(errs)) => {
+                    for e in errs {
+                        problems.push(Problem {
+                            row: r.line,
+                            column: 0,
+                            field: e.field,
+                            message: e.message,
+                        });
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ImportError::Problems(problems));
+        }
+        if !dry_run {
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::DataImported,
+                    by.actor.clone(),
+                    def.slug,
+                    by.source.clone(),
+                )
+                .with(json!({ "rows": count })),
+            )?;
+        }
+        Ok(ImportReport {
+            rows: count,
+            created: if dry_run { 0 } else { count },
+            dry_run,
+        })
+    };
+    if dry_run {
+        inst.db.rehearse(apply).await
+    } else {
+        inst.db.write(apply).await
+    }
+}

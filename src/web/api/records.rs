@@ -1,0 +1,195 @@
+//! `/api/v1/<module>`: list, create, read, change, delete, CSV export and import for every module.
+//! Which module is handled comes from the route table (one set of routes per module, each with its
+//! own permission).
+
+use super::ApiJson;
+use crate::app::AppState;
+use crate::audit::By;
+use crate::hub::csvio::{self, ImportError};
+use crate::hub::records::{self, HubError, ListParams};
+use crate::schema::ModuleDef;
+use crate::web::error::ApiError;
+use crate::web::guard::{ClientIp, Session};
+use crate::web::{CurrentInstance, WebError};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// Which module a route serves; set by the route table.
+#[derive(Clone, Copy)]
+pub struct ModuleRef(pub &'static ModuleDef);
+
+impl From<HubError> for WebError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::Invalid(errs) => match errs.as_slice() {
+                [one] => WebError::Invalid {
+                    field: Some(one.field.clone()),
+                    message: format!("{}: {}", one.field, one.message),
+                },
+                _ => WebError::Invalid {
+                    field: errs.first().map(|e| e.field.clone()),
+                    message: HubError::Invalid(errs).to_string(),
+                },
+            },
+            HubError::NotFound => WebError::NotFound,
+            HubError::Conflict(m) => WebError::Conflict(m),
+            HubError::Storage(s) => s.into(),
+        }
+    }
+}
+
+pub fn by(s: &crate::auth::signin::SessionInfo, ip: std::net::IpAddr, state: &AppState) -> By {
+    By {
+        actor: s.actor(),
+        source: ip.to_string(),
+        now: state.clock.now(),
+    }
+}
+
+pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+pub async fn list(
+    CurrentInstance(inst): CurrentInstance,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = ListParams::from_pairs(def, &query_pairs(q.as_deref()), 50)?;
+    let page = records::list(&inst, def, &params).await?;
+    let items: Vec<Value> = page.rows.iter().map(|r| records::to_json(def, r)).collect();
+    Ok(Json(
+        json!({ "items": items, "next_cursor": page.next_cursor }),
+    ))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let rec = records::create(&inst, def, body, by(&s, ip, &state)).await?;
+    let location = format!("/api/v1/{}/{}", def.slug, rec["id"]);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(rec),
+    )
+        .into_response())
+}
+
+pub async fn get(
+    CurrentInstance(inst): CurrentInstance,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let row = records::get(&inst, def, id).await?;
+    Ok(Json(records::to_json(def, &row)))
+}
+
+/// `If-Match: <version>` makes the change conditional on nobody else having changed the record.
+pub async fn patch(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<Value>, ApiError> {
+    let expected = match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        Some(v) => Some(v.trim_matches('"').parse::<i64>().map_err(|_| {
+            WebError::BadRequest("If-Match must be the record's version number".into())
+        })?),
+        None => None,
+    };
+    Ok(Json(
+        records::update(&inst, def, id, body, expected, by(&s, ip, &state)).await?,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    records::delete(&inst, def, id, by(&s, ip, &state)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn export_csv(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = ListParams::from_pairs(def, &query_pairs(q.as_deref()), 500)?;
+    let csv = csvio::export(&inst, def, params, by(&s, ip, &state)).await?;
+    let disposition = format!("attachment; filename=\"holdfast-{}.csv\"", def.slug);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+pub async fn import_csv(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("text/csv") {
+        return Err(WebError::BadRequest("send the file as Content-Type: text/csv".into()).into());
+    }
+    if body.len() > MAX_IMPORT_BYTES {
+        return Err(WebError::BadRequest(format!(
+            "the file is larger than {} MiB",
+            MAX_IMPORT_BYTES / 1024 / 1024
+        ))
+        .into());
+    }
+    let dry_run = query_pairs(q.as_deref())
+        .iter()
+        .any(|(k, v)| k == "dry_run" && (v == "true" || v == "1"));
+    match csvio::import(&inst, def, body.to_vec(), dry_run, by(&s, ip, &state)).await {
+        Ok(report) => Ok((if dry_run { StatusCode::OK } else { StatusCode::CREATED }, Json(json!(report))).into_response()),
+        Err(ImportError::Problems(problems)) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": {
+                "code": "invalid_file",
+                "message": format!("the file has {} problem(s); nothing was imported", problems.len()),
+                "problems": problems,
+            }})),
+        )
+            .into_response()),
+        Err(ImportError::Hub(e)) => Err(e.into()),
+    }
+}
