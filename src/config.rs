@@ -39,6 +39,8 @@ pub struct Config {
     pub log_level: String,
     /// SMTP settings; `None` until the admin configures `[mail]` (mail is off by default).
     pub mail: Option<MailConfig>,
+    /// Largest document upload, in bytes.
+    pub document_max_bytes: u64,
     pub audit_forward: Option<AuditForwardConfig>,
 }
 
@@ -78,6 +80,14 @@ struct FileConfig {
     mail: MailSection,
     #[serde(default)]
     audit: AuditSection,
+    #[serde(default)]
+    documents: DocumentsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentsSection {
+    max_size_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -264,7 +274,15 @@ impl Config {
                 })
             }
         };
+        let max_mb = file.documents.max_size_mb.unwrap_or(25);
+        if !(1..=1024).contains(&max_mb) {
+            return Err(ConfigError::Value {
+                setting: "documents.max_size_mb".into(),
+                message: format!("{max_mb} is outside the allowed range 1–1024"),
+            });
+        }
         Ok(Self {
+            document_max_bytes: max_mb * 1024 * 1024,
             mail,
             audit_forward,
             source,

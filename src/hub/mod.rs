@@ -2,4 +2,6 @@
 //! invoices, documents, CSV exchange and the dashboard figures.
 
 pub mod csvio;
+pub mod documents;
+pub mod invoices;
 pub mod records;

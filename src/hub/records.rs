@@ -143,25 +143,22 @@ fn check_links(
         let Some(field) = def.field(name) else {
             continue;
         };
-        match (field.kind, v) {
+        let problem = match (field.kind, v) {
             (Kind::Ref(m), Value::Integer(id)) => {
                 let target = crate::schema::by_module(m);
-                if !store::exists(tx, target.table, *id)? {
-                    errors.push(FieldError {
-                        field: name.to_string(),
-                        message: format!("no {} with id {id}", target.singular),
-                    });
-                }
+                (!store::exists(tx, target.table, *id)?)
+                    .then(|| format!("no {} with id {id}", target.singular))
             }
-            (Kind::User, Value::Text(u)) => {
-                if users::by_name(tx, u)?.is_none() {
-                    errors.push(FieldError {
-                        field: name.to_string(),
-                        message: format!("no user named {u}"),
-                    });
-                }
-            }
-            _ => {}
+            (Kind::User, Value::Text(u)) => users::by_name(tx, u)?
+                .is_none()
+                .then(|| format!("no user named {u}")),
+            _ => None,
+        };
+        if let Some(message) = problem {
+            errors.push(FieldError {
+                field: name.to_string(),
+                message,
+            });
         }
     }
     if errors.is_empty() {

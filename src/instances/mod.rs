@@ -79,6 +79,8 @@ pub struct Instance {
     pub hostnames: Vec<String>,
     pub dir: PathBuf,
     pub db: Database,
+    /// Encrypts attachments in `files/`; derived from the instance's database key.
+    pub files_key: Key256,
 }
 
 impl Instance {
@@ -214,6 +216,17 @@ fn unwrap_db_key(name: &str, dir: &Path, master: &Key256) -> Result<Key256, Inst
     Key256::parse(raw.expose()).map_err(|_| InstanceError::KeyUnwrap(name.to_string()))
 }
 
+/// A separate key for attachments, so that a file and a database page never share a key.
+fn files_key(db_key: &Key256) -> Key256 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"holdfast-files-key:v1:");
+    h.update(db_key.expose());
+    let mut bytes = [0u8; crypto::KEY_LEN];
+    bytes.copy_from_slice(&h.finalize());
+    Key256::from_bytes(bytes)
+}
+
 /// Opens an existing instance.
 pub fn open(
     data_dir: &Path,
@@ -239,6 +252,7 @@ pub fn open(
         hostnames: meta.hostnames,
         dir,
         db,
+        files_key: files_key(&key),
     })
 }
 

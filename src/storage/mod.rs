@@ -2,7 +2,9 @@
 //! All SQL in holdfast lives under this module.
 
 pub mod audit;
+pub mod documents;
 pub mod groups;
+pub mod invoices;
 mod migrations;
 pub mod outbox;
 pub mod records;

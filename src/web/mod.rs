@@ -1,14 +1,21 @@
 //! The HTTP layer: the one route table (with each route's access rule), middleware order, and the
 //! pieces every page shares.
 
+// An axum handler takes one argument per extractor (state, instance, client, session, path, body…);
+// bundling them into a struct would only hide what each handler needs.
+#![allow(clippy::too_many_arguments)]
+
 mod account_pages;
 mod admin_pages;
 pub mod api;
 pub mod assets;
+mod documents;
 mod error;
 pub mod guard;
 mod headers;
 mod health;
+mod hub_extras;
+mod hub_pages;
 mod pages;
 pub mod server;
 mod signin_pages;
@@ -70,41 +77,36 @@ fn module_routes(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
     let ext = axum::Extension(api::records::ModuleRef(def));
     let base = format!("/api/v1/{}", def.slug);
     vec![
-        r(
-            "GET",
-            &base,
-            p(View),
-            get(api::records::list).layer(ext.clone()),
-        ),
+        r("GET", &base, p(View), get(api::records::list).layer(ext)),
         r(
             "POST",
             &base,
             p(Create),
-            post(api::records::create).layer(ext.clone()),
+            post(api::records::create).layer(ext),
         ),
         r(
             "GET",
             &format!("{base}/export.csv"),
             p(Export),
-            get(api::records::export_csv).layer(ext.clone()),
+            get(api::records::export_csv).layer(ext),
         ),
         r(
             "POST",
             &format!("{base}/import"),
             p(Import),
-            post(api::records::import_csv).layer(ext.clone()),
+            post(api::records::import_csv).layer(ext),
         ),
         r(
             "GET",
             &format!("{base}/{{id}}"),
             p(View),
-            get(api::records::get).layer(ext.clone()),
+            get(api::records::get).layer(ext),
         ),
         r(
             "PATCH",
             &format!("{base}/{{id}}"),
             p(Edit),
-            axum::routing::patch(api::records::patch).layer(ext.clone()),
+            axum::routing::patch(api::records::patch).layer(ext),
         ),
         r(
             "DELETE",
@@ -115,9 +117,76 @@ fn module_routes(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
     ]
 }
 
+/// The pages of one business module.
+fn module_pages(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
+    use crate::access::Action::*;
+    let p = |a| Access::Perm(Permission::Module(def.module, a));
+    let ext = axum::Extension(api::records::ModuleRef(def));
+    let base = format!("/m/{}", def.slug);
+    vec![
+        r("GET", &base, p(View), get(hub_pages::list).layer(ext)),
+        r("POST", &base, p(Create), post(hub_pages::create).layer(ext)),
+        r(
+            "GET",
+            &format!("{base}/new"),
+            p(Create),
+            get(hub_pages::new_form).layer(ext),
+        ),
+        r(
+            "GET",
+            &format!("{base}/import"),
+            p(Import),
+            get(hub_pages::import_form).layer(ext),
+        ),
+        r(
+            "POST",
+            &format!("{base}/import"),
+            p(Import),
+            post(hub_pages::import_submit).layer(ext),
+        ),
+        r(
+            "GET",
+            &format!("{base}/{{id}}"),
+            p(View),
+            get(hub_pages::detail).layer(ext),
+        ),
+        r(
+            "POST",
+            &format!("{base}/{{id}}"),
+            p(Edit),
+            post(hub_pages::update).layer(ext),
+        ),
+        r(
+            "GET",
+            &format!("{base}/{{id}}/edit"),
+            p(Edit),
+            get(hub_pages::edit_form).layer(ext),
+        ),
+        r(
+            "POST",
+            &format!("{base}/{{id}}/delete"),
+            p(Delete),
+            post(hub_pages::delete).layer(ext),
+        ),
+        r(
+            "POST",
+            &format!("{base}/{{id}}/comments"),
+            p(View),
+            post(hub_pages::comment).layer(ext),
+        ),
+        r(
+            "POST",
+            &format!("{base}/{{id}}/restore"),
+            p(Edit),
+            post(hub_pages::restore).layer(ext),
+        ),
+    ]
+}
+
 /// Every route holdfast answers, each with who may call it. `holdfast routes` prints this table and
 /// the tests walk it, so a route without an access rule cannot exist.
 pub fn routes() -> Vec<Route> {
+    use crate::access::{Action::*, Module};
     use Access::*;
     let admin = Perm(Permission::Admin);
     vec![
@@ -272,9 +341,90 @@ pub fn routes() -> Vec<Route> {
             post(admin_pages::mail_test),
         ),
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
+        r(
+            "GET",
+            "/api/v1/invoices/{id}/lines",
+            Perm(Permission::Module(Module::Invoices, View)),
+            get(api::invoices::lines),
+        ),
+        r(
+            "POST",
+            "/api/v1/invoices/{id}/lines",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            post(api::invoices::add_line),
+        ),
+        r(
+            "DELETE",
+            "/api/v1/invoices/{id}/lines/{line}",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            delete(api::invoices::remove_line),
+        ),
+        r(
+            "POST",
+            "/api/v1/invoices/{id}/{action}",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            post(api::invoices::transition),
+        ),
+        r(
+            "POST",
+            "/api/v1/invoices/from-project",
+            Perm(Permission::Module(Module::Invoices, Create)),
+            post(api::invoices::from_project),
+        ),
+        r(
+            "POST",
+            "/m/invoices/{id}/lines",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            post(hub_extras::add_line),
+        ),
+        r(
+            "POST",
+            "/m/invoices/{id}/lines/{line}/delete",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            post(hub_extras::remove_line),
+        ),
+        r(
+            "POST",
+            "/m/invoices/{id}/do/{action}",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            post(hub_extras::transition),
+        ),
+        r(
+            "POST",
+            "/m/projects/{id}/invoice",
+            Perm(Permission::Module(Module::Invoices, Create)),
+            post(hub_extras::invoice_project),
+        ),
+        r(
+            "POST",
+            "/m/documents/{id}/upload",
+            Perm(Permission::Module(Module::Documents, Edit)),
+            post(documents::upload_page),
+        ),
+        r(
+            "GET",
+            "/m/documents/{id}/download/{version}",
+            Perm(Permission::Module(Module::Documents, View)),
+            get(documents::download),
+        ),
+        r(
+            "POST",
+            "/api/v1/documents/{id}/file",
+            Perm(Permission::Module(Module::Documents, Edit)),
+            post(documents::upload_api),
+        ),
+        r(
+            "GET",
+            "/api/v1/documents/{id}/file",
+            Perm(Permission::Module(Module::Documents, View)),
+            get(documents::download_api),
+        ),
+        r("GET", "/search", Signed, get(hub_pages::search)),
+        r("GET", "/api/v1/search", Signed, get(hub_pages::search_api)),
     ]
     .into_iter()
     .chain(crate::schema::ALL.iter().flat_map(|d| module_routes(d)))
+    .chain(crate::schema::ALL.iter().flat_map(|d| module_pages(d)))
     .collect()
 }
 
@@ -288,8 +438,11 @@ pub fn router(state: AppState) -> Router {
         ));
         router = router.route(&route.path, guarded);
     }
+    // Uploads and CSV imports are the only large bodies; everything else is far below this.
+    let body_limit = state.config.document_max_bytes.max(32 * 1024 * 1024) as usize + 1024 * 1024;
     router
         .fallback(pages::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             select_instance,

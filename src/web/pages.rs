@@ -21,6 +21,8 @@ pub struct Chrome {
     pub admin: bool,
     pub csrf: String,
     pub banners: Vec<String>,
+    /// Modules the user may open, as (slug, label).
+    pub modules: Vec<(&'static str, &'static str)>,
 }
 
 impl Chrome {
@@ -33,6 +35,7 @@ impl Chrome {
             admin: false,
             csrf: String::new(),
             banners: vec![],
+            modules: vec![],
         }
     }
 }
@@ -49,6 +52,16 @@ pub async fn chrome(
         if s.stage == "active" {
             c.user = Some(s.username.clone());
             c.admin = s.grants.is_admin();
+            c.modules = crate::schema::ALL
+                .iter()
+                .filter(|d| {
+                    s.grants.allows(crate::access::Permission::Module(
+                        d.module,
+                        crate::access::Action::View,
+                    ))
+                })
+                .map(|d| (d.slug, d.label))
+                .collect();
         }
         if c.admin {
             let now = state.clock.now();

@@ -1,6 +1,7 @@
 //! JSON API v1: the session endpoints and the security log. Errors are `{"error":{…}}` (see `web::error`).
 
 pub mod audit;
+pub mod invoices;
 pub mod records;
 pub mod session;
 

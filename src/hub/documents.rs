@@ -1,0 +1,217 @@
+//! Documents: each uploaded version is checked by its content (not its name), encrypted with the
+//! instance's files key (AES-256-GCM, bound to its storage name) and written atomically to `files/`.
+
+use super::records::HubError;
+use crate::audit::{self, By, Entry, Event};
+use crate::clock::stamp;
+use crate::crypto::{self, Secret};
+use crate::instances::Instance;
+use crate::storage::documents::{self as store, NewVersion, VersionRow};
+use serde_json::json;
+
+/// What a file is, judged by its first bytes; `None` for kinds holdfast does not store.
+pub fn sniff(bytes: &[u8], filename: &str) -> Option<&'static str> {
+    let lower = filename.to_ascii_lowercase();
+    if bytes.starts_with(b"%PDF-") {
+        return Some("application/pdf");
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if bytes.starts_with(b"\xff\xd8\xff") {
+        return Some("image/jpeg");
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Some("image/gif");
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Some(if lower.ends_with(".docx") {
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        } else if lower.ends_with(".xlsx") {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        } else if lower.ends_with(".pptx") {
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        } else if lower.ends_with(".odt") {
+            "application/vnd.oasis.opendocument.text"
+        } else if lower.ends_with(".ods") {
+            "application/vnd.oasis.opendocument.spreadsheet"
+        } else {
+            "application/zip"
+        });
+    }
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    // Plain text: valid UTF-8 (allowing a cut multi-byte character at the end), no NUL bytes.
+    let text_ok = !head.contains(&0)
+        && match std::str::from_utf8(head) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none(),
+        };
+    if text_ok && !bytes.is_empty() {
+        return Some(if lower.ends_with(".csv") {
+            "text/csv"
+        } else {
+            "text/plain"
+        });
+    }
+    None
+}
+
+/// A file name that is safe in a Content-Disposition header and on any disk.
+pub fn clean_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim_matches(|c| c == '.' || c == ' ').to_string();
+    if cleaned.is_empty() {
+        "document".into()
+    } else {
+        cleaned
+    }
+}
+
+fn context(instance: &str, storage_name: &str) -> Vec<u8> {
+    format!("holdfast:document:v1:{instance}:{storage_name}").into_bytes()
+}
+
+/// Stores a new version of document `id`.
+pub async fn upload(
+    inst: &Instance,
+    id: i64,
+    filename: &str,
+    bytes: Vec<u8>,
+    max: u64,
+    by: By,
+) -> Result<i64, HubError> {
+    if bytes.is_empty() {
+        return Err(HubError::field("file", "the file is empty"));
+    }
+    if bytes.len() as u64 > max {
+        return Err(HubError::field(
+            "file",
+            format!(
+                "the file is larger than the limit of {} MiB",
+                max / 1024 / 1024
+            ),
+        ));
+    }
+    let filename = clean_filename(filename);
+    let content_type = sniff(&bytes, &filename).ok_or_else(|| {
+        HubError::field("file", "this kind of file is not accepted (PDF, images, office documents, ZIP and plain text are)")
+    })?;
+    let sha = crypto::sha256_hex(&bytes);
+    let size = bytes.len() as i64;
+    let storage_name = format!(
+        "{}.hfd",
+        crypto::random_token(18)
+            .map_err(|e| HubError::Conflict(e.to_string()))?
+            .expose()
+    );
+    let sealed = crypto::seal(&inst.files_key, &context(&inst.name, &storage_name), &bytes)
+        .map_err(|e| HubError::Conflict(e.to_string()))?;
+    drop(bytes);
+    let dir = inst.dir.join("files");
+    crate::fsutil::ensure_private_dir(&dir)
+        .map_err(|e| HubError::Conflict(format!("cannot store the file: {e}")))?;
+    let path = dir.join(&storage_name);
+    // The file is durable before the row that points at it commits; a crash in between leaves an
+    // unreferenced encrypted file, never a row without its file.
+    crate::fsutil::write_new_private(&path, &sealed)
+        .map_err(|e| HubError::Conflict(format!("cannot store the file: {e}")))?;
+    let ct = content_type.to_string();
+    let result = inst
+        .db
+        .write(move |tx| -> Result<i64, HubError> {
+            if crate::storage::records::get(tx, &crate::schema::DOCUMENTS, id)?.is_none() {
+                return Err(HubError::NotFound);
+            }
+            let v = store::add_version(
+                tx,
+                id,
+                &NewVersion {
+                    filename: &filename,
+                    content_type: &ct,
+                    size,
+                    sha256: &sha,
+                    storage_name: &storage_name,
+                    uploaded_by: &by.actor.name(),
+                    now: &stamp(by.now),
+                },
+            )?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(Event::RecordUpdated, by.actor.clone(), format!("documents/{id}"), by.source.clone())
+                    .with(json!({ "uploaded_version": v, "filename": filename, "size": size, "sha256": sha })),
+            )?;
+            Ok(v)
+        })
+        .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
+    result
+}
+
+pub async fn versions(inst: &Instance, id: i64) -> Result<Vec<VersionRow>, HubError> {
+    Ok(inst.db.read(move |c| store::versions(c, id)).await?)
+}
+
+/// The decrypted bytes of one version (0 = current) with its metadata.
+pub async fn download(
+    inst: &Instance,
+    id: i64,
+    version: i64,
+) -> Result<(VersionRow, Secret<Vec<u8>>), HubError> {
+    let row = inst
+        .db
+        .read(move |c| -> Result<Option<VersionRow>, HubError> {
+            let v = if version == 0 {
+                store::versions(c, id)?.into_iter().next()
+            } else {
+                store::version(c, id, version)?
+            };
+            Ok(v)
+        })
+        .await?
+        .ok_or(HubError::NotFound)?;
+    let sealed = std::fs::read(inst.dir.join("files").join(&row.storage_name))
+        .map_err(|e| HubError::Conflict(format!("the stored file is missing: {e}")))?;
+    let plain = crypto::open(
+        &inst.files_key,
+        &context(&inst.name, &row.storage_name),
+        &sealed,
+    )
+    .map_err(|_| HubError::Conflict("the stored file is damaged (authentication failed)".into()))?;
+    if crypto::sha256_hex(plain.expose()) != row.sha256 {
+        return Err(HubError::Conflict(
+            "the stored file does not match its checksum".into(),
+        ));
+    }
+    Ok((row, plain))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_decides_the_type() {
+        assert_eq!(sniff(b"%PDF-1.7 ...", "x.exe"), Some("application/pdf"));
+        assert_eq!(sniff(b"MZ\x90\x00\x03\x00\x00\x00", "report.pdf"), None);
+        assert_eq!(sniff(b"\x7fELF\x02\x01\x01\x00", "a.txt"), None);
+        assert_eq!(sniff(b"name,total\nA,1\n", "a.csv"), Some("text/csv"));
+        assert_eq!(sniff("Zażółć".as_bytes(), "n.txt"), Some("text/plain"));
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("a\"b;c.pdf"), "a_b_c.pdf");
+        assert_eq!(clean_filename("..."), "document");
+    }
+}

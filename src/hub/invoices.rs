@@ -1,0 +1,331 @@
+//! Invoices: lines with integer money, computed totals, issuing with a gap-free number per year,
+//! paid/cancelled, and building a draft from a project's unbilled billable time.
+
+use super::records::{HubError, create_in, validate};
+use crate::audit::{self, By, Entry, Event};
+use crate::clock::stamp;
+use crate::instances::Instance;
+use crate::schema::INVOICES;
+use crate::storage::invoices::{self as store, NewLine};
+use crate::storage::records as recs;
+use chrono::{Datelike, Duration};
+use rusqlite::Transaction;
+use rusqlite::types::Value;
+use serde_json::{Map, Value as Json, json};
+
+/// "1.5" → 1500 thousandths; up to three decimals.
+pub fn parse_thousandths(field: &str, text: &str, max: i64) -> Result<i64, HubError> {
+    let t = text.trim();
+    let (whole, frac) = t.split_once(['.', ',']).unwrap_or((t, ""));
+    let bad = || {
+        HubError::field(
+            field,
+            "must be a number with at most three decimals, like 1.5",
+        )
+    };
+    if whole.is_empty()
+        || frac.len() > 3
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let w: i64 = whole.parse().map_err(|_| bad())?;
+    let f: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<3}").parse().map_err(|_| bad())?
+    };
+    let v = w
+        .checked_mul(1000)
+        .and_then(|x| x.checked_add(f))
+        .ok_or_else(bad)?;
+    if v > max {
+        return Err(HubError::field(field, "is too large"));
+    }
+    Ok(v)
+}
+
+/// Rounds half away from zero in integer arithmetic.
+fn div_round(n: i128, d: i128) -> i64 {
+    let q = (2 * n + d) / (2 * d);
+    q as i64
+}
+
+/// Net and tax of a line, in minor units.
+pub fn line_amounts(quantity_milli: i64, unit_price: i64, tax_rate_bp: i64) -> (i64, i64) {
+    let net = div_round(quantity_milli as i128 * unit_price as i128, 1000);
+    let tax = div_round(net as i128 * tax_rate_bp as i128, 10_000);
+    (net, tax)
+}
+
+fn ensure_status(tx: &Transaction, id: i64, want: &str) -> Result<(), HubError> {
+    let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
+    let status = match row.get("status") {
+        Some(Value::Text(s)) => s.clone(),
+        _ => String::new(),
+    };
+    if status != want {
+        return Err(HubError::Conflict(format!(
+            "this invoice is {status}; that needs a {want} invoice"
+        )));
+    }
+    Ok(())
+}
+
+pub struct LineInput {
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: i64,
+    pub tax_rate: String,
+}
+
+pub async fn add_line(inst: &Instance, id: i64, line: LineInput, by: By) -> Result<(), HubError> {
+    let description = line.description.trim().to_string();
+    if description.is_empty() || description.chars().count() > 500 {
+        return Err(HubError::field("description", "write 1–500 characters"));
+    }
+    let q = parse_thousandths("quantity", &line.quantity, 1_000_000_000)?;
+    if q == 0 {
+        return Err(HubError::field("quantity", "must be more than 0"));
+    }
+    if !(0..=1_000_000_000_000).contains(&line.unit_price) {
+        return Err(HubError::field("unit_price", "must be 0 or more cents"));
+    }
+    let rate_milli = parse_thousandths("tax_rate", &line.tax_rate, 100_000)?;
+    let bp = rate_milli / 10;
+    let (net, tax) = line_amounts(q, line.unit_price, bp);
+    inst.db
+        .write(move |tx| -> Result<(), HubError> {
+            ensure_status(tx, id, "draft")?;
+            store::add_line(
+                tx,
+                id,
+                &NewLine {
+                    description: &description,
+                    quantity_milli: q,
+                    unit_price: line.unit_price,
+                    tax_rate_bp: bp,
+                    net,
+                    tax,
+                },
+            )?;
+            store::refresh_totals(tx, id, &stamp(by.now))?;
+            Ok(())
+        })
+        .await
+}
+
+pub async fn remove_line(inst: &Instance, id: i64, line: i64, by: By) -> Result<(), HubError> {
+    inst.db
+        .write(move |tx| -> Result<(), HubError> {
+            ensure_status(tx, id, "draft")?;
+            if !store::remove_line(tx, id, line)? {
+                return Err(HubError::NotFound);
+            }
+            store::refresh_totals(tx, id, &stamp(by.now))?;
+            Ok(())
+        })
+        .await
+}
+
+pub async fn lines(inst: &Instance, id: i64) -> Result<Vec<store::LineRow>, HubError> {
+    Ok(inst.db.read(move |c| store::lines(c, id)).await?)
+}
+
+/// Issues a draft: takes the next number of the issue year (e.g. `2026-0007`), fixes the dates.
+/// From then on the invoice cannot be changed, only marked paid or cancelled.
+pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError> {
+    inst.db
+        .write(move |tx| -> Result<String, HubError> {
+            ensure_status(tx, id, "draft")?;
+            if store::lines(tx, id)?.is_empty() {
+                return Err(HubError::Conflict(
+                    "add at least one line before issuing".into(),
+                ));
+            }
+            let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
+            let today = by.now.date_naive();
+            let issue_date = match row.get("issue_date") {
+                Some(Value::Text(d)) => {
+                    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap_or(today)
+                }
+                _ => today,
+            };
+            let due = match row.get("due_date") {
+                Some(Value::Text(d)) => d.clone(),
+                _ => (issue_date + Duration::days(30))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            };
+            let n = store::next_number(tx, issue_date.year())?;
+            let number = format!("{}-{n:04}", issue_date.year());
+            store::set_issued(
+                tx,
+                id,
+                &number,
+                &issue_date.format("%Y-%m-%d").to_string(),
+                &due,
+                &stamp(by.now),
+            )?;
+            let change = recs::next_change_id(tx)?;
+            recs::add_history(
+                tx,
+                INVOICES.slug,
+                id,
+                change,
+                &stamp(by.now),
+                &by.actor.name(),
+                "status",
+                Some("draft"),
+                Some("issued"),
+            )?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::InvoiceIssued,
+                    by.actor.clone(),
+                    format!("invoices/{id}"),
+                    by.source.clone(),
+                )
+                .with(json!({ "number": number })),
+            )?;
+            let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
+            let title = format!("Invoice {number}");
+            recs::index(tx, INVOICES.slug, id, &number, &title)?;
+            let _ = row;
+            Ok(number)
+        })
+        .await
+}
+
+/// `paid` (from issued) or `cancelled` (from draft or issued; its time entries become unbilled).
+pub async fn set_status(
+    inst: &Instance,
+    id: i64,
+    to: &'static str,
+    by: By,
+) -> Result<(), HubError> {
+    inst.db
+        .write(move |tx| -> Result<(), HubError> {
+            let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
+            let from = match row.get("status") {
+                Some(Value::Text(s)) => s.clone(),
+                _ => String::new(),
+            };
+            let allowed = matches!(
+                (from.as_str(), to),
+                ("issued", "paid") | ("draft", "cancelled") | ("issued", "cancelled")
+            );
+            if !allowed {
+                return Err(HubError::Conflict(format!(
+                    "an invoice that is {from} cannot become {to}"
+                )));
+            }
+            let now = stamp(by.now);
+            store::set_status(tx, id, &from, to, &now)?;
+            if to == "cancelled" {
+                store::release_time(tx, id, &now)?;
+            }
+            let change = recs::next_change_id(tx)?;
+            recs::add_history(
+                tx,
+                INVOICES.slug,
+                id,
+                change,
+                &now,
+                &by.actor.name(),
+                "status",
+                Some(&from),
+                Some(to),
+            )?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::RecordUpdated,
+                    by.actor.clone(),
+                    format!("invoices/{id}"),
+                    by.source.clone(),
+                )
+                .with(json!({ "status": to })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// A draft invoice for the project's client with one line per unbilled billable time entry, at the
+/// project's hourly rate; the entries are marked as billed on it.
+pub async fn from_project(
+    inst: &Instance,
+    project: i64,
+    tax_rate: String,
+    by: By,
+) -> Result<i64, HubError> {
+    let rate_milli = parse_thousandths("tax_rate", &tax_rate, 100_000)?;
+    inst.db
+        .write(move |tx| -> Result<i64, HubError> {
+            let (client, hourly, currency) =
+                store::project_billing(tx, project)?.ok_or(HubError::NotFound)?;
+            let entries = store::unbilled_time(tx, project)?;
+            if entries.is_empty() {
+                return Err(HubError::Conflict(
+                    "this project has no unbilled billable time".into(),
+                ));
+            }
+            let mut input = Map::new();
+            input.insert("client_id".into(), json!(client));
+            input.insert("project_id".into(), json!(project));
+            input.insert("currency".into(), Json::String(currency));
+            let values = validate(&INVOICES, &input, false)?;
+            let inv = create_in(tx, &INVOICES, &values, &by, true)?;
+            let now = stamp(by.now);
+            for e in &entries {
+                let q = e.minutes * 1000 / 60;
+                let (net, tax) = line_amounts(q, hourly, rate_milli / 10);
+                let desc = format!(
+                    "{} · {} · {}",
+                    e.date,
+                    e.user,
+                    e.note.clone().unwrap_or_else(|| "work".into())
+                );
+                store::add_line(
+                    tx,
+                    inv.id,
+                    &NewLine {
+                        description: &desc,
+                        quantity_milli: q,
+                        unit_price: hourly,
+                        tax_rate_bp: rate_milli / 10,
+                        net,
+                        tax,
+                    },
+                )?;
+                store::bill_time(tx, e.id, Some(inv.id), &now)?;
+            }
+            store::refresh_totals(tx, inv.id, &now)?;
+            Ok(inv.id)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_integer_and_rounds_half_up() {
+        assert_eq!(line_amounts(1500, 10_000, 2300), (15_000, 3_450));
+        assert_eq!(line_amounts(1000, 333, 2300), (333, 77));
+        assert_eq!(line_amounts(333, 100, 0), (33, 0));
+        assert_eq!(line_amounts(1000, 5, 1000), (5, 1));
+        assert_eq!(parse_thousandths("q", "1.5", 10_000).unwrap(), 1500);
+        assert_eq!(parse_thousandths("q", "2,25", 10_000).unwrap(), 2250);
+        assert_eq!(parse_thousandths("q", "7", 10_000).unwrap(), 7000);
+        assert!(parse_thousandths("q", "1.2345", 10_000).is_err());
+        assert!(parse_thousandths("q", "-1", 10_000).is_err());
+        assert!(parse_thousandths("q", "abc", 10_000).is_err());
+    }
+}

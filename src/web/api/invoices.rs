@@ -1,0 +1,117 @@
+//! Invoice-specific API: lines, issue, paid, cancel, and a draft from a project's unbilled time.
+
+use super::ApiJson;
+use crate::app::AppState;
+use crate::hub::invoices::{self, LineInput};
+use crate::hub::records;
+use crate::schema::INVOICES;
+use crate::web::CurrentInstance;
+use crate::web::api::records::by;
+use crate::web::error::ApiError;
+use crate::web::guard::{ClientIp, Session};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineBody {
+    description: String,
+    /// Decimal quantity as text or number, up to three decimals.
+    quantity: Value,
+    /// Price per unit in cents.
+    unit_price: i64,
+    /// Percent, up to three decimals (e.g. 23 or 8.5).
+    tax_rate: Value,
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn with_lines(inst: &crate::instances::Instance, id: i64) -> Result<Value, ApiError> {
+    let row = records::get(inst, &INVOICES, id).await?;
+    let mut j = records::to_json(&INVOICES, &row);
+    j["lines"] = json!(invoices::lines(inst, id).await?);
+    Ok(j)
+}
+
+pub async fn lines(
+    CurrentInstance(inst): CurrentInstance,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(with_lines(&inst, id).await?))
+}
+
+pub async fn add_line(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<LineBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let line = LineInput {
+        description: b.description,
+        quantity: text(&b.quantity),
+        unit_price: b.unit_price,
+        tax_rate: text(&b.tax_rate),
+    };
+    invoices::add_line(&inst, id, line, by(&s, ip, &state)).await?;
+    Ok((StatusCode::CREATED, Json(with_lines(&inst, id).await?)))
+}
+
+pub async fn remove_line(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path((id, line)): Path<(i64, i64)>,
+) -> Result<Json<Value>, ApiError> {
+    invoices::remove_line(&inst, id, line, by(&s, ip, &state)).await?;
+    Ok(Json(with_lines(&inst, id).await?))
+}
+
+pub async fn transition(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path((id, action)): Path<(i64, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let b = by(&s, ip, &state);
+    match action.as_str() {
+        "issue" => {
+            invoices::issue(&inst, id, b).await?;
+        }
+        "paid" => invoices::set_status(&inst, id, "paid", b).await?,
+        "cancel" => invoices::set_status(&inst, id, "cancelled", b).await?,
+        _ => return Err(crate::web::WebError::NotFound.into()),
+    }
+    Ok(Json(with_lines(&inst, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FromProject {
+    project_id: i64,
+    #[serde(default)]
+    tax_rate: Option<Value>,
+}
+
+pub async fn from_project(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    ApiJson(b): ApiJson<FromProject>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let rate = b.tax_rate.as_ref().map(text).unwrap_or_else(|| "0".into());
+    let id = invoices::from_project(&inst, b.project_id, rate, by(&s, ip, &state)).await?;
+    Ok((StatusCode::CREATED, Json(with_lines(&inst, id).await?)))
+}

@@ -1,0 +1,197 @@
+//! Document pages and API: the versions panel on a document's card, upload (multipart) and download
+//! (always as an attachment, with the type holdfast detected).
+
+use super::api::records::by;
+use super::guard::{ClientIp, Session};
+use super::hub_pages::{CardExtras, detail_page};
+use super::{ApiError, CurrentInstance, WebError};
+use crate::access::{Action, Module, Permission};
+use crate::app::AppState;
+use crate::auth::signin::SessionInfo;
+use crate::hub::documents;
+use crate::hub::records::HubError;
+use crate::instances::Instance;
+use crate::schema::DOCUMENTS;
+use crate::storage::records::Row;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExtras, WebError> {
+    let versions = documents::versions(inst, row.id).await?;
+    let mut h = String::from("<h2>Versions</h2>");
+    if versions.is_empty() {
+        h.push_str("<p class=\"hint\">No file uploaded yet.</p>");
+    } else {
+        h.push_str("<ul class=\"links\">");
+        for v in &versions {
+            h.push_str(&format!(
+                "<li><a href=\"/m/documents/{}/download/{}\">v{} · {}</a> <span class=\"hint\">{} KiB · {} · {} · {}</span></li>",
+                row.id,
+                v.version,
+                v.version,
+                esc(&v.filename),
+                (v.size + 1023) / 1024,
+                esc(&v.content_type),
+                esc(&v.uploaded_by),
+                esc(&v.uploaded_at)
+            ));
+        }
+        h.push_str("</ul>");
+    }
+    if s.grants
+        .allows(Permission::Module(Module::Documents, Action::Edit))
+    {
+        h.push_str(&format!(
+            "<form method=\"post\" action=\"/m/documents/{}/upload?csrf={}\" enctype=\"multipart/form-data\" class=\"stack\">\
+             <label>Upload a new version <input type=\"file\" name=\"file\" required></label>\
+             <button class=\"button secondary\" type=\"submit\">Upload</button></form>",
+            row.id,
+            esc(&s.csrf)
+        ));
+    }
+    Ok(CardExtras {
+        actions: vec![],
+        html: h,
+    })
+}
+
+async fn read_file(form: &mut Multipart, max: u64) -> Result<(String, Vec<u8>), WebError> {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(format!("upload: {e}")))?
+    {
+        if field.name() == Some("file") {
+            let name = field.file_name().unwrap_or("document").to_string();
+            let mut data = Vec::new();
+            let mut field = field;
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| WebError::BadRequest(format!("upload: {e}")))?
+            {
+                if (data.len() + chunk.len()) as u64 > max {
+                    return Err(WebError::invalid(
+                        "file",
+                        format!(
+                            "the file is larger than the limit of {} MiB",
+                            max / 1024 / 1024
+                        ),
+                    ));
+                }
+                data.extend_from_slice(&chunk);
+            }
+            return Ok((name, data));
+        }
+    }
+    Err(WebError::invalid("file", "choose a file"))
+}
+
+pub async fn upload_page(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path(id): Path<i64>,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    let max = state.config.document_max_bytes;
+    let result = match read_file(&mut form, max).await {
+        Ok((name, data)) => documents::upload(&inst, id, &name, data, max, by(&s, ip, &state))
+            .await
+            .map_err(WebError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(v) => {
+            detail_page(
+                &state,
+                &inst,
+                &s,
+                &DOCUMENTS,
+                id,
+                vec![format!("Version {v} uploaded.")],
+                vec![],
+            )
+            .await
+        }
+        Err(e @ (WebError::Invalid { .. } | WebError::Conflict(_))) => {
+            detail_page(
+                &state,
+                &inst,
+                &s,
+                &DOCUMENTS,
+                id,
+                vec![],
+                vec![e.public_message()],
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn upload_api(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path(id): Path<i64>,
+    mut form: Multipart,
+) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
+    let max = state.config.document_max_bytes;
+    let (name, data) = read_file(&mut form, max).await?;
+    let v = documents::upload(&inst, id, &name, data, max, by(&s, ip, &state)).await?;
+    let versions = documents::versions(&inst, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({ "version": v, "versions": versions })),
+    ))
+}
+
+fn attachment(row: &crate::storage::documents::VersionRow, bytes: Vec<u8>) -> Response {
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&row.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"",
+        documents::clean_filename(&row.filename)
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    // Even if a browser tried to render it, nothing in it may run.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    resp
+}
+
+pub async fn download(
+    CurrentInstance(inst): CurrentInstance,
+    Path((id, version)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    let (row, data) = documents::download(&inst, id, version).await?;
+    Ok(attachment(&row, data.expose().clone()))
+}
+
+pub async fn download_api(
+    CurrentInstance(inst): CurrentInstance,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let (row, data) = documents::download(&inst, id, 0)
+        .await
+        .map_err(|e: HubError| ApiError(e.into()))?;
+    Ok(attachment(&row, data.expose().clone()))
+}
