@@ -403,7 +403,7 @@ pub fn routes() -> Vec<Route> {
         ),
         r(
             "GET",
-            "/m/documents/{id}/download/{version}",
+            "/m/documents/{id}/download/{number}",
             Perm(Permission::Module(Module::Documents, View)),
             get(documents::download),
         ),
