@@ -25,6 +25,9 @@ pub enum AdminCommand {
     /// Time-limited vendor support access
     #[command(subcommand)]
     Support(SupportCommand),
+    /// API tokens for connected services
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Read or verify the security log
     Audit {
         /// Print JSON lines instead of a table
@@ -38,6 +41,24 @@ pub enum AdminCommand {
         limit: usize,
         #[command(subcommand)]
         action: Option<AuditAction>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Register a service and print its token once
+    Create {
+        #[arg(long)]
+        service: String,
+        /// Comma-separated, e.g. clients:read,projects:write
+        #[arg(long)]
+        scopes: String,
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    List,
+    Revoke {
+        id: i64,
     },
 }
 
@@ -174,6 +195,66 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             }
         }
         AdminCommand::User(u) => user(&svc, &inst, u, now).await?,
+        AdminCommand::Token(t) => {
+            let by = crate::audit::By {
+                actor: Actor::Console,
+                source: "console".into(),
+                now,
+            };
+            match t {
+                TokenCommand::Create {
+                    service,
+                    scopes,
+                    expires_days,
+                } => {
+                    let t = crate::access::tokens::create(
+                        &inst,
+                        by,
+                        service.clone(),
+                        scopes,
+                        expires_days,
+                    )
+                    .await?;
+                    println!(
+                        "token #{} for `{service}` (shown only now; store it in the service's secret store):",
+                        t.id
+                    );
+                    println!("{}", t.token.expose());
+                }
+                TokenCommand::List => {
+                    let rows = inst.db.read(crate::storage::tokens::list).await?;
+                    println!(
+                        "{:<5} {:<24} {:<10} {:<26} SCOPES",
+                        "ID", "SERVICE", "STATE", "LAST USED"
+                    );
+                    for r in rows {
+                        let state = if r.revoked_at.is_some() {
+                            "revoked"
+                        } else if r
+                            .expires_at
+                            .as_ref()
+                            .is_some_and(|e| *e <= crate::clock::stamp(now))
+                        {
+                            "expired"
+                        } else {
+                            "active"
+                        };
+                        println!(
+                            "{:<5} {:<24} {:<10} {:<26} {}",
+                            r.id,
+                            r.service,
+                            state,
+                            r.last_used_at.unwrap_or_else(|| "never".into()),
+                            r.scopes
+                        );
+                    }
+                }
+                TokenCommand::Revoke { id } => {
+                    crate::access::tokens::revoke(&inst, by, id).await?;
+                    println!("token #{id} revoked");
+                }
+            }
+        }
         AdminCommand::Policy(PolicyCommand::Show) => {
             let p = accounts::policy(&inst).await?;
             for (k, v) in p.to_pairs() {

@@ -2,6 +2,7 @@
 //! All SQL in holdfast lives under this module.
 
 pub mod audit;
+pub mod dashboard;
 pub mod documents;
 pub mod groups;
 pub mod invoices;

@@ -819,3 +819,105 @@ pub async fn mail_test(
     )
     .await
 }
+
+#[derive(Template)]
+#[template(path = "admin_tokens.html")]
+struct TokensPage {
+    c: Chrome,
+    messages: Vec<String>,
+    errors: Vec<String>,
+    tokens: Vec<crate::storage::tokens::TokenRow>,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let tokens = inst.db.read(crate::storage::tokens::list).await?;
+    render(&TokensPage {
+        c: chrome(state, inst, Some(s)).await?,
+        messages,
+        errors,
+        tokens,
+    })
+}
+
+pub async fn tokens(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    tokens_page(&state, &inst, &s, vec![], vec![]).await
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let f = form_pairs(&raw);
+    let days = value(&f, "expires_days");
+    let days = if days.trim().is_empty() {
+        None
+    } else {
+        match days.trim().parse::<u32>() {
+            Ok(d) if (1..=3650).contains(&d) => Some(d),
+            _ => {
+                return tokens_page(
+                    &state,
+                    &inst,
+                    &s,
+                    vec![],
+                    vec!["expires_days: 1–3650, or empty for never".into()],
+                )
+                .await;
+            }
+        }
+    };
+    match crate::access::tokens::create(
+        &inst,
+        by(&s, ip, &state),
+        value(&f, "service"),
+        value(&f, "scopes"),
+        days,
+    )
+    .await
+    {
+        Ok(t) => {
+            let msg = format!(
+                "Token #{} created. Copy it now, it is not shown again: {}",
+                t.id,
+                t.token.expose()
+            );
+            tokens_page(&state, &inst, &s, vec![msg], vec![]).await
+        }
+        Err(e) => tokens_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    match crate::access::tokens::revoke(&inst, by(&s, ip, &state), id).await {
+        Ok(()) => {
+            tokens_page(
+                &state,
+                &inst,
+                &s,
+                vec![format!("Token #{id} revoked.")],
+                vec![],
+            )
+            .await
+        }
+        Err(e) => tokens_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}

@@ -9,6 +9,7 @@ mod account_pages;
 mod admin_pages;
 pub mod api;
 pub mod assets;
+mod charts;
 mod documents;
 mod error;
 pub mod guard;
@@ -341,6 +342,19 @@ pub fn routes() -> Vec<Route> {
             post(admin_pages::mail_test),
         ),
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
+        r("GET", "/admin/tokens", admin, get(admin_pages::tokens)),
+        r(
+            "POST",
+            "/admin/tokens",
+            admin,
+            post(admin_pages::create_token),
+        ),
+        r(
+            "POST",
+            "/admin/tokens/{id}/revoke",
+            admin,
+            post(admin_pages::revoke_token),
+        ),
         r(
             "GET",
             "/api/v1/invoices/{id}/lines",
@@ -418,6 +432,12 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/documents/{id}/file",
             Perm(Permission::Module(Module::Documents, View)),
             get(documents::download_api),
+        ),
+        r(
+            "GET",
+            "/api/v1/openapi.json",
+            Public,
+            get(api::openapi::serve),
         ),
         r("GET", "/search", Signed, get(hub_pages::search)),
         r("GET", "/api/v1/search", Signed, get(hub_pages::search_api)),

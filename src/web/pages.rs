@@ -139,6 +139,117 @@ struct HomePage {
     c: Chrome,
     username: String,
     second_factor: String,
+    hours_svg: String,
+    burn_svg: String,
+    outstanding_svg: String,
+    due: Vec<(String, String, String, String)>,
+    recent: Vec<(String, String, String, String)>,
+    show_time: bool,
+    show_projects: bool,
+    show_invoices: bool,
+}
+
+/// The dashboard's figures, each shown only to those who may see the module behind it.
+async fn dashboard(
+    inst: &Instance,
+    s: &SessionInfo,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<HomePage, WebError> {
+    use crate::access::{Action, Module, Permission};
+    use crate::storage::dashboard as d;
+    let allows = |m| s.grants.allows(Permission::Module(m, Action::View));
+    let today = now.date_naive();
+    let from = (today - chrono::Days::new(7 * 11))
+        .format("%Y-%m-%d")
+        .to_string();
+    let until = (today + chrono::Days::new(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    let today_s = today.format("%Y-%m-%d").to_string();
+    let (weeks, burn, aged, due, recent) = inst
+        .db
+        .read(move |c| {
+            Ok::<_, crate::storage::StorageError>((
+                d::hours_per_week(c, &from)?,
+                d::budget_burn(c, 8)?,
+                d::outstanding_by_age(c, &today_s)?,
+                d::tasks_due(c, &until, 10)?,
+                d::recent_changes(c, 12)?,
+            ))
+        })
+        .await?;
+    // Twelve weekly buckets ending this week, zero-filled.
+    let monday =
+        today - chrono::Days::new(chrono::Datelike::weekday(&today).num_days_from_monday() as u64);
+    let mut bars = Vec::new();
+    for i in (0..12).rev() {
+        let wk = monday - chrono::Days::new(7 * i);
+        let key = wk.format("%Y-%m-%d").to_string();
+        let minutes = weeks.iter().find(|(w, _)| *w == key).map_or(0, |(_, m)| *m);
+        bars.push((
+            wk.format("%d %b").to_string(),
+            minutes,
+            format!("{:.1} h", minutes as f64 / 60.0),
+        ));
+    }
+    let burn_rows: Vec<(String, f64, String)> = burn
+        .iter()
+        .map(|(_, name, budget, used)| {
+            let frac = *used as f64 / (*budget as f64 * 60.0);
+            (name.clone(), frac, format!("{:.0} %", frac * 100.0))
+        })
+        .collect();
+    let labels = [
+        "not yet due",
+        "1–30 days",
+        "31–60 days",
+        "61–90 days",
+        "over 90 days",
+    ];
+    let aged_bars: Vec<(String, i64, String)> = labels
+        .iter()
+        .zip(aged.iter())
+        .map(|(l, v)| (l.to_string(), *v, super::hub_pages::money(*v)))
+        .collect();
+    Ok(HomePage {
+        c: Chrome::bare(String::new()),
+        username: s.username.clone(),
+        second_factor: String::new(),
+        hours_svg: super::charts::columns("Hours logged per week", &bars),
+        burn_svg: if burn_rows.is_empty() {
+            String::new()
+        } else {
+            super::charts::progress("Budget used per active project", &burn_rows)
+        },
+        outstanding_svg: super::charts::columns(
+            "Outstanding invoices by days past due",
+            &aged_bars,
+        ),
+        due: if allows(Module::Tasks) {
+            due.into_iter()
+                .map(|(id, t, date, who)| {
+                    (format!("/m/tasks/{id}"), t, date, who.unwrap_or_default())
+                })
+                .collect()
+        } else {
+            vec![]
+        },
+        recent: recent
+            .into_iter()
+            .filter(|(m, ..)| crate::schema::by_slug(m).is_some_and(|d| allows(d.module)))
+            .map(|(m, id, actor, at, field)| {
+                (
+                    format!("/m/{m}/{id}"),
+                    format!("{m} #{id}"),
+                    format!("{actor} · {field}"),
+                    at,
+                )
+            })
+            .collect(),
+        show_time: allows(Module::Time),
+        show_projects: allows(Module::Projects),
+        show_invoices: allows(Module::Invoices),
+    })
 }
 
 pub async fn home(
@@ -157,14 +268,12 @@ pub async fn home(
         })
         .into_response());
     }
-    let page = HomePage {
-        c: chrome(&state, &inst, Some(&s)).await?,
-        username: s.username.clone(),
-        second_factor: match s.second_factor.as_str() {
-            "totp" => "authenticator app".into(),
-            "email" => "e-mailed code".into(),
-            _ => "none".into(),
-        },
+    let mut page = dashboard(&inst, &s, state.clock.now()).await?;
+    page.c = chrome(&state, &inst, Some(&s)).await?;
+    page.second_factor = match s.second_factor.as_str() {
+        "totp" => "authenticator app".into(),
+        "email" => "e-mailed code".into(),
+        _ => "none".into(),
     };
     render(&page)
 }

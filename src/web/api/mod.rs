@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod invoices;
+pub mod openapi;
 pub mod records;
 pub mod session;
 
