@@ -59,12 +59,17 @@ pub fn outstanding_by_age(conn: &Connection, today: &str) -> Result<[i64; 5], St
     Ok(buckets)
 }
 
+/// (id, title, due date, assignee)
+pub type DueTask = (i64, String, String, Option<String>);
+/// (module, record id, actor, at, field)
+pub type Change = (String, i64, String, String, String);
+
 /// Open tasks due within `until` (or overdue): (id, title, due date, assignee).
 pub fn tasks_due(
     conn: &Connection,
     until: &str,
     limit: usize,
-) -> Result<Vec<(i64, String, String, Option<String>)>, StorageError> {
+) -> Result<Vec<DueTask>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, title, due_date, assignee FROM tasks
          WHERE status != 'done' AND due_date IS NOT NULL AND due_date <= ?1 ORDER BY due_date LIMIT ?2",
@@ -76,10 +81,7 @@ pub fn tasks_due(
 }
 
 /// Recent changes: (module, record id, actor, at, field).
-pub fn recent_changes(
-    conn: &Connection,
-    limit: usize,
-) -> Result<Vec<(String, i64, String, String, String)>, StorageError> {
+pub fn recent_changes(conn: &Connection, limit: usize) -> Result<Vec<Change>, StorageError> {
     let mut stmt = conn.prepare_cached(
         "SELECT module, record_id, actor, at, field FROM record_history ORDER BY id DESC LIMIT ?1",
     )?;
