@@ -8,4 +8,5 @@ mod smtp_sink;
 mod support;
 
 mod core;
+mod crash;
 mod identity;
