@@ -39,6 +39,7 @@ pub struct Config {
     pub log_level: String,
     /// SMTP settings; `None` until the admin configures `[mail]` (mail is off by default).
     pub mail: Option<MailConfig>,
+    pub update: UpdateConfig,
     /// Largest document upload, in bytes.
     pub document_max_bytes: u64,
     pub audit_forward: Option<AuditForwardConfig>,
@@ -54,6 +55,13 @@ pub struct MailConfig {
     pub username: Option<String>,
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpdateConfig {
+    pub trusted_keys_dir: PathBuf,
+    pub threshold: usize,
+    pub max_bundle_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +90,16 @@ struct FileConfig {
     audit: AuditSection,
     #[serde(default)]
     documents: DocumentsSection,
+    #[serde(default)]
+    update: UpdateSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateSection {
+    trusted_keys_dir: Option<PathBuf>,
+    threshold: Option<usize>,
+    max_bundle_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -281,7 +299,23 @@ impl Config {
                 message: format!("{max_mb} is outside the allowed range 1–1024"),
             });
         }
+        let threshold = file.update.threshold.unwrap_or(1);
+        if !(1..=16).contains(&threshold) {
+            return Err(ConfigError::Value {
+                setting: "update.threshold".into(),
+                message: format!("{threshold} is outside the allowed range 1–16"),
+            });
+        }
+        let update = UpdateConfig {
+            trusted_keys_dir: file
+                .update
+                .trusted_keys_dir
+                .unwrap_or_else(|| PathBuf::from("/etc/holdfast/trusted-keys")),
+            threshold,
+            max_bundle_bytes: file.update.max_bundle_mb.unwrap_or(2048) * 1024 * 1024,
+        };
         Ok(Self {
+            update,
             document_max_bytes: max_mb * 1024 * 1024,
             mail,
             audit_forward,

@@ -19,4 +19,5 @@ pub mod mail;
 pub mod schema;
 pub mod storage;
 pub mod systemd;
+pub mod update;
 pub mod web;

@@ -49,6 +49,8 @@ pub enum Event {
     TokenCreated,
     TokenRevoked,
     TokenUsed,
+    UpdateVerified,
+    UpdateRefused,
 }
 
 impl Event {
@@ -87,6 +89,8 @@ impl Event {
         Event::TokenCreated,
         Event::TokenRevoked,
         Event::TokenUsed,
+        Event::UpdateVerified,
+        Event::UpdateRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -125,6 +129,8 @@ impl Event {
             Event::TokenCreated => "token_created",
             Event::TokenRevoked => "token_revoked",
             Event::TokenUsed => "token_used",
+            Event::UpdateVerified => "update_verified",
+            Event::UpdateRefused => "update_refused",
         }
     }
 

@@ -4,6 +4,7 @@ mod admin;
 mod doctor;
 mod instance;
 mod serve;
+mod update;
 
 use crate::clock::{self, SharedClock};
 use crate::config::{Config, Overrides};
@@ -53,6 +54,9 @@ enum Command {
     Admin(admin::AdminCommand),
     /// Print every HTTP route with who may call it
     Routes,
+    /// Offline updates from signed bundles
+    #[command(subcommand)]
+    Update(update::UpdateCommand),
 }
 
 /// What every console command receives: the resolved configuration and the clock.
@@ -91,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Init => serve::init(console),
         Command::Instance(cmd) => instance::run(console, cmd),
         Command::Admin(cmd) => admin::run(console, cmd),
+        Command::Update(cmd) => update::run(console, cmd),
         Command::Routes => {
             for r in crate::web::routes() {
                 println!("{:<7} {:<40} {}", r.method, r.path, r.access);

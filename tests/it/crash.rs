@@ -62,7 +62,8 @@ async fn acknowledged_writes_survive_sigkill() {
         let server = Server::start(d);
         let c = server.client();
         // Everything acknowledged so far must be there.
-        for (id, name) in acked.lock().unwrap().clone() {
+        let so_far = acked.lock().unwrap().clone();
+        for (id, name) in so_far {
             let r = c
                 .request(
                     "GET",
@@ -192,7 +193,8 @@ async fn acknowledged_writes_survive_sigkill() {
         )
         .await;
     let cookie = cookie_of(&r);
-    for (id, name) in acked.lock().unwrap().iter() {
+    let all = acked.lock().unwrap().clone();
+    for (id, name) in &all {
         let r = c
             .request(
                 "GET",

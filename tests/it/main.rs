@@ -10,3 +10,5 @@ mod support;
 mod core;
 mod crash;
 mod identity;
+mod update_bundle;
+mod update_cli;

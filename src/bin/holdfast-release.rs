@@ -1,0 +1,180 @@
+//! `holdfast-release`: the vendor's tool for release keys and signed offline update bundles.
+//! Never installed on an appliance.
+
+// Included by path rather than declared in the library, so the appliance binary never links signing code.
+#[path = "../update/sign.rs"]
+mod sign;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{TimeDelta, Utc};
+use clap::{Parser, Subcommand};
+use holdfast::update::bundle;
+use sign::SignError;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "holdfast-release",
+    version,
+    about = "Makes holdfast release keys and signed offline update bundles"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a release key pair: DIR/release.key (secret, 0600) and DIR/release.pub.
+    Keygen {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Build a signed update bundle around a .deb.
+    Bundle {
+        /// Secret key file; repeat to add signatures from several keys.
+        #[arg(long = "key", value_name = "KEY", required = true)]
+        keys: Vec<PathBuf>,
+        /// Version of the release in the .deb (semver).
+        #[arg(long)]
+        version: semver::Version,
+        #[arg(long, value_name = "FILE")]
+        deb: PathBuf,
+        /// Lowest installed version this bundle may update (default: any).
+        #[arg(long, value_name = "V")]
+        min_from: Option<semver::Version>,
+        #[arg(long, value_name = "N", default_value_t = 90,
+              value_parser = clap::value_parser!(u32).range(1..=3650))]
+        expires_days: u32,
+        /// Security epoch: appliances refuse bundles below the highest epoch they installed.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        epoch: u32,
+        #[arg(long, value_name = "A", default_value = "amd64")]
+        arch: String,
+        #[arg(long, value_name = "TEXT")]
+        notes: Option<String>,
+        #[arg(long, value_name = "FILE.hfu")]
+        out: PathBuf,
+    },
+    /// Print a bundle's manifest and signer key ids (does NOT check signatures or trust).
+    Inspect { file: PathBuf },
+}
+
+fn say(text: &str) -> Result<(), SignError> {
+    writeln!(std::io::stdout().lock(), "{text}").map_err(|source| SignError::Io {
+        what: "cannot write to standard output".into(),
+        source,
+    })
+}
+
+fn run(command: Command) -> Result<(), SignError> {
+    match command {
+        Command::Keygen { out } => {
+            let (key, public) = sign::keygen(&out)?;
+            let text = std::fs::read_to_string(&public).map_err(|source| SignError::Io {
+                what: format!("cannot read {}", public.display()),
+                source,
+            })?;
+            say(&format!("secret key: {} (keep offline)", key.display()))?;
+            say(&format!(
+                "public key: {} (copy into packaging/keys/)",
+                public.display()
+            ))?;
+            say(text.trim_end())
+        }
+        Command::Bundle {
+            keys,
+            version,
+            deb,
+            min_from,
+            expires_days,
+            epoch,
+            arch,
+            notes,
+            out,
+        } => {
+            let signing_keys = keys
+                .iter()
+                .map(|k| sign::load_signing_key(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            let created_at = Utc::now();
+            let spec = sign::BundleSpec {
+                product: bundle::PRODUCT.to_string(),
+                arch,
+                version,
+                min_from: min_from.unwrap_or(semver::Version::new(0, 0, 0)),
+                security_epoch: epoch,
+                created_at,
+                expires_at: created_at + TimeDelta::days(i64::from(expires_days)),
+                notes,
+            };
+            let manifest = sign::build_bundle(&signing_keys, &spec, &deb, &out)?;
+            let ids: Vec<String> = signing_keys
+                .iter()
+                .map(|k| bundle::key_id(&k.verifying_key()))
+                .collect();
+            say(&format!(
+                "wrote {}: {} {} {} (from {}, epoch {}), expires {}, signed by {}",
+                out.display(),
+                manifest.product,
+                manifest.version,
+                manifest.arch,
+                manifest.min_from,
+                manifest.security_epoch,
+                manifest
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ids.join(", ")
+            ))
+        }
+        Command::Inspect { file } => {
+            // Only the header is read, and its sections have their own limits.
+            let found = bundle::inspect(&file, u64::MAX)?;
+            let json = serde_json::to_string_pretty(&found.manifest)
+                .map_err(|e| SignError::BadSpec(format!("cannot print the manifest: {e}")))?;
+            say(&json)?;
+            say(&format!(
+                "signed by (claimed, not verified): {}",
+                if found.signer_key_ids.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    found.signer_key_ids.join(", ")
+                }
+            ))?;
+            say(&format!("payload starts at byte {}", found.payload_offset))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help / --version: clap's own output and exit status.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!(
+                "holdfast-release: error: a command is required: keygen, bundle or inspect (see --help)"
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("holdfast-release: error: {first} (see --help)");
+            return ExitCode::from(1);
+        }
+    };
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("holdfast-release: error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! What the appliance remembers about updates: the security epoch it has reached, the newest time it
+//! has seen (so a clock moved back cannot revive an old bundle), and the history of attempts.
+
+use crate::fsutil;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateState {
+    pub security_epoch: u32,
+    pub last_seen_time: Option<DateTime<Utc>>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub version: Option<String>,
+    pub outcome: String,
+    pub detail: String,
+}
+
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join("update").join("state.json")
+}
+
+pub fn load(data_dir: &Path) -> Result<UpdateState, String> {
+    match std::fs::read_to_string(path(data_dir)) {
+        Ok(text) => {
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path(data_dir).display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UpdateState::default()),
+        Err(e) => Err(format!("{}: {e}", path(data_dir).display())),
+    }
+}
+
+/// Records an attempt and moves `last_seen_time` forward (never back).
+pub fn record(
+    data_dir: &Path,
+    now: DateTime<Utc>,
+    entry: HistoryEntry,
+) -> Result<UpdateState, String> {
+    let mut st = load(data_dir)?;
+    st.last_seen_time = Some(st.last_seen_time.map_or(now, |t| t.max(now)));
+    st.history.push(entry);
+    let dir = data_dir.join("update");
+    fsutil::ensure_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let text = serde_json::to_vec_pretty(&st).map_err(|e| e.to_string())?;
+    fsutil::write_atomic(&path(data_dir), &text, 0o600)
+        .map_err(|e| format!("{}: {e}", path(data_dir).display()))?;
+    Ok(st)
+}

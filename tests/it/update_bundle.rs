@@ -1,0 +1,873 @@
+//! Update bundles end to end: real bundles from the vendor signer, judged by the appliance
+//! verifier, and the `holdfast-release` binary driven as a process.
+
+#[path = "../../src/update/sign.rs"]
+mod sign;
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, TimeDelta, Utc};
+use ed25519_dalek::{Signer as _, SigningKey};
+use holdfast::update::bundle::{
+    self, BundleError, Manifest, PayloadFile, Policy, SignatureEntry, TrustedKeys,
+};
+use sign::{BundleSpec, SignError};
+use tempfile::TempDir;
+
+const DEB_NAME: &str = "holdfast_0.2.0_amd64.deb";
+const DEB_LEN: usize = 300_000;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_bytes(&[n; 32])
+}
+
+fn id(k: &SigningKey) -> String {
+    bundle::key_id(&k.verifying_key())
+}
+
+fn trusted(keys: &[&SigningKey]) -> TrustedKeys {
+    let texts: Vec<String> = keys
+        .iter()
+        .map(|k| bundle::format_public_key(&k.verifying_key(), "test key"))
+        .collect();
+    let pairs: Vec<(&str, &str)> = texts.iter().map(|t| ("test.pub", t.as_str())).collect();
+    TrustedKeys::from_pub_files(&pairs).unwrap()
+}
+
+fn policy() -> Policy {
+    Policy {
+        threshold: 1,
+        product: "holdfast".into(),
+        arch: "amd64".into(),
+        current_version: semver::Version::new(0, 1, 0),
+        current_epoch: 1,
+        now: now(),
+        last_seen_time: Some(now() - TimeDelta::days(1)),
+        max_size: 1 << 30,
+    }
+}
+
+fn spec(version: &str) -> BundleSpec {
+    BundleSpec {
+        product: "holdfast".into(),
+        arch: "amd64".into(),
+        version: version.parse().unwrap(),
+        min_from: "0.1.0".parse().unwrap(),
+        security_epoch: 1,
+        created_at: now() - TimeDelta::hours(1),
+        expires_at: now() + TimeDelta::days(30),
+        notes: Some("test release".into()),
+    }
+}
+
+/// Deterministic bytes that look like an `ar` archive at the start.
+fn deb_bytes() -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    let mut out = b"!<arch>\n".to_vec();
+    out.extend((out.len()..DEB_LEN).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        (x >> 24) as u8
+    }));
+    out
+}
+
+struct Env {
+    dir: TempDir,
+    deb: PathBuf,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let deb = dir.path().join(DEB_NAME);
+        fs::write(&deb, deb_bytes()).unwrap();
+        Env { dir, deb }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn build(&self, keys: &[SigningKey], spec: &BundleSpec) -> PathBuf {
+        let out = self.path("update.hfu");
+        sign::build_bundle(keys, spec, &self.deb, &out).unwrap();
+        out
+    }
+
+    fn good(&self) -> PathBuf {
+        self.build(&[key(1)], &spec("0.2.0"))
+    }
+}
+
+fn refused(path: &Path, keys: &TrustedKeys, policy: &Policy) -> BundleError {
+    match bundle::verify(path, keys, policy) {
+        Ok(v) => panic!("bundle accepted: {:?}", v.manifest()),
+        Err(e) => e,
+    }
+}
+
+fn flip(path: &Path, offset: usize) {
+    let mut bytes = fs::read(path).unwrap();
+    bytes[offset] ^= 0x01;
+    fs::write(path, bytes).unwrap();
+}
+
+fn manifest_len(path: &Path) -> usize {
+    let bytes = fs::read(path).unwrap();
+    u32::from_be_bytes(bytes[10..14].try_into().unwrap()) as usize
+}
+
+/// Test-only writer: any manifest, signed by any keys, with any payload.
+fn raw_bundle(path: &Path, manifest_json: &[u8], signers: &[&SigningKey], payload: &[u8]) {
+    let message = bundle::signed_message(manifest_json);
+    let entries: Vec<SignatureEntry> = signers
+        .iter()
+        .map(|k| SignatureEntry {
+            key_id: id(k),
+            signature: B64.encode(k.sign(&message).to_bytes()),
+        })
+        .collect();
+    let block = serde_json::to_vec(&entries).unwrap();
+    let mut out = Vec::new();
+    bundle::write_envelope(&mut out, manifest_json, &block).unwrap();
+    out.extend_from_slice(payload);
+    fs::write(path, out).unwrap();
+}
+
+fn manifest_with_path(payload: &[u8], path: &str) -> Manifest {
+    let (size, sha256) =
+        bundle::copy_hashed(&mut &payload[..], u64::MAX, &mut std::io::sink()).unwrap();
+    Manifest {
+        product: "holdfast".into(),
+        arch: "amd64".into(),
+        version: "0.2.0".parse().unwrap(),
+        min_from: "0.1.0".parse().unwrap(),
+        security_epoch: 1,
+        created_at: now() - TimeDelta::hours(1),
+        expires_at: now() + TimeDelta::days(30),
+        files: vec![PayloadFile {
+            path: path.into(),
+            size,
+            sha256,
+        }],
+        notes: None,
+    }
+}
+
+#[test]
+fn good_bundle_verifies_and_extracts() {
+    let env = Env::new();
+    let path = env.good();
+    let v = bundle::verify(&path, &trusted(&[&key(1)]), &policy()).unwrap();
+    assert_eq!(v.signed_by(), [id(&key(1))]);
+    let m = v.manifest();
+    assert_eq!(m.version.to_string(), "0.2.0");
+    assert_eq!(m.files[0].path, DEB_NAME);
+    assert_eq!(m.files[0].size, DEB_LEN as u64);
+    assert_eq!(m.notes.as_deref(), Some("test release"));
+    let len = fs::metadata(&path).unwrap().len();
+    assert_eq!(v.payload_offsets()[0] + DEB_LEN as u64, len);
+    assert!(!env.path("update.hfu.tmp").exists());
+
+    let dest = env.path("out");
+    fs::create_dir(&dest).unwrap();
+    let files = bundle::extract(&path, &v, &dest).unwrap();
+    assert_eq!(files, [dest.join(DEB_NAME)]);
+    assert_eq!(fs::read(&files[0]).unwrap(), deb_bytes());
+    let mode = fs::metadata(&files[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn two_of_three_accepted_and_three_of_three_not_met() {
+    let env = Env::new();
+    let (a, b, c) = (key(1), key(2), key(3));
+    let path = env.build(&[a.clone(), c.clone()], &spec("0.2.0"));
+    let keys = trusted(&[&a, &b, &c]);
+    let mut p = policy();
+    p.threshold = 2;
+    let v = bundle::verify(&path, &keys, &p).unwrap();
+    let mut expected = vec![id(&a), id(&c)];
+    expected.sort();
+    assert_eq!(v.signed_by(), expected);
+
+    p.threshold = 3;
+    let e = refused(&path, &keys, &p);
+    assert!(matches!(
+        e,
+        BundleError::ThresholdNotMet {
+            valid: 2,
+            required: 3,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn flipped_manifest_byte_refused() {
+    let env = Env::new();
+    let path = env.good();
+    flip(&path, 14 + manifest_len(&path) / 2);
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::BadSignature { .. }), "{e}");
+    assert!(e.to_string().contains("altered or corrupted"));
+}
+
+#[test]
+fn flipped_signature_byte_refused() {
+    let env = Env::new();
+    let path = env.good();
+    let bytes = fs::read(&path).unwrap();
+    let block_start = 14 + manifest_len(&path) + 4;
+    let marker = b"\"signature\":\"";
+    let at = block_start
+        + bytes[block_start..]
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .unwrap()
+        + marker.len()
+        + 20;
+
+    // Another valid base64 character: a well-formed signature that does not verify.
+    let mut changed = bytes.clone();
+    changed[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    fs::write(&path, &changed).unwrap();
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::BadSignature { .. }), "{e}");
+
+    // A character outside base64: the signature cannot even be decoded.
+    changed[at] = b'!';
+    fs::write(&path, &changed).unwrap();
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(
+        matches!(e, BundleError::MalformedSignature { index: 0, .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn flipped_payload_byte_refused() {
+    let env = Env::new();
+    let path = env.good();
+    let len = fs::metadata(&path).unwrap().len() as usize;
+    flip(&path, len - 1000);
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(
+        matches!(e, BundleError::HashMismatch(ref p) if p == DEB_NAME),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!("payload file {DEB_NAME}: SHA-256 mismatch")
+    );
+}
+
+#[test]
+fn truncated_and_appended_refused() {
+    let env = Env::new();
+    let path = env.good();
+    let len = fs::metadata(&path).unwrap().len();
+
+    let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(len - 1).unwrap();
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::Truncated(_)), "{e}");
+
+    let path = env.good();
+    let mut content = fs::read(&path).unwrap();
+    content.push(0);
+    fs::write(&path, &content).unwrap();
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::TrailingBytes(1)), "{e}");
+}
+
+#[test]
+fn no_signatures_refused() {
+    let env = Env::new();
+    let payload = deb_bytes();
+    let m = serde_json::to_vec(&manifest_with_path(&payload, DEB_NAME)).unwrap();
+    let path = env.path("x.hfu");
+    raw_bundle(&path, &m, &[], &payload);
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::Unsigned), "{e}");
+}
+
+#[test]
+fn unknown_key_only_refused_and_reported() {
+    let env = Env::new();
+    let path = env.build(&[key(9)], &spec("0.2.0"));
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(
+        e,
+        BundleError::ThresholdNotMet {
+            valid: 0,
+            required: 1,
+            ..
+        }
+    ));
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "bundle signed by 0 trusted key(s), 1 required (threshold); signatures from unknown keys: {}",
+            id(&key(9))
+        )
+    );
+}
+
+#[test]
+fn one_of_two_required_refused() {
+    let env = Env::new();
+    let path = env.good();
+    let mut p = policy();
+    p.threshold = 2;
+    let e = refused(&path, &trusted(&[&key(1), &key(2)]), &p);
+    assert!(matches!(
+        e,
+        BundleError::ThresholdNotMet {
+            valid: 1,
+            required: 2,
+            ..
+        }
+    ));
+    assert!(
+        e.to_string()
+            .starts_with("bundle signed by 1 trusted key(s), 2 required (threshold)")
+    );
+}
+
+#[test]
+fn same_key_twice_counts_once() {
+    let env = Env::new();
+    let payload = deb_bytes();
+    let m = serde_json::to_vec(&manifest_with_path(&payload, DEB_NAME)).unwrap();
+    let path = env.path("x.hfu");
+    let a = key(1);
+    raw_bundle(&path, &m, &[&a, &a], &payload);
+    let mut p = policy();
+    p.threshold = 2;
+    let e = refused(&path, &trusted(&[&a, &key(2)]), &p);
+    assert!(
+        matches!(
+            e,
+            BundleError::ThresholdNotMet {
+                valid: 1,
+                required: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    // The signer refuses to produce such a bundle in the first place.
+    let out = env.path("y.hfu");
+    let e = sign::build_bundle(&[a.clone(), a], &spec("0.2.0"), &env.deb, &out).unwrap_err();
+    assert!(matches!(e, SignError::BadSpec(_)), "{e}");
+    assert!(!out.exists());
+}
+
+#[test]
+fn equal_and_older_versions_refused() {
+    let env = Env::new();
+    let keys = trusted(&[&key(1)]);
+    let mut p = policy();
+    p.current_version = "0.2.0".parse().unwrap();
+    let path = env.good();
+    let e = refused(&path, &keys, &p);
+    assert!(matches!(e, BundleError::AlreadyInstalled(_)), "{e}");
+    assert_eq!(e.to_string(), "version 0.2.0 is already installed");
+
+    // Build metadata does not make the same release newer.
+    p.current_version = "0.2.0+build7".parse().unwrap();
+    assert!(matches!(
+        refused(&path, &keys, &p),
+        BundleError::AlreadyInstalled(_)
+    ));
+
+    p.current_version = "0.3.0".parse().unwrap();
+    let e = refused(&path, &keys, &p);
+    assert!(matches!(e, BundleError::Rollback { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "version 0.2.0 is older than the installed 0.3.0: rollback refused"
+    );
+}
+
+#[test]
+fn min_from_above_current_refused() {
+    let env = Env::new();
+    let mut s = spec("0.2.0");
+    s.min_from = "0.1.5".parse().unwrap();
+    let path = env.build(&[key(1)], &s);
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::MinFromNotMet { .. }), "{e}");
+}
+
+#[test]
+fn epoch_below_current_refused() {
+    let env = Env::new();
+    let path = env.good();
+    let mut p = policy();
+    p.current_epoch = 2;
+    let e = refused(&path, &trusted(&[&key(1)]), &p);
+    assert!(
+        matches!(
+            e,
+            BundleError::EpochTooLow {
+                bundle: 1,
+                stored: 2
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn expired_and_future_bundles_refused() {
+    let env = Env::new();
+    let path = env.good();
+    let keys = trusted(&[&key(1)]);
+    let mut p = policy();
+    p.now = now() + TimeDelta::days(31);
+    let e = refused(&path, &keys, &p);
+    assert!(matches!(e, BundleError::Expired { .. }), "{e}");
+    assert_eq!(e.to_string(), "bundle expired on 2026-03-31T00:00:00Z");
+
+    let mut s = spec("0.2.0");
+    s.created_at = now() + TimeDelta::hours(1);
+    let path = env.build(&[key(1)], &s);
+    let e = refused(&path, &keys, &policy());
+    assert!(matches!(e, BundleError::CreatedInFuture { .. }), "{e}");
+}
+
+#[test]
+fn clock_moved_back_refused() {
+    let env = Env::new();
+    let path = env.good();
+    let keys = trusted(&[&key(1)]);
+    let mut p = policy();
+    p.last_seen_time = Some(now() + TimeDelta::hours(1));
+    let e = refused(&path, &keys, &p);
+    assert!(matches!(e, BundleError::ClockMovedBack { .. }), "{e}");
+    assert!(e.to_string().contains("the clock may have been moved back"));
+
+    // Within the 10-minute tolerance.
+    p.last_seen_time = Some(now() + TimeDelta::minutes(5));
+    assert!(bundle::verify(&path, &keys, &p).is_ok());
+}
+
+#[test]
+fn other_product_and_arch_refused() {
+    let env = Env::new();
+    let keys = trusted(&[&key(1)]);
+    let mut s = spec("0.2.0");
+    s.product = "otherapp".into();
+    let e = refused(&env.build(&[key(1)], &s), &keys, &policy());
+    assert!(matches!(e, BundleError::WrongProduct { .. }), "{e}");
+
+    let mut s = spec("0.2.0");
+    s.arch = "arm64".into();
+    let e = refused(&env.build(&[key(1)], &s), &keys, &policy());
+    assert!(matches!(e, BundleError::WrongArch { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "bundle is for architecture `arm64`, this appliance is `amd64`"
+    );
+}
+
+#[test]
+fn unsafe_payload_paths_refused() {
+    let env = Env::new();
+    let payload = deb_bytes();
+    let keys = trusted(&[&key(1)]);
+    for bad in ["../x.deb", "/abs.deb", "a/b.deb", "", "x.sh"] {
+        let m = serde_json::to_vec(&manifest_with_path(&payload, bad)).unwrap();
+        let path = env.path("x.hfu");
+        raw_bundle(&path, &m, &[&key(1)], &payload);
+        let e = refused(&path, &keys, &policy());
+        assert!(matches!(e, BundleError::UnsafePath { .. }), "{bad:?}: {e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("unsafe payload path `{bad}`"))
+        );
+    }
+
+    // The signer refuses a payload name the appliance would refuse.
+    let odd = env.path("holdfast release.deb");
+    fs::copy(&env.deb, &odd).unwrap();
+    let e = sign::build_bundle(&[key(1)], &spec("0.2.0"), &odd, &env.path("y.hfu")).unwrap_err();
+    assert!(
+        matches!(e, SignError::Bundle(BundleError::UnsafePath { .. })),
+        "{e}"
+    );
+}
+
+#[test]
+fn unknown_manifest_field_refused() {
+    let env = Env::new();
+    let payload = deb_bytes();
+    let mut value = serde_json::to_value(manifest_with_path(&payload, DEB_NAME)).unwrap();
+    value["allow_downgrade"] = serde_json::Value::Bool(true);
+    let path = env.path("x.hfu");
+    raw_bundle(
+        &path,
+        &serde_json::to_vec(&value).unwrap(),
+        &[&key(1)],
+        &payload,
+    );
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::BadManifest(_)), "{e}");
+    assert!(e.to_string().contains("allow_downgrade"));
+}
+
+#[test]
+fn oversized_file_refused_before_reading() {
+    let env = Env::new();
+    let keys = trusted(&[&key(1)]);
+    // Garbage that would fail every parse: only the size check can have produced the error.
+    let garbage = env.path("garbage.hfu");
+    fs::write(&garbage, vec![0xa5u8; 4096]).unwrap();
+    let mut p = policy();
+    p.max_size = 1000;
+    let e = refused(&garbage, &keys, &p);
+    assert!(
+        matches!(
+            e,
+            BundleError::TooLarge {
+                size: 4096,
+                limit: 1000
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.to_string(), "bundle is 4 KiB, over the 1000 bytes limit");
+    p.max_size = 1 << 20;
+    assert!(matches!(
+        refused(&garbage, &keys, &p),
+        BundleError::BadMagic
+    ));
+
+    let path = env.good();
+    let len = fs::metadata(&path).unwrap().len();
+    p.max_size = len - 1;
+    assert!(matches!(
+        refused(&path, &keys, &p),
+        BundleError::TooLarge { .. }
+    ));
+    p.max_size = len;
+    assert!(bundle::verify(&path, &keys, &p).is_ok());
+}
+
+#[test]
+fn header_problems_refused() {
+    let env = Env::new();
+    let keys = trusted(&[&key(1)]);
+    let path = env.good();
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[9] = 2;
+    fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        refused(&path, &keys, &policy()),
+        BundleError::UnsupportedFormat(2)
+    ));
+
+    let short = env.path("short.hfu");
+    fs::write(&short, b"HFUPD").unwrap();
+    assert!(matches!(
+        refused(&short, &keys, &policy()),
+        BundleError::Truncated(_)
+    ));
+
+    // A manifest length pointing past the end of the file is not allocated, just refused.
+    let mut head = bundle::MAGIC.to_vec();
+    head.extend_from_slice(&1u16.to_be_bytes());
+    head.extend_from_slice(&(900_000u32).to_be_bytes());
+    fs::write(&short, &head).unwrap();
+    assert!(matches!(
+        refused(&short, &keys, &policy()),
+        BundleError::Truncated(_)
+    ));
+    head.truncate(10);
+    head.extend_from_slice(&(2u32 << 20).to_be_bytes());
+    fs::write(&short, &head).unwrap();
+    assert!(matches!(
+        refused(&short, &keys, &policy()),
+        BundleError::SectionTooLarge {
+            what: "manifest",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn trust_configuration_checked() {
+    let env = Env::new();
+    let path = env.good();
+    let mut p = policy();
+    p.threshold = 0;
+    assert!(matches!(
+        refused(&path, &trusted(&[&key(1)]), &p),
+        BundleError::InvalidThreshold { threshold: 0, .. }
+    ));
+    p.threshold = 2;
+    assert!(matches!(
+        refused(&path, &trusted(&[&key(1)]), &p),
+        BundleError::InvalidThreshold {
+            threshold: 2,
+            available: 1
+        }
+    ));
+    p.threshold = 1;
+    assert!(matches!(
+        refused(&path, &TrustedKeys::default(), &p),
+        BundleError::NoTrustedKeys
+    ));
+}
+
+#[test]
+fn extract_rehash_mismatch_leaves_nothing() {
+    let env = Env::new();
+    let path = env.good();
+    let v = bundle::verify(&path, &trusted(&[&key(1)]), &policy()).unwrap();
+    let len = fs::metadata(&path).unwrap().len() as usize;
+    flip(&path, len - 10);
+    let dest = env.path("out");
+    fs::create_dir(&dest).unwrap();
+    let e = bundle::extract(&path, &v, &dest).unwrap_err();
+    assert!(matches!(e, BundleError::ChangedSinceVerify(_)), "{e}");
+    assert_eq!(fs::read_dir(&dest).unwrap().count(), 0);
+}
+
+#[test]
+fn extract_never_overwrites() {
+    let env = Env::new();
+    let path = env.good();
+    let v = bundle::verify(&path, &trusted(&[&key(1)]), &policy()).unwrap();
+    let dest = env.path("out");
+    fs::create_dir(&dest).unwrap();
+    fs::write(dest.join(DEB_NAME), b"precious").unwrap();
+    let e = bundle::extract(&path, &v, &dest).unwrap_err();
+    assert!(matches!(e, BundleError::OutputExists(_)), "{e}");
+    assert_eq!(fs::read(dest.join(DEB_NAME)).unwrap(), b"precious");
+
+    // Nor through a link planted where the output goes.
+    fs::remove_file(dest.join(DEB_NAME)).unwrap();
+    std::os::unix::fs::symlink(env.path("elsewhere"), dest.join(DEB_NAME)).unwrap();
+    assert!(bundle::extract(&path, &v, &dest).is_err());
+    assert!(!env.path("elsewhere").exists());
+}
+
+#[test]
+fn keygen_refuses_overwrite_and_keys_round_trip() {
+    let env = Env::new();
+    let dir = env.path("keys");
+    let (secret, public) = sign::keygen(&dir).unwrap();
+    assert_eq!(secret, dir.join("release.key"));
+    let mode = fs::metadata(&secret).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let before = fs::read(&secret).unwrap();
+    assert!(before.starts_with(b"holdfast-release-ed25519-secret "));
+
+    let e = sign::keygen(&dir).unwrap_err();
+    assert!(matches!(e, SignError::KeyExists(_)), "{e}");
+    assert_eq!(fs::read(&secret).unwrap(), before);
+
+    let loaded = sign::load_signing_key(&secret).unwrap();
+    let pub_text = fs::read_to_string(&public).unwrap();
+    let keys = TrustedKeys::from_pub_files(&[("release.pub", &pub_text)]).unwrap();
+    assert_eq!(keys.key_ids().collect::<Vec<_>>(), [id(&loaded)]);
+    assert!(
+        pub_text
+            .trim_end()
+            .ends_with(&format!("holdfast release key {}", id(&loaded)))
+    );
+}
+
+#[test]
+fn open_or_malformed_signing_key_refused_without_leaking() {
+    let env = Env::new();
+    let dir = env.path("keys");
+    let (secret, _) = sign::keygen(&dir).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o644)).unwrap();
+    let e = sign::load_signing_key(&secret).unwrap_err();
+    assert!(
+        matches!(e, SignError::KeyFileTooOpen { mode: 0o644, .. }),
+        "{e}"
+    );
+
+    let bad = env.path("bad.key");
+    fs::write(&bad, "holdfast-release-ed25519-secret SECRETSTUFF\n").unwrap();
+    fs::set_permissions(&bad, fs::Permissions::from_mode(0o600)).unwrap();
+    let e = sign::load_signing_key(&bad).unwrap_err();
+    assert!(matches!(e, SignError::KeyFileMalformed(_)));
+    assert!(!format!("{e} {e:?}").contains("SECRETSTUFF"));
+    assert!(!format!("{:?}", key(1)).contains(&hex_of(&[1u8; 32])));
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn trusted_keys_dir_must_be_root_only() {
+    let env = Env::new();
+    let dir = env.path("trusted");
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(
+        bundle::read_pub_dir(&env.path("missing"))
+            .unwrap()
+            .is_empty()
+    );
+
+    let file = dir.join("vendor.pub");
+    fs::write(
+        &file,
+        bundle::format_public_key(&key(1).verifying_key(), "v"),
+    )
+    .unwrap();
+    fs::write(dir.join("README"), "not a key").unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+    // Ownership by root can only be met when the tests run as root (as CI does).
+    if fs::metadata(&file).unwrap().uid() == 0 {
+        let found = bundle::read_pub_dir(&dir).unwrap();
+        assert_eq!(found.len(), 1);
+        let pairs: Vec<(&str, &str)> = found
+            .iter()
+            .map(|(o, t)| (o.as_str(), t.as_str()))
+            .collect();
+        assert_eq!(TrustedKeys::from_pub_files(&pairs).unwrap().len(), 1);
+    }
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
+    let e = bundle::read_pub_dir(&dir).unwrap_err();
+    assert!(matches!(e, BundleError::UntrustedKeyLocation { .. }), "{e}");
+
+    fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(&env.deb, &file).unwrap();
+    let e = bundle::read_pub_dir(&dir).unwrap_err();
+    assert!(matches!(e, BundleError::UntrustedKeyLocation { .. }), "{e}");
+}
+
+#[test]
+fn inspect_reads_without_trust() {
+    let env = Env::new();
+    let path = env.build(&[key(9)], &spec("0.2.0"));
+    let found = bundle::inspect(&path, u64::MAX).unwrap();
+    assert_eq!(found.manifest.version.to_string(), "0.2.0");
+    assert_eq!(found.signer_key_ids, [id(&key(9))]);
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_holdfast-release"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code() == Some(0),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn assert_one_line_error(stderr: &str, code_ok: bool, needle: &str) {
+    assert!(!code_ok);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("holdfast-release: error: "), "{stderr}");
+    assert!(stderr.contains(needle), "{stderr}");
+}
+
+#[test]
+fn release_binary_end_to_end() {
+    let env = Env::new();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (k1, k2) = (env.path("k1"), env.path("k2"));
+    for dir in [&k1, &k2] {
+        let (ok, out, err) = run(&["keygen", "--out", &s(dir)]);
+        assert!(ok, "{err}");
+        assert!(out.contains("release.pub"));
+    }
+    let hfu = env.path("holdfast_0.2.0.hfu");
+    let (ok, out, err) = run(&[
+        "bundle",
+        "--key",
+        &s(&k1.join("release.key")),
+        "--key",
+        &s(&k2.join("release.key")),
+        "--version",
+        "0.2.0",
+        "--deb",
+        &s(&env.deb),
+        "--min-from",
+        "0.1.0",
+        "--expires-days",
+        "30",
+        "--epoch",
+        "3",
+        "--notes",
+        "fixes",
+        "--out",
+        &s(&hfu),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("wrote "), "{out}");
+
+    let pubs: Vec<String> = [&k1, &k2]
+        .iter()
+        .map(|d| fs::read_to_string(d.join("release.pub")).unwrap())
+        .collect();
+    let keys =
+        TrustedKeys::from_pub_files(&[("k1", pubs[0].as_str()), ("k2", pubs[1].as_str())]).unwrap();
+    let mut p = policy();
+    p.threshold = 2;
+    p.current_epoch = 3;
+    p.now = Utc::now();
+    p.last_seen_time = None;
+    let v = bundle::verify(&hfu, &keys, &p).unwrap();
+    assert_eq!(v.signed_by().len(), 2);
+    assert_eq!(v.manifest().security_epoch, 3);
+    assert_eq!(v.manifest().notes.as_deref(), Some("fixes"));
+    assert_eq!(
+        v.manifest().expires_at - v.manifest().created_at,
+        TimeDelta::days(30)
+    );
+
+    let (ok, out, err) = run(&["inspect", &s(&hfu)]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"version\": \"0.2.0\""), "{out}");
+    for id in keys.key_ids() {
+        assert!(out.contains(id), "{out}");
+    }
+
+    let (ok, _, err) = run(&["keygen", "--out", &s(&k1)]);
+    assert_one_line_error(&err, ok, "already exists");
+    let (ok, _, err) = run(&[
+        "bundle",
+        "--key",
+        &s(&k1.join("release.key")),
+        "--version",
+        "0.3.0",
+        "--deb",
+        &s(&env.path("missing.deb")),
+        "--out",
+        &s(&env.path("x.hfu")),
+    ]);
+    assert_one_line_error(&err, ok, "missing.deb");
+    let (ok, _, err) = run(&["inspect", &s(&env.deb)]);
+    assert_one_line_error(&err, ok, "not a holdfast update bundle");
+    let (ok, _, err) = run(&["bundle", "--version", "0.3.0"]);
+    assert_one_line_error(&err, ok, "required");
+    let (ok, _, err) = run(&[]);
+    assert_one_line_error(&err, ok, "a command is required");
+}

@@ -1,0 +1,110 @@
+//! `holdfast update verify|status` on the real binary, with bundles made by the real vendor tool.
+
+use crate::support::*;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
+
+#[test]
+fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
+    let dir = data_dir();
+    let d = dir.path();
+    assert!(holdfast(d, &["init"]).status.success());
+    let keys = tempfile::tempdir().unwrap();
+    let out = Command::new(RELEASE)
+        .args(["keygen", "--out"])
+        .arg(keys.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let trusted = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(trusted.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::copy(
+        keys.path().join("release.pub"),
+        trusted.path().join("vendor.pub"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        trusted.path().join("vendor.pub"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let cfg = d.join("holdfast.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[update]\ntrusted_keys_dir = \"{}\"\n",
+            trusted.path().display()
+        ),
+    )
+    .unwrap();
+    let deb = d.join("holdfast_0.2.0_amd64.deb");
+    std::fs::write(
+        &deb,
+        b"!<arch>\ndebian-binary   a fake package body for the test".repeat(100),
+    )
+    .unwrap();
+    let bundle = d.join("holdfast-0.2.0.hfu");
+    let out = Command::new(RELEASE)
+        .args(["bundle", "--key"])
+        .arg(keys.path().join("release.key"))
+        .args(["--version", "0.2.0", "--min-from", "0.1.0", "--deb"])
+        .arg(&deb)
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cfg_s = cfg.display().to_string();
+    let bundle_s = bundle.display().to_string();
+
+    let ok = holdfast(d, &["--config", &cfg_s, "update", "verify", &bundle_s]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("bundle OK") && text(&ok.stdout).contains("0.2.0"),
+        "{}",
+        text(&ok.stdout)
+    );
+
+    // One flipped byte in the payload: refused, with a reason.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 10;
+    bytes[last] ^= 1;
+    let bad = d.join("tampered.hfu");
+    std::fs::write(&bad, &bytes).unwrap();
+    let refused = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg_s,
+            "update",
+            "verify",
+            &bad.display().to_string(),
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("refused"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // Without the vendor key in the trusted directory, the same good bundle is refused.
+    let plain = holdfast(d, &["update", "verify", &bundle_s]);
+    assert!(
+        !plain.status.success(),
+        "a bundle signed by an untrusted key was accepted"
+    );
+
+    let status = text(&holdfast(d, &["--config", &cfg_s, "update", "status"]).stdout);
+    assert!(
+        status.contains("accepted") && status.contains("refused"),
+        "{status}"
+    );
+    let log = text(&holdfast(d, &["admin", "audit", "--json"]).stdout);
+    assert!(
+        log.contains("update_verified") && log.contains("update_refused"),
+        "{log}"
+    );
+}
