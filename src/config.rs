@@ -40,6 +40,7 @@ pub struct Config {
     /// SMTP settings; `None` until the admin configures `[mail]` (mail is off by default).
     pub mail: Option<MailConfig>,
     pub update: UpdateConfig,
+    pub backup: BackupConfig,
     /// Largest document upload, in bytes.
     pub document_max_bytes: u64,
     pub audit_forward: Option<AuditForwardConfig>,
@@ -55,6 +56,16 @@ pub struct MailConfig {
     pub username: Option<String>,
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    pub destinations: Vec<PathBuf>,
+    /// Local time of the daily run, (hour, minute).
+    pub schedule: (u32, u32),
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
+    pub keep_monthly: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +103,18 @@ struct FileConfig {
     documents: DocumentsSection,
     #[serde(default)]
     update: UpdateSection,
+    #[serde(default)]
+    backup: BackupSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupSection {
+    destinations: Option<Vec<PathBuf>>,
+    schedule: Option<String>,
+    keep_daily: Option<u32>,
+    keep_weekly: Option<u32>,
+    keep_monthly: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -314,7 +337,39 @@ impl Config {
             threshold,
             max_bundle_bytes: file.update.max_bundle_mb.unwrap_or(2048) * 1024 * 1024,
         };
+        let schedule_text = file
+            .backup
+            .schedule
+            .clone()
+            .unwrap_or_else(|| "02:30".into());
+        let schedule = schedule_text
+            .split_once(':')
+            .and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)))
+            .filter(|(h, m)| *h < 24 && *m < 60)
+            .ok_or_else(|| ConfigError::Value {
+                setting: "backup.schedule".into(),
+                message: format!("`{schedule_text}` is not a time like 02:30"),
+            })?;
+        let destinations = file
+            .backup
+            .destinations
+            .clone()
+            .unwrap_or_else(|| vec![data_dir.join("backups").join("local")]);
+        if destinations.is_empty() {
+            return Err(ConfigError::Value {
+                setting: "backup.destinations".into(),
+                message: "name at least one directory".into(),
+            });
+        }
+        let backup = BackupConfig {
+            destinations,
+            schedule,
+            keep_daily: file.backup.keep_daily.unwrap_or(7),
+            keep_weekly: file.backup.keep_weekly.unwrap_or(4),
+            keep_monthly: file.backup.keep_monthly.unwrap_or(6),
+        };
         Ok(Self {
+            backup,
             update,
             document_max_bytes: max_mb * 1024 * 1024,
             mail,

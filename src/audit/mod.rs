@@ -51,6 +51,9 @@ pub enum Event {
     TokenUsed,
     UpdateVerified,
     UpdateRefused,
+    BackupCompleted,
+    BackupVerified,
+    BackupRestored,
 }
 
 impl Event {
@@ -91,6 +94,9 @@ impl Event {
         Event::TokenUsed,
         Event::UpdateVerified,
         Event::UpdateRefused,
+        Event::BackupCompleted,
+        Event::BackupVerified,
+        Event::BackupRestored,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -131,6 +137,9 @@ impl Event {
             Event::TokenUsed => "token_used",
             Event::UpdateVerified => "update_verified",
             Event::UpdateRefused => "update_refused",
+            Event::BackupCompleted => "backup_completed",
+            Event::BackupVerified => "backup_verified",
+            Event::BackupRestored => "backup_restored",
         }
     }
 

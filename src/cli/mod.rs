@@ -1,6 +1,7 @@
 //! The command line: global options, subcommands, and the one-line error convention.
 
 mod admin;
+mod backup;
 mod doctor;
 mod instance;
 mod serve;
@@ -54,6 +55,15 @@ enum Command {
     Admin(admin::AdminCommand),
     /// Print every HTTP route with who may call it
     Routes,
+    /// Encrypted backups to every configured destination
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Restore an instance from a backup archive (into this or a new data dir)
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        recovery_code: String,
+    },
     /// Offline updates from signed bundles
     #[command(subcommand)]
     Update(update::UpdateCommand),
@@ -95,6 +105,11 @@ pub fn main() -> ExitCode {
         Command::Init => serve::init(console),
         Command::Instance(cmd) => instance::run(console, cmd),
         Command::Admin(cmd) => admin::run(console, cmd),
+        Command::Backup(cmd) => backup::run(console, cmd),
+        Command::Restore {
+            file,
+            recovery_code,
+        } => backup::restore(console, &file, &recovery_code),
         Command::Update(cmd) => update::run(console, cmd),
         Command::Routes => {
             for r in crate::web::routes() {

@@ -24,6 +24,22 @@ pub fn run(console: Console) -> Result<()> {
     runtime.block_on(serve(console, started))
 }
 
+const LOCK_FILE: &str = "serve.lock";
+
+/// True while a `holdfast serve` holds the data dir's lock.
+pub fn server_running(data_dir: &std::path::Path) -> bool {
+    let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(data_dir.join(LOCK_FILE))
+    else {
+        return false;
+    };
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock).is_err()
+}
+
 /// What `serve` does before it listens, without listening: used by the package's postinst.
 pub fn init(console: Console) -> Result<()> {
     let Console { config, clock, .. } = console;
@@ -79,6 +95,21 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     let Console { config, clock, .. } = console;
     prepare_data_dir(&config)?;
     let dir = config.data_dir.clone();
+    // One server per data dir; the lock also tells `holdfast restore` that a server is running.
+    let lock_file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))
+        .with_context(|| format!("cannot create {}", dir.join(LOCK_FILE).display()))?;
+    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "another holdfast serve already runs on data dir {}",
+                dir.display()
+            )
+        })?;
     let first_start = instances::list_names(&dir)?.is_empty();
     let (master, key_source) = keys::load(&dir, first_start)?;
     tracing::info!(source = %key_source, key_id = %master.id(), "master key loaded");
@@ -165,6 +196,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             stop_rx.clone(),
         ));
     }
+    tokio::spawn(backup_schedule(state.clone(), stop_rx.clone()));
     if let Some(mailer) = mailer {
         tracing::info!("mail: sending through the configured SMTP server");
         tokio::spawn(crate::mail::sender::run(
@@ -336,6 +368,34 @@ async fn announce_setup_links(state: &AppState, port: u16) {
             Err(e) => {
                 tracing::error!(instance = %inst.name, error = %e, "cannot issue a setup link")
             }
+        }
+    }
+}
+
+/// Seconds until the next local `hh:mm`.
+fn until_next(hh: u32, mm: u32) -> Duration {
+    use chrono::{Local, TimeZone, Timelike};
+    let now = Local::now();
+    let today = now.date_naive().and_hms_opt(hh, mm, 0);
+    let next = today
+        .and_then(|t| Local.from_local_datetime(&t).earliest())
+        .filter(|t| *t > now)
+        .or_else(|| {
+            let tomorrow = now.date_naive().succ_opt()?.and_hms_opt(hh, mm, 0)?;
+            Local.from_local_datetime(&tomorrow).earliest()
+        });
+    match next {
+        Some(t) => (t - now).to_std().unwrap_or(Duration::from_secs(60)),
+        None => Duration::from_secs(3600 - now.minute() as u64 * 60),
+    }
+}
+
+async fn backup_schedule(state: AppState, mut stop: watch::Receiver<bool>) {
+    let (hh, mm) = state.config.backup.schedule;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(until_next(hh, mm)) => { crate::backup::job::run_all(state.clone()).await; }
+            _ = stop.changed() => return,
         }
     }
 }

@@ -81,9 +81,17 @@ pub struct Instance {
     pub db: Database,
     /// Encrypts attachments in `files/`; derived from the instance's database key.
     pub files_key: Key256,
+    /// The database key itself: backups carry it (inside their own encryption) so that a restore
+    /// on a new machine opens the same database and documents.
+    pub db_key: Key256,
 }
 
 impl Instance {
+    /// The files key that belongs to a database key (for checking restored documents).
+    pub fn probe_files_key(db_key: &Key256) -> Key256 {
+        files_key(db_key)
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.dir.join(DB_FILE)
     }
@@ -253,7 +261,38 @@ pub fn open(
         dir,
         db,
         files_key: files_key(&key),
+        db_key: key,
     })
+}
+
+/// Installs an instance from restored parts (database file and files already in `staging`) under
+/// `name`, wrapping `db_key` with the current master key. Returns the staging path ready to rename.
+pub fn seal_restored(
+    staging: &Path,
+    master: &Key256,
+    name: &str,
+    hostnames: &[String],
+    db_key: &Key256,
+    clock: &dyn Clock,
+) -> Result<(), InstanceError> {
+    let err = |p: &Path, e: &dyn std::fmt::Display| files_err(name, p, e);
+    let sealed =
+        crypto::seal(master, &key_context(name), db_key.expose()).map_err(|e| err(staging, &e))?;
+    let wrapped = WrappedKey {
+        format: 1,
+        master_key_id: master.id(),
+        sealed: hex::encode(sealed),
+    };
+    let key_json = serde_json::to_vec_pretty(&wrapped).map_err(|e| err(staging, &e))?;
+    fsutil::write_new_private(&staging.join(KEY_FILE), &key_json).map_err(|e| err(staging, &e))?;
+    let meta = Meta {
+        hostnames: hostnames.to_vec(),
+        created_at: stamp(clock.now()),
+    };
+    let meta_toml = toml::to_string(&meta).map_err(|e| err(staging, &e))?;
+    fsutil::write_atomic(&staging.join(META_FILE), meta_toml.as_bytes(), 0o600)
+        .map_err(|e| err(staging, &e))?;
+    Ok(())
 }
 
 /// Creates a new instance: built in a hidden staging folder and renamed into place,

@@ -343,6 +343,19 @@ pub fn routes() -> Vec<Route> {
         ),
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
         r("GET", "/admin/tokens", admin, get(admin_pages::tokens)),
+        r("GET", "/admin/backups", admin, get(admin_pages::backups)),
+        r(
+            "POST",
+            "/admin/backups/{action}",
+            admin,
+            post(admin_pages::backup_action),
+        ),
+        r(
+            "GET",
+            "/admin/backups/download/{index}/{name}",
+            admin,
+            get(admin_pages::backup_download),
+        ),
         r(
             "POST",
             "/admin/tokens",

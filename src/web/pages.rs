@@ -79,6 +79,7 @@ pub async fn chrome(
                     "Vendor support access is open: account \"{name}\" can sign in until {until} (UTC). Revoke it under Administration → Users when it is no longer needed."
                 ));
             }
+            c.banners.extend(super::admin_pages::backup_warnings(state));
             if mail.0 > 0 {
                 c.banners.push(format!(
                     "{} e-mail message(s) could not be delivered. See Administration → Mail.",

@@ -7,6 +7,7 @@ mod identity_support;
 mod smtp_sink;
 mod support;
 
+mod backup;
 mod core;
 mod crash;
 mod identity;

@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# packaging/ci-package-check.sh — builds holdfast's .deb and checks it the way a security officer
+# would: contents, lintian, the systemd unit's sandbox score, then install → upgrade → remove → purge
+# in a fresh minimal Debian root.
+#
+# Run as root from the repository, after the release build (it packages
+# ${CARGO_TARGET_DIR:-target}/release/holdfast; without one, cargo deb builds it). Cargo.toml must
+# carry packaging/cargo-deb.toml's [package.metadata.deb]. Network: apt only, to the Debian mirror
+# the machine's apt is configured with. Leaves the .deb in ${CARGO_TARGET_DIR:-target}/debian/.
+# KEEP_WORK=1 keeps the scratch dir (chroot included) for inspection.
+# dpkg-query and apt format strings such as '${Status}' are literal on purpose:
+# shellcheck disable=SC2016
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 CARGO_TERM_COLOR=never
+CARGO_DEB_VERSION=3.8.0      # pinned: builds with Rust >= 1.85 (we have 1.95); newer ones unreviewed
+MAX_EXPOSURE=2.0             # `systemd-analyze security` overall exposure, 0 (best) to 10
+WORK="$(mktemp -d /tmp/holdfast-pkgcheck.XXXXXX)"
+CHROOT="$WORK/root"
+START=$SECONDS
+STEP_START=$SECONDS
+STEP_NAME=""
+SUMMARY=()
+LIVE_CHECK="${HOLDFAST_LIVE_CHECK:-1}"   # 0 skips the booted-container check (section "live")
+CT_TIMEOUT_PID=""
+CT_PID=""
+NSPAWN_TMPFS=0
+
+step() {
+    end_step
+    STEP_NAME="$1"
+    STEP_START=$SECONDS
+    printf '\n== %s\n' "$STEP_NAME"
+}
+end_step() {
+    if [ -n "$STEP_NAME" ]; then
+        SUMMARY+=("$(printf '%5ds  %s' "$((SECONDS - STEP_START))" "$STEP_NAME")")
+    fi
+    STEP_NAME=""
+}
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+ok() {
+    echo "ok   $*"
+}
+cleanup() {
+    local rc=$?
+    stop_container
+    if mountpoint -q "$CHROOT/proc" 2>/dev/null; then umount "$CHROOT/proc" || true; fi
+    if [ "$NSPAWN_TMPFS" = 1 ]; then umount /run/systemd/nspawn || true; fi
+    if [ "${KEEP_WORK:-0}" = 1 ]; then
+        echo "scratch dir kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    if [ "$rc" -ne 0 ]; then echo "package check FAILED in step: ${STEP_NAME:-?}" >&2; fi
+}
+# Powers the container off (bounded) and ends its systemd-nspawn, which this script started.
+stop_container() {
+    if [ -n "$CT_PID" ]; then
+        timeout 20 nsenter -t "$CT_PID" -m -u -i -n -p -- systemctl poweroff >/dev/null 2>&1 || true
+        CT_PID=""
+    fi
+    if [ -n "$CT_TIMEOUT_PID" ]; then
+        for _ in $(seq 1 30); do
+            kill -0 "$CT_TIMEOUT_PID" 2>/dev/null || break
+            sleep 1
+        done
+        if kill -0 "$CT_TIMEOUT_PID" 2>/dev/null; then kill "$CT_TIMEOUT_PID" || true; fi
+        wait "$CT_TIMEOUT_PID" 2>/dev/null || true
+        CT_TIMEOUT_PID=""
+    fi
+}
+trap cleanup EXIT
+
+[ "$(id -u)" -eq 0 ] || fail "run as root: it installs packages and builds a chroot"
+
+# ---------------------------------------------------------------------------------------------------
+step "tools"
+# lintian, mmdebstrap: the checks; systemd: systemd-analyze; dpkg-dev: dpkg-shlibdeps (cargo-deb's
+# $auto depends) and dpkg-parsechangelog; man-db: lintian's man page check; python3: tomllib for the
+# metadata comparison in build-deb.sh; debian-archive-keyring: mmdebstrap verifies the mirror with it.
+timeout 600 apt-get update -qq
+# systemd-container: systemd-nspawn boots the same root with systemd for the live check; curl: one
+# HTTPS request to the hub inside that container.
+timeout 900 apt-get install -y -qq --no-install-recommends \
+    lintian mmdebstrap systemd dpkg-dev man-db shellcheck python3 debian-archive-keyring \
+    systemd-container curl >/dev/null
+if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
+    # Own target dir: the project's build cache stays untouched.
+    CARGO_TARGET_DIR="$WORK/cargo-deb-build" timeout 1800 \
+        cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --quiet
+fi
+cargo deb --version
+
+# ---------------------------------------------------------------------------------------------------
+step "shellcheck"
+shellcheck packaging/ci-package-check.sh packaging/build-deb.sh
+shellcheck --shell=sh debian/postinst debian/prerm debian/postrm
+ok "packaging scripts and maintainer scripts are shellcheck-clean"
+
+# ---------------------------------------------------------------------------------------------------
+step "build"
+pkgid="$(cargo pkgid)"
+VERSION="${pkgid##*[#@]}"
+ARCH="$(dpkg --print-architecture)"
+UPGRADE_VERSION="${VERSION}+ci1"    # sorts after $VERSION: dpkg treats it as an upgrade
+mkdir -p "$WORK/upgrade"
+DEB="$(timeout 3600 packaging/build-deb.sh | tail -n 1)"
+[ "$(basename "$DEB")" = "holdfast_${VERSION}_${ARCH}.deb" ] ||
+    fail "package file is $(basename "$DEB"), expected holdfast_${VERSION}_${ARCH}.deb"
+# cargo-deb deletes other versions of the package from target/debian/ whatever --output says, so the
+# release .deb is set aside while the upgrade test package is built, then put back.
+cp -p "$DEB" "$WORK/"
+DEB2="$(timeout 600 packaging/build-deb.sh --deb-version "$UPGRADE_VERSION" --output "$WORK/upgrade" | tail -n 1)"
+cp -p "$WORK/$(basename "$DEB")" "$DEB"
+ok "$DEB ($(stat -c %s "$DEB") bytes), sha256 $(sha256sum "$DEB" | cut -d' ' -f1)"
+ok "upgrade test package $(basename "$DEB2")"
+
+# ---------------------------------------------------------------------------------------------------
+step "contents"
+dpkg-deb --contents "$DEB" > "$WORK/contents"
+cat "$WORK/contents"
+expect_file() { # MODE PATH
+    awk -v m="$1" -v p="./$2" '$1 == m && $2 == "root/root" && $6 == p { found = 1 } END { exit !found }' \
+        "$WORK/contents" || fail "$2 missing, or not $1 root/root"
+    ok "$1 root/root /$2"
+}
+expect_file -rwxr-xr-x usr/bin/holdfast
+expect_file -rw-r--r-- usr/lib/systemd/system/holdfast.service
+expect_file -rw-r--r-- etc/holdfast/holdfast.toml
+expect_file -rw-r--r-- usr/lib/sysusers.d/holdfast.conf
+expect_file -rw-r--r-- usr/share/man/man8/holdfast.8.gz
+expect_file -rw-r--r-- usr/share/doc/holdfast/copyright
+expect_file -rw-r--r-- usr/share/doc/holdfast/changelog.gz
+expect_file -rw-r--r-- usr/share/doc/holdfast/README.md
+expect_file -rw-r--r-- usr/share/doc/holdfast/docs/install.md
+awk '$2 != "root/root" || $1 ~ /[sS]/ { bad = 1; print "unexpected owner or set-id bit: " $0 } END { exit bad }' \
+    "$WORK/contents" || fail "every file must be root/root without set-id bits"
+ok "every file root/root, no set-id bit"
+
+dpkg-deb --raw-extract "$DEB" "$WORK/pkg"
+[ "$(dpkg-deb --field "$DEB" Package)" = holdfast ] || fail "Package field"
+[ "$(dpkg-deb --field "$DEB" Version)" = "$VERSION" ] || fail "Version field"
+[ "$(cat "$WORK/pkg/DEBIAN/conffiles")" = /etc/holdfast/holdfast.toml ] || fail "conffiles"
+(cd "$WORK/pkg" && md5sum --check --quiet DEBIAN/md5sums) || fail "md5sums do not match the files"
+cmp -s "$WORK/pkg/usr/lib/systemd/system/holdfast.service" systemd/holdfast.service || fail "unit differs from systemd/"
+cmp -s "$WORK/pkg/etc/holdfast/holdfast.toml" debian/holdfast.toml || fail "conffile differs from debian/"
+if grep -l '#DEBHELPER#' "$WORK/pkg/DEBIAN/"*; then fail "unreplaced #DEBHELPER# token"; fi
+echo "Depends: $(dpkg-deb --field "$DEB" Depends)"
+ok "control: conffiles, md5sums, maintainer scripts"
+
+# ---------------------------------------------------------------------------------------------------
+step "lintian"
+# No overrides: a tag is fixed, not silenced (an override would need a written reason in
+# debian/holdfast.lintian-overrides, installed under usr/share/lintian/overrides/).
+# --pedantic only shows more; only errors and warnings fail.
+lintian_rc=0
+timeout 600 lintian --fail-on error,warning --display-info --pedantic "$DEB" > "$WORK/lintian.txt" 2>&1 ||
+    lintian_rc=$?
+grep -v '^running with root privileges is not recommended!$' "$WORK/lintian.txt" || true
+[ "$lintian_rc" -eq 0 ] || fail "lintian reported errors or warnings (exit $lintian_rc)"
+ok "lintian: no error, no warning"
+
+# ---------------------------------------------------------------------------------------------------
+step "unit sandbox score"
+# --offline: rate the file as written, without a running systemd.
+systemd-analyze security --offline=yes --no-pager "$WORK/pkg/usr/lib/systemd/system/holdfast.service" \
+    > "$WORK/security.txt" 2>&1 || true
+grep -F '✗' "$WORK/security.txt" || true
+score="$(sed -n 's/.*Overall exposure level for holdfast\.service: \([0-9.]*\).*/\1/p' "$WORK/security.txt")"
+[ -n "$score" ] || { cat "$WORK/security.txt"; fail "no exposure level in systemd-analyze output"; }
+awk -v s="$score" -v max="$MAX_EXPOSURE" 'BEGIN { exit !(s <= max) }' ||
+    fail "exposure level $score is above $MAX_EXPOSURE"
+ok "exposure level $score (limit $MAX_EXPOSURE)"
+
+# ---------------------------------------------------------------------------------------------------
+step "minimal Debian root (mmdebstrap)"
+# The suite and mirror are the ones this machine's apt already uses (no other host is contacted).
+# shellcheck source=/dev/null
+SUITE="$(. /etc/os-release && echo "$VERSION_CODENAME")"
+mapfile -t MIRRORS < <(apt-get indextargets --format '$(RELEASE) $(REPO_URI)' 'Created-By: Packages' |
+    awk -v s="$SUITE" '$1 == s || $1 == s "-updates" || $1 == s "-security" { print "deb " $2 " " $1 " main" }' |
+    sort -u)
+[ "${#MIRRORS[@]}" -gt 0 ] || fail "apt has no $SUITE source configured"
+printf 'source: %s\n' "${MIRRORS[@]}"
+# variant apt: Essential packages plus apt, nothing else; the holdfast package must bring the rest
+# through its Depends (resolved by apt below). man-db: systemd-analyze verify opens man:holdfast(8).
+# The package lists are kept so that apt can resolve those Depends later without a second update.
+timeout 900 mmdebstrap --quiet --variant=apt --include=man-db --skip=cleanup/apt/lists \
+    --aptopt='Acquire::Retries "3"' --aptopt='Acquire::http::Timeout "30"' \
+    "$SUITE" "$CHROOT" "${MIRRORS[@]}"
+mount -t proc proc "$CHROOT/proc"
+# No service starts inside the chroot: no systemd runs there (no /run/systemd/system), so the
+# maintainer scripts skip every deb-systemd-invoke/systemctl call (their own guards), and
+# deb-systemd-invoke would in any case obey this policy-rc.d ("101: action forbidden").
+# deb-systemd-helper only writes the enablement symlinks, which works offline.
+printf '#!/bin/sh\nexit 101\n' > "$CHROOT/usr/sbin/policy-rc.d"
+chmod 0755 "$CHROOT/usr/sbin/policy-rc.d"
+cp "$DEB" "$DEB2" "$CHROOT/tmp/"
+in_root() { # bounded, clean environment
+    timeout --kill-after=30 300 chroot "$CHROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+as_holdfast() {
+    in_root runuser -u holdfast -- /usr/bin/holdfast "$@"
+}
+mode_of() {
+    in_root stat -c '%a %U %G' "$1"
+}
+WANTS=/etc/systemd/system/multi-user.target.wants/holdfast.service
+
+# ---------------------------------------------------------------------------------------------------
+step "install $VERSION"
+in_root apt-get install -y --no-install-recommends -o Acquire::Retries=3 -o Dpkg::Use-Pty=0 "/tmp/$(basename "$DEB")"
+[ "$(in_root dpkg-query -W -f='${Status} ${Version}' holdfast)" = "install ok installed $VERSION" ] ||
+    fail "holdfast $VERSION is not installed"
+IFS=: read -r _ _ uid _ _ home shell < <(in_root getent passwd holdfast) || fail "no user holdfast"
+if [ "$home" != /var/lib/holdfast ] || [ "$shell" != /usr/sbin/nologin ] || [ "$uid" -ge 1000 ]; then
+    fail "user holdfast: uid $uid home $home shell $shell"
+fi
+in_root getent group holdfast >/dev/null || fail "no group holdfast"
+ok "system user holdfast (uid $uid, home $home, shell $shell) and group"
+[ "$(mode_of /var/lib/holdfast)" = "700 holdfast holdfast" ] || fail "/var/lib/holdfast: $(mode_of /var/lib/holdfast)"
+ok "/var/lib/holdfast 700 holdfast holdfast"
+[ "$(mode_of /etc/holdfast/holdfast.toml)" = "644 root root" ] || fail "conffile mode"
+ok "/etc/holdfast/holdfast.toml 644 root root"
+[ -L "$CHROOT$WANTS" ] || fail "holdfast.service is not enabled"
+ok "holdfast.service enabled (not started: no systemd in the chroot)"
+[ "$(mode_of /var/lib/holdfast/keys/master.key)" = "600 holdfast holdfast" ] || fail "master key not created 0600 by holdfast init"
+[ -f "$CHROOT/var/lib/holdfast/tls/cert.pem" ] || fail "no self-signed certificate"
+[ -d "$CHROOT/var/lib/holdfast/instances/default" ] || fail "no default instance"
+ok "holdfast init: master key 0600, self-signed certificate, default instance"
+as_holdfast doctor || fail "holdfast doctor (it also parses the shipped conffile)"
+in_root systemd-analyze verify /usr/lib/systemd/system/holdfast.service > "$WORK/verify.txt" 2>&1 ||
+    { cat "$WORK/verify.txt"; fail "systemd-analyze verify"; }
+[ ! -s "$WORK/verify.txt" ] || { cat "$WORK/verify.txt"; fail "systemd-analyze verify printed warnings"; }
+ok "systemd-analyze verify: clean (binary, /bin/kill and man page present in the root)"
+in_root dpkg --verify holdfast || fail "dpkg --verify"
+ok "dpkg --verify: installed files match md5sums"
+
+# ---------------------------------------------------------------------------------------------------
+step "local data and a modified conffile"
+as_holdfast instance create ci --hostname ci.example.internal --title "CI" >/dev/null
+key_hash="$(in_root sha256sum /var/lib/holdfast/keys/master.key)"
+sed -i 's/^#level = "info"$/level = "debug"/' "$CHROOT/etc/holdfast/holdfast.toml"
+grep -qx 'level = "debug"' "$CHROOT/etc/holdfast/holdfast.toml" || fail "could not edit the conffile"
+ok "instance ci created, [log] level set to debug in the conffile"
+
+# ---------------------------------------------------------------------------------------------------
+step "upgrade to $UPGRADE_VERSION"
+in_root apt-get install -y --no-install-recommends -o Acquire::Retries=3 -o Dpkg::Use-Pty=0 "/tmp/$(basename "$DEB2")"
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$UPGRADE_VERSION" ] || fail "not upgraded"
+grep -qx 'level = "debug"' "$CHROOT/etc/holdfast/holdfast.toml" || fail "the admin's conffile change was lost"
+if find "$CHROOT/etc/holdfast" -name '*.dpkg-*' | grep .; then fail "dpkg left conffile copies"; fi
+ok "modified conffile kept"
+[ "$(in_root sha256sum /var/lib/holdfast/keys/master.key)" = "$key_hash" ] || fail "master key changed"
+as_holdfast instance list | grep -w ci >/dev/null || fail "instance ci lost"   # not -q: holdfast must not see EPIPE
+[ "$(in_root id -u holdfast)" = "$uid" ] || fail "uid of holdfast changed"
+[ "$(mode_of /var/lib/holdfast)" = "700 holdfast holdfast" ] || fail "data dir mode after upgrade"
+as_holdfast doctor >/dev/null || fail "holdfast doctor after upgrade"
+ok "master key, instances, user and data dir survived; doctor ok"
+
+# ---------------------------------------------------------------------------------------------------
+step "remove (keeps configuration and data)"
+in_root dpkg --remove holdfast
+[ "$(in_root dpkg-query -W -f='${Status}' holdfast)" = "deinstall ok config-files" ] || fail "status after remove"
+[ ! -e "$CHROOT/usr/bin/holdfast" ] || fail "binary left after remove"
+[ -f "$CHROOT/var/lib/holdfast/keys/master.key" ] || fail "remove deleted the master key"
+[ -f "$CHROOT/etc/holdfast/holdfast.toml" ] || fail "remove deleted the conffile"
+in_root getent passwd holdfast >/dev/null || fail "remove deleted the user"
+ok "binary gone; conffile, data and user kept"
+
+# ---------------------------------------------------------------------------------------------------
+step "purge"
+in_root dpkg --purge holdfast
+state="$(in_root dpkg-query -W -f='${db:Status-Status}' holdfast 2>/dev/null || true)"
+[ -z "$state" ] || [ "$state" = not-installed ] || fail "dpkg still has holdfast as $state"
+[ ! -e "$CHROOT/etc/holdfast" ] || fail "/etc/holdfast left after purge"
+[ ! -e "$CHROOT/var/lib/holdfast" ] || fail "/var/lib/holdfast left after purge"
+if in_root getent passwd holdfast; then fail "user holdfast left after purge"; fi
+if in_root getent group holdfast; then fail "group holdfast left after purge"; fi
+if [ -e "$CHROOT$WANTS" ] || [ -L "$CHROOT$WANTS" ]; then fail "enablement symlink left after purge"; fi
+[ ! -e "$CHROOT/usr/lib/sysusers.d/holdfast.conf" ] || fail "sysusers.d file left after purge"
+ok "/etc/holdfast, /var/lib/holdfast, user, group and unit symlink gone"
+
+# ---------------------------------------------------------------------------------------------------
+# Live: the same root booted with systemd as PID 1 (systemd-nspawn, loopback-only network), so the
+# unit runs for real: first-install start, Type=notify readiness, the sandbox, port 443 as the
+# holdfast user, reload, watchdog, try-restart on upgrade, the systemd credential, purge.
+if [ "$LIVE_CHECK" = 1 ]; then
+step "live: install into a booted systemd"
+umount "$CHROOT/proc"
+rm -f "$CHROOT/usr/sbin/policy-rc.d"        # this time the service is meant to start
+mkdir -p "$CHROOT/root/debs"                # not /tmp: the booted system mounts a tmpfs there
+cp "$DEB" "$DEB2" "$CHROOT/root/debs/"
+# systemd-nspawn refuses to clean up its state under a /run that is not a tmpfs.
+if [ "$(stat -f -c %T /run)" != tmpfs ]; then
+    mkdir -p /run/systemd/nspawn
+    mount -t tmpfs -o mode=0755 tmpfs /run/systemd/nspawn
+    NSPAWN_TMPFS=1
+fi
+# --keep-unit --register=no: no D-Bus or machined needed on the host; --private-network: the
+# container has its own loopback only.
+timeout 600 systemd-nspawn --quiet --directory="$CHROOT" --boot --private-network --register=no \
+    --keep-unit --console=read-only > "$WORK/container.log" 2>&1 &
+CT_TIMEOUT_PID=$!
+in_ct() { # bounded, inside the container's namespaces
+    timeout --kill-after=10 120 nsenter -t "$CT_PID" -m -u -i -n -p -- \
+        /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+for _ in $(seq 1 60); do
+    nspawn_pid="$(pgrep -P "$CT_TIMEOUT_PID" -x systemd-nspawn || true)"
+    if [ -n "$nspawn_pid" ]; then CT_PID="$(pgrep -P "$nspawn_pid" -x systemd || true)"; fi
+    if [ -n "$CT_PID" ] && in_ct systemctl is-system-running 2>/dev/null | grep -qxE 'running|degraded'; then
+        break
+    fi
+    sleep 1
+done
+in_ct systemctl is-system-running 2>/dev/null | grep -qxE 'running|degraded' ||
+    { tail -n 30 "$WORK/container.log"; fail "the container did not boot (HOLDFAST_LIVE_CHECK=0 skips this)"; }
+ok "container booted with systemd $(in_ct systemctl --version | head -n 1 | cut -d' ' -f2)"
+unit_prop() { in_ct systemctl show holdfast.service --value -p "$1"; }
+
+in_ct dpkg -i "/root/debs/$(basename "$DEB")"
+[ "$(unit_prop ActiveState)" = active ] || { in_ct journalctl -u holdfast --no-pager; fail "not started on install"; }
+[ "$(unit_prop StatusText)" = "serving on 0.0.0.0:443" ] || fail "status: $(unit_prop StatusText)"
+pid1="$(unit_prop MainPID)"
+[ "$(in_ct ps -o user= -p "$pid1")" = holdfast ] || fail "the service does not run as holdfast"
+ok "started on first install (Type=notify: ready), serving on 0.0.0.0:443 as user holdfast"
+code="$(timeout 20 nsenter -t "$CT_PID" -n -- curl -sk -o /dev/null -w '%{http_code}' --max-time 10 https://127.0.0.1/)"
+case "$code" in 2??|3??) ok "HTTPS answers ($code)" ;; *) fail "HTTPS request answered $code" ;; esac
+in_ct systemctl reload holdfast.service || fail "reload (SIGHUP through /bin/kill)"
+ok "reload"
+live_score="$(in_ct systemd-analyze security holdfast.service --no-pager 2>/dev/null |
+    sed -n 's/.*Overall exposure level for holdfast\.service: \([0-9.]*\).*/\1/p')"
+ok "exposure level of the loaded unit: $live_score"
+if in_ct journalctl -u holdfast --no-pager -o cat | grep -iE 'operation not permitted|permission denied'; then
+    fail "the sandbox denied holdfast something (journal above)"
+fi
+ok "no permission errors in the journal"
+
+step "live: watchdog, upgrade, credential, purge"
+# WatchdogSec=30s: still the same process well after one interval means the pings arrive.
+started="$(in_ct date -d "$(unit_prop ExecMainStartTimestamp)" +%s)"
+while [ "$(( $(in_ct date +%s) - started ))" -lt 40 ]; do sleep 2; done
+if [ "$(unit_prop MainPID)" != "$pid1" ] || [ "$(unit_prop NRestarts)" != 0 ]; then fail "restarted: watchdog?"; fi
+ok "watchdog: same process after 40 s, no restart"
+in_ct dpkg -i "/root/debs/$(basename "$DEB2")"
+pid2="$(unit_prop MainPID)"
+if [ "$(unit_prop ActiveState)" != active ] || [ "$pid2" = "$pid1" ]; then fail "not restarted on upgrade"; fi
+ok "upgrade restarted the running service"
+in_ct systemctl stop holdfast.service
+in_ct dpkg -i "/root/debs/$(basename "$DEB2")"
+[ "$(unit_prop ActiveState)" = inactive ] || fail "reinstall started a service the admin had stopped"
+ok "a stopped service stays stopped on upgrade (try-restart)"
+# docs/install.md section 6, as written (host key only: the container has no TPM).
+in_ct sh -ec 'install -d -m 0700 /etc/holdfast/credentials
+    (umask 077 && systemd-creds encrypt --name=holdfast-master --with-key=host \
+        /var/lib/holdfast/keys/master.key /etc/holdfast/credentials/holdfast-master.cred) 2>/dev/null
+    mkdir -p /etc/systemd/system/holdfast.service.d
+    printf "[Service]\nLoadCredentialEncrypted=holdfast-master:/etc/holdfast/credentials/holdfast-master.cred\n" \
+        > /etc/systemd/system/holdfast.service.d/credential.conf
+    mv /var/lib/holdfast/keys/master.key /root/master.key.offline
+    systemctl daemon-reload
+    systemctl start holdfast.service'
+[ "$(unit_prop ActiveState)" = active ] || fail "does not start with the credential"
+in_ct journalctl -u holdfast --no-pager -o cat | grep 'master key loaded' | tail -n 1 | grep -q 'source=systemd credential' ||
+    fail "master key not taken from the credential"
+ok "started with the master key from the systemd credential, no key file on disk"
+in_ct dpkg --purge holdfast
+[ "$(unit_prop LoadState)" = not-found ] || fail "unit still loaded after purge"
+if in_ct getent passwd holdfast || [ -e "$CHROOT/var/lib/holdfast" ] || [ -e "$CHROOT/etc/holdfast" ]; then
+    fail "purge left user or files behind"
+fi
+ok "purge stopped the service and removed unit, user, /etc/holdfast (credential) and data"
+stop_container
+fi
+
+end_step
+printf '\n== summary\n'
+printf '%s\n' "${SUMMARY[@]}"
+printf '%5ds  total\n' "$((SECONDS - START))"
+echo "package check passed: $DEB (lintian clean, exposure $score)"

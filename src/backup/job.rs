@@ -1,0 +1,283 @@
+//! The backup jobs shared by the console and the server's daily schedule: back up instances to every
+//! destination, apply retention, test-restore the newest archives, and record the status.
+
+use super::{engine, keyfile, status};
+use crate::audit::{self, Actor, Entry, Event};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::instances;
+use crate::keys;
+use anyhow::Result;
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+/// Progress on a terminal: bytes, rate and elapsed time on one updating line.
+pub struct Progress {
+    tty: bool,
+    started: Instant,
+    bytes: u64,
+    last: Instant,
+    what: String,
+}
+
+impl Progress {
+    pub fn new(what: &str) -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            bytes: 0,
+            last: Instant::now(),
+            what: what.into(),
+        }
+    }
+
+    pub fn add(&mut self, n: u64) {
+        self.bytes += n;
+        if self.last.elapsed().as_millis() < 500 {
+            return;
+        }
+        self.last = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let mb = self.bytes as f64 / 1e6;
+        if self.tty {
+            eprint!(
+                "\r{}: {mb:.1} MB, {:.1} MB/s, {secs:.0} s   ",
+                self.what,
+                mb / secs
+            );
+            let _ = std::io::stderr().flush();
+        } else {
+            tracing::info!(
+                "{}: {mb:.1} MB, {:.1} MB/s, {secs:.0} s",
+                self.what,
+                mb / secs
+            );
+        }
+    }
+
+    pub fn done(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}
+
+pub fn record(
+    inst: &instances::Instance,
+    clock: &SharedClock,
+    event: Event,
+    ok: bool,
+    details: serde_json::Value,
+) {
+    let mut e = Entry::new(event, Actor::Console, inst.name.clone(), "console").with(details);
+    if !ok {
+        e = e.failed();
+    }
+    let now = clock.now();
+    if let Err(err) = inst.db.write_blocking(|tx| audit::write(tx, now, e)) {
+        tracing::warn!(error = %err, "could not record the backup in the security log");
+    }
+}
+
+/// Runs a backup of every named instance; shared with the scheduler. Returns a one-line summary
+/// per instance and whether every destination got every archive.
+pub fn backup_instances(
+    cfg: &Config,
+    clock: &SharedClock,
+    names: &[String],
+    progress: bool,
+) -> Result<(Vec<String>, bool)> {
+    let (master, _) = keys::load(&cfg.data_dir, false)?;
+    let key = keyfile::load_or_create(&cfg.data_dir, &master).map_err(anyhow::Error::msg)?;
+    let mut st = status::load(&cfg.data_dir);
+    let mut lines = Vec::new();
+    let mut all_ok = true;
+    let now = crate::clock::stamp(clock.now());
+    for name in names {
+        let inst = instances::open(
+            &cfg.data_dir,
+            &master,
+            name,
+            crate::cli::storage_options(cfg),
+        )?;
+        let mut p = Progress::new(&format!("backup {name}"));
+        let mut tick = |n| {
+            if progress {
+                p.add(n)
+            }
+        };
+        match engine::run(
+            &cfg.data_dir,
+            &inst,
+            &key,
+            &cfg.backup.destinations,
+            clock.as_ref(),
+            &mut tick,
+        ) {
+            Ok(out) => {
+                p.done();
+                for (dest, r) in &out.results {
+                    let ds = st
+                        .destinations
+                        .entry(dest.display().to_string())
+                        .or_default();
+                    match r {
+                        Ok(path) => {
+                            ds.last_success = Some(now.clone());
+                            ds.last_archive = Some(path.display().to_string());
+                            ds.last_size = Some(out.size);
+                            lines.push(format!(
+                                "{name}: {} ({:.1} MB in {:.1} s)",
+                                path.display(),
+                                out.size as f64 / 1e6,
+                                out.seconds
+                            ));
+                        }
+                        Err(e) => {
+                            all_ok = false;
+                            ds.last_error = Some(e.clone());
+                            ds.last_error_at = Some(now.clone());
+                            lines.push(format!("{name}: FAILED for {}: {e}", dest.display()));
+                        }
+                    }
+                }
+                let ok = out.results.iter().all(|(_, r)| r.is_ok());
+                let dests: Vec<String> = out
+                    .results
+                    .iter()
+                    .map(|(d, r)| {
+                        format!(
+                            "{}: {}",
+                            d.display(),
+                            if r.is_ok() { "ok" } else { "failed" }
+                        )
+                    })
+                    .collect();
+                record(
+                    &inst,
+                    clock,
+                    Event::BackupCompleted,
+                    ok,
+                    serde_json::json!({ "archive": out.name, "size": out.size, "destinations": dests }),
+                );
+            }
+            Err(e) => {
+                p.done();
+                all_ok = false;
+                for dest in &cfg.backup.destinations {
+                    let ds = st
+                        .destinations
+                        .entry(dest.display().to_string())
+                        .or_default();
+                    ds.last_error = Some(e.to_string());
+                    ds.last_error_at = Some(now.clone());
+                }
+                lines.push(format!("{name}: FAILED: {e}"));
+                record(
+                    &inst,
+                    clock,
+                    Event::BackupCompleted,
+                    false,
+                    serde_json::json!({ "error": e.to_string() }),
+                );
+            }
+        }
+        for dest in &cfg.backup.destinations {
+            let gone = engine::prune(
+                dest,
+                cfg.backup.keep_daily,
+                cfg.backup.keep_weekly,
+                cfg.backup.keep_monthly,
+                clock.now(),
+            );
+            for g in gone {
+                lines.push(format!("retention: removed {}", dest.join(g).display()));
+            }
+        }
+    }
+    st.last_run = Some(now);
+    status::save(&cfg.data_dir, &st).map_err(anyhow::Error::msg)?;
+    Ok((lines, all_ok))
+}
+
+/// Test-restores the newest archive of every destination and records how long it took.
+pub fn verify_newest(cfg: &Config, clock: &SharedClock) -> Result<Vec<String>> {
+    let (master, _) = keys::load(&cfg.data_dir, false)?;
+    let key = keyfile::load_or_create(&cfg.data_dir, &master).map_err(anyhow::Error::msg)?;
+    let mut st = status::load(&cfg.data_dir);
+    let scratch = cfg.data_dir.join("backups").join("tmp");
+    let mut lines = Vec::new();
+    for dest in &cfg.backup.destinations {
+        let Some((name, _, _)) = engine::list(dest).pop() else {
+            continue;
+        };
+        let ds = st
+            .destinations
+            .entry(dest.display().to_string())
+            .or_default();
+        match engine::verify(&dest.join(&name), &key, &scratch, &mut |_| {}) {
+            Ok(r) => {
+                ds.last_verified = Some(crate::clock::stamp(clock.now()));
+                ds.last_verify_seconds = Some(r.seconds);
+                ds.last_verify_error = None;
+                lines.push(format!(
+                    "{}: {name} restored and verified in {:.1} s",
+                    dest.display(),
+                    r.seconds
+                ));
+            }
+            Err(e) => {
+                ds.last_verify_error = Some(e.to_string());
+                lines.push(format!(
+                    "{}: {name} FAILED verification: {e}",
+                    dest.display()
+                ));
+            }
+        }
+    }
+    status::save(&cfg.data_dir, &st).map_err(anyhow::Error::msg)?;
+    Ok(lines)
+}
+
+/// Runs the daily backup and the verification restore of the newest archives.
+pub async fn run_all(state: crate::app::AppState) -> (Vec<String>, bool) {
+    let (config, clock) = (state.config.clone(), state.clock.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        let names = instances::list_names(&config.data_dir)?;
+        let (mut lines, ok) = crate::backup::job::backup_instances(&config, &clock, &names, false)?;
+        lines.extend(crate::backup::job::verify_newest(&config, &clock)?);
+        Ok::<_, anyhow::Error>((lines, ok))
+    })
+    .await;
+    let (lines, ok) = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => (vec![format!("backup failed: {e:#}")], false),
+        Err(e) => (vec![format!("backup task failed: {e}")], false),
+    };
+    for l in &lines {
+        tracing::info!("{l}");
+    }
+    if !ok {
+        notify_backup_failure(&state, &lines).await;
+    }
+    (lines, ok)
+}
+
+async fn notify_backup_failure(state: &crate::app::AppState, lines: &[String]) {
+    if state.config.mail.is_none() {
+        return;
+    }
+    let body = format!(
+        "The holdfast backup did not complete everywhere:\n\n{}\n\nCheck the destinations and run `holdfast backup run --all`.",
+        lines.join("\n")
+    );
+    let now = state.clock.now();
+    for inst in state.registry.all() {
+        let b = body.clone();
+        let _ = inst
+            .db
+            .write(move |tx| crate::mail::notify_admins(tx, "holdfast: backup problem", &b, now))
+            .await;
+    }
+    state.auth.wake_mail();
+}

@@ -1,0 +1,14 @@
+//! Encrypted backups: the archive engine (format, entries, recovery code, retention) and the
+//! operations on instances (run, verify, restore), the backup key, and the recorded status.
+
+pub mod bundle;
+pub mod engine;
+pub mod format;
+pub mod job;
+pub mod keyfile;
+pub mod recovery;
+pub mod retention;
+pub mod status;
+
+#[cfg(test)]
+mod tests;

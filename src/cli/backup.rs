@@ -1,0 +1,184 @@
+//! `holdfast backup run|list|verify|export-key` and `holdfast restore`: the local console for
+//! encrypted backups, with progress on a terminal and plain log lines otherwise.
+
+use super::{Console, prepare_data_dir, storage_options};
+use crate::audit::Event;
+use crate::backup::job::{Progress, backup_instances, record};
+use crate::backup::{engine, keyfile, recovery, status};
+use crate::instances;
+use crate::keys;
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Back up one instance (--instance) or all of them to every configured destination
+    Run {
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the archives in every destination
+    List,
+    /// Decrypt and check a whole archive, including a test restore of its database
+    Verify {
+        file: PathBuf,
+        /// Needed only when the archive comes from another machine
+        #[arg(long)]
+        recovery_code: Option<String>,
+    },
+    /// Print the backup key as a recovery code (store it offline: it restores on new hardware)
+    ExportKey,
+}
+
+fn instances_for(console: &Console, all: bool) -> Result<Vec<String>> {
+    let names = instances::list_names(&console.config.data_dir)?;
+    if all || console.instance.is_none() && names.len() == 1 {
+        return Ok(names);
+    }
+    match &console.instance {
+        Some(n) if names.contains(n) => Ok(vec![n.clone()]),
+        Some(n) => bail!("no instance named `{n}`"),
+        None => bail!(
+            "choose --instance NAME or --all ({} instances)",
+            names.len()
+        ),
+    }
+}
+
+fn key_for(console: &Console, code: Option<&str>) -> Result<crate::crypto::Key256> {
+    match code {
+        Some(c) => Ok(recovery::decode(c).map_err(|e| anyhow::anyhow!("recovery code: {e}"))?),
+        None => {
+            let (master, _) = keys::load(&console.config.data_dir, false)?;
+            keyfile::load_or_create(&console.config.data_dir, &master).map_err(anyhow::Error::msg)
+        }
+    }
+}
+
+pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
+    prepare_data_dir(&console.config)?;
+    let cfg = &console.config;
+    match cmd {
+        BackupCommand::Run { all } => {
+            let names = instances_for(&console, all)?;
+            let (lines, ok) = backup_instances(&console.config, &console.clock, &names, true)?;
+            for l in lines {
+                println!("{l}");
+            }
+            if !ok {
+                bail!("the backup did not reach every destination (see above)");
+            }
+        }
+        BackupCommand::List => {
+            let st = status::load(&cfg.data_dir);
+            for dest in &cfg.backup.destinations {
+                let ds = st
+                    .destinations
+                    .get(&dest.display().to_string())
+                    .cloned()
+                    .unwrap_or_default();
+                println!(
+                    "{}  (last success {}, last verified restore {}{})",
+                    dest.display(),
+                    ds.last_success.unwrap_or_else(|| "never".into()),
+                    ds.last_verified.unwrap_or_else(|| "never".into()),
+                    ds.last_verify_seconds
+                        .map(|s| format!(", took {s:.1} s"))
+                        .unwrap_or_default()
+                );
+                for (name, _, size) in engine::list(dest) {
+                    println!("  {name}  {:.1} MB", size as f64 / 1e6);
+                }
+            }
+        }
+        BackupCommand::Verify {
+            file,
+            recovery_code,
+        } => {
+            let key = key_for(&console, recovery_code.as_deref())?;
+            let scratch = std::env::temp_dir();
+            let mut p = Progress::new("verify");
+            let r = engine::verify(&file, &key, &scratch, &mut |n| p.add(n))
+                .with_context(|| format!("{} is not a usable backup", file.display()))?;
+            p.done();
+            println!(
+                "{}: OK — instance {}, made {}, schema {}, {} document file(s), {:.1} MB, verified in {:.1} s",
+                file.display(),
+                r.instance,
+                r.created_at,
+                r.schema_version,
+                r.files,
+                r.bytes as f64 / 1e6,
+                r.seconds
+            );
+        }
+        BackupCommand::ExportKey => {
+            let (master, _) = keys::load(&cfg.data_dir, false)?;
+            let key =
+                keyfile::load_or_create(&cfg.data_dir, &master).map_err(anyhow::Error::msg)?;
+            if let Some(when) = keyfile::exported_at(&cfg.data_dir) {
+                eprintln!(
+                    "note: this recovery code was already exported on {when}; it has not changed"
+                );
+            }
+            println!("{}", recovery::encode(&key).expose());
+            eprintln!(
+                "Write this recovery code down and store it offline, apart from the backups. With an archive and this code, holdfast restores on new hardware. Without it, the archives cannot be read."
+            );
+            keyfile::mark_exported(&cfg.data_dir, &crate::clock::stamp(console.clock.now()))
+                .map_err(anyhow::Error::msg)?;
+        }
+    }
+    Ok(())
+}
+
+/// `holdfast restore FILE --recovery-code CODE [--instance NAME]`
+pub fn restore(console: Console, file: &Path, code: &str) -> Result<()> {
+    let cfg = &console.config;
+    prepare_data_dir(cfg)?;
+    let key = recovery::decode(code).map_err(|e| anyhow::anyhow!("recovery code: {e}"))?;
+    let first = instances::list_names(&cfg.data_dir)?.is_empty();
+    let (master, _) = keys::load(&cfg.data_dir, first)?;
+    if let Some(name) = &console.instance {
+        if instances::list_names(&cfg.data_dir)?.contains(name)
+            && super::serve::server_running(&cfg.data_dir)
+        {
+            bail!(
+                "holdfast serve is running on this data dir: stop it (systemctl stop holdfast), restore, then start it again — a running server keeps the old database open"
+            );
+        }
+    }
+    let mut p = Progress::new("restore");
+    let r = engine::restore(
+        file,
+        &key,
+        &cfg.data_dir,
+        &master,
+        console.instance.as_deref(),
+        console.clock.as_ref(),
+        &mut |n| p.add(n),
+    )
+    .with_context(|| format!("nothing was changed; {} was not restored", file.display()))?;
+    p.done();
+    println!(
+        "restored instance `{}` from {} in {:.1} s ({} document file(s))",
+        r.instance,
+        file.display(),
+        r.seconds,
+        r.files
+    );
+    if let Some(old) = r.replaced {
+        println!("the instance it replaced is kept in {}", old.display());
+    }
+    if let Ok(inst) = instances::open(&cfg.data_dir, &master, &r.instance, storage_options(cfg)) {
+        record(
+            &inst,
+            &console.clock,
+            Event::BackupRestored,
+            true,
+            serde_json::json!({ "archive": file.display().to_string() }),
+        );
+    }
+    Ok(())
+}

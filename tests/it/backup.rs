@@ -1,0 +1,500 @@
+//! Encrypted backups end to end: two copies, no plaintext, restore on a fresh data dir, refusal of
+//! damaged archives and wrong codes, consistency under writes, retention.
+
+use crate::support::*;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+const PASSWORD: &str = "archival copper meadow 52";
+
+fn add_admin(d: &Path, cfg: &str) {
+    let mut c = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(d)
+        .args([
+            "--config",
+            cfg,
+            "admin",
+            "user",
+            "add",
+            "keeper",
+            "--email",
+            "keeper@example.test",
+            "--group",
+            "admins",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    c.stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
+    assert!(c.wait().unwrap().success());
+}
+
+async fn sign_in(c: &Client) -> (String, String) {
+    let body = format!("{{\"username\":\"keeper\",\"password\":\"{PASSWORD}\"}}");
+    let r = c
+        .request(
+            "POST",
+            "localhost",
+            "/api/v1/session",
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-hf_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    (cookie, v["csrf_token"].as_str().unwrap().to_string())
+}
+
+fn config(d: &Path, dests: &[&Path]) -> String {
+    let cfg = d.join("holdfast.toml");
+    let list = dests
+        .iter()
+        .map(|p| format!("\"{}\"", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    std::fs::write(&cfg, format!("[backup]\ndestinations = [{list}]\n")).unwrap();
+    cfg.display().to_string()
+}
+
+fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "holdfast-test-boundary-7MA4YWxk";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn two_encrypted_copies_restore_on_a_fresh_machine() {
+    let dir = data_dir();
+    let d = dir.path();
+    let disk_a = data_dir();
+    let disk_b = data_dir();
+    let cfg = config(d, &[disk_a.path(), disk_b.path()]);
+    assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
+    add_admin(d, &cfg);
+    let server = Server::launch(
+        d,
+        Launch {
+            args: vec!["--config".into(), cfg.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let c = server.client();
+    let (cookie, csrf) = sign_in(&c).await;
+    let json = [
+        ("content-type", "application/json"),
+        ("cookie", cookie.as_str()),
+    ];
+    let r = c
+        .request(
+            "POST",
+            "localhost",
+            "/api/v1/clients",
+            &json,
+            br#"{"name":"Quillfeather Archive 9931","notes":"secret ledger note 55"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = c
+        .request(
+            "POST",
+            "localhost",
+            "/api/v1/documents",
+            &json,
+            br#"{"title":"Charter","client_id":1}"#,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let pdf = b"%PDF-1.4\n% distinctive document body: marmalade-zeppelin-4471\n%%EOF\n".to_vec();
+    let (ct, body) = multipart("charter.pdf", &pdf);
+    let r = c
+        .request(
+            "POST",
+            "localhost",
+            "/api/v1/documents/1/file",
+            &[
+                ("content-type", ct.as_str()),
+                ("cookie", cookie.as_str()),
+                ("x-csrf-token", csrf.as_str()),
+            ],
+            &body,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    let out = holdfast(d, &["--config", &cfg, "backup", "run", "--all"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let copies_a = files_below(disk_a.path());
+    let copies_b = files_below(disk_b.path());
+    assert_eq!(copies_a.len(), 1, "{copies_a:?}");
+    assert_eq!(copies_b.len(), 1, "{copies_b:?}");
+    let archive = copies_a[0].clone();
+    assert!(
+        archive
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("holdfast-default-")
+    );
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        std::fs::read(&copies_b[0]).unwrap()
+    );
+    for needle in [
+        &b"Quillfeather"[..],
+        b"secret ledger",
+        b"marmalade-zeppelin",
+        b"SQLite format 3",
+        b"CREATE TABLE",
+    ] {
+        assert!(
+            !file_contains(&archive, needle),
+            "archive contains {:?}",
+            String::from_utf8_lossy(needle)
+        );
+    }
+    // No plaintext scratch files were left behind in the data dir either.
+    for f in files_below(d) {
+        assert!(
+            !file_contains(&f, b"Quillfeather"),
+            "{} holds plaintext",
+            f.display()
+        );
+    }
+
+    let verify = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "backup",
+            "verify",
+            archive.to_str().unwrap(),
+        ],
+    );
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    assert!(
+        text(&verify.stdout).contains("OK"),
+        "{}",
+        text(&verify.stdout)
+    );
+    let code = text(&holdfast(d, &["--config", &cfg, "backup", "export-key"]).stdout)
+        .trim()
+        .to_string();
+    assert!(code.starts_with("HF1-"), "{code}");
+    assert!(server.stop().success());
+
+    // A new machine: empty data dir, only the archive and the recovery code.
+    let fresh = data_dir();
+    let f = fresh.path();
+    let out = holdfast(
+        f,
+        &[
+            "restore",
+            archive.to_str().unwrap(),
+            "--recovery-code",
+            &code,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = Server::start(f);
+    let c = server.client();
+    let (cookie, _) = sign_in(&c).await;
+    let r = c
+        .request(
+            "GET",
+            "localhost",
+            "/api/v1/clients/1",
+            &[("cookie", cookie.as_str())],
+            b"",
+        )
+        .await;
+    assert!(
+        r.body.contains("Quillfeather Archive 9931") && r.body.contains("secret ledger note 55"),
+        "{}",
+        r.body
+    );
+    let r = c
+        .request(
+            "GET",
+            "localhost",
+            "/api/v1/documents/1/file",
+            &[("cookie", cookie.as_str())],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body.as_bytes(),
+        &pdf[..],
+        "the document came back different"
+    );
+    assert!(server.stop().success());
+}
+
+#[test]
+fn damaged_archives_and_wrong_codes_are_refused_and_change_nothing() {
+    let dir = data_dir();
+    let d = dir.path();
+    let disk = data_dir();
+    let cfg = config(d, &[disk.path()]);
+    assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
+    let out = holdfast(d, &["--config", &cfg, "backup", "run", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let archive = files_below(disk.path()).remove(0);
+    let good = std::fs::read(&archive).unwrap();
+    let code = text(&holdfast(d, &["--config", &cfg, "backup", "export-key"]).stdout)
+        .trim()
+        .to_string();
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x20;
+    let truncated = good[..good.len() - 7].to_vec();
+    let mut appended = good.clone();
+    appended.extend_from_slice(&good[good.len() - 64..]);
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("flipped", flipped),
+        ("truncated", truncated),
+        ("appended", appended),
+    ];
+    for (what, bytes) in cases {
+        let p = d.join(format!("{what}.hfb"));
+        std::fs::write(&p, &bytes).unwrap();
+        let v = holdfast(
+            d,
+            &["--config", &cfg, "backup", "verify", p.to_str().unwrap()],
+        );
+        assert!(!v.status.success(), "{what} archive passed verification");
+        let fresh = data_dir();
+        let r = holdfast(
+            fresh.path(),
+            &["restore", p.to_str().unwrap(), "--recovery-code", &code],
+        );
+        assert!(!r.status.success(), "{what} archive was restored");
+        assert!(
+            text(&r.stderr).contains("nothing was changed"),
+            "{what}: {}",
+            text(&r.stderr)
+        );
+        assert!(
+            instance_dirs(fresh.path()).is_empty(),
+            "{what}: a half-restored instance was left behind"
+        );
+    }
+    // A valid code of another key, and a typo.
+    let other = data_dir();
+    assert!(holdfast(other.path(), &["init"]).status.success());
+    let wrong = text(&holdfast(other.path(), &["backup", "export-key"]).stdout)
+        .trim()
+        .to_string();
+    let fresh = data_dir();
+    let r = holdfast(
+        fresh.path(),
+        &[
+            "restore",
+            archive.to_str().unwrap(),
+            "--recovery-code",
+            &wrong,
+        ],
+    );
+    assert!(
+        !r.status.success() && text(&r.stderr).contains("recovery code does not open"),
+        "{}",
+        text(&r.stderr)
+    );
+    let mut typo = code.clone();
+    typo.replace_range(5..6, if &code[5..6] == "A" { "B" } else { "A" });
+    let r = holdfast(
+        fresh.path(),
+        &[
+            "restore",
+            archive.to_str().unwrap(),
+            "--recovery-code",
+            &typo,
+        ],
+    );
+    assert!(
+        !r.status.success() && text(&r.stderr).contains("typo"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(instance_dirs(fresh.path()).is_empty());
+}
+
+fn instance_dirs(d: &Path) -> Vec<String> {
+    std::fs::read_dir(d.join("instances"))
+        .map(|e| {
+            e.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn backup_during_writes_is_consistent_and_restore_refuses_a_running_server() {
+    let dir = data_dir();
+    let d = dir.path();
+    let disk = data_dir();
+    let cfg = config(d, &[disk.path()]);
+    assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
+    add_admin(d, &cfg);
+    let server = Server::launch(
+        d,
+        Launch {
+            args: vec!["--config".into(), cfg.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let c = server.client();
+    let (cookie, _) = sign_in(&c).await;
+    let writer = {
+        let (c, cookie) = (c.clone(), cookie.clone());
+        tokio::spawn(async move {
+            let mut ok = 0;
+            for i in 0..300 {
+                let body = format!("{{\"name\":\"Steady writer {i}\"}}");
+                let r = c
+                    .request(
+                        "POST",
+                        "localhost",
+                        "/api/v1/clients",
+                        &[
+                            ("content-type", "application/json"),
+                            ("cookie", cookie.as_str()),
+                        ],
+                        body.as_bytes(),
+                    )
+                    .await;
+                if r.status == 201 {
+                    ok += 1;
+                }
+            }
+            ok
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let out = tokio::task::spawn_blocking({
+        let (d, cfg) = (d.to_path_buf(), cfg.clone());
+        move || holdfast(&d, &["--config", &cfg, "backup", "run", "--all"])
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = writer.await.unwrap();
+    assert!(written > 0);
+    let archive = files_below(disk.path()).remove(0);
+    let v = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "backup",
+            "verify",
+            archive.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        v.status.success(),
+        "a backup taken during writes is not consistent: {}",
+        text(&v.stderr)
+    );
+    let code = text(&holdfast(d, &["--config", &cfg, "backup", "export-key"]).stdout)
+        .trim()
+        .to_string();
+    // Replacing the instance of a running server is refused: it would keep the old database open.
+    let r = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "--instance",
+            "default",
+            "restore",
+            archive.to_str().unwrap(),
+            "--recovery-code",
+            &code,
+        ],
+    );
+    assert!(
+        !r.status.success() && text(&r.stderr).contains("stop it"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(server.stop().success());
+    let r = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "--instance",
+            "default",
+            "restore",
+            archive.to_str().unwrap(),
+            "--recovery-code",
+            &code,
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(text(&r.stdout).contains("kept in"), "{}", text(&r.stdout));
+}
+
+#[test]
+fn retention_keeps_exactly_the_daily_weekly_and_monthly_archives() {
+    let dir = data_dir();
+    let d = dir.path();
+    let disk = data_dir();
+    let cfg = d.join("holdfast.toml");
+    std::fs::write(&cfg, format!("[backup]\ndestinations = [\"{}\"]\nkeep_daily = 2\nkeep_weekly = 1\nkeep_monthly = 2\n", disk.path().display())).unwrap();
+    let cfg = cfg.display().to_string();
+    assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
+    // Old archives, one a day for ~90 days before today (contents do not matter for retention).
+    let today = chrono::Utc::now().date_naive();
+    for back in 1..=90u64 {
+        let day = today - chrono::Days::new(back);
+        let name = format!("holdfast-default-{}T023000Z.hfb", day.format("%Y%m%d"));
+        std::fs::write(disk.path().join(name), b"old").unwrap();
+    }
+    let out = holdfast(d, &["--config", &cfg, "backup", "run", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let left: Vec<String> = files_below(disk.path())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    // Today's new archive and yesterday's are the two dailies; the newest of this week is today's;
+    // the newest of this month and of last month make the monthlies.
+    let yesterday = (today - chrono::Days::new(1)).format("%Y%m%d").to_string();
+    assert!(left.iter().any(|n| n.contains(&yesterday)), "{left:?}");
+    assert!(
+        left.len() >= 3 && left.len() <= 4,
+        "unexpected set kept: {left:?}"
+    );
+    let removed = text(&out.stdout).matches("retention: removed").count();
+    assert_eq!(removed, 91 - left.len(), "{}", text(&out.stdout));
+}
