@@ -19,6 +19,13 @@ const BUILT_IN_KEYS: &[(&str, &str)] = &[(
 pub enum UpdateCommand {
     /// Check a bundle completely (signatures, versions, expiry, every payload byte) and print it
     Verify { file: PathBuf },
+    /// Verify, then copy the payload (.deb) out of the bundle, re-checking every byte
+    Extract {
+        file: PathBuf,
+        /// Directory for the payload (created 0700; files are never overwritten)
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Show the installed version, security epoch and update history
     Status,
 }
@@ -55,6 +62,26 @@ fn audit_update(console: &Console, event: Event, ok: bool, detail: serde_json::V
     }
 }
 
+fn policy_for(
+    console: &Console,
+    st: &state::UpdateState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Policy> {
+    Ok(Policy {
+        threshold: console.config.update.threshold,
+        product: "holdfast".into(),
+        arch: std::env::consts::ARCH
+            .replace("x86_64", "amd64")
+            .replace("aarch64", "arm64"),
+        current_version: semver::Version::parse(env!("CARGO_PKG_VERSION"))
+            .context("own version")?,
+        current_epoch: st.security_epoch,
+        now,
+        last_seen_time: st.last_seen_time,
+        max_size: console.config.update.max_bundle_bytes,
+    })
+}
+
 pub fn run(console: Console, cmd: UpdateCommand) -> Result<()> {
     let dir = console.config.data_dir.clone();
     let now = console.clock.now();
@@ -85,6 +112,31 @@ pub fn run(console: Console, cmd: UpdateCommand) -> Result<()> {
                     h.detail
                 );
             }
+            Ok(())
+        }
+        UpdateCommand::Extract { file, to } => {
+            let st = state::load(&dir).map_err(anyhow::Error::msg)?;
+            let keys = trusted(&console)?;
+            let policy = policy_for(&console, &st, now)?;
+            let v = bundle::verify(&file, &keys, &policy)
+                .map_err(|e| anyhow::anyhow!("update bundle refused: {e}"))?;
+            crate::fsutil::ensure_private_dir(&to)
+                .with_context(|| format!("cannot create {}", to.display()))?;
+            let paths = bundle::extract(&file, &v, &to)?;
+            for p in paths {
+                println!("{}", p.display());
+            }
+            let _ = state::record(
+                &dir,
+                now,
+                HistoryEntry {
+                    at: now,
+                    action: "extract".into(),
+                    version: Some(v.manifest().version.to_string()),
+                    outcome: "extracted".into(),
+                    detail: to.display().to_string(),
+                },
+            );
             Ok(())
         }
         UpdateCommand::Verify { file } => {

@@ -67,6 +67,25 @@ fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
         text(&ok.stdout)
     );
 
+    let payload_dir = d.join("payload");
+    let ex = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg_s,
+            "update",
+            "extract",
+            &bundle_s,
+            "--to",
+            &payload_dir.display().to_string(),
+        ],
+    );
+    assert!(ex.status.success(), "{}", text(&ex.stderr));
+    assert_eq!(
+        std::fs::read(payload_dir.join("holdfast_0.2.0_amd64.deb")).unwrap(),
+        std::fs::read(&deb).unwrap()
+    );
+
     // One flipped byte in the payload: refused, with a reason.
     let mut bytes = std::fs::read(&bundle).unwrap();
     let last = bytes.len() - 10;
