@@ -3,7 +3,9 @@
 
 /// One cell, quoted when needed and prefixed with `'` when it could start a formula.
 pub fn cell(value: &str) -> String {
-    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    // A value that already looks neutralised gets one more `'`, so import gives it back unchanged.
+    let looks_neutralised = unneutralise(value).len() != value.len();
+    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) || looks_neutralised {
         format!("'{value}")
     } else {
         value.to_string()
@@ -18,7 +20,12 @@ pub fn cell(value: &str) -> String {
 /// Reverses [`cell`]'s formula guard on import, so that export → import gives back the same values.
 pub fn unneutralise(value: &str) -> &str {
     match value.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        Some(rest)
+            if rest.starts_with(['=', '+', '-', '@', '\t', '\r'])
+                || (rest.starts_with('\'') && unneutralise(rest).len() != rest.len()) =>
+        {
+            rest
+        }
         _ => value,
     }
 }
@@ -48,7 +55,16 @@ mod tests {
         assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(cell("\tx"), "'\tx");
         assert_eq!(row(&["a", "b"]), "a,b\r\n");
-        for v in ["=1+1", "+48 123", "-5", "@x", "plain", "'quoted"] {
+        for v in [
+            "=1+1",
+            "+48 123",
+            "-5",
+            "@x",
+            "plain",
+            "'quoted",
+            "'=literal",
+            "''=x",
+        ] {
             assert_eq!(unneutralise(&cell(v).replace('"', "")), v.replace('"', ""));
         }
     }

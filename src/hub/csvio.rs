@@ -108,17 +108,20 @@ struct Parsed {
     values: Vec<(&'static str, Value)>,
 }
 
-fn parse(def: &'static ModuleDef, data: &[u8]) -> Result<Vec<Parsed>, Vec<Problem>> {
+/// Rows that passed the field checks, every problem found so far, and the header (for columns).
+/// A problem with the file as a whole (encoding, header) returns no rows.
+fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Vec<String>) {
     let mut problems = Vec::new();
     let text = match std::str::from_utf8(data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data)) {
         Ok(t) => t,
         Err(e) => {
-            return Err(vec![Problem {
+            let p = Problem {
                 row: 0,
                 column: 0,
                 field: String::new(),
                 message: format!("the file is not UTF-8 (byte {})", e.valid_up_to()),
-            }]);
+            };
+            return (vec![], vec![p], vec![]);
         }
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -128,12 +131,13 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> Result<Vec<Parsed>, Vec<Proble
     let headers: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
         Err(e) => {
-            return Err(vec![Problem {
+            let p = Problem {
                 row: 1,
                 column: 0,
                 field: String::new(),
                 message: format!("cannot read the header row: {e}"),
-            }]);
+            };
+            return (vec![], vec![p], vec![]);
         }
     };
     for (i, h) in headers.iter().enumerate() {
@@ -169,7 +173,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> Result<Vec<Parsed>, Vec<Proble
         }
     }
     if !problems.is_empty() {
-        return Err(problems);
+        return (vec![], problems, headers);
     }
     let mut out = Vec::new();
     for (n, record) in reader.records().enumerate() {
@@ -242,11 +246,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> Result<Vec<Parsed>, Vec<Proble
             break;
         }
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
+    (out, problems, headers)
 }
 
 /// Imports a CSV file in ONE transaction: any problem (format, validation, missing reference, id in
@@ -258,16 +258,26 @@ pub async fn import(
     dry_run: bool,
     by: By,
 ) -> Result<ImportReport, ImportError> {
-    let rows = parse(def, &data).map_err(ImportError::Problems)?;
-    let count = rows.len();
+    let (rows, mut early, headers) = parse(def, &data);
+    if rows.is_empty() && !early.is_empty() {
+        return Err(ImportError::Problems(early));
+    }
+    let count = rows.len()
+        + early
+            .iter()
+            .map(|p| p.row)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+    let column_of = move |field: &str| headers.iter().position(|h| h == field).map_or(0, |p| p + 1);
+    let has_early = !early.is_empty();
     let apply = move |tx: &rusqlite::Transaction| -> Result<ImportReport, ImportError> {
-        let mut problems = Vec::new();
+        let mut problems = std::mem::take(&mut early);
         for r in &rows {
             if let Some(id) = r.id {
                 if store::exists(tx, def.table, id)? {
                     problems.push(Problem {
                         row: r.line,
-                        column: 1,
+                        column: column_of("id"),
                         field: "id".into(),
                         message: format!("a {} with id {id} already exists", def.singular),
                     });
@@ -284,7 +294,7 @@ pub async fn import(
                     for e in errs {
                         problems.push(Problem {
                             row: r.line,
-                            column: 0,
+                            column: column_of(&e.field),
                             field: e.field,
                             message: e.message,
                         });
@@ -294,6 +304,7 @@ pub async fn import(
             }
         }
         if !problems.is_empty() {
+            problems.sort_by_key(|p| (p.row, p.column));
             return Err(ImportError::Problems(problems));
         }
         if !dry_run {
@@ -315,7 +326,9 @@ pub async fn import(
             dry_run,
         })
     };
-    if dry_run {
+    // With problems already found, the rows are still checked against the database (references,
+    // ids in use) so that one answer lists everything — but in a rehearsal that is rolled back.
+    if dry_run || has_early {
         inst.db.rehearse(apply).await
     } else {
         inst.db.write(apply).await

@@ -283,8 +283,10 @@ pub async fn from_project(
             let inv = create_in(tx, &INVOICES, &values, &by, true)?;
             let now = stamp(by.now);
             for e in &entries {
-                let q = e.minutes * 1000 / 60;
-                let (net, tax) = line_amounts(q, hourly, rate_milli / 10);
+                // Net from the minutes themselves: rounding the quantity first would lose cents.
+                let q = div_round(e.minutes as i128 * 1000, 60);
+                let net = div_round(e.minutes as i128 * hourly as i128, 60);
+                let tax = div_round(net as i128 * (rate_milli / 10) as i128, 10_000);
                 let desc = format!(
                     "{} · {} · {}",
                     e.date,
@@ -314,6 +316,13 @@ pub async fn from_project(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minutes_bill_to_the_cent() {
+        assert_eq!(div_round(10 * 12_000, 60), 2_000);
+        assert_eq!(div_round(20 * 12_000, 60), 4_000);
+        assert_eq!(div_round(7 * 10_000, 60), 1_167);
+    }
 
     #[test]
     fn money_is_integer_and_rounds_half_up() {

@@ -204,6 +204,13 @@ pub fn validate(
                 None => Ok(None),
             },
         };
+        let parsed = match (parsed, field.default) {
+            // An empty value for a field with a default: the default on create; on change it
+            // cannot be emptied (the column always has a value).
+            (Ok(None), Some(d)) if !partial => parse_value(field, &Json::String(d.into())),
+            (Ok(None), Some(_)) => Err("cannot be empty".to_string()),
+            (other, _) => other,
+        };
         match parsed {
             Ok(Some(v)) => out.push((field.name, v)),
             Ok(None) if field.required => errors.push(FieldError {
@@ -299,8 +306,11 @@ fn ensure_mutable(def: &ModuleDef, row: &Row) -> Result<(), HubError> {
 }
 
 fn fk_error(e: StorageError, what: &str) -> HubError {
-    if let StorageError::Sql(rusqlite::Error::SqliteFailure(f, _)) = &e {
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY {
+    if let StorageError::Sql(rusqlite::Error::SqliteFailure(f, msg)) = &e {
+        let fk = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+            || (f.code == rusqlite::ErrorCode::ConstraintViolation
+                && msg.as_deref().is_some_and(|m| m.contains("FOREIGN KEY")));
+        if fk {
             return HubError::Conflict(format!(
                 "{what}: other records still refer to it; remove or move them first"
             ));
@@ -498,10 +508,16 @@ pub async fn delete(
     id: i64,
     by: By,
 ) -> Result<(), HubError> {
-    inst.db
-        .write(move |tx| -> Result<(), HubError> {
+    let files = inst
+        .db
+        .write(move |tx| -> Result<Vec<String>, HubError> {
+            let mut stored_files = Vec::new();
             let old = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
             ensure_mutable(def, &old)?;
+            if def.module == Module::Documents {
+                // Files go after the commit; collect their names while the rows still exist.
+                stored_files.extend(crate::storage::documents::storage_names(tx, Some(id))?);
+            }
             store::delete(tx, def, id)
                 .map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
             store::unindex(tx, def.slug, id)?;
@@ -517,9 +533,13 @@ pub async fn delete(
                 )
                 .with(json!({ "title": title })),
             )?;
-            Ok(())
+            Ok(stored_files)
         })
-        .await
+        .await?;
+    for f in files {
+        let _ = std::fs::remove_file(inst.dir.join("files").join(f));
+    }
+    Ok(())
 }
 
 pub async fn add_comment(

@@ -145,7 +145,7 @@ pub async fn upload_api(
     CurrentInstance(inst): CurrentInstance,
     ClientIp(ip): ClientIp,
     Session(s): Session,
-    Path(id): Path<i64>,
+    super::api::ApiPath(id): super::api::ApiPath<i64>,
     mut form: Multipart,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
     let max = state.config.document_max_bytes;
@@ -188,7 +188,7 @@ pub async fn download(
 
 pub async fn download_api(
     CurrentInstance(inst): CurrentInstance,
-    Path(id): Path<i64>,
+    super::api::ApiPath(id): super::api::ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let (row, data) = documents::download(&inst, id, 0)
         .await

@@ -13,7 +13,6 @@ font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none';
 
 const FIXED: &[(HeaderName, &str)] = &[
     (header::STRICT_TRANSPORT_SECURITY, HSTS),
-    (header::CONTENT_SECURITY_POLICY, CSP),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "no-referrer"),
     (header::X_FRAME_OPTIONS, "DENY"),
@@ -37,6 +36,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
     );
+    // A handler may only tighten the policy (document downloads add `sandbox`).
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     // Pages carry instance data: no shared or disk cache unless a handler chose otherwise (assets).
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));

@@ -279,8 +279,13 @@ pub async fn home(
     render(&page)
 }
 
-pub async fn not_found() -> WebError {
-    WebError::NotFound
+/// Unknown paths: a JSON error under `/api/`, the page otherwise.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        super::ApiError(WebError::NotFound).into_response()
+    } else {
+        WebError::NotFound.into_response()
+    }
 }
 
 pub fn render(page: &impl Template) -> Result<Response, WebError> {

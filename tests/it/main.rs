@@ -3,6 +3,7 @@
 
 mod browser;
 mod browser_flows;
+mod hub_support;
 mod identity_support;
 mod smtp_sink;
 mod support;
@@ -10,6 +11,7 @@ mod support;
 mod backup;
 mod core;
 mod crash;
+mod hub;
 mod identity;
 mod update_bundle;
 mod update_cli;

@@ -1,7 +1,7 @@
 -- The business hub: clients, contacts, projects, tasks, time, invoices, documents; comments, change
 -- history, full-text search and API tokens.
 CREATE TABLE clients (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     tax_id TEXT,
     email TEXT,
@@ -17,7 +17,7 @@ CREATE INDEX clients_name ON clients(name, id);
 CREATE INDEX clients_status ON clients(status, id);
 
 CREATE TABLE contacts (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE RESTRICT,
     role TEXT,
@@ -32,7 +32,7 @@ CREATE INDEX contacts_client ON contacts(client_id, id);
 CREATE INDEX contacts_name ON contacts(name, id);
 
 CREATE TABLE projects (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE RESTRICT,
     manager TEXT,
@@ -53,7 +53,7 @@ CREATE INDEX projects_name ON projects(name, id);
 CREATE INDEX projects_status ON projects(status, id);
 
 CREATE TABLE tasks (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL,
     project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE RESTRICT,
     assignee TEXT,
@@ -70,7 +70,7 @@ CREATE INDEX tasks_project ON tasks(project_id, id);
 CREATE INDEX tasks_due ON tasks(status, due_date);
 
 CREATE TABLE invoices (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE RESTRICT,
     project_id INTEGER REFERENCES projects(id) ON DELETE RESTRICT,
     number TEXT UNIQUE,
@@ -111,7 +111,7 @@ CREATE TABLE invoice_sequences (
 ) STRICT;
 
 CREATE TABLE time_entries (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     user TEXT NOT NULL,
     project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE RESTRICT,
     task_id INTEGER REFERENCES tasks(id) ON DELETE SET NULL,
@@ -130,7 +130,7 @@ CREATE INDEX time_entries_date ON time_entries(date, id);
 CREATE INDEX time_entries_unbilled ON time_entries(project_id, invoice_id, billable);
 
 CREATE TABLE documents (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL,
     client_id INTEGER REFERENCES clients(id) ON DELETE RESTRICT,
     project_id INTEGER REFERENCES projects(id) ON DELETE RESTRICT,
@@ -157,7 +157,7 @@ CREATE TABLE document_versions (
 ) STRICT;
 
 CREATE TABLE comments (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     module TEXT NOT NULL,
     record_id INTEGER NOT NULL,
     author TEXT NOT NULL,

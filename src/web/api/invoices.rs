@@ -1,6 +1,7 @@
 //! Invoice-specific API: lines, issue, paid, cancel, and a draft from a project's unbilled time.
 
 use super::ApiJson;
+use super::ApiPath;
 use crate::app::AppState;
 use crate::hub::invoices::{self, LineInput};
 use crate::hub::records;
@@ -10,7 +11,7 @@ use crate::web::api::records::by;
 use crate::web::error::ApiError;
 use crate::web::guard::{ClientIp, Session};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -43,7 +44,7 @@ async fn with_lines(inst: &crate::instances::Instance, id: i64) -> Result<Value,
 
 pub async fn lines(
     CurrentInstance(inst): CurrentInstance,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(with_lines(&inst, id).await?))
 }
@@ -53,7 +54,7 @@ pub async fn add_line(
     CurrentInstance(inst): CurrentInstance,
     ClientIp(ip): ClientIp,
     Session(s): Session,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<LineBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let line = LineInput {
@@ -71,7 +72,7 @@ pub async fn remove_line(
     CurrentInstance(inst): CurrentInstance,
     ClientIp(ip): ClientIp,
     Session(s): Session,
-    Path((id, line)): Path<(i64, i64)>,
+    ApiPath((id, line)): ApiPath<(i64, i64)>,
 ) -> Result<Json<Value>, ApiError> {
     invoices::remove_line(&inst, id, line, by(&s, ip, &state)).await?;
     Ok(Json(with_lines(&inst, id).await?))
@@ -82,7 +83,7 @@ pub async fn transition(
     CurrentInstance(inst): CurrentInstance,
     ClientIp(ip): ClientIp,
     Session(s): Session,
-    Path((id, action)): Path<(i64, String)>,
+    ApiPath((id, action)): ApiPath<(i64, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let b = by(&s, ip, &state);
     match action.as_str() {

@@ -3,6 +3,7 @@
 //! own permission).
 
 use super::ApiJson;
+use super::ApiPath;
 use crate::app::AppState;
 use crate::audit::By;
 use crate::hub::csvio::{self, ImportError};
@@ -13,7 +14,7 @@ use crate::web::guard::{ClientIp, Session};
 use crate::web::{CurrentInstance, WebError};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -89,7 +90,7 @@ pub async fn create(
 pub async fn get(
     CurrentInstance(inst): CurrentInstance,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let row = records::get(&inst, def, id).await?;
     Ok(Json(records::to_json(def, &row)))
@@ -102,7 +103,7 @@ pub async fn patch(
     ClientIp(ip): ClientIp,
     Session(s): Session,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -123,7 +124,7 @@ pub async fn delete(
     ClientIp(ip): ClientIp,
     Session(s): Session,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     records::delete(&inst, def, id, by(&s, ip, &state)).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,0 +1,585 @@
+//! Helpers for the business-hub tests (`hub.rs`): a server in its own data dir (optionally with a
+//! config file), console commands, API callers that authenticate with a bearer token or with a
+//! session cookie (+ CSRF token where the guard wants one), byte-exact responses, multipart bodies,
+//! CSV parsing and small HTML probes.
+
+// Not every test uses every helper.
+#![allow(dead_code)]
+
+use crate::support::*;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const SESSION: &str = "__Host-hf_session";
+
+pub const ADMIN: &str = "root";
+pub const ADMIN_PW: &str = "correct horse battery staple 41";
+pub const USER_PW: &str = "velvet horse battery staple 42";
+
+/// Every module scope (what `docs/api.md` assumes for its examples).
+pub const ALL_SCOPES: &str = "clients:read,clients:write,contacts:read,contacts:write,projects:read,projects:write,tasks:read,tasks:write,time:read,time:write,invoices:read,invoices:write,documents:read,documents:write";
+
+/// A response with its body kept byte for byte (downloads) and as text.
+#[derive(Debug, Clone)]
+pub struct R {
+    pub status: u16,
+    pub headers: hyper::HeaderMap,
+    pub bytes: Vec<u8>,
+    pub body: String,
+}
+
+impl R {
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The body as JSON; panics with the body when it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: body is not JSON ({e}): {}",
+                self.status, self.body
+            )
+        })
+    }
+
+    /// `error.code` of a JSON error body.
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error.code in {}", self.body))
+            .to_string()
+    }
+
+    pub fn id(&self) -> i64 {
+        self.json()["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+    }
+}
+
+pub struct Env {
+    // Field order is drop order: the server stops before its data dir is removed.
+    pub server: Server,
+    pub client: Client,
+    pub host: String,
+    config: Option<PathBuf>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A fresh server with the first administrator (`root`) in place.
+    pub fn start() -> Env {
+        Self::with_config(None)
+    }
+
+    /// Like [`Env::start`] with a `holdfast.toml` of the given text (passed with `--config`).
+    pub fn with_config(toml: Option<&str>) -> Env {
+        let dir = data_dir();
+        let config = toml.map(|t| {
+            let p = dir.path().join("holdfast.toml");
+            std::fs::write(&p, t).unwrap();
+            p
+        });
+        let mut args = Vec::new();
+        if let Some(c) = &config {
+            args.push("--config".to_string());
+            args.push(c.display().to_string());
+        }
+        let server = Server::launch(
+            dir.path(),
+            Launch {
+                args,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("server did not start: {e}"));
+        let client = server.client();
+        let host = format!("localhost:{}", server.addr.port());
+        let env = Env {
+            server,
+            client,
+            host,
+            config,
+            dir,
+        };
+        env.add_user(ADMIN, "admins", ADMIN_PW);
+        env
+    }
+
+    pub fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The directory where the default instance keeps its encrypted document files.
+    pub fn files_dir(&self) -> PathBuf {
+        self.data().join("instances/default/files")
+    }
+
+    // ---- console -----------------------------------------------------------------------------
+
+    pub fn console_in(&self, args: &[&str], stdin: &str) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir").arg(self.data());
+        if let Some(c) = &self.config {
+            cmd.arg("--config").arg(c);
+        }
+        let mut child = cmd
+            .args(args)
+            .env_remove("HOLDFAST_CONFIG")
+            .env_remove("HOLDFAST_DATA_DIR")
+            .env_remove("HOLDFAST_INSTANCE")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// A console command that must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.console_in(args, "");
+        assert!(
+            out.status.success(),
+            "`holdfast {}` failed:\n{}{}",
+            args.join(" "),
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    pub fn add_user(&self, name: &str, group: &str, password: &str) {
+        let email = format!("{name}@example.test");
+        let out = self.console_in(
+            &[
+                "admin",
+                "user",
+                "add",
+                name,
+                "--email",
+                &email,
+                "--group",
+                group,
+                "--password-stdin",
+            ],
+            &format!("{password}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "adding `{name}` failed: {}",
+            text(&out.stderr)
+        );
+    }
+
+    /// `admin token create`: (token id, token).
+    pub fn token(&self, service: &str, scopes: &str) -> (i64, String) {
+        let out = self.ok(&[
+            "admin",
+            "token",
+            "create",
+            "--service",
+            service,
+            "--scopes",
+            scopes,
+        ]);
+        let id = out
+            .split('#')
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no token id in {out}"));
+        let token = out
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("hft_"))
+            .unwrap_or_else(|| panic!("no token in {out}"))
+            .to_string();
+        (id, token)
+    }
+
+    /// The security log rows of one event type (`admin audit --json --type T`).
+    pub fn audit(&self, event: &str) -> Vec<Value> {
+        self.ok(&[
+            "admin", "audit", "--json", "--type", event, "--limit", "100000",
+        ])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+    }
+
+    // ---- HTTP --------------------------------------------------------------------------------
+
+    /// One HTTPS request on a fresh connection; the body is kept byte for byte.
+    pub async fn fetch(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> R {
+        let tls = self.client.tls().await.expect("TLS handshake");
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.host);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = sender
+            .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        R {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        }
+    }
+
+    pub fn bearer(&self, token: &str) -> Caller<'_> {
+        Caller {
+            env: self,
+            auth: Auth::Token(token.to_string()),
+        }
+    }
+
+    /// A caller with a fresh token that has every module scope (no admin).
+    pub fn full_token(&self) -> Caller<'_> {
+        let (_, t) = self.token("test-integration", ALL_SCOPES);
+        self.bearer(&t)
+    }
+
+    pub fn anonymous(&self) -> Caller<'_> {
+        Caller {
+            env: self,
+            auth: Auth::None,
+        }
+    }
+
+    /// Signs in with the JSON API; the caller carries the session cookie and CSRF token.
+    pub async fn session(&self, user: &str, password: &str) -> Caller<'_> {
+        let body = json!({ "username": user, "password": password }).to_string();
+        let r = self
+            .fetch(
+                "POST",
+                "/api/v1/session",
+                &[("content-type", "application/json")],
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 200, "sign-in of {user}: {}", r.body);
+        let j = r.json();
+        assert_eq!(j["status"], "signed_in", "{}", r.body);
+        let csrf = j["csrf_token"].as_str().expect("csrf_token").to_string();
+        let cookie = r
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|l| {
+                l.split(';')
+                    .next()
+                    .and_then(|kv| kv.split_once('='))
+                    .filter(|(k, v)| *k == SESSION && !v.is_empty())
+                    .map(|(_, v)| v.to_string())
+            })
+            .expect("a session cookie");
+        Caller {
+            env: self,
+            auth: Auth::Session { cookie, csrf },
+        }
+    }
+
+    pub async fn admin(&self) -> Caller<'_> {
+        self.session(ADMIN, ADMIN_PW).await
+    }
+}
+
+#[derive(Clone)]
+pub enum Auth {
+    None,
+    Token(String),
+    Session { cookie: String, csrf: String },
+}
+
+pub struct Caller<'a> {
+    pub env: &'a Env,
+    pub auth: Auth,
+}
+
+impl Caller<'_> {
+    pub fn csrf(&self) -> String {
+        match &self.auth {
+            Auth::Session { csrf, .. } => csrf.clone(),
+            _ => panic!("not a session"),
+        }
+    }
+
+    fn auth_headers(&self, csrf_header: bool) -> Vec<(String, String)> {
+        match &self.auth {
+            Auth::None => vec![],
+            Auth::Token(t) => vec![("authorization".into(), format!("Bearer {t}"))],
+            Auth::Session { cookie, csrf } => {
+                let mut h = vec![("cookie".into(), format!("{SESSION}={cookie}"))];
+                if csrf_header {
+                    h.push(("x-csrf-token".into(), csrf.clone()));
+                }
+                h
+            }
+        }
+    }
+
+    /// A request with this caller's credentials plus `extra` headers. `csrf_header`: send the
+    /// session's CSRF token as `x-csrf-token` (sessions only).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        body: &[u8],
+        csrf_header: bool,
+    ) -> R {
+        let owned = self.auth_headers(csrf_header);
+        let mut h: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        h.extend_from_slice(extra);
+        self.env.fetch(method, path, &h, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> R {
+        self.send("GET", path, &[], b"", false).await
+    }
+
+    /// A JSON API call (`content-type: application/json`; no CSRF header: JSON needs none).
+    pub async fn json(&self, method: &str, path: &str, body: Option<Value>) -> R {
+        let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+        self.send(
+            method,
+            path,
+            &[("content-type", "application/json")],
+            bytes.as_bytes(),
+            false,
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> R {
+        self.json("POST", path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> R {
+        self.json("PATCH", path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> R {
+        self.send("DELETE", path, &[], b"", true).await
+    }
+
+    /// POST /api/v1/<slug> that must answer 201; the created record.
+    pub async fn create(&self, slug: &str, body: Value) -> Value {
+        let r = self.post(&format!("/api/v1/{slug}"), body.clone()).await;
+        assert_eq!(r.status, 201, "create {slug} {body}: {}", r.body);
+        r.json()
+    }
+
+    /// Every record of a module (one page of up to 500), newest first.
+    pub async fn all(&self, slug: &str, query: &str) -> Vec<Value> {
+        let sep = if query.is_empty() { "" } else { "&" };
+        let r = self
+            .get(&format!("/api/v1/{slug}?limit=500{sep}{query}"))
+            .await;
+        assert_eq!(r.status, 200, "list {slug}?{query}: {}", r.body);
+        r.json()["items"].as_array().unwrap().clone()
+    }
+
+    pub async fn count(&self, slug: &str) -> usize {
+        self.all(slug, "").await.len()
+    }
+
+    /// CSV import (`text/csv`, CSRF header for sessions).
+    pub async fn import(&self, slug: &str, csv: &str, dry_run: bool) -> R {
+        let q = if dry_run { "?dry_run=true" } else { "" };
+        self.send(
+            "POST",
+            &format!("/api/v1/{slug}/import{q}"),
+            &[("content-type", "text/csv")],
+            csv.as_bytes(),
+            true,
+        )
+        .await
+    }
+
+    /// Multipart upload of one file to the document API.
+    pub async fn upload(&self, doc: i64, filename: &str, bytes: &[u8], csrf: bool) -> R {
+        let (ct, body) = multipart("file", filename, "application/octet-stream", bytes);
+        self.send(
+            "POST",
+            &format!("/api/v1/documents/{doc}/file"),
+            &[("content-type", &ct)],
+            &body,
+            csrf,
+        )
+        .await
+    }
+
+    /// An urlencoded form POST from a signed-in browser: cookie + the `csrf` field.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> R {
+        let csrf = self.csrf();
+        let mut all: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let body = serde_urlencoded::to_string(&all).unwrap();
+        self.send(
+            "POST",
+            path,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+            false,
+        )
+        .await
+    }
+}
+
+// ---- free helpers -----------------------------------------------------------------------------
+
+/// A multipart/form-data body with one file field: (content type, body).
+pub fn multipart(field: &str, filename: &str, ctype: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----holdfast-it-boundary-Zq3xW8v1";
+    let mut body = Vec::new();
+    write!(
+        body,
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: {ctype}\r\n\r\n"
+    )
+    .unwrap();
+    body.extend_from_slice(bytes);
+    write!(body, "\r\n--{boundary}--\r\n").unwrap();
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A CSV text as rows of cells (header row included).
+pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// The cell of column `name` in every data row.
+pub fn csv_column(text: &str, name: &str) -> Vec<String> {
+    let rows = csv_rows(text);
+    let i = rows[0]
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name} in {:?}", rows[0]));
+    rows[1..].iter().map(|r| r[i].clone()).collect()
+}
+
+/// A record without the columns holdfast stamps itself (for comparing copies).
+pub fn comparable(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        for k in ["created_at", "updated_at", "version"] {
+            m.remove(k);
+        }
+    }
+    v
+}
+
+pub fn ids(items: &[Value]) -> Vec<i64> {
+    items.iter().map(|v| v["id"].as_i64().unwrap()).collect()
+}
+
+pub fn strings(items: &[Value], field: &str) -> Vec<String> {
+    items
+        .iter()
+        .map(|v| v[field].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The `<label …>…</label>` of a form page that holds the control named `name`.
+pub fn label_of(html: &str, name: &str) -> String {
+    let needle = format!("name=\"{name}\"");
+    html.split("<label")
+        .skip(1)
+        .map(|chunk| chunk.split("</label>").next().unwrap_or(""))
+        .find(|chunk| chunk.contains(&needle))
+        .unwrap_or_else(|| panic!("no label around {needle}"))
+        .to_string()
+}
+
+/// The value of the hidden `<input name="NAME" value="…">` in a page chunk.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    html.split('<')
+        .filter(|tag| tag.starts_with("input") && tag.contains(&needle))
+        .find_map(|tag| {
+            tag.split("value=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .map(str::to_string)
+        })
+}
+
+/// The security headers every page must carry.
+pub fn assert_security_headers(r: &R, what: &str) {
+    let hsts = r.header("strict-transport-security");
+    assert!(hsts.contains("max-age="), "{what}: HSTS `{hsts}`");
+    let csp = r.header("content-security-policy");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{what}: CSP `{csp}`"
+    );
+    assert_eq!(r.header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(r.header("x-frame-options"), "DENY", "{what}");
+    assert_eq!(r.header("referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(r.header("cache-control"), "no-store", "{what}");
+}
+
+/// `holdfast routes` as (method, path).
+pub fn route_table() -> Vec<(String, String)> {
+    let out = Command::new(BIN).arg("routes").output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut p = l.split_whitespace();
+            (p.next().unwrap().to_string(), p.next().unwrap().to_string())
+        })
+        .collect()
+}
