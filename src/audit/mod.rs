@@ -336,6 +336,62 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<AuditRow>, Storag
 mod tests {
     use super::*;
 
+    fn db() -> (tempfile::TempDir, crate::storage::Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::crypto::Key256::generate().unwrap();
+        let db = crate::storage::Database::open(
+            &dir.path().join("db.sqlite"),
+            &key,
+            true,
+            Default::default(),
+        )
+        .unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn rows_cannot_be_changed_and_tampering_breaks_the_chain() {
+        let (_dir, db) = db();
+        let now = chrono::Utc::now();
+        for i in 0..3 {
+            db.write_blocking(|tx| {
+                write(
+                    tx,
+                    now,
+                    Entry::new(
+                        Event::LoginFailed,
+                        Actor::Anonymous,
+                        format!("u{i}"),
+                        "192.0.2.1",
+                    ),
+                )
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            db.read_blocking(verify).unwrap(),
+            ChainReport::Intact { rows: 3 }
+        );
+        let upd = db.write_blocking(|tx| -> Result<usize, StorageError> {
+            Ok(tx.execute("UPDATE audit_log SET target = 'x'", [])?)
+        });
+        assert!(upd.is_err(), "an audit row was updated");
+        let del = db.write_blocking(|tx| -> Result<usize, StorageError> {
+            Ok(tx.execute("DELETE FROM audit_log", [])?)
+        });
+        assert!(del.is_err(), "an audit row was deleted");
+        // Someone with the raw key who drops the trigger and edits a row is still caught.
+        db.write_blocking(|tx| -> Result<(), StorageError> {
+            tx.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET target = 'mallory' WHERE id = 2;")?;
+            Ok(())
+        })
+        .unwrap();
+        match db.read_blocking(verify).unwrap() {
+            ChainReport::Broken { id, .. } => assert_eq!(id, 2),
+            other => panic!("tampering not detected: {other:?}"),
+        }
+    }
+
     #[test]
     fn catalogue_round_trips() {
         for e in Event::ALL {
