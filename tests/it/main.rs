@@ -11,6 +11,7 @@ mod support;
 mod backup;
 mod core;
 mod crash;
+mod forwarding;
 mod hub;
 mod identity;
 mod update_bundle;
