@@ -630,18 +630,25 @@ pub async fn detail_page(
         .collect();
     for c in def.computed {
         let cell = display(def, c, row.get(c), &titles);
-        fields.push(FieldView {
-            label: match *c {
-                "current_version" => "Current version",
-                _ => "",
-            },
-            text: cell.text,
-            link: cell.link,
-        });
-    }
-    fields.retain(|f| !f.label.is_empty() || f.text != "—");
-    for f in fields.iter_mut().filter(|f| f.label.is_empty()) {
-        f.label = "";
+        let label = match *c {
+            "number" => "Number",
+            "status" => "Status",
+            "subtotal" => "Subtotal",
+            "tax_total" => "Tax",
+            "total" => "Total",
+            "issued_at" => "Issued at",
+            "paid_at" => "Paid at",
+            "invoice_id" => "Billed on invoice",
+            "current_version" => "Current version",
+            _ => "Other",
+        };
+        if cell.text != "—" {
+            fields.push(FieldView {
+                label,
+                text: cell.text,
+                link: cell.link,
+            });
+        }
     }
     let slug = def.slug;
     let module = def.module;
@@ -701,6 +708,11 @@ pub async fn detail_page(
         }
     }
     let extras = super::hub_extras::card_extras(state, inst, s, def, &row).await?;
+    let locked = match def.module {
+        crate::access::Module::Invoices => row.get("status") != Some(&Value::Text("draft".into())),
+        crate::access::Module::Time => !matches!(row.get("invoice_id"), None | Some(Value::Null)),
+        _ => false,
+    };
     let title = match row.get(def.title) {
         Some(Value::Text(t)) => t.clone(),
         _ => format!("{} #{id}", human(def.singular)),
@@ -717,8 +729,9 @@ pub async fn detail_page(
         history,
         messages,
         errors,
-        can_edit: can(s, def, Action::Edit),
-        can_delete: can(s, def, Action::Delete),
+        // Issued invoices and billed time are locked: no edit or delete buttons to fail.
+        can_edit: can(s, def, Action::Edit) && !locked,
+        can_delete: can(s, def, Action::Delete) && !locked,
         extra_actions: extras.actions,
         sub_html: extras.html,
     })?;

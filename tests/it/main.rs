@@ -3,6 +3,7 @@
 
 mod browser;
 mod browser_flows;
+mod browser_hub;
 mod hub_support;
 mod identity_support;
 mod smtp_sink;
