@@ -262,6 +262,18 @@ pub fn routes() -> Vec<Route> {
             Pending,
             post(api::session::change_password),
         ),
+        r(
+            "POST",
+            "/api/v1/session/totp",
+            Pending,
+            post(api::session::totp_start),
+        ),
+        r(
+            "POST",
+            "/api/v1/session/totp/confirm",
+            Pending,
+            post(api::session::totp_confirm),
+        ),
         r("GET", "/account", Signed, get(account_pages::show)),
         r(
             "POST",

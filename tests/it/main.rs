@@ -15,5 +15,6 @@ mod crash;
 mod forwarding;
 mod hub;
 mod identity;
+mod totp;
 mod update_bundle;
 mod update_cli;
