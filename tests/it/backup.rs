@@ -498,3 +498,32 @@ fn retention_keeps_exactly_the_daily_weekly_and_monthly_archives() {
     let removed = text(&out.stdout).matches("retention: removed").count();
     assert_eq!(removed, 91 - left.len(), "{}", text(&out.stdout));
 }
+
+#[test]
+fn a_failing_destination_is_reported_and_the_other_still_gets_its_copy() {
+    let dir = data_dir();
+    let d = dir.path();
+    let good = data_dir();
+    // A regular file where a directory should be: like a share that is not mounted correctly.
+    let broken = d.join("not-a-directory");
+    std::fs::write(&broken, b"x").unwrap();
+    let cfg = config(d, &[good.path(), &broken]);
+    assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
+    let out = holdfast(d, &["--config", &cfg, "backup", "run", "--all"]);
+    assert!(
+        !out.status.success(),
+        "a failed destination must fail the command"
+    );
+    let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        said.contains("FAILED") && said.contains("not-a-directory"),
+        "{said}"
+    );
+    assert_eq!(
+        files_below(good.path()).len(),
+        1,
+        "the healthy destination lost its copy"
+    );
+    let status = std::fs::read_to_string(d.join("backups/status.json")).unwrap();
+    assert!(status.contains("last_error"), "{status}");
+}

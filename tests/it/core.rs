@@ -596,3 +596,43 @@ async fn admin_certificate_and_redirect_listener() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    let dir = data_dir();
+    let server = Server::start(dir.path());
+    let pem = std::fs::read(dir.path().join("tls/cert.pem")).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = server.addr;
+    let pid = server.pid();
+    let answer = rt.block_on(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let c = Client::trusting(&pem, "localhost", addr);
+        let mut tls = c.tls().await.unwrap();
+        let body = br#"{"username":"someone","password":"not the password"}"#;
+        let head = format!(
+            "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        tls.write_all(head.as_bytes()).await.unwrap();
+        tls.write_all(&body[..10]).await.unwrap();
+        tls.flush().await.unwrap();
+        // The request is half-way in when the stop signal arrives.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        tls.write_all(&body[10..]).await.unwrap();
+        tls.flush().await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), tls.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "the request in flight was cut off: {answer:?}"
+    );
+    assert!(server.stop().success());
+}
