@@ -335,7 +335,15 @@ impl Config {
                 .trusted_keys_dir
                 .unwrap_or_else(|| PathBuf::from("/etc/holdfast/trusted-keys")),
             threshold,
-            max_bundle_bytes: file.update.max_bundle_mb.unwrap_or(2048) * 1024 * 1024,
+            max_bundle_bytes: match file.update.max_bundle_mb.unwrap_or(2048) {
+                mb @ 1..=65_536 => mb * 1024 * 1024,
+                other => {
+                    return Err(ConfigError::Value {
+                        setting: "update.max_bundle_mb".into(),
+                        message: format!("{other} is outside the allowed range 1–65536"),
+                    });
+                }
+            },
         };
         let schedule_text = file
             .backup

@@ -54,6 +54,8 @@ pub enum Event {
     BackupCompleted,
     BackupVerified,
     BackupRestored,
+    BackupKeyExported,
+    UpdateExtracted,
 }
 
 impl Event {
@@ -97,6 +99,8 @@ impl Event {
         Event::BackupCompleted,
         Event::BackupVerified,
         Event::BackupRestored,
+        Event::BackupKeyExported,
+        Event::UpdateExtracted,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -140,6 +144,8 @@ impl Event {
             Event::BackupCompleted => "backup_completed",
             Event::BackupVerified => "backup_verified",
             Event::BackupRestored => "backup_restored",
+            Event::BackupKeyExported => "backup_key_exported",
+            Event::UpdateExtracted => "update_extracted",
         }
     }
 

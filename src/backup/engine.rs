@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -238,7 +239,11 @@ fn copy_into(archive: &Path, dest: &Path, name: &str) -> Result<PathBuf, String>
     let target = dest.join(name);
     let copy = || -> std::io::Result<()> {
         let mut src = File::open(archive)?;
-        let mut out = File::options().write(true).create_new(true).open(&tmp)?;
+        let mut out = File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         std::io::copy(&mut src, &mut out)?;
         out.sync_all()?;
         fs::rename(&tmp, &target)?;
@@ -274,15 +279,35 @@ pub fn list(dest: &Path) -> Vec<(String, chrono::DateTime<chrono::Utc>, u64)> {
 }
 
 /// Applies the retention rule to one destination; returns the deleted names.
+/// The archives of one instance in a destination, oldest first.
+pub fn list_instance(
+    dest: &Path,
+    instance: &str,
+) -> Vec<(String, chrono::DateTime<chrono::Utc>, u64)> {
+    let prefix = format!("holdfast-{instance}-");
+    list(dest)
+        .into_iter()
+        .filter(|(n, _, _)| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|rest| !rest.contains('-'))
+        })
+        .collect()
+}
+
+/// Applies the retention rule to one instance's archives in one destination (each instance keeps
+/// its own dailies, weeklies and monthlies); returns the deleted names.
 pub fn prune(
     dest: &Path,
+    instance: &str,
     daily: u32,
     weekly: u32,
     monthly: u32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<String> {
-    let archives: Vec<(String, chrono::DateTime<chrono::Utc>)> =
-        list(dest).into_iter().map(|(n, t, _)| (n, t)).collect();
+    let archives: Vec<(String, chrono::DateTime<chrono::Utc>)> = list_instance(dest, instance)
+        .into_iter()
+        .map(|(n, t, _)| (n, t))
+        .collect();
     let doomed = super::retention::to_delete(&archives, daily, weekly, monthly, now);
     doomed
         .into_iter()

@@ -185,6 +185,7 @@ pub fn backup_instances(
         for dest in &cfg.backup.destinations {
             let gone = engine::prune(
                 dest,
+                name,
                 cfg.backup.keep_daily,
                 cfg.backup.keep_weekly,
                 cfg.backup.keep_monthly,
@@ -207,8 +208,14 @@ pub fn verify_newest(cfg: &Config, clock: &SharedClock) -> Result<Vec<String>> {
     let mut st = status::load(&cfg.data_dir);
     let scratch = cfg.data_dir.join("backups").join("tmp");
     let mut lines = Vec::new();
-    for dest in &cfg.backup.destinations {
-        let Some((name, _, _)) = engine::list(dest).pop() else {
+    let instances = instances::list_names(&cfg.data_dir)?;
+    for (dest, inst_name) in cfg
+        .backup
+        .destinations
+        .iter()
+        .flat_map(|d| instances.iter().map(move |i| (d, i)))
+    {
+        let Some((name, _, _)) = engine::list_instance(dest, inst_name).pop() else {
             continue;
         };
         let ds = st
@@ -220,6 +227,20 @@ pub fn verify_newest(cfg: &Config, clock: &SharedClock) -> Result<Vec<String>> {
                 ds.last_verified = Some(crate::clock::stamp(clock.now()));
                 ds.last_verify_seconds = Some(r.seconds);
                 ds.last_verify_error = None;
+                if let Ok(inst) = instances::open(
+                    &cfg.data_dir,
+                    &master,
+                    inst_name,
+                    crate::cli::storage_options(cfg),
+                ) {
+                    record(
+                        &inst,
+                        clock,
+                        Event::BackupVerified,
+                        true,
+                        serde_json::json!({ "archive": name, "seconds": r.seconds }),
+                    );
+                }
                 lines.push(format!(
                     "{}: {name} restored and verified in {:.1} s",
                     dest.display(),

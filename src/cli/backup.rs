@@ -123,6 +123,19 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
                 );
             }
             println!("{}", recovery::encode(&key).expose());
+            for name in instances::list_names(&cfg.data_dir)? {
+                if let Ok(inst) =
+                    instances::open(&cfg.data_dir, &master, &name, storage_options(cfg))
+                {
+                    record(
+                        &inst,
+                        &console.clock,
+                        Event::BackupKeyExported,
+                        true,
+                        serde_json::json!({}),
+                    );
+                }
+            }
             eprintln!(
                 "Write this recovery code down and store it offline, apart from the backups. With an archive and this code, holdfast restores on new hardware. Without it, the archives cannot be read."
             );
@@ -138,17 +151,20 @@ pub fn restore(console: Console, file: &Path, code: &str) -> Result<()> {
     let cfg = &console.config;
     prepare_data_dir(cfg)?;
     let key = recovery::decode(code).map_err(|e| anyhow::anyhow!("recovery code: {e}"))?;
-    let first = instances::list_names(&cfg.data_dir)?.is_empty();
-    let (master, _) = keys::load(&cfg.data_dir, first)?;
-    if let Some(name) = &console.instance {
-        if instances::list_names(&cfg.data_dir)?.contains(name)
-            && super::serve::server_running(&cfg.data_dir)
-        {
-            bail!(
-                "holdfast serve is running on this data dir: stop it (systemctl stop holdfast), restore, then start it again — a running server keeps the old database open"
-            );
-        }
+    let existing = instances::list_names(&cfg.data_dir)?;
+    let first = existing.is_empty();
+    // A running server keeps its databases open: it may only receive a restore under a new name.
+    let new_name = console
+        .instance
+        .as_ref()
+        .is_some_and(|n| !existing.contains(n));
+    if !first && !new_name && super::serve::server_running(&cfg.data_dir) {
+        bail!(
+            "holdfast serve is running on this data dir: stop it (systemctl stop holdfast), restore, then start it again — or restore under a new name with --instance NEW"
+        );
     }
+    let key_file_existed = keys::key_file_path(&cfg.data_dir).exists();
+    let (master, _) = keys::load(&cfg.data_dir, first)?;
     let mut p = Progress::new("restore");
     let r = engine::restore(
         file,
@@ -159,7 +175,16 @@ pub fn restore(console: Console, file: &Path, code: &str) -> Result<()> {
         console.clock.as_ref(),
         &mut |n| p.add(n),
     )
-    .with_context(|| format!("nothing was changed; {} was not restored", file.display()))?;
+    .map_err(|e| {
+        // A key file made only for this restore goes again: "nothing was changed" means nothing.
+        if first && !key_file_existed {
+            let _ = std::fs::remove_file(keys::key_file_path(&cfg.data_dir));
+        }
+        anyhow::anyhow!(
+            "nothing was changed; {} was not restored: {e}",
+            file.display()
+        )
+    })?;
     p.done();
     println!(
         "restored instance `{}` from {} in {:.1} s ({} document file(s))",

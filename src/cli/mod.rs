@@ -86,6 +86,11 @@ pub fn main() -> ExitCode {
             _ => None,
         },
     };
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // Console output piped into `head` ends quietly, as for any Unix tool. (The server keeps
+        // SIGPIPE ignored: a client closing a socket must not end it.)
+        restore_sigpipe();
+    }
     let config = Config::load(&overrides);
     if let Command::Doctor = cli.command {
         return doctor::run(config, cli.instance, clock::system());
@@ -173,4 +178,10 @@ pub fn storage_options(config: &Config) -> crate::storage::Options {
         read_connections: config.read_connections,
         busy_timeout: std::time::Duration::from_millis(config.busy_timeout_ms),
     }
+}
+
+fn restore_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_DFL installs no Rust code as a handler, so no async-signal-safety concerns arise.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }

@@ -201,20 +201,21 @@ impl Database {
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
-            .write_gate
-            .acquire()
-            .await
-            .map_err(|_| StorageError::Worker)?;
-        let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || with_writer(&writer, f))
-            .await
-            .map_err(|_| StorageError::Worker)?
+        self.on_writer(f, true).await
     }
 
     /// Runs `f` in a transaction on the writer and always rolls it back: a rehearsal (dry run) that
     /// sees exactly what a real write would, and leaves nothing behind.
     pub async fn rehearse<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
+    {
+        self.on_writer(f, false).await
+    }
+
+    async fn on_writer<T, E, F>(&self, f: F, commit: bool) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
@@ -226,16 +227,9 @@ impl Database {
             .await
             .map_err(|_| StorageError::Worker)?;
         let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || {
-            let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
-            let tx =
-                Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
-            let value = f(&tx);
-            tx.rollback().map_err(map_sql)?;
-            value
-        })
-        .await
-        .map_err(|_| StorageError::Worker)?
+        tokio::task::spawn_blocking(move || with_writer_mode(&writer, f, commit))
+            .await
+            .map_err(|_| StorageError::Worker)?
     }
 
     /// For the local console, which has no async runtime.
@@ -304,11 +298,23 @@ fn with_writer<T, E: From<StorageError>>(
     writer: &Mutex<Connection>,
     f: impl FnOnce(&Transaction) -> Result<T, E>,
 ) -> Result<T, E> {
+    with_writer_mode(writer, f, true)
+}
+
+fn with_writer_mode<T, E: From<StorageError>>(
+    writer: &Mutex<Connection>,
+    f: impl FnOnce(&Transaction) -> Result<T, E>,
+    commit: bool,
+) -> Result<T, E> {
     let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
     let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
-    let value = f(&tx)?;
-    tx.commit().map_err(map_sql)?;
-    Ok(value)
+    let value = f(&tx);
+    match (&value, commit) {
+        (Ok(_), true) => tx.commit().map_err(map_sql)?,
+        // A failed closure or a rehearsal: nothing it did stays.
+        _ => tx.rollback().map_err(map_sql)?,
+    }
+    value
 }
 
 #[cfg(test)]

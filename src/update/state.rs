@@ -54,3 +54,15 @@ pub fn record(
         .map_err(|e| format!("{}: {e}", path(data_dir).display()))?;
     Ok(st)
 }
+
+/// Moves the security epoch up (never down).
+pub fn raise_epoch(data_dir: &Path, epoch: u32) -> Result<(), String> {
+    let mut st = load(data_dir)?;
+    if epoch <= st.security_epoch {
+        return Ok(());
+    }
+    st.security_epoch = epoch;
+    let text = serde_json::to_vec_pretty(&st).map_err(|e| e.to_string())?;
+    fsutil::write_atomic(&path(data_dir), &text, 0o600)
+        .map_err(|e| format!("{}: {e}", path(data_dir).display()))
+}

@@ -1029,11 +1029,22 @@ async fn backups_page(
     })
 }
 
+/// Backups cover every instance of the appliance, so they are managed from the `default`
+/// instance (the appliance operator's), not by each instance's admins.
+fn operator_only(inst: &Instance) -> Result<(), WebError> {
+    if inst.name == crate::instances::DEFAULT_INSTANCE {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden)
+    }
+}
+
 pub async fn backups(
     State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
     Session(s): Session,
 ) -> Result<Response, WebError> {
+    operator_only(&inst)?;
     backups_page(&state, &inst, &s, vec![]).await
 }
 
@@ -1043,6 +1054,7 @@ pub async fn backup_action(
     Session(s): Session,
     Path(action): Path<String>,
 ) -> Result<Response, WebError> {
+    operator_only(&inst)?;
     let lines = match action.as_str() {
         "run" => crate::backup::job::run_all(state.clone()).await.0,
         "verify" => {
@@ -1060,8 +1072,24 @@ pub async fn backup_action(
 /// Streams an archive (it is encrypted: only the recovery code or this server's key opens it).
 pub async fn backup_download(
     State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
     Path((index, name)): Path<(usize, String)>,
 ) -> Result<Response, WebError> {
+    operator_only(&inst)?;
+    let b = by(&s, ip, &state);
+    let what = name.clone();
+    inst.db
+        .write(move |tx| {
+            audit::write(
+                tx,
+                b.now,
+                Entry::new(Event::DataExported, b.actor, what, b.source)
+                    .with(json!({ "backup_archive": true })),
+            )
+        })
+        .await?;
     let dest = state
         .config
         .backup

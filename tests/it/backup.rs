@@ -527,3 +527,89 @@ fn a_failing_destination_is_reported_and_the_other_still_gets_its_copy() {
     let status = std::fs::read_to_string(d.join("backups/status.json")).unwrap();
     assert!(status.contains("last_error"), "{status}");
 }
+
+#[test]
+fn every_instance_keeps_its_own_archives() {
+    let dir = data_dir();
+    let d = dir.path();
+    let disk = data_dir();
+    let cfg = config(d, &[disk.path()]);
+    assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
+    let out = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "instance",
+            "create",
+            "records-2",
+            "--hostname",
+            "records.test",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = holdfast(d, &["--config", &cfg, "backup", "run", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let names: Vec<String> = files_below(disk.path())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("holdfast-default-")),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("holdfast-records-2-")),
+        "{names:?}"
+    );
+    // A restore over an existing instance while the server runs is refused even without --instance.
+    let server = Server::launch(
+        d,
+        Launch {
+            args: vec!["--config".into(), cfg.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let code = text(&holdfast(d, &["--config", &cfg, "backup", "export-key"]).stdout)
+        .trim()
+        .to_string();
+    let archive = disk.path().join(
+        names
+            .iter()
+            .find(|n| n.starts_with("holdfast-default-"))
+            .unwrap(),
+    );
+    let r = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "restore",
+            archive.to_str().unwrap(),
+            "--recovery-code",
+            &code,
+        ],
+    );
+    assert!(
+        !r.status.success() && text(&r.stderr).contains("running"),
+        "{}",
+        text(&r.stderr)
+    );
+    // Under a new name it is allowed, and the copy does not take over the original's host names.
+    let r = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "--instance",
+            "copy",
+            "restore",
+            archive.to_str().unwrap(),
+            "--recovery-code",
+            &code,
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(server.stop().success());
+}
