@@ -164,6 +164,20 @@ pub fn prepare_data_dir(config: &Config) -> Result<()> {
     if !dir.is_dir() {
         bail!("data dir {} is not a directory", dir.display());
     }
+    // root writing into the service's data dir would leave files the service cannot read.
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(dir).map(|m| m.uid()).unwrap_or(0);
+    if nix::unistd::geteuid().is_root() && owner != 0 {
+        let user = nix::unistd::User::from_uid(owner.into())
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| owner.to_string());
+        bail!(
+            "data dir {} belongs to user {user}: run console commands as that user, e.g. `runuser -u {user} -- holdfast …`",
+            dir.display()
+        );
+    }
     std::fs::read_dir(dir).with_context(|| format!("data dir {} cannot be read", dir.display()))?;
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));
     std::fs::write(&probe, b"")
