@@ -216,3 +216,245 @@ pub fn peak_rss_mib(pid: u32) -> f64 {
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
 }
+
+// ---- Added for the hub and backup benchmarks (benches/hub.rs, benches/backup.rs). ----
+
+/// Runs a console command (`holdfast --data-dir DIR ARGS…`), optionally feeding `stdin`; returns
+/// its stdout. Panics with the command's stderr when it fails: a benchmark without its fixture is
+/// meaningless.
+pub fn console(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("HOLDFAST_LOG", "warn")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn holdfast console");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("console");
+    assert!(
+        out.status.success(),
+        "holdfast {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One HTTP request of a load run. Built once per request by the caller's closure.
+#[derive(Clone)]
+pub struct Req {
+    pub method: hyper::Method,
+    pub path: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+}
+
+impl Req {
+    pub fn get(path: impl Into<String>) -> Self {
+        Req {
+            method: hyper::Method::GET,
+            path: path.into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    pub fn post_json(path: impl Into<String>, body: impl Into<Bytes>) -> Self {
+        Req {
+            method: hyper::Method::POST,
+            path: path.into(),
+            headers: vec![("content-type", "application/json".into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// Sends one request on a keep-alive connection; returns status, headers and the whole body.
+pub async fn send(sender: &mut Sender, req: &Req) -> Option<(u16, hyper::HeaderMap, Bytes)> {
+    sender.ready().await.ok()?;
+    let mut b = hyper::Request::builder()
+        .method(req.method.clone())
+        .uri(req.path.as_str())
+        .header("host", "localhost");
+    for (k, v) in &req.headers {
+        b = b.header(*k, v.as_str());
+    }
+    let r = b.body(Full::new(req.body.clone())).ok()?;
+    let resp = sender.send_request(r).await.ok()?;
+    let status = resp.status().as_u16();
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.ok()?.to_bytes();
+    Some((status, parts.headers, bytes))
+}
+
+/// A load run with per-request latencies (milliseconds, sorted).
+pub struct Timed {
+    pub ok: u64,
+    pub failed: u64,
+    pub seconds: f64,
+    pub latencies_ms: Vec<f64>,
+    /// Response body bytes of the successful requests.
+    pub bytes: u64,
+}
+
+impl Timed {
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.seconds.max(1e-9)
+    }
+
+    /// The p-th percentile (0–100) of the latencies; 0 when nothing succeeded.
+    pub fn pct(&self, p: f64) -> f64 {
+        percentile(&self.latencies_ms, p)
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// No single request of a load run may take longer than this (it then counts as failed and its
+/// connection is dropped), so a run ends at most this long after its deadline.
+pub const LOAD_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Keep-alive load from `connections` connections, each request built by `make(n)` (n counts from
+/// 0), bounded by `duration` and `max_requests`. A request counts as ok when its status is `expect`;
+/// only ok requests contribute latencies. A broken connection is reopened (and counted as failed).
+pub async fn timed_load(
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    make: Arc<dyn Fn(u64) -> Req + Send + Sync>,
+    expect: u16,
+    connections: usize,
+    duration: Duration,
+    max_requests: u64,
+) -> Timed {
+    let issued = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (issued, tls, make) = (issued.clone(), tls.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut bytes, mut lat) = (0u64, 0u64, 0u64, Vec::new());
+            let mut sender = connect(addr, &tls).await;
+            while Instant::now() < deadline {
+                let n = issued.fetch_add(1, Ordering::Relaxed);
+                if n >= max_requests {
+                    break;
+                }
+                let Some(s) = sender.as_mut() else {
+                    failed += 1;
+                    sender = connect(addr, &tls).await;
+                    continue;
+                };
+                let req = make(n);
+                let t0 = Instant::now();
+                let answer = tokio::time::timeout(LOAD_REQUEST_TIMEOUT, send(s, &req))
+                    .await
+                    .ok()
+                    .flatten();
+                match answer {
+                    Some((status, _, body)) if status == expect => {
+                        lat.push(t0.elapsed().as_secs_f64() * 1000.0);
+                        bytes += body.len() as u64;
+                        ok += 1;
+                    }
+                    Some(_) => failed += 1,
+                    None => {
+                        failed += 1;
+                        sender = None;
+                    }
+                }
+            }
+            (ok, failed, bytes, lat)
+        }));
+    }
+    let mut out = Timed {
+        ok: 0,
+        failed: 0,
+        seconds: 0.0,
+        latencies_ms: Vec::new(),
+        bytes: 0,
+    };
+    for t in tasks {
+        if let Ok((ok, failed, bytes, lat)) = t.await {
+            out.ok += ok;
+            out.failed += failed;
+            out.bytes += bytes;
+            out.latencies_ms.extend(lat);
+        }
+    }
+    out.seconds = started.elapsed().as_secs_f64();
+    out.latencies_ms.sort_by(|a, b| a.total_cmp(b));
+    out
+}
+
+/// Total size of the regular files under `path` (recursively), in bytes.
+pub fn dir_bytes(path: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => total += dir_bytes(&e.path()),
+                Ok(t) if t.is_file() => total += e.metadata().map(|m| m.len()).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
+/// The machine's load averages (`/proc/loadavg`: 1, 5 and 15 minutes), for printing beside figures.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A small deterministic generator (SplitMix64) for fixtures: same seed, same data, every run.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}

@@ -1,0 +1,2 @@
+//! Backup benchmark (placeholder while being written).
+fn main() {}
