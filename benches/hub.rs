@@ -8,8 +8,7 @@ mod common;
 use common::*;
 use holdfast::audit::{Actor, By};
 use holdfast::hub::records::{HubError, create_in, validate};
-use holdfast::schema::{CLIENTS, Kind, ModuleDef, PROJECTS, TIME_ENTRIES};
-use rusqlite::types::Value;
+use holdfast::schema::{CLIENTS, ModuleDef, PROJECTS, TIME_ENTRIES};
 use serde_json::{Map, Value as Json, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -33,6 +32,7 @@ const READ_PLAN: [(usize, u64); 2] = [(1, 3), (16, 8)];
 const WARMUP_SECONDS: u64 = 2;
 const MAX_READS: u64 = 300_000;
 const CREATE_SECONDS: u64 = 10;
+const EMPTY_CREATE_SECONDS: u64 = 5;
 const MAX_CREATES: u64 = 30_000;
 
 const INDUSTRIES: [&str; 20] = [
@@ -197,16 +197,6 @@ struct Gen<'a> {
     mode: Generator,
 }
 
-fn value_text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::Integer(i) => Some(i.to_string()),
-        Value::Real(r) => Some(r.to_string()),
-        Value::Text(t) => Some(t.clone()),
-        Value::Blob(_) => Some("(binary)".into()),
-    }
-}
-
 impl Gen<'_> {
     /// Writes `rows` in one transaction; returns the ids.
     fn write(&mut self, def: &'static ModuleDef, rows: Vec<Map<String, Json>>) -> Vec<i64> {
@@ -216,52 +206,17 @@ impl Gen<'_> {
             .inst
             .db
             .write_blocking(|tx| -> Result<Vec<i64>, HubError> {
+                tx.execute_batch(GENERATOR_CACHE_PRAGMA)
+                    .map_err(holdfast::storage::StorageError::from)?;
                 let mut ids = Vec::with_capacity(rows.len());
                 for input in &rows {
                     let values = validate(def, input, false)?;
-                    if mode == Generator::CreateIn {
-                        ids.push(create_in(tx, def, &values, by, false)?.id);
-                        continue;
-                    }
-                    let id = holdfast::storage::records::insert(tx, def, &values, now)?;
-                    // The same title and body as hub::records::index_row.
-                    let get = |n: &str| {
-                        values
-                            .iter()
-                            .find(|(k, _)| *k == n)
-                            .and_then(|(_, v)| value_text(v))
-                    };
-                    let title = get(def.title)
-                        .unwrap_or_else(|| format!("{} #{id}", def.singular));
-                    let body: Vec<String> = def
-                        .fields
-                        .iter()
-                        .filter(|f| {
-                            matches!(
-                                f.kind,
-                                Kind::Text { .. } | Kind::LongText | Kind::Email | Kind::User
-                            ) && f.name != def.title
-                        })
-                        .filter_map(|f| get(f.name))
-                        .collect();
-                    tx.execute(
-                        "INSERT INTO search_index (module, record_id, title, body) VALUES (?1, ?2, ?3, ?4)",
-                        rusqlite::params![def.slug, id, title, body.join(" ")],
-                    )
-                    .map_err(holdfast::storage::StorageError::from)?;
-                    holdfast::storage::records::add_history(
-                        tx,
-                        def.slug,
-                        id,
-                        change,
-                        now,
-                        actor,
-                        "(created)",
-                        None,
-                        None,
-                    )?;
-                    change += 1;
-                    ids.push(id);
+                    ids.push(if mode == Generator::CreateIn {
+                        create_in(tx, def, &values, by, false)?.id
+                    } else {
+                        change += 1;
+                        bulk_insert(tx, def, &values, now, actor, change - 1)?
+                    });
                 }
                 Ok(ids)
             })
@@ -323,14 +278,7 @@ fn time_row(r: &mut Rng, project: i64) -> Map<String, Json> {
 
 fn generate(dir: &Path, counts: (u64, u64, u64), mode: Generator) -> Fixture {
     let (n_clients, n_projects, n_time) = counts;
-    let (master, _) = holdfast::keys::load(dir, false).expect("master key");
-    let inst = holdfast::instances::open(
-        dir,
-        &master,
-        "default",
-        holdfast::storage::Options::default(),
-    )
-    .expect("open the default instance");
+    let inst = open_instance(dir, "default");
     let now = chrono::Utc::now();
     let mut g = Gen {
         inst: &inst,
@@ -341,16 +289,7 @@ fn generate(dir: &Path, counts: (u64, u64, u64), mode: Generator) -> Fixture {
         },
         now: holdfast::clock::stamp(now),
         actor: Actor::Console.name(),
-        next_change: inst
-            .db
-            .read_blocking(|c| -> Result<i64, holdfast::storage::StorageError> {
-                Ok(c.query_row(
-                    "SELECT coalesce(max(change_id), 0) + 1 FROM record_history",
-                    [],
-                    |r| r.get(0),
-                )?)
-            })
-            .expect("history"),
+        next_change: next_change_id(&inst),
         mode,
     };
     let started = Instant::now();
@@ -463,6 +402,36 @@ fn print_run(what: &str, conns: usize, t: &Timed) {
     );
 }
 
+/// Audited creates over the API: `conns` keep-alive connections for `secs` seconds.
+fn creates(
+    rt: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    tls: &Arc<rustls::ClientConfig>,
+    bearer: &str,
+    conns: usize,
+    secs: u64,
+) -> Timed {
+    let b = bearer.to_string();
+    let make: Arc<dyn Fn(u64) -> Req + Send + Sync> = Arc::new(move |n| {
+        Req::post_json(
+            "/api/v1/clients",
+            format!(
+                "{{\"name\":\"Bench Create {n} {conns}\",\"status\":\"prospect\",\"email\":\"create{n}@bench.example\",\"notes\":\"Created by the hub benchmark.\"}}"
+            ),
+        )
+        .header("authorization", b.clone())
+    });
+    rt.block_on(timed_load(
+        addr,
+        tls.clone(),
+        make,
+        201,
+        conns,
+        Duration::from_secs(secs),
+        MAX_CREATES,
+    ))
+}
+
 fn main() {
     let scale = scale();
     let n = |full: u64| ((full as f64 * scale).round() as u64).max(10);
@@ -516,6 +485,27 @@ fn main() {
         .expect("token printed")
         .to_string();
 
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bearer = format!("Bearer {token}");
+    let early_creates = {
+        // The same creates on the still empty instance: what one writer with a commit (fsync) per
+        // request allows, before the instance's size comes into play.
+        let server = start(dir.path());
+        let tls = tls_config(dir.path());
+        let t = creates(&rt, server.addr, &tls, &bearer, 16, EMPTY_CREATE_SECONDS);
+        print_run(
+            "POST /api/v1/clients on the empty instance (same audited create)",
+            16,
+            &t,
+        );
+        server.stop();
+        t.ok as usize
+    };
+
     let fx = generate(dir.path(), counts, mode);
     let db = dir.path().join("instances/default/db.sqlite");
     let db_bytes = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
@@ -528,14 +518,10 @@ fn main() {
 
     let server = start(dir.path());
     let tls = tls_config(dir.path());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
     let addr = server.addr;
 
     // Page weight: the list page as a signed-in browser gets it, plus the assets it links.
+    let n_clients = fx.clients.len() + early_creates;
     rt.block_on(async {
         let mut s = connect(addr, &tls).await.expect("connect");
         let body = format!("{{\"username\":\"{USER}\",\"password\":\"{PASSWORD}\"}}");
@@ -587,7 +573,7 @@ fn main() {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("none");
         println!(
-            "page weight GET /m/clients (signed in, 100k-client list, content-encoding {enc}): HTML {:.1} KiB + CSS {:.1} KiB = {:.1} KiB; also linked: JS {:.1} KiB, other {:.1} KiB ({} assets)",
+            "page weight GET /m/clients (signed in, {n_clients}-client list, content-encoding {enc}): HTML {:.1} KiB + CSS {:.1} KiB = {:.1} KiB; also linked: JS {:.1} KiB, other {:.1} KiB ({} assets)",
             html.len() as f64 / 1024.0,
             css as f64 / 1024.0,
             (html.len() + css) as f64 / 1024.0,
@@ -597,7 +583,6 @@ fn main() {
         );
     });
 
-    let bearer = format!("Bearer {token}");
     let clients = Arc::new(fx.clients.clone());
     let hot = Arc::new(fx.hot_projects.clone());
     let all_projects = Arc::new(fx.projects.clone());
@@ -697,27 +682,9 @@ fn main() {
     }
 
     for conns in [16, 64] {
-        let b = bearer.clone();
-        let make: Make = Arc::new(move |n| {
-            Req::post_json(
-                "/api/v1/clients",
-                format!(
-                    "{{\"name\":\"Bench Create {n} {conns}\",\"status\":\"prospect\",\"email\":\"create{n}@bench.example\",\"notes\":\"Created by the hub benchmark.\"}}"
-                ),
-            )
-            .header("authorization", b.clone())
-        });
-        let t = rt.block_on(timed_load(
-            addr,
-            tls.clone(),
-            make,
-            201,
-            conns,
-            Duration::from_secs(CREATE_SECONDS),
-            MAX_CREATES,
-        ));
+        let t = creates(&rt, addr, &tls, &bearer, conns, CREATE_SECONDS);
         print_run(
-            "POST /api/v1/clients (audited create: record, search index, history, audit event; one commit each)",
+            "POST /api/v1/clients on the generated instance (audited create: record, search index, history, audit event; one commit each)",
             conns,
             &t,
         );

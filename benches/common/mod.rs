@@ -458,3 +458,90 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// Writes one validated record as `holdfast::hub::records::create_in` does — the row, its full-text
+/// entry (same title and body as `index_row`) and the "(created)" history line, no audit event —
+/// but without create_in's two whole-table lookups per row (`max(change_id)` over the history, and
+/// the delete-before-insert on the search index, filtered on UNINDEXED columns), which make
+/// generating millions of fixture rows quadratic. `change` is the history change id to use (the
+/// caller counts); a fresh row needs no delete-before-insert.
+pub fn bulk_insert(
+    tx: &rusqlite::Transaction,
+    def: &holdfast::schema::ModuleDef,
+    values: &[(&'static str, rusqlite::types::Value)],
+    now: &str,
+    actor: &str,
+    change: i64,
+) -> Result<i64, holdfast::storage::StorageError> {
+    use holdfast::schema::Kind;
+    use rusqlite::types::Value;
+    let id = holdfast::storage::records::insert(tx, def, values, now)?;
+    let text = |name: &str| {
+        values
+            .iter()
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| match v {
+                Value::Null | Value::Blob(_) => None,
+                Value::Integer(i) => Some(i.to_string()),
+                Value::Real(r) => Some(r.to_string()),
+                Value::Text(t) => Some(t.clone()),
+            })
+    };
+    let title = text(def.title).unwrap_or_else(|| format!("{} #{id}", def.singular));
+    let body: Vec<String> = def
+        .fields
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.kind,
+                Kind::Text { .. } | Kind::LongText | Kind::Email | Kind::User
+            ) && f.name != def.title
+        })
+        .filter_map(|f| text(f.name))
+        .collect();
+    tx.execute(
+        "INSERT INTO search_index (module, record_id, title, body) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![def.slug, id, title, body.join(" ")],
+    )?;
+    holdfast::storage::records::add_history(
+        tx,
+        def.slug,
+        id,
+        change,
+        now,
+        actor,
+        "(created)",
+        None,
+        None,
+    )?;
+    Ok(id)
+}
+
+/// The next free history change id of an instance (what create_in computes per row).
+pub fn next_change_id(inst: &holdfast::instances::Instance) -> i64 {
+    inst.db
+        .read_blocking(|c| -> Result<i64, holdfast::storage::StorageError> {
+            Ok(c.query_row(
+                "SELECT coalesce(max(change_id), 0) + 1 FROM record_history",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .expect("history")
+}
+
+/// Opens an instance of a data dir through the library (the master key from its key file).
+pub fn open_instance(data_dir: &Path, name: &str) -> holdfast::instances::Instance {
+    let (master, _) = holdfast::keys::load(data_dir, false).expect("master key");
+    holdfast::instances::open(
+        data_dir,
+        &master,
+        name,
+        holdfast::storage::Options::default(),
+    )
+    .expect("open instance")
+}
+
+/// Fixture writers keep big transactions in memory: a 256 MiB page cache for the generating
+/// connection instead of SQLite's 8 MiB default (the server's own connections are unaffected).
+pub const GENERATOR_CACHE_PRAGMA: &str = "PRAGMA cache_size = -262144;";
