@@ -1,7 +1,7 @@
 //! The signed-in user's own page: password change and second-factor settings.
 
 use super::guard::{ClientIp, Session};
-use super::pages::{Chrome, chrome, render};
+use super::pages::{Chrome, chrome, render_refused};
 use super::{CurrentInstance, WebError};
 use crate::app::AppState;
 use crate::audit::By;
@@ -12,7 +12,6 @@ use crate::crypto::Secret;
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -85,11 +84,7 @@ async fn page(
         enrolment_svg: x.enrolment.map(|e| e.qr_svg),
         recovery_codes: x.recovery_codes,
     };
-    let mut resp = render(&p)?;
-    if failed {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_refused(&p, failed)
 }
 
 fn by(s: &SessionInfo, ip: std::net::IpAddr, state: &AppState) -> By {

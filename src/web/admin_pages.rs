@@ -1,7 +1,7 @@
 //! Administration pages: users, groups and permissions, policy, security log (with exports), mail.
 
 use super::guard::{ClientIp, Session};
-use super::pages::{Chrome, chrome, render};
+use super::pages::{Chrome, chrome, render, render_refused};
 use super::{CurrentInstance, WebError};
 use crate::access::{Action, Module, Permission, groups as access_groups};
 use crate::app::AppState;
@@ -13,7 +13,7 @@ use crate::instances::Instance;
 use crate::storage::{StorageError, groups, outbox, users};
 use askama::Template;
 use axum::extract::{Path, Query, RawForm, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -166,17 +166,16 @@ async fn users_page(
         })
         .collect();
     let failed = !errors.is_empty();
-    let mut resp = render(&UsersPage {
-        c: chrome(state, inst, Some(s)).await?,
-        messages,
-        errors,
-        users: views,
-        group_names,
-    })?;
-    if failed {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_refused(
+        &UsersPage {
+            c: chrome(state, inst, Some(s)).await?,
+            messages,
+            errors,
+            users: views,
+            group_names,
+        },
+        failed,
+    )
 }
 
 pub async fn users(
@@ -304,18 +303,17 @@ async fn groups_page(
 ) -> Result<Response, WebError> {
     let list = inst.db.read(groups::list).await?;
     let failed = !errors.is_empty();
-    let mut resp = render(&GroupsPage {
-        c: chrome(state, inst, Some(s)).await?,
-        messages,
-        errors,
-        groups: list.into_iter().map(GroupView).collect(),
-        modules: Module::ALL.iter().map(|m| m.as_str()).collect(),
-        actions: Action::ALL.iter().map(|a| a.as_str()).collect(),
-    })?;
-    if failed {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_refused(
+        &GroupsPage {
+            c: chrome(state, inst, Some(s)).await?,
+            messages,
+            errors,
+            groups: list.into_iter().map(GroupView).collect(),
+            modules: Module::ALL.iter().map(|m| m.as_str()).collect(),
+            actions: Action::ALL.iter().map(|a| a.as_str()).collect(),
+        },
+        failed,
+    )
 }
 
 pub async fn groups(
@@ -462,21 +460,20 @@ async fn policy_page(
         })
         .collect();
     let failed = !errors.is_empty();
-    let mut resp = render(&PolicyPage {
-        c: chrome(state, inst, Some(s)).await?,
-        messages,
-        errors,
-        warnings: p.asvs_warnings(),
-        fields,
-        factor_options: SecondFactorMode::ALL
-            .iter()
-            .map(|m| m.as_str().to_string())
-            .collect(),
-    })?;
-    if failed {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_refused(
+        &PolicyPage {
+            c: chrome(state, inst, Some(s)).await?,
+            messages,
+            errors,
+            warnings: p.asvs_warnings(),
+            fields,
+            factor_options: SecondFactorMode::ALL
+                .iter()
+                .map(|m| m.as_str().to_string())
+                .collect(),
+        },
+        failed,
+    )
 }
 
 pub async fn policy(

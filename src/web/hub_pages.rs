@@ -4,7 +4,7 @@
 
 use super::api::records::{ModuleRef, by, query_pairs};
 use super::guard::{ClientIp, Session};
-use super::pages::{Chrome, chrome, render};
+use super::pages::{Chrome, chrome, render, render_refused};
 use super::{CurrentInstance, WebError};
 use crate::access::{Action, Permission};
 use crate::app::AppState;
@@ -17,7 +17,6 @@ use crate::storage::records::{self as store, Row};
 use crate::storage::{StorageError, users};
 use askama::Template;
 use axum::extract::{Extension, Multipart, Path, RawForm, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use rusqlite::types::Value;
 use serde_json::{Map, Value as Json};
@@ -448,23 +447,22 @@ async fn form_page(
             None,
         ),
     };
-    let mut resp = render(&FormPage {
-        c: chrome(state, inst, Some(s)).await?,
-        heading,
-        action,
-        cancel,
-        version,
-        fields,
-        errors: if failed && general.is_empty() {
-            vec!["Please correct the marked fields.".into()]
-        } else {
-            general
+    render_refused(
+        &FormPage {
+            c: chrome(state, inst, Some(s)).await?,
+            heading,
+            action,
+            cancel,
+            version,
+            fields,
+            errors: if failed && general.is_empty() {
+                vec!["Please correct the marked fields.".into()]
+            } else {
+                general
+            },
         },
-    })?;
-    if failed {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+        failed,
+    )
 }
 
 pub async fn new_form(
@@ -718,27 +716,26 @@ pub async fn detail_page(
         _ => format!("{} #{id}", human(def.singular)),
     };
     let failed = !errors.is_empty();
-    let mut resp = render(&DetailPage {
-        c: chrome(state, inst, Some(s)).await?,
-        def,
-        id,
-        title,
-        fields,
-        related,
-        comments,
-        history,
-        messages,
-        errors,
-        // Issued invoices and billed time are locked: no edit or delete buttons to fail.
-        can_edit: can(s, def, Action::Edit) && !locked,
-        can_delete: can(s, def, Action::Delete) && !locked,
-        extra_actions: extras.actions,
-        sub_html: extras.html,
-    })?;
-    if failed {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_refused(
+        &DetailPage {
+            c: chrome(state, inst, Some(s)).await?,
+            def,
+            id,
+            title,
+            fields,
+            related,
+            comments,
+            history,
+            messages,
+            errors,
+            // Issued invoices and billed time are locked: no edit or delete buttons to fail.
+            can_edit: can(s, def, Action::Edit) && !locked,
+            can_delete: can(s, def, Action::Delete) && !locked,
+            extra_actions: extras.actions,
+            sub_html: extras.html,
+        },
+        failed,
+    )
 }
 
 pub async fn detail(
@@ -870,22 +867,21 @@ async fn import_page(
     preview: Option<(usize, String)>,
 ) -> Result<Response, WebError> {
     let failed = !problems.is_empty();
-    let mut resp = render(&ImportPage {
-        c: chrome(state, inst, Some(s)).await?,
-        def,
-        columns: std::iter::once("id")
-            .chain(def.fields.iter().map(|f| f.name))
-            .collect::<Vec<_>>()
-            .join(","),
-        messages,
-        problems,
-        preview_rows: preview.as_ref().map(|p| p.0),
-        csv: preview.map(|p| p.1).unwrap_or_default(),
-    })?;
-    if failed {
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    render_refused(
+        &ImportPage {
+            c: chrome(state, inst, Some(s)).await?,
+            def,
+            columns: std::iter::once("id")
+                .chain(def.fields.iter().map(|f| f.name))
+                .collect::<Vec<_>>()
+                .join(","),
+            messages,
+            problems,
+            preview_rows: preview.as_ref().map(|p| p.0),
+            csv: preview.map(|p| p.1).unwrap_or_default(),
+        },
+        failed,
+    )
 }
 
 pub async fn import_form(

@@ -288,6 +288,16 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
     }
 }
 
+/// Renders a page that may be showing the user's own mistakes: 422 when it does, so that scripts
+/// and tests see the refusal as well as people.
+pub fn render_refused(page: &impl Template, refused: bool) -> Result<Response, WebError> {
+    let mut resp = render(page)?;
+    if refused {
+        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
 pub fn render(page: &impl Template) -> Result<Response, WebError> {
     page.render()
         .map(|html| Html(html).into_response())
