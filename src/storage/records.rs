@@ -254,6 +254,16 @@ pub fn fts_query(text: &str) -> Option<String> {
     }
 }
 
+/// Each record's search row has a rowid derived from module and id, so it is found without a scan
+/// (FTS5 cannot index its UNINDEXED columns).
+fn search_rowid(slug: &str, id: i64) -> i64 {
+    let module = crate::schema::ALL
+        .iter()
+        .position(|d| d.slug == slug)
+        .unwrap_or(15) as i64;
+    id * 16 + module
+}
+
 pub fn index(
     tx: &Transaction,
     slug: &str,
@@ -263,16 +273,16 @@ pub fn index(
 ) -> Result<(), StorageError> {
     unindex(tx, slug, id)?;
     tx.execute(
-        "INSERT INTO search_index (module, record_id, title, body) VALUES (?1, ?2, ?3, ?4)",
-        params![slug, id, title, body],
+        "INSERT INTO search_index (rowid, module, record_id, title, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![search_rowid(slug, id), slug, id, title, body],
     )?;
     Ok(())
 }
 
 pub fn unindex(tx: &Transaction, slug: &str, id: i64) -> Result<(), StorageError> {
     tx.execute(
-        "DELETE FROM search_index WHERE module = ?1 AND record_id = ?2",
-        params![slug, id],
+        "DELETE FROM search_index WHERE rowid = ?1",
+        [search_rowid(slug, id)],
     )?;
     Ok(())
 }

@@ -50,17 +50,31 @@ async fn sign_in(b: &Browser, base: &str) {
     b.wait_for_text("Good to see you", WAIT).await.unwrap();
 }
 
+/// Resizing waits for the page to report its new viewport; on a loaded machine that can take more
+/// than one try.
+async fn resize(b: &Browser, w: u32, h: u32) {
+    let mut last = String::new();
+    for _ in 0..3 {
+        match b.set_window_size(w, h).await {
+            Ok(()) => return,
+            Err(e) => last = e,
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("cannot resize the browser window to {w}x{h}: {last}");
+}
+
 async fn shoot(b: &Browser, name: &str) {
     let dir = artifacts();
-    b.set_window_size(1280, 800).await.unwrap();
+    resize(b, 1280, 800).await;
     b.screenshot(&dir.join(format!("hub-{name}-desktop.png")))
         .await
         .unwrap();
-    b.set_window_size(820, 1180).await.unwrap();
+    resize(b, 820, 1180).await;
     b.screenshot(&dir.join(format!("hub-{name}-tablet.png")))
         .await
         .unwrap();
-    b.set_window_size(1280, 800).await.unwrap();
+    resize(b, 1280, 800).await;
 }
 
 async fn field(b: &Browser, name: &str, value: &str) {

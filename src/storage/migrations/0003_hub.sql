@@ -178,6 +178,8 @@ CREATE TABLE record_history (
     new_value TEXT
 ) STRICT;
 CREATE INDEX record_history_record ON record_history(module, record_id, change_id);
+-- The next change number is max(change_id) + 1: an index keeps that a lookup, not a scan.
+CREATE INDEX record_history_change ON record_history(change_id);
 
 CREATE VIRTUAL TABLE search_index USING fts5(
     module UNINDEXED, record_id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2'
