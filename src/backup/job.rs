@@ -18,6 +18,8 @@ pub struct Progress {
     bytes: u64,
     last: Instant,
     what: String,
+    /// Expected bytes, when known: gives the time left.
+    total: Option<u64>,
 }
 
 impl Progress {
@@ -28,6 +30,24 @@ impl Progress {
             bytes: 0,
             last: Instant::now(),
             what: what.into(),
+            total: None,
+        }
+    }
+
+    /// With an expected size (an estimate is fine: the archive for a restore, the files for a backup).
+    pub fn with_total(what: &str, total: u64) -> Self {
+        Self {
+            total: Some(total).filter(|t| *t > 0),
+            ..Self::new(what)
+        }
+    }
+
+    fn left(&self, rate: f64) -> String {
+        match self.total {
+            Some(t) if rate > 0.0 && t > self.bytes => {
+                format!(", about {:.0} s left", (t - self.bytes) as f64 / 1e6 / rate)
+            }
+            _ => String::new(),
         }
     }
 
@@ -39,18 +59,18 @@ impl Progress {
         self.last = Instant::now();
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         let mb = self.bytes as f64 / 1e6;
+        let rate = mb / secs;
+        let left = self.left(rate);
         if self.tty {
             eprint!(
-                "\r{}: {mb:.1} MB, {:.1} MB/s, {secs:.0} s   ",
-                self.what,
-                mb / secs
+                "\r{}: {mb:.1} MB, {rate:.1} MB/s, {secs:.0} s{left}   ",
+                self.what
             );
             let _ = std::io::stderr().flush();
         } else {
             tracing::info!(
-                "{}: {mb:.1} MB, {:.1} MB/s, {secs:.0} s",
-                self.what,
-                mb / secs
+                "{}: {mb:.1} MB, {rate:.1} MB/s, {secs:.0} s{left}",
+                self.what
             );
         }
     }
@@ -100,7 +120,8 @@ pub fn backup_instances(
             name,
             crate::cli::storage_options(cfg),
         )?;
-        let mut p = Progress::new(&format!("backup {name}"));
+        let expected = dir_size(&inst.dir);
+        let mut p = Progress::with_total(&format!("backup {name}"), expected);
         let mut tick = |n| {
             if progress {
                 p.add(n)
@@ -301,4 +322,22 @@ async fn notify_backup_failure(state: &crate::app::AppState, lines: &[String]) {
             .await;
     }
     state.auth.wake_mail();
+}
+
+/// Bytes of the instance's files (database, WAL, documents): the size a backup reads.
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            for e in entries.flatten() {
+                match e.metadata() {
+                    Ok(m) if m.is_dir() => stack.push(e.path()),
+                    Ok(m) => total += m.len(),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+    total
 }

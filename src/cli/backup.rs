@@ -98,7 +98,10 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
         } => {
             let key = key_for(&console, recovery_code.as_deref())?;
             let scratch = std::env::temp_dir();
-            let mut p = Progress::new("verify");
+            let mut p = Progress::with_total(
+                "verify",
+                std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0),
+            );
             let r = engine::verify(&file, &key, &scratch, &mut |n| p.add(n))
                 .with_context(|| format!("{} is not a usable backup", file.display()))?;
             p.done();
@@ -165,7 +168,10 @@ pub fn restore(console: Console, file: &Path, code: &str) -> Result<()> {
     }
     let key_file_existed = keys::key_file_path(&cfg.data_dir).exists();
     let (master, _) = keys::load(&cfg.data_dir, first)?;
-    let mut p = Progress::new("restore");
+    let mut p = Progress::with_total(
+        "restore",
+        std::fs::metadata(file).map(|m| m.len()).unwrap_or(0),
+    );
     let r = engine::restore(
         file,
         &key,
