@@ -1,5 +1,6 @@
 //! Administration pages: users, groups and permissions, policy, security log (with exports), mail.
 
+use super::form::{pairs as form_pairs, value, values};
 use super::guard::{ClientIp, Session};
 use super::pages::{Chrome, chrome, render, render_refused};
 use super::{CurrentInstance, WebError};
@@ -24,22 +25,6 @@ fn by(s: &SessionInfo, ip: std::net::IpAddr, state: &AppState) -> By {
         source: ip.to_string(),
         now: state.clock.now(),
     }
-}
-
-fn form_pairs(raw: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw).unwrap_or_default()
-}
-
-fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn value(pairs: &[(String, String)], key: &str) -> String {
-    values(pairs, key).into_iter().next().unwrap_or_default()
 }
 
 /// Errors the admin can fix are shown on the page; the rest go to the error mapping.

@@ -141,14 +141,10 @@ fn origin_ok(headers: &HeaderMap, uri_authority: Option<&str>) -> bool {
 }
 
 fn form_field(body: &[u8], name: &str) -> Option<String> {
-    url_decoded_pairs(body)
+    super::form::pairs(body)
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
-}
-
-fn url_decoded_pairs(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
 pub async fn guard(

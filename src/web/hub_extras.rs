@@ -142,17 +142,6 @@ async fn invoice_extras(
     Ok(CardExtras { actions, html: h })
 }
 
-fn form(raw: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(raw).unwrap_or_default()
-}
-
-fn get(f: &[(String, String)], k: &str) -> String {
-    f.iter()
-        .find(|(n, _)| n == k)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
 async fn back(
     state: &AppState,
     inst: &Instance,
@@ -190,18 +179,18 @@ pub async fn add_line(
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let f = form(&raw);
-    let price = get(&f, "unit_price")
+    let f = super::form::pairs(&raw);
+    let price = super::form::value(&f, "unit_price")
         .trim()
         .parse::<i64>()
         .map_err(|_| HubError::field("unit_price", "must be a whole number of cents"));
     let r = match price {
         Ok(unit_price) => {
             let line = LineInput {
-                description: get(&f, "description"),
-                quantity: get(&f, "quantity"),
+                description: super::form::value(&f, "description"),
+                quantity: super::form::value(&f, "quantity"),
                 unit_price,
-                tax_rate: get(&f, "tax_rate"),
+                tax_rate: super::form::value(&f, "tax_rate"),
             };
             invoices::add_line(&inst, id, line, by(&s, ip, &state))
                 .await

@@ -482,7 +482,7 @@ pub async fn new_form(
 }
 
 fn form_input(def: &ModuleDef, raw: &[u8]) -> (Map<String, Json>, Option<i64>) {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw).unwrap_or_default();
+    let pairs = super::form::pairs(raw);
     let mut m = Map::new();
     let mut version = None;
     for (k, v) in pairs {
@@ -774,12 +774,7 @@ pub async fn comment(
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&raw).unwrap_or_default();
-    let body = pairs
-        .into_iter()
-        .find(|(k, _)| k == "body")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let body = super::form::value(&super::form::pairs(&raw), "body");
     match records::add_comment(&inst, def, id, body, by(&s, ip, &state)).await {
         Ok(()) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
         Err(HubError::Invalid(e)) => {
@@ -807,11 +802,9 @@ pub async fn restore(
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&raw).unwrap_or_default();
-    let change = pairs
-        .iter()
-        .find(|(k, _)| k == "change")
-        .and_then(|(_, v)| v.parse::<i64>().ok())
+    let change = super::form::value(&super::form::pairs(&raw), "change")
+        .parse::<i64>()
+        .ok()
         .ok_or_else(|| WebError::invalid("change", "which change to restore?"))?;
     match records::restore(&inst, def, id, change, by(&s, ip, &state)).await {
         Ok(_) => {

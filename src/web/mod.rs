@@ -12,6 +12,7 @@ pub mod assets;
 mod charts;
 mod documents;
 mod error;
+mod form;
 pub mod guard;
 mod headers;
 mod health;
