@@ -73,6 +73,8 @@ pub struct UpdateConfig {
     pub trusted_keys_dir: PathBuf,
     pub threshold: usize,
     pub max_bundle_bytes: u64,
+    /// How long `update apply` waits for the new version to answer `/readyz` before rolling back.
+    pub ready_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +125,7 @@ struct UpdateSection {
     trusted_keys_dir: Option<PathBuf>,
     threshold: Option<usize>,
     max_bundle_mb: Option<u64>,
+    ready_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -341,6 +344,15 @@ impl Config {
                     return Err(ConfigError::Value {
                         setting: "update.max_bundle_mb".into(),
                         message: format!("{other} is outside the allowed range 1–65536"),
+                    });
+                }
+            },
+            ready_timeout_seconds: match file.update.ready_timeout_seconds.unwrap_or(60) {
+                s @ 1..=3600 => s,
+                other => {
+                    return Err(ConfigError::Value {
+                        setting: "update.ready_timeout_seconds".into(),
+                        message: format!("{other} is outside the allowed range 1–3600"),
                     });
                 }
             },

@@ -56,6 +56,9 @@ pub enum Event {
     BackupRestored,
     BackupKeyExported,
     UpdateExtracted,
+    UpdateApplied,
+    UpdateFailed,
+    UpdateRolledBack,
 }
 
 impl Event {
@@ -101,6 +104,9 @@ impl Event {
         Event::BackupRestored,
         Event::BackupKeyExported,
         Event::UpdateExtracted,
+        Event::UpdateApplied,
+        Event::UpdateFailed,
+        Event::UpdateRolledBack,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -146,6 +152,9 @@ impl Event {
             Event::BackupRestored => "backup_restored",
             Event::BackupKeyExported => "backup_key_exported",
             Event::UpdateExtracted => "update_extracted",
+            Event::UpdateApplied => "update_applied",
+            Event::UpdateFailed => "update_failed",
+            Event::UpdateRolledBack => "update_rolled_back",
         }
     }
 

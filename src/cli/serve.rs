@@ -24,20 +24,11 @@ pub fn run(console: Console) -> Result<()> {
     runtime.block_on(serve(console, started))
 }
 
-const LOCK_FILE: &str = "serve.lock";
+use crate::update::runtime::LOCK_FILE;
 
 /// True while a `holdfast serve` holds the data dir's lock.
 pub fn server_running(data_dir: &std::path::Path) -> bool {
-    let Ok(f) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(data_dir.join(LOCK_FILE))
-    else {
-        return false;
-    };
-    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock).is_err()
+    crate::update::runtime::server_running(data_dir)
 }
 
 /// What `serve` does before it listens, without listening: used by the package's postinst.
@@ -211,6 +202,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
 
     let signals = install_signals()?;
     state.set_ready(true);
+    write_run_record(&state, local).await;
     tracing::info!(
         "listening on https://{local} (instances: {}; ready in {} ms)",
         state
@@ -249,6 +241,26 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Tells `holdfast update apply` who serves, from which binary, on which address.
+async fn write_run_record(state: &AppState, local: SocketAddr) {
+    let mut schemas = std::collections::BTreeMap::new();
+    for inst in state.registry.all() {
+        let i = inst.clone();
+        match tokio::task::spawn_blocking(move || i.db.schema_version()).await {
+            Ok(Ok(v)) => {
+                schemas.insert(inst.name.clone(), v);
+            }
+            _ => tracing::warn!(instance = %inst.name, "cannot read the schema version"),
+        }
+    }
+    let dir = &state.config.data_dir;
+    let written = crate::update::runtime::for_this_process(local, schemas, state.clock.now())
+        .and_then(|rec| crate::update::runtime::write(dir, &rec));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "cannot write run.json; `holdfast update apply` will not find this server");
+    }
 }
 
 struct Signals {

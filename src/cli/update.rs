@@ -1,13 +1,16 @@
-//! `holdfast update verify|status`: checks an offline update bundle against the built-in and
-//! configured release keys and every rule of the update procedure, and records the outcome.
+//! `holdfast update verify|extract|apply|rollback|recover|status`: checks an offline update bundle
+//! against the built-in and configured release keys and every rule of the update procedure,
+//! installs it with automatic rollback, and records every outcome.
 
 use super::Console;
 use crate::audit::{self, Actor, Entry, Event};
+use crate::update::apply::{self, ApplyError, Outcome};
 use crate::update::bundle::{self, Policy, TrustedKeys};
 use crate::update::state::{self, HistoryEntry};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Release keys built into this binary (public halves only).
 const BUILT_IN_KEYS: &[(&str, &str)] = &[(
@@ -26,6 +29,28 @@ pub enum UpdateCommand {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Install a bundle: verify a private copy, back up, stop, snapshot the databases, install,
+    /// start, wait for /readyz; roll back by itself if the new version does not become ready
+    Apply {
+        file: PathBuf,
+        /// The .deb of the installed version, needed once for the first packaged update so that
+        /// it can be rolled back (later updates keep the installed package themselves)
+        #[arg(long)]
+        previous_deb: Option<PathBuf>,
+        /// Do not write pre-update backup archives (take one yourself first); the database
+        /// snapshot for the rollback is taken regardless
+        #[arg(long)]
+        no_backup: bool,
+    },
+    /// Put back the version before the last completed update
+    Rollback {
+        /// Needed when the update changed the database schema: the databases return to their
+        /// state before the update and what was written since is lost
+        #[arg(long)]
+        discard_changes: bool,
+    },
+    /// Finish an interrupted update (apply and rollback do this first by themselves)
+    Recover,
     /// Show the installed version, security epoch and update history
     Status,
 }
@@ -73,8 +98,7 @@ fn policy_for(
         arch: std::env::consts::ARCH
             .replace("x86_64", "amd64")
             .replace("aarch64", "arm64"),
-        current_version: semver::Version::parse(env!("CARGO_PKG_VERSION"))
-            .context("own version")?,
+        current_version: apply::installed_version(st).map_err(anyhow::Error::msg)?,
         current_epoch: st.security_epoch,
         now,
         last_seen_time: st.last_seen_time,
@@ -82,13 +106,204 @@ fn policy_for(
     })
 }
 
+fn say(line: &str) {
+    println!("{line}");
+}
+
+fn outcome_line(o: &Outcome) -> String {
+    let ms = |d: &Option<i64>| d.map_or("?".into(), |d| d.to_string());
+    match o {
+        Outcome::Applied {
+            from,
+            to,
+            downtime_ms,
+        } => format!(
+            "updated {from} → {to}; the service was unavailable for {} ms",
+            ms(downtime_ms)
+        ),
+        Outcome::RolledBack {
+            from,
+            to,
+            reason,
+            downtime_ms,
+        } => format!(
+            "rolled back {from} → {to} ({reason}); {to} is ready again, the service was unavailable for {} ms",
+            ms(downtime_ms)
+        ),
+        Outcome::Discarded { to } => {
+            format!("the interrupted update to {to} had changed nothing; its files were removed")
+        }
+    }
+}
+
+/// Runs `f` with what an update needs from the console.
+fn with_env<T>(console: &Console, f: impl FnOnce(&apply::Env) -> T) -> T {
+    let cert = console
+        .config
+        .tls_cert_file
+        .clone()
+        .unwrap_or_else(|| crate::web::tls::self_signed_paths(&console.config.data_dir).cert);
+    let audit = |event: Event, ok: bool, detail: serde_json::Value| {
+        audit_update(console, event, ok, detail)
+    };
+    let env = apply::Env {
+        data_dir: &console.config.data_dir,
+        cert: &cert,
+        ready_timeout: Duration::from_secs(console.config.update.ready_timeout_seconds),
+        stop_timeout: Duration::from_secs(console.config.shutdown_grace_seconds + 10),
+        clock: console.clock.as_ref(),
+        say: &say,
+        audit: &audit,
+    };
+    f(&env)
+}
+
+fn record_refusal(console: &Console, file: &std::path::Path, e: &bundle::BundleError) {
+    let now = console.clock.now();
+    let _ = state::record(
+        &console.config.data_dir,
+        now,
+        HistoryEntry {
+            at: now,
+            action: "apply".into(),
+            version: None,
+            outcome: "refused".into(),
+            detail: e.to_string(),
+        },
+    );
+    audit_update(
+        console,
+        Event::UpdateRefused,
+        false,
+        serde_json::json!({ "file": file.display().to_string(), "reason": e.to_string() }),
+    );
+}
+
 pub fn run(console: Console, cmd: UpdateCommand) -> Result<()> {
     let dir = console.config.data_dir.clone();
     let now = console.clock.now();
     match cmd {
+        UpdateCommand::Apply {
+            file,
+            previous_deb,
+            no_backup,
+        } => {
+            let st = state::load(&dir).map_err(anyhow::Error::msg)?;
+            let keys = trusted(&console)?;
+            let policy = policy_for(&console, &st, now)?;
+            let verify = |p: &std::path::Path| bundle::verify(p, &keys, &policy);
+            let cfg = console.config.clone();
+            let clock = console.clock.clone();
+            let mut backup = || -> Result<Vec<String>, String> {
+                if no_backup {
+                    return Ok(vec![
+                        "pre-update backup archives skipped (--no-backup)".into(),
+                    ]);
+                }
+                let names = crate::instances::list_names(&cfg.data_dir)
+                    .map_err(|e| e.to_string())?;
+                let (lines, ok) = crate::backup::job::backup_instances(&cfg, &clock, &names, false)
+                    .map_err(|e| format!("pre-update backup failed: {e:#} (nothing was changed; use --no-backup if you took one yourself)"))?;
+                if !ok {
+                    return Err(format!(
+                        "pre-update backup did not reach every destination: {} (nothing was changed)",
+                        lines.join("; ")
+                    ));
+                }
+                Ok(lines)
+            };
+            let result = with_env(&console, |env| {
+                apply::apply(
+                    env,
+                    apply::Request {
+                        bundle: &file,
+                        max_size: console.config.update.max_bundle_bytes,
+                        verify: &verify,
+                        previous_deb: previous_deb.as_deref(),
+                        backup: &mut backup,
+                    },
+                )
+            });
+            match result {
+                Ok(o @ Outcome::Applied { .. }) => {
+                    println!("{}", outcome_line(&o));
+                    Ok(())
+                }
+                Ok(o) => {
+                    println!("{}", outcome_line(&o));
+                    bail!("the update was not applied")
+                }
+                Err(ApplyError::Refused(e)) => {
+                    record_refusal(&console, &file, &e);
+                    bail!("update bundle refused: {e}")
+                }
+                Err(ApplyError::Failed(m)) => {
+                    let now = console.clock.now();
+                    let _ = state::record(
+                        &dir,
+                        now,
+                        HistoryEntry {
+                            at: now,
+                            action: "apply".into(),
+                            version: None,
+                            outcome: "failed".into(),
+                            detail: m.clone(),
+                        },
+                    );
+                    audit_update(
+                        &console,
+                        Event::UpdateFailed,
+                        false,
+                        serde_json::json!({ "file": file.display().to_string(), "reason": m }),
+                    );
+                    bail!("update failed: {m}")
+                }
+            }
+        }
+        UpdateCommand::Rollback { discard_changes } => {
+            let o = with_env(&console, |env| apply::rollback(env, discard_changes))
+                .map_err(|e| anyhow::anyhow!("rollback failed: {e}"))?;
+            println!("{}", outcome_line(&o));
+            Ok(())
+        }
+        UpdateCommand::Recover => {
+            match with_env(&console, apply::recover)
+                .map_err(|e| anyhow::anyhow!("recovery failed: {e}"))?
+            {
+                Some(o) => println!("{}", outcome_line(&o)),
+                None => println!("no interrupted update"),
+            }
+            Ok(())
+        }
         UpdateCommand::Status => {
             let st = state::load(&dir).map_err(anyhow::Error::msg)?;
-            println!("installed version: {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "installed version: {}",
+                apply::installed_version(&st).map_err(anyhow::Error::msg)?
+            );
+            if let Some(j) = apply::interrupted(&dir) {
+                println!(
+                    "INTERRUPTED:       update {} → {} stopped at step `{}`; run `holdfast update recover`",
+                    j.from_version,
+                    j.to_version,
+                    j.step.name()
+                );
+            }
+            match apply::last_completed(&dir) {
+                Some(j) => println!(
+                    "last update:       {} → {} on {} (`holdfast update rollback` puts {} back{})",
+                    j.from_version,
+                    j.to_version,
+                    apply::since(j.ready_at),
+                    j.from_version,
+                    if j.old_schemas != j.new_schemas {
+                        "; the schema changed, so the databases would return to their state before the update"
+                    } else {
+                        ""
+                    }
+                ),
+                None => println!("last update:       none that can be rolled back"),
+            }
             println!("security epoch:    {}", st.security_epoch);
             println!(
                 "last seen time:    {}",
@@ -142,19 +357,7 @@ pub fn run(console: Console, cmd: UpdateCommand) -> Result<()> {
         UpdateCommand::Verify { file } => {
             let st = state::load(&dir).map_err(anyhow::Error::msg)?;
             let keys = trusted(&console)?;
-            let policy = Policy {
-                threshold: console.config.update.threshold,
-                product: "holdfast".into(),
-                arch: std::env::consts::ARCH
-                    .replace("x86_64", "amd64")
-                    .replace("aarch64", "arm64"),
-                current_version: semver::Version::parse(env!("CARGO_PKG_VERSION"))
-                    .context("own version")?,
-                current_epoch: st.security_epoch,
-                now,
-                last_seen_time: st.last_seen_time,
-                max_size: console.config.update.max_bundle_bytes,
-            };
+            let policy = policy_for(&console, &st, now)?;
             match bundle::verify(&file, &keys, &policy) {
                 Ok(v) => {
                     let m = v.manifest();

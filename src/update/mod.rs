@@ -1,8 +1,13 @@
-//! Offline updates: the signed bundle format and its verification (`bundle`).
+//! Offline updates: the signed bundle format and its verification (`bundle`), and applying one with
+//! a journal and automatic rollback (`apply`, `journal`, `runtime`, `probe`).
 //!
 //! The vendor-side signer (`sign.rs`, beside this file) is deliberately not declared here: it is
 //! compiled only into the `holdfast-release` binary through `#[path]`, so the appliance binary
 //! never contains private-key code.
 
+pub mod apply;
 pub mod bundle;
+pub mod journal;
+pub mod probe;
+pub mod runtime;
 pub mod state;

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 pub struct UpdateState {
     pub security_epoch: u32,
     pub last_seen_time: Option<DateTime<Utc>>,
+    /// The version the last completed update (or rollback) installed.
+    #[serde(default)]
+    pub installed_version: Option<String>,
     pub history: Vec<HistoryEntry>,
 }
 
@@ -55,14 +58,32 @@ pub fn record(
     Ok(st)
 }
 
-/// Moves the security epoch up (never down).
-pub fn raise_epoch(data_dir: &Path, epoch: u32) -> Result<(), String> {
-    let mut st = load(data_dir)?;
-    if epoch <= st.security_epoch {
-        return Ok(());
-    }
-    st.security_epoch = epoch;
-    let text = serde_json::to_vec_pretty(&st).map_err(|e| e.to_string())?;
+fn save(data_dir: &Path, st: &UpdateState) -> Result<(), String> {
+    let dir = data_dir.join("update");
+    fsutil::ensure_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let text = serde_json::to_vec_pretty(st).map_err(|e| e.to_string())?;
     fsutil::write_atomic(&path(data_dir), &text, 0o600)
         .map_err(|e| format!("{}: {e}", path(data_dir).display()))
+}
+
+/// After a completed update: the new version, the security epoch moved up (never down) and the
+/// time moved forward.
+pub fn complete_update(
+    data_dir: &Path,
+    now: DateTime<Utc>,
+    epoch: u32,
+    version: &str,
+) -> Result<(), String> {
+    let mut st = load(data_dir)?;
+    st.security_epoch = st.security_epoch.max(epoch);
+    st.last_seen_time = Some(st.last_seen_time.map_or(now, |t| t.max(now)));
+    st.installed_version = Some(version.to_string());
+    save(data_dir, &st)
+}
+
+/// After a rollback: the version that runs again. The security epoch stays where it was.
+pub fn set_installed(data_dir: &Path, version: &str) -> Result<(), String> {
+    let mut st = load(data_dir)?;
+    st.installed_version = Some(version.to_string());
+    save(data_dir, &st)
 }

@@ -1,0 +1,98 @@
+//! The running server's record (`run.json` in the data dir): which process serves, from which binary
+//! and arguments, on which address, with which schema per instance. `serve` writes it once it is
+//! ready; `update apply` reads it to stop, restart and recognise the new version.
+
+use crate::fsutil;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    pub pid: u32,
+    /// Random per start: tells a restarted server from the one before it, even with the same PID.
+    pub boot_id: String,
+    pub version: String,
+    pub exe: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    pub listen: SocketAddr,
+    /// The systemd service that runs this server, when it runs under one.
+    pub systemd_unit: Option<String>,
+    pub schemas: BTreeMap<String, i64>,
+    pub ready_at: DateTime<Utc>,
+}
+
+/// The lock `serve` holds on its data dir for as long as it runs.
+pub const LOCK_FILE: &str = "serve.lock";
+
+/// True while a `holdfast serve` holds the data dir's lock.
+pub fn server_running(data_dir: &Path) -> bool {
+    let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(data_dir.join(LOCK_FILE))
+    else {
+        return false;
+    };
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock).is_err()
+}
+
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join("run.json")
+}
+
+pub fn write(data_dir: &Path, rec: &RunRecord) -> Result<(), String> {
+    let text = serde_json::to_vec_pretty(rec).map_err(|e| e.to_string())?;
+    fsutil::write_atomic(&path(data_dir), &text, 0o600)
+        .map_err(|e| format!("{}: {e}", path(data_dir).display()))
+}
+
+/// The last record written, whether or not that server still runs (see `serve::server_running`).
+pub fn read(data_dir: &Path) -> Result<Option<RunRecord>, String> {
+    match std::fs::read(path(data_dir)) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{}: {e}", path(data_dir).display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path(data_dir).display())),
+    }
+}
+
+/// The systemd unit this process runs in, from its cgroup (`0::/system.slice/holdfast.service`).
+pub fn own_systemd_unit() -> Option<String> {
+    std::env::var_os("INVOCATION_ID")?;
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    cgroup
+        .lines()
+        .filter_map(|l| l.rsplit('/').next())
+        .find(|last| last.ends_with(".service"))
+        .map(str::to_string)
+}
+
+/// The record for this process, from what `serve` knows once it listens.
+pub fn for_this_process(
+    listen: SocketAddr,
+    schemas: BTreeMap<String, i64>,
+    now: DateTime<Utc>,
+) -> Result<RunRecord, String> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| format!("no randomness for the boot id: {e}"))?;
+    Ok(RunRecord {
+        pid: std::process::id(),
+        boot_id: hex::encode(id),
+        version: env!("CARGO_PKG_VERSION").into(),
+        exe: std::env::current_exe().map_err(|e| format!("own executable: {e}"))?,
+        args: std::env::args().skip(1).collect(),
+        cwd: std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
+        listen,
+        systemd_unit: own_systemd_unit(),
+        schemas,
+        ready_at: now,
+    })
+}
