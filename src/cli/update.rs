@@ -66,16 +66,24 @@ fn trusted(console: &Console) -> Result<TrustedKeys> {
 /// before the first start, then only the update history records it).
 fn audit_update(console: &Console, event: Event, ok: bool, detail: serde_json::Value) {
     let dir = &console.config.data_dir;
-    let Ok((master, _)) = crate::keys::load(dir, false) else {
-        return;
+    let (master, _) = match crate::keys::load(dir, false) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(error = %e, "no master key here: the update is recorded in the update history only");
+            return;
+        }
     };
-    let Ok(inst) = crate::instances::open(
+    let inst = match crate::instances::open(
         dir,
         &master,
         crate::instances::DEFAULT_INSTANCE,
         super::storage_options(&console.config),
-    ) else {
-        return;
+    ) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the default instance: the update is recorded in the update history only");
+            return;
+        }
     };
     let now = console.clock.now();
     let mut e = Entry::new(event, Actor::Console, "update", "console").with(detail);
@@ -200,8 +208,8 @@ pub fn run(console: Console, cmd: UpdateCommand) -> Result<()> {
                         "pre-update backup archives skipped (--no-backup)".into(),
                     ]);
                 }
-                let names = crate::instances::list_names(&cfg.data_dir)
-                    .map_err(|e| e.to_string())?;
+                let names =
+                    crate::instances::list_names(&cfg.data_dir).map_err(|e| e.to_string())?;
                 let (lines, ok) = crate::backup::job::backup_instances(&cfg, &clock, &names, false)
                     .map_err(|e| format!("pre-update backup failed: {e:#} (nothing was changed; use --no-backup if you took one yourself)"))?;
                 if !ok {

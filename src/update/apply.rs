@@ -182,7 +182,11 @@ fn packaged_version() -> Option<String> {
     if status != "install ok installed" {
         return None;
     }
-    run_tool("dpkg-query", &["--show", "--showformat=${Version}", PACKAGE]).ok()
+    run_tool(
+        "dpkg-query",
+        &["--show", "--showformat=${Version}", PACKAGE],
+    )
+    .ok()
 }
 
 fn copy_private(src: &Path, dest: &Path, limit: u64, mode: u32) -> Result<(), String> {
@@ -202,7 +206,8 @@ fn copy_private(src: &Path, dest: &Path, limit: u64, mode: u32) -> Result<(), St
             return Err(format!("{} grew beyond {limit} bytes", src.display()));
         }
     }
-    out.sync_all().map_err(|e| format!("{}: {e}", dest.display()))
+    out.sync_all()
+        .map_err(|e| format!("{}: {e}", dest.display()))
 }
 
 /// Pulls `usr/bin/holdfast` out of a Debian package, through `dpkg-deb` (present on every Debian
@@ -228,7 +233,8 @@ fn binary_from_deb(deb: &Path, dest: &Path) -> Result<(), String> {
             .path()
             .map_err(|e| format!("package contents: {e}"))?
             .to_path_buf();
-        let wanted = path == Path::new("./usr/bin/holdfast") || path == Path::new("usr/bin/holdfast");
+        let wanted =
+            path == Path::new("./usr/bin/holdfast") || path == Path::new("usr/bin/holdfast");
         if !wanted {
             continue;
         }
@@ -342,7 +348,9 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
     })?;
     let own = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
     let same = |a: &Path, b: &Path| {
-        fs::canonicalize(a).ok().is_some_and(|a| fs::canonicalize(b).ok() == Some(a))
+        fs::canonicalize(a)
+            .ok()
+            .is_some_and(|a| fs::canonicalize(b).ok() == Some(a))
     };
     if !same(&own, &run.exe) {
         return Err(ApplyError::Failed(format!(
@@ -423,6 +431,7 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
         ready_at: None,
         rollback_reason: None,
         restore_databases: false,
+        step_before_rollback: None,
     };
     let mut j = j;
     advance(work, &mut j, Step::Staged)?;
@@ -494,7 +503,19 @@ fn forward_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), String> 
     j.started_pid = child.as_ref().map(Child::id);
     advance(work, j, Step::Started)?;
     let exclude = j.old_boot.clone().into_iter().collect::<Vec<_>>();
-    let rec = wait_ready(env, &exclude, child.as_mut())?;
+    let rec = match wait_ready(env, &exclude, child.as_mut()) {
+        Ok(rec) => rec,
+        Err(e) => {
+            // A server this update started and that never became ready is ended here, by the
+            // handle of the process we started (it may not have written run.json yet); the
+            // snapshot restored by the rollback undoes whatever it did to the databases.
+            if let Some(c) = child.as_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+            return Err(e);
+        }
+    };
     if sha256_file(&j.exe)? != j.new_sha256 {
         return Err("the server that answered is not the new binary".into());
     }
@@ -662,7 +683,11 @@ fn start_server(env: &Env, j: &Journal) -> Result<Option<Child>, String> {
 }
 
 /// Waits until a server with a boot id not in `exclude` answers `/readyz` with 200.
-fn wait_ready(env: &Env, exclude: &[String], child: Option<&mut Child>) -> Result<RunRecord, String> {
+fn wait_ready(
+    env: &Env,
+    exclude: &[String],
+    child: Option<&mut Child>,
+) -> Result<RunRecord, String> {
     let d = env.data_dir;
     let cert = crate::web::tls::load_chain(env.cert)
         .map_err(|e| e.to_string())?
@@ -701,7 +726,11 @@ fn wait_ready(env: &Env, exclude: &[String], child: Option<&mut Child>) -> Resul
 
 /// Copies every instance database (with its WAL, if one is left) into `work/snapshot`, synced.
 fn snapshot(d: &Path, work: &Path) -> Result<(), String> {
-    let snap = work.join("snapshot");
+    snapshot_into(d, &work.join("snapshot"))
+}
+
+fn snapshot_into(d: &Path, snap: &Path) -> Result<(), String> {
+    let snap = snap.to_path_buf();
     if snap.exists() {
         fs::remove_dir_all(&snap).map_err(|e| format!("{}: {e}", snap.display()))?;
     }
@@ -789,32 +818,30 @@ fn dpkg_install(deb: &Path) -> Result<(), String> {
     .map(|_| ())
 }
 
-/// The atomic swap of `self_update` (its `self-replace` crate): a copy beside the target, renamed
-/// over it, so that the path always names a whole binary, old or new.
+/// The atomic swap `self_update` does through its `self-replace` crate, done here for an explicit
+/// path and with the syncs that crate leaves out: a copy beside the target, synced, renamed over
+/// it, directory synced. The path always names a whole binary, old or new, even across a power cut.
 fn replace_binary(exe: &Path, new: &Path) -> Result<(), String> {
-    let own = std::env::current_exe()
-        .ok()
-        .and_then(|p| fs::canonicalize(p).ok());
-    if own.as_deref() != Some(exe) {
-        return Err(format!(
-            "this command does not run from {}; run `{} update …`",
-            exe.display(),
-            exe.display()
-        ));
-    }
+    let dir = exe.parent().ok_or("the binary has no directory")?;
     let mode = fs::metadata(exe)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o755);
-    fs::set_permissions(new, fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("{}: {e}", new.display()))?;
-    self_replace::self_replace(new).map_err(|e| format!("cannot replace {}: {e}", exe.display()))?;
-    File::open(exe)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| format!("{}: {e}", exe.display()))?;
-    if let Some(dir) = exe.parent() {
-        fsutil::sync_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = dir.join(format!(".holdfast.update-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    let result = (|| {
+        copy_private(new, &tmp, u64::MAX, 0o700)?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
+        if let Ok(m) = fs::metadata(exe) {
+            chown_like(&tmp, &m)?;
+        }
+        fs::rename(&tmp, exe).map_err(|e| format!("cannot replace {}: {e}", exe.display()))?;
+        fsutil::sync_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    Ok(())
+    result
 }
 
 fn install_old(work: &Path, j: &Journal) -> Result<(), String> {
@@ -832,7 +859,12 @@ fn install_old(work: &Path, j: &Journal) -> Result<(), String> {
             // A copy, so that `previous/holdfast` survives for a second attempt.
             let tmp = work.join("previous").join("holdfast.restore");
             let _ = fs::remove_file(&tmp);
-            copy_private(&work.join("previous").join("holdfast"), &tmp, u64::MAX, 0o700)?;
+            copy_private(
+                &work.join("previous").join("holdfast"),
+                &tmp,
+                u64::MAX,
+                0o700,
+            )?;
             replace_binary(&j.exe, &tmp)
         }
     }
@@ -848,9 +880,19 @@ fn old_binary_in_place(j: &Journal) -> bool {
     }
 }
 
-fn rollback_from(env: &Env, work: &Path, j: &mut Journal, reason: String) -> Result<Outcome, String> {
+fn rollback_from(
+    env: &Env,
+    work: &Path,
+    j: &mut Journal,
+    reason: String,
+) -> Result<Outcome, String> {
     if j.step < Step::RollingBack {
-        j.restore_databases = j.restore_databases || j.step >= Step::Snapshotted;
+        // Before `Ready` no user could write to the new version, so a complete snapshot is
+        // always put back; a completed update comes with the decision already made by `rollback`.
+        j.step_before_rollback = Some(j.step);
+        if j.step < Step::Ready {
+            j.restore_databases = j.step >= Step::Snapshotted;
+        }
         j.rollback_reason = Some(reason);
         advance(work, j, Step::RollingBack)?;
     }
@@ -876,6 +918,18 @@ fn rollback_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), String>
         install_old(work, j)?;
     }
     if j.restore_databases {
+        if j.step_before_rollback == Some(Step::Ready) {
+            // The operator chose to discard what was written since the update; it is kept aside
+            // (encrypted, as it was) in case that choice must be revisited.
+            let aside = update_dir(d).join(format!("discarded-{}", j.id));
+            if !aside.exists() {
+                snapshot_into(d, &aside)?;
+                (env.say)(&format!(
+                    "the databases as they were before this rollback are kept in {}",
+                    aside.display()
+                ));
+            }
+        }
         restore_snapshot(d, work)?;
     }
     let mut child = start_server(env, j)?;
@@ -1027,7 +1081,12 @@ pub fn rollback(env: &Env, discard_changes: bool) -> Result<Outcome, String> {
     j.stopped_at = Some(env.clock.now());
     j.ready_at = None;
     j.started_pid = None;
-    rollback_from(env, &work, &mut j, "rollback requested by the operator".into())
+    rollback_from(
+        env,
+        &work,
+        &mut j,
+        "rollback requested by the operator".into(),
+    )
 }
 
 /// The last completed update, if a rollback is still possible.

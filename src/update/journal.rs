@@ -76,9 +76,14 @@ pub enum InstallKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Restart {
-    Systemd { unit: String },
+    Systemd {
+        unit: String,
+    },
     /// Not under a service manager: stop by PID, start the binary again with the same arguments.
-    Detached { args: Vec<String>, cwd: PathBuf },
+    Detached {
+        args: Vec<String>,
+        cwd: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -112,6 +117,8 @@ pub struct Journal {
     pub rollback_reason: Option<String>,
     /// Rolling back a completed update also restores the databases (their schema changed).
     pub restore_databases: bool,
+    /// The step the update had reached when the rollback began.
+    pub step_before_rollback: Option<Step>,
 }
 
 pub const FILE: &str = "journal.json";

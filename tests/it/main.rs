@@ -16,5 +16,6 @@ mod forwarding;
 mod hub;
 mod identity;
 mod totp;
+mod update_apply;
 mod update_bundle;
 mod update_cli;

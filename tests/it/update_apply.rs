@@ -1,0 +1,473 @@
+//! `holdfast update apply|rollback|recover` on a binary install: the real server, real signed
+//! bundles carrying real Debian packages, killed at every journaled step.
+
+use crate::support::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
+const PASSWORD: &str = "harbour lantern quiet 42";
+
+/// A binary install in temp dirs: its own copy of holdfast (the update replaces it), a data dir,
+/// a vendor key the configuration trusts, and the server it runs.
+struct Rig {
+    data: tempfile::TempDir,
+    bin: tempfile::TempDir,
+    keys: tempfile::TempDir,
+    _trusted: tempfile::TempDir,
+    cfg: PathBuf,
+    first: Option<Child>,
+}
+
+fn sha(p: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+impl Rig {
+    fn new(ready_timeout: u64) -> Rig {
+        let data = data_dir();
+        let bin = tempfile::tempdir().unwrap();
+        std::fs::copy(BIN, bin.path().join("holdfast")).unwrap();
+        let keys = tempfile::tempdir().unwrap();
+        let out = Command::new(RELEASE)
+            .args(["keygen", "--out"])
+            .arg(keys.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let trusted = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(trusted.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let vendor = trusted.path().join("vendor.pub");
+        std::fs::copy(keys.path().join("release.pub"), &vendor).unwrap();
+        std::fs::set_permissions(&vendor, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let cfg = data.path().join("holdfast.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[update]\ntrusted_keys_dir = \"{}\"\nready_timeout_seconds = {ready_timeout}\n\n[server]\nshutdown_grace_seconds = 2\n",
+                trusted.path().display()
+            ),
+        )
+        .unwrap();
+        let mut rig = Rig {
+            data,
+            bin,
+            keys,
+            _trusted: trusted,
+            cfg,
+            first: None,
+        };
+        let out = rig.cmd(&["init"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        rig.add_user("keeper");
+        let child = Command::new(rig.exe())
+            .arg("--config")
+            .arg(&rig.cfg)
+            .arg("--data-dir")
+            .arg(rig.data.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("HOLDFAST_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        rig.first = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while rig.run_record().is_none_or(|r| r["pid"] != pid) {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(rig.ready());
+        rig
+    }
+
+    fn d(&self) -> &Path {
+        self.data.path()
+    }
+
+    fn exe(&self) -> PathBuf {
+        self.bin.path().join("holdfast")
+    }
+
+    /// A console command run with the installed copy, as an operator would.
+    fn cmd(&self, args: &[&str]) -> Output {
+        self.cmd_env(args, &[])
+    }
+
+    fn cmd_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(self.exe());
+        c.arg("--config")
+            .arg(&self.cfg)
+            .arg("--data-dir")
+            .arg(self.d())
+            .args(args)
+            .env_remove("HOLDFAST_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    fn add_user(&self, name: &str) {
+        let mut add = Command::new(self.exe())
+            .arg("--data-dir")
+            .arg(self.d())
+            .args([
+                "admin",
+                "user",
+                "add",
+                name,
+                "--email",
+                &format!("{name}@example.test"),
+                "--group",
+                "users",
+                "--password-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        add.stdin
+            .take()
+            .unwrap()
+            .write_all(PASSWORD.as_bytes())
+            .unwrap();
+        let out = add.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
+    fn users(&self) -> String {
+        text(&self.cmd(&["admin", "user", "list"]).stdout)
+    }
+
+    fn run_record(&self) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(self.d().join("run.json")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The server named in run.json answers /readyz (certificate pinned).
+    fn ready(&self) -> bool {
+        let Some(rec) = self.run_record() else {
+            return false;
+        };
+        let addr = rec["listen"].as_str().unwrap().parse().unwrap();
+        let client = Client::for_data_dir(self.d(), addr);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), client.get("localhost", "/readyz"))
+                .await
+                .is_ok_and(|r| r.status == 200)
+        })
+    }
+
+    /// The running server executes the file now at the install path (not a replaced one).
+    fn server_runs_installed_file(&self) -> bool {
+        let Some(rec) = self.run_record() else {
+            return false;
+        };
+        let exe = std::fs::read_link(format!("/proc/{}/exe", rec["pid"])).unwrap_or_default();
+        exe == std::fs::canonicalize(self.exe()).unwrap()
+    }
+
+    /// A signed bundle of version `version` whose package installs `binary` as usr/bin/holdfast.
+    fn bundle(&self, version: &str, binary: &[u8]) -> PathBuf {
+        let root = self.keys.path().join(format!("pkg-{version}"));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::write(
+            root.join("DEBIAN/control"),
+            format!(
+                "Package: holdfast\nVersion: {version}\nArchitecture: amd64\nMaintainer: Test <t@example.test>\nDescription: test build\n"
+            ),
+        )
+        .unwrap();
+        let b = root.join("usr/bin/holdfast");
+        std::fs::write(&b, binary).unwrap();
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let deb = self
+            .keys
+            .path()
+            .join(format!("holdfast_{version}_amd64.deb"));
+        let out = Command::new("dpkg-deb")
+            .args(["--root-owner-group", "-Znone", "--build"])
+            .arg(&root)
+            .arg(&deb)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let bundle = self.keys.path().join(format!("holdfast-{version}.hfu"));
+        let _ = std::fs::remove_file(&bundle);
+        let out = Command::new(RELEASE)
+            .args(["bundle", "--key"])
+            .arg(self.keys.path().join("release.key"))
+            .args(["--version", version, "--min-from", "0.1.0", "--deb"])
+            .arg(&deb)
+            .arg("--out")
+            .arg(&bundle)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        bundle
+    }
+
+    /// The real holdfast with bytes appended: it runs the same, and its hash tells it apart.
+    fn next_binary(&self, marker: &str) -> Vec<u8> {
+        let mut b = std::fs::read(BIN).unwrap();
+        b.extend_from_slice(marker.as_bytes());
+        b
+    }
+
+    fn apply(&self, bundle: &Path) -> Output {
+        self.cmd(&["update", "apply", bundle.to_str().unwrap(), "--no-backup"])
+    }
+
+    fn status(&self) -> String {
+        text(&self.cmd(&["update", "status"]).stdout)
+    }
+}
+
+impl Drop for Rig {
+    /// Ends the servers this test started: the first one, and any the update started (its PID is
+    /// in run.json and it runs this test's copy of the binary).
+    fn drop(&mut self) {
+        if let Some(mut c) = self.first.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(rec) = self.run_record() {
+            let pid = rec["pid"].as_i64().unwrap_or(0) as i32;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+                .unwrap_or_default()
+                .to_string_lossy()
+                .replace(" (deleted)", "");
+            let ours = std::fs::canonicalize(self.exe())
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if pid > 1 && exe == ours {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn apply_installs_keeps_data_and_rolls_back_on_request() {
+    let rig = Rig::new(60);
+    let old = sha(&rig.exe());
+    let before = rig.run_record().unwrap();
+    let bundle = rig.bundle("0.2.0", &rig.next_binary("release 0.2.0"));
+
+    let out = rig.apply(&bundle);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("updated 0.1.0 → 0.2.0"));
+    let after = rig.run_record().unwrap();
+    assert_ne!(
+        before["boot_id"], after["boot_id"],
+        "the server was not restarted"
+    );
+    assert_ne!(sha(&rig.exe()), old, "the binary was not replaced");
+    assert!(rig.ready() && rig.server_runs_installed_file());
+    assert!(rig.users().contains("keeper"), "data lost: {}", rig.users());
+    let status = rig.status();
+    assert!(
+        status.contains("installed version: 0.2.0") && status.contains("applied"),
+        "{status}"
+    );
+
+    // The same bundle again is an "equal version": refused before anything is touched.
+    let again = rig.apply(&bundle);
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("already installed"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(rig.run_record().unwrap()["boot_id"], after["boot_id"]);
+
+    // A bundle whose payload was altered after signing never reaches the machine.
+    let mut bytes = std::fs::read(rig.bundle("0.3.0", &rig.next_binary("0.3.0"))).unwrap();
+    let n = bytes.len() - 100;
+    bytes[n] ^= 0x40;
+    let bad = rig.keys.path().join("bad.hfu");
+    std::fs::write(&bad, &bytes).unwrap();
+    let refused = rig.apply(&bad);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("refused"));
+    assert_eq!(rig.run_record().unwrap()["boot_id"], after["boot_id"]);
+
+    let back = rig.cmd(&["update", "rollback"]);
+    assert!(
+        back.status.success(),
+        "{}{}",
+        text(&back.stdout),
+        text(&back.stderr)
+    );
+    assert_eq!(sha(&rig.exe()), old, "the old binary is not back");
+    assert!(rig.ready() && rig.server_runs_installed_file());
+    assert!(rig.users().contains("keeper"));
+    assert!(rig.status().contains("installed version: 0.1.0"));
+    let log = text(&rig.cmd(&["admin", "audit", "--json"]).stdout);
+    for event in ["update_applied", "update_refused", "update_rolled_back"] {
+        assert!(
+            log.contains(event),
+            "{event} missing from the security log: {log}"
+        );
+    }
+}
+
+#[test]
+fn a_new_version_that_never_becomes_ready_is_rolled_back_by_itself() {
+    let rig = Rig::new(3);
+    let old = sha(&rig.exe());
+    let before = rig.run_record().unwrap();
+    // Starts, holds nothing, answers nothing: like a release that hangs in its migration.
+    let bundle = rig.bundle("0.2.0", b"#!/bin/sh\nexec sleep 30\n");
+    let out = rig.apply(&bundle);
+    assert!(!out.status.success(), "a hanging release was accepted");
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("rolled back 0.2.0 → 0.1.0"),
+        "{said}{}",
+        text(&out.stderr)
+    );
+    assert_eq!(sha(&rig.exe()), old, "the hanging binary stayed installed");
+    let now = rig.run_record().unwrap();
+    assert_ne!(now["boot_id"], before["boot_id"]);
+    assert!(rig.ready() && rig.server_runs_installed_file());
+    assert!(rig.users().contains("keeper"));
+    let status = rig.status();
+    assert!(
+        status.contains("installed version: 0.1.0") && status.contains("rolled back"),
+        "{status}"
+    );
+}
+
+fn stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('T'))
+    })
+}
+
+#[test]
+fn sigkill_at_every_step_leaves_the_old_version_or_the_new_one_complete() {
+    let rig = Rig::new(60);
+    let old = sha(&rig.exe());
+    let new_binary = rig.next_binary("release 0.2.0");
+    let bundle = rig.bundle("0.2.0", &new_binary);
+    let new = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&new_binary))
+    };
+    let steps = [
+        "staged",
+        "backed_up",
+        "stopping",
+        "stopped",
+        "snapshotted",
+        "installed",
+        "started",
+        "ready",
+    ];
+    let mut outcomes = Vec::new();
+    for (n, step) in steps.iter().enumerate() {
+        let marker = format!("keeper{n}");
+        rig.add_user(&marker);
+        let mut apply = Command::new(rig.exe())
+            .arg("--config")
+            .arg(&rig.cfg)
+            .arg("--data-dir")
+            .arg(rig.d())
+            .args(["update", "apply", bundle.to_str().unwrap(), "--no-backup"])
+            .env(holdfast::update::apply::PAUSE_ENV, step)
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !stopped(apply.id()) {
+            assert!(
+                apply.try_wait().unwrap().is_none(),
+                "apply ended without reaching step {step}"
+            );
+            assert!(Instant::now() < deadline, "apply never reached {step}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        apply.kill().unwrap();
+        apply.wait().unwrap();
+
+        let rec = rig.cmd(&["update", "recover"]);
+        assert!(
+            rec.status.success(),
+            "recover after a kill at {step}: {}{}",
+            text(&rec.stdout),
+            text(&rec.stderr)
+        );
+        assert!(rig.ready(), "nothing serves after a kill at {step}");
+        assert!(
+            rig.server_runs_installed_file(),
+            "after a kill at {step} the server runs another binary than the installed one"
+        );
+        let installed = sha(&rig.exe());
+        let status = rig.status();
+        assert!(!status.contains("INTERRUPTED"), "{status}");
+        if installed == new {
+            assert!(
+                status.contains("installed version: 0.2.0"),
+                "{step}: {status}"
+            );
+            outcomes.push((step, "new"));
+            let back = rig.cmd(&["update", "rollback"]);
+            assert!(back.status.success(), "{}", text(&back.stderr));
+        } else {
+            assert_eq!(
+                installed, old,
+                "after a kill at {step} the binary is neither"
+            );
+            assert!(
+                status.contains("installed version: 0.1.0"),
+                "{step}: {status}"
+            );
+            outcomes.push((step, "old"));
+        }
+        let users = rig.users();
+        assert!(
+            (0..=n).all(|i| users.contains(&format!("keeper{i}"))),
+            "data lost after a kill at {step}: {users}"
+        );
+    }
+    // Up to `started` the new version was never confirmed: the old one must be back; from `ready`
+    // on the update was complete.
+    assert!(
+        outcomes[..6].iter().all(|(_, o)| *o == "old"),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[7].1, "new", "{outcomes:?}");
+}
