@@ -7,16 +7,11 @@ use crate::audit::{self, Actor, Entry, Event};
 use crate::update::apply::{self, ApplyError, Outcome};
 use crate::update::bundle::{self, Policy, TrustedKeys};
 use crate::update::state::{self, HistoryEntry};
+use crate::update::trust;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Release keys built into this binary (public halves only).
-const BUILT_IN_KEYS: &[(&str, &str)] = &[(
-    "built-in key packaging/keys/holdfast-release-2026.pub",
-    include_str!("../../packaging/keys/holdfast-release-2026.pub"),
-)];
 
 #[derive(Debug, Subcommand)]
 pub enum UpdateCommand {
@@ -56,10 +51,7 @@ pub enum UpdateCommand {
 }
 
 fn trusted(console: &Console) -> Result<TrustedKeys> {
-    let extra = bundle::read_pub_dir(&console.config.update.trusted_keys_dir)?;
-    let mut all: Vec<(&str, &str)> = BUILT_IN_KEYS.to_vec();
-    all.extend(extra.iter().map(|(o, t)| (o.as_str(), t.as_str())));
-    Ok(TrustedKeys::from_pub_files(&all)?)
+    Ok(trust::trusted_keys(&console.config.update)?)
 }
 
 /// Writes the event into the `default` instance's security log when it exists (the console may run
@@ -100,18 +92,7 @@ fn policy_for(
     st: &state::UpdateState,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Policy> {
-    Ok(Policy {
-        threshold: console.config.update.threshold,
-        product: "holdfast".into(),
-        arch: std::env::consts::ARCH
-            .replace("x86_64", "amd64")
-            .replace("aarch64", "arm64"),
-        current_version: apply::installed_version(st).map_err(anyhow::Error::msg)?,
-        current_epoch: st.security_epoch,
-        now,
-        last_seen_time: st.last_seen_time,
-        max_size: console.config.update.max_bundle_bytes,
-    })
+    trust::policy(&console.config.update, st, now).map_err(anyhow::Error::msg)
 }
 
 fn say(line: &str) {

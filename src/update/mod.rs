@@ -11,3 +11,4 @@ pub mod journal;
 pub mod probe;
 pub mod runtime;
 pub mod state;
+pub mod trust;

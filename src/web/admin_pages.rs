@@ -1013,7 +1013,7 @@ async fn backups_page(
 
 /// Backups cover every instance of the appliance, so they are managed from the `default`
 /// instance (the appliance operator's), not by each instance's admins.
-fn operator_only(inst: &Instance) -> Result<(), WebError> {
+pub(super) fn operator_only(inst: &Instance) -> Result<(), WebError> {
     if inst.name == crate::instances::DEFAULT_INSTANCE {
         Ok(())
     } else {

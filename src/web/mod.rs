@@ -22,6 +22,7 @@ mod pages;
 pub mod server;
 mod signin_pages;
 pub mod tls;
+mod update_pages;
 
 pub use error::{ApiError, WebError};
 
@@ -357,6 +358,13 @@ pub fn routes() -> Vec<Route> {
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
         r("GET", "/admin/tokens", admin, get(admin_pages::tokens)),
         r("GET", "/admin/backups", admin, get(admin_pages::backups)),
+        r("GET", "/admin/updates", admin, get(update_pages::show)),
+        r(
+            "POST",
+            "/admin/updates/verify",
+            admin,
+            post(update_pages::verify),
+        ),
         r(
             "POST",
             "/admin/backups/{action}",

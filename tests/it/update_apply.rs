@@ -119,6 +119,10 @@ impl Rig {
     }
 
     fn add_user(&self, name: &str) {
+        self.add_user_in(name, "users")
+    }
+
+    fn add_user_in(&self, name: &str, group: &str) {
         let mut add = Command::new(self.exe())
             .arg("--data-dir")
             .arg(self.d())
@@ -130,7 +134,7 @@ impl Rig {
                 "--email",
                 &format!("{name}@example.test"),
                 "--group",
-                "users",
+                group,
                 "--password-stdin",
             ])
             .stdin(Stdio::piped())
@@ -235,6 +239,11 @@ impl Rig {
 
     fn apply(&self, bundle: &Path) -> Output {
         self.cmd(&["update", "apply", bundle.to_str().unwrap(), "--no-backup"])
+    }
+
+    fn client(&self) -> Client {
+        let rec = self.run_record().unwrap();
+        Client::for_data_dir(self.d(), rec["listen"].as_str().unwrap().parse().unwrap())
     }
 
     fn status(&self) -> String {
@@ -470,4 +479,142 @@ fn sigkill_at_every_step_leaves_the_old_version_or_the_new_one_complete() {
         "{outcomes:?}"
     );
     assert_eq!(outcomes[7].1, "new", "{outcomes:?}");
+}
+
+async fn sign_in(c: &Client, user: &str) -> (String, String) {
+    let body = format!("{{\"username\":\"{user}\",\"password\":\"{PASSWORD}\"}}");
+    let r = c
+        .request(
+            "POST",
+            "localhost",
+            "/api/v1/session",
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-hf_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    (cookie, v["csrf_token"].as_str().unwrap().to_string())
+}
+
+fn bundle_form(bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "holdfast-update-boundary-Q81z";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"b.hfu\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn the_admin_console_shows_the_version_and_verifies_an_uploaded_bundle() {
+    let rig = Rig::new(60);
+    rig.add_user_in("chief", "admins");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(admin_console(&rig));
+}
+
+async fn admin_console(rig: &Rig) {
+    // Small on purpose: the page takes bundles up to the request body limit (32 MiB here).
+    let bundle = std::fs::read(rig.bundle("0.2.0", b"#!/bin/sh\nexit 0\n")).unwrap();
+    let c = rig.client();
+    let (cookie, csrf) = sign_in(&c, "chief").await;
+    let page = c
+        .request(
+            "GET",
+            "localhost",
+            "/admin/updates",
+            &[("cookie", cookie.as_str())],
+            b"",
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("id=\"installed-version\">0.1.0<"),
+        "{}",
+        page.body
+    );
+
+    let post = |body: Vec<u8>, ct: String, token: Option<String>| {
+        let c = &c;
+        let cookie = cookie.clone();
+        async move {
+            let path = match token {
+                Some(t) => format!("/admin/updates/verify?csrf={t}"),
+                None => "/admin/updates/verify".into(),
+            };
+            c.request(
+                "POST",
+                "localhost",
+                &path,
+                &[("cookie", cookie.as_str()), ("content-type", ct.as_str())],
+                &body,
+            )
+            .await
+        }
+    };
+    let (ct, body) = bundle_form(&bundle);
+    let ok = post(body.clone(), ct.clone(), Some(csrf.clone())).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(
+        ok.body.contains("Bundle OK") && ok.body.contains("version 0.2.0"),
+        "{}",
+        ok.body
+    );
+
+    // A cross-site form post without the token changes nothing and verifies nothing.
+    let forged = post(body, ct, None).await;
+    assert_eq!(forged.status, 403);
+
+    let mut bad = bundle.clone();
+    let n = bad.len() - 50;
+    bad[n] ^= 1;
+    let (ct, body) = bundle_form(&bad);
+    let refused = post(body, ct, Some(csrf.clone())).await;
+    assert_eq!(refused.status, 200);
+    assert!(refused.body.contains("Bundle refused"), "{}", refused.body);
+
+    // Nothing was installed, and nothing of the uploads is left on disk.
+    assert!(rig.status().contains("installed version: 0.1.0"));
+    let uploads = rig.d().join("update/uploads");
+    assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
+    let history = c
+        .request(
+            "GET",
+            "localhost",
+            "/admin/updates",
+            &[("cookie", cookie.as_str())],
+            b"",
+        )
+        .await;
+    assert!(history.body.contains("accepted") && history.body.contains("refused"));
+    let log = text(&rig.cmd(&["admin", "audit", "--json"]).stdout);
+    assert!(
+        log.contains("update_verified") && log.contains("update_refused"),
+        "{log}"
+    );
+
+    // Staff without the admin permission do not see the page.
+    let (staff, _) = sign_in(&c, "keeper").await;
+    let denied = c
+        .request(
+            "GET",
+            "localhost",
+            "/admin/updates",
+            &[("cookie", staff.as_str())],
+            b"",
+        )
+        .await;
+    assert_eq!(denied.status, 403);
 }

@@ -1,0 +1,281 @@
+//! The admin's update page: installed version, trust settings, the update history, and a bundle
+//! upload that is verified (never installed) so the change board can check a bundle from a browser.
+
+use super::admin_pages::operator_only;
+use super::guard::{ClientIp, Session};
+use super::pages::{Chrome, chrome, render};
+use super::{CurrentInstance, WebError};
+use crate::app::AppState;
+use crate::audit::{self, Entry, Event};
+use crate::auth::signin::SessionInfo;
+use crate::instances::Instance;
+use crate::storage::StorageError;
+use crate::update::{apply, bundle, state, trust};
+use askama::Template;
+use axum::extract::{Multipart, State};
+use axum::response::Response;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+struct HistoryRow {
+    at: String,
+    action: String,
+    version: String,
+    outcome: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_updates.html")]
+struct UpdatesPage {
+    c: Chrome,
+    messages: Vec<String>,
+    problems: Vec<String>,
+    report: Vec<String>,
+    installed: String,
+    binary: String,
+    epoch: u32,
+    keys: String,
+    threshold: usize,
+    upload_limit_mib: u64,
+    last_update: Option<String>,
+    interrupted: Option<String>,
+    history: Vec<HistoryRow>,
+}
+
+/// The largest bundle the page accepts: the configured bundle limit, within the request body limit.
+fn upload_limit(state: &AppState) -> u64 {
+    let body = state.config.document_max_bytes.max(32 * 1024 * 1024);
+    state.config.update.max_bundle_bytes.min(body)
+}
+
+async fn page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    problems: Vec<String>,
+    report: Vec<String>,
+) -> Result<Response, WebError> {
+    let dir = state.config.data_dir.clone();
+    let st = state::load(&dir).unwrap_or_default();
+    let keys = trust::trusted_keys(&state.config.update)
+        .map(|k| k.key_ids().collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|e| format!("none usable: {e}"));
+    render(&UpdatesPage {
+        c: chrome(state, inst, Some(s)).await?,
+        messages,
+        problems,
+        report,
+        installed: apply::installed_version(&st)
+            .map(|v| v.to_string())
+            .unwrap_or_else(|e| e),
+        binary: env!("CARGO_PKG_VERSION").into(),
+        epoch: st.security_epoch,
+        keys,
+        threshold: state.config.update.threshold,
+        upload_limit_mib: upload_limit(state) / 1024 / 1024,
+        last_update: apply::last_completed(&dir).map(|j| {
+            format!(
+                "{} → {} on {}; `holdfast update rollback` on the server puts {} back{}",
+                j.from_version,
+                j.to_version,
+                apply::since(j.ready_at),
+                j.from_version,
+                if j.old_schemas != j.new_schemas {
+                    " (the schema changed: the databases would return to their state before the update)"
+                } else {
+                    ""
+                }
+            )
+        }),
+        interrupted: apply::interrupted(&dir).map(|j| {
+            format!(
+                "An update {} → {} stopped at step “{}”. Run `holdfast update recover` on the server.",
+                j.from_version,
+                j.to_version,
+                j.step.name()
+            )
+        }),
+        history: st
+            .history
+            .iter()
+            .rev()
+            .take(50)
+            .map(|h| HistoryRow {
+                at: h.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                action: h.action.clone(),
+                version: h.version.clone().unwrap_or_default(),
+                outcome: h.outcome.clone(),
+                detail: h.detail.clone(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    operator_only(&inst)?;
+    page(&state, &inst, &s, vec![], vec![], vec![]).await
+}
+
+/// Streams the upload into a private file (never all in memory), refusing it past the limit.
+async fn receive(form: &mut Multipart, dest: &std::path::Path, max: u64) -> Result<u64, String> {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| format!("upload: {e}"))?
+    {
+        if field.name() != Some("bundle") {
+            continue;
+        }
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dest)
+            .map_err(|e| format!("cannot store the upload: {e}"))?;
+        let mut field = field;
+        let mut n: u64 = 0;
+        while let Some(chunk) = field.chunk().await.map_err(|e| format!("upload: {e}"))? {
+            n += chunk.len() as u64;
+            if n > max {
+                return Err(format!(
+                    "the bundle is larger than the {} MiB this page accepts; verify it on the server with `holdfast update verify`",
+                    max / 1024 / 1024
+                ));
+            }
+            out.write_all(&chunk)
+                .map_err(|e| format!("cannot store the upload: {e}"))?;
+        }
+        if n == 0 {
+            return Err("choose a bundle file (.hfu)".into());
+        }
+        return Ok(n);
+    }
+    Err("choose a bundle file (.hfu)".into())
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    mut form: Multipart,
+) -> Result<Response, WebError> {
+    operator_only(&inst)?;
+    let dir = state.config.data_dir.join("update").join("uploads");
+    crate::fsutil::ensure_private_dir(&dir)
+        .map_err(|e| WebError::Internal(format!("{}: {e}", dir.display())))?;
+    let mut id = [0u8; 12];
+    getrandom::fill(&mut id).map_err(|e| WebError::Internal(e.to_string()))?;
+    let file = dir.join(format!("{}.hfu", hex::encode(id)));
+    let received = receive(&mut form, &file, upload_limit(&state)).await;
+    let now = state.clock.now();
+    let outcome = match received {
+        Err(msg) => Err(msg),
+        Ok(_) => {
+            let cfg = state.config.update.clone();
+            let data_dir = state.config.data_dir.clone();
+            let path = file.clone();
+            tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
+                let st = state::load(&data_dir)?;
+                let keys = trust::trusted_keys(&cfg).map_err(|e| e.to_string())?;
+                let policy = trust::policy(&cfg, &st, now)?;
+                let v = bundle::verify(&path, &keys, &policy).map_err(|e| e.to_string())?;
+                let m = v.manifest();
+                let mut lines = vec![
+                    format!(
+                        "{} {} version {} (updates from {} on), security epoch {}",
+                        m.product, m.arch, m.version, m.min_from, m.security_epoch
+                    ),
+                    format!(
+                        "created {}, expires {}",
+                        m.created_at.to_rfc3339(),
+                        m.expires_at.to_rfc3339()
+                    ),
+                ];
+                for f in &m.files {
+                    lines.push(format!(
+                        "payload {} ({} bytes, SHA-256 {})",
+                        f.path,
+                        f.size,
+                        hex::encode(f.sha256)
+                    ));
+                }
+                lines.push(format!("signed by {}", v.signed_by().join(", ")));
+                if let Some(n) = &m.notes {
+                    lines.push(format!("release notes: {n}"));
+                }
+                Ok(lines)
+            })
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?
+        }
+    };
+    let _ = std::fs::remove_file(&file);
+    let (ok, detail) = match &outcome {
+        Ok(lines) => (true, lines.first().cloned().unwrap_or_default()),
+        Err(e) => (false, e.clone()),
+    };
+    let data_dir = state.config.data_dir.clone();
+    let entry_detail = detail.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        state::record(
+            &data_dir,
+            now,
+            state::HistoryEntry {
+                at: now,
+                action: "verify".into(),
+                version: None,
+                outcome: if ok { "accepted" } else { "refused" }.into(),
+                detail: format!("uploaded in the admin console: {entry_detail}"),
+            },
+        )
+    })
+    .await;
+    let actor = s.actor();
+    let source = ip.to_string();
+    inst.db
+        .write(move |tx| -> Result<(), StorageError> {
+            let event = if ok {
+                Event::UpdateVerified
+            } else {
+                Event::UpdateRefused
+            };
+            let mut e = Entry::new(event, actor, "update", source)
+                .with(serde_json::json!({ "upload": true, "detail": detail }));
+            if !ok {
+                e = e.failed();
+            }
+            audit::write(tx, now, e).map(|_| ())
+        })
+        .await?;
+    match outcome {
+        Ok(lines) => {
+            page(
+                &state,
+                &inst,
+                &s,
+                vec!["Bundle OK: signatures, versions, expiry and every payload byte check out. Install it on the server with `holdfast update apply`.".into()],
+                vec![],
+                lines,
+            )
+            .await
+        }
+        Err(e) => {
+            page(
+                &state,
+                &inst,
+                &s,
+                vec![],
+                vec![format!("Bundle refused: {e}")],
+                vec![],
+            )
+            .await
+        }
+    }
+}
