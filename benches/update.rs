@@ -1,0 +1,351 @@
+//! Update benchmark (not a test): downtime of `holdfast update apply` and of `holdfast update
+//! rollback` as a client sees it — the gap between the last `/readyz` answered before and the first
+//! answered after — and the time an automatic rollback takes after the readiness timeout. Runs a
+//! binary install in temp dirs on a fixed loopback port, on an empty instance and on one with
+//! `HOLDFAST_BENCH_UPDATE_CLIENTS` clients (default 100000), so that the cost of the database
+//! snapshot shows. Run with `cargo bench --bench update`. Loopback only; every loop is bounded.
+
+mod common;
+
+use common::*;
+use holdfast::audit::{Actor, By};
+use holdfast::hub::records::{create_in, validate};
+use holdfast::schema::CLIENTS;
+use holdfast::update::probe::Probe;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
+const CYCLES: usize = 3;
+/// Polling stops after this many requests or when the watched command ends, whichever first.
+const MAX_POLLS: usize = 2_000_000;
+const POLL_PAUSE: Duration = Duration::from_millis(1);
+
+struct Install {
+    data: tempfile::TempDir,
+    bin: tempfile::TempDir,
+    keys: tempfile::TempDir,
+    _trusted: tempfile::TempDir,
+    cfg: PathBuf,
+    addr: SocketAddr,
+    first: std::process::Child,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl Install {
+    fn new(clients: u64, ready_timeout: u64) -> Install {
+        let data = private_dir();
+        let bin = tempfile::tempdir().expect("bin dir");
+        std::fs::copy(BIN, bin.path().join("holdfast")).expect("copy binary");
+        let keys = tempfile::tempdir().expect("keys dir");
+        let ok = Command::new(RELEASE)
+            .args(["keygen", "--out"])
+            .arg(keys.path())
+            .stdout(Stdio::null())
+            .status()
+            .expect("keygen");
+        assert!(ok.success());
+        let trusted = tempfile::tempdir().expect("trusted dir");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(trusted.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let vendor = trusted.path().join("vendor.pub");
+        std::fs::copy(keys.path().join("release.pub"), &vendor).expect("copy key");
+        std::fs::set_permissions(&vendor, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let cfg = data.path().join("holdfast.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[update]\ntrusted_keys_dir = \"{}\"\nready_timeout_seconds = {ready_timeout}\n",
+                trusted.path().display()
+            ),
+        )
+        .expect("config");
+        let exe = bin.path().join("holdfast");
+        let st = Command::new(&exe)
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("init")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("init");
+        assert!(st.success());
+        if clients > 0 {
+            fill(data.path(), clients);
+        }
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("addr");
+        let first = Command::new(&exe)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["serve", "--listen", &addr.to_string()])
+            .env("HOLDFAST_LOG", "warn")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve");
+        let inst = Install {
+            data,
+            bin,
+            keys,
+            _trusted: trusted,
+            cfg,
+            addr,
+            first,
+        };
+        let probe = inst.probe();
+        let end = Instant::now() + Duration::from_secs(120);
+        while probe.ready(addr) != Ok(true) {
+            assert!(Instant::now() < end, "server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        inst
+    }
+
+    fn probe(&self) -> Probe {
+        let cert = holdfast::web::tls::load_chain(&self.data.path().join("tls/cert.pem"))
+            .expect("certificate")
+            .into_iter()
+            .next()
+            .expect("a certificate");
+        Probe::new(cert).expect("probe")
+    }
+
+    fn exe(&self) -> PathBuf {
+        self.bin.path().join("holdfast")
+    }
+
+    fn bundle(&self, version: &str, binary: &[u8]) -> PathBuf {
+        let root = self.keys.path().join(format!("pkg-{version}"));
+        std::fs::create_dir_all(root.join("DEBIAN")).expect("pkg dir");
+        std::fs::create_dir_all(root.join("usr/bin")).expect("pkg dir");
+        std::fs::write(
+            root.join("DEBIAN/control"),
+            format!("Package: holdfast\nVersion: {version}\nArchitecture: amd64\nMaintainer: Bench <b@example.test>\nDescription: bench build\n"),
+        )
+        .expect("control");
+        let b = root.join("usr/bin/holdfast");
+        std::fs::write(&b, binary).expect("binary");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let deb = self
+            .keys
+            .path()
+            .join(format!("holdfast_{version}_amd64.deb"));
+        let ok = Command::new("dpkg-deb")
+            .args(["--root-owner-group", "-Znone", "--build"])
+            .arg(&root)
+            .arg(&deb)
+            .stdout(Stdio::null())
+            .status()
+            .expect("dpkg-deb");
+        assert!(ok.success());
+        let out = self.keys.path().join(format!("holdfast-{version}.hfu"));
+        let ok = Command::new(RELEASE)
+            .args(["bundle", "--key"])
+            .arg(self.keys.path().join("release.key"))
+            .args(["--version", version, "--min-from", "0.1.0", "--deb"])
+            .arg(&deb)
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .expect("bundle");
+        assert!(ok.success());
+        out
+    }
+
+    /// Runs an update command while polling /readyz; returns (command ok, wall s, gap ms).
+    fn watched(&self, args: &[&str], expect_ok: bool) -> (bool, f64, f64) {
+        let probe = Arc::new(self.probe());
+        let done = Arc::new(AtomicBool::new(false));
+        let addr = self.addr;
+        let poller = {
+            let (probe, done) = (probe.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut last_ok: Option<Instant> = None;
+                let mut gap = Duration::ZERO;
+                for _ in 0..MAX_POLLS {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if probe.ready(addr) == Ok(true) {
+                        let now = Instant::now();
+                        if let Some(prev) = last_ok {
+                            gap = gap.max(now - prev);
+                        }
+                        last_ok = Some(now);
+                    }
+                    std::thread::sleep(POLL_PAUSE);
+                }
+                gap
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        let t = Instant::now();
+        let out = Command::new(self.exe())
+            .arg("--config")
+            .arg(&self.cfg)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(args)
+            .env("HOLDFAST_LOG", "warn")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .output()
+            .expect("update command");
+        let wall = t.elapsed().as_secs_f64();
+        // The new server is ready when the command returns; let the poller see it answer.
+        std::thread::sleep(Duration::from_millis(200));
+        done.store(true, Ordering::Relaxed);
+        let gap = poller.join().expect("poller");
+        if out.status.success() != expect_ok {
+            eprintln!(
+                "  `{}`: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        (out.status.success(), wall, gap.as_secs_f64() * 1000.0)
+    }
+}
+
+impl Drop for Install {
+    fn drop(&mut self) {
+        let _ = self.first.kill();
+        let _ = self.first.wait();
+        // A server an update started: its PID is in run.json and it runs this install's binary.
+        if let Ok(bytes) = std::fs::read(self.data.path().join("run.json")) {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                let pid = v["pid"].as_i64().unwrap_or(0) as i32;
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+                let ours = std::fs::canonicalize(self.exe()).unwrap_or_default();
+                if pid > 1
+                    && exe.to_string_lossy().replace(" (deleted)", "") == ours.to_string_lossy()
+                {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGTERM,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Clients written through the hub's own create path, in large transactions.
+fn fill(data: &Path, clients: u64) {
+    let t = Instant::now();
+    let inst = open_instance(data, "default");
+    let by = By {
+        actor: Actor::Console,
+        source: "bench".into(),
+        now: chrono::Utc::now(),
+    };
+    let mut done = 0;
+    while done < clients {
+        let n = (clients - done).min(5_000);
+        inst.db
+            .write_blocking(|tx| -> Result<(), holdfast::hub::records::HubError> {
+                for i in done..done + n {
+                    let row = serde_json::json!({
+                        "name": format!("Client {i} Logistics GmbH"),
+                        "email": format!("office{i}@client{i}.example"),
+                        "notes": "Framework agreement; invoices quarterly; contact the office first.",
+                        "status": "active",
+                    });
+                    let values = validate(&CLIENTS, row.as_object().expect("object"), false)?;
+                    create_in(tx, &CLIENTS, &values, &by, false)?;
+                }
+                Ok(())
+            })
+            .expect("fill");
+        done += n;
+    }
+    let _ = inst.db.checkpoint();
+    println!(
+        "  instance with {clients} clients: {:.0} MB database, generated in {:.1} s",
+        std::fs::metadata(data.join("instances/default/db.sqlite"))
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0),
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn report(label: &str, runs: &[(bool, f64, f64)]) {
+    let ok = runs.iter().filter(|r| r.0).count();
+    let gaps: Vec<f64> = runs.iter().map(|r| r.2).collect();
+    let walls: Vec<f64> = runs.iter().map(|r| r.1).collect();
+    println!(
+        "  {label:<34} downtime median {:>6.0} ms, max {:>6.0} ms; command {:.2} s median ({ok}/{} succeeded)",
+        median(gaps.clone()),
+        gaps.iter().cloned().fold(0.0, f64::max),
+        median(walls),
+        runs.len()
+    );
+}
+
+fn main() {
+    println!(
+        "update benchmark — {} cores, load {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        loadavg()
+    );
+    let big: u64 = std::env::var("HOLDFAST_BENCH_UPDATE_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    for clients in [0, big] {
+        println!("instance: {clients} clients");
+        let inst = Install::new(clients, 60);
+        let mut binary = std::fs::read(BIN).expect("binary");
+        binary.extend_from_slice(b"bench release 0.2.0");
+        let bundle = inst.bundle("0.2.0", &binary);
+        let bundle_s = bundle.to_str().expect("path").to_string();
+        let mut applies = Vec::new();
+        let mut rollbacks = Vec::new();
+        for _ in 0..CYCLES {
+            applies.push(inst.watched(&["update", "apply", &bundle_s, "--no-backup"], true));
+            rollbacks.push(inst.watched(&["update", "rollback"], true));
+        }
+        report("apply (binary swap)", &applies);
+        report("rollback on request", &rollbacks);
+        drop(inst);
+
+        // A release that never becomes ready: downtime = readiness timeout + automatic rollback.
+        let inst = Install::new(clients, 2);
+        let hang = inst.bundle("0.3.0", b"#!/bin/sh\nexec sleep 20\n");
+        let runs: Vec<_> = (0..CYCLES)
+            .map(|_| {
+                inst.watched(
+                    &[
+                        "update",
+                        "apply",
+                        hang.to_str().expect("path"),
+                        "--no-backup",
+                    ],
+                    false,
+                )
+            })
+            .collect();
+        let after_timeout: Vec<(bool, f64, f64)> = runs
+            .iter()
+            .map(|(ok, wall, gap)| (!ok, wall - 2.0, gap - 2000.0))
+            .collect();
+        report("automatic rollback (after 2 s timeout)", &after_timeout);
+    }
+}
