@@ -95,6 +95,79 @@ fn policy_for(
     trust::policy(&console.config.update, st, now).map_err(anyhow::Error::msg)
 }
 
+/// The data dir's owner, when this command runs as root and the data belongs to another user (the
+/// packaged install: root runs the update, the `holdfast` user owns the data).
+fn root_for_other_owner(data_dir: &std::path::Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let m = std::fs::metadata(data_dir).ok()?;
+    (m.uid() != 0).then_some((m.uid(), m.gid()))
+}
+
+/// The pre-update backup written by the data's owner, so that archives and backup status stay
+/// the service's (root-owned files there would lock the service out of them).
+fn backup_as_owner(
+    cfg: &crate::config::Config,
+    (uid, gid): (u32, u32),
+) -> Result<Vec<String>, String> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(c) = &cfg.source {
+        cmd.arg("--config").arg(c);
+    }
+    let out = cmd
+        .arg("--data-dir")
+        .arg(&cfg.data_dir)
+        .args(["backup", "run", "--all"])
+        .current_dir("/")
+        .uid(uid)
+        .gid(gid)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run the pre-update backup: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "pre-update backup failed (nothing was changed; use --no-backup if you took one yourself): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// After an update command run as root: everything under `update/` goes to the data's owner, so
+/// that the service can read the history and record its own checks.
+fn give_update_dir_back(data_dir: &std::path::Path) {
+    let Some((uid, gid)) = root_for_other_owner(data_dir) else {
+        return;
+    };
+    fn walk(p: &std::path::Path, uid: u32, gid: u32) {
+        let _ = nix::unistd::fchownat(
+            nix::fcntl::AT_FDCWD,
+            p,
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(gid)),
+            nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+        );
+        if p.is_dir() && !p.is_symlink() {
+            if let Ok(entries) = std::fs::read_dir(p) {
+                for e in entries.flatten() {
+                    walk(&e.path(), uid, gid);
+                }
+            }
+        }
+    }
+    walk(&data_dir.join("update"), uid, gid);
+    for f in ["run.json", "serve.lock"] {
+        walk(&data_dir.join(f), uid, gid);
+    }
+}
+
 fn say(line: &str) {
     println!("{line}");
 }
@@ -170,6 +243,13 @@ fn record_refusal(console: &Console, file: &std::path::Path, e: &bundle::BundleE
 
 pub fn run(console: Console, cmd: UpdateCommand) -> Result<()> {
     let dir = console.config.data_dir.clone();
+    let result = run_command(console, cmd);
+    give_update_dir_back(&dir);
+    result
+}
+
+fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
+    let dir = console.config.data_dir.clone();
     let now = console.clock.now();
     match cmd {
         UpdateCommand::Apply {
@@ -188,6 +268,9 @@ pub fn run(console: Console, cmd: UpdateCommand) -> Result<()> {
                     return Ok(vec![
                         "pre-update backup archives skipped (--no-backup)".into(),
                     ]);
+                }
+                if let Some(owner) = root_for_other_owner(&cfg.data_dir) {
+                    return backup_as_owner(&cfg, owner);
                 }
                 let names =
                     crate::instances::list_names(&cfg.data_dir).map_err(|e| e.to_string())?;
