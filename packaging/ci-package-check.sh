@@ -350,6 +350,39 @@ started="$(in_ct date -d "$(unit_prop ExecMainStartTimestamp)" +%s)"
 while [ "$(( $(in_ct date +%s) - started ))" -lt 40 ]; do sleep 2; done
 if [ "$(unit_prop MainPID)" != "$pid1" ] || [ "$(unit_prop NRestarts)" != 0 ]; then fail "restarted: watchdog?"; fi
 ok "watchdog: same process after 40 s, no restart"
+
+step "live: signed offline update, apply and roll back (docs/updating.md)"
+# A vendor key made here and trusted through /etc/holdfast/trusted-keys (root-owned, as required);
+# the bundle carries the upgrade test package under the next patch version.
+RELEASE_TOOL="${CARGO_TARGET_DIR:-target}/release/holdfast-release"
+[ -x "$RELEASE_TOOL" ] || cargo build --release --bin holdfast-release
+BUNDLE_VERSION="${VERSION%.*}.$(( ${VERSION##*.} + 1 ))"
+mkdir -p "$WORK/vendor"
+"$RELEASE_TOOL" keygen --out "$WORK/vendor" >/dev/null
+"$RELEASE_TOOL" bundle --key "$WORK/vendor/release.key" --version "$BUNDLE_VERSION" \
+    --min-from "$VERSION" --deb "$DEB2" --out "$CHROOT/root/debs/holdfast-$BUNDLE_VERSION.hfu" >/dev/null
+install -d -m 0755 -o root -g root "$CHROOT/etc/holdfast/trusted-keys"
+install -m 0644 -o root -g root "$WORK/vendor/release.pub" "$CHROOT/etc/holdfast/trusted-keys/ci-vendor.pub"
+in_ct holdfast update verify "/root/debs/holdfast-$BUNDLE_VERSION.hfu" >/dev/null || fail "update verify"
+in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" \
+    --previous-deb "/root/debs/$(basename "$DEB")" > "$WORK/apply.txt" 2>&1 ||
+    { cat "$WORK/apply.txt"; in_ct journalctl -u holdfast --no-pager | tail -n 30; fail "update apply"; }
+grep -E 'updated .* ms' "$WORK/apply.txt" || fail "update apply printed no result"
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$UPGRADE_VERSION" ] || fail "apply did not install the package"
+pid_upd="$(unit_prop MainPID)"
+if [ "$(unit_prop ActiveState)" != active ] || [ "$pid_upd" = "$pid1" ]; then fail "not restarted by apply"; fi
+in_ct holdfast update status | grep -q "installed version: $BUNDLE_VERSION" || fail "update status after apply"
+[ "$(mode_of /var/lib/holdfast/update/state.json)" = "600 holdfast holdfast" ] || fail "update files not given back to holdfast"
+[ -n "$(in_root sh -c 'ls /var/lib/holdfast/backups/local/holdfast-default-*.hfb')" ] || fail "no pre-update backup"
+ok "apply: verified, backed up, dpkg-installed $UPGRADE_VERSION, restarted, ready; files stay holdfast's"
+in_ct holdfast update rollback > "$WORK/rollback.txt" 2>&1 || { cat "$WORK/rollback.txt"; fail "update rollback"; }
+grep -E 'rolled back' "$WORK/rollback.txt" || fail "rollback printed no result"
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "rollback did not reinstall $VERSION"
+[ "$(unit_prop ActiveState)" = active ] || fail "not running after rollback"
+in_ct holdfast update status | grep -q "installed version: $VERSION" || fail "update status after rollback"
+ok "rollback: $VERSION reinstalled with dpkg, restarted, ready"
+pid1="$(unit_prop MainPID)"
+
 in_ct dpkg -i "/root/debs/$(basename "$DEB2")"
 pid2="$(unit_prop MainPID)"
 if [ "$(unit_prop ActiveState)" != active ] || [ "$pid2" = "$pid1" ]; then fail "not restarted on upgrade"; fi

@@ -330,6 +330,13 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
         .find(|p| p.extension().is_some_and(|e| e == "deb"))
         .cloned()
         .ok_or_else(|| ApplyError::Failed("the bundle carries no .deb package".into()))?;
+    if deb_field(&deb, "Architecture")? != super::trust::arch() {
+        return Err(ApplyError::Failed(format!(
+            "{} is not built for {}",
+            deb.display(),
+            super::trust::arch()
+        )));
+    }
     if deb_field(&deb, "Package")? != PACKAGE {
         return Err(ApplyError::Failed(format!(
             "{} is not a holdfast package",
@@ -380,6 +387,7 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
     let (kind, new_sha) = match packaged {
         Some(installed) => {
             let prev = find_previous_deb(d, &installed, req.previous_deb)?;
+            let installed = installed.clone();
             let name = prev
                 .file_name()
                 .ok_or_else(|| ApplyError::Failed("previous package has no file name".into()))?
@@ -392,6 +400,7 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
             (
                 InstallKind::Packaged {
                     package: PACKAGE.into(),
+                    installed,
                 },
                 sha,
             )
@@ -873,8 +882,8 @@ fn install_old(work: &Path, j: &Journal) -> Result<(), String> {
 fn old_binary_in_place(j: &Journal) -> bool {
     let file_ok = sha256_file(&j.exe).is_ok_and(|h| h == j.old_sha256);
     match &j.kind {
-        InstallKind::Packaged { .. } => {
-            file_ok && packaged_version().is_some_and(|v| v == j.from_version)
+        InstallKind::Packaged { installed, .. } => {
+            file_ok && packaged_version().is_some_and(|v| &v == installed)
         }
         InstallKind::Binary => file_ok,
     }

@@ -67,7 +67,11 @@ impl Step {
 #[serde(rename_all = "snake_case")]
 pub enum InstallKind {
     /// `/usr/bin/holdfast` belongs to the Debian package: install with `dpkg -i`.
-    Packaged { package: String },
+    Packaged {
+        package: String,
+        /// dpkg's version of the package before the update (what a rollback must bring back).
+        installed: String,
+    },
     /// A binary outside any package: replace the file atomically.
     Binary,
 }
