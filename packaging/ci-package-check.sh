@@ -371,15 +371,16 @@ grep -E 'updated .* ms' "$WORK/apply.txt" || fail "update apply printed no resul
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$UPGRADE_VERSION" ] || fail "apply did not install the package"
 pid_upd="$(unit_prop MainPID)"
 if [ "$(unit_prop ActiveState)" != active ] || [ "$pid_upd" = "$pid1" ]; then fail "not restarted by apply"; fi
-in_ct holdfast update status | grep -q "installed version: $BUNDLE_VERSION" || fail "update status after apply"
-[ "$(mode_of /var/lib/holdfast/update/state.json)" = "600 holdfast holdfast" ] || fail "update files not given back to holdfast"
+in_ct holdfast update status | grep "installed version: $BUNDLE_VERSION" >/dev/null || fail "update status after apply"
+[ "$(mode_of /var/lib/holdfast/update/state.json)" = "600 holdfast holdfast" ] ||
+    { in_root ls -laR /var/lib/holdfast/update | head -n 40; fail "update files not given back to holdfast"; }
 [ -n "$(in_root sh -c 'ls /var/lib/holdfast/backups/local/holdfast-default-*.hfb')" ] || fail "no pre-update backup"
 ok "apply: verified, backed up, dpkg-installed $UPGRADE_VERSION, restarted, ready; files stay holdfast's"
 in_ct holdfast update rollback > "$WORK/rollback.txt" 2>&1 || { cat "$WORK/rollback.txt"; fail "update rollback"; }
 grep -E 'rolled back' "$WORK/rollback.txt" || fail "rollback printed no result"
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "rollback did not reinstall $VERSION"
 [ "$(unit_prop ActiveState)" = active ] || fail "not running after rollback"
-in_ct holdfast update status | grep -q "installed version: $VERSION" || fail "update status after rollback"
+in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after rollback"
 ok "rollback: $VERSION reinstalled with dpkg, restarted, ready"
 pid1="$(unit_prop MainPID)"
 
