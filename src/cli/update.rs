@@ -6,7 +6,7 @@ use super::Console;
 use crate::audit::{self, Actor, Entry, Event};
 use crate::update::apply::{self, ApplyError, Outcome};
 use crate::update::bundle::{self, Policy, TrustedKeys};
-use crate::update::state::{self, HistoryEntry};
+use crate::update::state;
 use crate::update::trust;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
@@ -222,16 +222,13 @@ fn with_env<T>(console: &Console, f: impl FnOnce(&apply::Env) -> T) -> T {
 
 fn record_refusal(console: &Console, file: &std::path::Path, e: &bundle::BundleError) {
     let now = console.clock.now();
-    let _ = state::record(
+    let _ = state::note(
         &console.config.data_dir,
         now,
-        HistoryEntry {
-            at: now,
-            action: "apply".into(),
-            version: None,
-            outcome: "refused".into(),
-            detail: e.to_string(),
-        },
+        "apply",
+        None,
+        "refused",
+        e.to_string(),
     );
     audit_update(
         console,
@@ -311,17 +308,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                 }
                 Err(ApplyError::Failed(m)) => {
                     let now = console.clock.now();
-                    let _ = state::record(
-                        &dir,
-                        now,
-                        HistoryEntry {
-                            at: now,
-                            action: "apply".into(),
-                            version: None,
-                            outcome: "failed".into(),
-                            detail: m.clone(),
-                        },
-                    );
+                    let _ = state::note(&dir, now, "apply", None, "failed", m.clone());
                     audit_update(
                         &console,
                         Event::UpdateFailed,
@@ -362,18 +349,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                 );
             }
             match apply::last_completed(&dir) {
-                Some(j) => println!(
-                    "last update:       {} → {} on {} (`holdfast update rollback` puts {} back{})",
-                    j.from_version,
-                    j.to_version,
-                    apply::since(j.ready_at),
-                    j.from_version,
-                    if j.old_schemas != j.new_schemas {
-                        "; the schema changed, so the databases would return to their state before the update"
-                    } else {
-                        ""
-                    }
-                ),
+                Some(j) => println!("last update:       {}", apply::describe_last(&j)),
                 None => println!("last update:       none that can be rolled back"),
             }
             println!("security epoch:    {}", st.security_epoch);
@@ -413,16 +389,13 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             for p in paths {
                 println!("{}", p.display());
             }
-            let _ = state::record(
+            let _ = state::note(
                 &dir,
                 now,
-                HistoryEntry {
-                    at: now,
-                    action: "extract".into(),
-                    version: Some(v.manifest().version.to_string()),
-                    outcome: "extracted".into(),
-                    detail: to.display().to_string(),
-                },
+                "extract",
+                Some(v.manifest().version.to_string()),
+                "extracted",
+                to.display().to_string(),
             );
             Ok(())
         }
@@ -456,16 +429,13 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                     if let Some(n) = &m.notes {
                         println!("  release notes: {n}");
                     }
-                    let _ = state::record(
+                    let _ = state::note(
                         &dir,
                         now,
-                        HistoryEntry {
-                            at: now,
-                            action: "verify".into(),
-                            version: Some(m.version.to_string()),
-                            outcome: "accepted".into(),
-                            detail: file.display().to_string(),
-                        },
+                        "verify",
+                        Some(m.version.to_string()),
+                        "accepted",
+                        file.display().to_string(),
                     );
                     audit_update(
                         &console,
@@ -476,17 +446,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                     Ok(())
                 }
                 Err(e) => {
-                    let _ = state::record(
-                        &dir,
-                        now,
-                        HistoryEntry {
-                            at: now,
-                            action: "verify".into(),
-                            version: None,
-                            outcome: "refused".into(),
-                            detail: e.to_string(),
-                        },
-                    );
+                    let _ = state::note(&dir, now, "verify", None, "refused", e.to_string());
                     audit_update(
                         &console,
                         Event::UpdateRefused,

@@ -12,7 +12,7 @@ use super::bundle::{self, BundleError, Verified};
 use super::journal::{self, InstallKind, Journal, Restart, Step};
 use super::probe::Probe;
 use super::runtime::{self, RunRecord};
-use super::state::{self, HistoryEntry};
+use super::state;
 use crate::audit::Event;
 use crate::clock::Clock;
 use crate::fsutil;
@@ -542,20 +542,17 @@ fn finish_applied(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, St
     let d = env.data_dir;
     let now = env.clock.now();
     state::complete_update(d, now, j.security_epoch, &j.to_version)?;
-    state::record(
+    state::note(
         d,
         now,
-        HistoryEntry {
-            at: now,
-            action: "apply".into(),
-            version: Some(j.to_version.clone()),
-            outcome: "applied".into(),
-            detail: format!(
-                "from {}; unavailable {} ms",
-                j.from_version,
-                downtime(j).unwrap_or(0)
-            ),
-        },
+        "apply",
+        Some(j.to_version.clone()),
+        "applied",
+        format!(
+            "from {}; unavailable {} ms",
+            j.from_version,
+            downtime(j).unwrap_or(0)
+        ),
     )?;
     (env.audit)(
         Event::UpdateApplied,
@@ -958,16 +955,13 @@ fn finish_rolled_back(env: &Env, work: &Path, j: &Journal) -> Result<Outcome, St
     let now = env.clock.now();
     let reason = j.rollback_reason.clone().unwrap_or_default();
     state::set_installed(d, &j.from_version)?;
-    state::record(
+    state::note(
         d,
         now,
-        HistoryEntry {
-            at: now,
-            action: "rollback".into(),
-            version: Some(j.from_version.clone()),
-            outcome: "rolled back".into(),
-            detail: format!("from {}: {reason}", j.to_version),
-        },
+        "rollback",
+        Some(j.from_version.clone()),
+        "rolled back",
+        format!("from {}: {reason}", j.to_version),
     )?;
     (env.audit)(
         Event::UpdateRolledBack,
@@ -1009,16 +1003,13 @@ fn recover_locked(env: &Env) -> Result<Option<Outcome>, String> {
         Step::Staged | Step::BackedUp => {
             // The server was never asked to stop: nothing on the system changed.
             let now = env.clock.now();
-            state::record(
+            state::note(
                 d,
                 now,
-                HistoryEntry {
-                    at: now,
-                    action: "apply".into(),
-                    version: Some(j.to_version.clone()),
-                    outcome: "abandoned".into(),
-                    detail: format!("interrupted at step {} before any change", at.name()),
-                },
+                "apply",
+                Some(j.to_version.clone()),
+                "abandoned",
+                format!("interrupted at step {} before any change", at.name()),
             )?;
             fs::remove_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
             Outcome::Discarded {
@@ -1109,6 +1100,22 @@ pub fn last_completed(d: &Path) -> Option<Journal> {
 /// An update that did not finish (shown by `update status`).
 pub fn interrupted(d: &Path) -> Option<Journal> {
     journal::load(&work_dir(d)).ok().flatten()
+}
+
+/// One line on the last completed update and what `update rollback` would do (console and web).
+pub fn describe_last(j: &Journal) -> String {
+    format!(
+        "{} → {} on {} (`holdfast update rollback` puts {} back{})",
+        j.from_version,
+        j.to_version,
+        since(j.ready_at),
+        j.from_version,
+        if j.old_schemas != j.new_schemas {
+            "; the schema changed, so the databases would return to their state before the update and need --discard-changes"
+        } else {
+            "; the data written since stays"
+        }
+    )
 }
 
 pub fn since(t: Option<DateTime<Utc>>) -> String {

@@ -58,6 +58,28 @@ pub fn record(
     Ok(st)
 }
 
+/// [`record`] with the entry's fields spelled out.
+pub fn note(
+    data_dir: &Path,
+    now: DateTime<Utc>,
+    action: &str,
+    version: Option<String>,
+    outcome: &str,
+    detail: impl Into<String>,
+) -> Result<UpdateState, String> {
+    record(
+        data_dir,
+        now,
+        HistoryEntry {
+            at: now,
+            action: action.into(),
+            version,
+            outcome: outcome.into(),
+            detail: detail.into(),
+        },
+    )
+}
+
 fn save(data_dir: &Path, st: &UpdateState) -> Result<(), String> {
     let dir = data_dir.join("update");
     fsutil::ensure_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

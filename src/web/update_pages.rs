@@ -75,20 +75,7 @@ async fn page(
         keys,
         threshold: state.config.update.threshold,
         upload_limit_mib: upload_limit(state) / 1024 / 1024,
-        last_update: apply::last_completed(&dir).map(|j| {
-            format!(
-                "{} → {} on {}; `holdfast update rollback` on the server puts {} back{}",
-                j.from_version,
-                j.to_version,
-                apply::since(j.ready_at),
-                j.from_version,
-                if j.old_schemas != j.new_schemas {
-                    " (the schema changed: the databases would return to their state before the update)"
-                } else {
-                    ""
-                }
-            )
-        }),
+        last_update: apply::last_completed(&dir).map(|j| apply::describe_last(&j)),
         interrupted: apply::interrupted(&dir).map(|j| {
             format!(
                 "An update {} → {} stopped at step “{}”. Run `holdfast update recover` on the server.",
@@ -224,16 +211,13 @@ pub async fn verify(
     let data_dir = state.config.data_dir.clone();
     let entry_detail = detail.clone();
     let _ = tokio::task::spawn_blocking(move || {
-        state::record(
+        state::note(
             &data_dir,
             now,
-            state::HistoryEntry {
-                at: now,
-                action: "verify".into(),
-                version: None,
-                outcome: if ok { "accepted" } else { "refused" }.into(),
-                detail: format!("uploaded in the admin console: {entry_detail}"),
-            },
+            "verify",
+            None,
+            if ok { "accepted" } else { "refused" },
+            format!("uploaded in the admin console: {entry_detail}"),
         )
     })
     .await;

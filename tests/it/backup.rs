@@ -2,64 +2,16 @@
 //! damaged archives and wrong codes, consistency under writes, retention.
 
 use crate::support::*;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 const PASSWORD: &str = "archival copper meadow 52";
 
 fn add_admin(d: &Path, cfg: &str) {
-    let mut c = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .args([
-            "--config",
-            cfg,
-            "admin",
-            "user",
-            "add",
-            "keeper",
-            "--email",
-            "keeper@example.test",
-            "--group",
-            "admins",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    c.stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    assert!(c.wait().unwrap().success());
+    add_console_user(Path::new(BIN), d, Some(cfg), "keeper", "admins", PASSWORD);
 }
 
 async fn sign_in(c: &Client) -> (String, String) {
-    let body = format!("{{\"username\":\"keeper\",\"password\":\"{PASSWORD}\"}}");
-    let r = c
-        .request(
-            "POST",
-            "localhost",
-            "/api/v1/session",
-            &[("content-type", "application/json")],
-            body.as_bytes(),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-hf_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    (cookie, v["csrf_token"].as_str().unwrap().to_string())
+    api_sign_in(c, "keeper", PASSWORD).await
 }
 
 fn config(d: &Path, dests: &[&Path]) -> String {

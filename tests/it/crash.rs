@@ -26,31 +26,14 @@ async fn acknowledged_writes_survive_sigkill() {
     let d = dir.path();
     let out = holdfast(d, &["init"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let mut add = std::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .args([
-            "admin",
-            "user",
-            "add",
-            "writer",
-            "--email",
-            "writer@example.test",
-            "--group",
-            "users",
-            "--password-stdin",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    assert!(add.wait().unwrap().success());
+    add_console_user(
+        std::path::Path::new(BIN),
+        d,
+        None,
+        "writer",
+        "users",
+        PASSWORD,
+    );
 
     let acked: Arc<Mutex<Vec<(i64, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let mut seed = std::time::SystemTime::now()

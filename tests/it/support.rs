@@ -333,3 +333,70 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `holdfast admin user add NAME --group GROUP --password-stdin` with `exe` on `data_dir`, as an
+/// operator would create a user at the console (`config`: an optional `--config` file).
+pub fn add_console_user(
+    exe: &Path,
+    data_dir: &Path,
+    config: Option<&str>,
+    name: &str,
+    group: &str,
+    password: &str,
+) {
+    use std::io::Write;
+    let mut cmd = Command::new(exe);
+    cmd.arg("--data-dir").arg(data_dir);
+    if let Some(c) = config {
+        cmd.args(["--config", c]);
+    }
+    let email = format!("{name}@example.test");
+    let mut add = cmd
+        .args([
+            "admin", "user", "add", name, "--email", &email, "--group", group,
+        ])
+        .arg("--password-stdin")
+        .env_remove("HOLDFAST_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "adding `{name}` failed: {}",
+        text(&out.stderr)
+    );
+}
+
+/// Signs in through the JSON API; returns the `name=value` session cookie and the CSRF token.
+pub async fn api_sign_in(c: &Client, user: &str, password: &str) -> (String, String) {
+    let body = serde_json::json!({ "username": user, "password": password }).to_string();
+    let r = c
+        .request(
+            "POST",
+            "localhost",
+            "/api/v1/session",
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-hf_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    (cookie, v["csrf_token"].as_str().unwrap().to_string())
+}

@@ -123,33 +123,7 @@ impl Rig {
     }
 
     fn add_user_in(&self, name: &str, group: &str) {
-        let mut add = Command::new(self.exe())
-            .arg("--data-dir")
-            .arg(self.d())
-            .args([
-                "admin",
-                "user",
-                "add",
-                name,
-                "--email",
-                &format!("{name}@example.test"),
-                "--group",
-                group,
-                "--password-stdin",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        add.stdin
-            .take()
-            .unwrap()
-            .write_all(PASSWORD.as_bytes())
-            .unwrap();
-        let out = add.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        add_console_user(&self.exe(), self.d(), None, name, group, PASSWORD);
     }
 
     fn users(&self) -> String {
@@ -482,28 +456,7 @@ fn sigkill_at_every_step_leaves_the_old_version_or_the_new_one_complete() {
 }
 
 async fn sign_in(c: &Client, user: &str) -> (String, String) {
-    let body = format!("{{\"username\":\"{user}\",\"password\":\"{PASSWORD}\"}}");
-    let r = c
-        .request(
-            "POST",
-            "localhost",
-            "/api/v1/session",
-            &[("content-type", "application/json")],
-            body.as_bytes(),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-hf_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
-    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-    (cookie, v["csrf_token"].as_str().unwrap().to_string())
+    api_sign_in(c, user, PASSWORD).await
 }
 
 fn bundle_form(bytes: &[u8]) -> (String, Vec<u8>) {
