@@ -9,17 +9,6 @@ use std::time::{Duration, Instant};
 const CYCLES: usize = 20;
 const PASSWORD: &str = "durable granite lantern 88";
 
-fn cookie_of(r: &Resp) -> String {
-    r.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-hf_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn acknowledged_writes_survive_sigkill() {
     let dir = data_dir();
@@ -79,18 +68,7 @@ async fn acknowledged_writes_survive_sigkill() {
             )
             .await;
         if who.status != 200 {
-            let body = format!("{{\"username\":\"writer\",\"password\":\"{PASSWORD}\"}}");
-            let r = c
-                .request(
-                    "POST",
-                    "localhost",
-                    "/api/v1/session",
-                    &[("content-type", "application/json")],
-                    body.as_bytes(),
-                )
-                .await;
-            assert_eq!(r.status, 200, "{}", r.body);
-            cookie = cookie_of(&r);
+            cookie = api_sign_in(&c, "writer", PASSWORD).await.0;
         }
         // Writers: three at a time, until the server dies.
         let mut writers = Vec::new();
@@ -165,17 +143,7 @@ async fn acknowledged_writes_survive_sigkill() {
     // A final check after a clean start: every acknowledged write, by id and content.
     let server = Server::start(d);
     let c = server.client();
-    let body = format!("{{\"username\":\"writer\",\"password\":\"{PASSWORD}\"}}");
-    let r = c
-        .request(
-            "POST",
-            "localhost",
-            "/api/v1/session",
-            &[("content-type", "application/json")],
-            body.as_bytes(),
-        )
-        .await;
-    let cookie = cookie_of(&r);
+    let (cookie, _) = api_sign_in(&c, "writer", PASSWORD).await;
     let all = acked.lock().unwrap().clone();
     for (id, name) in &all {
         let r = c

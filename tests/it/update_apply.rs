@@ -478,20 +478,23 @@ fn the_admin_console_shows_the_version_and_verifies_an_uploaded_bundle() {
         .block_on(admin_console(&rig));
 }
 
+async fn admin_page(c: &Client, cookie: &str) -> Resp {
+    c.request(
+        "GET",
+        "localhost",
+        "/admin/updates",
+        &[("cookie", cookie)],
+        b"",
+    )
+    .await
+}
+
 async fn admin_console(rig: &Rig) {
     // Small on purpose: the page takes bundles up to the request body limit (32 MiB here).
     let bundle = std::fs::read(rig.bundle("0.2.0", b"#!/bin/sh\nexit 0\n")).unwrap();
     let c = rig.client();
     let (cookie, csrf) = sign_in(&c, "chief").await;
-    let page = c
-        .request(
-            "GET",
-            "localhost",
-            "/admin/updates",
-            &[("cookie", cookie.as_str())],
-            b"",
-        )
-        .await;
+    let page = admin_page(&c, &cookie).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
         page.body.contains("id=\"installed-version\">0.1.0<"),
@@ -542,15 +545,7 @@ async fn admin_console(rig: &Rig) {
     assert!(rig.status().contains("installed version: 0.1.0"));
     let uploads = rig.d().join("update/uploads");
     assert_eq!(std::fs::read_dir(&uploads).unwrap().count(), 0);
-    let history = c
-        .request(
-            "GET",
-            "localhost",
-            "/admin/updates",
-            &[("cookie", cookie.as_str())],
-            b"",
-        )
-        .await;
+    let history = admin_page(&c, &cookie).await;
     assert!(history.body.contains("accepted") && history.body.contains("refused"));
     let log = text(&rig.cmd(&["admin", "audit", "--json"]).stdout);
     assert!(
@@ -560,14 +555,6 @@ async fn admin_console(rig: &Rig) {
 
     // Staff without the admin permission do not see the page.
     let (staff, _) = sign_in(&c, "keeper").await;
-    let denied = c
-        .request(
-            "GET",
-            "localhost",
-            "/admin/updates",
-            &[("cookie", staff.as_str())],
-            b"",
-        )
-        .await;
+    let denied = admin_page(&c, &staff).await;
     assert_eq!(denied.status, 403);
 }
