@@ -285,7 +285,7 @@ fn index_row(tx: &Transaction, def: &ModuleDef, row: &Row) -> Result<(), Storage
                 .filter_map(|c| row.get(c).and_then(value_text)),
         )
         .collect();
-    store::index(tx, def.slug, row.id, &title, &body.join(" "))
+    store::index(tx, def, row.id, &title, &body.join(" "))
 }
 
 /// Blocks changes the business rules forbid (issued invoices, billed time).
@@ -520,7 +520,7 @@ pub async fn delete(
             }
             store::delete(tx, def, id)
                 .map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
-            store::unindex(tx, def.slug, id)?;
+            store::unindex(tx, def, id)?;
             let title = old.get(def.title).and_then(value_text).unwrap_or_default();
             audit::write(
                 tx,

@@ -27,9 +27,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "hub",
         sql: include_str!("migrations/0003_hub.sql"),
     },
+    Migration {
+        version: 4,
+        name: "hub_scale",
+        sql: include_str!("migrations/0004_hub_scale.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 3;
+pub const LATEST_SCHEMA_VERSION: i64 = 4;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -2779,3 +2779,123 @@ async fn api_guide_examples_run_in_order_against_a_fresh_server() {
 fn urlenc(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
 }
+
+// ---- scale work: case-insensitive sort, search paging ------------------------------------------
+
+#[tokio::test]
+async fn sorting_by_name_ignores_letter_case_across_pages() {
+    let env = Env::start();
+    let api = env.full_token();
+    for name in [
+        "beta",
+        "Alpha",
+        "charlie",
+        "BRAVO",
+        "alpha two",
+        "Delta",
+        "echo",
+    ] {
+        api.create("clients", json!({ "name": name })).await;
+    }
+    let want = vec![
+        "Alpha",
+        "alpha two",
+        "beta",
+        "BRAVO",
+        "charlie",
+        "Delta",
+        "echo",
+    ];
+    assert_eq!(
+        strings(&api.all("clients", "sort=name").await, "name"),
+        want
+    );
+    let mut reversed = want.clone();
+    reversed.reverse();
+    assert_eq!(
+        strings(&api.all("clients", "sort=-name").await, "name"),
+        reversed
+    );
+    // Two at a time through the cursor: the same order, every row once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let q = match &cursor {
+            Some(c) => format!("sort=name&limit=2&cursor={c}"),
+            None => "sort=name&limit=2".to_string(),
+        };
+        let page = api.get(&format!("/api/v1/clients?{q}")).await.json();
+        seen.extend(strings(page["items"].as_array().unwrap(), "name"));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, want);
+    // Tasks and documents sort their titles the same way.
+    let c = api.create("clients", json!({ "name": "Owner" })).await["id"]
+        .as_i64()
+        .unwrap();
+    let p = api
+        .create("projects", json!({ "name": "P", "client_id": c }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    for title in ["b task", "A task", "C task"] {
+        api.create("tasks", json!({ "title": title, "project_id": p }))
+            .await;
+    }
+    assert_eq!(
+        strings(&api.all("tasks", "sort=title").await, "title"),
+        vec!["A task", "b task", "C task"]
+    );
+}
+
+#[tokio::test]
+async fn search_results_page_newest_first_and_by_name_without_losing_rows() {
+    let env = Env::start();
+    let api = env.full_token();
+    let mut made = Vec::new();
+    for i in 0..9 {
+        let name = format!("{} Quartz Works", ["Zeta", "alpha", "Mid"][i % 3]);
+        made.push(
+            api.create("clients", json!({ "name": name })).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+        // Non-matching clients in between.
+        api.create("clients", json!({ "name": format!("Other {i}") }))
+            .await;
+    }
+    for sort in ["", "name", "-name"] {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let mut q = format!("q=quar&limit=4&sort={sort}");
+            if let Some(c) = &cursor {
+                q.push_str(&format!("&cursor={c}"));
+            }
+            let r = api.get(&format!("/api/v1/clients?{q}")).await;
+            assert_eq!(r.status, 200, "{q}: {}", r.body);
+            let page = r.json();
+            seen.extend(page["items"].as_array().unwrap().clone());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        let got = ids(&seen);
+        let mut want_set = made.clone();
+        want_set.sort();
+        let mut got_set = got.clone();
+        got_set.sort();
+        assert_eq!(got_set, want_set, "sort={sort}: every match exactly once");
+        let whole = ids(&api.all("clients", &format!("q=quar&sort={sort}")).await);
+        assert_eq!(got, whole, "sort={sort}: order across pages");
+        if sort.is_empty() {
+            let mut newest_first = made.clone();
+            newest_first.reverse();
+            assert_eq!(got, newest_first);
+        }
+    }
+}
