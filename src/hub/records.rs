@@ -168,6 +168,40 @@ fn check_links(
     }
 }
 
+/// A time entry's task must belong to the entry's project. `values` are the fields being written;
+/// on a change, `old` supplies the ones that stay as they are.
+fn check_task_in_project(
+    conn: &rusqlite::Connection,
+    def: &ModuleDef,
+    values: &[(&'static str, Value)],
+    old: Option<&Row>,
+) -> Result<(), HubError> {
+    if def.module != Module::Time {
+        return Ok(());
+    }
+    let given = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+    if given("task_id").is_none() && given("project_id").is_none() {
+        return Ok(());
+    }
+    let current = |name: &str| given(name).or_else(|| old.and_then(|o| o.get(name)));
+    let (Some(Value::Integer(task)), Some(Value::Integer(project))) =
+        (current("task_id"), current("project_id"))
+    else {
+        return Ok(());
+    };
+    // A task that does not exist is reported by check_links.
+    let Some(t) = store::get(conn, &crate::schema::TASKS, *task)? else {
+        return Ok(());
+    };
+    if t.get("project_id") != Some(&Value::Integer(*project)) {
+        return Err(HubError::field(
+            "task_id",
+            format!("task {task} belongs to another project, not to project {project}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates an input object. `partial`: only the given fields (PATCH); otherwise required fields
 /// must be present and defaults apply. Unknown fields are refused (no mass assignment).
 pub fn validate(
@@ -328,6 +362,7 @@ pub fn create_in(
     audit_it: bool,
 ) -> Result<Row, HubError> {
     check_links(tx, def, values)?;
+    check_task_in_project(tx, def, values, None)?;
     let now = stamp(by.now);
     let id = store::insert(tx, def, values, &now)?;
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
@@ -410,6 +445,7 @@ fn update_in(
         return Ok(old);
     }
     check_links(tx, def, &changed)?;
+    check_task_in_project(tx, def, &changed, Some(&old))?;
     let now = stamp(by.now);
     store::update(tx, def, id, &changed, &now)?;
     let change = store::next_change_id(tx)?;

@@ -2780,7 +2780,75 @@ fn urlenc(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
 }
 
-// ---- scale work: case-insensitive sort, search paging ------------------------------------------
+// ---- scale work: task/project consistency, case-insensitive sort, search paging -------------
+
+#[tokio::test]
+async fn a_time_entry_refuses_a_task_of_another_project() {
+    let env = Env::start();
+    env.add_user("anna", "users", USER_PW);
+    let api = env.full_token();
+    let c = api.create("clients", json!({ "name": "Acme" })).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut projects = Vec::new();
+    let mut tasks = Vec::new();
+    for name in ["Website", "Audit"] {
+        let p = api
+            .create("projects", json!({ "name": name, "client_id": c }))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let t = api
+            .create(
+                "tasks",
+                json!({ "title": format!("{name} kickoff"), "project_id": p }),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        projects.push(p);
+        tasks.push(t);
+    }
+    let entry = |project: i64, task: i64| json!({ "user": "anna", "project_id": project, "task_id": task, "date": "2026-06-01", "minutes": 30 });
+
+    // Create: the task of the other project is refused, naming task_id; nothing is written.
+    let r = api
+        .post("/api/v1/time-entries", entry(projects[0], tasks[1]))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "task_id", "{}", r.body);
+    assert_eq!(api.count("time-entries").await, 0);
+
+    // The project's own task is fine.
+    let ok = api
+        .create("time-entries", entry(projects[0], tasks[0]))
+        .await;
+    let id = ok["id"].as_i64().unwrap();
+
+    // Change: moving the entry to the other project while its task stays, or pointing it at the
+    // other project's task, is refused too; moving both together is allowed.
+    for body in [
+        json!({ "project_id": projects[1] }),
+        json!({ "task_id": tasks[1] }),
+    ] {
+        let r = api
+            .patch(&format!("/api/v1/time-entries/{id}"), body.clone())
+            .await;
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert_eq!(r.json()["error"]["field"], "task_id", "{body}: {}", r.body);
+    }
+    let unchanged = api.get(&format!("/api/v1/time-entries/{id}")).await.json();
+    assert_eq!(unchanged["project_id"], projects[0]);
+    assert_eq!(unchanged["task_id"], tasks[0]);
+    let r = api
+        .patch(
+            &format!("/api/v1/time-entries/{id}"),
+            json!({ "project_id": projects[1], "task_id": tasks[1] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["task_id"], tasks[1]);
+}
 
 #[tokio::test]
 async fn sorting_by_name_ignores_letter_case_across_pages() {
