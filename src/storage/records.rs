@@ -317,8 +317,10 @@ pub fn unindex(tx: &Transaction, def: &ModuleDef, id: i64) -> Result<(), Storage
     Ok(())
 }
 
-/// How many of each module's newest matches the cross-module search ranks.
-const SEARCH_NEWEST_PER_MODULE: usize = 200;
+/// How many of each module's newest matches the cross-module search ranks. Each costs a read of its
+/// stored title, usually a page of its own (decrypted by SQLCipher): 50 per module keeps a search
+/// for a name that occurs all over the instance at about a millisecond.
+const SEARCH_NEWEST_PER_MODULE: usize = 50;
 
 /// Lower-case alphanumeric words of a text (for ranking; matching is FTS5's).
 fn plain_words(text: &str) -> Vec<String> {
@@ -332,8 +334,9 @@ fn plain_words(text: &str) -> Vec<String> {
 /// (module slug, id, title). Each module contributes its newest matches (at most
 /// `SEARCH_NEWEST_PER_MODULE`, read in rowid order so that a common word stops early). They are
 /// ranked by how well the title matches — query words that are whole title words, then query words
-/// that start a title word — then by FTS5's bm25 within the module, then newest first. (bm25 alone
-/// cannot rank across modules: each module's table has its own statistics.)
+/// that start a title word — then newest first. (FTS5's bm25 is not used: each module's table has
+/// its own statistics, so its scores do not compare across modules, and it reads every match's
+/// length.)
 pub fn search_all(
     conn: &Connection,
     text: &str,
@@ -344,39 +347,30 @@ pub fn search_all(
         return Ok(Vec::new());
     };
     let wanted = plain_words(text);
-    // (whole title words matched, title words started, bm25, id), module, title
-    type Hit = ((usize, usize, f64, i64), &'static str, String);
+    // (whole title words matched, title words started, id), module, title
+    type Hit = ((usize, usize, i64), &'static str, String);
     let mut hits: Vec<Hit> = Vec::new();
     for def in modules {
         let st = search_table(def);
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT rowid, title, rank FROM \"{st}\" WHERE \"{st}\" MATCH ?1 ORDER BY rowid DESC LIMIT ?2"
+            "SELECT rowid, title FROM \"{st}\" WHERE \"{st}\" MATCH ?1 ORDER BY rowid DESC LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![fts, SEARCH_NEWEST_PER_MODULE as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, f64>(2)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })?;
         for row in rows {
-            let (id, title, bm25) = row?;
+            let (id, title) = row?;
             let words = plain_words(&title);
             let whole = wanted.iter().filter(|w| words.contains(w)).count();
             let starts = wanted
                 .iter()
                 .filter(|w| words.iter().any(|t| t.starts_with(w.as_str())))
                 .count();
-            hits.push(((whole, starts, bm25, id), def.slug, title));
+            hits.push(((whole, starts, id), def.slug, title));
         }
     }
-    // More whole words, more prefixes, lower bm25 (better), newer.
-    hits.sort_by(|(a, ..), (b, ..)| {
-        b.0.cmp(&a.0)
-            .then(b.1.cmp(&a.1))
-            .then(a.2.total_cmp(&b.2))
-            .then(b.3.cmp(&a.3))
-    });
+    // More whole words, more prefixes, newer.
+    hits.sort_by(|(a, ..), (b, ..)| b.cmp(a));
     hits.truncate(limit);
     Ok(hits
         .into_iter()
