@@ -542,6 +542,78 @@ mod tests {
         (dir, db)
     }
 
+    /// A sample value of the right type for a filter column.
+    fn sample(kind: Kind) -> Value {
+        match kind {
+            Kind::Choice(options) => Value::Text(options[0].to_string()),
+            Kind::Ref(_) | Kind::Int { .. } | Kind::Money | Kind::Bool => Value::Integer(1),
+            _ => Value::Text("x".into()),
+        }
+    }
+
+    #[test]
+    fn every_list_filter_is_an_index_walk_newest_first() {
+        let (_dir, db) = db();
+        let mut problems = Vec::new();
+        for def in crate::schema::ALL {
+            for field in def.fields.iter().filter(|f| f.filter) {
+                // A yes/no filter matches a large share of rows: walking the table newest first
+                // fills a page after a few rows, no index needed.
+                if matches!(field.kind, Kind::Bool) {
+                    continue;
+                }
+                let q = ListQuery {
+                    equals: vec![(field.name, sample(field.kind))],
+                    desc: true,
+                    limit: 50,
+                    ..Default::default()
+                };
+                let p = plan(&db, def, &q);
+                if p.contains("TEMP B-TREE") || !p.contains("USING INDEX") {
+                    problems.push(format!("{}?{}=…: {p}", def.slug, field.name));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// Deleting a record makes SQLite look for rows that refer to it (ON DELETE RESTRICT, SET NULL):
+    /// that lookup must be an index search, or every delete scans the referring table in the writer.
+    #[test]
+    fn every_reference_column_is_indexed_for_deletes() {
+        let (_dir, db) = db();
+        let mut refs: Vec<(&str, &str)> = Vec::new();
+        for def in crate::schema::ALL {
+            for field in def.fields {
+                if matches!(field.kind, Kind::Ref(_)) {
+                    refs.push((def.table, field.name));
+                }
+            }
+        }
+        // References that holdfast sets itself (not fields of a form).
+        refs.extend([
+            ("time_entries", "invoice_id"),
+            ("invoice_lines", "invoice_id"),
+            ("document_versions", "document_id"),
+        ]);
+        let mut problems = Vec::new();
+        for (table, column) in refs {
+            let p = db
+                .read_blocking(|c| -> Result<String, StorageError> {
+                    let mut stmt = c.prepare(&format!(
+                        "EXPLAIN QUERY PLAN SELECT 1 FROM \"{table}\" WHERE \"{column}\" = ?1"
+                    ))?;
+                    let rows = stmt.query_map([1], |r| r.get::<_, String>(3))?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?.join("\n"))
+                })
+                .unwrap();
+            if !p.contains("USING INDEX") && !p.contains("USING COVERING INDEX") {
+                problems.push(format!("{table}.{column}: {p}"));
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
     #[test]
     fn list_pages_are_index_walks_that_stop_at_the_limit() {
         let (_dir, db) = db();
