@@ -460,11 +460,9 @@ impl Rng {
 }
 
 /// Writes one validated record as `holdfast::hub::records::create_in` does — the row, its full-text
-/// entry (same title and body as `index_row`) and the "(created)" history line, no audit event —
-/// but without create_in's two whole-table lookups per row (`max(change_id)` over the history, and
-/// the delete-before-insert on the search index, filtered on UNINDEXED columns), which make
-/// generating millions of fixture rows quadratic. `change` is the history change id to use (the
-/// caller counts); a fresh row needs no delete-before-insert.
+/// entry (same title and body as `index_row`, through the same `storage::records::index`) and the
+/// "(created)" history line, no audit event — but without reading the row back and without the
+/// per-row `max(change_id)` lookup: `change` is the history change id to use (the caller counts).
 pub fn bulk_insert(
     tx: &rusqlite::Transaction,
     def: &holdfast::schema::ModuleDef,
@@ -499,10 +497,7 @@ pub fn bulk_insert(
         })
         .filter_map(|f| text(f.name))
         .collect();
-    tx.execute(
-        "INSERT INTO search_index (module, record_id, title, body) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![def.slug, id, title, body.join(" ")],
-    )?;
+    holdfast::storage::records::index(tx, def, id, &title, &body.join(" "))?;
     holdfast::storage::records::add_history(
         tx,
         def.slug,

@@ -193,7 +193,7 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
             )?;
             let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
             let title = format!("Invoice {number}");
-            recs::index(tx, INVOICES.slug, id, &number, &title)?;
+            recs::index(tx, &INVOICES, id, &number, &title)?;
             let _ = row;
             Ok(number)
         })

@@ -168,6 +168,40 @@ fn check_links(
     }
 }
 
+/// A time entry's task must belong to the entry's project. `values` are the fields being written;
+/// on a change, `old` supplies the ones that stay as they are.
+fn check_task_in_project(
+    conn: &rusqlite::Connection,
+    def: &ModuleDef,
+    values: &[(&'static str, Value)],
+    old: Option<&Row>,
+) -> Result<(), HubError> {
+    if def.module != Module::Time {
+        return Ok(());
+    }
+    let given = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+    if given("task_id").is_none() && given("project_id").is_none() {
+        return Ok(());
+    }
+    let current = |name: &str| given(name).or_else(|| old.and_then(|o| o.get(name)));
+    let (Some(Value::Integer(task)), Some(Value::Integer(project))) =
+        (current("task_id"), current("project_id"))
+    else {
+        return Ok(());
+    };
+    // A task that does not exist is reported by check_links.
+    let Some(t) = store::get(conn, &crate::schema::TASKS, *task)? else {
+        return Ok(());
+    };
+    if t.get("project_id") != Some(&Value::Integer(*project)) {
+        return Err(HubError::field(
+            "task_id",
+            format!("task {task} belongs to another project, not to project {project}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Validates an input object. `partial`: only the given fields (PATCH); otherwise required fields
 /// must be present and defaults apply. Unknown fields are refused (no mass assignment).
 pub fn validate(
@@ -241,25 +275,114 @@ fn value_text(v: &Value) -> Option<String> {
     }
 }
 
+/// One stored value as JSON sees it, borrowed: the one mapping from column values to JSON types,
+/// used both for `serde_json::Value`s and for serialising list pages directly.
+enum Cell<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+}
+
+impl<'a> Cell<'a> {
+    fn of(def: &ModuleDef, name: &str, v: &'a Value) -> Self {
+        match (def.field(name).map(|f| f.kind), v) {
+            (_, Value::Null) => Cell::Null,
+            (Some(Kind::Bool), Value::Integer(i)) => Cell::Bool(*i != 0),
+            (_, Value::Integer(i)) => Cell::Int(*i),
+            (_, Value::Text(t)) => Cell::Text(t),
+            (_, Value::Real(r)) => Cell::Real(*r),
+            (_, Value::Blob(_)) => Cell::Null,
+        }
+    }
+
+    fn to_json(&self) -> Json {
+        match self {
+            Cell::Null => Json::Null,
+            Cell::Bool(b) => Json::Bool(*b),
+            Cell::Int(i) => json!(i),
+            Cell::Real(r) => json!(r),
+            Cell::Text(t) => json!(t),
+        }
+    }
+}
+
+impl serde::Serialize for Cell<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => s.serialize_unit(),
+            Cell::Bool(b) => s.serialize_bool(*b),
+            Cell::Int(i) => s.serialize_i64(*i),
+            // serde_json writes a non-finite number as null, as json!() does.
+            Cell::Real(r) => s.serialize_f64(*r),
+            Cell::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+/// A record's JSON members, in the order `serde_json::Map` keeps them (sorted by name).
+fn cells<'a>(def: &ModuleDef, row: &'a Row) -> Vec<(&'a str, Cell<'a>)> {
+    let mut out = Vec::with_capacity(row.values.len() + 4);
+    out.push(("id", Cell::Int(row.id)));
+    for (name, v) in &row.values {
+        out.push((*name, Cell::of(def, name, v)));
+    }
+    out.push(("version", Cell::Int(row.version)));
+    out.push(("created_at", Cell::Text(&row.created_at)));
+    out.push(("updated_at", Cell::Text(&row.updated_at)));
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out
+}
+
 /// A record as JSON: typed values, dates as strings, money as integer cents.
 pub fn to_json(def: &ModuleDef, row: &Row) -> Json {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(row.id));
-    for (name, v) in &row.values {
-        let j = match (def.field(name).map(|f| f.kind), v) {
-            (_, Value::Null) => Json::Null,
-            (Some(Kind::Bool), Value::Integer(i)) => Json::Bool(*i != 0),
-            (_, Value::Integer(i)) => json!(i),
-            (_, Value::Text(t)) => json!(t),
-            (_, Value::Real(r)) => json!(r),
-            (_, Value::Blob(_)) => Json::Null,
-        };
-        m.insert((*name).into(), j);
+    Json::Object(
+        cells(def, row)
+            .into_iter()
+            .map(|(name, c)| (name.to_string(), c.to_json()))
+            .collect(),
+    )
+}
+
+struct RowJson<'a>(&'a ModuleDef, &'a Row);
+
+impl serde::Serialize for RowJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let cells = cells(self.0, self.1);
+        let mut m = s.serialize_map(Some(cells.len()))?;
+        for (name, c) in &cells {
+            m.serialize_entry(name, c)?;
+        }
+        m.end()
     }
-    m.insert("version".into(), json!(row.version));
-    m.insert("created_at".into(), json!(row.created_at));
-    m.insert("updated_at".into(), json!(row.updated_at));
-    Json::Object(m)
+}
+
+struct RowsJson<'a>(&'a ModuleDef, &'a [Row]);
+
+impl serde::Serialize for RowsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.1.iter().map(|r| RowJson(self.0, r)))
+    }
+}
+
+/// A list page as the API returns it, `{"items": [records as `to_json` makes them], "next_cursor"}`,
+/// serialised straight from the rows without building `serde_json::Value`s first (a page of 50 is
+/// the most common API response).
+pub struct PageJson {
+    pub def: &'static ModuleDef,
+    pub page: Page,
+}
+
+impl serde::Serialize for PageJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("items", &RowsJson(self.def, &self.page.rows))?;
+        m.serialize_entry("next_cursor", &self.page.next_cursor)?;
+        m.end()
+    }
 }
 
 fn index_row(tx: &Transaction, def: &ModuleDef, row: &Row) -> Result<(), StorageError> {
@@ -285,7 +408,7 @@ fn index_row(tx: &Transaction, def: &ModuleDef, row: &Row) -> Result<(), Storage
                 .filter_map(|c| row.get(c).and_then(value_text)),
         )
         .collect();
-    store::index(tx, def.slug, row.id, &title, &body.join(" "))
+    store::index(tx, def, row.id, &title, &body.join(" "))
 }
 
 /// Blocks changes the business rules forbid (issued invoices, billed time).
@@ -328,6 +451,7 @@ pub fn create_in(
     audit_it: bool,
 ) -> Result<Row, HubError> {
     check_links(tx, def, values)?;
+    check_task_in_project(tx, def, values, None)?;
     let now = stamp(by.now);
     let id = store::insert(tx, def, values, &now)?;
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
@@ -410,6 +534,7 @@ fn update_in(
         return Ok(old);
     }
     check_links(tx, def, &changed)?;
+    check_task_in_project(tx, def, &changed, Some(&old))?;
     let now = stamp(by.now);
     store::update(tx, def, id, &changed, &now)?;
     let change = store::next_change_id(tx)?;
@@ -520,7 +645,7 @@ pub async fn delete(
             }
             store::delete(tx, def, id)
                 .map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
-            store::unindex(tx, def.slug, id)?;
+            store::unindex(tx, def, id)?;
             let title = old.get(def.title).and_then(value_text).unwrap_or_default();
             audit::write(
                 tx,
@@ -741,4 +866,62 @@ pub async fn list(
         encode_cursor(v.as_ref(), last.id)
     });
     Ok(Page { rows, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{CLIENTS, TIME_ENTRIES};
+
+    fn row(values: Vec<(&'static str, Value)>) -> Row {
+        Row {
+            id: 42,
+            version: 3,
+            created_at: "2026-11-22T10:00:00Z".into(),
+            updated_at: "2026-11-22T11:00:00Z".into(),
+            values,
+        }
+    }
+
+    #[test]
+    fn a_page_serialises_exactly_as_its_records_json_values() {
+        let entry = row(vec![
+            ("user", Value::Text("anna".into())),
+            ("project_id", Value::Integer(7)),
+            ("task_id", Value::Null),
+            ("date", Value::Text("2026-06-01".into())),
+            ("minutes", Value::Integer(90)),
+            ("billable", Value::Integer(1)),
+            (
+                "note",
+                Value::Text("Zażółć \"gęślą\" \\ jaźń\n\u{1}".into()),
+            ),
+            ("invoice_id", Value::Blob(vec![1, 2])),
+        ]);
+        let client = row(vec![
+            ("name", Value::Text("Acme".into())),
+            ("status", Value::Text("active".into())),
+            ("odd", Value::Real(1.5)),
+            ("nan", Value::Real(f64::NAN)),
+        ]);
+        for (def, r) in [(&TIME_ENTRIES, entry), (&CLIENTS, client)] {
+            let want =
+                json!({ "items": [to_json(def, &r), to_json(def, &r)], "next_cursor": "abc" });
+            let page = PageJson {
+                def,
+                page: Page {
+                    rows: vec![r.clone(), r],
+                    next_cursor: Some("abc".into()),
+                },
+            };
+            let text = serde_json::to_string(&page).unwrap();
+            assert_eq!(serde_json::from_str::<Json>(&text).unwrap(), want);
+            // Same bytes as serialising the Value (keys in the same order).
+            assert_eq!(text, serde_json::to_string(&want).unwrap());
+        }
+        assert_eq!(
+            to_json(&TIME_ENTRIES, &row(vec![("billable", Value::Integer(0))]))["billable"],
+            Json::Bool(false)
+        );
+    }
 }

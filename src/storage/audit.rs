@@ -22,19 +22,17 @@ pub struct AuditRow {
 pub fn last_hash(tx: &Transaction) -> Result<Option<String>, StorageError> {
     use rusqlite::OptionalExtension;
     Ok(tx
-        .query_row(
-            "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
         .optional()?)
 }
 
 pub fn insert(tx: &Transaction, row: &AuditRow) -> Result<i64, StorageError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO audit_log (at, event, actor, actor_kind, target, source, outcome, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
+    )?
+    .execute(params![
             row.at,
             row.event,
             row.actor,
@@ -45,8 +43,7 @@ pub fn insert(tx: &Transaction, row: &AuditRow) -> Result<i64, StorageError> {
             row.details,
             row.prev_hash,
             row.hash
-        ],
-    )?;
+        ])?;
     Ok(tx.last_insert_rowid())
 }
 

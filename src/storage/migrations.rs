@@ -27,9 +27,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "hub",
         sql: include_str!("migrations/0003_hub.sql"),
     },
+    Migration {
+        version: 4,
+        name: "hub_scale",
+        sql: include_str!("migrations/0004_hub_scale.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 3;
+pub const LATEST_SCHEMA_VERSION: i64 = 4;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -91,5 +96,65 @@ mod tests {
             MIGRATIONS.last().map(|m| m.version),
             Some(LATEST_SCHEMA_VERSION)
         );
+    }
+    /// An instance made before 0004 keeps its search: the entries of the shared table move into the
+    /// per-module tables under their record ids, and the shared table goes.
+    #[test]
+    fn hub_scale_moves_existing_search_entries_into_the_module_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL
+            ) STRICT;",
+        )
+        .unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version <= 3) {
+            conn.execute_batch(m.sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 'x')",
+                rusqlite::params![m.version, m.name],
+            )
+            .unwrap();
+        }
+        // Rows as 0003-era holdfast wrote them (rowid derived from id and module, or any rowid).
+        conn.execute_batch(
+            "INSERT INTO search_index (rowid, module, record_id, title, body)
+                 VALUES (112, 'clients', 7, 'Karoven Design GmbH', 'office@karoven.example');
+             INSERT INTO search_index (module, record_id, title, body)
+                 VALUES ('time-entries', 3, 'design iteration', 'anna');
+             INSERT INTO search_index (module, record_id, title, body)
+                 VALUES ('clients', 9, 'Other Ltd', '');",
+        )
+        .unwrap();
+        apply(&mut conn, &path).unwrap();
+        let ids = |table: &str, q: &str| -> Vec<i64> {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT rowid FROM {table} WHERE {table} MATCH ?1 ORDER BY rowid"
+                ))
+                .unwrap();
+            stmt.query_map([q], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<Vec<i64>, _>>()
+                .unwrap()
+        };
+        assert_eq!(ids("search_clients", "\"karov\"*"), vec![7]);
+        assert_eq!(ids("search_clients", "\"design\"*"), vec![7]);
+        assert_eq!(ids("search_time_entries", "\"design\"*"), vec![3]);
+        assert_eq!(
+            ids("search_time_entries", "\"karoven\"*"),
+            Vec::<i64>::new()
+        );
+        let shared: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'search_index'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(shared, 0);
+        assert_eq!(current_version(&conn).unwrap(), LATEST_SCHEMA_VERSION);
     }
 }

@@ -16,10 +16,11 @@ pub mod users;
 
 use crate::crypto::{Key256, Secret};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 pub use migrations::LATEST_SCHEMA_VERSION;
 
@@ -51,6 +52,19 @@ pub enum StorageError {
     Sql(#[from] rusqlite::Error),
     #[error("database worker stopped unexpectedly")]
     Worker,
+    /// The closure succeeded, but the transaction it was batched into could not be committed.
+    #[error("the change was not saved: {0}")]
+    NotSaved(String),
+}
+
+impl StorageError {
+    /// The same failure again, for each caller of a batch that it ended (errors are not `Clone`).
+    fn again(&self) -> StorageError {
+        match self {
+            StorageError::Full => StorageError::Full,
+            other => StorageError::NotSaved(other.to_string()),
+        }
+    }
 }
 
 /// Tunables that come from the configuration.
@@ -69,11 +83,17 @@ impl Default for Options {
     }
 }
 
+/// At most this many queued writes share one transaction (group commit).
+const MAX_BATCH: usize = 64;
+
 /// An open instance database. Cheap to share behind an `Arc`.
 pub struct Database {
     path: PathBuf,
     writer: Arc<Mutex<Connection>>,
-    write_gate: Semaphore,
+    /// Held by the task that runs the next batch of queued writes.
+    write_gate: Arc<Semaphore>,
+    /// Writes waiting for the writer; whoever holds `write_gate` takes them all as one batch.
+    queue: Arc<Mutex<VecDeque<Box<dyn WriteJob>>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     read_gate: Semaphore,
 }
@@ -117,6 +137,8 @@ fn open_connection(
         Err(e) => return Err(open_err(e)),
     }
     conn.busy_timeout(busy).map_err(open_err)?;
+    // Lists build one statement per module, filter and sort; the default cache holds only 16.
+    conn.set_prepared_statement_cache_capacity(128);
     // temp_store=MEMORY keeps sort and index scratch data off the disk, where it would be plaintext.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
@@ -164,7 +186,8 @@ impl Database {
         Ok(Self {
             path: path.to_path_buf(),
             writer: Arc::new(Mutex::new(writer)),
-            write_gate: Semaphore::new(1),
+            write_gate: Arc::new(Semaphore::new(1)),
+            queue: Arc::new(Mutex::new(VecDeque::new())),
             read_gate: Semaphore::new(readers.len()),
             readers: Arc::new(Mutex::new(readers)),
         })
@@ -193,8 +216,15 @@ impl Database {
             .map_err(|_| StorageError::Worker)?
     }
 
-    /// Runs `f` inside one IMMEDIATE transaction on the single writer; commits when `f` succeeds and
-    /// rolls back when it fails.
+    /// Runs `f` on the single writer, inside an IMMEDIATE transaction: its changes are kept when `f`
+    /// succeeds and undone when it fails. Returns only once the changes are durable.
+    ///
+    /// Group commit: writes that queue up while the writer is busy run one after another in one
+    /// transaction, each inside its own savepoint, and share one COMMIT (one WAL fsync). A failing
+    /// `f` rolls back to its savepoint and so undoes only its own changes; every caller gets its own
+    /// result, and only after the COMMIT has returned. If the COMMIT itself fails, every caller whose
+    /// `f` succeeded gets that error instead. `f` sees the changes of the writes batched before it,
+    /// exactly as if they had committed just before.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -204,8 +234,8 @@ impl Database {
         self.on_writer(f, true).await
     }
 
-    /// Runs `f` in a transaction on the writer and always rolls it back: a rehearsal (dry run) that
-    /// sees exactly what a real write would, and leaves nothing behind.
+    /// Runs `f` on the writer and always undoes its changes: a rehearsal (dry run) that sees exactly
+    /// what a real write would, and leaves nothing behind.
     pub async fn rehearse<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -221,15 +251,45 @@ impl Database {
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
     {
-        let _permit = self
-            .write_gate
-            .acquire()
-            .await
-            .map_err(|_| StorageError::Worker)?;
-        let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || with_writer_mode(&writer, f, commit))
-            .await
+        let (reply, mut answer) = oneshot::channel();
+        self.queue
+            .lock()
             .map_err(|_| StorageError::Worker)?
+            .push_back(Box::new(Pending {
+                f: Some(f),
+                commit,
+                result: None,
+                reply,
+            }));
+        loop {
+            let permit = tokio::select! {
+                biased;
+                done = &mut answer => return done.map_err(|_| StorageError::Worker)?,
+                permit = Arc::clone(&self.write_gate).acquire_owned() => {
+                    permit.map_err(|_| StorageError::Worker)?
+                }
+            };
+            // This task leads the next batch: everything queued so far (including, usually, its own
+            // write; if another leader already took that, its answer is on the way).
+            let jobs: Vec<Box<dyn WriteJob>> = {
+                let mut queue = self.queue.lock().map_err(|_| StorageError::Worker)?;
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            if jobs.is_empty() {
+                drop(permit);
+                return answer.await.map_err(|_| StorageError::Worker)?;
+            }
+            let writer = Arc::clone(&self.writer);
+            // The permit travels with the batch: if this task is cancelled, the next leader still
+            // waits until the batch is done.
+            let batch = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                run_batch(&writer, jobs);
+            });
+            // A panic inside the batch drops the reply channels; the next turn reports it.
+            let _ = batch.await;
+        }
     }
 
     /// For the local console, which has no async runtime.
@@ -298,23 +358,149 @@ fn with_writer<T, E: From<StorageError>>(
     writer: &Mutex<Connection>,
     f: impl FnOnce(&Transaction) -> Result<T, E>,
 ) -> Result<T, E> {
-    with_writer_mode(writer, f, true)
-}
-
-fn with_writer_mode<T, E: From<StorageError>>(
-    writer: &Mutex<Connection>,
-    f: impl FnOnce(&Transaction) -> Result<T, E>,
-    commit: bool,
-) -> Result<T, E> {
     let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
     let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
     let value = f(&tx);
-    match (&value, commit) {
-        (Ok(_), true) => tx.commit().map_err(map_sql)?,
-        // A failed closure or a rehearsal: nothing it did stays.
-        _ => tx.rollback().map_err(map_sql)?,
+    match &value {
+        Ok(_) => tx.commit().map_err(map_sql)?,
+        // A failed closure: nothing it did stays.
+        Err(_) => tx.rollback().map_err(map_sql)?,
     }
     value
+}
+
+/// One queued write, type-erased so that writes of different result types share a batch.
+trait WriteJob: Send {
+    /// The caller has gone away (its future was dropped) before the write started: skip it.
+    fn abandoned(&self) -> bool;
+    /// Runs the closure inside a savepoint of `tx`; undoes its changes when it failed or is a
+    /// rehearsal. `false` when the savepoint itself could not be handled: the transaction is then in
+    /// an unknown state and must not be committed.
+    fn run(&mut self, tx: &Transaction) -> bool;
+    /// Answers the caller once the batch has ended: `Ok` when its COMMIT returned.
+    fn answer(self: Box<Self>, batch: Result<(), &StorageError>);
+}
+
+struct Pending<T, E, F> {
+    f: Option<F>,
+    commit: bool,
+    result: Option<Result<T, E>>,
+    reply: oneshot::Sender<Result<T, E>>,
+}
+
+const SAVEPOINT: &str = "holdfast_write";
+
+impl<T, E, F> WriteJob for Pending<T, E, F>
+where
+    T: Send + 'static,
+    E: From<StorageError> + Send + 'static,
+    F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
+{
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    fn run(&mut self, tx: &Transaction) -> bool {
+        let Some(f) = self.f.take() else {
+            return true;
+        };
+        if let Err(e) = tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}")) {
+            self.result = Some(Err(E::from(map_sql(e))));
+            return false;
+        }
+        let value = f(tx);
+        let keep = value.is_ok() && self.commit;
+        self.result = Some(value);
+        let end = if keep {
+            format!("RELEASE {SAVEPOINT}")
+        } else {
+            format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}")
+        };
+        match tx.execute_batch(&end) {
+            Ok(()) => true,
+            Err(e) => {
+                if keep {
+                    self.result = Some(Err(E::from(map_sql(e))));
+                }
+                false
+            }
+        }
+    }
+
+    fn answer(self: Box<Self>, batch: Result<(), &StorageError>) {
+        let Pending {
+            commit,
+            result,
+            reply,
+            ..
+        } = *self;
+        let result = match (result, batch) {
+            // Never ran: the batch ended before its turn.
+            (None, Ok(())) => Err(E::from(StorageError::Worker)),
+            (None, Err(e)) => Err(E::from(e.again())),
+            // Its own failure, whatever happened to the batch.
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            // A rehearsal kept nothing, so the batch's fate does not change its answer.
+            (Some(Ok(v)), Err(_)) if !commit => Ok(v),
+            (Some(Ok(_)), Err(e)) => Err(E::from(e.again())),
+        };
+        // The caller may have gone away meanwhile; its write stands all the same.
+        let _ = reply.send(result);
+    }
+}
+
+/// Runs queued writes in one IMMEDIATE transaction, one savepoint each, then commits once and
+/// answers every caller.
+fn run_batch(writer: &Mutex<Connection>, jobs: Vec<Box<dyn WriteJob>>) {
+    let jobs: Vec<Box<dyn WriteJob>> = jobs.into_iter().filter(|j| !j.abandoned()).collect();
+    if jobs.is_empty() {
+        return;
+    }
+    let mut conn = match writer.lock() {
+        Ok(c) => c,
+        Err(_) => {
+            let e = StorageError::Worker;
+            for job in jobs {
+                job.answer(Err(&e));
+            }
+            return;
+        }
+    };
+    let tx = match Transaction::new(&mut conn, TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = map_sql(e);
+            for job in jobs {
+                job.answer(Err(&e));
+            }
+            return;
+        }
+    };
+    let mut done: Vec<Box<dyn WriteJob>> = Vec::with_capacity(jobs.len());
+    let mut broken: Option<StorageError> = None;
+    for mut job in jobs {
+        if broken.is_none() {
+            // SQLite ends the whole transaction itself after some errors (disk full, I/O): then
+            // nothing of this batch stands, and no later write may run outside a transaction.
+            if !job.run(&tx) || tx.is_autocommit() {
+                broken = Some(StorageError::NotSaved(
+                    "the transaction was aborted; nothing of this write was kept".into(),
+                ));
+            }
+        }
+        done.push(job);
+    }
+    let outcome = match broken {
+        Some(e) => {
+            let _ = tx.rollback();
+            Err(e)
+        }
+        None => tx.commit().map_err(map_sql),
+    };
+    for job in done {
+        job.answer(outcome.as_ref().map(|_| ()));
+    }
 }
 
 #[cfg(test)]
@@ -359,5 +545,175 @@ mod tests {
             matches!(err, StorageError::NewerSchema { found: 9999, .. }),
             "{err}"
         );
+    }
+    /// Opens a database with a one-column table for the group-commit tests.
+    fn batch_db(dir: &Path) -> Arc<Database> {
+        let key = Key256::generate().unwrap();
+        let db = Database::open(&dir.join("db.sqlite"), &key, true, Options::default()).unwrap();
+        db.write_blocking(|tx| -> Result<(), StorageError> {
+            tx.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY) STRICT;")?;
+            Ok(())
+        })
+        .unwrap();
+        Arc::new(db)
+    }
+
+    fn committed(db: &Database) -> Vec<i64> {
+        db.read_blocking(|c| -> Result<Vec<i64>, StorageError> {
+            let mut stmt = c.prepare("SELECT x FROM t ORDER BY x")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap()
+    }
+
+    async fn until_queued(db: &Database, n: usize) {
+        for _ in 0..2_000 {
+            if db.queue.lock().unwrap().len() == n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{n} writes never queued up");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_share_a_commit_and_each_keeps_its_own_result() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = batch_db(dir.path());
+        // A first write holds the writer until the others have queued behind it.
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(move |tx| -> Result<i64, StorageError> {
+                    started_tx.send(()).unwrap();
+                    wait.recv().unwrap();
+                    tx.execute("INSERT INTO t (x) VALUES (0)", [])?;
+                    Ok(0)
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started.recv().unwrap())
+            .await
+            .unwrap();
+
+        let ok_one = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(|tx| -> Result<i64, StorageError> {
+                    tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+                    Ok(tx.last_insert_rowid())
+                })
+                .await
+            }
+        });
+        until_queued(&db, 1).await;
+        // Fails half-way, after a successful insert: only its own insert may be undone.
+        let failing = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(|tx| -> Result<i64, StorageError> {
+                    tx.execute("INSERT INTO t (x) VALUES (2)", [])?;
+                    tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+                    Ok(2)
+                })
+                .await
+            }
+        });
+        until_queued(&db, 2).await;
+        // Another result type in the same batch; it also looks at what a reader sees meanwhile.
+        let reader_view = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                let inner = Arc::clone(&db);
+                db.write(move |tx| -> Result<String, StorageError> {
+                    tx.execute("INSERT INTO t (x) VALUES (3)", [])?;
+                    let seen_here: i64 =
+                        tx.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+                    Ok(format!("{seen_here} {:?}", committed(&inner)))
+                })
+                .await
+            }
+        });
+        until_queued(&db, 3).await;
+        let rehearsal = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.rehearse(|tx| -> Result<i64, StorageError> {
+                    tx.execute("INSERT INTO t (x) VALUES (4)", [])?;
+                    Ok(tx.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?)
+                })
+                .await
+            }
+        });
+        until_queued(&db, 4).await;
+        // A caller that gives up while its write is still queued: the write never happens.
+        let abandoned = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(|tx| -> Result<(), StorageError> {
+                    tx.execute("INSERT INTO t (x) VALUES (5)", [])?;
+                    Ok(())
+                })
+                .await
+            }
+        });
+        until_queued(&db, 5).await;
+        abandoned.abort();
+        assert!(abandoned.await.unwrap_err().is_cancelled());
+
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), 0);
+        assert_eq!(ok_one.await.unwrap().unwrap(), 1);
+        let err = failing.await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("UNIQUE"), "{err}");
+        // Inside the batch it sees rows 0, 1 and its own 3 (not the failed 2); a reader sees only
+        // the first write's 0: 1 was not committed on its own but together with it, afterwards.
+        assert_eq!(reader_view.await.unwrap().unwrap(), "3 [0]");
+        assert_eq!(rehearsal.await.unwrap().unwrap(), 4);
+        assert_eq!(committed(&db), vec![0, 1, 3]);
+        assert!(db.queue.lock().unwrap().is_empty());
+
+        // The writer goes on working after a batch with a failure in it.
+        db.write(|tx| -> Result<(), StorageError> {
+            tx.execute("INSERT INTO t (x) VALUES (6)", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(committed(&db), vec![0, 1, 3, 6]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_concurrent_writers_all_get_their_own_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = batch_db(dir.path());
+        let tasks: Vec<_> = (1..=200i64)
+            .map(|i| {
+                let db = Arc::clone(&db);
+                tokio::spawn(async move {
+                    db.write(move |tx| -> Result<i64, StorageError> {
+                        tx.execute("INSERT INTO t (x) VALUES (?1)", [i])?;
+                        if i % 7 == 0 {
+                            // Every seventh fails after its insert.
+                            tx.execute("INSERT INTO t (x) VALUES (?1)", [i])?;
+                        }
+                        Ok(i * 10)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for (i, t) in (1..=200i64).zip(tasks) {
+            match t.await.unwrap() {
+                Ok(v) => assert!(i % 7 != 0 && v == i * 10, "{i}: {v}"),
+                Err(e) => assert!(i % 7 == 0, "{i}: {e}"),
+            }
+        }
+        let want: Vec<i64> = (1..=200).filter(|i| i % 7 != 0).collect();
+        assert_eq!(committed(&db), want);
     }
 }

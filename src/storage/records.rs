@@ -30,13 +30,20 @@ fn columns(def: &ModuleDef) -> Vec<&'static str> {
         .collect()
 }
 
+/// The columns `read_row` expects, qualified with the table name (lists join the search table, whose
+/// `title` column would otherwise be ambiguous).
 fn select_list(def: &ModuleDef) -> String {
     let mut cols = vec!["id", "version", "created_at", "updated_at"];
     cols.extend(columns(def));
     cols.iter()
-        .map(|c| format!("\"{c}\""))
+        .map(|c| format!("\"{}\".\"{c}\"", def.table))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The full-text table of a module: one per module, the record id as its rowid.
+fn search_table(def: &ModuleDef) -> String {
+    format!("search_{}", def.table)
 }
 
 fn read_row(def: &ModuleDef, r: &rusqlite::Row) -> rusqlite::Result<Row> {
@@ -67,15 +74,12 @@ fn known(def: &ModuleDef, col: &str) -> Result<&'static str, StorageError> {
 
 pub fn get(conn: &Connection, def: &ModuleDef, id: i64) -> Result<Option<Row>, StorageError> {
     Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {} FROM \"{}\" WHERE id = ?1",
-                select_list(def),
-                def.table
-            ),
-            [id],
-            |r| read_row(def, r),
-        )
+        .prepare_cached(&format!(
+            "SELECT {} FROM \"{}\" WHERE id = ?1",
+            select_list(def),
+            def.table
+        ))?
+        .query_row([id], |r| read_row(def, r))
         .optional()?)
 }
 
@@ -88,11 +92,11 @@ pub fn exists(conn: &Connection, table: &str, id: i64) -> Result<bool, StorageEr
             path: table.into(),
             reason: "unknown table".into(),
         })?;
-    Ok(conn.query_row(
-        &format!("SELECT count(*) > 0 FROM \"{table}\" WHERE id = ?1"),
-        [id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT count(*) > 0 FROM \"{table}\" WHERE id = ?1"
+        ))?
+        .query_row([id], |r| r.get(0))?)
 }
 
 pub fn insert(
@@ -120,7 +124,7 @@ pub fn insert(
             .join(", "),
         vec!["?"; cols.len()].join(", ")
     );
-    tx.execute(&sql, params_from_iter(args))?;
+    tx.prepare_cached(&sql)?.execute(params_from_iter(args))?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -147,7 +151,7 @@ pub fn update(
         def.table,
         sets.join(", ")
     );
-    Ok(tx.execute(&sql, params_from_iter(args))? == 1)
+    Ok(tx.prepare_cached(&sql)?.execute(params_from_iter(args))? == 1)
 }
 
 pub fn delete(tx: &Transaction, def: &ModuleDef, id: i64) -> Result<bool, StorageError> {
@@ -172,68 +176,100 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
+/// The ORDER BY expression of a sort column, qualified with its table. Text that people type (names,
+/// titles, e-mail addresses, user names) sorts without regard to letter case (ASCII `NOCASE`, the
+/// same collation as the indexes on those columns, so a sorted page stays an index walk); nullable
+/// columns sort as ''.
 fn sort_expr(def: &ModuleDef, col: &str) -> String {
-    let not_null = def
-        .field(col)
-        .is_some_and(|f| f.required || f.default.is_some())
+    let field = def.field(col);
+    let not_null = field.is_some_and(|f| f.required || f.default.is_some())
         || matches!(col, "updated_at" | "created_at" | "status" | "total");
-    if not_null {
-        format!("\"{col}\"")
+    let text = field.is_some_and(|f| {
+        matches!(
+            f.kind,
+            Kind::Text { .. } | Kind::LongText | Kind::Email | Kind::User
+        )
+    });
+    let qualified = format!("\"{}\".\"{col}\"", def.table);
+    let e = if not_null {
+        qualified
     } else {
-        format!("ifnull(\"{col}\", '')")
+        format!("ifnull({qualified}, '')")
+    };
+    if text {
+        format!("{e} COLLATE NOCASE")
+    } else {
+        e
     }
 }
 
-/// One page of records, ordered by the sort column then id (stable keyset paging).
-pub fn list(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<Vec<Row>, StorageError> {
-    let mut sql = format!(
-        "SELECT {} FROM \"{}\" WHERE 1 = 1",
-        select_list(def),
-        def.table
-    );
+/// The SQL and arguments of one list page (separate from `list` so that tests can look at its plan).
+fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), StorageError> {
+    let t = def.table;
     let mut args: Vec<Value> = Vec::new();
+    // With a search, the module's full-text table drives the query (CROSS JOIN keeps it the outer
+    // loop): newest first, FTS5 delivers the matches in rowid order and the LIMIT stops it early, so a
+    // common word does not read every match.
+    let (mut sql, id_col) = match &q.search {
+        Some(s) => {
+            let st = search_table(def);
+            args.push(Value::Text(s.clone()));
+            (
+                format!(
+                    "SELECT {} FROM \"{st}\" CROSS JOIN \"{t}\" ON \"{t}\".id = \"{st}\".rowid WHERE \"{st}\" MATCH ?",
+                    select_list(def)
+                ),
+                format!("\"{st}\".rowid"),
+            )
+        }
+        None => (
+            format!("SELECT {} FROM \"{t}\" WHERE 1 = 1", select_list(def)),
+            format!("\"{t}\".id"),
+        ),
+    };
     for (c, v) in &q.equals {
-        sql.push_str(&format!(" AND \"{}\" = ?", known(def, c)?));
+        sql.push_str(&format!(" AND \"{t}\".\"{}\" = ?", known(def, c)?));
         args.push(v.clone());
     }
     for (c, from, to) in &q.ranges {
         let c = known(def, c)?;
         if let Some(f) = from {
-            sql.push_str(&format!(" AND \"{c}\" >= ?"));
+            sql.push_str(&format!(" AND \"{t}\".\"{c}\" >= ?"));
             args.push(Value::Text(f.clone()));
         }
-        if let Some(t) = to {
-            sql.push_str(&format!(" AND \"{c}\" <= ?"));
-            args.push(Value::Text(t.clone()));
+        if let Some(to) = to {
+            sql.push_str(&format!(" AND \"{t}\".\"{c}\" <= ?"));
+            args.push(Value::Text(to.clone()));
         }
-    }
-    if let Some(s) = &q.search {
-        sql.push_str(" AND id IN (SELECT record_id FROM search_index WHERE search_index MATCH ? AND module = ?)");
-        args.push(Value::Text(s.clone()));
-        args.push(Value::Text(def.slug.into()));
     }
     let (cmp, dir) = if q.desc { ("<", "DESC") } else { (">", "ASC") };
     match q.sort {
         Some(col) => {
             let e = sort_expr(def, known(def, col)?);
             if let Some((v, id)) = &q.after {
-                sql.push_str(&format!(" AND ({e} {cmp} ? OR ({e} = ? AND id {cmp} ?))"));
-                args.push(v.clone());
+                // A row value: SQLite seeks the (column, id) index to the cursor.
+                sql.push_str(&format!(" AND ({e}, {id_col}) {cmp} (?, ?)"));
                 args.push(v.clone());
                 args.push(Value::Integer(*id));
             }
-            sql.push_str(&format!(" ORDER BY {e} {dir}, id {dir}"));
+            sql.push_str(&format!(" ORDER BY {e} {dir}, {id_col} {dir}"));
         }
         None => {
             if let Some((_, id)) = &q.after {
-                sql.push_str(&format!(" AND id {cmp} ?"));
+                sql.push_str(&format!(" AND {id_col} {cmp} ?"));
                 args.push(Value::Integer(*id));
             }
-            sql.push_str(&format!(" ORDER BY id {dir}"));
+            sql.push_str(&format!(" ORDER BY {id_col} {dir}"));
         }
     }
     sql.push_str(" LIMIT ?");
     args.push(Value::Integer(q.limit as i64));
+    Ok((sql, args))
+}
+
+/// One page of records, ordered by the sort column then id (stable keyset paging).
+pub fn list(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<Vec<Row>, StorageError> {
+    let (sql, args) = list_sql(def, q)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| read_row(def, r))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -254,52 +290,92 @@ pub fn fts_query(text: &str) -> Option<String> {
     }
 }
 
-/// Each record's search row has a rowid derived from module and id, so it is found without a scan
-/// (FTS5 cannot index its UNINDEXED columns).
-fn search_rowid(slug: &str, id: i64) -> i64 {
-    let module = crate::schema::ALL
-        .iter()
-        .position(|d| d.slug == slug)
-        .unwrap_or(15) as i64;
-    id * 16 + module
-}
-
+/// Writes (or replaces) a record's full-text entry; its rowid is the record id.
 pub fn index(
     tx: &Transaction,
-    slug: &str,
+    def: &ModuleDef,
     id: i64,
     title: &str,
     body: &str,
 ) -> Result<(), StorageError> {
-    unindex(tx, slug, id)?;
-    tx.execute(
-        "INSERT INTO search_index (rowid, module, record_id, title, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![search_rowid(slug, id), slug, id, title, body],
-    )?;
+    let st = search_table(def);
+    tx.prepare_cached(&format!("DELETE FROM \"{st}\" WHERE rowid = ?1"))?
+        .execute([id])?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO \"{st}\" (rowid, title, body) VALUES (?1, ?2, ?3)"
+    ))?
+    .execute(params![id, title, body])?;
     Ok(())
 }
 
-pub fn unindex(tx: &Transaction, slug: &str, id: i64) -> Result<(), StorageError> {
-    tx.execute(
-        "DELETE FROM search_index WHERE rowid = ?1",
-        [search_rowid(slug, id)],
-    )?;
+pub fn unindex(tx: &Transaction, def: &ModuleDef, id: i64) -> Result<(), StorageError> {
+    tx.prepare_cached(&format!(
+        "DELETE FROM \"{}\" WHERE rowid = ?1",
+        search_table(def)
+    ))?
+    .execute([id])?;
     Ok(())
 }
 
-/// Best matches across every module: (module slug, id, title).
+/// How many of each module's newest matches the cross-module search ranks. Each costs a read of its
+/// stored title, usually a page of its own (decrypted by SQLCipher): 50 per module keeps a search
+/// for a name that occurs all over the instance at about a millisecond.
+const SEARCH_NEWEST_PER_MODULE: usize = 50;
+
+/// Lower-case alphanumeric words of a text (for ranking; matching is FTS5's).
+fn plain_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Best matches in the given modules (those the person may see) for what the person typed:
+/// (module slug, id, title). Each module contributes its newest matches (at most
+/// `SEARCH_NEWEST_PER_MODULE`, read in rowid order so that a common word stops early). They are
+/// ranked by how well the title matches — query words that are whole title words, then query words
+/// that start a title word — then newest first. (FTS5's bm25 is not used: each module's table has
+/// its own statistics, so its scores do not compare across modules, and it reads every match's
+/// length.)
 pub fn search_all(
     conn: &Connection,
-    fts: &str,
+    text: &str,
+    modules: &[&ModuleDef],
     limit: usize,
-) -> Result<Vec<(String, i64, String)>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT module, record_id, title FROM search_index WHERE search_index MATCH ?1 ORDER BY rank LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![fts, limit as i64], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+) -> Result<Vec<(&'static str, i64, String)>, StorageError> {
+    let Some(fts) = fts_query(text) else {
+        return Ok(Vec::new());
+    };
+    let wanted = plain_words(text);
+    // (whole title words matched, title words started, id), module, title
+    type Hit = ((usize, usize, i64), &'static str, String);
+    let mut hits: Vec<Hit> = Vec::new();
+    for def in modules {
+        let st = search_table(def);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT rowid, title FROM \"{st}\" WHERE \"{st}\" MATCH ?1 ORDER BY rowid DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![fts, SEARCH_NEWEST_PER_MODULE as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (id, title) = row?;
+            let words = plain_words(&title);
+            let whole = wanted.iter().filter(|w| words.contains(w)).count();
+            let starts = wanted
+                .iter()
+                .filter(|w| words.iter().any(|t| t.starts_with(w.as_str())))
+                .count();
+            hits.push(((whole, starts, id), def.slug, title));
+        }
+    }
+    // More whole words, more prefixes, newer.
+    hits.sort_by(|(a, ..), (b, ..)| b.cmp(a));
+    hits.truncate(limit);
+    Ok(hits
+        .into_iter()
+        .map(|((.., id), slug, title)| (slug, id, title))
+        .collect())
 }
 
 /// The display title of a record (for links), if it exists.
@@ -332,11 +408,9 @@ pub struct HistoryRow {
 }
 
 pub fn next_change_id(tx: &Transaction) -> Result<i64, StorageError> {
-    Ok(tx.query_row(
-        "SELECT coalesce(max(change_id), 0) + 1 FROM record_history",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(tx
+        .prepare_cached("SELECT coalesce(max(change_id), 0) + 1 FROM record_history")?
+        .query_row([], |r| r.get(0))?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -351,11 +425,11 @@ pub fn add_history(
     old: Option<&str>,
     new: Option<&str>,
 ) -> Result<(), StorageError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO record_history (module, record_id, change_id, at, actor, field, old_value, new_value)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![slug, id, change_id, at, actor, field, old, new],
-    )?;
+    )?
+    .execute(params![slug, id, change_id, at, actor, field, old, new])?;
     Ok(())
 }
 
@@ -435,4 +509,152 @@ pub fn children(
 /// Which kind a column has, for turning stored values back into JSON.
 pub fn kind_of(def: &ModuleDef, col: &str) -> Option<Kind> {
     def.field(col).map(|f| f.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Key256;
+    use crate::schema::{CLIENTS, TASKS, TIME_ENTRIES};
+    use crate::storage::{Database, Options};
+
+    /// SQLite's plan for one list page, as its `detail` lines.
+    fn plan(db: &Database, def: &ModuleDef, q: &ListQuery) -> String {
+        let (sql, args) = list_sql(def, q).unwrap();
+        db.read_blocking(|c| -> Result<String, StorageError> {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?.join("\n"))
+        })
+        .unwrap()
+    }
+
+    fn db() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key256::generate().unwrap();
+        let db = Database::open(
+            &dir.path().join("db.sqlite"),
+            &key,
+            true,
+            Options::default(),
+        )
+        .unwrap();
+        (dir, db)
+    }
+
+    /// A sample value of the right type for a filter column.
+    fn sample(kind: Kind) -> Value {
+        match kind {
+            Kind::Choice(options) => Value::Text(options[0].to_string()),
+            Kind::Ref(_) | Kind::Int { .. } | Kind::Money | Kind::Bool => Value::Integer(1),
+            _ => Value::Text("x".into()),
+        }
+    }
+
+    #[test]
+    fn every_list_filter_is_an_index_walk_newest_first() {
+        let (_dir, db) = db();
+        let mut problems = Vec::new();
+        for def in crate::schema::ALL {
+            for field in def.fields.iter().filter(|f| f.filter) {
+                // A yes/no filter matches a large share of rows: walking the table newest first
+                // fills a page after a few rows, no index needed.
+                if matches!(field.kind, Kind::Bool) {
+                    continue;
+                }
+                let q = ListQuery {
+                    equals: vec![(field.name, sample(field.kind))],
+                    desc: true,
+                    limit: 50,
+                    ..Default::default()
+                };
+                let p = plan(&db, def, &q);
+                if p.contains("TEMP B-TREE") || !p.contains("USING INDEX") {
+                    problems.push(format!("{}?{}=…: {p}", def.slug, field.name));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    /// Deleting a record makes SQLite look for rows that refer to it (ON DELETE RESTRICT, SET NULL):
+    /// that lookup must be an index search, or every delete scans the referring table in the writer.
+    #[test]
+    fn every_reference_column_is_indexed_for_deletes() {
+        let (_dir, db) = db();
+        let mut refs: Vec<(&str, &str)> = Vec::new();
+        for def in crate::schema::ALL {
+            for field in def.fields {
+                if matches!(field.kind, Kind::Ref(_)) {
+                    refs.push((def.table, field.name));
+                }
+            }
+        }
+        // References that holdfast sets itself (not fields of a form).
+        refs.extend([
+            ("time_entries", "invoice_id"),
+            ("invoice_lines", "invoice_id"),
+            ("document_versions", "document_id"),
+        ]);
+        let mut problems = Vec::new();
+        for (table, column) in refs {
+            let p = db
+                .read_blocking(|c| -> Result<String, StorageError> {
+                    let mut stmt = c.prepare(&format!(
+                        "EXPLAIN QUERY PLAN SELECT 1 FROM \"{table}\" WHERE \"{column}\" = ?1"
+                    ))?;
+                    let rows = stmt.query_map([1], |r| r.get::<_, String>(3))?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?.join("\n"))
+                })
+                .unwrap();
+            if !p.contains("USING INDEX") && !p.contains("USING COVERING INDEX") {
+                problems.push(format!("{table}.{column}: {p}"));
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn list_pages_are_index_walks_that_stop_at_the_limit() {
+        let (_dir, db) = db();
+        let page =
+            |equals: Vec<(&'static str, Value)>, sort, desc, search: Option<&str>| ListQuery {
+                equals,
+                sort,
+                desc,
+                search: search.map(str::to_string),
+                after: None,
+                limit: 50,
+                ..Default::default()
+            };
+        // A busy project's time entries, newest first: the (project_id, id) index, no sort step.
+        let p = plan(
+            &db,
+            &TIME_ENTRIES,
+            &page(vec![("project_id", Value::Integer(7))], None, true, None),
+        );
+        assert!(p.contains("time_entries_project_id"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+        // Sorted by name (case-insensitively), also from a cursor: the NOCASE name index.
+        for after in [None, Some((Value::Text("Kar".into()), 10))] {
+            let mut q = page(vec![], Some("name"), false, None);
+            q.after = after;
+            let p = plan(&db, &CLIENTS, &q);
+            assert!(p.contains("clients_name"), "{p}");
+            assert!(!p.contains("TEMP B-TREE"), "{p}");
+        }
+        let p = plan(&db, &TASKS, &page(vec![], Some("title"), true, None));
+        assert!(p.contains("tasks_title"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+        // A search, newest first: the module's own full-text table drives, in rowid order (no sort
+        // step, so the LIMIT stops it), and each match is a primary-key lookup.
+        let p = plan(
+            &db,
+            &CLIENTS,
+            &page(vec![], None, true, fts_query("design").as_deref()),
+        );
+        assert!(p.contains("search_clients VIRTUAL TABLE"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+        assert!(p.contains("INTEGER PRIMARY KEY"), "{p}");
+    }
 }

@@ -53,11 +53,10 @@ pub fn insert(
 
 pub fn by_hash(conn: &Connection, token_hash: &str) -> Result<Option<TokenRow>, StorageError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = ?1"),
-            [token_hash],
-            from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = ?1"
+        ))?
+        .query_row([token_hash], from_row)
         .optional()?)
 }
 

@@ -959,20 +959,26 @@ pub async fn search_results(
     s: &SessionInfo,
     q: &str,
 ) -> Result<Vec<(&'static str, String, String)>, WebError> {
-    let Some(fts) = store::fts_query(q) else {
+    if store::fts_query(q).is_none() {
         return Ok(vec![]);
-    };
+    }
+    let text = q.to_string();
+    // Only the modules this person may see are searched at all.
+    let visible: Vec<&'static schema::ModuleDef> = schema::ALL
+        .iter()
+        .copied()
+        .filter(|def| can(s, def, Action::View))
+        .collect();
     let hits = inst
         .db
-        .read(move |c| store::search_all(c, &fts, 300))
+        .read(move |c| store::search_all(c, &text, &visible, 100))
         .await?;
     Ok(hits
         .into_iter()
         .filter_map(|(slug, id, title)| {
-            let def = schema::by_slug(&slug)?;
-            can(s, def, Action::View).then(|| (def.label, format!("/m/{slug}/{id}"), title))
+            let def = schema::by_slug(slug)?;
+            Some((def.label, format!("/m/{slug}/{id}"), title))
         })
-        .take(100)
         .collect())
 }
 

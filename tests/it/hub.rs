@@ -2779,3 +2779,191 @@ async fn api_guide_examples_run_in_order_against_a_fresh_server() {
 fn urlenc(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
 }
+
+// ---- scale work: task/project consistency, case-insensitive sort, search paging -------------
+
+#[tokio::test]
+async fn a_time_entry_refuses_a_task_of_another_project() {
+    let env = Env::start();
+    env.add_user("anna", "users", USER_PW);
+    let api = env.full_token();
+    let c = api.create("clients", json!({ "name": "Acme" })).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut projects = Vec::new();
+    let mut tasks = Vec::new();
+    for name in ["Website", "Audit"] {
+        let p = api
+            .create("projects", json!({ "name": name, "client_id": c }))
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        let t = api
+            .create(
+                "tasks",
+                json!({ "title": format!("{name} kickoff"), "project_id": p }),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        projects.push(p);
+        tasks.push(t);
+    }
+    let entry = |project: i64, task: i64| json!({ "user": "anna", "project_id": project, "task_id": task, "date": "2026-06-01", "minutes": 30 });
+
+    // Create: the task of the other project is refused, naming task_id; nothing is written.
+    let r = api
+        .post("/api/v1/time-entries", entry(projects[0], tasks[1]))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "task_id", "{}", r.body);
+    assert_eq!(api.count("time-entries").await, 0);
+
+    // The project's own task is fine.
+    let ok = api
+        .create("time-entries", entry(projects[0], tasks[0]))
+        .await;
+    let id = ok["id"].as_i64().unwrap();
+
+    // Change: moving the entry to the other project while its task stays, or pointing it at the
+    // other project's task, is refused too; moving both together is allowed.
+    for body in [
+        json!({ "project_id": projects[1] }),
+        json!({ "task_id": tasks[1] }),
+    ] {
+        let r = api
+            .patch(&format!("/api/v1/time-entries/{id}"), body.clone())
+            .await;
+        assert_eq!(r.status, 422, "{body}: {}", r.body);
+        assert_eq!(r.json()["error"]["field"], "task_id", "{body}: {}", r.body);
+    }
+    let unchanged = api.get(&format!("/api/v1/time-entries/{id}")).await.json();
+    assert_eq!(unchanged["project_id"], projects[0]);
+    assert_eq!(unchanged["task_id"], tasks[0]);
+    let r = api
+        .patch(
+            &format!("/api/v1/time-entries/{id}"),
+            json!({ "project_id": projects[1], "task_id": tasks[1] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["task_id"], tasks[1]);
+}
+
+#[tokio::test]
+async fn sorting_by_name_ignores_letter_case_across_pages() {
+    let env = Env::start();
+    let api = env.full_token();
+    for name in [
+        "beta",
+        "Alpha",
+        "charlie",
+        "BRAVO",
+        "alpha two",
+        "Delta",
+        "echo",
+    ] {
+        api.create("clients", json!({ "name": name })).await;
+    }
+    let want = vec![
+        "Alpha",
+        "alpha two",
+        "beta",
+        "BRAVO",
+        "charlie",
+        "Delta",
+        "echo",
+    ];
+    assert_eq!(
+        strings(&api.all("clients", "sort=name").await, "name"),
+        want
+    );
+    let mut reversed = want.clone();
+    reversed.reverse();
+    assert_eq!(
+        strings(&api.all("clients", "sort=-name").await, "name"),
+        reversed
+    );
+    // Two at a time through the cursor: the same order, every row once.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let q = match &cursor {
+            Some(c) => format!("sort=name&limit=2&cursor={c}"),
+            None => "sort=name&limit=2".to_string(),
+        };
+        let page = api.get(&format!("/api/v1/clients?{q}")).await.json();
+        seen.extend(strings(page["items"].as_array().unwrap(), "name"));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, want);
+    // Tasks and documents sort their titles the same way.
+    let c = api.create("clients", json!({ "name": "Owner" })).await["id"]
+        .as_i64()
+        .unwrap();
+    let p = api
+        .create("projects", json!({ "name": "P", "client_id": c }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    for title in ["b task", "A task", "C task"] {
+        api.create("tasks", json!({ "title": title, "project_id": p }))
+            .await;
+    }
+    assert_eq!(
+        strings(&api.all("tasks", "sort=title").await, "title"),
+        vec!["A task", "b task", "C task"]
+    );
+}
+
+#[tokio::test]
+async fn search_results_page_newest_first_and_by_name_without_losing_rows() {
+    let env = Env::start();
+    let api = env.full_token();
+    let mut made = Vec::new();
+    for i in 0..9 {
+        let name = format!("{} Quartz Works", ["Zeta", "alpha", "Mid"][i % 3]);
+        made.push(
+            api.create("clients", json!({ "name": name })).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+        // Non-matching clients in between.
+        api.create("clients", json!({ "name": format!("Other {i}") }))
+            .await;
+    }
+    for sort in ["", "name", "-name"] {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let mut q = format!("q=quar&limit=4&sort={sort}");
+            if let Some(c) = &cursor {
+                q.push_str(&format!("&cursor={c}"));
+            }
+            let r = api.get(&format!("/api/v1/clients?{q}")).await;
+            assert_eq!(r.status, 200, "{q}: {}", r.body);
+            let page = r.json();
+            seen.extend(page["items"].as_array().unwrap().clone());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        let got = ids(&seen);
+        let mut want_set = made.clone();
+        want_set.sort();
+        let mut got_set = got.clone();
+        got_set.sort();
+        assert_eq!(got_set, want_set, "sort={sort}: every match exactly once");
+        let whole = ids(&api.all("clients", &format!("q=quar&sort={sort}")).await);
+        assert_eq!(got, whole, "sort={sort}: order across pages");
+        if sort.is_empty() {
+            let mut newest_first = made.clone();
+            newest_first.reverse();
+            assert_eq!(got, newest_first);
+        }
+    }
+}

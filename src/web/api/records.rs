@@ -60,13 +60,10 @@ pub async fn list(
     CurrentInstance(inst): CurrentInstance,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<records::PageJson>, ApiError> {
     let params = ListParams::from_pairs(def, &query_pairs(q.as_deref()), 50)?;
     let page = records::list(&inst, def, &params).await?;
-    let items: Vec<Value> = page.rows.iter().map(|r| records::to_json(def, r)).collect();
-    Ok(Json(
-        json!({ "items": items, "next_cursor": page.next_cursor }),
-    ))
+    Ok(Json(records::PageJson { def, page }))
 }
 
 pub async fn create(
