@@ -73,27 +73,44 @@ async fn read_file(form: &mut Multipart, max: u64) -> Result<(String, Vec<u8>), 
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("document").to_string();
             let mut data = Vec::new();
+            let mut too_large = false;
             let mut field = field;
             while let Some(chunk) = field
                 .chunk()
                 .await
                 .map_err(|e| WebError::BadRequest(format!("upload: {e}")))?
             {
-                if (data.len() + chunk.len()) as u64 > max {
-                    return Err(WebError::invalid(
-                        "file",
-                        format!(
-                            "the file is larger than the limit of {} MiB",
-                            max / 1024 / 1024
-                        ),
-                    ));
+                // Past the limit the rest is read and dropped (the request body limit bounds it):
+                // answering before the client has sent everything would close the connection under
+                // it, and the client could lose the answer that says why.
+                if too_large || (data.len() + chunk.len()) as u64 > max {
+                    too_large = true;
+                    data = Vec::new();
+                    continue;
                 }
                 data.extend_from_slice(&chunk);
+            }
+            if too_large {
+                drain(form).await;
+                return Err(WebError::invalid(
+                    "file",
+                    format!(
+                        "the file is larger than the limit of {} MiB",
+                        max / 1024 / 1024
+                    ),
+                ));
             }
             return Ok((name, data));
         }
     }
     Err(WebError::invalid("file", "choose a file"))
+}
+
+/// Reads what is left of a multipart body and drops it (see `read_file`).
+pub(super) async fn drain(form: &mut Multipart) {
+    while let Ok(Some(mut field)) = form.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
+    }
 }
 
 pub async fn upload_page(

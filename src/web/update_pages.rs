@@ -130,6 +130,9 @@ async fn receive(form: &mut Multipart, dest: &std::path::Path, max: u64) -> Resu
         while let Some(chunk) = field.chunk().await.map_err(|e| format!("upload: {e}"))? {
             n += chunk.len() as u64;
             if n > max {
+                // Read the rest before answering, so that the client gets the answer.
+                while let Ok(Some(_)) = field.chunk().await {}
+                super::documents::drain(form).await;
                 return Err(format!(
                     "the bundle is larger than the {} MiB this page accepts; verify it on the server with `holdfast update verify`",
                     max / 1024 / 1024
