@@ -318,9 +318,10 @@ pub fn unindex(tx: &Transaction, def: &ModuleDef, id: i64) -> Result<(), Storage
 }
 
 /// How many of each module's newest matches the cross-module search ranks. Each costs a read of its
-/// stored title, usually a page of its own (decrypted by SQLCipher): 50 per module keeps a search
-/// for a name that occurs all over the instance at about a millisecond.
-const SEARCH_NEWEST_PER_MODULE: usize = 50;
+/// stored title, usually a page of its own (decrypted by SQLCipher); the search page links every
+/// module's own paged search for the rest. 20 keeps a name that occurs all over the instance within
+/// the latency target with 16 searches at once on 2 cores (50 did not: docs/PERFORMANCE.md).
+const SEARCH_NEWEST_PER_MODULE: usize = 20;
 
 /// Lower-case alphanumeric words of a text (for ranking; matching is FTS5's).
 fn plain_words(text: &str) -> Vec<String> {

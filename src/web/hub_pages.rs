@@ -951,6 +951,8 @@ struct SearchPage {
     c: Chrome,
     q: String,
     results: Vec<(&'static str, String, String)>,
+    /// (module label, that module's list searched for the same words).
+    module_links: Vec<(&'static str, String)>,
 }
 
 /// Best matches across the modules the user may see: (module label, link, title).
@@ -994,10 +996,18 @@ pub async fn search(
         .map(|(_, v)| v)
         .unwrap_or_default();
     let results = search_results(&inst, &s, &q).await?;
+    // The cross-module list shows each module's best few; every match is one click away, paged.
+    let encoded = serde_urlencoded::to_string([("q", q.as_str())]).unwrap_or_default();
+    let module_links = schema::ALL
+        .iter()
+        .filter(|def| can(&s, def, Action::View))
+        .map(|def| (def.label, format!("/m/{}?{encoded}", def.slug)))
+        .collect();
     render(&SearchPage {
         c: chrome(&state, &inst, Some(&s)).await?,
         q,
         results,
+        module_links,
     })
 }
 

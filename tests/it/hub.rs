@@ -2448,6 +2448,11 @@ async fn global_search_finds_every_module_but_only_what_the_caller_may_see() {
     let page = anna.get("/search?q=zephyr").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Zephyr Rollout"));
+    assert!(
+        page.body.contains("href=\"/m/projects?q=zephyr\""),
+        "no link to every match in a module: {}",
+        page.body
+    );
 
     let viv = env.session("viv", USER_PW).await;
     assert_eq!(
@@ -2457,6 +2462,10 @@ async fn global_search_finds_every_module_but_only_what_the_caller_may_see() {
     );
     let page = viv.get("/search?q=zephyr").await;
     assert!(!page.body.contains("Zephyr Rollout") && !page.body.contains("Zephyr NDA"));
+    assert!(
+        !page.body.contains("/m/projects?q="),
+        "a link to a module viv may not view"
+    );
     assert_eq!(viv.get("/api/v1/projects").await.status, 403);
 
     // Tokens cannot search (signed-in people only); nobody anonymous either.
