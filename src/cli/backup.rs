@@ -161,7 +161,7 @@ pub fn restore(console: Console, file: &Path, code: &str) -> Result<()> {
         .instance
         .as_ref()
         .is_some_and(|n| !existing.contains(n));
-    if !first && !new_name && super::serve::server_running(&cfg.data_dir) {
+    if !first && !new_name && crate::update::runtime::server_running(&cfg.data_dir) {
         bail!(
             "holdfast serve is running on this data dir: stop it (systemctl stop holdfast), restore, then start it again — or restore under a new name with --instance NEW"
         );

@@ -26,11 +26,6 @@ pub fn run(console: Console) -> Result<()> {
 
 use crate::update::runtime::LOCK_FILE;
 
-/// True while a `holdfast serve` holds the data dir's lock.
-pub fn server_running(data_dir: &std::path::Path) -> bool {
-    crate::update::runtime::server_running(data_dir)
-}
-
 /// What `serve` does before it listens, without listening: used by the package's postinst.
 pub fn init(console: Console) -> Result<()> {
     let Console { config, clock, .. } = console;

@@ -387,7 +387,6 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
     let (kind, new_sha) = match packaged {
         Some(installed) => {
             let prev = find_previous_deb(d, &installed, req.previous_deb)?;
-            let installed = installed.clone();
             let name = prev
                 .file_name()
                 .ok_or_else(|| ApplyError::Failed("previous package has no file name".into()))?
@@ -414,7 +413,7 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
             (InstallKind::Binary, sha256_file(&new_bin)?)
         }
     };
-    let j = Journal {
+    let mut j = Journal {
         id: now.format("%Y%m%dT%H%M%SZ").to_string(),
         step: Step::Staged,
         started_at: now,
@@ -442,7 +441,6 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
         restore_databases: false,
         step_before_rollback: None,
     };
-    let mut j = j;
     advance(work, &mut j, Step::Staged)?;
     (env.say)(&format!(
         "staged {} → {} ({}), signed by {}",

@@ -1,6 +1,7 @@
-//! The running server's record (`run.json` in the data dir): which process serves, from which binary
-//! and arguments, on which address, with which schema per instance. `serve` writes it once it is
-//! ready; `update apply` reads it to stop, restart and recognise the new version.
+//! The running server: the lock `serve` holds on its data dir, and its record (`run.json`): which
+//! process serves, from which binary and arguments, on which address, with which schema per
+//! instance. `serve` writes the record once it is ready; `update apply` reads it to stop, restart and
+//! recognise the new version; restore and update check the lock.
 
 use crate::fsutil;
 use chrono::{DateTime, Utc};

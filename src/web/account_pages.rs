@@ -2,9 +2,8 @@
 
 use super::guard::{ClientIp, Session};
 use super::pages::{Chrome, chrome, render_refused};
-use super::{CurrentInstance, WebError};
+use super::{CurrentInstance, WebError, by};
 use crate::app::AppState;
-use crate::audit::By;
 use crate::auth::accounts::{self, AccountError};
 use crate::auth::second_factor;
 use crate::auth::signin::SessionInfo;
@@ -85,14 +84,6 @@ async fn page(
         recovery_codes: x.recovery_codes,
     };
     render_refused(&p, failed)
-}
-
-fn by(s: &SessionInfo, ip: std::net::IpAddr, state: &AppState) -> By {
-    By {
-        actor: s.actor(),
-        source: ip.to_string(),
-        now: state.clock.now(),
-    }
 }
 
 pub async fn show(

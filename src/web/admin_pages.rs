@@ -3,10 +3,10 @@
 use super::form::{pairs as form_pairs, value, values};
 use super::guard::{ClientIp, Session};
 use super::pages::{Chrome, chrome, render, render_refused};
-use super::{CurrentInstance, WebError};
+use super::{CurrentInstance, WebError, by};
 use crate::access::{Action, Module, Permission, groups as access_groups};
 use crate::app::AppState;
-use crate::audit::{self, By, ChainReport, Entry, Event};
+use crate::audit::{self, ChainReport, Entry, Event};
 use crate::auth::accounts::{self, AccountError, NewAccount};
 use crate::auth::policy::{KEYS, SecondFactorMode};
 use crate::auth::signin::SessionInfo;
@@ -18,14 +18,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-fn by(s: &SessionInfo, ip: std::net::IpAddr, state: &AppState) -> By {
-    By {
-        actor: s.actor(),
-        source: ip.to_string(),
-        now: state.clock.now(),
-    }
-}
 
 /// Errors the admin can fix are shown on the page; the rest go to the error mapping.
 fn shown(e: AccountError) -> Result<String, WebError> {

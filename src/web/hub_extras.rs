@@ -1,7 +1,7 @@
 //! Module-specific parts of record cards: invoice lines and actions, the project's "invoice the
 //! unbilled time" action, document versions and upload.
 
-use super::api::records::by;
+use super::by;
 use super::guard::{ClientIp, Session};
 use super::hub_pages::{CardExtras, detail_page, money};
 use super::{CurrentInstance, WebError};

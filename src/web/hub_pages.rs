@@ -2,7 +2,8 @@
 //! (fields, related records, comments, history with restore), create/edit forms with messages per
 //! field, CSV import with a preview.
 
-use super::api::records::{ModuleRef, by, query_pairs};
+use super::api::records::{ModuleRef, query_pairs};
+use super::by;
 use super::guard::{ClientIp, Session};
 use super::pages::{Chrome, chrome, render, render_refused};
 use super::{CurrentInstance, WebError};

@@ -64,6 +64,19 @@ pub struct Route {
     handler: MethodRouter<AppState>,
 }
 
+/// Who did it, from where, when: the audit attribution of a signed-in request.
+pub(crate) fn by(
+    s: &crate::auth::signin::SessionInfo,
+    ip: std::net::IpAddr,
+    state: &AppState,
+) -> crate::audit::By {
+    crate::audit::By {
+        actor: s.actor(),
+        source: ip.to_string(),
+        now: state.clock.now(),
+    }
+}
+
 fn r(method: &'static str, path: &str, access: Access, handler: MethodRouter<AppState>) -> Route {
     Route {
         method,

@@ -164,7 +164,8 @@ pub async fn verify(
     getrandom::fill(&mut id).map_err(|e| WebError::Internal(e.to_string()))?;
     let file = dir.join(format!("{}.hfu", hex::encode(id)));
     let received = receive(&mut form, &file, upload_limit(&state)).await;
-    let now = state.clock.now();
+    let b = super::by(&s, ip, &state);
+    let now = b.now;
     let outcome = match received {
         Err(msg) => Err(msg),
         Ok(_) => {
@@ -224,8 +225,6 @@ pub async fn verify(
         )
     })
     .await;
-    let actor = s.actor();
-    let source = ip.to_string();
     inst.db
         .write(move |tx| -> Result<(), StorageError> {
             let event = if ok {
@@ -233,7 +232,7 @@ pub async fn verify(
             } else {
                 Event::UpdateRefused
             };
-            let mut e = Entry::new(event, actor, "update", source)
+            let mut e = Entry::new(event, b.actor, "update", b.source)
                 .with(serde_json::json!({ "upload": true, "detail": detail }));
             if !ok {
                 e = e.failed();

@@ -7,7 +7,7 @@ use crate::hub::invoices::{self, LineInput};
 use crate::hub::records;
 use crate::schema::INVOICES;
 use crate::web::CurrentInstance;
-use crate::web::api::records::by;
+use crate::web::by;
 use crate::web::error::ApiError;
 use crate::web::guard::{ClientIp, Session};
 use axum::Json;

@@ -5,13 +5,12 @@
 use super::ApiJson;
 use super::ApiPath;
 use crate::app::AppState;
-use crate::audit::By;
 use crate::hub::csvio::{self, ImportError};
 use crate::hub::records::{self, HubError, ListParams};
 use crate::schema::ModuleDef;
 use crate::web::error::ApiError;
 use crate::web::guard::{ClientIp, Session};
-use crate::web::{CurrentInstance, WebError};
+use crate::web::{CurrentInstance, WebError, by};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Extension, RawQuery, State};
@@ -40,14 +39,6 @@ impl From<HubError> for WebError {
             HubError::Conflict(m) => WebError::Conflict(m),
             HubError::Storage(s) => s.into(),
         }
-    }
-}
-
-pub fn by(s: &crate::auth::signin::SessionInfo, ip: std::net::IpAddr, state: &AppState) -> By {
-    By {
-        actor: s.actor(),
-        source: ip.to_string(),
-        now: state.clock.now(),
     }
 }
 
