@@ -661,6 +661,20 @@ fn main() {
             with_auth(Box::new(|_| "/api/v1/time-entries?q=design".into())),
         ),
         (
+            format!(
+                "GET /api/v1/time-entries?q={USER} (full text, the user name: in all {} entries)",
+                counts.2
+            ),
+            with_auth(Box::new(|_| format!("/api/v1/time-entries?q={USER}"))),
+        ),
+        (
+            format!(
+                "GET /api/v1/time-entries?q=documentation (full text, 13 letters: longer than the longest prefix index; ~{:.0} entries)",
+                counts.2 as f64 / 12.0
+            ),
+            with_auth(Box::new(|_| "/api/v1/time-entries?q=documentation".into())),
+        ),
+        (
             "GET /api/v1/search?q=<random client surname> (global search, signed in: every module)"
                 .into(),
             with_cookie(Box::new(move |n| {

@@ -32,9 +32,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "hub_scale",
         sql: include_str!("migrations/0004_hub_scale.sql"),
     },
+    Migration {
+        version: 5,
+        name: "search_prefixes",
+        sql: include_str!("migrations/0005_search_prefixes.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 4;
+pub const LATEST_SCHEMA_VERSION: i64 = 5;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -156,5 +161,94 @@ mod tests {
             .unwrap();
         assert_eq!(shared, 0);
         assert_eq!(current_version(&conn).unwrap(), LATEST_SCHEMA_VERSION);
+    }
+
+    /// 0005 rebuilds every module's search table with prefix indexes of 1 to 10 characters and keeps
+    /// each entry under its record id, so the search finds after the upgrade what it found before.
+    #[test]
+    fn search_prefixes_rebuild_keeps_every_entry_under_its_record_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL
+            ) STRICT;",
+        )
+        .unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version <= 4) {
+            conn.execute_batch(m.sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 'x')",
+                rusqlite::params![m.version, m.name],
+            )
+            .unwrap();
+        }
+        let tables = [
+            "search_clients",
+            "search_contacts",
+            "search_projects",
+            "search_tasks",
+            "search_time_entries",
+            "search_invoices",
+            "search_documents",
+        ];
+        for (i, t) in tables.iter().enumerate() {
+            conn.execute(
+                &format!("INSERT INTO {t} (rowid, title, body) VALUES (?1, ?2, 'Zoë Ångström')"),
+                rusqlite::params![100 + i as i64, format!("Documentation {t}")],
+            )
+            .unwrap();
+            conn.execute(
+                &format!("INSERT INTO {t} (rowid, title, body) VALUES (7, 'other', '')"),
+                [],
+            )
+            .unwrap();
+        }
+        apply(&mut conn, &path).unwrap();
+        assert_eq!(current_version(&conn).unwrap(), LATEST_SCHEMA_VERSION);
+        for (i, t) in tables.iter().enumerate() {
+            let sql: String = conn
+                .query_row("SELECT sql FROM sqlite_master WHERE name = ?1", [t], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert!(
+                sql.contains("prefix = '1 2 3 4 5 6 7 8 9 10'"),
+                "{t}: {sql}"
+            );
+            let ids = |q: &str| -> Vec<i64> {
+                let mut stmt = conn
+                    .prepare(&format!(
+                        "SELECT rowid FROM {t} WHERE {t} MATCH ?1 ORDER BY rowid DESC"
+                    ))
+                    .unwrap();
+                stmt.query_map([q], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<Vec<i64>, _>>()
+                    .unwrap()
+            };
+            let mine = 100 + i as i64;
+            // Every prefix length, a word longer than the longest prefix index, diacritics folded.
+            for q in [
+                "\"d\"*",
+                "\"docu\"*",
+                "\"documentat\"*",
+                "\"documentation\"*",
+                "\"zoe\"*",
+                "\"angstr\"*",
+            ] {
+                assert_eq!(ids(q), vec![mine], "{t} {q}");
+            }
+            assert_eq!(ids("\"o\"*"), vec![7], "{t}");
+            let leftover: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                    [format!("{t}_new")],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(leftover, 0, "{t}");
+        }
     }
 }

@@ -275,7 +275,9 @@ pub fn list(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<Vec<Row
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Turns what a person typed into an FTS5 query: every word must occur (as a prefix).
+/// Turns what a person typed into an FTS5 query: every word must occur (as a prefix). A word of up
+/// to 10 characters is answered from the prefix index of its length (migration 0005), so its
+/// matches stream newest first; a longer one makes FTS5 merge every term it starts first.
 pub fn fts_query(text: &str) -> Option<String> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-')
