@@ -347,7 +347,7 @@ impl Config {
                     });
                 }
             },
-            ready_timeout_seconds: match file.update.ready_timeout_seconds.unwrap_or(60) {
+            ready_timeout_seconds: match file.update.ready_timeout_seconds.unwrap_or(300) {
                 s @ 1..=3600 => s,
                 other => {
                     return Err(ConfigError::Value {

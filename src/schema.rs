@@ -91,6 +91,9 @@ pub struct ModuleDef {
     pub sortable: &'static [&'static str],
     /// Columns holdfast computes (totals, numbers, state); returned, never written by clients.
     pub computed: &'static [&'static str],
+    /// Computed columns that lists can still be filtered by (an invoice's status), described like
+    /// fields so that validation, the list page and OpenAPI treat them as any other filter.
+    pub computed_filters: &'static [Field],
 }
 
 pub const CLIENT_STATUS: &[&str] = &["active", "prospect", "inactive"];
@@ -123,6 +126,7 @@ pub static CLIENTS: ModuleDef = ModuleDef {
     ],
     sortable: &["name", "status", "updated_at"],
     computed: &[],
+    computed_filters: &[],
 };
 
 pub static CONTACTS: ModuleDef = ModuleDef {
@@ -145,6 +149,7 @@ pub static CONTACTS: ModuleDef = ModuleDef {
     ],
     sortable: &["name", "updated_at"],
     computed: &[],
+    computed_filters: &[],
 };
 
 pub static PROJECTS: ModuleDef = ModuleDef {
@@ -182,6 +187,7 @@ pub static PROJECTS: ModuleDef = ModuleDef {
     ],
     sortable: &["name", "status", "end_date", "updated_at"],
     computed: &[],
+    computed_filters: &[],
 };
 
 pub static TASKS: ModuleDef = ModuleDef {
@@ -219,6 +225,7 @@ pub static TASKS: ModuleDef = ModuleDef {
     ],
     sortable: &["title", "status", "priority", "due_date", "updated_at"],
     computed: &[],
+    computed_filters: &[],
 };
 
 pub static TIME_ENTRIES: ModuleDef = ModuleDef {
@@ -247,6 +254,7 @@ pub static TIME_ENTRIES: ModuleDef = ModuleDef {
     ],
     sortable: &["date", "minutes", "updated_at"],
     computed: &["invoice_id"],
+    computed_filters: &[],
 };
 
 pub static INVOICES: ModuleDef = ModuleDef {
@@ -277,6 +285,7 @@ pub static INVOICES: ModuleDef = ModuleDef {
         "issued_at",
         "paid_at",
     ],
+    computed_filters: &[f("status", "Status", Kind::Choice(INVOICE_STATUS)).filter()],
 };
 
 pub static DOCUMENTS: ModuleDef = ModuleDef {
@@ -297,6 +306,7 @@ pub static DOCUMENTS: ModuleDef = ModuleDef {
     ],
     sortable: &["title", "updated_at"],
     computed: &["current_version"],
+    computed_filters: &[],
 };
 
 pub static ALL: [&ModuleDef; 7] = [
@@ -328,5 +338,18 @@ pub fn by_module(module: Module) -> &'static ModuleDef {
 impl ModuleDef {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Every equality filter of the module's lists: its filter fields, then its computed ones.
+    pub fn filters(&self) -> impl Iterator<Item = &'static Field> {
+        self.fields
+            .iter()
+            .filter(|f| f.filter)
+            .chain(self.computed_filters.iter())
+    }
+
+    /// The field a list parameter filters by for equality, if it is one.
+    pub fn filter_field(&self, name: &str) -> Option<&'static Field> {
+        self.filters().find(|f| f.name == name)
     }
 }

@@ -729,16 +729,19 @@ impl ListParams {
                         .strip_suffix("_from")
                         .or_else(|| k.strip_suffix("_to"))
                         .unwrap_or(k);
-                    match def.field(base) {
-                        Some(f) if f.filter || matches!(f.kind, Kind::Date) => {
-                            if !v.is_empty() {
-                                p.filters.push((k.clone(), v.clone()));
-                            }
+                    let date = |name: &str| {
+                        def.field(name)
+                            .is_some_and(|f| matches!(f.kind, Kind::Date))
+                    };
+                    if def.filter_field(k).is_some() || date(base) {
+                        if !v.is_empty() {
+                            p.filters.push((k.clone(), v.clone()));
                         }
-                        _ => errors.push(FieldError {
+                    } else {
+                        errors.push(FieldError {
                             field: k.clone(),
                             message: "is not a filter of this list".into(),
-                        }),
+                        });
                     }
                 }
             }
@@ -774,7 +777,11 @@ impl ListParams {
                 }
                 q.ranges.push((f.name, None, Some(v.clone())));
             } else {
-                let f = def.field(k).ok_or_else(|| HubError::field(k, "unknown"))?;
+                // A date field also filters for one day.
+                let f = def
+                    .filter_field(k)
+                    .or_else(|| def.field(k).filter(|f| matches!(f.kind, Kind::Date)))
+                    .ok_or_else(|| HubError::field(k, "is not a filter of this list"))?;
                 let parsed =
                     parse_value(f, &Json::String(v.clone())).map_err(|m| HubError::field(k, m))?;
                 q.equals.push((f.name, parsed.unwrap_or(Value::Null)));

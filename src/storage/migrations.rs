@@ -62,6 +62,15 @@ pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageErr
             known: LATEST_SCHEMA_VERSION,
         });
     }
+    let started = std::time::Instant::now();
+    if current > 0 && current < LATEST_SCHEMA_VERSION {
+        tracing::info!(
+            database = %path.display(),
+            from = current,
+            to = LATEST_SCHEMA_VERSION,
+            "applying database migrations (minutes on a large instance)"
+        );
+    }
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
         tx.execute_batch(m.sql)
             .map_err(|e| StorageError::Migration {
@@ -76,6 +85,14 @@ pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageErr
         )?;
     }
     tx.commit()?;
+    if current > 0 && current < LATEST_SCHEMA_VERSION {
+        tracing::info!(
+            database = %path.display(),
+            schema = LATEST_SCHEMA_VERSION,
+            ms = started.elapsed().as_millis() as u64,
+            "database migrations applied"
+        );
+    }
     Ok(())
 }
 

@@ -720,7 +720,8 @@ fn wait_ready(
         }
         if Instant::now() >= end {
             return Err(format!(
-                "the server did not become ready within {} s",
+                "the server did not become ready within {} s (a version that migrates a large \
+                 instance may need longer: [update] ready_timeout_seconds)",
                 env.ready_timeout.as_secs()
             ));
         }

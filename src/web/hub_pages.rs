@@ -300,7 +300,7 @@ pub async fn list(
         headers.retain(|h| *h != "Number");
     }
     let mut filters = Vec::new();
-    for f in def.fields.iter().filter(|f| f.filter) {
+    for f in def.filters() {
         filters.push(FilterView {
             name: f.name.into(),
             label: f.label,

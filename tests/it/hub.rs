@@ -1805,6 +1805,70 @@ async fn invoices_from_time_with_integer_money_gap_free_numbers_and_locked_issue
         .count();
     assert_eq!(cancelled, 2);
     assert_eq!(env.audit("invoice_issued").len(), 3);
+
+    // The list filters by status (outstanding invoices are `status=issued`), in the API, the CSV
+    // export and OpenAPI; a status that does not exist or a computed column is refused by name.
+    let ids = |rows: Vec<Value>| -> BTreeSet<i64> {
+        rows.iter().filter_map(|i| i["id"].as_i64()).collect()
+    };
+    for (status, want) in [
+        ("issued", vec![third_id]),
+        ("paid", vec![inv_id]),
+        ("cancelled", vec![draft_id, second_id]),
+        ("draft", vec![]),
+    ] {
+        assert_eq!(
+            ids(api.all("invoices", &format!("status={status}")).await),
+            want.into_iter().collect::<BTreeSet<i64>>(),
+            "status={status}"
+        );
+    }
+    let nobody = api
+        .create("clients", json!({ "name": "No invoices" }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        ids(api
+            .all("invoices", &format!("status=cancelled&client_id={client}"))
+            .await),
+        [draft_id, second_id].into_iter().collect::<BTreeSet<i64>>(),
+        "status and client together"
+    );
+    assert!(
+        ids(api
+            .all("invoices", &format!("status=cancelled&client_id={nobody}"))
+            .await)
+        .is_empty()
+    );
+    for bad in ["status=unpaid", "total=22140", "number=x"] {
+        let r = api.get(&format!("/api/v1/invoices?{bad}")).await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+        let field = bad.split('=').next().unwrap_or_default();
+        assert_eq!(r.json()["error"]["field"], field, "{bad}: {}", r.body);
+    }
+    let csv = api.get("/api/v1/invoices/export.csv?status=paid").await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(
+        csv.body.lines().count(),
+        2,
+        "header and the paid invoice: {}",
+        csv.body
+    );
+    assert!(csv.body.contains(&format!("{year}-0001")), "{}", csv.body);
+    let doc = env.anonymous().get("/api/v1/openapi.json").await.json();
+    let params = doc["paths"]["/api/v1/invoices"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let status = params
+        .iter()
+        .find(|p| p["name"] == "status" && p["in"] == "query")
+        .unwrap_or_else(|| panic!("no status parameter: {params:?}"));
+    assert_eq!(
+        status["schema"]["enum"],
+        json!(["draft", "issued", "paid", "cancelled"])
+    );
 }
 
 // BUG (fixed): src/hub/invoices.rs:286 — `from_project` turns minutes into hours with integer division
@@ -2569,6 +2633,29 @@ async fn every_module_page_renders_with_security_headers_and_forms_mark_the_bad_
             "/m/{slug} links the record"
         );
     }
+    // Invoices filter by their computed status on the page too: the draft shows under "draft" only.
+    let inv_link = format!("/m/invoices/{}", inv["id"]);
+    let drafts = s.get("/m/invoices?status=draft").await;
+    assert!(
+        drafts.body.contains("<select name=\"status\">"),
+        "status filter offered"
+    );
+    assert!(
+        drafts.body.contains("<option value=\"draft\" selected>"),
+        "chosen status kept"
+    );
+    assert!(drafts.body.contains(&inv_link), "the draft is listed");
+    let issued = s.get("/m/invoices?status=issued").await;
+    assert_eq!(issued.status, 200);
+    assert!(
+        !issued.body.contains(&inv_link),
+        "a draft is not outstanding"
+    );
+    let home = s.get("/").await;
+    assert!(
+        home.body.contains("/m/invoices?status=issued"),
+        "dashboard links the outstanding list"
+    );
     assert_eq!(s.get("/m/clients/987654").await.status, 404);
     assert_eq!(s.get("/m/nonsense").await.status, 404);
     // Not signed in: pages send to the sign-in page.

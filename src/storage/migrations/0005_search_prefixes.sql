@@ -1,4 +1,5 @@
--- Prefix indexes for every prefix length from 1 to 10 characters (0004 had 2 and 3).
+-- Prefix indexes for every prefix length from 1 to 10 characters (0004 had 2 and 3), and invoices
+-- listed by status.
 --
 -- FTS5 answers a prefix term ("design"*) from a prefix index only when the index has exactly that
 -- length; for any other length it first merges the doclists of every term that starts with it, so
@@ -57,3 +58,7 @@ INSERT INTO search_documents_new (rowid, title, body)
     SELECT rowid, title, body FROM search_documents;
 DROP TABLE search_documents;
 ALTER TABLE search_documents_new RENAME TO search_documents;
+
+-- Invoices are listed by status (`?status=issued`: what is outstanding) newest first: an index walk
+-- that stops at the page size, where invoices_status (status, due_date) left the ids to be sorted.
+CREATE INDEX invoices_status_id ON invoices(status, id);

@@ -25,6 +25,61 @@ fn field_schema(kind: Kind) -> Value {
     }
 }
 
+/// The query parameters of a module's list (`paged`) or of its CSV export, which takes the same
+/// search, sort and filters and always returns every matching row.
+fn list_params(def: &schema::ModuleDef, paged: bool) -> Vec<Value> {
+    let query = |name: &str, schema: Value, description: String| json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description });
+    let sorts: Vec<String> = def
+        .sortable
+        .iter()
+        .flat_map(|c| [c.to_string(), format!("-{c}")])
+        .collect();
+    let mut ps = vec![
+        query(
+            "q",
+            json!({ "type": "string", "maxLength": 200 }),
+            "words that must all occur, each as the start of a word (full text)".into(),
+        ),
+        query(
+            "sort",
+            json!({ "type": "string", "enum": sorts }),
+            "column to sort by, `-` for descending; newest first when absent".into(),
+        ),
+    ];
+    if paged {
+        ps.push(query(
+            "limit",
+            json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 50 }),
+            "page size".into(),
+        ));
+        ps.push(query(
+            "cursor",
+            json!({ "type": "string" }),
+            "`next_cursor` of the previous page".into(),
+        ));
+    }
+    for f in def.filters() {
+        ps.push(query(
+            f.name,
+            field_schema(f.kind),
+            format!("only records whose {} is this", f.label.to_lowercase()),
+        ));
+    }
+    for f in def.fields.iter().filter(|f| f.kind == Kind::Date) {
+        ps.push(query(
+            &format!("{}_from", f.name),
+            field_schema(f.kind),
+            format!("{} on or after this day", f.label.to_lowercase()),
+        ));
+        ps.push(query(
+            &format!("{}_to", f.name),
+            field_schema(f.kind),
+            format!("{} on or before this day", f.label.to_lowercase()),
+        ));
+    }
+    ps
+}
+
 pub fn document() -> Value {
     let mut schemas = Map::new();
     schemas.insert(
@@ -69,12 +124,22 @@ pub fn document() -> Value {
             Access::Public => json!([]),
             _ => json!([{ "session": [] }, { "token": [] }]),
         };
-        let params: Vec<Value> = r
+        let mut params: Vec<Value> = r
             .path
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
+        if r.method == "GET" {
+            let rest = r.path.trim_start_matches("/api/v1/");
+            let (slug, paged) = match rest.strip_suffix("/export.csv") {
+                Some(slug) => (slug, false),
+                None => (rest, true),
+            };
+            if let Some(def) = schema::by_slug(slug) {
+                params.extend(list_params(def, paged));
+            }
+        }
         let op = json!({
             "summary": format!("{} {}", r.method, r.path),
             "description": format!("Access: {}", r.access),
