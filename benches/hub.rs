@@ -606,6 +606,13 @@ fn main() {
             with_auth(Box::new(|_| "/api/v1/clients?sort=name&limit=50".into())),
         ),
         (
+            "GET /api/v1/time-entries?sort=-updated_at&limit=50 (2M rows, most recently changed first)"
+                .into(),
+            with_auth(Box::new(|_| {
+                "/api/v1/time-entries?sort=-updated_at&limit=50".into()
+            })),
+        ),
+        (
             "GET /api/v1/time-entries?project_id=<random busy project>&limit=50".into(),
             with_auth(Box::new({
                 let hot = hot.clone();

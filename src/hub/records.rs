@@ -168,36 +168,78 @@ fn check_links(
     }
 }
 
-/// A time entry's task must belong to the entry's project. `values` are the fields being written;
-/// on a change, `old` supplies the ones that stay as they are.
-fn check_task_in_project(
+/// A reference that must agree with another field of the same record: the record named by `field`
+/// (in module `target`) must have `target_field` equal to this record's `own_field`.
+struct Agreement {
+    module: Module,
+    field: &'static str,
+    target: &'static ModuleDef,
+    target_field: &'static str,
+    own_field: &'static str,
+    what: &'static str,
+}
+
+const AGREEMENTS: &[Agreement] = &[
+    // A time entry's task belongs to the entry's project.
+    Agreement {
+        module: Module::Time,
+        field: "task_id",
+        target: &crate::schema::TASKS,
+        target_field: "project_id",
+        own_field: "project_id",
+        what: "project",
+    },
+    // An invoice's or a document's project belongs to its client.
+    Agreement {
+        module: Module::Invoices,
+        field: "project_id",
+        target: &crate::schema::PROJECTS,
+        target_field: "client_id",
+        own_field: "client_id",
+        what: "client",
+    },
+    Agreement {
+        module: Module::Documents,
+        field: "project_id",
+        target: &crate::schema::PROJECTS,
+        target_field: "client_id",
+        own_field: "client_id",
+        what: "client",
+    },
+];
+
+/// Checks the module's agreements. `values` are the fields being written; on a change, `old`
+/// supplies the ones that stay as they are. When either side is empty there is nothing to agree.
+fn check_agreements(
     conn: &rusqlite::Connection,
     def: &ModuleDef,
     values: &[(&'static str, Value)],
     old: Option<&Row>,
 ) -> Result<(), HubError> {
-    if def.module != Module::Time {
-        return Ok(());
-    }
     let given = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
-    if given("task_id").is_none() && given("project_id").is_none() {
-        return Ok(());
-    }
     let current = |name: &str| given(name).or_else(|| old.and_then(|o| o.get(name)));
-    let (Some(Value::Integer(task)), Some(Value::Integer(project))) =
-        (current("task_id"), current("project_id"))
-    else {
-        return Ok(());
-    };
-    // A task that does not exist is reported by check_links.
-    let Some(t) = store::get(conn, &crate::schema::TASKS, *task)? else {
-        return Ok(());
-    };
-    if t.get("project_id") != Some(&Value::Integer(*project)) {
-        return Err(HubError::field(
-            "task_id",
-            format!("task {task} belongs to another project, not to project {project}"),
-        ));
+    for a in AGREEMENTS.iter().filter(|a| a.module == def.module) {
+        if given(a.field).is_none() && given(a.own_field).is_none() {
+            continue;
+        }
+        let (Some(Value::Integer(id)), Some(Value::Integer(own))) =
+            (current(a.field), current(a.own_field))
+        else {
+            continue;
+        };
+        // A reference to nothing is reported by check_links.
+        let Some(target) = store::get(conn, a.target, *id)? else {
+            continue;
+        };
+        if target.get(a.target_field) != Some(&Value::Integer(*own)) {
+            return Err(HubError::field(
+                a.field,
+                format!(
+                    "{} {id} belongs to another {}, not to {} {own}",
+                    a.target.singular, a.what, a.what
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -451,7 +493,7 @@ pub fn create_in(
     audit_it: bool,
 ) -> Result<Row, HubError> {
     check_links(tx, def, values)?;
-    check_task_in_project(tx, def, values, None)?;
+    check_agreements(tx, def, values, None)?;
     let now = stamp(by.now);
     let id = store::insert(tx, def, values, &now)?;
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
@@ -534,7 +576,7 @@ fn update_in(
         return Ok(old);
     }
     check_links(tx, def, &changed)?;
-    check_task_in_project(tx, def, &changed, Some(&old))?;
+    check_agreements(tx, def, &changed, Some(&old))?;
     let now = stamp(by.now);
     store::update(tx, def, id, &changed, &now)?;
     let change = store::next_change_id(tx)?;

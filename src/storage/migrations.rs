@@ -34,8 +34,8 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 5,
-        name: "search_prefixes",
-        sql: include_str!("migrations/0005_search_prefixes.sql"),
+        name: "lists_at_scale",
+        sql: include_str!("migrations/0005_lists_at_scale.sql"),
     },
 ];
 

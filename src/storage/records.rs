@@ -580,6 +580,41 @@ mod tests {
         assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 
+    /// Every sort a list offers, both directions, from the first page and from a cursor, walks an
+    /// index and stops at the page size: a sort step would read every row of the module (2M time
+    /// entries by `updated_at` or `minutes`).
+    #[test]
+    fn every_list_sort_is_an_index_walk() {
+        let (_dir, db) = db();
+        let mut problems = Vec::new();
+        for def in crate::schema::ALL {
+            for col in def.sortable {
+                let kind = def.field(col).map(|f| f.kind);
+                let sample = match kind {
+                    Some(k) => sample(k),
+                    None if matches!(*col, "total") => Value::Integer(100),
+                    None => Value::Text("2026-01-01".into()),
+                };
+                for desc in [false, true] {
+                    for after in [None, Some((sample.clone(), 10))] {
+                        let q = ListQuery {
+                            sort: Some(col),
+                            desc,
+                            after,
+                            limit: 50,
+                            ..Default::default()
+                        };
+                        let p = plan(&db, def, &q);
+                        if p.contains("TEMP B-TREE") || !p.contains("INDEX") {
+                            problems.push(format!("{}?sort={col} (desc {desc}): {p}", def.slug));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
     /// Deleting a record makes SQLite look for rows that refer to it (ON DELETE RESTRICT, SET NULL):
     /// that lookup must be an index search, or every delete scans the referring table in the writer.
     #[test]

@@ -2947,6 +2947,94 @@ async fn a_time_entry_refuses_a_task_of_another_project() {
 }
 
 #[tokio::test]
+async fn invoices_and_documents_refuse_a_project_of_another_client() {
+    let env = Env::start();
+    let api = env.full_token();
+    let mut clients = Vec::new();
+    let mut projects = Vec::new();
+    for name in ["Acme", "Globex"] {
+        let c = api.create("clients", json!({ "name": name })).await["id"]
+            .as_i64()
+            .unwrap();
+        let p = api
+            .create(
+                "projects",
+                json!({ "name": format!("{name} site"), "client_id": c }),
+            )
+            .await["id"]
+            .as_i64()
+            .unwrap();
+        clients.push(c);
+        projects.push(p);
+    }
+    for slug in ["invoices", "documents"] {
+        let body = |client: i64, project: i64| {
+            let mut b = json!({ "client_id": client, "project_id": project });
+            if slug == "documents" {
+                b["title"] = json!("Contract");
+            }
+            b
+        };
+        // Create: Globex's project on an Acme record is refused by name; nothing is written.
+        let r = api
+            .post(&format!("/api/v1/{slug}"), body(clients[0], projects[1]))
+            .await;
+        assert_eq!(r.status, 422, "{slug}: {}", r.body);
+        assert_eq!(
+            r.json()["error"]["field"],
+            "project_id",
+            "{slug}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains("belongs to another client"),
+            "{slug}: {}",
+            r.body
+        );
+        assert_eq!(api.count(slug).await, 0, "{slug}");
+        // Its own client's project is fine; moving the record to the other client while the
+        // project stays, or to the other project alone, is refused; both together are allowed.
+        let id = api.create(slug, body(clients[0], projects[0])).await["id"]
+            .as_i64()
+            .unwrap();
+        for change in [
+            json!({ "client_id": clients[1] }),
+            json!({ "project_id": projects[1] }),
+        ] {
+            let r = api
+                .patch(&format!("/api/v1/{slug}/{id}"), change.clone())
+                .await;
+            assert_eq!(r.status, 422, "{slug} {change}: {}", r.body);
+            assert_eq!(r.json()["error"]["field"], "project_id", "{slug} {change}");
+        }
+        let r = api
+            .patch(
+                &format!("/api/v1/{slug}/{id}"),
+                json!({ "client_id": clients[1], "project_id": projects[1] }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{slug}: {}", r.body);
+        // Without a project there is nothing to agree with.
+        let r = api
+            .patch(
+                &format!("/api/v1/{slug}/{id}"),
+                json!({ "client_id": clients[0], "project_id": null }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{slug}: {}", r.body);
+    }
+    // A CSV import with such a row imports nothing and names row and column.
+    let csv = format!(
+        "client_id,project_id,currency\n{},{},EUR\n",
+        clients[0], projects[1]
+    );
+    let r = api.import("invoices", &csv, false).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("belongs to another client"), "{}", r.body);
+    assert_eq!(api.count("invoices").await, 1);
+}
+
+#[tokio::test]
 async fn sorting_by_name_ignores_letter_case_across_pages() {
     let env = Env::start();
     let api = env.full_token();

@@ -1,5 +1,5 @@
 -- Prefix indexes for every prefix length from 1 to 10 characters (0004 had 2 and 3), and invoices
--- listed by status.
+-- listed by status, and an index for every list sort.
 --
 -- FTS5 answers a prefix term ("design"*) from a prefix index only when the index has exactly that
 -- length; for any other length it first merges the doclists of every term that starts with it, so
@@ -62,3 +62,21 @@ ALTER TABLE search_documents_new RENAME TO search_documents;
 -- Invoices are listed by status (`?status=issued`: what is outstanding) newest first: an index walk
 -- that stops at the page size, where invoices_status (status, due_date) left the ids to be sorted.
 CREATE INDEX invoices_status_id ON invoices(status, id);
+
+-- Every sort a list offers is an index walk that stops at the page size (storage::records tests
+-- check each one's plan); without these, a page of time entries sorted by `updated_at` or `minutes`
+-- sorted all 2M rows first. Columns that may be empty sort as '' (storage::records::sort_expr), so
+-- their indexes are on that same expression.
+CREATE INDEX clients_updated ON clients(updated_at, id);
+CREATE INDEX contacts_updated ON contacts(updated_at, id);
+CREATE INDEX projects_end ON projects(ifnull(end_date, ''), id);
+CREATE INDEX projects_updated ON projects(updated_at, id);
+CREATE INDEX tasks_due_sort ON tasks(ifnull(due_date, ''), id);
+CREATE INDEX tasks_updated ON tasks(updated_at, id);
+CREATE INDEX time_entries_minutes ON time_entries(minutes, id);
+CREATE INDEX time_entries_updated ON time_entries(updated_at, id);
+CREATE INDEX invoices_number ON invoices(ifnull(number, ''), id);
+CREATE INDEX invoices_due_sort ON invoices(ifnull(due_date, ''), id);
+CREATE INDEX invoices_total ON invoices(total, id);
+CREATE INDEX invoices_updated ON invoices(updated_at, id);
+CREATE INDEX documents_updated ON documents(updated_at, id);
