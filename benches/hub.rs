@@ -730,6 +730,33 @@ fn main() {
         }
     }
 
+    // The whole time-entry list as CSV: one request, read to the end (the server sends it a page
+    // at a time). Once, not a load: it is what an admin's "Export" does.
+    let (rss_before, peak_before) = (server.rss_mib(), peak_rss_mib(server.child.id()));
+    let export = rt.block_on(async {
+        let mut s = connect(addr, &tls).await?;
+        let started = Instant::now();
+        let (status, _, body) = send(
+            &mut s,
+            &Req::get("/api/v1/time-entries/export.csv").header("authorization", bearer.clone()),
+        )
+        .await?;
+        Some((status, body.len(), started.elapsed()))
+    });
+    match export {
+        Some((status, bytes, took)) => println!(
+            "GET /api/v1/time-entries/export.csv (every entry): status {status}, {:.1} MiB in {:.1} s ({:.0} rows/s); server RSS {:.1} → {:.1} MiB, peak {:.1} → {:.1} MiB",
+            bytes as f64 / 1048576.0,
+            took.as_secs_f64(),
+            counts.2 as f64 / took.as_secs_f64(),
+            rss_before,
+            server.rss_mib(),
+            peak_before,
+            peak_rss_mib(server.child.id())
+        ),
+        None => println!("GET /api/v1/time-entries/export.csv: no answer"),
+    }
+
     for conns in [16, 64] {
         let t = creates(&rt, addr, &tls, &bearer, conns, CREATE_SECONDS);
         print_run(

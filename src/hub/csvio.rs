@@ -1,13 +1,14 @@
 //! CSV export and all-or-nothing import for every module. Export neutralises formula cells; import
 //! reports every problem with its row and column and changes nothing unless the whole file is good.
 
-use super::records::{FieldError, HubError, ListParams, create_in, list, validate};
+use super::records::{FieldError, HubError, ListParams, count, create_in, list, validate};
 use crate::audit::{self, By, Entry, Event};
 use crate::instances::Instance;
 use crate::schema::ModuleDef;
-use crate::storage::records as store;
+use crate::storage::records::{self as store, Row};
 use rusqlite::types::Value;
 use serde_json::{Map, Value as Json, json};
+use std::sync::Arc;
 
 /// Columns holdfast writes itself: exported, and skipped on import so that a file can go round trip.
 const SYSTEM_COLUMNS: &[&str] = &["version", "created_at", "updated_at"];
@@ -28,49 +29,91 @@ fn cell(v: &Json) -> String {
     }
 }
 
-/// The whole (filtered) list as CSV, newest first; recorded in the security log.
+/// Rows per page an export reads (and so per chunk it sends).
+const EXPORT_PAGE: usize = 500;
+
+/// An export under way: the whole (filtered) list as CSV, newest first, a page at a time, so that
+/// two million time entries start to arrive at once and never sit in memory together.
+pub struct Export {
+    inst: Arc<Instance>,
+    def: &'static ModuleDef,
+    params: ListParams,
+    cols: Vec<&'static str>,
+    /// The header row and the first page, made before anything is sent.
+    first: Option<String>,
+    done: bool,
+}
+
+/// Starts an export: reads the first page (a bad filter fails here, before anything is sent) and
+/// records the export, with its filters and how many rows match, in the security log. The event is
+/// written before the first byte leaves, so an export the client breaks off is recorded too.
 pub async fn export(
-    inst: &Instance,
+    inst: Arc<Instance>,
     def: &'static ModuleDef,
     params: ListParams,
     by: By,
-) -> Result<String, HubError> {
+) -> Result<Export, HubError> {
+    let mut p = params;
+    p.limit = EXPORT_PAGE;
+    p.cursor = None;
     let cols = header(def);
-    let mut out = crate::csv::row(&cols);
-    let mut p = params.clone();
-    p.limit = 500;
-    let mut rows = 0usize;
-    loop {
-        let page = list(inst, def, &p).await?;
-        for r in &page.rows {
-            let j = super::records::to_json(def, r);
-            out.push_str(&crate::csv::row(
-                &cols.iter().map(|c| cell(&j[*c])).collect::<Vec<_>>(),
-            ));
-            rows += 1;
-        }
-        match page.next_cursor {
-            Some(c) => p.cursor = Some(c),
-            None => break,
-        }
-    }
-    let filters: Vec<String> = params
-        .filters
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let mut first = crate::csv::row(&cols);
+    let page = list(&inst, def, &p).await?;
+    push_rows(&mut first, def, &cols, &page.rows);
+    let rows = match page.next_cursor {
+        Some(_) => count(&inst, def, &p).await?,
+        None => page.rows.len() as i64,
+    };
+    let filters: Vec<String> = p.filters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let q = p.q.clone();
     inst.db
         .write(move |tx| {
             audit::write(
                 tx,
                 by.now,
-                Entry::new(Event::DataExported, by.actor, def.slug, by.source).with(
-                    json!({ "rows": rows, "format": "csv", "filters": filters, "q": params.q }),
-                ),
+                Entry::new(Event::DataExported, by.actor, def.slug, by.source)
+                    .with(json!({ "rows": rows, "format": "csv", "filters": filters, "q": q })),
             )
         })
         .await?;
-    Ok(out)
+    p.cursor = page.next_cursor.clone();
+    Ok(Export {
+        inst,
+        def,
+        done: page.next_cursor.is_none(),
+        params: p,
+        cols,
+        first: Some(first),
+    })
+}
+
+impl Export {
+    /// The next part of the file, `None` at its end.
+    pub async fn next_chunk(&mut self) -> Result<Option<String>, HubError> {
+        if let Some(first) = self.first.take() {
+            return Ok(Some(first));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let page = list(&self.inst, self.def, &self.params).await?;
+        let mut out = String::new();
+        push_rows(&mut out, self.def, &self.cols, &page.rows);
+        match page.next_cursor {
+            Some(c) => self.params.cursor = Some(c),
+            None => self.done = true,
+        }
+        Ok(Some(out))
+    }
+}
+
+fn push_rows(out: &mut String, def: &'static ModuleDef, cols: &[&'static str], rows: &[Row]) {
+    for r in rows {
+        let j = super::records::to_json(def, r);
+        out.push_str(&crate::csv::row(
+            &cols.iter().map(|c| cell(&j[*c])).collect::<Vec<_>>(),
+        ));
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

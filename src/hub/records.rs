@@ -917,6 +917,16 @@ pub async fn list(
     Ok(Page { rows, next_cursor })
 }
 
+/// How many records the list's search and filters match, across every page.
+pub async fn count(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    params: &ListParams,
+) -> Result<i64, HubError> {
+    let q = params.to_query(def)?;
+    Ok(inst.db.read(move |c| store::count(c, def, &q)).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -203,8 +203,12 @@ fn sort_expr(def: &ModuleDef, col: &str) -> String {
     }
 }
 
-/// The SQL and arguments of one list page (separate from `list` so that tests can look at its plan).
-fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), StorageError> {
+/// The FROM and WHERE of a list (search and filters, no cursor), its arguments, and the column that
+/// is the record id in it.
+fn matching_sql(
+    def: &ModuleDef,
+    q: &ListQuery,
+) -> Result<(String, Vec<Value>, String), StorageError> {
     let t = def.table;
     let mut args: Vec<Value> = Vec::new();
     // With a search, the module's full-text table drives the query (CROSS JOIN keeps it the outer
@@ -216,16 +220,12 @@ fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), Stor
             args.push(Value::Text(s.clone()));
             (
                 format!(
-                    "SELECT {} FROM \"{st}\" CROSS JOIN \"{t}\" ON \"{t}\".id = \"{st}\".rowid WHERE \"{st}\" MATCH ?",
-                    select_list(def)
+                    "FROM \"{st}\" CROSS JOIN \"{t}\" ON \"{t}\".id = \"{st}\".rowid WHERE \"{st}\" MATCH ?"
                 ),
                 format!("\"{st}\".rowid"),
             )
         }
-        None => (
-            format!("SELECT {} FROM \"{t}\" WHERE 1 = 1", select_list(def)),
-            format!("\"{t}\".id"),
-        ),
+        None => (format!("FROM \"{t}\" WHERE 1 = 1"), format!("\"{t}\".id")),
     };
     for (c, v) in &q.equals {
         sql.push_str(&format!(" AND \"{t}\".\"{}\" = ?", known(def, c)?));
@@ -242,6 +242,13 @@ fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), Stor
             args.push(Value::Text(to.clone()));
         }
     }
+    Ok((sql, args, id_col))
+}
+
+/// The SQL and arguments of one list page (separate from `list` so that tests can look at its plan).
+fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), StorageError> {
+    let (matching, mut args, id_col) = matching_sql(def, q)?;
+    let mut sql = format!("SELECT {} {matching}", select_list(def));
     let (cmp, dir) = if q.desc { ("<", "DESC") } else { (">", "ASC") };
     match q.sort {
         Some(col) => {
@@ -265,6 +272,14 @@ fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), Stor
     sql.push_str(" LIMIT ?");
     args.push(Value::Integer(q.limit as i64));
     Ok((sql, args))
+}
+
+/// How many records a list's search and filters match (every page together).
+pub fn count(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<i64, StorageError> {
+    let (matching, args, _) = matching_sql(def, q)?;
+    Ok(conn
+        .prepare_cached(&format!("SELECT count(*) {matching}"))?
+        .query_row(params_from_iter(args), |r| r.get(0))?)
 }
 
 /// One page of records, ordered by the sort column then id (stable keyset paging).

@@ -127,16 +127,54 @@ pub async fn export_csv(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = ListParams::from_pairs(def, &query_pairs(q.as_deref()), 500)?;
-    let csv = csvio::export(&inst, def, params, by(&s, ip, &state)).await?;
+    let mut export = csvio::export(inst, def, params, by(&s, ip, &state)).await?;
+    // Pages are read while the client takes the earlier ones (two in flight at most); when the
+    // client goes away the sender fails and reading stops. A failure part-way cannot change the
+    // status any more: the response is cut off, so the client sees an incomplete file, not a short one.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let slug = def.slug;
+    tokio::spawn(async move {
+        loop {
+            let item = match export.next_chunk().await {
+                Ok(Some(chunk)) => Ok(bytes::Bytes::from(chunk)),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(module = slug, error = %e, "CSV export broke off");
+                    Err(std::io::Error::other(e.to_string()))
+                }
+            };
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
     let disposition = format!("attachment; filename=\"holdfast-{}.csv\"", def.slug);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
-        csv,
+        axum::body::Body::new(ChunkBody(rx)),
     )
         .into_response())
+}
+
+/// A response body fed, chunk by chunk, by a task through a channel.
+struct ChunkBody(tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>);
+
+impl http_body::Body for ChunkBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|item| item.map(|r| r.map(http_body::Frame::data)))
+    }
 }
 
 const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
