@@ -676,7 +676,7 @@ fn main() {
         ),
         (
             format!(
-                "GET /api/v1/time-entries?q=documentation (full text, 13 letters: longer than the longest prefix index; ~{:.0} entries)",
+                "GET /api/v1/time-entries?q=documentation (full text, 13 letters: read by its first 10, each match checked whole; ~{:.0} entries)",
                 counts.2 as f64 / 12.0
             ),
             with_auth(Box::new(|_| "/api/v1/time-entries?q=documentation".into())),

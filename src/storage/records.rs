@@ -167,8 +167,8 @@ pub struct ListQuery {
     pub equals: Vec<(&'static str, Value)>,
     /// Inclusive ranges on date columns.
     pub ranges: Vec<(&'static str, Option<String>, Option<String>)>,
-    /// Full-text query (already reduced to FTS5 syntax by `fts_query`).
-    pub search: Option<String>,
+    /// Full-text query (made by `fts_query`).
+    pub search: Option<TextQuery>,
     pub sort: Option<&'static str>,
     pub desc: bool,
     /// Keyset cursor: the sort value and id of the last row of the previous page.
@@ -208,6 +208,7 @@ fn sort_expr(def: &ModuleDef, col: &str) -> String {
 fn matching_sql(
     def: &ModuleDef,
     q: &ListQuery,
+    exact: bool,
 ) -> Result<(String, Vec<Value>, String), StorageError> {
     let t = def.table;
     let mut args: Vec<Value> = Vec::new();
@@ -217,7 +218,7 @@ fn matching_sql(
     let (mut sql, id_col) = match &q.search {
         Some(s) => {
             let st = search_table(def);
-            args.push(Value::Text(s.clone()));
+            args.push(Value::Text(if exact { &s.exact } else { &s.fts }.clone()));
             (
                 format!(
                     "FROM \"{st}\" CROSS JOIN \"{t}\" ON \"{t}\".id = \"{st}\".rowid WHERE \"{st}\" MATCH ?"
@@ -245,10 +246,37 @@ fn matching_sql(
     Ok((sql, args, id_col))
 }
 
-/// The SQL and arguments of one list page (separate from `list` so that tests can look at its plan).
-fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), StorageError> {
-    let (matching, mut args, id_col) = matching_sql(def, q)?;
-    let mut sql = format!("SELECT {} {matching}", select_list(def));
+/// Which rows a list statement reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// One page.
+    Page,
+    /// Candidates of a search with cut words, with the full-text title and body to check them
+    /// against (`TextQuery::admits`): a page's worth and up to `REJECTS_BEFORE_EXACT` more.
+    Candidates,
+    /// One page by the uncut query (exact, but FTS5 merges the cut words' terms first).
+    Exact,
+}
+
+/// Candidates a search with cut words may turn down before it asks the uncut query instead: bounds
+/// the extra reading when a cut word's first letters are common but the word is not.
+const REJECTS_BEFORE_EXACT: usize = 200;
+
+/// The SQL and arguments of one list statement (separate from `list` so that tests can look at
+/// its plan).
+fn read_sql(
+    def: &ModuleDef,
+    q: &ListQuery,
+    read: Read,
+) -> Result<(String, Vec<Value>), StorageError> {
+    let (matching, mut args, id_col) = matching_sql(def, q, read == Read::Exact)?;
+    let text = if read == Read::Candidates {
+        let st = search_table(def);
+        format!(", \"{st}\".title, \"{st}\".body")
+    } else {
+        String::new()
+    };
+    let mut sql = format!("SELECT {}{text} {matching}", select_list(def));
     let (cmp, dir) = if q.desc { ("<", "DESC") } else { (">", "ASC") };
     match q.sort {
         Some(col) => {
@@ -270,13 +298,18 @@ fn list_sql(def: &ModuleDef, q: &ListQuery) -> Result<(String, Vec<Value>), Stor
         }
     }
     sql.push_str(" LIMIT ?");
-    args.push(Value::Integer(q.limit as i64));
+    let limit = match read {
+        Read::Candidates => q.limit + REJECTS_BEFORE_EXACT,
+        Read::Page | Read::Exact => q.limit,
+    };
+    args.push(Value::Integer(limit as i64));
     Ok((sql, args))
 }
 
 /// How many records a list's search and filters match (every page together).
 pub fn count(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<i64, StorageError> {
-    let (matching, args, _) = matching_sql(def, q)?;
+    // Exact: a count reads every match anyway.
+    let (matching, args, _) = matching_sql(def, q, true)?;
     Ok(conn
         .prepare_cached(&format!("SELECT count(*) {matching}"))?
         .query_row(params_from_iter(args), |r| r.get(0))?)
@@ -284,27 +317,130 @@ pub fn count(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<i64, S
 
 /// One page of records, ordered by the sort column then id (stable keyset paging).
 pub fn list(conn: &Connection, def: &ModuleDef, q: &ListQuery) -> Result<Vec<Row>, StorageError> {
-    let (sql, args) = list_sql(def, q)?;
+    let Some(search) = q.search.as_ref().filter(|s| !s.long_words.is_empty()) else {
+        return read_page(conn, def, q, Read::Page);
+    };
+    // A cut word: read candidates in page order and keep those that really have the word.
+    let (sql, args) = read_sql(def, q, Read::Candidates)?;
+    let text_at = columns(def).len() + 4;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args))?;
+    let (mut out, mut read) = (Vec::new(), 0usize);
+    while let Some(r) = rows.next()? {
+        read += 1;
+        let title: Option<String> = r.get(text_at)?;
+        let body: Option<String> = r.get(text_at + 1)?;
+        if search.admits(
+            title.as_deref().unwrap_or(""),
+            body.as_deref().unwrap_or(""),
+        ) {
+            out.push(read_row(def, r)?);
+            if out.len() == q.limit {
+                return Ok(out);
+            }
+        }
+    }
+    if read < q.limit + REJECTS_BEFORE_EXACT {
+        // Every candidate was looked at.
+        return Ok(out);
+    }
+    read_page(conn, def, q, Read::Exact)
+}
+
+fn read_page(
+    conn: &Connection,
+    def: &ModuleDef,
+    q: &ListQuery,
+    read: Read,
+) -> Result<Vec<Row>, StorageError> {
+    let (sql, args) = read_sql(def, q, read)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| read_row(def, r))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Turns what a person typed into an FTS5 query: every word must occur (as a prefix). A word of up
-/// to 10 characters is answered from the prefix index of its length (migration 0005), so its
-/// matches stream newest first; a longer one makes FTS5 merge every term it starts first.
-pub fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
+/// The longest prefix FTS5 answers from a prefix index (migration 0005: lengths 1 to 10).
+const PREFIX_INDEX_MAX: usize = 10;
+
+/// What a person typed, as FTS5 queries: every word must occur, as a word or the start of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextQuery {
+    /// The query to read with. A word whose prefix part is longer than `PREFIX_INDEX_MAX` is cut
+    /// to that many characters, so that every prefix is answered from a prefix index and matches
+    /// stream newest first; the cut words make it match a few rows too many.
+    pub fts: String,
+    /// The query with every word whole: exact, but FTS5 first merges the doclists of every term a
+    /// long word starts (~4 ms for a word in 166k time entries).
+    pub exact: String,
+    /// The cut words, whole and folded: a row `fts` finds must have a word starting with each.
+    pub long_words: Vec<String>,
+}
+
+impl TextQuery {
+    /// Whether a row that `fts` found (its full-text title and body) really has every cut word.
+    pub fn admits(&self, title: &str, body: &str) -> bool {
+        let text = fold(&format!("{title} {body}"));
+        let words: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        self.long_words
+            .iter()
+            .all(|long| words.iter().any(|w| w.starts_with(long.as_str())))
+    }
+}
+
+/// Lower case without diacritics, as FTS5's `unicode61 remove_diacritics 2` compares words:
+/// canonical decomposition, combining marks dropped.
+fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Turns what a person typed into a `TextQuery` (at most 8 words); `None` when it has no word.
+pub fn fts_query(text: &str) -> Option<TextQuery> {
+    let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-')
         .filter(|w| !w.is_empty())
         .take(8)
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
         .collect();
     if words.is_empty() {
-        None
-    } else {
-        Some(words.join(" "))
+        return None;
     }
+    let quote = |w: &str| format!("\"{}\"*", w.replace('"', "\"\""));
+    let (mut fts, mut exact, mut long_words) = (Vec::new(), Vec::new(), Vec::new());
+    for w in words {
+        exact.push(quote(w));
+        // FTS5 splits a typed word like `anna@example.com` into a phrase and matches only its last
+        // part as a prefix, so only that part may need cutting.
+        let last = w.char_indices().filter(|(_, c)| c.is_alphanumeric()).fold(
+            None::<(usize, usize)>,
+            |run, (i, c)| match run {
+                Some((start, end)) if end == i => Some((start, i + c.len_utf8())),
+                _ => Some((i, i + c.len_utf8())),
+            },
+        );
+        match last {
+            Some((start, end)) if w[start..end].chars().count() > PREFIX_INDEX_MAX => {
+                let cut = w[start..end]
+                    .char_indices()
+                    .nth(PREFIX_INDEX_MAX)
+                    .map_or(end, |(i, _)| start + i);
+                fts.push(quote(&w[..cut]));
+                long_words.push(fold(&w[start..end]));
+            }
+            _ => fts.push(quote(w)),
+        }
+    }
+    Some(TextQuery {
+        fts: fts.join(" "),
+        exact: exact.join(" "),
+        long_words,
+    })
 }
 
 /// Writes (or replaces) a record's full-text entry; its rowid is the record id.
@@ -361,7 +497,7 @@ pub fn search_all(
     modules: &[&ModuleDef],
     limit: usize,
 ) -> Result<Vec<(&'static str, i64, String)>, StorageError> {
-    let Some(fts) = fts_query(text) else {
+    let Some(query) = fts_query(text) else {
         return Ok(Vec::new());
     };
     let wanted = plain_words(text);
@@ -369,15 +505,7 @@ pub fn search_all(
     type Hit = ((usize, usize, i64), &'static str, String);
     let mut hits: Vec<Hit> = Vec::new();
     for def in modules {
-        let st = search_table(def);
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT rowid, title FROM \"{st}\" WHERE \"{st}\" MATCH ?1 ORDER BY rowid DESC LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![fts, SEARCH_NEWEST_PER_MODULE as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (id, title) = row?;
+        for (id, title) in newest_matches(conn, def, &query, SEARCH_NEWEST_PER_MODULE)? {
             let words = plain_words(&title);
             let whole = wanted.iter().filter(|w| words.contains(w)).count();
             let starts = wanted
@@ -394,6 +522,48 @@ pub fn search_all(
         .into_iter()
         .map(|((.., id), slug, title)| (slug, id, title))
         .collect())
+}
+
+/// A module's newest full-text matches, (id, title), at most `n`; cut words are checked as in
+/// `list`.
+fn newest_matches(
+    conn: &Connection,
+    def: &ModuleDef,
+    query: &TextQuery,
+    n: usize,
+) -> Result<Vec<(i64, String)>, StorageError> {
+    let st = search_table(def);
+    let sql = format!(
+        "SELECT rowid, title, body FROM \"{st}\" WHERE \"{st}\" MATCH ?1 ORDER BY rowid DESC LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    if query.long_words.is_empty() {
+        let rows = stmt.query_map(params![query.fts, n as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        return Ok(rows.collect::<Result<Vec<_>, _>>()?);
+    }
+    let mut rows = stmt.query(params![query.fts, (n + REJECTS_BEFORE_EXACT) as i64])?;
+    let (mut out, mut read) = (Vec::new(), 0usize);
+    while let Some(r) = rows.next()? {
+        read += 1;
+        let title: String = r.get(1)?;
+        let body: Option<String> = r.get(2)?;
+        if query.admits(&title, body.as_deref().unwrap_or("")) {
+            out.push((r.get(0)?, title));
+            if out.len() == n {
+                return Ok(out);
+            }
+        }
+    }
+    if read < n + REJECTS_BEFORE_EXACT {
+        return Ok(out);
+    }
+    drop(rows);
+    let rows = stmt.query_map(params![query.exact, n as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The display title of a record (for links), if it exists.
@@ -538,7 +708,7 @@ mod tests {
 
     /// SQLite's plan for one list page, as its `detail` lines.
     fn plan(db: &Database, def: &ModuleDef, q: &ListQuery) -> String {
-        let (sql, args) = list_sql(def, q).unwrap();
+        let (sql, args) = read_sql(def, q, Read::Page).unwrap();
         db.read_blocking(|c| -> Result<String, StorageError> {
             let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3))?;
@@ -593,6 +763,40 @@ mod tests {
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn long_words_are_cut_to_the_longest_prefix_index_and_checked_whole() {
+        let q = fts_query("Documentation review").unwrap();
+        assert_eq!(q.fts, "\"Documentat\"* \"review\"*");
+        assert_eq!(q.exact, "\"Documentation\"* \"review\"*");
+        assert_eq!(q.long_words, vec!["documentation"]);
+        // Only the last part of a typed phrase is a prefix; diacritics and case are folded.
+        let q = fts_query("team-Überweisungsauftrag anna@example.com").unwrap();
+        assert_eq!(q.fts, "\"team-Überweisun\"* \"anna@example.com\"*");
+        assert_eq!(q.long_words, vec!["uberweisungsauftrag"]);
+        let q = fts_query("documentation-team").unwrap();
+        assert!(q.long_words.is_empty(), "{q:?}");
+        assert_eq!(q.fts, q.exact);
+        // Ten characters are answered whole from the prefix index.
+        assert!(fts_query("abcdefghij").unwrap().long_words.is_empty());
+        assert_eq!(
+            fts_query("abcdefghijk").unwrap().long_words,
+            vec!["abcdefghijk"]
+        );
+
+        let q = fts_query("dokumentáciách").unwrap();
+        assert!(q.admits("Ročná správa", "príloha k Dokumentaciach 2026"));
+        assert!(
+            q.admits("DOKUMENTÁCIÁCHOVÝ", ""),
+            "a longer word that starts with it"
+        );
+        assert!(
+            !q.admits("Dokumentácia", ""),
+            "shares only the first letters"
+        );
+        assert!(!q.admits("xdokumentaciach", ""), "must start a word");
+        assert!(fts_query("   ,;").is_none());
     }
 
     /// Every sort a list offers, both directions, from the first page and from a cursor, walks an
@@ -671,11 +875,11 @@ mod tests {
     fn list_pages_are_index_walks_that_stop_at_the_limit() {
         let (_dir, db) = db();
         let page =
-            |equals: Vec<(&'static str, Value)>, sort, desc, search: Option<&str>| ListQuery {
+            |equals: Vec<(&'static str, Value)>, sort, desc, search: Option<TextQuery>| ListQuery {
                 equals,
                 sort,
                 desc,
-                search: search.map(str::to_string),
+                search,
                 after: None,
                 limit: 50,
                 ..Default::default()
@@ -704,7 +908,7 @@ mod tests {
         let p = plan(
             &db,
             &CLIENTS,
-            &page(vec![], None, true, fts_query("design").as_deref()),
+            &page(vec![], None, true, fts_query("design")),
         );
         assert!(p.contains("search_clients VIRTUAL TABLE"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");

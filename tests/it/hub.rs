@@ -3146,6 +3146,84 @@ async fn sorting_by_name_ignores_letter_case_across_pages() {
     );
 }
 
+/// A word longer than the longest prefix index (10 characters) is read by its first 10 letters and
+/// each candidate checked for the whole word: what shares only the first letters is not a match,
+/// accents and case do not matter, and when the first letters are common but the word is rare the
+/// search asks the exact query instead of turning down candidates without end.
+#[tokio::test]
+async fn long_search_words_match_whole_however_common_their_first_letters() {
+    let env = Env::start();
+    let s = env.admin().await;
+    let names = |rows: Vec<Value>| -> Vec<String> {
+        rows.iter()
+            .filter_map(|r| r["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    // Oldest first: the rare whole word, then 300 that share its first 12 letters.
+    let mut csv = String::from("name\nDocumentation Partners\nÜberweisungsauftrag Büro\n");
+    for n in 0..300 {
+        csv.push_str(&format!("Documentatio {n:03}\n"));
+    }
+    csv.push_str("Documentations GmbH\n");
+    assert_eq!(s.import("clients", &csv, false).await.status, 201);
+
+    let found = names(s.all("clients", "q=documentation").await);
+    assert_eq!(found, vec!["Documentations GmbH", "Documentation Partners"]);
+    // A page of one from the newest: the rare word is behind 300 that only share its first letters.
+    let r = s.get("/api/v1/clients?q=documentation&limit=1").await;
+    assert_eq!(
+        names(r.json()["items"].as_array().cloned().unwrap_or_default()),
+        vec!["Documentations GmbH"]
+    );
+    let cursor = r.json()["next_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let r = s
+        .get(&format!(
+            "/api/v1/clients?q=documentation&limit=1&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        names(r.json()["items"].as_array().cloned().unwrap_or_default()),
+        vec!["Documentation Partners"]
+    );
+    // Without the accent, in capitals, and as a longer prefix; a different ending finds nothing.
+    for q in [
+        "UBERWEISUNGSAUF",
+        "überweisungsauftrag",
+        "Uberweisungsauftr%C3%A4ge",
+    ] {
+        let found = names(s.all("clients", &format!("q={q}")).await);
+        let want: Vec<String> = if q.contains("%C3") {
+            vec![]
+        } else {
+            vec!["Überweisungsauftrag Büro".into()]
+        };
+        assert_eq!(found, want, "q={q}");
+    }
+    assert!(names(s.all("clients", "q=uberweisungsausgang").await).is_empty());
+    // The export counts the same rows.
+    let csv = s.get("/api/v1/clients/export.csv?q=documentation").await;
+    assert_eq!(csv.body.lines().count(), 3, "{}", csv.body);
+    // The global search too.
+    let r = s.get("/api/v1/search?q=documentation").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let titles: Vec<String> = r.json()["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i["title"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    assert!(
+        titles.iter().all(|t| t.starts_with("Documentation")),
+        "{titles:?}"
+    );
+}
+
 #[tokio::test]
 async fn search_results_page_newest_first_and_by_name_without_losing_rows() {
     let env = Env::start();
