@@ -119,20 +119,18 @@ mod tests {
             Some(LATEST_SCHEMA_VERSION)
         );
     }
-    /// An instance made before 0004 keeps its search: the entries of the shared table move into the
-    /// per-module tables under their record ids, and the shared table goes.
-    #[test]
-    fn hub_scale_moves_existing_search_entries_into_the_module_tables() {
+    /// A database as a holdfast of schema `version` left it.
+    fn database_at(version: i64) -> (tempfile::TempDir, std::path::PathBuf, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite");
-        let mut conn = Connection::open(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "CREATE TABLE schema_migrations (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL
             ) STRICT;",
         )
         .unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version <= 3) {
+        for m in MIGRATIONS.iter().filter(|m| m.version <= version) {
             conn.execute_batch(m.sql).unwrap();
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 'x')",
@@ -140,6 +138,14 @@ mod tests {
             )
             .unwrap();
         }
+        (dir, path, conn)
+    }
+
+    /// An instance made before 0004 keeps its search: the entries of the shared table move into the
+    /// per-module tables under their record ids, and the shared table goes.
+    #[test]
+    fn hub_scale_moves_existing_search_entries_into_the_module_tables() {
+        let (_dir, path, mut conn) = database_at(3);
         // Rows as 0003-era holdfast wrote them (rowid derived from id and module, or any rowid).
         conn.execute_batch(
             "INSERT INTO search_index (rowid, module, record_id, title, body)
@@ -184,23 +190,7 @@ mod tests {
     /// each entry under its record id, so the search finds after the upgrade what it found before.
     #[test]
     fn search_prefixes_rebuild_keeps_every_entry_under_its_record_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("db.sqlite");
-        let mut conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL
-            ) STRICT;",
-        )
-        .unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version <= 4) {
-            conn.execute_batch(m.sql).unwrap();
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 'x')",
-                rusqlite::params![m.version, m.name],
-            )
-            .unwrap();
-        }
+        let (_dir, path, mut conn) = database_at(4);
         let tables = [
             "search_clients",
             "search_contacts",
