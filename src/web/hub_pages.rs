@@ -170,10 +170,18 @@ struct ListPage {
 }
 
 /// Options for a reference or user field: up to 500 records by title.
-async fn options_for(inst: &Instance, kind: Kind) -> Result<Vec<(String, String)>, StorageError> {
+/// The choices of a select. A reference offers the first 500 records by name, and always `current`
+/// (the record's value, the chosen filter): were it missing, the browser would show another choice
+/// and a saved form would silently point the record somewhere else.
+async fn options_for(
+    inst: &Instance,
+    kind: Kind,
+    current: &str,
+) -> Result<Vec<(String, String)>, StorageError> {
     match kind {
         Kind::Ref(m) => {
             let d = schema::by_module(m);
+            let current: Option<i64> = current.parse().ok();
             inst.db
                 .read(move |c| {
                     let q = store::ListQuery {
@@ -182,7 +190,7 @@ async fn options_for(inst: &Instance, kind: Kind) -> Result<Vec<(String, String)
                         ..Default::default()
                     };
                     let rows = store::list(c, d, &q)?;
-                    Ok(rows
+                    let mut options: Vec<(String, String)> = rows
                         .iter()
                         .map(|r| {
                             let t = match r.get(d.title) {
@@ -191,7 +199,13 @@ async fn options_for(inst: &Instance, kind: Kind) -> Result<Vec<(String, String)
                             };
                             (r.id.to_string(), t)
                         })
-                        .collect())
+                        .collect();
+                    if let Some(id) = current.filter(|id| !rows.iter().any(|r| r.id == *id)) {
+                        if let Some(title) = store::title_of(c, d, id)? {
+                            options.insert(0, (id.to_string(), title));
+                        }
+                    }
+                    Ok(options)
                 })
                 .await
         }
@@ -301,16 +315,17 @@ pub async fn list(
     }
     let mut filters = Vec::new();
     for f in def.filters() {
+        let selected = params
+            .filters
+            .iter()
+            .find(|(k, _)| k == f.name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         filters.push(FilterView {
             name: f.name.into(),
             label: f.label,
-            options: options_for(&inst, f.kind).await?,
-            selected: params
-                .filters
-                .iter()
-                .find(|(k, _)| k == f.name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
+            options: options_for(&inst, f.kind, &selected).await?,
+            selected,
         });
     }
     let keep: Vec<(String, String)> = pairs
@@ -408,13 +423,14 @@ async fn form_page(
             Kind::Int { .. } | Kind::Money => "number",
             Kind::Text { .. } => "text",
         };
+        let options = options_for(inst, f.kind, &value).await?;
         fields.push(FormField {
             name: f.name,
             label: f.label,
             required: f.required,
             widget,
             value,
-            options: options_for(inst, f.kind).await?,
+            options,
             error: errors
                 .iter()
                 .find(|e| e.field == f.name)

@@ -2783,6 +2783,54 @@ async fn every_module_page_renders_with_security_headers_and_forms_mark_the_bad_
     );
 }
 
+/// A reference select offers the first 500 records by name; the record's own value and a chosen
+/// filter are always among them, so editing a project of a client far down the alphabet keeps its
+/// client instead of silently taking the first one offered.
+#[tokio::test]
+async fn reference_selects_keep_the_current_record_beyond_the_first_500() {
+    let env = Env::start();
+    let s = env.admin().await;
+    let mut csv = String::from("name\n");
+    for n in 0..520 {
+        csv.push_str(&format!("Aardvark {n:03}\n"));
+    }
+    assert_eq!(s.import("clients", &csv, false).await.status, 201);
+    let zulu = s.create("clients", json!({ "name": "Zulu Ltd" })).await["id"]
+        .as_i64()
+        .unwrap();
+    let project = s
+        .create("projects", json!({ "name": "Far down", "client_id": zulu }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let chosen = format!("<option value=\"{zulu}\" selected>Zulu Ltd</option>");
+    let edit = s.get(&format!("/m/projects/{project}/edit")).await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.body.contains(&chosen), "edit form keeps the client");
+    let new = s.get(&format!("/m/projects/new?client_id={zulu}")).await;
+    assert!(new.body.contains(&chosen), "a new project for that client");
+    let list = s.get(&format!("/m/projects?client_id={zulu}")).await;
+    assert!(
+        list.body.contains(&chosen),
+        "the filter shows what it filters by"
+    );
+    // The form as the browser sends it back leaves the project where it was.
+    let r = s
+        .form(
+            &format!("/m/projects/{project}"),
+            &[
+                ("name", "Far down"),
+                ("client_id", &zulu.to_string()),
+                ("status", "planned"),
+                ("_version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let p = s.get(&format!("/api/v1/projects/{project}")).await.json();
+    assert_eq!(p["client_id"], zulu);
+}
+
 // ---- 11. docs/api.md ------------------------------------------------------------------------------
 
 struct Example {
