@@ -211,12 +211,8 @@ async fn contacts_projects_tasks_and_time_entries_crud_with_their_filters() {
     let env = Env::start();
     env.add_user("anna", "users", USER_PW);
     let api = env.full_token();
-    let a = api.create("clients", json!({ "name": "Acme" })).await["id"]
-        .as_i64()
-        .unwrap();
-    let b = api.create("clients", json!({ "name": "Bolt" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let a = api.create_id("clients", json!({ "name": "Acme" })).await;
+    let b = api.create_id("clients", json!({ "name": "Bolt" })).await;
 
     // Contacts.
     let r = api
@@ -327,13 +323,11 @@ async fn contacts_projects_tasks_and_time_entries_crud_with_their_filters() {
     assert_eq!(t1["priority"], "normal");
     let t1 = t1["id"].as_i64().unwrap();
     let t2 = api
-        .create(
+        .create_id(
             "tasks",
             json!({ "title": "Interview staff", "project_id": p2, "priority": "urgent" }),
         )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .await;
     assert_eq!(
         strings(
             &api.all("tasks", &format!("project_id={p1}")).await,
@@ -508,14 +502,10 @@ async fn invalid_input_is_422_naming_the_field_and_nothing_is_written() {
     let env = Env::start();
     env.add_user("anna", "users", USER_PW);
     let api = env.full_token();
-    let acme = api.create("clients", json!({ "name": "Acme" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let acme = api.create_id("clients", json!({ "name": "Acme" })).await;
     let p = api
-        .create("projects", json!({ "name": "P", "client_id": acme }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("projects", json!({ "name": "P", "client_id": acme }))
+        .await;
 
     let cases: Vec<(&str, Value, &str, &str)> = vec![
         ("clients", json!({}), "name", "required"),
@@ -860,14 +850,10 @@ async fn malformed_json_and_wrong_content_types_get_json_errors() {
 async fn empty_values_for_defaulted_fields_never_cause_a_server_error() {
     let env = Env::start();
     let api = env.full_token();
-    let c = api.create("clients", json!({ "name": "Acme" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let c = api.create_id("clients", json!({ "name": "Acme" })).await;
     let p = api
-        .create("projects", json!({ "name": "P", "client_id": c }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("projects", json!({ "name": "P", "client_id": c }))
+        .await;
     let mut failures = Vec::new();
     let cases = [
         (
@@ -1471,9 +1457,7 @@ async fn csv_round_trip_to_a_fresh_instance_keeps_every_record_and_id() {
 async fn csv_import_reports_reference_problems_together_with_field_problems() {
     let env = Env::start();
     let api = env.full_token();
-    let c = api.create("clients", json!({ "name": "Acme" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let c = api.create_id("clients", json!({ "name": "Acme" })).await;
     let csv = format!(
         "name,client_id,email\nGood,{c},g@example.test\nBad Mail,{c},not-an-email\nNo Client,999999,n@example.test\n"
     );
@@ -1535,46 +1519,31 @@ async fn invoices_from_time_with_integer_money_gap_free_numbers_and_locked_issue
     let env = Env::start();
     env.add_user("anna", "users", USER_PW);
     let api = env.full_token();
-    let client = api.create("clients", json!({ "name": "Initech" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let client = api.create_id("clients", json!({ "name": "Initech" })).await;
     let project = api
-        .create(
+        .create_id(
             "projects",
             json!({ "name": "TPS reports", "client_id": client, "hourly_rate": 12000, "currency": "EUR" }),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        ).await;
     let other = api
-        .create(
+        .create_id(
             "projects",
             json!({ "name": "Other", "client_id": client, "hourly_rate": 10000 }),
         )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .await;
     let entry = |project: i64, date: &str, minutes: i64, billable: bool| json!({ "user": "anna", "project_id": project, "date": date, "minutes": minutes, "billable": billable, "note": "work" });
     let e60 = api
-        .create("time-entries", entry(project, "2026-11-02", 60, true))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("time-entries", entry(project, "2026-11-02", 60, true))
+        .await;
     let e30 = api
-        .create("time-entries", entry(project, "2026-11-03", 30, true))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("time-entries", entry(project, "2026-11-03", 30, true))
+        .await;
     let unbillable = api
-        .create("time-entries", entry(project, "2026-11-04", 45, false))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("time-entries", entry(project, "2026-11-04", 45, false))
+        .await;
     let elsewhere = api
-        .create("time-entries", entry(other, "2026-11-04", 120, true))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("time-entries", entry(other, "2026-11-04", 120, true))
+        .await;
 
     // 90 billable minutes at 120.00/h = 180.00 net, 23 % = 41.40 tax, 221.40 total.
     let r = api
@@ -1867,10 +1836,8 @@ async fn invoices_from_time_with_integer_money_gap_free_numbers_and_locked_issue
         );
     }
     let nobody = api
-        .create("clients", json!({ "name": "No invoices" }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("clients", json!({ "name": "No invoices" }))
+        .await;
     assert_eq!(
         ids(api
             .all("invoices", &format!("status=cancelled&client_id={client}"))
@@ -1923,17 +1890,13 @@ async fn invoices_from_time_with_integer_money_gap_free_numbers_and_locked_issue
 async fn invoice_from_project_bills_partial_hours_to_the_cent() {
     let env = Env::start();
     let api = env.full_token();
-    let client = api.create("clients", json!({ "name": "Hooli" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let client = api.create_id("clients", json!({ "name": "Hooli" })).await;
     let project = api
-        .create(
+        .create_id(
             "projects",
             json!({ "name": "Nucleus", "client_id": client, "hourly_rate": 12000 }),
         )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .await;
     for minutes in [10, 20] {
         api.create(
             "time-entries",
@@ -1977,9 +1940,7 @@ fn pdf(extra: &str) -> Vec<u8> {
 async fn documents_versions_round_trip_bytes_refuse_executables_and_are_encrypted_on_disk() {
     let env = Env::start();
     let s = env.admin().await;
-    let client = s.create("clients", json!({ "name": "Umbrella" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let client = s.create_id("clients", json!({ "name": "Umbrella" })).await;
     let doc = s
         .create(
             "documents",
@@ -2103,10 +2064,8 @@ async fn documents_over_the_configured_size_limit_are_refused() {
     let env = Env::with_config(Some("[documents]\nmax_size_mb = 1\n"));
     let api = env.full_token();
     let id = api
-        .create("documents", json!({ "title": "Big scan" }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("documents", json!({ "title": "Big scan" }))
+        .await;
     let mut big = pdf("big");
     big.resize(1024 * 1024 + 512 * 1024, b'A');
     let r = api.upload(id, "big.pdf", &big, false).await;
@@ -2141,9 +2100,7 @@ async fn documents_over_the_configured_size_limit_are_refused() {
 async fn document_downloads_keep_their_sandbox_policy() {
     let env = Env::start();
     let api = env.full_token();
-    let id = api.create("documents", json!({ "title": "Note" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let id = api.create_id("documents", json!({ "title": "Note" })).await;
     let r = api
         .upload(id, "note.txt", b"hello <script>alert(1)</script>", false)
         .await;
@@ -2173,10 +2130,8 @@ async fn deleting_a_document_removes_its_stored_files() {
     let env = Env::start();
     let api = env.full_token();
     let id = api
-        .create("documents", json!({ "title": "To be erased" }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("documents", json!({ "title": "To be erased" }))
+        .await;
     for v in ["one", "two"] {
         assert_eq!(api.upload(id, "f.pdf", &pdf(v), false).await.status, 201);
     }
@@ -2214,10 +2169,8 @@ async fn history_restores_an_earlier_name_and_comments_show_on_the_card() {
     let env = Env::start();
     let s = env.admin().await;
     let id = s
-        .create("clients", json!({ "name": "Original Name" }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("clients", json!({ "name": "Original Name" }))
+        .await;
     let path = format!("/api/v1/clients/{id}");
     assert_eq!(
         s.patch(&path, json!({ "name": "Second Name" }))
@@ -2339,10 +2292,8 @@ async fn a_new_record_never_inherits_a_deleted_records_history_or_comments() {
     let s = env.admin().await;
     s.create("clients", json!({ "name": "Keeper" })).await;
     let old = s
-        .create("clients", json!({ "name": "Old Secret Name" }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("clients", json!({ "name": "Old Secret Name" }))
+        .await;
     s.patch(
         &format!("/api/v1/clients/{old}"),
         json!({ "name": "Renamed Secret" }),
@@ -2357,9 +2308,7 @@ async fn a_new_record_never_inherits_a_deleted_records_history_or_comments() {
         s.delete(&format!("/api/v1/clients/{old}")).await.status,
         204
     );
-    let new = s.create("clients", json!({ "name": "Brand New" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let new = s.create_id("clients", json!({ "name": "Brand New" })).await;
     let card = s.get(&format!("/m/clients/{new}")).await;
     assert_eq!(card.status, 200);
     assert!(
@@ -2475,10 +2424,8 @@ async fn global_search_finds_every_module_but_only_what_the_caller_may_see() {
     env.add_user("viv", "clients-only", USER_PW);
 
     let c = admin
-        .create("clients", json!({ "name": "Zephyr Works" }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("clients", json!({ "name": "Zephyr Works" }))
+        .await;
     admin
         .create(
             "contacts",
@@ -2486,21 +2433,17 @@ async fn global_search_finds_every_module_but_only_what_the_caller_may_see() {
         )
         .await;
     let p = admin
-        .create(
+        .create_id(
             "projects",
             json!({ "name": "Zephyr Rollout", "client_id": c }),
         )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .await;
     let t = admin
-        .create(
+        .create_id(
             "tasks",
             json!({ "title": "Zephyr kickoff", "project_id": p }),
         )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .await;
     admin
         .create(
             "time-entries",
@@ -2612,17 +2555,15 @@ async fn global_search_finds_every_module_but_only_what_the_caller_may_see() {
 async fn every_module_page_renders_with_security_headers_and_forms_mark_the_bad_field() {
     let env = Env::start();
     let s = env.admin().await;
-    let c = s.create("clients", json!({ "name": "Page Client" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let c = s
+        .create_id("clients", json!({ "name": "Page Client" }))
+        .await;
     let p = s
-        .create(
+        .create_id(
             "projects",
             json!({ "name": "Page Project", "client_id": c }),
         )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .await;
     let mut records: Vec<(&str, i64, &str)> = vec![
         ("clients", c, "Page Client"),
         ("projects", p, "Page Project"),
@@ -2795,14 +2736,10 @@ async fn reference_selects_keep_the_current_record_beyond_the_first_500() {
         csv.push_str(&format!("Aardvark {n:03}\n"));
     }
     assert_eq!(s.import("clients", &csv, false).await.status, 201);
-    let zulu = s.create("clients", json!({ "name": "Zulu Ltd" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let zulu = s.create_id("clients", json!({ "name": "Zulu Ltd" })).await;
     let project = s
-        .create("projects", json!({ "name": "Far down", "client_id": zulu }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("projects", json!({ "name": "Far down", "client_id": zulu }))
+        .await;
     let chosen = format!("<option value=\"{zulu}\" selected>Zulu Ltd</option>");
     let edit = s.get(&format!("/m/projects/{project}/edit")).await;
     assert_eq!(edit.status, 200);
@@ -2974,25 +2911,19 @@ async fn a_time_entry_refuses_a_task_of_another_project() {
     let env = Env::start();
     env.add_user("anna", "users", USER_PW);
     let api = env.full_token();
-    let c = api.create("clients", json!({ "name": "Acme" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let c = api.create_id("clients", json!({ "name": "Acme" })).await;
     let mut projects = Vec::new();
     let mut tasks = Vec::new();
     for name in ["Website", "Audit"] {
         let p = api
-            .create("projects", json!({ "name": name, "client_id": c }))
-            .await["id"]
-            .as_i64()
-            .unwrap();
+            .create_id("projects", json!({ "name": name, "client_id": c }))
+            .await;
         let t = api
-            .create(
+            .create_id(
                 "tasks",
                 json!({ "title": format!("{name} kickoff"), "project_id": p }),
             )
-            .await["id"]
-            .as_i64()
-            .unwrap();
+            .await;
         projects.push(p);
         tasks.push(t);
     }
@@ -3044,17 +2975,13 @@ async fn invoices_and_documents_refuse_a_project_of_another_client() {
     let mut clients = Vec::new();
     let mut projects = Vec::new();
     for name in ["Acme", "Globex"] {
-        let c = api.create("clients", json!({ "name": name })).await["id"]
-            .as_i64()
-            .unwrap();
+        let c = api.create_id("clients", json!({ "name": name })).await;
         let p = api
-            .create(
+            .create_id(
                 "projects",
                 json!({ "name": format!("{name} site"), "client_id": c }),
             )
-            .await["id"]
-            .as_i64()
-            .unwrap();
+            .await;
         clients.push(c);
         projects.push(p);
     }
@@ -3085,9 +3012,7 @@ async fn invoices_and_documents_refuse_a_project_of_another_client() {
         assert_eq!(api.count(slug).await, 0, "{slug}");
         // Its own client's project is fine; moving the record to the other client while the
         // project stays, or to the other project alone, is refused; both together are allowed.
-        let id = api.create(slug, body(clients[0], projects[0])).await["id"]
-            .as_i64()
-            .unwrap();
+        let id = api.create_id(slug, body(clients[0], projects[0])).await;
         for change in [
             json!({ "client_id": clients[1] }),
             json!({ "project_id": projects[1] }),
@@ -3176,14 +3101,10 @@ async fn sorting_by_name_ignores_letter_case_across_pages() {
     }
     assert_eq!(seen, want);
     // Tasks and documents sort their titles the same way.
-    let c = api.create("clients", json!({ "name": "Owner" })).await["id"]
-        .as_i64()
-        .unwrap();
+    let c = api.create_id("clients", json!({ "name": "Owner" })).await;
     let p = api
-        .create("projects", json!({ "name": "P", "client_id": c }))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("projects", json!({ "name": "P", "client_id": c }))
+        .await;
     for title in ["b task", "A task", "C task"] {
         api.create("tasks", json!({ "title": title, "project_id": p }))
             .await;
@@ -3279,11 +3200,7 @@ async fn search_results_page_newest_first_and_by_name_without_losing_rows() {
     let mut made = Vec::new();
     for i in 0..9 {
         let name = format!("{} Quartz Works", ["Zeta", "alpha", "Mid"][i % 3]);
-        made.push(
-            api.create("clients", json!({ "name": name })).await["id"]
-                .as_i64()
-                .unwrap(),
-        );
+        made.push(api.create_id("clients", json!({ "name": name })).await);
         // Non-matching clients in between.
         api.create("clients", json!({ "name": format!("Other {i}") }))
             .await;

@@ -15,8 +15,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-pub const SESSION: &str = "__Host-hf_session";
-
 pub const ADMIN: &str = "root";
 pub const ADMIN_PW: &str = "correct horse battery staple 41";
 pub const USER_PW: &str = "velvet horse battery staple 42";
@@ -414,6 +412,14 @@ impl Caller<'_> {
         let r = self.post(&format!("/api/v1/{slug}"), body.clone()).await;
         assert_eq!(r.status, 201, "create {slug} {body}: {}", r.body);
         r.json()
+    }
+
+    /// `create`, for the new record's id.
+    pub async fn create_id(&self, slug: &str, body: Value) -> i64 {
+        let created = self.create(slug, body).await;
+        created["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id in {created}"))
     }
 
     /// Every record of a module (one page of up to 500), newest first.

@@ -20,7 +20,6 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const SESSION: &str = "__Host-hf_session";
 pub const PRE: &str = "__Host-hf_pre";
 
 /// The first administrator most tests create; the lock and unlock e-mails go to this address.
@@ -455,38 +454,6 @@ impl Hub {
 
 pub fn json_of(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", r.body))
-}
-
-/// Every `Set-Cookie` line of a response.
-pub fn set_cookies(r: &Resp) -> Vec<String> {
-    r.headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect()
-}
-
-/// The full `Set-Cookie` line for cookie `name`.
-pub fn set_cookie_line(r: &Resp, name: &str) -> Option<String> {
-    set_cookies(r)
-        .into_iter()
-        .find(|l| l.split('=').next() == Some(name))
-}
-
-/// The value set for cookie `name` (None when not set or set empty, i.e. cleared).
-pub fn set_cookie(r: &Resp, name: &str) -> Option<String> {
-    set_cookie_line(r, name)
-        .and_then(|l| {
-            l.split(';')
-                .next()
-                .and_then(|kv| kv.split_once('='))
-                .map(|(_, v)| v.to_string())
-        })
-        .filter(|v| !v.is_empty())
-}
-
-pub fn session_cookie(r: &Resp) -> Option<String> {
-    set_cookie(r, SESSION)
 }
 
 /// The value of the `<input … name="NAME" … value="…">` in a page.

@@ -15,6 +15,62 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
+pub const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
+
+/// A vendor signing key made by `holdfast-release keygen` (`release.key`, `release.pub` in the
+/// first directory) and a trusted-keys directory holding its public half as `vendor.pub`, with the
+/// modes an admin gives them (0755 directory, 0644 key).
+pub fn vendor_keys() -> (tempfile::TempDir, tempfile::TempDir) {
+    use std::os::unix::fs::PermissionsExt;
+    let keys = tempfile::tempdir().unwrap();
+    let out = Command::new(RELEASE)
+        .args(["keygen", "--out"])
+        .arg(keys.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let trusted = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(trusted.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let vendor = trusted.path().join("vendor.pub");
+    std::fs::copy(keys.path().join("release.pub"), &vendor).unwrap();
+    std::fs::set_permissions(&vendor, std::fs::Permissions::from_mode(0o644)).unwrap();
+    (keys, trusted)
+}
+
+/// The session cookie's name.
+pub const SESSION: &str = "__Host-hf_session";
+
+/// Every `Set-Cookie` line of a response.
+pub fn set_cookies(r: &Resp) -> Vec<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// The full `Set-Cookie` line for cookie `name`.
+pub fn set_cookie_line(r: &Resp, name: &str) -> Option<String> {
+    set_cookies(r)
+        .into_iter()
+        .find(|l| l.split('=').next() == Some(name))
+}
+
+/// The value set for cookie `name` (None when not set or set empty, i.e. cleared).
+pub fn set_cookie(r: &Resp, name: &str) -> Option<String> {
+    set_cookie_line(r, name)
+        .and_then(|l| {
+            l.split(';')
+                .next()
+                .and_then(|kv| kv.split_once('='))
+                .map(|(_, v)| v.to_string())
+        })
+        .filter(|v| !v.is_empty())
+}
+
+pub fn session_cookie(r: &Resp) -> Option<String> {
+    set_cookie(r, SESSION)
+}
 
 /// A private data dir (0700) that disappears after the test.
 pub fn data_dir() -> tempfile::TempDir {
@@ -388,15 +444,7 @@ pub async fn api_sign_in(c: &Client, user: &str, password: &str) -> (String, Str
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-hf_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string();
+    let cookie = format!("{SESSION}={}", session_cookie(&r).unwrap());
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     (cookie, v["csrf_token"].as_str().unwrap().to_string())
 }

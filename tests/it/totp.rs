@@ -15,14 +15,7 @@ fn code(secret_b32: &str, offset_steps: i64) -> String {
 }
 
 fn session(r: &Resp) -> String {
-    r.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-hf_session="))
-        .and_then(|v| v.split(';').next())
-        .unwrap()
-        .to_string()
+    format!("{SESSION}={}", session_cookie(r).unwrap())
 }
 
 async fn post(c: &Client, path: &str, cookie: Option<&str>, body: &str) -> Resp {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
 const PASSWORD: &str = "harbour lantern quiet 42";
 
 /// A binary install in temp dirs: its own copy of holdfast (the update replaces it), a data dir,
@@ -31,18 +30,7 @@ impl Rig {
         let data = data_dir();
         let bin = tempfile::tempdir().unwrap();
         std::fs::copy(BIN, bin.path().join("holdfast")).unwrap();
-        let keys = tempfile::tempdir().unwrap();
-        let out = Command::new(RELEASE)
-            .args(["keygen", "--out"])
-            .arg(keys.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let trusted = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(trusted.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let vendor = trusted.path().join("vendor.pub");
-        std::fs::copy(keys.path().join("release.pub"), &vendor).unwrap();
-        std::fs::set_permissions(&vendor, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (keys, trusted) = vendor_keys();
         let cfg = data.path().join("holdfast.toml");
         std::fs::write(
             &cfg,

@@ -1,35 +1,14 @@
 //! `holdfast update verify|status` on the real binary, with bundles made by the real vendor tool.
 
 use crate::support::*;
-use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
-
-const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
 
 #[test]
 fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
     let dir = data_dir();
     let d = dir.path();
     assert!(holdfast(d, &["init"]).status.success());
-    let keys = tempfile::tempdir().unwrap();
-    let out = Command::new(RELEASE)
-        .args(["keygen", "--out"])
-        .arg(keys.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let trusted = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(trusted.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::copy(
-        keys.path().join("release.pub"),
-        trusted.path().join("vendor.pub"),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        trusted.path().join("vendor.pub"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
+    let (keys, trusted) = vendor_keys();
     let cfg = d.join("holdfast.toml");
     std::fs::write(
         &cfg,
