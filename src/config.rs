@@ -56,6 +56,8 @@ pub struct MailConfig {
     pub username: Option<String>,
     pub password_file: Option<PathBuf>,
     pub ca_file: Option<PathBuf>,
+    /// `tls = "none"` to a relay that is not on this machine is refused unless this is set.
+    pub allow_unencrypted_relay: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +146,7 @@ struct MailSection {
     username: Option<String>,
     password_file: Option<PathBuf>,
     ca_file: Option<PathBuf>,
+    allow_unencrypted_relay: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -295,6 +298,7 @@ impl Config {
                     username: file.mail.username.clone(),
                     password_file: file.mail.password_file.clone(),
                     ca_file: file.mail.ca_file.clone(),
+                    allow_unencrypted_relay: file.mail.allow_unencrypted_relay.unwrap_or(false),
                 })
             }
         };

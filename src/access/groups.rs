@@ -91,7 +91,7 @@ pub async fn set_permissions(
                 return Err(AccountError::LastAdmin);
             }
             groups::set_permissions(tx, id, &after)?;
-            if users::count_admins(tx)? == 0 {
+            if users::count_enabled_admins(tx)? == 0 {
                 return Err(AccountError::LastAdmin);
             }
             audit::write(
@@ -128,7 +128,7 @@ pub async fn set_membership(
                     });
                 }
             }
-            if users::count_admins(tx)? == 0 {
+            if users::count_enabled_admins(tx)? == 0 {
                 return Err(AccountError::LastAdmin);
             }
             let after = users::groups_of(tx, u.id)?;

@@ -3,7 +3,8 @@
 
 use super::{Action, Grants, Module, Permission};
 use crate::audit::{self, By, Entry, Event};
-use crate::auth::accounts::AccountError;
+use crate::auth::accounts::{AccountError, read_policy};
+use crate::auth::cidr;
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
 use crate::instances::Instance;
@@ -50,14 +51,21 @@ pub struct NewToken {
     pub token: Secret<String>,
 }
 
-pub async fn create(
-    inst: &Instance,
-    by: By,
-    service: String,
-    scopes: String,
-    expires_days: Option<u32>,
-) -> Result<NewToken, AccountError> {
-    let service = service.trim().to_string();
+/// What an administrator asks for when making a token.
+pub struct TokenRequest {
+    pub service: String,
+    pub scopes: String,
+    /// Days until it expires; `None` means the longest the policy allows.
+    pub expires_days: Option<u32>,
+    /// Networks it may be used from (empty: anywhere).
+    pub networks: Vec<String>,
+    /// The person it acts for (`None`: the console's operator). A token of an owner who is later
+    /// disabled or locked stops working.
+    pub owner_user_id: Option<i64>,
+}
+
+pub async fn create(inst: &Instance, by: By, req: TokenRequest) -> Result<NewToken, AccountError> {
+    let service = req.service.trim().to_string();
     if service.is_empty() || service.chars().count() > 80 || service.chars().any(|c| c.is_control())
     {
         return Err(AccountError::Invalid {
@@ -65,7 +73,7 @@ pub async fn create(
             message: "name the service in 1–80 characters".into(),
         });
     }
-    let perms = parse_scopes(&scopes).map_err(|m| AccountError::Invalid {
+    let perms = parse_scopes(&req.scopes).map_err(|m| AccountError::Invalid {
         field: "scopes",
         message: m,
     })?;
@@ -74,27 +82,61 @@ pub async fn create(
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join(",");
+    let mut networks = Vec::new();
+    for n in req
+        .networks
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+    {
+        cidr::parse(n).map_err(|m| AccountError::Invalid {
+            field: "networks",
+            message: m,
+        })?;
+        networks.push(n.to_string());
+    }
+    let networks = (!networks.is_empty()).then(|| networks.join(","));
     let raw = crypto::random_token(32).map_err(|_| crate::auth::AuthError::Random)?;
     let token = Secret::new(format!("{TOKEN_PREFIX}{}", raw.expose()));
     let hash = crypto::sha256_hex(token.expose().as_bytes());
-    let expires = expires_days.map(|d| stamp(by.now + Duration::days(d as i64)));
     let id = inst
         .db
         .write(move |tx| -> Result<i64, AccountError> {
+            let policy = read_policy(tx)?;
+            let max = policy.token_max_days();
+            let days = req.expires_days.unwrap_or(max);
+            if days == 0 || days > max {
+                return Err(AccountError::Invalid {
+                    field: "expires_days",
+                    message: format!(
+                        "a token lives 1 to {max} days (policy token_max_days); asked for {days}"
+                    ),
+                });
+            }
+            let expires = stamp(by.now + Duration::days(days as i64));
             let id = tokens::insert(
                 tx,
-                &service,
-                &hash,
-                &stored,
-                &by.actor.name(),
-                &stamp(by.now),
-                expires.as_deref(),
+                &tokens::NewToken {
+                    service: &service,
+                    token_hash: &hash,
+                    scopes: &stored,
+                    created_by: &by.actor.name(),
+                    now: &stamp(by.now),
+                    expires_at: Some(&expires),
+                    owner_user_id: req.owner_user_id,
+                    networks: networks.as_deref(),
+                },
             )?;
             audit::write(
                 tx,
                 by.now,
-                Entry::new(Event::TokenCreated, by.actor, service.clone(), by.source)
-                    .with(json!({ "token_id": id, "scopes": stored, "expires_at": expires })),
+                Entry::new(Event::TokenCreated, by.actor, service.clone(), by.source).with(json!({
+                    "token_id": id,
+                    "scopes": stored,
+                    "expires_at": expires,
+                    "networks": networks,
+                    "owner_user_id": req.owner_user_id,
+                })),
             )?;
             Ok(id)
         })
@@ -142,8 +184,17 @@ pub async fn authenticate(
         return Ok(None);
     };
     let now_s = stamp(now);
-    if row.revoked_at.is_some() || row.expires_at.as_ref().is_some_and(|e| *e <= now_s) {
+    if row.revoked_at.is_some()
+        || row.expires_at.as_ref().is_some_and(|e| *e <= now_s)
+        || row.owner_blocked
+    {
         return Ok(None);
+    }
+    if let Some(nets) = &row.networks {
+        let ip: Option<std::net::IpAddr> = source.parse().ok();
+        if !ip.is_some_and(|ip| cidr::any_contains(nets, ip)) {
+            return Ok(None);
+        }
     }
     // last_used_at is refreshed at most once a minute so that reads stay cheap.
     let stale = row.last_used_at.as_ref().is_none_or(|t| {

@@ -59,6 +59,11 @@ pub enum Event {
     UpdateApplied,
     UpdateFailed,
     UpdateRolledBack,
+    EnrolmentVerified,
+    EnrolmentCodeIssued,
+    SecondFactorReset,
+    EmailChanged,
+    SigninNoticeChanged,
 }
 
 impl Event {
@@ -107,6 +112,11 @@ impl Event {
         Event::UpdateApplied,
         Event::UpdateFailed,
         Event::UpdateRolledBack,
+        Event::EnrolmentVerified,
+        Event::EnrolmentCodeIssued,
+        Event::SecondFactorReset,
+        Event::EmailChanged,
+        Event::SigninNoticeChanged,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -155,6 +165,11 @@ impl Event {
             Event::UpdateApplied => "update_applied",
             Event::UpdateFailed => "update_failed",
             Event::UpdateRolledBack => "update_rolled_back",
+            Event::EnrolmentVerified => "enrolment_verified",
+            Event::EnrolmentCodeIssued => "enrolment_code_issued",
+            Event::SecondFactorReset => "second_factor_reset",
+            Event::EmailChanged => "email_changed",
+            Event::SigninNoticeChanged => "signin_notice_changed",
         }
     }
 
@@ -280,8 +295,53 @@ fn chain_hash(prev: &str, r: &AuditRow) -> String {
     hex::encode(h.finalize())
 }
 
+/// Longest actor or target name kept in a row, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest source (an address) kept in a row.
+pub const MAX_SOURCE_CHARS: usize = 64;
+/// Longest text value inside `details`.
+pub const MAX_DETAIL_TEXT_CHARS: usize = 1000;
+/// Largest `details` object, serialised.
+pub const MAX_DETAILS_BYTES: usize = 8 * 1024;
+
+/// Cuts `s` to `max` characters with a visible marker saying how much was dropped, so that no
+/// caller (however careless, or fed by an attacker) can make one event large.
+pub fn cut(s: &str, max: usize) -> String {
+    let total = s.chars().count();
+    if total <= max {
+        return s.to_string();
+    }
+    let kept: String = s.chars().take(max).collect();
+    format!("{kept}…[cut {} characters]", total - max)
+}
+
+fn cut_details(v: serde_json::Value) -> String {
+    use serde_json::Value;
+    fn walk(v: Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(cut(&s, MAX_DETAIL_TEXT_CHARS)),
+            Value::Array(a) => Value::Array(a.into_iter().map(walk).collect()),
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, v)| (cut(&k, MAX_DETAIL_TEXT_CHARS), walk(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    let text = walk(v).to_string();
+    if text.len() <= MAX_DETAILS_BYTES {
+        return text;
+    }
+    serde_json::json!({
+        "cut": format!("details of {} bytes were cut", text.len()),
+        "excerpt": cut(&text, MAX_DETAIL_TEXT_CHARS),
+    })
+    .to_string()
+}
+
 /// The one audit writer: appends `entry` inside the caller's transaction, so the event and the change
-/// it describes commit or fail together.
+/// it describes commit or fail together. Every text field is bounded (see [`cut`]).
 pub fn write(tx: &Transaction, now: DateTime<Utc>, entry: Entry) -> Result<AuditRow, StorageError> {
     let prev = store::last_hash(tx)?.unwrap_or_else(|| GENESIS.to_string());
     let (actor, kind) = entry.actor.parts();
@@ -289,15 +349,15 @@ pub fn write(tx: &Transaction, now: DateTime<Utc>, entry: Entry) -> Result<Audit
         id: 0,
         at: crate::clock::stamp(now),
         event: entry.event.as_str().to_string(),
-        actor: actor.to_string(),
+        actor: cut(actor, MAX_NAME_CHARS),
         actor_kind: kind.to_string(),
-        target: entry.target,
-        source: entry.source,
+        target: cut(&entry.target, MAX_NAME_CHARS),
+        source: cut(&entry.source, MAX_SOURCE_CHARS),
         outcome: match entry.outcome {
             Outcome::Success => "success".into(),
             Outcome::Failure => "failure".into(),
         },
-        details: entry.details.to_string(),
+        details: cut_details(entry.details),
         prev_hash: prev.clone(),
         hash: String::new(),
     };
@@ -405,6 +465,57 @@ mod tests {
             ChainReport::Broken { id, .. } => assert_eq!(id, 2),
             other => panic!("tampering not detected: {other:?}"),
         }
+    }
+
+    #[test]
+    fn every_field_is_cut_with_a_visible_marker() {
+        let (_dir, db) = db();
+        let now = chrono::Utc::now();
+        let huge = "x".repeat(5_000_000);
+        let row = db
+            .write_blocking(|tx| {
+                write(
+                    tx,
+                    now,
+                    Entry::new(
+                        Event::LoginFailed,
+                        Actor::User {
+                            name: huge.clone(),
+                            support: false,
+                        },
+                        huge.clone(),
+                        huge.clone(),
+                    )
+                    .with(serde_json::json!({ "reason": huge, "list": vec!["y".repeat(900); 50] })),
+                )
+            })
+            .unwrap();
+        assert!(row.actor.chars().count() < MAX_NAME_CHARS + 40);
+        assert!(
+            row.target.ends_with("…[cut 4999800 characters]"),
+            "{}",
+            &row.target[190..]
+        );
+        assert!(row.source.chars().count() < MAX_SOURCE_CHARS + 40);
+        assert!(row.details.len() <= MAX_DETAILS_BYTES + 2 * MAX_DETAIL_TEXT_CHARS);
+        assert!(row.details.contains("were cut"), "{}", row.details);
+        // A small entry is kept exactly, and the chain still verifies.
+        let small = db
+            .write_blocking(|tx| {
+                write(
+                    tx,
+                    now,
+                    Entry::new(Event::LoginFailed, Actor::Anonymous, "alice", "192.0.2.1")
+                        .with(serde_json::json!({ "reason": "wrong password" })),
+                )
+            })
+            .unwrap();
+        assert_eq!(small.target, "alice");
+        assert_eq!(small.details, r#"{"reason":"wrong password"}"#);
+        assert_eq!(
+            db.read_blocking(verify).unwrap(),
+            ChainReport::Intact { rows: 2 }
+        );
     }
 
     #[test]

@@ -335,16 +335,36 @@ pub async fn reset_password(
     Ok(temp)
 }
 
-/// Changes a user's password after checking policy and history; ends every other session.
+/// Changes the session holder's password after checking policy and history; ends every other
+/// session and tells the person. `proof` (current password and factor) is required from a full
+/// session; `None` is accepted only in the forced password-change stage of a sign-in.
 pub async fn change_password(
     svc: &AuthServices,
     inst: &Instance,
-    user_id: i64,
-    current: Option<Secret<String>>,
+    session: &crate::auth::signin::SessionInfo,
+    proof: Option<crate::auth::reauth::Proof>,
     new: Secret<String>,
-    keep_session: Option<String>,
     by: By,
 ) -> Result<(), AccountError> {
+    match (session.stage.as_str(), proof) {
+        ("password_change", _) => {}
+        ("active", Some(proof)) => {
+            let ip = by.source.parse().map_err(|_| AccountError::Invalid {
+                field: "source",
+                message: "the request has no client address".into(),
+            })?;
+            crate::auth::reauth::prove(svc, inst, session, proof, ip, by.now).await?;
+        }
+        ("active", None) => return Err(AccountError::WrongPassword),
+        _ => {
+            return Err(AccountError::Invalid {
+                field: "stage",
+                message: "finish signing in first".into(),
+            });
+        }
+    }
+    let user_id = session.user_id;
+    let keep_session = Some(session.id_hash.clone());
     let By { actor, source, now } = by;
     let (user, history, policy) = inst
         .db
@@ -356,44 +376,6 @@ pub async fn change_password(
             Ok((u, h, policy))
         })
         .await?;
-    if let Some(cur) = current {
-        // Re-entering the current password is a password check like sign-in: throttled per address,
-        // counted toward lockout and logged, so a stolen session cannot be used to guess it.
-        let ip = source.parse::<std::net::IpAddr>().ok();
-        if let Some(ip) = ip {
-            let throttle = svc
-                .throttle
-                .lock()
-                .map_err(|_| AuthError::Hash("throttle poisoned".into()))?;
-            if let Err(wait) = throttle.check(ip, now.timestamp_millis()) {
-                return Err(AccountError::Throttled(wait.as_secs().max(1)));
-            }
-        }
-        if !svc.hasher.verify(cur, &user.password_hash).await?.ok {
-            if let (Some(ip), Ok(mut t)) = (ip, svc.throttle.lock()) {
-                t.record_failure(ip, now.timestamp_millis());
-            }
-            let mail = svc.mail_enabled;
-            let (u, src, act) = (user.clone(), source.clone(), actor.clone());
-            inst.db
-                .write(move |tx| -> Result<(), AccountError> {
-                    let fresh = users::by_id(tx, u.id)?.unwrap_or(u);
-                    let policy = read_policy(tx)?;
-                    crate::auth::signin::count_failure(tx, &fresh, &policy, mail, &src, now)?;
-                    audit::write(
-                        tx,
-                        now,
-                        Entry::new(Event::LoginFailed, act, fresh.username.clone(), src)
-                            .failed()
-                            .with(json!({ "reason": "wrong current password" })),
-                    )?;
-                    Ok(())
-                })
-                .await?;
-            svc.wake_mail();
-            return Err(AccountError::WrongPassword);
-        }
-    }
     let history: Vec<String> = if policy.password_history() == 0 {
         vec![]
     } else {
@@ -401,6 +383,7 @@ pub async fn change_password(
     };
     vet_password(svc, &policy, &new, &user.username, &user.email, &history).await?;
     let hash = svc.hasher.hash(new).await?;
+    let mail_enabled = svc.mail_enabled;
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let now_s = stamp(now);
@@ -411,15 +394,81 @@ pub async fn change_password(
                 keep_session.as_deref(),
                 &now_s,
             )?;
+            let by = By {
+                actor: actor.clone(),
+                source: source.clone(),
+                now,
+            };
             audit::write(
                 tx,
                 now,
                 Entry::new(Event::PasswordChanged, actor, user.username.clone(), source)
                     .with(json!({ "other_sessions_revoked": revoked })),
             )?;
+            if mail_enabled {
+                crate::auth::notices::password_changed(tx, &user, &by)?;
+            }
             Ok(())
         })
-        .await
+        .await?;
+    svc.wake_mail();
+    Ok(())
+}
+
+/// Changes the session holder's e-mail address after password and factor again; both the old
+/// and the new address are told, and every other session ends.
+pub async fn change_email(
+    svc: &AuthServices,
+    inst: &Instance,
+    session: &crate::auth::signin::SessionInfo,
+    proof: crate::auth::reauth::Proof,
+    new_email: String,
+    by: By,
+) -> Result<(), AccountError> {
+    if session.stage != "active" {
+        return Err(AccountError::Invalid {
+            field: "stage",
+            message: "finish signing in first".into(),
+        });
+    }
+    let new_email = new_email.trim().to_string();
+    validate_email(&new_email)?;
+    let ip = by.source.parse().map_err(|_| AccountError::Invalid {
+        field: "source",
+        message: "the request has no client address".into(),
+    })?;
+    crate::auth::reauth::prove(svc, inst, session, proof, ip, by.now).await?;
+    let user_id = session.user_id;
+    let keep = session.id_hash.clone();
+    let mail_enabled = svc.mail_enabled;
+    inst.db
+        .write(move |tx| -> Result<(), AccountError> {
+            let u =
+                users::by_id(tx, user_id)?.ok_or(AccountError::NotFound(format!("#{user_id}")))?;
+            users::set_email(tx, user_id, &new_email)?;
+            let revoked =
+                storage::sessions::revoke_all_for_user(tx, user_id, Some(&keep), &stamp(by.now))?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::EmailChanged,
+                    by.actor.clone(),
+                    u.username.clone(),
+                    by.source.clone(),
+                )
+                .with(
+                    json!({ "from": u.email, "to": new_email, "other_sessions_revoked": revoked }),
+                ),
+            )?;
+            if mail_enabled {
+                crate::auth::notices::email_changed(tx, &u, &by, &new_email)?;
+            }
+            Ok(())
+        })
+        .await?;
+    svc.wake_mail();
+    Ok(())
 }
 
 /// Enables or disables an account. Disabling ends its sessions at once.
@@ -465,7 +514,7 @@ pub async fn set_enabled(
 }
 
 fn enabled_admins(conn: &Connection) -> Result<usize, StorageError> {
-    Ok(users::admin_contacts(conn)?.len())
+    Ok(usize::try_from(users::count_enabled_admins(conn)?).unwrap_or(0))
 }
 
 /// Ends every session of a user (admin request).

@@ -1,4 +1,5 @@
-//! Owns sign-in building blocks: password hashing, policy, TOTP, e-mailed codes and throttling.
+//! Owns sign-in building blocks: password hashing, policy, TOTP, e-mailed codes and throttling,
+//! the sign-in flow, re-authentication, factor enrolment, sessions and account notices.
 
 pub mod codes;
 pub mod error;
@@ -10,6 +11,12 @@ pub mod totp;
 pub use error::AuthError;
 pub mod accounts;
 pub mod cidr;
+pub mod enrolment;
+pub mod inactivity;
+pub mod notice;
+pub mod notices;
+pub mod reauth;
 pub mod second_factor;
 pub mod services;
+pub mod sessions;
 pub mod signin;

@@ -155,6 +155,9 @@ pub const KEYS: &[&str] = &[
     "second_factor",
     "session_idle_minutes",
     "session_absolute_hours",
+    "temporary_password_hours",
+    "token_max_days",
+    "inactive_disable_days",
 ];
 
 const SECOND_FACTOR_CHOICES: &[&str] = &["off", "optional", "required", "required_totp"];
@@ -168,6 +171,9 @@ const RANGES: &[(&str, u32, u32)] = &[
     ("lockout_threshold", 1, 100),
     ("session_idle_minutes", 5, 1440),
     ("session_absolute_hours", 1, 168),
+    ("temporary_password_hours", 1, 720),
+    ("token_max_days", 1, 3650),
+    ("inactive_disable_days", 0, 3650),
 ];
 
 /// The instance policy. Fields are private so every value in a `Policy` is within its range.
@@ -181,6 +187,9 @@ pub struct Policy {
     second_factor: SecondFactorMode,
     session_idle_minutes: u32,
     session_absolute_hours: u32,
+    temporary_password_hours: u32,
+    token_max_days: u32,
+    inactive_disable_days: u32,
 }
 
 impl Default for Policy {
@@ -194,6 +203,9 @@ impl Default for Policy {
             second_factor: SecondFactorMode::Optional,
             session_idle_minutes: 30,
             session_absolute_hours: 12,
+            temporary_password_hours: 72,
+            token_max_days: 365,
+            inactive_disable_days: 0,
         }
     }
 }
@@ -232,6 +244,19 @@ impl Policy {
         self.session_absolute_hours
     }
 
+    /// Hours a temporary password (console, reset, new user) stays usable (1–720).
+    pub const fn temporary_password_hours(&self) -> u32 {
+        self.temporary_password_hours
+    }
+    /// The longest lifetime an API token may be given, in days (1–3650).
+    pub const fn token_max_days(&self) -> u32 {
+        self.token_max_days
+    }
+    /// Days without a sign-in after which an account is disabled; 0 means never (0–3650).
+    pub const fn inactive_disable_days(&self) -> u32 {
+        self.inactive_disable_days
+    }
+
     /// The value of a setting in its stored form, or `None` for an unknown key.
     pub fn get(&self, key: &str) -> Option<String> {
         let v = match key {
@@ -243,6 +268,9 @@ impl Policy {
             "second_factor" => return Some(self.second_factor.as_str().to_owned()),
             "session_idle_minutes" => self.session_idle_minutes,
             "session_absolute_hours" => self.session_absolute_hours,
+            "temporary_password_hours" => self.temporary_password_hours,
+            "token_max_days" => self.token_max_days,
+            "inactive_disable_days" => self.inactive_disable_days,
             _ => return None,
         };
         Some(v.to_string())
@@ -273,6 +301,9 @@ impl Policy {
             "lockout_threshold" => &mut self.lockout_threshold,
             "session_idle_minutes" => &mut self.session_idle_minutes,
             "session_absolute_hours" => &mut self.session_absolute_hours,
+            "temporary_password_hours" => &mut self.temporary_password_hours,
+            "token_max_days" => &mut self.token_max_days,
+            "inactive_disable_days" => &mut self.inactive_disable_days,
             // KEYS and this match are kept in step by the `keys_roundtrip` test.
             _ => {
                 return Err(PolicyError::UnknownKey {

@@ -4,7 +4,7 @@
 use super::AuthError;
 use super::password::{HashParams, PasswordHasher};
 use super::policy::CommonPasswords;
-use super::throttle::Throttle;
+use super::throttle::{Attempt, Refusal, Throttle};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -25,11 +25,21 @@ impl AuthServices {
         Ok(Self {
             hasher: PasswordHasher::new(HashParams::default(), workers.max(1), queue.max(1))?,
             common: CommonPasswords::load(),
-            // 10 failures in a burst per address (or /64), then one more every 6 s.
-            throttle: Mutex::new(Throttle::new(10, 10, 100_000)),
+            // 10 failures in a burst per address (or /64), then one more every 6 s; at most 4
+            // attempts of one address in flight.
+            throttle: Mutex::new(Throttle::new(10, 10, 4, 100_000)),
             mail_wakeup: Arc::new(Notify::new()),
             mail_enabled,
         })
+    }
+
+    /// Reserves a password or code attempt for `ip` before any work (see `throttle::Attempt`).
+    pub fn begin_attempt(
+        &self,
+        ip: std::net::IpAddr,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Attempt<'_>, Refusal> {
+        Attempt::begin(&self.throttle, ip, now.timestamp_millis())
     }
 
     pub fn wake_mail(&self) {

@@ -31,6 +31,12 @@ pub enum SignInError {
     Rejected,
     #[error("too many failed sign-ins from this address; try again in {0} seconds")]
     Throttled(u64),
+    /// The input cannot be a valid sign-in (too long): refused before any lookup or hashing.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: &'static str,
+    },
     #[error("{0}")]
     Auth(#[from] AuthError),
     #[error("{0}")]
@@ -44,7 +50,14 @@ pub enum Stage {
     SecondFactor {
         methods: Vec<&'static str>,
     },
-    /// A second factor is required but none can be used yet: enrol an authenticator app first.
+    /// A second factor is required but none can be used yet. Before an app may be enrolled, the
+    /// person proves more than the password: an e-mailed enrolment code (`email`) or a one-time
+    /// code an administrator issued (`enrolment_code`), so a phished password cannot bind the
+    /// attacker's app.
+    EnrolVerify {
+        methods: Vec<&'static str>,
+    },
+    /// The verified step is done: enrol an authenticator app.
     TotpEnrollment,
     PasswordChange,
     SignedIn,
@@ -57,12 +70,21 @@ pub struct Issued {
     pub stage: Stage,
 }
 
+/// What the person is told once signed in: the sign-in before this one, and failures since.
+#[derive(Debug, Clone, Default)]
+pub struct Prior {
+    pub at: Option<String>,
+    pub source: Option<String>,
+    pub failures: i64,
+}
+
 fn new_session_row(
     user_id: i64,
     stage: &str,
     now: DateTime<Utc>,
     lifetime: Duration,
     source: &str,
+    user_agent: &str,
 ) -> Result<(Secret<String>, SessionRow), AuthError> {
     let token = crypto::random_token(32).map_err(|_| AuthError::Random)?;
     let csrf = crypto::random_token(24).map_err(|_| AuthError::Random)?;
@@ -79,8 +101,106 @@ fn new_session_row(
         code_expires_at: None,
         code_attempts: 0,
         revoked_at: None,
+        last_source: source.into(),
+        user_agent: audit::cut(user_agent, MAX_USER_AGENT_CHARS),
+        prior_signin_at: None,
+        prior_signin_source: None,
+        failures_since: 0,
+        reauth_at: None,
     };
     Ok((token, row))
+}
+
+/// A browser's User-Agent is kept only this long.
+pub const MAX_USER_AGENT_CHARS: usize = 200;
+
+/// Makes the session row for `stage` (a full session lives for the policy's absolute limit, a
+/// half-finished one for ten minutes).
+pub(crate) fn new_session(
+    policy: &Policy,
+    user_id: i64,
+    stage: &Stage,
+    now: DateTime<Utc>,
+    source: &str,
+    user_agent: &str,
+) -> Result<(Secret<String>, SessionRow), AuthError> {
+    let lifetime = if *stage == Stage::SignedIn {
+        Duration::hours(policy.session_absolute_hours() as i64)
+    } else {
+        Duration::minutes(PENDING_MINUTES)
+    };
+    new_session_row(user_id, stage.stored(), now, lifetime, source, user_agent)
+}
+
+impl Stage {
+    /// The `sessions.stage` value of this stage.
+    pub fn stored(&self) -> &'static str {
+        match self {
+            Stage::SecondFactor { .. } => "second_factor",
+            Stage::EnrolVerify { .. } => "enrol_verify",
+            Stage::TotpEnrollment => "totp_enrollment",
+            Stage::PasswordChange => "password_change",
+            Stage::SignedIn => "active",
+        }
+    }
+}
+
+/// The bookkeeping of a completed sign-in, in its transaction: failures reset, time and address
+/// recorded, the person told by mail when the address is new to them, the event logged. Returns
+/// what the new session shows the person.
+pub(crate) fn complete(
+    tx: &Transaction,
+    u: &users::UserRow,
+    source: &str,
+    now: DateTime<Utc>,
+    mail_enabled: bool,
+    details: serde_json::Value,
+) -> Result<Prior, StorageError> {
+    let prior = Prior {
+        at: u.last_signin_at.clone(),
+        source: u.last_signin_source.clone(),
+        failures: u.failed_attempts,
+    };
+    let had_signed_in = users::has_signed_in(tx, u.id)?;
+    users::set_failed_attempts(tx, u.id, 0, None)?;
+    let new_address = users::record_signin(tx, u.id, source, &stamp(now))?;
+    let mut details = details;
+    if let serde_json::Value::Object(map) = &mut details {
+        map.insert("new_address".into(), json!(new_address && had_signed_in));
+    }
+    audit::write(
+        tx,
+        now,
+        Entry::new(
+            Event::LoginSucceeded,
+            actor_of(u),
+            u.username.clone(),
+            source,
+        )
+        .with(details),
+    )?;
+    if new_address && had_signed_in && mail_enabled {
+        super::notices::new_address(tx, u, source, now)?;
+    }
+    Ok(prior)
+}
+
+fn with_prior(mut row: SessionRow, prior: &Prior) -> SessionRow {
+    row.prior_signin_at = prior.at.clone();
+    row.prior_signin_source = prior.source.clone();
+    row.failures_since = prior.failures;
+    row
+}
+
+fn temporary_expired(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> bool {
+    if !u.must_change_password {
+        return false;
+    }
+    DateTime::parse_from_rfc3339(&u.password_changed_at)
+        .map(|t| {
+            t.with_timezone(&Utc) + Duration::hours(policy.temporary_password_hours() as i64) <= now
+        })
+        .unwrap_or(true)
 }
 
 fn password_expired(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> bool {
@@ -97,6 +217,7 @@ fn password_expired(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> 
 /// Whether this user must pass a second factor at sign-in.
 fn needs_second_factor(policy: &Policy, u: &users::UserRow) -> bool {
     u.support_expires_at.is_some()
+        || u.must_enrol
         || matches!(
             policy.second_factor(),
             SecondFactorMode::Required | SecondFactorMode::RequiredTotp
@@ -107,6 +228,9 @@ fn needs_second_factor(policy: &Policy, u: &users::UserRow) -> bool {
 /// The factors this user can use now. Empty while one is needed means: enrol an app first
 /// (fail closed: a required factor is never skipped because mail is not configured).
 fn methods_for(policy: &Policy, u: &users::UserRow, mail_enabled: bool) -> Vec<&'static str> {
+    if u.must_enrol {
+        return vec![];
+    }
     if u.second_factor == "totp" && u.totp_secret.is_some() {
         return vec!["totp", "recovery_code"];
     }
@@ -117,12 +241,22 @@ fn methods_for(policy: &Policy, u: &users::UserRow, mail_enabled: bool) -> Vec<&
 }
 
 /// The stage after the password and any second factor: a forced password change, or signed in.
-fn after_factor(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> (Stage, &'static str) {
+pub(crate) fn after_factor(policy: &Policy, u: &users::UserRow, now: DateTime<Utc>) -> Stage {
     if u.must_change_password || password_expired(policy, u, now) {
-        (Stage::PasswordChange, "password_change")
+        Stage::PasswordChange
     } else {
-        (Stage::SignedIn, "active")
+        Stage::SignedIn
     }
+}
+
+/// How a person without a usable factor proves more than the password before enrolling one.
+fn enrol_methods(u: &users::UserRow, mail_enabled: bool) -> Vec<&'static str> {
+    let mut m = Vec::new();
+    if mail_enabled && !u.email.is_empty() {
+        m.push("email");
+    }
+    m.push("enrolment_code");
+    m
 }
 
 /// The stage right after a correct password.
@@ -131,15 +265,17 @@ fn after_password(
     u: &users::UserRow,
     now: DateTime<Utc>,
     mail_enabled: bool,
-) -> (Stage, &'static str) {
+) -> Stage {
     if !needs_second_factor(policy, u) {
         return after_factor(policy, u, now);
     }
     let methods = methods_for(policy, u, mail_enabled);
     if methods.is_empty() {
-        (Stage::TotpEnrollment, "totp_enrollment")
+        Stage::EnrolVerify {
+            methods: enrol_methods(u, mail_enabled),
+        }
     } else {
-        (Stage::SecondFactor { methods }, "second_factor")
+        Stage::SecondFactor { methods }
     }
 }
 
@@ -210,19 +346,36 @@ pub(crate) fn count_failure(
     Ok(lock)
 }
 
-fn throttle_check(svc: &AuthServices, ip: IpAddr, now: DateTime<Utc>) -> Result<(), SignInError> {
-    let t = svc
-        .throttle
-        .lock()
-        .map_err(|_| AuthError::Hash("throttle poisoned".into()))?;
-    t.check(ip, now.timestamp_millis())
-        .map_err(|wait| SignInError::Throttled(wait.as_secs().max(1)))
+fn begin_attempt<'a>(
+    svc: &'a AuthServices,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<super::throttle::Attempt<'a>, SignInError> {
+    svc.begin_attempt(ip, now)
+        .map_err(|r| SignInError::Throttled(r.retry_after_secs()))
 }
 
-fn throttle_fail(svc: &AuthServices, ip: IpAddr, now: DateTime<Utc>) {
-    if let Ok(mut t) = svc.throttle.lock() {
-        t.record_failure(ip, now.timestamp_millis());
+/// The longest user name there can be (`accounts::validate_username`).
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// A code (e-mailed, app or recovery) is never longer than this.
+pub const MAX_CODE_CHARS: usize = 64;
+
+/// Refuses what cannot be a sign-in before any lookup, hashing or logging, so that oversized input
+/// costs nothing and never reaches the security log.
+fn shape_check(username: &str, password: &str) -> Result<(), SignInError> {
+    if username.chars().count() > MAX_USERNAME_CHARS {
+        return Err(SignInError::Invalid {
+            field: "username",
+            message: "a user name has at most 64 characters",
+        });
     }
+    if password.chars().count() > super::policy::MAX_PASSWORD_CHARS as usize {
+        return Err(SignInError::Invalid {
+            field: "password",
+            message: "a password has at most 256 characters",
+        });
+    }
+    Ok(())
 }
 
 /// Step one: name and password. Every rejection looks the same to the caller.
@@ -232,15 +385,16 @@ pub async fn password_step(
     username: String,
     password: Secret<String>,
     ip: IpAddr,
+    user_agent: &str,
     now: DateTime<Utc>,
 ) -> Result<Issued, SignInError> {
-    throttle_check(svc, ip, now)?;
+    shape_check(&username, password.expose())?;
+    let attempt = begin_attempt(svc, ip, now)?;
     let source = ip.to_string();
     let lookup = username.clone();
     let user = inst.db.read(move |c| users::by_name(c, &lookup)).await?;
     let Some(user) = user else {
         svc.hasher.verify_dummy(password).await?;
-        throttle_fail(svc, ip, now);
         let src = source.clone();
         inst.db
             .write(move |tx| {
@@ -266,6 +420,7 @@ pub async fn password_step(
     };
     let mail_enabled = svc.mail_enabled;
     let code = codes::new_email_code(6)?;
+    let user_agent = user_agent.to_string();
     let outcome = inst
         .db
         .write(move |tx| -> Result<Result<Issued, &'static str>, SignInError> {
@@ -279,6 +434,8 @@ pub async fn password_step(
                 Some(why)
             } else if !verified.ok {
                 Some("wrong password")
+            } else if temporary_expired(&policy, &u, now) {
+                Some("temporary password expired")
             } else {
                 None
             };
@@ -298,27 +455,38 @@ pub async fn password_step(
             if let Some(hash) = &upgraded {
                 users::rehash(tx, u.id, hash)?;
             }
-            let (stage, stage_name) = after_password(&policy, &u, now, mail_enabled);
-            let lifetime = if stage == Stage::SignedIn {
-                Duration::hours(policy.session_absolute_hours() as i64)
-            } else {
-                Duration::minutes(PENDING_MINUTES)
+            let stage = after_password(&policy, &u, now, mail_enabled);
+            let (token, mut row) = new_session(&policy, u.id, &stage, now, &source, &user_agent)?;
+            let email_code = match &stage {
+                Stage::SecondFactor { methods } | Stage::EnrolVerify { methods } => {
+                    methods.first() == Some(&"email")
+                }
+                _ => false,
             };
-            let methods = match &stage {
-                Stage::SecondFactor { methods } => methods.clone(),
-                _ => vec![],
-            };
-            let (token, row) = new_session_row(u.id, stage_name, now, lifetime, &source)?;
+            if stage == Stage::SignedIn {
+                let prior = complete(tx, &u, &source, now, mail_enabled, json!({}))?;
+                row = with_prior(row, &prior);
+            }
             store::insert(tx, &row)?;
-            if methods.first() == Some(&"email") {
+            if email_code {
+                let enrolment = matches!(stage, Stage::EnrolVerify { .. });
                 let hash = codes::hash_code(row.id_hash.as_bytes(), code.expose());
                 store::set_code(tx, &row.id_hash, &hash, &stamp(now + Duration::minutes(CODE_MINUTES)))?;
+                let (subject, what, purpose) = if enrolment {
+                    (
+                        "holdfast: code to set up your second factor",
+                        "set-up",
+                        "to confirm it is you before you set up an authenticator app, in the sign-in",
+                    )
+                } else {
+                    ("holdfast sign-in code", "sign-in", "for the sign-in")
+                };
                 crate::mail::enqueue(
                     tx,
                     &u.email,
-                    "holdfast sign-in code",
+                    subject,
                     &format!(
-                        "Your holdfast sign-in code is {}\n\nIt is valid for {CODE_MINUTES} minutes and only for the sign-in \
+                        "Your holdfast {what} code is {}\n\nIt is valid for {CODE_MINUTES} minutes and only {purpose} \
                          you just started from {source}. If that was not you, tell your administrator.",
                         code.expose()
                     ),
@@ -328,12 +496,8 @@ pub async fn password_step(
                     tx,
                     now,
                     Entry::new(Event::SecondFactorSent, actor_of(&u), u.username.clone(), source.clone())
-                        .with(json!({ "method": "email" })),
+                        .with(json!({ "method": "email", "purpose": if enrolment { "enrolment" } else { "sign_in" } })),
                 )?;
-            }
-            if stage == Stage::SignedIn {
-                users::set_failed_attempts(tx, u.id, 0, None)?;
-                audit::write(tx, now, Entry::new(Event::LoginSucceeded, actor_of(&u), u.username.clone(), source.clone()))?;
             }
             Ok(Ok(Issued {
                 token,
@@ -344,14 +508,11 @@ pub async fn password_step(
         .await?;
     match outcome {
         Ok(issued) => {
-            if matches!(&issued.stage, Stage::SecondFactor { methods } if methods.contains(&"email"))
-            {
-                svc.wake_mail();
-            }
+            attempt.succeeded(now.timestamp_millis());
+            svc.wake_mail();
             Ok(issued)
         }
         Err(_) => {
-            throttle_fail(svc, ip, now);
             svc.wake_mail();
             Err(SignInError::Rejected)
         }
@@ -367,7 +528,13 @@ pub async fn second_factor_step(
     ip: IpAddr,
     now: DateTime<Utc>,
 ) -> Result<Issued, SignInError> {
-    throttle_check(svc, ip, now)?;
+    if code.chars().count() > MAX_CODE_CHARS {
+        return Err(SignInError::Invalid {
+            field: "code",
+            message: "a code has at most 64 characters",
+        });
+    }
+    let attempt = begin_attempt(svc, ip, now)?;
     let id_hash = crypto::sha256_hex(token.as_bytes());
     let lookup = id_hash.clone();
     let (session, user) = inst
@@ -460,14 +627,8 @@ pub async fn second_factor_step(
                 return Ok(Err(()));
             }
             store::revoke(tx, &s.id_hash, &stamp(now))?;
-            let (stage, name) = after_factor(&policy, &u, now);
-            let lifetime = if stage == Stage::SignedIn {
-                Duration::hours(policy.session_absolute_hours() as i64)
-            } else {
-                Duration::minutes(PENDING_MINUTES)
-            };
-            let (token, row) = new_session_row(u.id, name, now, lifetime, &source)?;
-            store::insert(tx, &row)?;
+            let stage = after_factor(&policy, &u, now);
+            let (token, mut row) = new_session(&policy, u.id, &stage, now, &source, &s.user_agent)?;
             if method == "recovery_code" {
                 audit::write(
                     tx,
@@ -481,19 +642,17 @@ pub async fn second_factor_step(
                 )?;
             }
             if stage == Stage::SignedIn {
-                users::set_failed_attempts(tx, u.id, 0, None)?;
-                audit::write(
+                let prior = complete(
                     tx,
+                    &u,
+                    &source,
                     now,
-                    Entry::new(
-                        Event::LoginSucceeded,
-                        actor_of(&u),
-                        u.username.clone(),
-                        source.clone(),
-                    )
-                    .with(json!({ "second_factor": method })),
+                    mail_enabled,
+                    json!({ "second_factor": method }),
                 )?;
+                row = with_prior(row, &prior);
             }
+            store::insert(tx, &row)?;
             Ok(Ok(Issued {
                 token,
                 csrf: row.csrf_token,
@@ -501,11 +660,16 @@ pub async fn second_factor_step(
             }))
         })
         .await?;
-    outcome.map_err(|()| {
-        throttle_fail(svc, ip, now);
-        svc.wake_mail();
-        SignInError::Rejected
-    })
+    match outcome {
+        Ok(issued) => {
+            attempt.succeeded(now.timestamp_millis());
+            Ok(issued)
+        }
+        Err(()) => {
+            svc.wake_mail();
+            Err(SignInError::Rejected)
+        }
+    }
 }
 
 /// A validated session, as handlers see it.
@@ -522,6 +686,8 @@ pub struct SessionInfo {
     pub second_factor: String,
     /// Set when the caller is a connected service with an API token instead of a person.
     pub token_service: Option<String>,
+    /// The sign-in before this session's, and the failed attempts between (shown once signed in).
+    pub prior: Prior,
 }
 
 impl SessionInfo {
@@ -550,6 +716,7 @@ impl SessionInfo {
             support: false,
             second_factor: "none".into(),
             token_service: Some(service),
+            prior: Prior::default(),
         }
     }
 }
@@ -597,10 +764,11 @@ pub async fn authenticate(
     let stale = DateTime::parse_from_rfc3339(&s.last_seen_at)
         .map(|t| now - t.with_timezone(&Utc) > Duration::seconds(TOUCH_SECONDS))
         .unwrap_or(true);
-    if stale {
+    let source = ip.to_string();
+    if stale || s.last_source != source {
         let h = s.id_hash.clone();
         inst.db
-            .write(move |tx| store::touch(tx, &h, &now_s))
+            .write(move |tx| store::touch(tx, &h, &now_s, &source))
             .await?;
     }
     Ok(Some(SessionInfo {
@@ -614,12 +782,18 @@ pub async fn authenticate(
         grants: Grants::from_strings(&perms),
         second_factor: u.second_factor,
         token_service: None,
+        prior: Prior {
+            at: s.prior_signin_at,
+            source: s.prior_signin_source,
+            failures: s.failures_since,
+        },
     }))
 }
 
 /// After a forced password change or an app enrolment: the pending session is replaced (new id) by
 /// the next stage, which is a full session unless a password change is still due.
 pub async fn advance(
+    svc: &AuthServices,
     inst: &Instance,
     session: &SessionInfo,
     ip: IpAddr,
@@ -627,40 +801,38 @@ pub async fn advance(
 ) -> Result<Issued, SignInError> {
     let s = session.clone();
     let source = ip.to_string();
-    inst.db
+    let mail_enabled = svc.mail_enabled;
+    let issued = inst
+        .db
         .write(move |tx| -> Result<Issued, SignInError> {
             let policy = read_policy(tx)?;
             let u = users::by_id(tx, s.user_id)?.ok_or(SignInError::Rejected)?;
+            let old = store::by_hash(tx, &s.id_hash)?.ok_or(SignInError::Rejected)?;
             store::revoke(tx, &s.id_hash, &stamp(now))?;
-            let (stage, name) = after_factor(&policy, &u, now);
-            let lifetime = if stage == Stage::SignedIn {
-                Duration::hours(policy.session_absolute_hours() as i64)
-            } else {
-                Duration::minutes(PENDING_MINUTES)
-            };
-            let (token, row) = new_session_row(s.user_id, name, now, lifetime, &source)?;
-            store::insert(tx, &row)?;
+            let stage = after_factor(&policy, &u, now);
+            let (token, mut row) =
+                new_session(&policy, s.user_id, &stage, now, &source, &old.user_agent)?;
             if stage == Stage::SignedIn {
-                users::set_failed_attempts(tx, s.user_id, 0, None)?;
-                audit::write(
+                let prior = complete(
                     tx,
+                    &u,
+                    &source,
                     now,
-                    Entry::new(
-                        Event::LoginSucceeded,
-                        s.actor(),
-                        s.username.clone(),
-                        source.clone(),
-                    )
-                    .with(json!({ "after": s.stage })),
+                    mail_enabled,
+                    json!({ "after": s.stage }),
                 )?;
+                row = with_prior(row, &prior);
             }
+            store::insert(tx, &row)?;
             Ok(Issued {
                 token,
                 csrf: row.csrf_token,
                 stage,
             })
         })
-        .await
+        .await?;
+    svc.wake_mail();
+    Ok(issued)
 }
 
 /// Signs out: revokes this session.

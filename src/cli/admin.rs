@@ -28,6 +28,12 @@ pub enum AdminCommand {
     /// API tokens for connected services
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Sessions of the whole instance
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// The notice shown on the sign-in page before anyone signs in
+    #[command(subcommand)]
+    Notice(NoticeCommand),
     /// Read or verify the security log
     Audit {
         /// Print JSON lines instead of a table
@@ -53,8 +59,15 @@ pub enum TokenCommand {
         /// Comma-separated, e.g. clients:read,projects:write
         #[arg(long)]
         scopes: String,
+        /// Days until it expires (default and maximum: the policy's token_max_days)
         #[arg(long)]
         expires_days: Option<u32>,
+        /// Network the token may be used from, e.g. 10.20.0.0/16 (repeatable; default: any)
+        #[arg(long = "from", value_name = "CIDR")]
+        from: Vec<String>,
+        /// The user the token acts for; it stops working when that user is disabled or locked
+        #[arg(long)]
+        owner: Option<String>,
     },
     List,
     Revoke {
@@ -98,6 +111,30 @@ pub enum UserCommand {
     Revoke {
         name: String,
     },
+    /// Remove the user's second factor (lost device); they must set one up again at next sign-in
+    ResetFactor {
+        name: String,
+    },
+    /// Print a one-time enrolment code, for a user who must set up a factor but gets no mail
+    EnrolmentCode {
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NoticeCommand {
+    Show,
+    /// Read the notice text from standard input
+    Set,
+    Clear,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// End every session of the instance (everyone must sign in again)
+    EndAll,
+    /// Delete ended sessions now (the server also does it every hour)
+    Purge,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,6 +232,33 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             }
         }
         AdminCommand::User(u) => user(&svc, &inst, u, now).await?,
+        AdminCommand::Sessions(SessionsCommand::EndAll) => {
+            let n = crate::auth::sessions::end_everyone(&inst, None, console_by(now)).await?;
+            println!("ended {n} session(s) of instance `{}`", inst.name);
+        }
+        AdminCommand::Notice(n) => match n {
+            NoticeCommand::Show => match crate::auth::notice::get(&inst).await? {
+                Some(t) => println!("{t}"),
+                None => println!("(no notice)"),
+            },
+            NoticeCommand::Set => {
+                let mut text = String::new();
+                std::io::stdin()
+                    .take(64 * 1024)
+                    .read_to_string(&mut text)
+                    .context("cannot read the notice from standard input")?;
+                crate::auth::notice::set(&inst, console_by(now), text).await?;
+                println!("notice set; it shows on the sign-in page");
+            }
+            NoticeCommand::Clear => {
+                crate::auth::notice::set(&inst, console_by(now), String::new()).await?;
+                println!("notice removed");
+            }
+        },
+        AdminCommand::Sessions(SessionsCommand::Purge) => {
+            let n = crate::auth::sessions::purge(&inst, now).await?;
+            println!("deleted {n} ended session(s) of instance `{}`", inst.name);
+        }
         AdminCommand::Token(t) => {
             let by = crate::audit::By {
                 actor: Actor::Console,
@@ -206,13 +270,30 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     service,
                     scopes,
                     expires_days,
+                    from,
+                    owner,
                 } => {
+                    let owner_user_id = match owner {
+                        Some(name) => {
+                            let lookup = name.clone();
+                            let u = inst
+                                .db
+                                .read(move |c| crate::storage::users::by_name(c, &lookup))
+                                .await?;
+                            Some(u.with_context(|| format!("no user named `{name}`"))?.id)
+                        }
+                        None => None,
+                    };
                     let t = crate::access::tokens::create(
                         &inst,
                         by,
-                        service.clone(),
-                        scopes,
-                        expires_days,
+                        crate::access::tokens::TokenRequest {
+                            service: service.clone(),
+                            scopes,
+                            expires_days,
+                            networks: from,
+                            owner_user_id,
+                        },
                     )
                     .await?;
                     println!(
@@ -224,8 +305,8 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                 TokenCommand::List => {
                     let rows = inst.db.read(crate::storage::tokens::list).await?;
                     println!(
-                        "{:<5} {:<24} {:<10} {:<26} SCOPES",
-                        "ID", "SERVICE", "STATE", "LAST USED"
+                        "{:<5} {:<24} {:<10} {:<16} {:<20} {:<26} SCOPES",
+                        "ID", "SERVICE", "STATE", "OWNER", "NETWORKS", "LAST USED"
                     );
                     for r in rows {
                         let state = if r.revoked_at.is_some() {
@@ -236,14 +317,18 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                             .is_some_and(|e| *e <= crate::clock::stamp(now))
                         {
                             "expired"
+                        } else if r.owner_blocked {
+                            "owner-off"
                         } else {
                             "active"
                         };
                         println!(
-                            "{:<5} {:<24} {:<10} {:<26} {}",
+                            "{:<5} {:<24} {:<10} {:<16} {:<20} {:<26} {}",
                             r.id,
                             r.service,
                             state,
+                            r.owner.unwrap_or_else(|| "console".into()),
+                            r.networks.unwrap_or_else(|| "any".into()),
                             r.last_used_at.unwrap_or_else(|| "never".into()),
                             r.scopes
                         );
@@ -373,6 +458,14 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
     Ok(())
 }
 
+fn console_by(now: chrono::DateTime<chrono::Utc>) -> crate::audit::By {
+    crate::audit::By {
+        actor: Actor::Console,
+        source: "console".into(),
+        now,
+    }
+}
+
 async fn user(
     svc: &AuthServices,
     inst: &Instance,
@@ -490,6 +583,20 @@ async fn user(
         UserCommand::Revoke { name } => {
             let n = accounts::revoke_sessions(inst, actor, src(), name.clone(), now).await?;
             println!("ended {n} session(s) of `{name}`");
+        }
+        UserCommand::ResetFactor { name } => {
+            crate::auth::enrolment::reset_factor(svc, inst, console_by(now), name.clone()).await?;
+            println!(
+                "second factor of `{name}` removed and its sessions ended; a new one is set up at the next sign-in"
+            );
+        }
+        UserCommand::EnrolmentCode { name } => {
+            let code = crate::auth::enrolment::issue_code(svc, inst, console_by(now), name.clone())
+                .await?;
+            println!(
+                "enrolment code for `{name}` (give it in person; valid for the policy's temporary_password_hours): {}",
+                code.expose()
+            );
         }
     }
     Ok(())

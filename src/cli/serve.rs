@@ -194,6 +194,15 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         ));
     }
     tokio::spawn(backup_schedule(state.clone(), stop_rx.clone()));
+    let instances = {
+        let st = state.clone();
+        move || st.registry.all()
+    };
+    tokio::spawn(housekeeping(
+        instances,
+        state.clock.clone(),
+        stop_rx.clone(),
+    ));
     if let Some(mailer) = mailer {
         tracing::info!("mail: sending through the configured SMTP server");
         tokio::spawn(crate::mail::sender::run(
@@ -323,6 +332,43 @@ async fn refresh_instances(state: AppState, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             _ = tick.tick() => reload(&state).await,
             _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Every hour (and a minute after start): ended sessions are deleted, and accounts unused for the
+/// policy's days are disabled, in every instance.
+async fn housekeeping(
+    instances: impl Fn() -> Vec<std::sync::Arc<crate::instances::Instance>>,
+    clock: crate::clock::SharedClock,
+    mut stop: watch::Receiver<bool>,
+) {
+    let every = Duration::from_secs(3600);
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(60), every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        for inst in instances() {
+            let now = clock.now();
+            match crate::auth::sessions::purge(&inst, now).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(instance = %inst.name, sessions = n, "ended sessions deleted")
+                }
+                Err(e) => tracing::warn!(instance = %inst.name, error = %e, "session purge failed"),
+            }
+            match crate::auth::inactivity::disable_unused(&inst, now).await {
+                Ok(names) if names.is_empty() => {}
+                Ok(names) => {
+                    tracing::info!(instance = %inst.name, accounts = %names.join(","), "unused accounts disabled")
+                }
+                Err(e) => {
+                    tracing::warn!(instance = %inst.name, error = %e, "disabling unused accounts failed")
+                }
+            }
         }
     }
 }

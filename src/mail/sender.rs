@@ -33,6 +33,7 @@ pub fn settings_from(cfg: &MailConfig) -> Result<MailSettings, MailError> {
         password,
         ca_file: cfg.ca_file.clone(),
         timeout: std::time::Duration::from_secs(30),
+        allow_unencrypted_relay: cfg.allow_unencrypted_relay,
     })
 }
 

@@ -91,6 +91,9 @@ pub struct MailSettings {
     pub ca_file: Option<PathBuf>,
     /// Upper bound for one whole attempt: connect, TLS, authentication and the message.
     pub timeout: Duration,
+    /// The admin's explicit, documented choice to send mail (sign-in codes among it) unencrypted
+    /// to a relay that is not on this machine (`[mail] allow_unencrypted_relay`).
+    pub allow_unencrypted_relay: bool,
 }
 
 /// One plain-text UTF-8 message to one recipient.
@@ -169,6 +172,16 @@ impl Mailer {
             .parse()
             .map_err(|e| MailError::BadAddress(format!("sender {:?}: {e}", settings.from)))?;
 
+        // Sign-in and confirmation codes travel in these mails: across a network they are
+        // encrypted unless the admin explicitly accepted the risk.
+        if settings.tls == TlsMode::None && !is_loopback(host) && !settings.allow_unencrypted_relay
+        {
+            return Err(MailError::Config(format!(
+                "refusing to send mail unencrypted to {host}: sign-in codes would cross the network \
+                 in clear text; use tls = \"starttls\" or \"tls\", or, for a relay on a segment you \
+                 trust, set allow_unencrypted_relay = true in [mail] (see docs/configuration.md)"
+            )));
+        }
         let credentials = match (&settings.username, &settings.password) {
             (None, None) => None,
             (Some(user), Some(password)) => {
@@ -419,7 +432,28 @@ mod tests {
             password: None,
             ca_file: None,
             timeout: Duration::from_secs(5),
+            allow_unencrypted_relay: false,
         }
+    }
+
+    #[test]
+    fn plaintext_to_a_remote_relay_is_refused_without_the_explicit_override() {
+        let mut s = settings();
+        s.smtp_host = "192.0.2.10".into();
+        let err = Mailer::new(&s).err().expect("refused").to_string();
+        assert!(err.contains("allow_unencrypted_relay"), "{err}");
+        s.smtp_host = "mail.example.mil".into();
+        assert!(Mailer::new(&s).is_err());
+        // Loopback (a local relay) is fine, and so is the admin's explicit choice.
+        s.smtp_host = "localhost".into();
+        assert!(Mailer::new(&s).is_ok());
+        s.smtp_host = "192.0.2.10".into();
+        s.allow_unencrypted_relay = true;
+        assert!(Mailer::new(&s).is_ok());
+        // With the override, a password still never travels in clear.
+        s.username = Some("hub".into());
+        s.password = Some(Secret::new("pw".into()));
+        assert!(Mailer::new(&s).is_err());
     }
 
     #[test]

@@ -37,9 +37,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "lists_at_scale",
         sql: include_str!("migrations/0005_lists_at_scale.sql"),
     },
+    Migration {
+        version: 6,
+        name: "identity_hardening",
+        sql: include_str!("migrations/0006_identity_hardening.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 5;
+pub const LATEST_SCHEMA_VERSION: i64 = 6;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

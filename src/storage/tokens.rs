@@ -15,10 +15,20 @@ pub struct TokenRow {
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
     pub last_used_at: Option<String>,
+    /// The person the token acts for (`None`: made on the console).
+    pub owner_user_id: Option<i64>,
+    /// The owner's user name, when there is one.
+    pub owner: Option<String>,
+    /// Whether the owner can no longer sign in (disabled or locked): the token is refused.
+    pub owner_blocked: bool,
+    /// Comma-separated networks the token may be used from (`None`: anywhere).
+    pub networks: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, service, token_hash, scopes, created_by, created_at, expires_at, revoked_at, last_used_at";
+const COLUMNS: &str = "t.id, t.service, t.token_hash, t.scopes, t.created_by, t.created_at, t.expires_at, \
+t.revoked_at, t.last_used_at, t.owner_user_id, u.username, \
+(u.id IS NOT NULL AND (u.disabled_at IS NOT NULL OR u.locked_at IS NOT NULL)), t.networks";
+const FROM: &str = "api_tokens t LEFT JOIN users u ON u.id = t.owner_user_id";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
     Ok(TokenRow {
@@ -31,22 +41,40 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
         expires_at: r.get(6)?,
         revoked_at: r.get(7)?,
         last_used_at: r.get(8)?,
+        owner_user_id: r.get(9)?,
+        owner: r.get(10)?,
+        owner_blocked: r.get::<_, i64>(11)? != 0,
+        networks: r.get(12)?,
     })
 }
 
-pub fn insert(
-    tx: &Transaction,
-    service: &str,
-    token_hash: &str,
-    scopes: &str,
-    created_by: &str,
-    now: &str,
-    expires_at: Option<&str>,
-) -> Result<i64, StorageError> {
+/// What a new token is.
+pub struct NewToken<'a> {
+    pub service: &'a str,
+    pub token_hash: &'a str,
+    pub scopes: &'a str,
+    pub created_by: &'a str,
+    pub now: &'a str,
+    pub expires_at: Option<&'a str>,
+    pub owner_user_id: Option<i64>,
+    pub networks: Option<&'a str>,
+}
+
+pub fn insert(tx: &Transaction, t: &NewToken) -> Result<i64, StorageError> {
     tx.execute(
-        "INSERT INTO api_tokens (service, token_hash, scopes, created_by, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![service, token_hash, scopes, created_by, now, expires_at],
+        "INSERT INTO api_tokens (service, token_hash, scopes, created_by, created_at, expires_at,
+                                 owner_user_id, networks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            t.service,
+            t.token_hash,
+            t.scopes,
+            t.created_by,
+            t.now,
+            t.expires_at,
+            t.owner_user_id,
+            t.networks
+        ],
     )?;
     Ok(tx.last_insert_rowid())
 }
@@ -54,14 +82,14 @@ pub fn insert(
 pub fn by_hash(conn: &Connection, token_hash: &str) -> Result<Option<TokenRow>, StorageError> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = ?1"
+            "SELECT {COLUMNS} FROM {FROM} WHERE t.token_hash = ?1"
         ))?
         .query_row([token_hash], from_row)
         .optional()?)
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<TokenRow>, StorageError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY id"))?;
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM {FROM} ORDER BY t.id"))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -21,11 +21,18 @@ pub struct UserRow {
     pub support_expires_at: Option<String>,
     pub support_networks: Option<String>,
     pub created_at: String,
+    /// An admin reset the second factor: the next sign-in must enrol one.
+    pub must_enrol: bool,
+    pub last_signin_at: Option<String>,
+    pub last_signin_source: Option<String>,
+    pub enrolment_code_hash: Option<String>,
+    pub enrolment_code_expires_at: Option<String>,
 }
 
 const COLUMNS: &str = "id, username, email, password_hash, password_changed_at, must_change_password, \
 failed_attempts, locked_at, disabled_at, second_factor, totp_secret, totp_pending_secret, totp_last_step, \
-support_expires_at, support_networks, created_at";
+support_expires_at, support_networks, created_at, must_enrol, last_signin_at, last_signin_source, \
+enrolment_code_hash, enrolment_code_expires_at";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -45,6 +52,11 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
         support_expires_at: r.get(13)?,
         support_networks: r.get(14)?,
         created_at: r.get(15)?,
+        must_enrol: r.get::<_, i64>(16)? != 0,
+        last_signin_at: r.get(17)?,
+        last_signin_source: r.get(18)?,
+        enrolment_code_hash: r.get(19)?,
+        enrolment_code_expires_at: r.get(20)?,
     })
 }
 
@@ -137,6 +149,75 @@ pub fn set_password(
         params![id, hash, now, must_change as i64],
     )?;
     push_history(tx, id, hash, now)
+}
+
+/// Records a completed sign-in: the time and address, and that the address is known for this user.
+/// Returns whether the address was new for the user.
+pub fn record_signin(
+    tx: &Transaction,
+    id: i64,
+    source: &str,
+    now: &str,
+) -> Result<bool, StorageError> {
+    tx.execute(
+        "UPDATE users SET last_signin_at = ?2, last_signin_source = ?3 WHERE id = ?1",
+        params![id, now, source],
+    )?;
+    let new = tx.execute(
+        "INSERT OR IGNORE INTO signin_sources (user_id, source, first_at, last_at) VALUES (?1, ?2, ?3, ?3)",
+        params![id, source, now],
+    )? == 1;
+    if !new {
+        tx.execute(
+            "UPDATE signin_sources SET last_at = ?3 WHERE user_id = ?1 AND source = ?2",
+            params![id, source, now],
+        )?;
+    }
+    Ok(new)
+}
+
+/// Whether the user ever completed a sign-in before (any address).
+pub fn has_signed_in(conn: &Connection, id: i64) -> Result<bool, StorageError> {
+    Ok(conn.query_row(
+        "SELECT count(*) > 0 FROM signin_sources WHERE user_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Sets or clears the flag that makes the next sign-in enrol a second factor.
+pub fn set_must_enrol(tx: &Transaction, id: i64, must: bool) -> Result<(), StorageError> {
+    tx.execute(
+        "UPDATE users SET must_enrol = ?2 WHERE id = ?1",
+        params![id, must as i64],
+    )?;
+    Ok(())
+}
+
+/// Stores (or with `None` clears) the hash of a one-time enrolment code and its expiry.
+pub fn set_enrolment_code(
+    tx: &Transaction,
+    id: i64,
+    code: Option<(&str, &str)>,
+) -> Result<(), StorageError> {
+    tx.execute(
+        "UPDATE users SET enrolment_code_hash = ?2, enrolment_code_expires_at = ?3 WHERE id = ?1",
+        params![id, code.map(|c| c.0), code.map(|c| c.1)],
+    )?;
+    Ok(())
+}
+
+/// Users who are enabled, not support accounts, and whose last sign-in (or creation, if they never
+/// signed in) is before `cutoff`.
+pub fn inactive_since(conn: &Connection, cutoff: &str) -> Result<Vec<UserRow>, StorageError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM users
+         WHERE disabled_at IS NULL AND support_expires_at IS NULL
+           AND coalesce(last_signin_at, created_at) < ?1
+         ORDER BY username"
+    ))?;
+    let rows = stmt.query_map([cutoff], from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Replaces the stored hash with an upgraded one for the same password (parameters changed).
@@ -281,6 +362,20 @@ pub fn admin_contacts(conn: &Connection) -> Result<Vec<(String, String)>, Storag
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
+/// Administrators who can sign in (enabled, not support accounts): what the last-administrator
+/// rule protects.
+pub fn count_enabled_admins(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.query_row(
+        "SELECT count(DISTINCT u.id) FROM users u
+         JOIN user_groups ug ON ug.user_id = u.id
+         JOIN group_permissions gp ON gp.group_id = ug.group_id
+         WHERE gp.permission = 'admin' AND u.support_expires_at IS NULL AND u.disabled_at IS NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Administrators of any state (an instance with one needs no setup link).
 pub fn count_admins(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn.query_row(
         "SELECT count(DISTINCT u.id) FROM users u

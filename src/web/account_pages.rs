@@ -1,19 +1,21 @@
-//! The signed-in user's own page: password change and second-factor settings.
+//! The signed-in user's own page: password, second factor and e-mail changes (each with the
+//! password and current factor again), and the list of their sessions.
 
 use super::guard::{ClientIp, Session};
 use super::pages::{Chrome, chrome, render_refused};
 use super::{CurrentInstance, WebError, by};
 use crate::app::AppState;
 use crate::auth::accounts::{self, AccountError};
+use crate::auth::reauth::{self, Proof};
 use crate::auth::second_factor;
+use crate::auth::sessions::{self, SessionView};
 use crate::auth::signin::SessionInfo;
 use crate::crypto::Secret;
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
-use std::sync::Arc;
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -21,13 +23,18 @@ struct AccountPage {
     c: Chrome,
     messages: Vec<String>,
     errors: Vec<String>,
+    previous: Option<String>,
+    failures: i64,
     min_length: u32,
     factor: String,
     factor_label: &'static str,
+    code_label: &'static str,
     policy_mode: &'static str,
+    email: String,
     enrolment_svg: Option<String>,
     enrolment_key: String,
     recovery_codes: Vec<String>,
+    sessions: Vec<SessionView>,
 }
 
 #[derive(Default)]
@@ -38,6 +45,20 @@ struct Extras {
     recovery_codes: Vec<String>,
 }
 
+/// "Your previous sign-in was at … from …; N failed attempts since."
+pub(super) fn previous_sign_in(s: &SessionInfo) -> Option<String> {
+    let at = s.prior.at.as_deref()?;
+    let from = s.prior.source.as_deref().unwrap_or("an unknown address");
+    let failures = match s.prior.failures {
+        0 => "no failed attempts since".to_string(),
+        1 => "1 failed attempt since".to_string(),
+        n => format!("{n} failed attempts since"),
+    };
+    Some(format!(
+        "Your previous sign-in was at {at} from {from}; {failures}."
+    ))
+}
+
 async fn page(
     state: &AppState,
     inst: &crate::instances::Instance,
@@ -46,19 +67,22 @@ async fn page(
 ) -> Result<Response, WebError> {
     let policy = accounts::policy(inst).await?;
     let uid = s.user_id;
-    let factor = inst
+    let (factor, email) = inst
         .db
         .read(move |c| -> Result<_, crate::storage::StorageError> {
             Ok(crate::storage::users::by_id(c, uid)?
-                .map(|u| u.second_factor)
+                .map(|u| (u.second_factor, u.email))
                 .unwrap_or_default())
         })
         .await?;
+    let list = sessions::list_own(inst, s, state.clock.now()).await?;
     let failed = !x.errors.is_empty();
     let p = AccountPage {
         c: chrome(state, inst, Some(s)).await?,
         messages: x.messages,
         errors: x.errors,
+        previous: previous_sign_in(s),
+        failures: s.prior.failures,
         min_length: policy.password_min_length(),
         factor_label: match factor.as_str() {
             "totp" => "authenticator app",
@@ -73,7 +97,12 @@ async fn page(
             }
             _ => "none",
         },
+        code_label: match factor.as_str() {
+            "totp" => "Code from your app (or a recovery code)",
+            _ => "Code we e-mailed you",
+        },
         factor,
+        email,
         policy_mode: policy.second_factor().as_str(),
         enrolment_key: x
             .enrolment
@@ -82,6 +111,7 @@ async fn page(
             .unwrap_or_default(),
         enrolment_svg: x.enrolment.map(|e| e.qr_svg),
         recovery_codes: x.recovery_codes,
+        sessions: list,
     };
     render_refused(&p, failed)
 }
@@ -99,6 +129,8 @@ pub struct PasswordForm {
     #[allow(dead_code)]
     csrf: String,
     current_password: String,
+    #[serde(default)]
+    code: Option<String>,
     new_password: String,
     confirm: String,
 }
@@ -106,7 +138,10 @@ pub struct PasswordForm {
 fn user_errors(e: AccountError) -> Result<Vec<String>, WebError> {
     match e {
         AccountError::PasswordRejected(p) => Ok(p),
-        e @ (AccountError::WrongPassword | AccountError::Invalid { .. }) => Ok(vec![e.to_string()]),
+        e @ (AccountError::WrongPassword
+        | AccountError::Invalid { .. }
+        | AccountError::NotFound(_)) => Ok(vec![e.to_string()]),
+        AccountError::Throttled(s) => Err(WebError::Throttled(s)),
         other => Err(other.into()),
     }
 }
@@ -122,13 +157,16 @@ pub async fn change_password(
     if f.new_password != f.confirm {
         x.errors.push("The two new passwords differ.".into());
     } else {
+        let proof = Proof {
+            password: Secret::new(f.current_password),
+            code: f.code,
+        };
         match accounts::change_password(
             &state.auth,
             &inst,
-            s.user_id,
-            Some(Secret::new(f.current_password)),
+            &s,
+            Some(proof),
             Secret::new(f.new_password),
-            Some(s.id_hash.clone()),
             by(&s, ip, &state),
         )
         .await
@@ -142,22 +180,73 @@ pub async fn change_password(
     page(&state, &inst, &s, x).await
 }
 
-pub async fn totp_start(
+/// `POST /account/code`: e-mails a confirmation code for the changes on this page.
+pub async fn send_code(
     State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
     Session(s): Session,
 ) -> Result<Response, WebError> {
-    let enrolment = second_factor::start_totp(&inst, s.user_id, s.username.clone()).await?;
-    page(
-        &state,
-        &inst,
-        &s,
-        Extras {
-            enrolment: Some(enrolment),
-            ..Default::default()
-        },
-    )
-    .await
+    let mut x = Extras::default();
+    match reauth::send_code(&state.auth, &inst, &s, ip, state.clock.now()).await {
+        Ok(()) => x.messages.push(
+            "We e-mailed you a confirmation code. It is valid for 10 minutes in this session."
+                .into(),
+        ),
+        Err(e) => x.errors = user_errors(e)?,
+    }
+    page(&state, &inst, &s, x).await
+}
+
+#[derive(Deserialize)]
+pub struct MethodForm {
+    #[allow(dead_code)]
+    csrf: String,
+    current_password: String,
+    #[serde(default)]
+    code: Option<String>,
+    method: String,
+}
+
+/// `POST /account/second-factor`: after password and current factor, either starts setting up
+/// an app (the QR code is shown; confirming needs the app's code within ten minutes) or switches
+/// to e-mailed codes or none.
+pub async fn set_method(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Form(f): Form<MethodForm>,
+) -> Result<Response, WebError> {
+    let proof = Proof {
+        password: Secret::new(f.current_password),
+        code: f.code,
+    };
+    let mut x = Extras::default();
+    let b = by(&s, ip, &state);
+    let result = match f.method.as_str() {
+        "totp" => second_factor::start_totp(&state.auth, &inst, &s, Some(proof), &b)
+            .await
+            .map(|e| x.enrolment = Some(e)),
+        "email" => second_factor::set_simple(&state.auth, &inst, &s, proof, b, "email")
+            .await
+            .map(|()| {
+                x.messages.push(
+                    "Second factor: e-mailed codes. Your other sessions were signed out.".into(),
+                )
+            }),
+        "none" => second_factor::set_simple(&state.auth, &inst, &s, proof, b, "none")
+            .await
+            .map(|()| {
+                x.messages
+                    .push("Second factor turned off. Your other sessions were signed out.".into())
+            }),
+        _ => return Err(WebError::invalid("method", "choose totp, email or none")),
+    };
+    if let Err(e) = result {
+        x.errors = user_errors(e)?;
+    }
+    page(&state, &inst, &s, x).await
 }
 
 #[derive(Deserialize)]
@@ -175,12 +264,12 @@ pub async fn totp_confirm(
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
-    match second_factor::confirm_totp(&state.auth, &inst, by(&s, ip, &state), s.user_id, f.code)
-        .await
-    {
+    match second_factor::confirm_totp(&state.auth, &inst, &s, by(&s, ip, &state), f.code).await {
         Ok(codes) => {
-            x.messages
-                .push("The authenticator app is now your second factor.".into());
+            x.messages.push(
+                "The authenticator app is now your second factor. Your other sessions were signed out."
+                    .into(),
+            );
             x.recovery_codes = codes.iter().map(|c| c.expose().clone()).collect();
         }
         Err(e) => x.errors = user_errors(e)?,
@@ -189,29 +278,65 @@ pub async fn totp_confirm(
 }
 
 #[derive(Deserialize)]
-pub struct MethodForm {
+pub struct EmailForm {
     #[allow(dead_code)]
     csrf: String,
-    method: String,
+    email: String,
+    current_password: String,
+    #[serde(default)]
+    code: Option<String>,
 }
 
-pub async fn set_method(
+pub async fn change_email(
     State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
     ClientIp(ip): ClientIp,
     Session(s): Session,
-    Form(f): Form<MethodForm>,
+    Form(f): Form<EmailForm>,
 ) -> Result<Response, WebError> {
-    let method: &'static str = match f.method.as_str() {
-        "email" => "email",
-        "none" => "none",
-        _ => return Err(WebError::invalid("method", "choose email or none")),
+    let proof = Proof {
+        password: Secret::new(f.current_password),
+        code: f.code,
     };
     let mut x = Extras::default();
-    match second_factor::set_simple(&inst, by(&s, ip, &state), s.user_id, method).await {
-        Ok(()) => x.messages.push("Second-factor setting saved.".into()),
+    match accounts::change_email(&state.auth, &inst, &s, proof, f.email, by(&s, ip, &state)).await
+    {
+        Ok(()) => x.messages.push(
+            "E-mail address changed; both addresses were told. Your other sessions were signed out."
+                .into(),
+        ),
         Err(e) => x.errors = user_errors(e)?,
     }
-    let s: Arc<SessionInfo> = s;
+    page(&state, &inst, &s, x).await
+}
+
+/// `POST /account/sessions/{handle}/end`.
+pub async fn end_session(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Path(handle): Path<String>,
+) -> Result<Response, WebError> {
+    let mut x = Extras::default();
+    match sessions::end_own(&inst, &s, handle, by(&s, ip, &state)).await {
+        Ok(()) => x.messages.push("That session was signed out.".into()),
+        Err(e) => x.errors = user_errors(e)?,
+    }
+    page(&state, &inst, &s, x).await
+}
+
+/// `POST /account/sessions/end-others`.
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    let n = sessions::end_others(&inst, &s, by(&s, ip, &state)).await?;
+    let x = Extras {
+        messages: vec![format!("{n} other session(s) signed out.")],
+        ..Default::default()
+    };
     page(&state, &inst, &s, x).await
 }

@@ -231,6 +231,21 @@ pub async fn user_action(
         "revoke-support" => accounts::revoke_support(&inst, b.actor, b.source, name.clone(), b.now)
             .await
             .map(|()| format!("Support access of {name} closed.")),
+        "reset-factor" => crate::auth::enrolment::reset_factor(svc, &inst, b, name.clone())
+            .await
+            .map(|()| {
+                format!(
+                    "Second factor of {name} removed and their sessions ended; they set one up again at their next sign-in."
+                )
+            }),
+        "enrolment-code" => crate::auth::enrolment::issue_code(svc, &inst, b, name.clone())
+            .await
+            .map(|code| {
+                format!(
+                    "Enrolment code for {name} (shown only now; give it to them in person): {}",
+                    code.expose()
+                )
+            }),
         "groups" => {
             let f = form_pairs(&raw);
             access_groups::set_membership(&inst, b, name.clone(), values(&f, "group"))
@@ -243,6 +258,24 @@ pub async fn user_action(
         Ok(m) => users_page(&state, &inst, &s, vec![m], vec![]).await,
         Err(e) => users_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
     }
+}
+
+/// `POST /admin/sessions/end-all`: every session of the instance ends, the admin's own too.
+pub async fn end_all_sessions(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    crate::auth::sessions::end_everyone(&inst, None, by(&s, ip, &state)).await?;
+    Ok((
+        [(
+            axum::http::header::SET_COOKIE,
+            super::guard::clear_session_cookie(),
+        )],
+        axum::response::Redirect::to("/signin"),
+    )
+        .into_response())
 }
 
 struct GroupView(groups::GroupRow);
@@ -381,6 +414,7 @@ struct PolicyPage {
     warnings: Vec<&'static str>,
     fields: Vec<PolicyField>,
     factor_options: Vec<String>,
+    signin_notice: String,
 }
 
 fn describe(key: &str) -> (&'static str, &'static str) {
@@ -411,6 +445,18 @@ fn describe(key: &str) -> (&'static str, &'static str) {
         ),
         "session_idle_minutes" => ("Idle timeout (minutes)", "5–1440."),
         "session_absolute_hours" => ("Absolute session limit (hours)", "1–168."),
+        "temporary_password_hours" => (
+            "Temporary passwords expire after (hours)",
+            "1–720: a password set by an administrator or the console must be changed within this time, or it stops working.",
+        ),
+        "token_max_days" => (
+            "Longest API token lifetime (days)",
+            "1–3650: no token can be made to live longer.",
+        ),
+        "inactive_disable_days" => (
+            "Disable unused accounts after (days)",
+            "0 = never; otherwise an account with no sign-in for this many days is disabled (support accounts excepted).",
+        ),
         _ => ("", ""),
     }
 }
@@ -448,6 +494,7 @@ async fn policy_page(
                 .iter()
                 .map(|m| m.as_str().to_string())
                 .collect(),
+            signin_notice: crate::auth::notice::get(inst).await?.unwrap_or_default(),
         },
         failed,
     )
@@ -499,6 +546,21 @@ pub async fn save_policy(
         format!("Saved {} setting(s).", changes.len())
     };
     policy_page(&state, &inst, &s, vec![msg], vec![]).await
+}
+
+/// `POST /admin/notice`: the notice shown before sign-in.
+pub async fn save_notice(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let f = form_pairs(&raw);
+    match crate::auth::notice::set(&inst, by(&s, ip, &state), value(&f, "notice")).await {
+        Ok(()) => policy_page(&state, &inst, &s, vec!["Notice saved.".into()], vec![]).await,
+        Err(e) => policy_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
 }
 
 /// Filters shared by the log page, its exports and `GET /api/v1/audit`.
@@ -801,6 +863,7 @@ struct TokensPage {
     messages: Vec<String>,
     errors: Vec<String>,
     tokens: Vec<crate::storage::tokens::TokenRow>,
+    max_days: u32,
 }
 
 async fn tokens_page(
@@ -811,11 +874,13 @@ async fn tokens_page(
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
     let tokens = inst.db.read(crate::storage::tokens::list).await?;
+    let max_days = accounts::policy(inst).await?.token_max_days();
     render(&TokensPage {
         c: chrome(state, inst, Some(s)).await?,
         messages,
         errors,
         tokens,
+        max_days,
     })
 }
 
@@ -840,25 +905,34 @@ pub async fn create_token(
         None
     } else {
         match days.trim().parse::<u32>() {
-            Ok(d) if (1..=3650).contains(&d) => Some(d),
+            Ok(d) => Some(d),
             _ => {
                 return tokens_page(
                     &state,
                     &inst,
                     &s,
                     vec![],
-                    vec!["expires_days: 1–3650, or empty for never".into()],
+                    vec!["expires_days: a whole number of days, or empty for the longest the policy allows".into()],
                 )
                 .await;
             }
         }
     };
+    let networks = value(&f, "networks")
+        .split([',', ' '])
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_string)
+        .collect();
     match crate::access::tokens::create(
         &inst,
         by(&s, ip, &state),
-        value(&f, "service"),
-        value(&f, "scopes"),
-        days,
+        crate::access::tokens::TokenRequest {
+            service: value(&f, "service"),
+            scopes: value(&f, "scopes"),
+            expires_days: days,
+            networks,
+            owner_user_id: Some(s.user_id),
+        },
     )
     .await
     {

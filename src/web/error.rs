@@ -33,6 +33,9 @@ pub enum WebError {
     },
     #[error("{0}")]
     BadRequest(String),
+    /// The body is larger than the route takes (`limit` bytes).
+    #[error("request body over {limit} bytes")]
+    TooLarge { limit: u64 },
     #[error("{0}")]
     Conflict(String),
     #[error("internal error: {0}")]
@@ -56,6 +59,7 @@ impl WebError {
             WebError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -73,6 +77,7 @@ impl WebError {
             WebError::Busy => "busy",
             WebError::Invalid { .. } => "invalid",
             WebError::BadRequest(_) => "bad_request",
+            WebError::TooLarge { .. } => "too_large",
             WebError::Conflict(_) => "conflict",
             WebError::Internal(_) => "internal",
         }
@@ -96,6 +101,10 @@ impl WebError {
             WebError::Invalid { message, .. } | WebError::BadRequest(message) | WebError::Conflict(message) => {
                 message.clone()
             }
+            WebError::TooLarge { limit } => format!(
+                "The request is too large: this address accepts at most {}.",
+                human_bytes(*limit)
+            ),
             WebError::Internal(_) => {
                 "Something went wrong on the server. The administrator can find the details in the log.".into()
             }
@@ -114,6 +123,18 @@ impl WebError {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
+    }
+}
+
+/// 8192 → "8 KiB", 1048576 → "1 MiB": limits as people read them.
+fn human_bytes(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB {
+        format!("{} MiB", n / MIB)
+    } else if n >= 1024 {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -160,6 +181,7 @@ impl From<SignInError> for WebError {
         match e {
             SignInError::Rejected => WebError::SignInFailed,
             SignInError::Throttled(s) => WebError::Throttled(s),
+            SignInError::Invalid { field, message } => WebError::invalid(field, message),
             SignInError::Auth(a) => a.into(),
             SignInError::Storage(s) => s.into(),
             SignInError::Account(a) => a.into(),

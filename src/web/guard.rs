@@ -18,7 +18,20 @@ use std::sync::Arc;
 pub const SESSION_COOKIE: &str = "__Host-hf_session";
 /// Double-submit token for forms shown before sign-in (sign-in and setup pages).
 pub const PRE_COOKIE: &str = "__Host-hf_pre";
-const MAX_FORM_BYTES: usize = 256 * 1024;
+/// A refused body up to this size is read and dropped before the answer, so that an HTTP/1.1
+/// client still sending it reads the 413 instead of a reset connection; a larger one is not read.
+const DRAIN_REFUSED_BYTES: u64 = 1024 * 1024;
+
+/// The body limit of the route a request is for (an extension the guard sets for extractors).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimitBytes(pub u64);
+
+/// What the route table says about one route: who may call it and how large a body it takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub access: Access,
+    pub body_limit: u64,
+}
 
 /// Who may call a route. Every route in the table names one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +44,10 @@ pub enum Access {
     Signed,
     /// A fully signed-in session whose groups grant this permission.
     Perm(Permission),
+    /// An administrator who is not a vendor support account: changes to who may do what (users,
+    /// groups, policy, tokens, factors). A support account helps; it never grants itself or others
+    /// access.
+    AccountAdmin,
 }
 
 impl std::fmt::Display for Access {
@@ -40,6 +57,7 @@ impl std::fmt::Display for Access {
             Access::Pending => f.write_str("session (any stage)"),
             Access::Signed => f.write_str("signed in"),
             Access::Perm(p) => write!(f, "permission {p}"),
+            Access::AccountAdmin => f.write_str("permission admin, not a support account"),
         }
     }
 }
@@ -147,12 +165,55 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Answers 413 for a body declared larger than the route takes, reading a small one to its end
+/// first (bounded in bytes and time) so the client sees the answer.
+async fn refuse_oversized(api: bool, declared: u64, limit: u64, req: Request) -> Response {
+    if declared <= DRAIN_REFUSED_BYTES {
+        let drain = axum::body::to_bytes(req.into_body(), DRAIN_REFUSED_BYTES as usize);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+    }
+    reject(api, WebError::TooLarge { limit })
+}
+
+/// Whether reading a body failed because it passed the route's limit (rather than the client
+/// going away).
+pub fn is_too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 pub async fn guard(
-    State((state, access)): State<(AppState, Access)>,
+    State((state, rule)): State<(AppState, Rule)>,
     req: Request,
     next: Next,
 ) -> Response {
     let api = is_api(req.uri().path());
+    // The body limit comes first: an unauthenticated caller is bounded before any other work.
+    let limit = rule.body_limit;
+    if let Some(declared) = declared_length(req.headers()).filter(|n| *n > limit) {
+        return refuse_oversized(api, declared, limit, req).await;
+    }
+    let mut req = req.map(|b| {
+        Body::new(http_body_util::Limited::new(
+            b,
+            usize::try_from(limit).unwrap_or(usize::MAX),
+        ))
+    });
+    req.extensions_mut().insert(BodyLimitBytes(limit));
+    let access = rule.access;
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let authority = req.uri().authority().map(|a| a.as_str().to_string());
     if unsafe_method && !origin_ok(req.headers(), authority.as_deref()) {
@@ -187,7 +248,7 @@ pub async fn guard(
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
             Access::Public => true,
-            Access::Pending | Access::Signed => false,
+            Access::Pending | Access::Signed | Access::AccountAdmin => false,
             Access::Perm(p) => info.grants.allows(p),
         };
         if !allowed {
@@ -208,12 +269,15 @@ pub async fn guard(
         (Access::Public, _) => Ok(()),
         (_, None) => Err(WebError::Unauthenticated),
         (Access::Pending, Some(_)) => Ok(()),
-        (Access::Signed, Some(s)) | (Access::Perm(_), Some(s)) if s.stage != "active" => {
+        (Access::Signed | Access::Perm(_) | Access::AccountAdmin, Some(s))
+            if s.stage != "active" =>
+        {
             if !api && *req.method() == Method::GET {
-                let to = if s.stage == "second_factor" {
-                    "/signin/code"
-                } else {
-                    "/signin/password"
+                let to = match s.stage.as_str() {
+                    "second_factor" => "/signin/code",
+                    "enrol_verify" => "/signin/verify",
+                    "totp_enrollment" => "/signin/enroll",
+                    _ => "/signin/password",
                 };
                 return Redirect::to(to).into_response();
             }
@@ -222,6 +286,13 @@ pub async fn guard(
         (Access::Signed, Some(_)) => Ok(()),
         (Access::Perm(p), Some(s)) => {
             if s.grants.allows(p) {
+                Ok(())
+            } else {
+                Err(WebError::Forbidden)
+            }
+        }
+        (Access::AccountAdmin, Some(s)) => {
+            if s.grants.is_admin() && !s.support {
                 Ok(())
             } else {
                 Err(WebError::Forbidden)
@@ -255,9 +326,15 @@ pub async fn guard(
             .is_some_and(|ct| ct.starts_with("application/json"));
         if is_form {
             let (parts, body) = req.into_parts();
-            let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+            let bytes = match axum::body::to_bytes(body, usize::MAX).await {
                 Ok(b) => b,
-                Err(_) => return reject(api, WebError::BadRequest("the form is too large".into())),
+                Err(e) if is_too_large(&e) => return reject(api, WebError::TooLarge { limit }),
+                Err(_) => {
+                    return reject(
+                        api,
+                        WebError::BadRequest("the form could not be read".into()),
+                    );
+                }
             };
             let given = form_field(&bytes, "csrf");
             let ok = match (&expected, &given) {

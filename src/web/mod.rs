@@ -61,7 +61,73 @@ pub struct Route {
     pub method: &'static str,
     pub path: String,
     pub access: Access,
+    /// The largest request body the route accepts; the guard refuses a larger one before any
+    /// other work (no session lookup, no parsing, no hashing).
+    pub body: BodyLimit,
     handler: MethodRouter<AppState>,
+}
+
+impl Route {
+    /// Overrides the body limit the method implies (see [`BodyLimit::for_method`]).
+    fn body(mut self, limit: BodyLimit) -> Self {
+        self.body = limit;
+        self
+    }
+}
+
+/// Classes of request-body size, so the route table says for every route how much a caller may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLimit {
+    /// GET, HEAD, DELETE: no body is expected (1 KiB tolerated for clients that send an empty form).
+    Empty,
+    /// Sign-in, codes, password changes, setup: a user name, a password and a token fit in 8 KiB.
+    Small,
+    /// Forms and JSON bodies of the business modules and the admin pages.
+    Form,
+    /// A document upload: `[hub] document_max_mb` plus room for the multipart framing.
+    Upload,
+    /// A CSV import (32 MiB) plus framing.
+    Import,
+    /// An update bundle checked on the admin page.
+    Bundle,
+}
+
+impl BodyLimit {
+    const FRAMING: u64 = 1024 * 1024;
+    /// CSV imports larger than this are refused (split the file).
+    pub const IMPORT_BYTES: u64 = 32 * 1024 * 1024;
+
+    fn for_method(method: &str) -> Self {
+        match method {
+            "POST" | "PATCH" | "PUT" => BodyLimit::Form,
+            _ => BodyLimit::Empty,
+        }
+    }
+
+    /// The limit in bytes under this configuration.
+    pub fn bytes(self, config: &crate::config::Config) -> u64 {
+        match self {
+            BodyLimit::Empty => 1024,
+            BodyLimit::Small => 8 * 1024,
+            BodyLimit::Form => 256 * 1024,
+            BodyLimit::Upload => config.document_max_bytes + Self::FRAMING,
+            BodyLimit::Import => Self::IMPORT_BYTES + Self::FRAMING,
+            BodyLimit::Bundle => update_pages::max_bundle_bytes(config) + Self::FRAMING,
+        }
+    }
+}
+
+impl std::fmt::Display for BodyLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BodyLimit::Empty => "none",
+            BodyLimit::Small => "8 KiB",
+            BodyLimit::Form => "256 KiB",
+            BodyLimit::Upload => "document",
+            BodyLimit::Import => "33 MiB",
+            BodyLimit::Bundle => "bundle",
+        })
+    }
 }
 
 /// Who did it, from where, when: the audit attribution of a signed-in request.
@@ -82,6 +148,7 @@ fn r(method: &'static str, path: &str, access: Access, handler: MethodRouter<App
         method,
         path: path.to_string(),
         access,
+        body: BodyLimit::for_method(method),
         handler,
     }
 }
@@ -111,7 +178,8 @@ fn module_routes(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
             &format!("{base}/import"),
             p(Import),
             post(api::records::import_csv).layer(ext),
-        ),
+        )
+        .body(BodyLimit::Import),
         r(
             "GET",
             &format!("{base}/{{id}}"),
@@ -159,7 +227,8 @@ fn module_pages(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
             &format!("{base}/import"),
             p(Import),
             post(hub_pages::import_submit).layer(ext),
-        ),
+        )
+        .body(BodyLimit::Import),
         r(
             "GET",
             &format!("{base}/{{id}}"),
@@ -217,14 +286,15 @@ pub fn routes() -> Vec<Route> {
         ),
         r("GET", "/favicon.ico", Public, get(assets::favicon)),
         r("GET", "/signin", Public, get(signin_pages::signin_form)),
-        r("POST", "/signin", Public, post(signin_pages::signin_submit)),
+        r("POST", "/signin", Public, post(signin_pages::signin_submit)).body(BodyLimit::Small),
         r("GET", "/signin/code", Pending, get(signin_pages::code_form)),
         r(
             "POST",
             "/signin/code",
             Pending,
             post(signin_pages::code_submit),
-        ),
+        )
+        .body(BodyLimit::Small),
         r(
             "GET",
             "/signin/password",
@@ -236,7 +306,8 @@ pub fn routes() -> Vec<Route> {
             "/signin/password",
             Pending,
             post(signin_pages::password_submit),
-        ),
+        )
+        .body(BodyLimit::Small),
         r(
             "GET",
             "/signin/enroll",
@@ -248,16 +319,18 @@ pub fn routes() -> Vec<Route> {
             "/signin/enroll",
             Pending,
             post(signin_pages::enroll_submit),
-        ),
+        )
+        .body(BodyLimit::Small),
         r("POST", "/signout", Pending, post(signin_pages::signout)),
         r("GET", "/setup", Public, get(signin_pages::setup_form)),
-        r("POST", "/setup", Public, post(signin_pages::setup_submit)),
+        r("POST", "/setup", Public, post(signin_pages::setup_submit)).body(BodyLimit::Small),
         r(
             "POST",
             "/api/v1/session",
             Public,
             post(api::session::create),
-        ),
+        )
+        .body(BodyLimit::Small),
         r("GET", "/api/v1/session", Pending, get(api::session::whoami)),
         r(
             "DELETE",
@@ -270,83 +343,183 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/session/second-factor",
             Pending,
             post(api::session::second_factor),
-        ),
+        )
+        .body(BodyLimit::Small),
         r(
             "POST",
             "/api/v1/session/password",
             Pending,
             post(api::session::change_password),
-        ),
+        )
+        .body(BodyLimit::Small),
         r(
             "POST",
             "/api/v1/session/totp",
             Pending,
             post(api::session::totp_start),
-        ),
+        )
+        .body(BodyLimit::Small),
         r(
             "POST",
             "/api/v1/session/totp/confirm",
             Pending,
             post(api::session::totp_confirm),
-        ),
+        )
+        .body(BodyLimit::Small),
         r("GET", "/account", Signed, get(account_pages::show)),
         r(
             "POST",
             "/account/password",
             Signed,
             post(account_pages::change_password),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/account/code",
+            Signed,
+            post(account_pages::send_code),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/account/email",
+            Signed,
+            post(account_pages::change_email),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/account/sessions/{handle}/end",
+            Signed,
+            post(account_pages::end_session),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/account/sessions/end-others",
+            Signed,
+            post(account_pages::end_other_sessions),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "GET",
+            "/signin/verify",
+            Pending,
+            get(signin_pages::verify_form),
         ),
         r(
             "POST",
-            "/account/totp/start",
+            "/signin/verify",
+            Pending,
+            post(signin_pages::verify_submit),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/api/v1/session/enrolment-verify",
+            Pending,
+            post(api::session::enrolment_verify),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/api/v1/session/code",
             Signed,
-            post(account_pages::totp_start),
+            post(api::session::reauth_code),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/api/v1/session/email",
+            Signed,
+            post(api::session::change_email),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
+            "/api/v1/session/second-factor/method",
+            Signed,
+            post(api::session::set_method),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "GET",
+            "/api/v1/sessions",
+            Signed,
+            get(api::session::list_sessions),
+        ),
+        r(
+            "DELETE",
+            "/api/v1/sessions",
+            Signed,
+            delete(api::session::end_other_sessions),
+        ),
+        r(
+            "DELETE",
+            "/api/v1/sessions/{handle}",
+            Signed,
+            delete(api::session::end_session),
         ),
         r(
             "POST",
             "/account/totp/confirm",
             Signed,
             post(account_pages::totp_confirm),
-        ),
+        )
+        .body(BodyLimit::Small),
         r(
             "POST",
             "/account/second-factor",
             Signed,
             post(account_pages::set_method),
-        ),
+        )
+        .body(BodyLimit::Small),
         r("GET", "/admin", admin, get(admin_pages::index)),
         r("GET", "/admin/users", admin, get(admin_pages::users)),
         r(
             "POST",
             "/admin/users",
-            admin,
+            AccountAdmin,
             post(admin_pages::create_user),
         ),
         r(
             "POST",
             "/admin/users/{name}/{action}",
-            admin,
+            AccountAdmin,
             post(admin_pages::user_action),
+        ),
+        r(
+            "POST",
+            "/admin/sessions/end-all",
+            AccountAdmin,
+            post(admin_pages::end_all_sessions),
         ),
         r("GET", "/admin/groups", admin, get(admin_pages::groups)),
         r(
             "POST",
             "/admin/groups",
-            admin,
+            AccountAdmin,
             post(admin_pages::create_group),
         ),
         r(
             "POST",
             "/admin/groups/{name}/{action}",
-            admin,
+            AccountAdmin,
             post(admin_pages::group_action),
         ),
         r("GET", "/admin/policy", admin, get(admin_pages::policy)),
         r(
             "POST",
             "/admin/policy",
-            admin,
+            AccountAdmin,
             post(admin_pages::save_policy),
+        ),
+        r(
+            "POST",
+            "/admin/notice",
+            AccountAdmin,
+            post(admin_pages::save_notice),
         ),
         r("GET", "/admin/log", admin, get(admin_pages::log)),
         r(
@@ -377,7 +550,8 @@ pub fn routes() -> Vec<Route> {
             "/admin/updates/verify",
             admin,
             post(update_pages::verify),
-        ),
+        )
+        .body(BodyLimit::Bundle),
         r(
             "POST",
             "/admin/backups/{action}",
@@ -393,13 +567,13 @@ pub fn routes() -> Vec<Route> {
         r(
             "POST",
             "/admin/tokens",
-            admin,
+            AccountAdmin,
             post(admin_pages::create_token),
         ),
         r(
             "POST",
             "/admin/tokens/{id}/revoke",
-            admin,
+            AccountAdmin,
             post(admin_pages::revoke_token),
         ),
         r(
@@ -461,7 +635,8 @@ pub fn routes() -> Vec<Route> {
             "/m/documents/{id}/upload",
             Perm(Permission::Module(Module::Documents, Edit)),
             post(documents::upload_page),
-        ),
+        )
+        .body(BodyLimit::Upload),
         r(
             "GET",
             "/m/documents/{id}/download/{number}",
@@ -473,7 +648,8 @@ pub fn routes() -> Vec<Route> {
             "/api/v1/documents/{id}/file",
             Perm(Permission::Module(Module::Documents, Edit)),
             post(documents::upload_api),
-        ),
+        )
+        .body(BodyLimit::Upload),
         r(
             "GET",
             "/api/v1/documents/{id}/file",
@@ -499,17 +675,21 @@ pub fn routes() -> Vec<Route> {
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for route in routes() {
+        let rule = guard::Rule {
+            access: route.access,
+            body_limit: route.body.bytes(&state.config),
+        };
         let guarded = route.handler.route_layer(middleware::from_fn_with_state(
-            (state.clone(), route.access),
+            (state.clone(), rule),
             guard::guard,
         ));
         router = router.route(&route.path, guarded);
     }
-    // Uploads and CSV imports are the only large bodies; everything else is far below this.
-    let body_limit = state.config.document_max_bytes.max(32 * 1024 * 1024) as usize + 1024 * 1024;
+    // Each route's own limit is enforced by the guard on the body itself; axum's extractor-level
+    // default (2 MB) would only second-guess it.
     router
         .fallback(pages::not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             select_instance,

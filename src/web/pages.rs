@@ -140,6 +140,9 @@ struct HomePage {
     c: Chrome,
     username: String,
     second_factor: String,
+    /// "Your previous sign-in was at … from …; N failed attempts since."
+    previous: Option<String>,
+    failures: i64,
     hours_svg: String,
     burn_svg: String,
     outstanding_svg: String,
@@ -216,6 +219,8 @@ async fn dashboard(
         c: Chrome::bare(String::new()),
         username: s.username.clone(),
         second_factor: String::new(),
+        previous: super::account_pages::previous_sign_in(s),
+        failures: s.prior.failures,
         hours_svg: super::charts::columns("Hours logged per week", &bars),
         burn_svg: if burn_rows.is_empty() {
             String::new()
@@ -262,10 +267,11 @@ pub async fn home(
         return Ok(Redirect::to("/signin").into_response());
     };
     if s.stage != "active" {
-        return Ok(Redirect::to(if s.stage == "second_factor" {
-            "/signin/code"
-        } else {
-            "/signin/password"
+        return Ok(Redirect::to(match s.stage.as_str() {
+            "second_factor" => "/signin/code",
+            "enrol_verify" => "/signin/verify",
+            "totp_enrollment" => "/signin/enroll",
+            _ => "/signin/password",
         })
         .into_response());
     }

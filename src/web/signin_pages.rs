@@ -23,6 +23,8 @@ struct SignInPage {
     error: Option<String>,
     notice: Option<String>,
     username: String,
+    /// The administrator's pre-sign-in notice (consent banner), if set.
+    banner: Option<String>,
 }
 
 #[derive(Template)]
@@ -57,9 +59,21 @@ fn next_page(issued: &Issued) -> &'static str {
     match issued.stage {
         Stage::SignedIn => "/",
         Stage::SecondFactor { .. } => "/signin/code",
+        Stage::EnrolVerify { .. } => "/signin/verify",
         Stage::TotpEnrollment => "/signin/enroll",
         Stage::PasswordChange => "/signin/password",
     }
+}
+
+/// The browser's User-Agent, for the person's list of their sessions.
+pub(super) fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(signin::MAX_USER_AGENT_CHARS)
+        .collect()
 }
 
 async fn go_on(inst: &crate::instances::Instance, issued: Issued) -> Response {
@@ -83,6 +97,7 @@ pub async fn signin_form(
     let (c, set) = public_chrome(&inst, &headers, session.as_deref()).await?;
     let page = SignInPage {
         c,
+        banner: crate::auth::notice::get(&inst).await?,
         error: None,
         notice: None,
         username: String::new(),
@@ -112,6 +127,7 @@ pub async fn signin_submit(
         username.clone(),
         Secret::new(form.password),
         ip,
+        &user_agent(&headers),
         state.clock.now(),
     )
     .await
@@ -121,16 +137,21 @@ pub async fn signin_submit(
             let e = WebError::from(e);
             if !matches!(
                 e,
-                WebError::SignInFailed | WebError::Throttled(_) | WebError::Busy
+                WebError::SignInFailed
+                    | WebError::Throttled(_)
+                    | WebError::Busy
+                    | WebError::Invalid { .. }
             ) {
                 return Err(e);
             }
             let (c, set) = public_chrome(&inst, &headers, None).await?;
             let page = SignInPage {
                 c,
+                banner: crate::auth::notice::get(&inst).await?,
                 error: Some(e.public_message()),
                 notice: None,
-                username,
+                // Only what a user name can be is shown back.
+                username: username.chars().take(signin::MAX_USERNAME_CHARS).collect(),
             };
             let mut resp = render(&page)?;
             *resp.status_mut() = e.status();
@@ -194,6 +215,7 @@ pub async fn code_submit(
                 let (c, set) = public_chrome(&inst, &headers, None).await?;
                 let page = SignInPage {
                     c,
+                    banner: crate::auth::notice::get(&inst).await?,
                     error: Some(e.public_message()),
                     notice: None,
                     username: s.username.clone(),
@@ -257,10 +279,9 @@ pub async fn password_submit(
         match accounts::change_password(
             &state.auth,
             &inst,
-            s.user_id,
+            &s,
             None,
             Secret::new(form.new_password),
-            Some(s.id_hash.clone()),
             crate::audit::By {
                 actor: s.actor(),
                 source: ip.to_string(),
@@ -276,7 +297,7 @@ pub async fn password_submit(
     };
     match result {
         Ok(()) => {
-            let issued = signin::advance(&inst, &s, ip, now).await?;
+            let issued = signin::advance(&state.auth, &inst, &s, ip, now).await?;
             Ok(go_on(&inst, issued).await)
         }
         Err(errors) => {
@@ -380,6 +401,7 @@ pub async fn setup_submit(
                 let (c, set) = public_chrome(&inst, &headers, None).await?;
                 let page = SignInPage {
                     c,
+                    banner: crate::auth::notice::get(&inst).await?,
                     error: None,
                     notice: Some("The administrator account is ready. Sign in with it now.".into()),
                     username,
@@ -428,12 +450,20 @@ struct RecoveryPage {
 pub async fn enroll_form(
     State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
     Session(s): Session,
 ) -> Result<Response, WebError> {
     if s.stage != "totp_enrollment" {
         return Ok(Redirect::to("/").into_response());
     }
-    let e = crate::auth::second_factor::start_totp(&inst, s.user_id, s.username.clone()).await?;
+    let e = crate::auth::second_factor::start_totp(
+        &state.auth,
+        &inst,
+        &s,
+        None,
+        &super::by(&s, ip, &state),
+    )
+    .await?;
     render(&EnrollPage {
         c: chrome(&state, &inst, Some(&s)).await?,
         error: None,
@@ -453,16 +483,12 @@ pub async fn enroll_submit(
         return Err(WebError::Forbidden);
     }
     let now = state.clock.now();
-    let by = crate::audit::By {
-        actor: s.actor(),
-        source: ip.to_string(),
-        now,
-    };
-    match crate::auth::second_factor::confirm_totp(&state.auth, &inst, by, s.user_id, form.code)
+    let by = super::by(&s, ip, &state);
+    match crate::auth::second_factor::confirm_totp(&state.auth, &inst, &s, by.clone(), form.code)
         .await
     {
         Ok(codes) => {
-            let issued = signin::advance(&inst, &s, ip, now).await?;
+            let issued = signin::advance(&state.auth, &inst, &s, ip, now).await?;
             let age = max_age(&inst, &issued.stage).await;
             let next = next_page(&issued);
             let page = RecoveryPage {
@@ -477,8 +503,8 @@ pub async fn enroll_submit(
                 .into_response())
         }
         Err(e @ AccountError::Invalid { .. }) => {
-            let en = crate::auth::second_factor::start_totp(&inst, s.user_id, s.username.clone())
-                .await?;
+            let en =
+                crate::auth::second_factor::start_totp(&state.auth, &inst, &s, None, &by).await?;
             let mut resp = render(&EnrollPage {
                 c: chrome(&state, &inst, Some(&s)).await?,
                 error: Some(format!("{e} A new key was made: scan the new code.")),
@@ -489,5 +515,87 @@ pub async fn enroll_submit(
             Ok(resp)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    c: super::pages::Chrome,
+    error: Option<String>,
+    emailed: bool,
+}
+
+/// The verified step before enrolling a first factor: an e-mailed set-up code or an
+/// administrator's enrolment code.
+pub async fn verify_form(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Response, WebError> {
+    if s.stage != "enrol_verify" {
+        return Ok(Redirect::to("/").into_response());
+    }
+    render(&VerifyPage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        error: None,
+        emailed: state.auth.mail_enabled && !s.email.is_empty(),
+    })
+}
+
+pub async fn verify_submit(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, WebError> {
+    let token = super::guard::cookie(&headers, super::guard::SESSION_COOKIE).unwrap_or_default();
+    match crate::auth::enrolment::verify_step(
+        &state.auth,
+        &inst,
+        &token,
+        form.code,
+        ip,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(issued) => Ok(go_on(&inst, issued).await),
+        Err(e) => {
+            let e = WebError::from(e);
+            if !matches!(
+                e,
+                WebError::SignInFailed | WebError::Throttled(_) | WebError::Invalid { .. }
+            ) {
+                return Err(e);
+            }
+            let still = signin::authenticate(&inst, &token, ip, state.clock.now()).await?;
+            if still.is_none() {
+                let (c, set) = public_chrome(&inst, &headers, None).await?;
+                let page = SignInPage {
+                    c,
+                    banner: crate::auth::notice::get(&inst).await?,
+                    error: Some(e.public_message()),
+                    notice: None,
+                    username: s.username.clone(),
+                };
+                let mut resp = render(&page)?;
+                *resp.status_mut() = StatusCode::UNAUTHORIZED;
+                return Ok(with_cookie(resp, set));
+            }
+            let status = e.status();
+            let mut resp = render(&VerifyPage {
+                c: chrome(&state, &inst, Some(&s)).await?,
+                error: Some(match e {
+                    WebError::SignInFailed => "That code is not right or has expired.".into(),
+                    other => other.public_message(),
+                }),
+                emailed: state.auth.mail_enabled && !s.email.is_empty(),
+            })?;
+            *resp.status_mut() = status;
+            Ok(resp)
+        }
     }
 }

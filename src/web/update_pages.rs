@@ -43,10 +43,14 @@ struct UpdatesPage {
     history: Vec<HistoryRow>,
 }
 
-/// The largest bundle the page accepts: the configured bundle limit, within the request body limit.
+/// The largest bundle the page accepts: `[update] max_bundle_bytes` (the route's body limit adds
+/// only the multipart framing to it).
+pub(super) fn max_bundle_bytes(config: &crate::config::Config) -> u64 {
+    config.update.max_bundle_bytes
+}
+
 fn upload_limit(state: &AppState) -> u64 {
-    let body = state.config.document_max_bytes.max(32 * 1024 * 1024);
-    state.config.update.max_bundle_bytes.min(body)
+    max_bundle_bytes(&state.config)
 }
 
 async fn page(

@@ -1153,6 +1153,25 @@ async fn required_totp_policy_does_not_accept_emailed_codes() {
         !methods.contains(&json!("email")),
         "e-mail offered under required_totp: {body}"
     );
+    // The e-mailed code only proves it is quin before an app is enrolled; it never signs in.
+    assert_eq!(body["status"], "enrolment_verification_required", "{body}");
+    let pending = session_cookie(&r).expect("pending cookie");
+    let code = hub.wait_code("quin@example.test", 0);
+    let r = hub
+        .api(
+            "POST",
+            "/api/v1/session/enrolment-verify",
+            Some(&pending),
+            Some(json!({ "code": code })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        json_of(&r)["status"],
+        "totp_enrollment_required",
+        "{}",
+        r.body
+    );
 }
 
 // ---- 12. security log -----------------------------------------------------------------------------

@@ -425,7 +425,7 @@ impl Hub {
             })
     }
 
-    /// The `index`-th (0-based) sign-in code mailed to `to`, waiting for it to arrive.
+    /// The `index`-th (0-based) sign-in or enrolment code mailed to `to`, waiting for it to arrive.
     pub fn wait_code(&self, to: &str, index: usize) -> String {
         let deadline = std::time::Instant::now() + MAIL_WAIT;
         loop {
@@ -434,7 +434,11 @@ impl Hub {
                 .messages()
                 .iter()
                 .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to)))
-                .filter(|m| m.subject().unwrap_or_default().contains("sign-in code"))
+                .filter(|m| {
+                    let subject = m.subject().unwrap_or_default();
+                    subject.contains("sign-in code")
+                        || subject.contains("set up your second factor")
+                })
                 .map(|m| code_in(&m.body()).expect("a 6-digit code in the mail"))
                 .collect();
             if let Some(c) = codes.get(index) {

@@ -67,21 +67,71 @@ async fn authenticator_app_enrolment_sign_in_and_recovery_codes() {
     let c = server.client();
     let creds = format!("{{\"username\":\"tilda\",\"password\":\"{PASSWORD}\"}}");
 
-    // The password alone only allows enrolling the app.
+    // The password alone does not even allow enrolling an app (a phished password would bind the
+    // attacker's app): a verified step comes first. Mail is off, so only an enrolment code an
+    // administrator issues will do.
     let r = post(&c, "/api/v1/session", None, &creds).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.body.contains("totp_enrollment_required"), "{}", r.body);
-    let pending = session(&r);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["status"], "enrolment_verification_required", "{}", r.body);
+    assert_eq!(
+        v["verify_with"],
+        serde_json::json!(["enrolment_code"]),
+        "{}",
+        r.body
+    );
+    let unverified = session(&r);
+    for path in ["/api/v1/session/totp", "/api/v1/session/totp/confirm"] {
+        let r = post(&c, path, Some(&unverified), r#"{"code":"000000"}"#).await;
+        assert!(
+            r.status == 401 || r.status == 422,
+            "{path} before the verified step: {} {}",
+            r.status,
+            r.body
+        );
+        assert!(!r.body.contains("secret"), "{}", r.body);
+    }
     let r = c
         .request(
             "GET",
             "localhost",
             "/api/v1/clients",
-            &[("cookie", pending.as_str())],
+            &[("cookie", unverified.as_str())],
             b"",
         )
         .await;
     assert_eq!(r.status, 401, "a half-signed-in session reached data");
+    // A guessed enrolment code fails; the administrator's code works once.
+    let r = post(
+        &c,
+        "/api/v1/session/enrolment-verify",
+        Some(&unverified),
+        r#"{"code":"aaaa-bbbb-cccc"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let out = holdfast(d, &["admin", "user", "enrolment-code", "tilda"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let enrol_code = text(&out.stdout)
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    let r = post(
+        &c,
+        "/api/v1/session/enrolment-verify",
+        Some(&unverified),
+        &format!("{{\"code\":\"{enrol_code}\"}}"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("totp_enrollment_required"), "{}", r.body);
+    let pending = session(&r);
+    assert_ne!(
+        pending, unverified,
+        "the verified step gets a new session id"
+    );
     let r = post(&c, "/api/v1/session/totp", Some(&pending), "{}").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
@@ -171,8 +221,15 @@ async fn authenticator_app_enrolment_sign_in_and_recovery_codes() {
     assert_eq!(r.status, 401, "a recovery code was accepted twice");
     let log = text(&holdfast(d, &["admin", "audit", "--json"]).stdout);
     assert!(
-        log.contains("second_factor_enrolled") && log.contains("recovery_code_used"),
+        log.contains("second_factor_enrolled")
+            && log.contains("recovery_code_used")
+            && log.contains("enrolment_code_issued")
+            && log.contains("enrolment_verified"),
         "{log}"
+    );
+    assert!(
+        !log.contains(&enrol_code),
+        "the enrolment code reached the security log"
     );
     assert!(
         !log.contains(&secret),

@@ -19,10 +19,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = req
+            .extensions()
+            .get::<crate::web::guard::BodyLimitBytes>()
+            .map_or(0, |l| l.0);
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(ApiError(WebError::BadRequest(rejection.body_text()))),
+            Err(rejection) => Err(ApiError(json_rejection(rejection, limit))),
         }
+    }
+}
+
+fn json_rejection(rejection: axum::extract::rejection::JsonRejection, limit: u64) -> WebError {
+    use axum::extract::rejection::JsonRejection;
+    match &rejection {
+        JsonRejection::BytesRejection(b)
+            if b.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            WebError::TooLarge { limit }
+        }
+        _ => WebError::BadRequest(rejection.body_text()),
     }
 }
 

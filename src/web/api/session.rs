@@ -3,6 +3,7 @@
 use super::ApiJson;
 use crate::app::AppState;
 use crate::auth::accounts;
+use crate::auth::reauth::Proof;
 use crate::auth::signin::{self, Issued, Stage};
 use crate::crypto::Secret;
 use crate::web::CurrentInstance;
@@ -32,7 +33,34 @@ pub struct CodeBody {
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     current_password: Option<String>,
+    /// The current second factor's code, when the account has one.
+    code: Option<String>,
     new_password: String,
+}
+
+/// Password and current factor again, for changes to one's own account.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBody {
+    current_password: String,
+    code: Option<String>,
+}
+
+impl ProofBody {
+    fn proof(self) -> Proof {
+        Proof {
+            password: Secret::new(self.current_password),
+            code: self.code,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailBody {
+    current_password: String,
+    code: Option<String>,
+    email: String,
 }
 
 /// The JSON answer for a sign-in stage, with the cookie of the (new) session.
@@ -46,6 +74,10 @@ pub fn issued_response_with(issued: Issued, max_age: i64, extra: serde_json::Val
         Stage::SignedIn => json!({ "status": "signed_in", "csrf_token": issued.csrf }),
         Stage::SecondFactor { methods } => {
             json!({ "status": "second_factor_required", "methods": methods })
+        }
+        // Not sign-in factors: ways to prove more than the password before enrolling one.
+        Stage::EnrolVerify { methods } => {
+            json!({ "status": "enrolment_verification_required", "verify_with": methods })
         }
         Stage::TotpEnrollment => json!({ "status": "totp_enrollment_required" }),
         Stage::PasswordChange => json!({ "status": "password_change_required" }),
@@ -74,6 +106,7 @@ pub async fn create(
     State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
     let issued = signin::password_step(
@@ -82,6 +115,7 @@ pub async fn create(
         body.username,
         Secret::new(body.password),
         ip,
+        &crate::web::signin_pages::user_agent(&headers),
         state.clock.now(),
     )
     .await?;
@@ -112,44 +146,151 @@ pub async fn change_password(
     Session(session): Session,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> Result<Response, ApiError> {
-    let forced = session.stage == "password_change";
-    if session.stage == "second_factor" || session.stage == "totp_enrollment" {
+    // Half-way through sign-in only the forced change is open; the code step cannot be skipped.
+    if session.stage != "active" && session.stage != "password_change" {
         return Err(ApiError(crate::web::WebError::Unauthenticated));
     }
-    let current = if forced {
+    let forced = session.stage == "password_change";
+    let proof = if forced {
         None
     } else {
-        Some(Secret::new(body.current_password.ok_or_else(|| {
-            crate::web::WebError::invalid("current_password", "the current password is required")
-        })?))
+        Some(Proof {
+            password: Secret::new(body.current_password.ok_or_else(|| {
+                crate::web::WebError::invalid(
+                    "current_password",
+                    "the current password is required",
+                )
+            })?),
+            code: body.code,
+        })
     };
     let now = state.clock.now();
     accounts::change_password(
         &state.auth,
         &inst,
-        session.user_id,
-        current,
+        &session,
+        proof,
         Secret::new(body.new_password),
-        Some(session.id_hash.clone()),
-        crate::audit::By {
-            actor: session.actor(),
-            source: ip.to_string(),
-            now,
-        },
+        crate::web::by(&session, ip, &state),
     )
     .await?;
     if forced {
-        let issued = signin::advance(&inst, &session, ip, now).await?;
+        let issued = signin::advance(&state.auth, &inst, &session, ip, now).await?;
         let age = max_age(&inst, &issued.stage).await;
         return Ok(issued_response(issued, age));
     }
     Ok(Json(json!({ "status": "password_changed" })).into_response())
 }
 
+/// `POST /api/v1/session/enrolment-verify` `{"code"}`: the verified step before a first factor.
+pub async fn enrolment_verify(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Response, ApiError> {
+    let token =
+        crate::web::guard::cookie(&headers, crate::web::guard::SESSION_COOKIE).unwrap_or_default();
+    let issued = crate::auth::enrolment::verify_step(
+        &state.auth,
+        &inst,
+        &token,
+        body.code,
+        ip,
+        state.clock.now(),
+    )
+    .await?;
+    let age = max_age(&inst, &issued.stage).await;
+    Ok(issued_response(issued, age))
+}
+
+/// `POST /api/v1/session/code`: e-mails a confirmation code for a change to one's own account
+/// (accounts whose factor is e-mailed codes).
+pub async fn reauth_code(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    crate::auth::reauth::send_code(&state.auth, &inst, &s, ip, state.clock.now()).await?;
+    Ok(Json(json!({ "status": "code_sent" })))
+}
+
+/// `POST /api/v1/session/email` `{"current_password","code","email"}`.
+pub async fn change_email(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let proof = Proof {
+        password: Secret::new(body.current_password),
+        code: body.code,
+    };
+    accounts::change_email(
+        &state.auth,
+        &inst,
+        &s,
+        proof,
+        body.email,
+        crate::web::by(&s, ip, &state),
+    )
+    .await?;
+    Ok(Json(json!({ "status": "email_changed" })))
+}
+
+/// `POST /api/v1/session/second-factor/method` `{"current_password","code","method"}`: e-mailed
+/// codes or none, where the policy allows.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodBody {
+    current_password: String,
+    code: Option<String>,
+    method: String,
+}
+
+pub async fn set_method(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    ApiJson(body): ApiJson<MethodBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let method: &'static str = match body.method.as_str() {
+        "email" => "email",
+        "none" => "none",
+        _ => {
+            return Err(ApiError(crate::web::WebError::invalid(
+                "method",
+                "choose email or none",
+            )));
+        }
+    };
+    let proof = Proof {
+        password: Secret::new(body.current_password),
+        code: body.code,
+    };
+    crate::auth::second_factor::set_simple(
+        &state.auth,
+        &inst,
+        &s,
+        proof,
+        crate::web::by(&s, ip, &state),
+        method,
+    )
+    .await?;
+    Ok(Json(
+        json!({ "status": "second_factor_changed", "method": method }),
+    ))
+}
+
 pub async fn whoami(Session(s): Session) -> Json<serde_json::Value> {
     let stage = match s.stage.as_str() {
         "active" => "signed_in",
         "second_factor" => "second_factor_required",
+        "enrol_verify" => "enrolment_verification_required",
         "totp_enrollment" => "totp_enrollment_required",
         _ => "password_change_required",
     };
@@ -165,6 +306,11 @@ pub async fn whoami(Session(s): Session) -> Json<serde_json::Value> {
         "second_factor": s.second_factor,
         "permissions": s.grants.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
         "csrf_token": s.csrf,
+        "previous_sign_in": {
+            "at": s.prior.at,
+            "from": s.prior.source,
+            "failed_attempts_since": s.prior.failures,
+        },
     }))
 }
 
@@ -182,15 +328,34 @@ pub async fn delete(
         .into_response())
 }
 
-/// `POST /api/v1/session/totp`: during forced enrolment (or signed in), a new app secret.
+/// `POST /api/v1/session/totp`: during forced enrolment (after the verified step) a new app
+/// secret; signed in, the body `{"current_password","code"}` proves it is the person first.
 pub async fn totp_start(
+    State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
     Session(s): Session,
+    body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if s.stage != "totp_enrollment" && s.stage != "active" {
-        return Err(ApiError(crate::web::WebError::Unauthenticated));
-    }
-    let e = crate::auth::second_factor::start_totp(&inst, s.user_id, s.username.clone()).await?;
+    let proof = if s.stage == "active" {
+        let b: ProofBody = serde_json::from_slice(&body).map_err(|e| {
+            crate::web::WebError::invalid(
+                "current_password",
+                format!("send {{\"current_password\", \"code\"}} to set up a new app: {e}"),
+            )
+        })?;
+        Some(b.proof())
+    } else {
+        None
+    };
+    let e = crate::auth::second_factor::start_totp(
+        &state.auth,
+        &inst,
+        &s,
+        proof,
+        &crate::web::by(&s, ip, &state),
+    )
+    .await?;
     Ok(Json(
         json!({ "secret": e.secret_base32.expose(), "qr_svg": e.qr_svg }),
     ))
@@ -204,29 +369,54 @@ pub async fn totp_confirm(
     Session(s): Session,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    if s.stage != "totp_enrollment" && s.stage != "active" {
-        return Err(ApiError(crate::web::WebError::Unauthenticated));
-    }
     let now = state.clock.now();
-    let by = crate::audit::By {
-        actor: s.actor(),
-        source: ip.to_string(),
-        now,
-    };
+    let by = crate::web::by(&s, ip, &state);
     let codes =
-        crate::auth::second_factor::confirm_totp(&state.auth, &inst, by, s.user_id, body.code)
-            .await?;
+        crate::auth::second_factor::confirm_totp(&state.auth, &inst, &s, by, body.code).await?;
     let codes: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
     if s.stage == "active" {
         return Ok(
             Json(json!({ "status": "totp_enabled", "recovery_codes": codes })).into_response(),
         );
     }
-    let issued = signin::advance(&inst, &s, ip, now).await?;
+    let issued = signin::advance(&state.auth, &inst, &s, ip, now).await?;
     let age = max_age(&inst, &issued.stage).await;
     Ok(issued_response_with(
         issued,
         age,
         json!({ "recovery_codes": codes }),
     ))
+}
+
+/// `GET /api/v1/sessions`: the caller's own live sessions.
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    Session(s): Session,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let list = crate::auth::sessions::list_own(&inst, &s, state.clock.now()).await?;
+    Ok(Json(json!({ "sessions": list })))
+}
+
+/// `DELETE /api/v1/sessions/{handle}`: ends one of the caller's sessions.
+pub async fn end_session(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    super::ApiPath(handle): super::ApiPath<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    crate::auth::sessions::end_own(&inst, &s, handle, crate::web::by(&s, ip, &state)).await?;
+    Ok(Json(json!({ "status": "signed_out" })))
+}
+
+/// `DELETE /api/v1/sessions`: ends every session of the caller but this one.
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let n = crate::auth::sessions::end_others(&inst, &s, crate::web::by(&s, ip, &state)).await?;
+    Ok(Json(json!({ "status": "signed_out", "sessions": n })))
 }
