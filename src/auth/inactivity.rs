@@ -53,52 +53,15 @@ pub async fn disable_unused(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::accounts::{self, NewAccount};
-    use crate::auth::services::AuthServices;
-
-    /// A real instance (SQLCipher file) whose clock the test moves.
-    async fn instance() -> (tempfile::TempDir, std::sync::Arc<Instance>) {
-        let dir = tempfile::tempdir().unwrap();
-        let key = crate::crypto::Key256::generate().unwrap();
-        let inst = crate::instances::create(
-            dir.path(),
-            &key,
-            "default",
-            &[],
-            None,
-            Default::default(),
-            &crate::clock::SystemClock,
-        )
-        .unwrap();
-        (dir, std::sync::Arc::new(inst))
-    }
+    use crate::auth::test_support::{add_user, instance, services};
 
     #[tokio::test(flavor = "multi_thread")]
     async fn unused_accounts_are_disabled_after_the_policy_days_but_not_the_last_admin() {
         let (_dir, inst) = instance().await;
-        let svc = AuthServices::new(1, 4, false).unwrap();
+        let svc = services();
         let t0 = chrono::Utc::now();
-        for (name, groups) in [
-            ("ada", vec!["admins"]),
-            ("bob", vec!["users"]),
-            ("cy", vec!["users"]),
-        ] {
-            accounts::create_user(
-                &svc,
-                &inst,
-                Actor::Console,
-                "console".into(),
-                NewAccount {
-                    username: name.into(),
-                    email: format!("{name}@example.org"),
-                    groups: groups.into_iter().map(String::from).collect(),
-                    password: None,
-                    support: None,
-                },
-                t0,
-            )
-            .await
-            .unwrap();
+        for (name, groups) in [("ada", ["admins"]), ("bob", ["users"]), ("cy", ["users"])] {
+            add_user(&svc, &inst, name, &groups, None, t0).await;
         }
         // Off by default: nothing happens however long nobody signs in.
         assert!(
@@ -107,7 +70,7 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
-        accounts::set_policy(
+        crate::auth::accounts::set_policy(
             &inst,
             Actor::Console,
             "console".into(),

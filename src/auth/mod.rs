@@ -20,3 +20,5 @@ pub mod second_factor;
 pub mod services;
 pub mod sessions;
 pub mod signin;
+#[cfg(test)]
+mod test_support;

@@ -173,6 +173,53 @@ pub async fn purge(inst: &Instance, now: DateTime<Utc>) -> Result<usize, Account
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::signin::{authenticate, password_step, sign_out};
+    use crate::auth::test_support::{add_user, instance, services};
+    use crate::crypto::Secret;
+
+    fn stored(inst: &Instance) -> i64 {
+        inst.db.read_blocking(|c| store::count(c)).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ended_and_expired_sessions_are_purged_and_live_ones_kept() {
+        let (_dir, inst) = instance().await;
+        let svc = services();
+        let t0 = Utc::now();
+        const PW: &str = "purge test staple 81 olive";
+        add_user(&svc, &inst, "pia", &["users"], Some(PW), t0).await;
+        let ip: std::net::IpAddr = "192.0.2.20".parse().unwrap();
+        let sign_in = |at| {
+            password_step(
+                &svc,
+                &inst,
+                "pia".into(),
+                Secret::new(PW.into()),
+                ip,
+                "",
+                at,
+            )
+        };
+        // One session signed out, one left to expire, one live when the purge runs.
+        let ended = sign_in(t0).await.unwrap();
+        let info = authenticate(&inst, ended.token.expose(), ip, t0)
+            .await
+            .unwrap()
+            .unwrap();
+        sign_out(&inst, &info, ip, t0).await.unwrap();
+        sign_in(t0).await.unwrap();
+        let later = t0 + Duration::days(3);
+        let live = sign_in(later).await.unwrap();
+        assert_eq!(stored(&inst), 3);
+        assert_eq!(purge(&inst, later).await.unwrap(), 2);
+        assert_eq!(stored(&inst), 1);
+        assert!(
+            authenticate(&inst, live.token.expose(), ip, later)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
 
     #[test]
     fn devices_are_named_as_people_know_them() {

@@ -836,6 +836,42 @@ pub async fn advance(
 }
 
 /// Signs out: revokes this session.
+/// After a successful password step: the session the browser still presented (an earlier sign-in
+/// on the same device, finished or not) ends, so one browser never holds two live sessions and a
+/// planted cookie is worthless once its victim signs in (ASVS V7.2.4).
+pub async fn end_presented(
+    inst: &Instance,
+    token: &str,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    if token.is_empty() {
+        return Ok(());
+    }
+    let id_hash = crypto::sha256_hex(token.as_bytes());
+    inst.db
+        .write(move |tx| {
+            let Some(s) = store::by_hash(tx, &id_hash)? else {
+                return Ok(());
+            };
+            if s.revoked_at.is_some() {
+                return Ok(());
+            }
+            let Some(u) = users::by_id(tx, s.user_id)? else {
+                return Ok(());
+            };
+            store::revoke(tx, &id_hash, &stamp(now))?;
+            audit::write(
+                tx,
+                now,
+                Entry::new(Event::SignedOut, actor_of(&u), u.username, ip.to_string())
+                    .with(json!({ "reason": "replaced by a new sign-in" })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
 pub async fn sign_out(
     inst: &Instance,
     session: &SessionInfo,
@@ -859,4 +895,93 @@ pub async fn sign_out(
             Ok(())
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_support::{add_user, instance, services};
+
+    fn login_failures(inst: &Instance) -> Vec<String> {
+        inst.db
+            .read_blocking(|c| {
+                audit::query(
+                    c,
+                    &audit::Filter {
+                        events: vec!["login_failed".into()],
+                        limit: 100,
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap()
+            .into_iter()
+            .map(|r| r.details)
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_temporary_password_stops_working_after_the_policy_hours() {
+        let (_dir, inst) = instance().await;
+        let svc = services();
+        let t0 = Utc::now();
+        let temp = add_user(&svc, &inst, "tia", &["users"], None, t0)
+            .await
+            .expect("a temporary password");
+        let ip: IpAddr = "192.0.2.10".parse().unwrap();
+        let at = |hours| t0 + Duration::hours(hours);
+        // Within the default 72 hours it still leads to the forced change.
+        let issued = password_step(
+            &svc,
+            &inst,
+            "tia".into(),
+            Secret::new(temp.clone()),
+            ip,
+            "",
+            at(71),
+        )
+        .await
+        .unwrap();
+        assert_eq!(issued.stage, Stage::PasswordChange);
+        // After them it is refused like any wrong password, and the log says why.
+        let refused = password_step(
+            &svc,
+            &inst,
+            "tia".into(),
+            Secret::new(temp.clone()),
+            ip,
+            "",
+            at(73),
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(SignInError::Rejected)),
+            "{:?}",
+            refused.as_ref().err()
+        );
+        let failures = login_failures(&inst);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert!(
+            failures[0].contains("temporary password expired"),
+            "{failures:?}"
+        );
+        // A shorter policy applies to passwords already handed out.
+        crate::auth::accounts::set_policy(
+            &inst,
+            Actor::Console,
+            "console".into(),
+            "temporary_password_hours".into(),
+            "1".into(),
+            t0,
+        )
+        .await
+        .unwrap();
+        let refused =
+            password_step(&svc, &inst, "tia".into(), Secret::new(temp), ip, "", at(2)).await;
+        assert!(
+            matches!(refused, Err(SignInError::Rejected)),
+            "{:?}",
+            refused.as_ref().err()
+        );
+    }
 }

@@ -124,6 +124,11 @@ pub fn session_cookie(token: &str, max_age_secs: i64) -> String {
     )
 }
 
+/// Sent with a sign-out: the browser drops the cookies and storage of this origin, so the next
+/// person at a shared computer finds nothing of the last one's. Not `"cache"`: pages are never
+/// cached (`no-store`), and Chromium stalls navigations while it clears a cache.
+pub const CLEAR_SITE_DATA: &str = "\"cookies\", \"storage\"";
+
 pub fn clear_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
 }

@@ -9,7 +9,8 @@ pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 
 /// No inline script or style, nothing from another host, no framing.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; \
+object-src 'none'";
 
 const FIXED: &[(HeaderName, &str)] = &[
     (header::STRICT_TRANSPORT_SECURITY, HSTS),

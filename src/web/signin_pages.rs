@@ -132,7 +132,12 @@ pub async fn signin_submit(
     )
     .await
     {
-        Ok(issued) => Ok(go_on(&inst, issued).await),
+        Ok(issued) => {
+            let presented = crate::web::guard::cookie(&headers, crate::web::guard::SESSION_COOKIE)
+                .unwrap_or_default();
+            signin::end_presented(&inst, &presented, ip, state.clock.now()).await?;
+            Ok(go_on(&inst, issued).await)
+        }
         Err(e) => {
             let e = WebError::from(e);
             if !matches!(
@@ -323,7 +328,13 @@ pub async fn signout(
 ) -> Result<Response, WebError> {
     signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
     Ok((
-        [(SET_COOKIE, clear_session_cookie())],
+        [
+            (SET_COOKIE, clear_session_cookie()),
+            (
+                axum::http::HeaderName::from_static("clear-site-data"),
+                crate::web::guard::CLEAR_SITE_DATA.to_string(),
+            ),
+        ],
         Redirect::to("/signin"),
     )
         .into_response())

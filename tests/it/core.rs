@@ -129,6 +129,7 @@ async fn every_response_carries_security_headers_and_pages_stay_local() {
         );
         let csp = r.header("content-security-policy");
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("object-src 'none'"), "{csp}");
         assert!(csp.contains("script-src 'self'"), "{csp}");
         assert!(
             !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),

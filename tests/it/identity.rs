@@ -215,6 +215,8 @@ async fn json_sign_in_sets_a_host_only_strict_cookie_and_sign_out_kills_it() {
     assert_eq!(json_of(&out)["status"], "signed_out");
     let cleared = set_cookie_line(&out, SESSION).expect("cookie cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The browser is told to drop what it stored for the origin (ASVS V14.3.1).
+    assert_eq!(out.header("clear-site-data"), "\"cookies\", \"storage\"");
 
     let after = hub.whoami(&token).await;
     assert_eq!(after.status, 401, "old cookie after sign-out");

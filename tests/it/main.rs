@@ -15,6 +15,7 @@ mod crash;
 mod forwarding;
 mod hub;
 mod identity;
+mod pentest;
 mod totp;
 mod update_apply;
 mod update_bundle;

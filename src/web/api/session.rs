@@ -119,6 +119,9 @@ pub async fn create(
         state.clock.now(),
     )
     .await?;
+    let presented =
+        crate::web::guard::cookie(&headers, crate::web::guard::SESSION_COOKIE).unwrap_or_default();
+    signin::end_presented(&inst, &presented, ip, state.clock.now()).await?;
     let age = max_age(&inst, &issued.stage).await;
     Ok(issued_response(issued, age))
 }
@@ -322,7 +325,13 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
     Ok((
-        [(SET_COOKIE, clear_session_cookie())],
+        [
+            (SET_COOKIE, clear_session_cookie()),
+            (
+                axum::http::HeaderName::from_static("clear-site-data"),
+                crate::web::guard::CLEAR_SITE_DATA.to_string(),
+            ),
+        ],
         Json(json!({ "status": "signed_out" })),
     )
         .into_response())
