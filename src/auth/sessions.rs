@@ -178,7 +178,7 @@ mod tests {
     use crate::crypto::Secret;
 
     fn stored(inst: &Instance) -> i64 {
-        inst.db.read_blocking(|c| store::count(c)).unwrap()
+        inst.db.read_blocking(store::count).unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread")]
