@@ -15,6 +15,8 @@ pub struct Inner {
     pub registry: Registry,
     pub clock: SharedClock,
     pub auth: Arc<AuthServices>,
+    /// Refused requests counted per address and minute until they are written to the log.
+    pub refusals: crate::audit::refusals::Refusals,
     /// True between "storage open and listener bound" and "shutdown began".
     ready: AtomicBool,
 }
@@ -31,6 +33,7 @@ impl AppState {
             registry,
             clock,
             auth,
+            refusals: Default::default(),
             ready: AtomicBool::new(false),
         }))
     }

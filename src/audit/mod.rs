@@ -2,6 +2,7 @@
 //! hash-chain verification, and queries.
 
 pub mod forward;
+pub mod refusals;
 pub mod tail;
 
 use crate::storage::StorageError;
@@ -64,6 +65,12 @@ pub enum Event {
     SecondFactorReset,
     EmailChanged,
     SigninNoticeChanged,
+    CommentAdded,
+    InvoiceLineAdded,
+    InvoiceLineRemoved,
+    TimeBilled,
+    /// Refused requests (403, CSRF, 429) of one address in one minute, counted (see `refusals`).
+    AccessRefused,
 }
 
 impl Event {
@@ -117,6 +124,11 @@ impl Event {
         Event::SecondFactorReset,
         Event::EmailChanged,
         Event::SigninNoticeChanged,
+        Event::CommentAdded,
+        Event::InvoiceLineAdded,
+        Event::InvoiceLineRemoved,
+        Event::TimeBilled,
+        Event::AccessRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -170,6 +182,11 @@ impl Event {
             Event::SecondFactorReset => "second_factor_reset",
             Event::EmailChanged => "email_changed",
             Event::SigninNoticeChanged => "signin_notice_changed",
+            Event::CommentAdded => "comment_added",
+            Event::InvoiceLineAdded => "invoice_line_added",
+            Event::InvoiceLineRemoved => "invoice_line_removed",
+            Event::TimeBilled => "time_billed",
+            Event::AccessRefused => "access_refused",
         }
     }
 

@@ -194,6 +194,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         ));
     }
     tokio::spawn(backup_schedule(state.clone(), stop_rx.clone()));
+    tokio::spawn(write_refusals(state.clone(), stop_rx.clone()));
     let instances = {
         let st = state.clone();
         move || st.registry.all()
@@ -249,6 +250,8 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     )
     .await;
 
+    // Refusals of the minute in progress are written now, not lost with the process.
+    flush_refusals(&state, state.refusals.take_all()).await;
     for inst in state.registry.all() {
         if let Err(e) = inst.db.checkpoint() {
             tracing::warn!(instance = %inst.name, error = %e, "final checkpoint failed; the WAL will be replayed at next start");
@@ -256,6 +259,37 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Writes the refusal counts of every minute that has ended (checked every 5 s).
+async fn write_refusals(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let due = state.refusals.take_ended(state.clock.now());
+                flush_refusals(&state, due).await;
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One `access_refused` event per count, each in its instance's log.
+async fn flush_refusals(state: &AppState, counted: Vec<crate::audit::refusals::Counted>) {
+    for c in counted {
+        let Some(inst) = state.registry.all().into_iter().find(|i| i.name == c.instance) else {
+            continue;
+        };
+        let now = state.clock.now();
+        let written = inst
+            .db
+            .write(move |tx| crate::audit::write(tx, now, c.entry()))
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(instance = %inst.name, error = %e, "cannot write refused requests to the security log");
+        }
+    }
 }
 
 /// Tells `holdfast update apply` who serves, from which binary, on which address.

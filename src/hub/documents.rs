@@ -9,53 +9,6 @@ use crate::instances::Instance;
 use crate::storage::documents::{self as store, NewVersion, VersionRow};
 use serde_json::json;
 
-/// What a file is, judged by its first bytes; `None` for kinds holdfast does not store.
-pub fn sniff(bytes: &[u8], filename: &str) -> Option<&'static str> {
-    let lower = filename.to_ascii_lowercase();
-    if bytes.starts_with(b"%PDF-") {
-        return Some("application/pdf");
-    }
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Some("image/png");
-    }
-    if bytes.starts_with(b"\xff\xd8\xff") {
-        return Some("image/jpeg");
-    }
-    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        return Some("image/gif");
-    }
-    if bytes.starts_with(b"PK\x03\x04") {
-        return Some(if lower.ends_with(".docx") {
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        } else if lower.ends_with(".xlsx") {
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        } else if lower.ends_with(".pptx") {
-            "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-        } else if lower.ends_with(".odt") {
-            "application/vnd.oasis.opendocument.text"
-        } else if lower.ends_with(".ods") {
-            "application/vnd.oasis.opendocument.spreadsheet"
-        } else {
-            "application/zip"
-        });
-    }
-    let head = &bytes[..bytes.len().min(64 * 1024)];
-    // Plain text: valid UTF-8 (allowing a cut multi-byte character at the end), no NUL bytes.
-    let text_ok = !head.contains(&0)
-        && match std::str::from_utf8(head) {
-            Ok(_) => true,
-            Err(e) => e.error_len().is_none(),
-        };
-    if text_ok && !bytes.is_empty() {
-        return Some(if lower.ends_with(".csv") {
-            "text/csv"
-        } else {
-            "text/plain"
-        });
-    }
-    None
-}
-
 /// A file name that is safe in a Content-Disposition header and on any disk.
 pub fn clean_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
@@ -103,10 +56,12 @@ pub async fn upload(
             ),
         ));
     }
-    let filename = clean_filename(filename);
-    let content_type = sniff(&bytes, &filename).ok_or_else(|| {
-        HubError::field("file", "this kind of file is not accepted (PDF, images, office documents, ZIP and plain text are)")
+    let kind = super::filetype::detect(&bytes, filename).ok_or_else(|| {
+        HubError::field("file", "this kind of file is not accepted (PDF, PNG, JPEG, GIF, Word/Excel/PowerPoint and OpenDocument files without macros, ZIP and plain text are)")
     })?;
+    // The name's extension follows what the content is, never what the uploader called it.
+    let filename = super::filetype::stored_name(filename, kind);
+    let content_type = kind.mime;
     let sha = crypto::sha256_hex(&bytes);
     let size = bytes.len() as i64;
     let storage_name = format!(
@@ -204,12 +159,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn content_decides_the_type() {
-        assert_eq!(sniff(b"%PDF-1.7 ...", "x.exe"), Some("application/pdf"));
-        assert_eq!(sniff(b"MZ\x90\x00\x03\x00\x00\x00", "report.pdf"), None);
-        assert_eq!(sniff(b"\x7fELF\x02\x01\x01\x00", "a.txt"), None);
-        assert_eq!(sniff(b"name,total\nA,1\n", "a.csv"), Some("text/csv"));
-        assert_eq!(sniff("Zażółć".as_bytes(), "n.txt"), Some("text/plain"));
+    fn file_names_are_made_safe() {
         assert_eq!(clean_filename("../../etc/passwd"), "passwd");
         assert_eq!(clean_filename("a\"b;c.pdf"), "a_b_c.pdf");
         assert_eq!(clean_filename("..."), "document");

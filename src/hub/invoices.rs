@@ -98,7 +98,7 @@ pub async fn add_line(inst: &Instance, id: i64, line: LineInput, by: By) -> Resu
     inst.db
         .write(move |tx| -> Result<(), HubError> {
             ensure_status(tx, id, "draft")?;
-            store::add_line(
+            let line_id = store::add_line(
                 tx,
                 id,
                 &NewLine {
@@ -111,6 +111,17 @@ pub async fn add_line(inst: &Instance, id: i64, line: LineInput, by: By) -> Resu
                 },
             )?;
             store::refresh_totals(tx, id, &stamp(by.now))?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::InvoiceLineAdded,
+                    by.actor.clone(),
+                    format!("invoices/{id}"),
+                    by.source.clone(),
+                )
+                .with(json!({ "line": line_id, "quantity_milli": q, "unit_price": line.unit_price, "net": net, "tax": tax })),
+            )?;
             Ok(())
         })
         .await
@@ -120,10 +131,24 @@ pub async fn remove_line(inst: &Instance, id: i64, line: i64, by: By) -> Result<
     inst.db
         .write(move |tx| -> Result<(), HubError> {
             ensure_status(tx, id, "draft")?;
+            let Some(old) = store::lines(tx, id)?.into_iter().find(|l| l.id == line) else {
+                return Err(HubError::NotFound);
+            };
             if !store::remove_line(tx, id, line)? {
                 return Err(HubError::NotFound);
             }
             store::refresh_totals(tx, id, &stamp(by.now))?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::InvoiceLineRemoved,
+                    by.actor.clone(),
+                    format!("invoices/{id}"),
+                    by.source.clone(),
+                )
+                .with(json!({ "line": line, "description": old.description, "net": old.net, "tax": old.tax })),
+            )?;
             Ok(())
         })
         .await
@@ -225,9 +250,11 @@ pub async fn set_status(
             }
             let now = stamp(by.now);
             store::set_status(tx, id, &from, to, &now)?;
-            if to == "cancelled" {
-                store::release_time(tx, id, &now)?;
-            }
+            let released = if to == "cancelled" {
+                store::release_time(tx, id, &now)?
+            } else {
+                0
+            };
             let change = recs::next_change_id(tx)?;
             recs::add_history(
                 tx,
@@ -249,7 +276,7 @@ pub async fn set_status(
                     format!("invoices/{id}"),
                     by.source.clone(),
                 )
-                .with(json!({ "status": to })),
+                .with(json!({ "status": to, "time_entries_released": released })),
             )?;
             Ok(())
         })
@@ -308,6 +335,21 @@ pub async fn from_project(
                 store::bill_time(tx, e.id, Some(inv.id), &now)?;
             }
             store::refresh_totals(tx, inv.id, &now)?;
+            // Which entries were billed, so that the log alone shows what left the time module. The
+            // list stops at 500 ids (4 KiB) to stay under the writer's cap on details; the count
+            // is always exact.
+            let billed: Vec<i64> = entries.iter().map(|e| e.id).take(500).collect();
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::TimeBilled,
+                    by.actor.clone(),
+                    format!("invoices/{}", inv.id),
+                    by.source.clone(),
+                )
+                .with(json!({ "project": project, "count": entries.len(), "time_entries": billed })),
+            )?;
             Ok(inv.id)
         })
         .await

@@ -3,5 +3,6 @@
 
 pub mod csvio;
 pub mod documents;
+pub mod filetype;
 pub mod invoices;
 pub mod records;

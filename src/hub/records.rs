@@ -715,18 +715,46 @@ pub async fn add_comment(
     id: i64,
     body: String,
     by: By,
-) -> Result<(), HubError> {
+) -> Result<i64, HubError> {
     let body = body.trim().to_string();
     if body.is_empty() || body.chars().count() > 5000 {
         return Err(HubError::field("body", "write 1–5000 characters"));
     }
     inst.db
-        .write(move |tx| -> Result<(), HubError> {
+        .write(move |tx| -> Result<i64, HubError> {
             if store::get(tx, def, id)?.is_none() {
                 return Err(HubError::NotFound);
             }
-            store::add_comment(tx, def.slug, id, &by.actor.name(), &body, &stamp(by.now))?;
-            Ok(())
+            let comment =
+                store::add_comment(tx, def.slug, id, &by.actor.name(), &body, &stamp(by.now))?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(
+                    Event::CommentAdded,
+                    by.actor.clone(),
+                    format!("{}/{id}", def.slug),
+                    by.source.clone(),
+                )
+                .with(json!({ "comment": comment, "characters": body.chars().count() })),
+            )?;
+            Ok(comment)
+        })
+        .await
+}
+
+/// The comments on one record, oldest first.
+pub async fn comments(
+    inst: &Instance,
+    def: &'static ModuleDef,
+    id: i64,
+) -> Result<Vec<store::CommentRow>, HubError> {
+    inst.db
+        .read(move |c| -> Result<Vec<store::CommentRow>, HubError> {
+            if store::get(c, def, id)?.is_none() {
+                return Err(HubError::NotFound);
+            }
+            Ok(store::comments(c, def.slug, id)?)
         })
         .await
 }

@@ -38,7 +38,7 @@ pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExt
                 row.id,
                 v.version,
                 v.version,
-                esc(&v.filename),
+                esc(&crate::hub::filetype::download_name(&v.filename, &v.content_type)),
                 (v.size + 1023) / 1024,
                 esc(&v.content_type),
                 esc(&v.uploaded_by),
@@ -183,7 +183,7 @@ fn attachment(row: &crate::storage::documents::VersionRow, bytes: Vec<u8>) -> Re
     }
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}\"",
-        documents::clean_filename(&row.filename)
+        crate::hub::filetype::download_name(&row.filename, &row.content_type)
     )) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }

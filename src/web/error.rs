@@ -1,6 +1,7 @@
 //! The one place where errors become HTTP statuses and user-facing messages (HTML for pages,
 //! `{"error":{"code","message","field"}}` for the JSON API).
 
+use crate::audit::refusals::Kind as Refused;
 use crate::auth::AuthError;
 use crate::auth::accounts::AccountError;
 use crate::auth::signin::SignInError;
@@ -118,6 +119,16 @@ impl WebError {
     }
 
     fn decorate(&self, resp: &mut Response) {
+        // Marks a refusal for `web::note_refusals`, which counts it for the security log.
+        let refused = match self {
+            WebError::Forbidden => Some(Refused::Forbidden),
+            WebError::CsrfFailed => Some(Refused::Csrf),
+            WebError::Throttled(_) => Some(Refused::Throttled),
+            _ => None,
+        };
+        if let Some(kind) = refused {
+            resp.extensions_mut().insert(kind);
+        }
         if let WebError::Throttled(s) = self {
             if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

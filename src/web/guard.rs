@@ -44,6 +44,8 @@ pub enum Access {
     Signed,
     /// A fully signed-in session whose groups grant this permission.
     Perm(Permission),
+    /// Like `Perm`, for actions that read or change several modules at once: every permission.
+    AllOf(&'static [Permission]),
     /// An administrator who is not a vendor support account: changes to who may do what (users,
     /// groups, policy, tokens, factors). A support account helps; it never grants itself or others
     /// access.
@@ -57,6 +59,10 @@ impl std::fmt::Display for Access {
             Access::Pending => f.write_str("session (any stage)"),
             Access::Signed => f.write_str("signed in"),
             Access::Perm(p) => write!(f, "permission {p}"),
+            Access::AllOf(ps) => {
+                let names: Vec<String> = ps.iter().map(ToString::to_string).collect();
+                write!(f, "permissions {}", names.join(" + "))
+            }
             Access::AccountAdmin => f.write_str("permission admin, not a support account"),
         }
     }
@@ -100,7 +106,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-fn client_ip(ext: &axum::http::Extensions) -> IpAddr {
+pub(super) fn client_ip(ext: &axum::http::Extensions) -> IpAddr {
     ext.get::<ClientAddr>()
         .map(|a| a.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]))
@@ -255,6 +261,7 @@ pub async fn guard(
             Access::Public => true,
             Access::Pending | Access::Signed | Access::AccountAdmin => false,
             Access::Perm(p) => info.grants.allows(p),
+            Access::AllOf(ps) => ps.iter().all(|p| info.grants.allows(*p)),
         };
         if !allowed {
             return ApiError(WebError::Forbidden).into_response();
@@ -274,7 +281,7 @@ pub async fn guard(
         (Access::Public, _) => Ok(()),
         (_, None) => Err(WebError::Unauthenticated),
         (Access::Pending, Some(_)) => Ok(()),
-        (Access::Signed | Access::Perm(_) | Access::AccountAdmin, Some(s))
+        (Access::Signed | Access::Perm(_) | Access::AllOf(_) | Access::AccountAdmin, Some(s))
             if s.stage != "active" =>
         {
             if !api && *req.method() == Method::GET {
@@ -291,6 +298,13 @@ pub async fn guard(
         (Access::Signed, Some(_)) => Ok(()),
         (Access::Perm(p), Some(s)) => {
             if s.grants.allows(p) {
+                Ok(())
+            } else {
+                Err(WebError::Forbidden)
+            }
+        }
+        (Access::AllOf(ps), Some(s)) => {
+            if ps.iter().all(|p| s.grants.allows(*p)) {
                 Ok(())
             } else {
                 Err(WebError::Forbidden)

@@ -35,8 +35,9 @@ pub async fn card_extras(
     match def.module {
         Module::Invoices => invoice_extras(inst, s, row).await,
         Module::Projects
-            if s.grants
-                .allows(Permission::Module(Module::Invoices, Action::Create)) =>
+            if super::INVOICE_FROM_PROJECT
+                .iter()
+                .all(|p| s.grants.allows(*p)) =>
         {
             Ok(CardExtras {
                 actions: vec![(

@@ -27,6 +27,12 @@ fn can(s: &SessionInfo, def: &ModuleDef, a: Action) -> bool {
     s.grants.allows(Permission::Module(def.module, a))
 }
 
+/// Whether the caller may see records of module `m` — asked before a page shows anything of
+/// another module (a referenced record's title, related records, a drop-down's choices).
+fn sees(s: &SessionInfo, m: crate::access::Module) -> bool {
+    s.grants.allows(Permission::Module(m, Action::View))
+}
+
 /// Cents as "1,234.56".
 pub fn money(cents: i64) -> String {
     let neg = cents < 0;
@@ -51,18 +57,32 @@ fn human(s: &str) -> String {
     }
 }
 
-type Titles = HashMap<(&'static str, i64), String>;
+/// Titles of referenced records, and the modules whose records the caller may not see (shown as
+/// a bare id without a link).
+struct Titles {
+    names: HashMap<(&'static str, i64), String>,
+    hidden: Vec<crate::access::Module>,
+}
 
-/// Titles of every record the rows refer to, fetched once per page.
+/// Titles of every record the rows refer to in modules the caller may see, fetched once per page.
 async fn ref_titles(
     inst: &Instance,
+    s: &SessionInfo,
     def: &'static ModuleDef,
     rows: &[Row],
 ) -> Result<Titles, StorageError> {
+    let hidden: Vec<crate::access::Module> = schema::ALL
+        .iter()
+        .map(|d| d.module)
+        .filter(|m| !sees(s, *m))
+        .collect();
     let mut wanted: Vec<(&'static str, i64)> = Vec::new();
     for r in rows {
         for f in def.fields {
             if let (Kind::Ref(m), Some(Value::Integer(id))) = (f.kind, r.get(f.name)) {
+                if hidden.contains(&m) {
+                    continue;
+                }
                 let key = (schema::by_module(m).slug, *id);
                 if !wanted.contains(&key) {
                     wanted.push(key);
@@ -70,7 +90,8 @@ async fn ref_titles(
             }
         }
     }
-    inst.db
+    let names = inst
+        .db
         .read(move |c| {
             let mut out = HashMap::new();
             for (slug, id) in wanted {
@@ -82,7 +103,8 @@ async fn ref_titles(
             }
             Ok::<_, StorageError>(out)
         })
-        .await
+        .await?;
+    Ok(Titles { names, hidden })
 }
 
 struct Cell {
@@ -98,10 +120,15 @@ fn display(def: &ModuleDef, name: &str, v: Option<&Value>, titles: &Titles) -> C
     };
     match (kind, v) {
         (_, None | Some(Value::Null)) => none(),
+        (Some(Kind::Ref(m)), Some(Value::Integer(id))) if titles.hidden.contains(&m) => Cell {
+            text: format!("#{id}"),
+            link: None,
+        },
         (Some(Kind::Ref(m)), Some(Value::Integer(id))) => {
             let slug = schema::by_module(m).slug;
             Cell {
                 text: titles
+                    .names
                     .get(&(slug, *id))
                     .cloned()
                     .unwrap_or_else(|| format!("#{id}")),
@@ -169,16 +196,18 @@ struct ListPage {
     can_import: bool,
 }
 
-/// Options for a reference or user field: up to 500 records by title.
 /// The choices of a select. A reference offers the first 500 records by name, and always `current`
 /// (the record's value, the chosen filter): were it missing, the browser would show another choice
-/// and a saved form would silently point the record somewhere else.
+/// and a saved form would silently point the record somewhere else. A reference to a module the
+/// caller may not see offers no titles at all (see `ref_widget`).
 async fn options_for(
     inst: &Instance,
+    s: &SessionInfo,
     kind: Kind,
     current: &str,
 ) -> Result<Vec<(String, String)>, StorageError> {
     match kind {
+        Kind::Ref(m) if !sees(s, m) => Ok(vec![]),
         Kind::Ref(m) => {
             let d = schema::by_module(m);
             let current: Option<i64> = current.parse().ok();
@@ -263,7 +292,7 @@ pub async fn list(
         }
         Err(e) => return Err(e.into()),
     };
-    let titles = ref_titles(&inst, def, &page.rows).await?;
+    let titles = ref_titles(&inst, &s, def, &page.rows).await?;
     let cols: Vec<&'static schema::Field> = def.fields.iter().filter(|f| f.list).collect();
     let mut headers: Vec<&'static str> = cols.iter().map(|f| f.label).collect();
     let extra: Vec<&'static str> = def
@@ -314,7 +343,11 @@ pub async fn list(
         headers.retain(|h| *h != "Number");
     }
     let mut filters = Vec::new();
-    for f in def.filters() {
+    // A filter by a record of a module the caller may not see would list that module's titles.
+    for f in def
+        .filters()
+        .filter(|f| !matches!(f.kind, Kind::Ref(m) if !sees(&s, m)))
+    {
         let selected = params
             .filters
             .iter()
@@ -324,7 +357,7 @@ pub async fn list(
         filters.push(FilterView {
             name: f.name.into(),
             label: f.label,
-            options: options_for(&inst, f.kind, &selected).await?,
+            options: options_for(&inst, &s, f.kind, &selected).await?,
             selected,
         });
     }
@@ -416,6 +449,8 @@ async fn form_page(
             },
         };
         let widget = match f.kind {
+            // Without the right to see the module, the reference is typed as an id.
+            Kind::Ref(m) if !sees(s, m) => "number",
             Kind::LongText => "textarea",
             Kind::Choice(_) | Kind::Ref(_) | Kind::User | Kind::Bool => "select",
             Kind::Date => "date",
@@ -423,7 +458,7 @@ async fn form_page(
             Kind::Int { .. } | Kind::Money => "number",
             Kind::Text { .. } => "text",
         };
-        let options = options_for(inst, f.kind, &value).await?;
+        let options = options_for(inst, s, f.kind, &value).await?;
         fields.push(FormField {
             name: f.name,
             label: f.label,
@@ -630,7 +665,7 @@ pub async fn detail_page(
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
     let row = records::get(inst, def, id).await?;
-    let titles = ref_titles(inst, def, std::slice::from_ref(&row)).await?;
+    let titles = ref_titles(inst, s, def, std::slice::from_ref(&row)).await?;
     let mut fields: Vec<FieldView> = def
         .fields
         .iter()
@@ -667,11 +702,17 @@ pub async fn detail_page(
     }
     let slug = def.slug;
     let module = def.module;
+    // Related records are listed only from modules the caller may see.
+    let visible: Vec<&'static ModuleDef> = schema::ALL
+        .iter()
+        .copied()
+        .filter(|child| sees(s, child.module))
+        .collect();
     let (related, comments, hist) = inst
         .db
         .read(move |c| {
             let mut related = Vec::new();
-            for child in schema::ALL.iter() {
+            for child in visible {
                 for f in child.fields.iter().filter(|f| f.kind == Kind::Ref(module)) {
                     let items = store::children(c, child, f.name, id, 20)?
                         .into_iter()
@@ -793,7 +834,7 @@ pub async fn comment(
 ) -> Result<Response, WebError> {
     let body = super::form::value(&super::form::pairs(&raw), "body");
     match records::add_comment(&inst, def, id, body, by(&s, ip, &state)).await {
-        Ok(()) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
         Err(HubError::Invalid(e)) => {
             detail_page(
                 &state,

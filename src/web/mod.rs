@@ -130,6 +130,15 @@ impl std::fmt::Display for BodyLimit {
     }
 }
 
+/// An invoice made from a project's unbilled time reads the project (client, rate), copies its
+/// time entries (dates, people, notes) into the lines and marks them billed.
+pub(crate) const INVOICE_FROM_PROJECT: &[Permission] = &[
+    Permission::Module(crate::access::Module::Invoices, crate::access::Action::Create),
+    Permission::Module(crate::access::Module::Projects, crate::access::Action::View),
+    Permission::Module(crate::access::Module::Time, crate::access::Action::View),
+    Permission::Module(crate::access::Module::Time, crate::access::Action::Edit),
+];
+
 /// Who did it, from where, when: the audit attribution of a signed-in request.
 pub(crate) fn by(
     s: &crate::auth::signin::SessionInfo,
@@ -198,6 +207,18 @@ fn module_routes(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
             p(Delete),
             delete(api::records::delete).layer(ext),
         ),
+        r(
+            "GET",
+            &format!("{base}/{{id}}/comments"),
+            p(View),
+            get(api::records::comments).layer(ext),
+        ),
+        r(
+            "POST",
+            &format!("{base}/{{id}}/comments"),
+            p(Edit),
+            post(api::records::add_comment).layer(ext),
+        ),
     ]
 }
 
@@ -253,10 +274,11 @@ fn module_pages(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
             p(Delete),
             post(hub_pages::delete).layer(ext),
         ),
+        // Writing a comment changes the record's card: it needs the right to edit the record.
         r(
             "POST",
             &format!("{base}/{{id}}/comments"),
-            p(View),
+            p(Edit),
             post(hub_pages::comment).layer(ext),
         ),
         r(
@@ -603,7 +625,7 @@ pub fn routes() -> Vec<Route> {
         r(
             "POST",
             "/api/v1/invoices/from-project",
-            Perm(Permission::Module(Module::Invoices, Create)),
+            AllOf(INVOICE_FROM_PROJECT),
             post(api::invoices::from_project),
         ),
         r(
@@ -627,7 +649,7 @@ pub fn routes() -> Vec<Route> {
         r(
             "POST",
             "/m/projects/{id}/invoice",
-            Perm(Permission::Module(Module::Invoices, Create)),
+            AllOf(INVOICE_FROM_PROJECT),
             post(hub_extras::invoice_project),
         ),
         r(
@@ -690,12 +712,33 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(state.clone(), note_refusals))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             select_instance,
         ))
         .layer(middleware::from_fn(headers::security_headers))
         .with_state(state)
+}
+
+/// Counts every refusal the error mapping marked (403, CSRF, 429) for the request's instance and
+/// address; `cli::serve` writes the counts to the security log once their minute is over.
+async fn note_refusals(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let instance = req.extensions().get::<CurrentInstance>().cloned();
+    let ip = guard::client_ip(req.extensions());
+    let uri = req.uri().clone();
+    let resp = next.run(req).await;
+    if let (Some(kind), Some(CurrentInstance(inst))) = (
+        resp.extensions()
+            .get::<crate::audit::refusals::Kind>()
+            .copied(),
+        instance,
+    ) {
+        state
+            .refusals
+            .note(&inst.name, ip, kind, uri.path(), state.clock.now());
+    }
+    resp
 }
 
 /// Routes the request to its instance by host name (HTTP/2 `:authority` or HTTP/1.1 `Host`).

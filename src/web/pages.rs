@@ -222,7 +222,8 @@ async fn dashboard(
         previous: super::account_pages::previous_sign_in(s),
         failures: s.prior.failures,
         hours_svg: super::charts::columns("Hours logged per week", &bars),
-        burn_svg: if burn_rows.is_empty() {
+        // Budget burn is the projects' time: both modules must be visible.
+        burn_svg: if burn_rows.is_empty() || !allows(Module::Time) {
             String::new()
         } else {
             super::charts::progress("Budget used per active project", &burn_rows)

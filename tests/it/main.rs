@@ -14,6 +14,7 @@ mod core;
 mod crash;
 mod forwarding;
 mod hub;
+mod hub_access;
 mod identity;
 mod pentest;
 mod totp;

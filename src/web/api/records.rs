@@ -118,6 +118,36 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+pub async fn comments(
+    CurrentInstance(inst): CurrentInstance,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let items = records::comments(&inst, def, id).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    body: String,
+}
+
+/// A comment is a change to the record's card: the route asks for the module's edit right.
+pub async fn add_comment(
+    State(state): State<AppState>,
+    CurrentInstance(inst): CurrentInstance,
+    ClientIp(ip): ClientIp,
+    Session(s): Session,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<CommentBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    records::add_comment(&inst, def, id, b.body, by(&s, ip, &state)).await?;
+    let items = records::comments(&inst, def, id).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "items": items }))))
+}
+
 pub async fn export_csv(
     State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
