@@ -32,6 +32,10 @@ pub struct Config {
     pub public_port: Option<u16>,
     pub shutdown_grace_seconds: u64,
     pub max_connections: usize,
+    /// Open connections at most from one IPv4 address or IPv6 /64.
+    pub max_connections_per_address: usize,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout_seconds: u64,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_key_file: Option<PathBuf>,
     pub read_connections: usize,
@@ -166,6 +170,8 @@ struct ServerSection {
     public_port: Option<u16>,
     shutdown_grace_seconds: Option<u64>,
     max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    idle_timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,6 +262,27 @@ impl Config {
             return Err(ConfigError::Value {
                 setting: "server.max_connections".into(),
                 message: format!("{max_connections} is outside the allowed range 16–1000000"),
+            });
+        }
+        // By default one address may hold a sixteenth of the slots, and never more than 256: a
+        // terminal server with many users behind one address fits, and one attacker cannot fill them.
+        let per_address = file
+            .server
+            .max_connections_per_address
+            .unwrap_or((max_connections / 16).clamp(16, 256));
+        if !(1..=max_connections).contains(&per_address) {
+            return Err(ConfigError::Value {
+                setting: "server.max_connections_per_address".into(),
+                message: format!(
+                    "{per_address} is outside the allowed range 1–{max_connections} (server.max_connections)"
+                ),
+            });
+        }
+        let idle_timeout_seconds = file.server.idle_timeout_seconds.unwrap_or(60);
+        if !(1..=3600).contains(&idle_timeout_seconds) {
+            return Err(ConfigError::Value {
+                setting: "server.idle_timeout_seconds".into(),
+                message: format!("{idle_timeout_seconds} is outside the allowed range 1–3600"),
             });
         }
         if file.tls.cert_file.is_some() != file.tls.key_file.is_some() {
@@ -406,6 +433,8 @@ impl Config {
             redirect_listen,
             shutdown_grace_seconds: file.server.shutdown_grace_seconds.unwrap_or(20),
             max_connections,
+            max_connections_per_address: per_address,
+            idle_timeout_seconds,
             tls_cert_file: file.tls.cert_file,
             tls_key_file: file.tls.key_file,
             read_connections,

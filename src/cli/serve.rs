@@ -244,7 +244,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         listener,
         tls,
         router,
-        config.max_connections,
+        web::connections::Limits::from_config(&config),
         Duration::from_secs(config.shutdown_grace_seconds),
         on_signal,
     )

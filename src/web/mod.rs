@@ -10,6 +10,7 @@ mod admin_pages;
 pub mod api;
 pub mod assets;
 mod charts;
+pub mod connections;
 mod documents;
 mod error;
 mod form;

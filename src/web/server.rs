@@ -1,17 +1,17 @@
 //! The listeners: HTTPS (TLS handshake, HTTP/1.1 and HTTP/2 over hyper), the optional plain-HTTP
-//! redirect listener, connection limits and graceful shutdown.
+//! redirect listener, connection limits (bookkeeping in `connections.rs`) and graceful shutdown.
 
+use super::connections::{Limits, Slot, Table, TrackedBody};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
@@ -21,6 +21,16 @@ pub struct ClientAddr(pub SocketAddr);
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// HTTP/2 PING every so often; a peer that does not answer within the timeout is gone (half-open
+/// TCP, a vanished laptop) and its connection is closed. Pings do not count as activity: a peer
+/// that only answers pings is still idle.
+const H2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long an idle connection asked to close may take to say goodbye (HTTP/2 GOAWAY) before it
+/// is dropped: a peer that does not read must not keep its slot.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// While every slot is taken, how often the accept loop looks for idle connections to reclaim.
+const FULL_RECHECK: Duration = Duration::from_millis(250);
 
 fn builder() -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
@@ -29,29 +39,42 @@ fn builder() -> auto::Builder<TokioExecutor> {
         .header_read_timeout(HEADER_READ_TIMEOUT);
     b.http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(200);
+        .max_concurrent_streams(200)
+        .keep_alive_interval(H2_KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
     b
 }
 
 /// Serves `router` over TLS until `shutdown` resolves, then lets in-flight requests finish for up to
-/// `grace`.
+/// `grace`. At most `limits.max_connections` connections are open, at most `limits.per_address`
+/// from one address; idle ones are closed after the idle timeout, and earlier (longest idle first)
+/// when free slots run short.
 pub async fn serve_tls(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Router,
-    max_connections: usize,
+    limits: Limits,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
-    let graceful = GracefulShutdown::new();
-    let limit = Arc::new(Semaphore::new(max_connections));
+    let table = Table::new(limits);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let http = Arc::new(builder());
+    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => break,
-            p = Arc::clone(&limit).acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+    'accept: loop {
+        let permit = loop {
+            if let Ok(p) = Arc::clone(&slots).try_acquire_owned() {
+                break p;
+            }
+            // Every slot is taken: make room by closing idle connections, if there are any.
+            table.reclaim_if_short(0);
+            tokio::select! {
+                _ = &mut shutdown => break 'accept,
+                p = Arc::clone(&slots).acquire_owned() => match p { Ok(p) => break p, Err(_) => break 'accept },
+                _ = tokio::time::sleep(FULL_RECHECK) => {}
+            }
         };
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => break,
@@ -64,37 +87,105 @@ pub async fn serve_tls(
                 }
             },
         };
+        let slot = match table.admit(peer.ip()) {
+            Ok(s) => s,
+            Err(over) => {
+                // Closed before any TLS work: refusing costs the attacker more than us.
+                tracing::debug!(address = %over.key, open = over.open, "connection refused: per-address cap");
+                drop(stream);
+                continue;
+            }
+        };
+        table.reclaim_if_short(slots.available_permits());
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let router = router.clone();
         let http = Arc::clone(&http);
-        let watcher = graceful.watcher();
+        let stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            // A client that is not speaking TLS (plain HTTP, scanners) fails here and gets no page.
-            let tls_stream =
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(s)) => s,
-                    Ok(Err(e)) => {
-                        tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                };
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ClientAddr(peer));
-                router.clone().oneshot(req.map(axum::body::Body::new))
-            });
-            let conn = http.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
-            if let Err(e) = watcher.watch(conn.into_owned()).await {
-                tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
-            }
+            serve_connection(stream, peer, slot, acceptor, router, http, stop).await;
         });
     }
     drop(listener);
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     tokio::select! {
-        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = slots.acquire_many(all) => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(grace) => tracing::warn!(seconds = grace.as_secs(), "grace period over; closing remaining connections"),
+    }
+}
+
+/// One connection from TLS handshake to close. It ends when the peer closes, at the idle timeout,
+/// when the table reclaims it, or at shutdown (after the requests in flight).
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    acceptor: TlsAcceptor,
+    router: Router,
+    http: Arc<auto::Builder<TokioExecutor>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // A client that is not speaking TLS (plain HTTP, scanners) fails here and gets no page.
+    let tls_stream = tokio::select! {
+        r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => match r {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        },
+        _ = slot.state().close_requested() => return,
+        _ = stop.wait_for(|s| *s) => return,
+    };
+    let tracker = slot.tracker();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let busy = tracker.begin();
+        req.extensions_mut().insert(ClientAddr(peer));
+        let response = router.clone().oneshot(req.map(axum::body::Body::new));
+        async move {
+            let response = response.await?;
+            Ok::<_, std::convert::Infallible>(
+                response.map(|b| axum::body::Body::new(TrackedBody::new(b, busy))),
+            )
+        }
+    });
+    let conn = http.serve_connection_with_upgrades(TokioIo::new(tls_stream), service);
+    tokio::pin!(conn);
+    // Some(deadline) once an idle connection was asked to go: after it, the connection is dropped.
+    let mut give_up: Option<tokio::time::Instant> = None;
+    let mut stopping = false;
+    loop {
+        let idle_at = tokio::time::Instant::from_std(slot.idle_deadline());
+        let closing = give_up.is_some() || stopping;
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            _ = slot.state().close_requested(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                give_up = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+            }
+            _ = tokio::time::sleep_until(idle_at), if !closing => {
+                if slot.idle_expired() {
+                    tracing::debug!(peer = %peer, "idle connection closed");
+                    slot.closing();
+                    conn.as_mut().graceful_shutdown();
+                    give_up = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                }
+            }
+            _ = stop.wait_for(|s| *s), if !closing => {
+                // Requests in flight finish; the server's grace period bounds how long.
+                conn.as_mut().graceful_shutdown();
+                stopping = true;
+            }
+            _ = tokio::time::sleep_until(give_up.unwrap_or_else(tokio::time::Instant::now)), if give_up.is_some() => return,
+        }
     }
 }
 

@@ -9,7 +9,9 @@ mod identity_support;
 mod smtp_sink;
 mod support;
 
+
 mod backup;
+mod connections;
 mod core;
 mod crash;
 mod forwarding;
