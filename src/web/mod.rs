@@ -10,7 +10,7 @@ mod admin_pages;
 pub mod api;
 pub mod assets;
 mod charts;
-mod documents;
+pub(crate) mod documents;
 mod error;
 mod form;
 pub mod guard;
