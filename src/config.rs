@@ -220,15 +220,22 @@ impl Config {
         };
         let file = match &path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Unreadable {
-                    path: p.clone(),
-                    reason: e.to_string(),
-                })?;
+                let text = read_bounded(p)?;
                 parse_file(p, &text)?
             }
             None => FileConfig::default(),
         };
         Self::resolve(path, file, overrides)
+    }
+
+    /// Parses and resolves configuration text as [`Config::load`] does a file, with no command-line
+    /// overrides and without touching the file system; `path` only labels errors.
+    pub fn from_text(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        Self::resolve(
+            Some(path.to_path_buf()),
+            parse_file(path, text)?,
+            &Overrides::default(),
+        )
     }
 
     fn resolve(
@@ -463,6 +470,32 @@ fn default_data_dir() -> PathBuf {
     }
 }
 
+/// A configuration file is a few KiB; anything near this is a mistake (a log or an image
+/// named by `--config`), refused before it is read into memory.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    use std::io::Read;
+    let unreadable = |reason: String| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut text = String::new();
+    // One byte past the limit tells "too large" from "exactly at the limit", even for a file that
+    // grows while it is read or a pipe whose size metadata does not know.
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| unreadable(e.to_string()))?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(unreadable(format!(
+            "larger than {} KiB; not a holdfast configuration file",
+            MAX_CONFIG_BYTES / 1024
+        )));
+    }
+    Ok(text)
+}
+
 fn parse_addr(setting: &str, text: &str) -> Result<SocketAddr, ConfigError> {
     text.parse().map_err(|_| ConfigError::Value {
         setting: setting.into(),
@@ -553,5 +586,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("ADDRESS:PORT"));
+    }
+
+    #[test]
+    fn an_oversized_config_file_is_refused_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("holdfast.toml");
+        // Valid TOML (one long comment), so only the size limit can refuse it.
+        let mut text = String::from("# ");
+        text.push_str(&"x".repeat(MAX_CONFIG_BYTES as usize));
+        std::fs::write(&path, &text).unwrap();
+        let err = Config::load(&Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("larger than 1024 KiB"), "{err}");
+        std::fs::write(&path, "# fits\n").unwrap();
+        let cfg = Config::load(&Overrides {
+            config: Some(path),
+            ..Default::default()
+        });
+        assert!(cfg.is_ok(), "{cfg:?}");
     }
 }

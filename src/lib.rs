@@ -12,6 +12,8 @@ pub mod config;
 pub mod crypto;
 pub mod csv;
 pub mod fsutil;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 pub mod hub;
 pub mod instances;
 pub mod keys;

@@ -5,7 +5,7 @@
 pub fn cell(value: &str) -> String {
     // A value that already looks neutralised gets one more `'`, so import gives it back unchanged.
     let looks_neutralised = unneutralise(value).len() != value.len();
-    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) || looks_neutralised {
+    let neutral = if value.starts_with(FORMULA_START) || looks_neutralised {
         format!("'{value}")
     } else {
         value.to_string()
@@ -18,17 +18,21 @@ pub fn cell(value: &str) -> String {
 }
 
 /// Reverses [`cell`]'s formula guard on import, so that export → import gives back the same values.
+///
+/// A value is guarded when one or more `'` precede a formula character; exactly one is removed.
+/// Counted in one pass rather than by recursion: an imported cell of a million quotes must not
+/// exhaust the stack of the worker thread that parses it.
 pub fn unneutralise(value: &str) -> &str {
-    match value.strip_prefix('\'') {
-        Some(rest)
-            if rest.starts_with(['=', '+', '-', '@', '\t', '\r'])
-                || (rest.starts_with('\'') && unneutralise(rest).len() != rest.len()) =>
-        {
-            rest
-        }
-        _ => value,
+    let after_quotes = value.trim_start_matches('\'');
+    if after_quotes.len() < value.len() && after_quotes.starts_with(FORMULA_START) {
+        &value[1..]
+    } else {
+        value
     }
 }
+
+/// First characters that make a spreadsheet evaluate a cell.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
     let mut out = cells
@@ -67,5 +71,23 @@ mod tests {
         ] {
             assert_eq!(unneutralise(&cell(v).replace('"', "")), v.replace('"', ""));
         }
+    }
+
+    #[test]
+    fn a_cell_of_a_million_quotes_does_not_exhaust_a_small_stack() {
+        // The recursive version went one frame deeper per quote and overflowed here.
+        let guarded = format!("{}=1", "'".repeat(1_000_000));
+        let plain = format!("{}x", "'".repeat(1_000_000));
+        let ok = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                unneutralise(&guarded).len() == guarded.len() - 1
+                    && unneutralise(&plain).len() == plain.len()
+                    && cell(&guarded).len() == guarded.len() + 1
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(ok);
     }
 }

@@ -563,7 +563,7 @@ fn section_len(what: &'static str, len: usize, limit: u32) -> Result<u32, Bundle
     }
 }
 
-fn read_section(file: &mut File, buf: &mut [u8], what: &str) -> Result<(), BundleError> {
+fn read_section(file: &mut impl Read, buf: &mut [u8], what: &str) -> Result<(), BundleError> {
     file.read_exact(buf).map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {
             BundleError::Truncated(format!("file ends inside the {what}"))
@@ -576,7 +576,7 @@ fn read_section(file: &mut File, buf: &mut [u8], what: &str) -> Result<(), Bundl
     })
 }
 
-fn read_u32(file: &mut File, what: &str) -> Result<u32, BundleError> {
+fn read_u32(file: &mut impl Read, what: &str) -> Result<u32, BundleError> {
     let mut raw = [0u8; 4];
     read_section(file, &mut raw, what)?;
     Ok(u32::from_be_bytes(raw))
@@ -584,10 +584,11 @@ fn read_u32(file: &mut File, what: &str) -> Result<u32, BundleError> {
 
 /// Reads the header, manifest bytes and signature block; lengths are checked against both the
 /// limits and the file size before anything is allocated.
-fn read_envelope(file: &mut File, file_len: u64) -> Result<Envelope, BundleError> {
+fn read_envelope(file: &mut impl Read, file_len: u64) -> Result<Envelope, BundleError> {
     if file_len < FIXED_HEADER_LEN {
         let mut head = Vec::new();
-        file.take(FIXED_HEADER_LEN)
+        file.by_ref()
+            .take(FIXED_HEADER_LEN)
             .read_to_end(&mut head)
             .map_err(io_err("cannot read the bundle header".into()))?;
         let n = head.len().min(MAGIC.len());
@@ -711,7 +712,11 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest, BundleError> {
 /// Nothing it returns may be relied on; use [`verify`] for that.
 pub fn inspect(path: &Path, max_size: u64) -> Result<Inspection, BundleError> {
     let (mut file, len) = open_bounded(path, max_size)?;
-    let envelope = read_envelope(&mut file, len)?;
+    inspect_from(&mut file, len)
+}
+
+fn inspect_from(file: &mut impl Read, len: u64) -> Result<Inspection, BundleError> {
+    let envelope = read_envelope(file, len)?;
     Ok(Inspection {
         manifest: parse_manifest(&envelope.manifest_bytes)?,
         signer_key_ids: envelope.signatures.into_iter().map(|(id, _)| id).collect(),
@@ -919,8 +924,45 @@ pub fn copy_hashed(
 /// Reads the payload in bounded memory and changes nothing on disk.
 pub fn verify(path: &Path, keys: &TrustedKeys, policy: &Policy) -> Result<Verified, BundleError> {
     let (mut file, file_len) = open_bounded(path, policy.max_size)?;
+    verify_from(&mut file, file_len, keys, policy)
+}
+
+/// [`verify`] over a bundle already in memory: the same checks in the same order, without the
+/// file system. The fuzz harness drives the bundle parser through here.
+pub fn verify_bytes(
+    bytes: &[u8],
+    keys: &TrustedKeys,
+    policy: &Policy,
+) -> Result<Verified, BundleError> {
+    let len = bytes.len() as u64;
+    if len > policy.max_size {
+        return Err(BundleError::TooLarge {
+            size: len,
+            limit: policy.max_size,
+        });
+    }
+    verify_from(&mut io::Cursor::new(bytes), len, keys, policy)
+}
+
+/// What [`inspect`] reports, for a bundle already in memory (nothing is trusted).
+pub fn inspect_bytes(bytes: &[u8]) -> Result<Inspection, BundleError> {
+    inspect_from(&mut io::Cursor::new(bytes), bytes.len() as u64)
+}
+
+/// The manifest rules [`verify`] applies once the signatures hold, on their own: the fuzz harness
+/// reaches them with manifests no key has signed.
+pub fn check_manifest_rules(m: &Manifest, policy: &Policy) -> Result<(), BundleError> {
+    check_manifest(m, policy)
+}
+
+fn verify_from(
+    file: &mut impl Read,
+    file_len: u64,
+    keys: &TrustedKeys,
+    policy: &Policy,
+) -> Result<Verified, BundleError> {
     check_trust_config(keys, policy.threshold)?;
-    let envelope = read_envelope(&mut file, file_len)?;
+    let envelope = read_envelope(file, file_len)?;
     let signed_by = check_signatures(&envelope, keys, policy.threshold)?;
     // Only now, with the manifest authenticated, is its JSON parsed.
     let manifest = parse_manifest(&envelope.manifest_bytes)?;
@@ -945,7 +987,7 @@ pub fn verify(path: &Path, keys: &TrustedKeys, policy: &Policy) -> Result<Verifi
     }
 
     for f in &manifest.files {
-        let (n, digest) = copy_hashed(&mut file, f.size, &mut io::sink())
+        let (n, digest) = copy_hashed(file, f.size, &mut io::sink())
             .map_err(io_err(format!("cannot read payload file {}", f.path)))?;
         if n < f.size {
             return Err(BundleError::Truncated(format!(

@@ -64,7 +64,10 @@ pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExt
     })
 }
 
-async fn read_file(form: &mut Multipart, max: u64) -> Result<(String, Vec<u8>), WebError> {
+pub(crate) async fn read_file(
+    form: &mut Multipart,
+    max: u64,
+) -> Result<(String, Vec<u8>), WebError> {
     while let Some(field) = form
         .next_field()
         .await

@@ -11,7 +11,7 @@ pub mod api;
 pub mod assets;
 mod charts;
 pub mod connections;
-mod documents;
+pub(crate) mod documents;
 mod error;
 mod form;
 pub mod guard;
