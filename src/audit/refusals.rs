@@ -113,7 +113,14 @@ impl Refusals {
     }
 
     /// Counts one refusal.
-    pub fn note(&self, instance: &str, address: IpAddr, kind: Kind, path: &str, now: DateTime<Utc>) {
+    pub fn note(
+        &self,
+        instance: &str,
+        address: IpAddr,
+        kind: Kind,
+        path: &str,
+        now: DateTime<Utc>,
+    ) {
         let minute = now.timestamp().div_euclid(60);
         let mut map = self.lock();
         let mut key = Key {
@@ -193,7 +200,13 @@ mod tests {
         let start = at("2026-12-06T10:15:00Z");
         for i in 0..50 {
             let path = format!("/api/v1/clients/{}", i % 7);
-            r.note("default", ip, Kind::Forbidden, &path, start + Duration::seconds(i));
+            r.note(
+                "default",
+                ip,
+                Kind::Forbidden,
+                &path,
+                start + Duration::seconds(i),
+            );
         }
         r.note("default", ip, Kind::Csrf, "/m/clients", start);
         // The minute is not over: nothing to write yet.
@@ -217,8 +230,20 @@ mod tests {
     fn a_new_minute_starts_a_new_count() {
         let r = Refusals::default();
         let ip: IpAddr = "2001:db8::1".parse().unwrap();
-        r.note("default", ip, Kind::Throttled, "/signin", at("2026-12-06T10:15:59Z"));
-        r.note("default", ip, Kind::Throttled, "/signin", at("2026-12-06T10:16:00Z"));
+        r.note(
+            "default",
+            ip,
+            Kind::Throttled,
+            "/signin",
+            at("2026-12-06T10:15:59Z"),
+        );
+        r.note(
+            "default",
+            ip,
+            Kind::Throttled,
+            "/signin",
+            at("2026-12-06T10:16:00Z"),
+        );
         let done = r.take_ended(at("2026-12-06T10:16:30Z"));
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].count, 1);

@@ -278,7 +278,12 @@ async fn write_refusals(state: AppState, mut stop: watch::Receiver<bool>) {
 /// One `access_refused` event per count, each in its instance's log.
 async fn flush_refusals(state: &AppState, counted: Vec<crate::audit::refusals::Counted>) {
     for c in counted {
-        let Some(inst) = state.registry.all().into_iter().find(|i| i.name == c.instance) else {
+        let Some(inst) = state
+            .registry
+            .all()
+            .into_iter()
+            .find(|i| i.name == c.instance)
+        else {
             continue;
         };
         let now = state.clock.now();

@@ -348,7 +348,9 @@ pub async fn from_project(
                     format!("invoices/{}", inv.id),
                     by.source.clone(),
                 )
-                .with(json!({ "project": project, "count": entries.len(), "time_entries": billed })),
+                .with(
+                    json!({ "project": project, "count": entries.len(), "time_entries": billed }),
+                ),
             )?;
             Ok(inv.id)
         })

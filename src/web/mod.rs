@@ -134,7 +134,10 @@ impl std::fmt::Display for BodyLimit {
 /// An invoice made from a project's unbilled time reads the project (client, rate), copies its
 /// time entries (dates, people, notes) into the lines and marks them billed.
 pub(crate) const INVOICE_FROM_PROJECT: &[Permission] = &[
-    Permission::Module(crate::access::Module::Invoices, crate::access::Action::Create),
+    Permission::Module(
+        crate::access::Module::Invoices,
+        crate::access::Action::Create,
+    ),
     Permission::Module(crate::access::Module::Projects, crate::access::Action::View),
     Permission::Module(crate::access::Module::Time, crate::access::Action::View),
     Permission::Module(crate::access::Module::Time, crate::access::Action::Edit),

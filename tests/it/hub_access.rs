@@ -65,12 +65,13 @@ async fn group(admin: &Caller<'_>, name: &str, perms: &[&str]) {
 async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_type() {
     let env = Env::start();
     let s = env.admin().await;
-    let doc = s
-        .create_id("documents", json!({ "title": "Inbox" }))
-        .await;
+    let doc = s.create_id("documents", json!({ "title": "Inbox" })).await;
     let script = b"@echo off\r\nrem harmless test payload\r\n".to_vec();
     let jar = zip_of(&[
-        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\nMain-Class: A\n"),
+        (
+            "META-INF/MANIFEST.MF",
+            b"Manifest-Version: 1.0\nMain-Class: A\n",
+        ),
         ("A.class", b"\xca\xfe\xba\xbe\x00\x00\x00\x34"),
     ]);
     let docm = ooxml(
@@ -89,10 +90,25 @@ async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
         ("run.bat", script.clone(), "run.txt", "text/plain"),
         ("x.ps1", script.clone(), "x.txt", "text/plain"),
-        ("page.hta", b"<html><script>1</script></html>".to_vec(), "page.txt", "text/plain"),
-        ("app.js", b"console.log(1)\n".to_vec(), "app.txt", "text/plain"),
+        (
+            "page.hta",
+            b"<html><script>1</script></html>".to_vec(),
+            "page.txt",
+            "text/plain",
+        ),
+        (
+            "app.js",
+            b"console.log(1)\n".to_vec(),
+            "app.txt",
+            "text/plain",
+        ),
         ("mail.vbs", b"MsgBox 1\n".to_vec(), "mail.txt", "text/plain"),
-        ("notes.txt", b"plain notes\n".to_vec(), "notes.txt", "text/plain"),
+        (
+            "notes.txt",
+            b"plain notes\n".to_vec(),
+            "notes.txt",
+            "text/plain",
+        ),
         ("tool.jar", jar, "tool.zip", "application/zip"),
         ("letter.docm", docm, "letter.zip", "application/zip"),
         ("budget.xlsm", xlsm.clone(), "budget.zip", "application/zip"),
@@ -133,7 +149,12 @@ async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_
     }
 
     // The upload form of the document's card (multipart, token in the action URL) does the same.
-    let (ct, body) = multipart("file", "invoice.pdf.vbs", "text/vbscript", b"WScript.Echo 1\n");
+    let (ct, body) = multipart(
+        "file",
+        "invoice.pdf.vbs",
+        "text/vbscript",
+        b"WScript.Echo 1\n",
+    );
     let r = s
         .send(
             "POST",
@@ -145,7 +166,10 @@ async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body.contains("uploaded"), "{}", r.body);
-    assert!(r.body.contains("invoice.pdf.txt"), "the card lists the safe name");
+    assert!(
+        r.body.contains("invoice.pdf.txt"),
+        "the card lists the safe name"
+    );
     assert!(!r.body.contains(".vbs"), "no .vbs anywhere on the card");
     let d = s.get(&format!("/api/v1/documents/{doc}/file")).await;
     assert_eq!(disposition_name(&d), "invoice.pdf.txt");
@@ -175,7 +199,10 @@ async fn world(admin: &Caller<'_>) -> World {
         )
         .await;
     admin
-        .create("contacts", json!({ "name": "Hidden Contact Delta", "client_id": client }))
+        .create(
+            "contacts",
+            json!({ "name": "Hidden Contact Delta", "client_id": client }),
+        )
         .await;
     let entry = admin
         .create_id(
@@ -205,7 +232,12 @@ async fn cards_lists_and_drop_downs_show_nothing_of_modules_the_user_may_not_vie
     let admin = env.admin().await;
     let w = world(&admin).await;
     group(&admin, "clients-view", &["clients:view"]).await;
-    group(&admin, "timekeepers", &["time:view", "time:create", "time:edit"]).await;
+    group(
+        &admin,
+        "timekeepers",
+        &["time:view", "time:create", "time:edit"],
+    )
+    .await;
     env.add_user("cleo", "clients-view", USER_PW);
     env.add_user("tina", "timekeepers", USER_PW);
     let cleo = env.session("cleo", USER_PW).await;
@@ -218,7 +250,12 @@ async fn cards_lists_and_drop_downs_show_nothing_of_modules_the_user_may_not_vie
     assert_hidden(
         &card.body,
         "the client's card",
-        &[PROJECT_TITLE, "Hidden Contact Delta", "/m/projects/", "/m/contacts/"],
+        &[
+            PROJECT_TITLE,
+            "Hidden Contact Delta",
+            "/m/projects/",
+            "/m/contacts/",
+        ],
     );
 
     // A time entry's card, the time list, the new/edit forms and the list filters: no project
@@ -242,10 +279,7 @@ async fn cards_lists_and_drop_downs_show_nothing_of_modules_the_user_may_not_vie
     // She can still book time: the project is typed as an id.
     let form = tina.get("/m/time-entries/new").await.body;
     let project_input = label_of(&form, "project_id");
-    assert!(
-        project_input.contains("type=\"number\""),
-        "{project_input}"
-    );
+    assert!(project_input.contains("type=\"number\""), "{project_input}");
     let r = tina
         .form(
             "/m/time-entries",
@@ -263,7 +297,10 @@ async fn cards_lists_and_drop_downs_show_nothing_of_modules_the_user_may_not_vie
     let card = admin.get(&format!("/m/clients/{}", w.client)).await;
     assert!(card.body.contains(PROJECT_TITLE) && card.body.contains("Hidden Contact Delta"));
     let form = admin.get("/m/time-entries/new").await.body;
-    assert!(form.contains(PROJECT_TITLE), "the admin's drop-down lists projects");
+    assert!(
+        form.contains(PROJECT_TITLE),
+        "the admin's drop-down lists projects"
+    );
 }
 
 // BUG (fixed): POST /api/v1/invoices/from-project and /m/projects/{id}/invoice asked only for
@@ -274,18 +311,32 @@ async fn an_invoice_from_a_project_needs_the_rights_of_every_module_it_reads_and
     let env = Env::start();
     let admin = env.admin().await;
     let w = world(&admin).await;
-    group(&admin, "invoicers", &["invoices:view", "invoices:create", "invoices:edit", "projects:view"]).await;
+    group(
+        &admin,
+        "invoicers",
+        &[
+            "invoices:view",
+            "invoices:create",
+            "invoices:edit",
+            "projects:view",
+        ],
+    )
+    .await;
     env.add_user("ivan", "invoicers", USER_PW);
     let ivan = env.session("ivan", USER_PW).await;
     let (_, t) = env.token("billing", "invoices:read,invoices:write,projects:read");
     let token = env.bearer(&t);
 
     let body = json!({ "project_id": w.project, "tax_rate": 23 });
-    let r = ivan.post("/api/v1/invoices/from-project", body.clone()).await;
+    let r = ivan
+        .post("/api/v1/invoices/from-project", body.clone())
+        .await;
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(r.code(), "forbidden");
     assert!(!r.body.contains(NOTE));
-    let r = token.post("/api/v1/invoices/from-project", body.clone()).await;
+    let r = token
+        .post("/api/v1/invoices/from-project", body.clone())
+        .await;
     assert_eq!(r.status, 403, "{}", r.body);
     let r = ivan
         .form(&format!("/m/projects/{}/invoice", w.project), &[])
@@ -312,12 +363,25 @@ async fn an_invoice_from_a_project_needs_the_rights_of_every_module_it_reads_and
         .unwrap_or_default()
         .to_string();
     assert!(
-        line.contains("invoices:create") && line.contains("time:edit") && line.contains("time:view"),
+        line.contains("invoices:create")
+            && line.contains("time:edit")
+            && line.contains("time:view"),
         "{line}"
     );
 
     // With the time module's rights too, the invoice is made.
-    group(&admin, "billing-clerks", &["invoices:view", "invoices:create", "projects:view", "time:view", "time:edit"]).await;
+    group(
+        &admin,
+        "billing-clerks",
+        &[
+            "invoices:view",
+            "invoices:create",
+            "projects:view",
+            "time:view",
+            "time:edit",
+        ],
+    )
+    .await;
     env.add_user("bill", "billing-clerks", USER_PW);
     let bill = env.session("bill", USER_PW).await;
     let r = bill.post("/api/v1/invoices/from-project", body).await;
@@ -385,7 +449,10 @@ async fn comments_need_edit_rights_and_are_in_the_security_log() {
     let r = admin.post(&api, json!({ "body": "Sent the offer" })).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let items = r.json()["items"].as_array().unwrap().clone();
-    assert_eq!(strings(&items, "body"), ["Called about the renewal", "Sent the offer"]);
+    assert_eq!(
+        strings(&items, "body"),
+        ["Called about the renewal", "Sent the offer"]
+    );
     let rows = comment_rows(&env, &target);
     assert_eq!(rows.len(), 2, "{rows:?}");
     for row in &rows {
@@ -415,10 +482,10 @@ async fn invoice_lines_and_billed_time_are_in_the_security_log() {
     let billed = env.audit("time_billed");
     assert_eq!(billed.len(), 1, "{billed:?}");
     assert_eq!(billed[0]["target"], format!("invoices/{inv}"));
-    let details = &details(&billed[0]);
-    assert_eq!(details["count"], 1, "{details}");
-    assert_eq!(details["time_entries"], json!([w.entry]));
-    assert_eq!(details["project"], w.project);
+    let d = details(&billed[0]);
+    assert_eq!(d["count"], 1, "{d}");
+    assert_eq!(d["time_entries"], json!([w.entry]));
+    assert_eq!(d["project"], w.project);
 
     // Lines through the API…
     let r = admin
@@ -557,9 +624,21 @@ async fn refused_requests_are_logged_once_per_address_kind_and_minute() {
     assert!(server.stop().success());
     let out = crate::support::holdfast(
         dir.path(),
-        &["admin", "audit", "--json", "--type", "access_refused", "--limit", "1000"],
+        &[
+            "admin",
+            "audit",
+            "--json",
+            "--type",
+            "access_refused",
+            "--limit",
+            "1000",
+        ],
     );
-    assert!(out.status.success(), "{}", crate::support::text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        crate::support::text(&out.stderr)
+    );
     let rows: Vec<Value> = crate::support::text(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
