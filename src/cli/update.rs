@@ -154,11 +154,12 @@ fn give_update_dir_back(data_dir: &std::path::Path) {
             Some(nix::unistd::Gid::from_raw(gid)),
             nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
         );
-        if p.is_dir() && !p.is_symlink() {
-            if let Ok(entries) = std::fs::read_dir(p) {
-                for e in entries.flatten() {
-                    walk(&e.path(), uid, gid);
-                }
+        if p.is_dir()
+            && !p.is_symlink()
+            && let Ok(entries) = std::fs::read_dir(p)
+        {
+            for e in entries.flatten() {
+                walk(&e.path(), uid, gid);
             }
         }
     }

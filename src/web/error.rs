@@ -118,10 +118,10 @@ impl WebError {
     }
 
     fn decorate(&self, resp: &mut Response) {
-        if let WebError::Throttled(s) = self {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let WebError::Throttled(s) = self
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }
 }
