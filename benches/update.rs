@@ -158,7 +158,14 @@ impl Install {
         let ok = Command::new(RELEASE)
             .args(["bundle", "--key"])
             .arg(self.keys.path().join("release.key"))
-            .args(["--version", version, "--min-from", "0.1.0", "--deb"])
+            .args([
+                "--version",
+                version,
+                "--min-from",
+                "0.1.0",
+                "--allow-version-mismatch",
+                "--deb",
+            ])
             .arg(&deb)
             .arg("--out")
             .arg(&out)
