@@ -28,10 +28,10 @@ fn main() {
             let tls = tls_config(dir.path());
             rt.block_on(async {
                 loop {
-                    if let Some(mut s) = connect(server.addr, &tls).await {
-                        if get(&mut s, "/readyz").await == Some(200) {
-                            break;
-                        }
+                    if let Some(mut s) = connect(server.addr, &tls).await
+                        && get(&mut s, "/readyz").await == Some(200)
+                    {
+                        break;
                     }
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }

@@ -158,7 +158,14 @@ impl Install {
         let ok = Command::new(RELEASE)
             .args(["bundle", "--key"])
             .arg(self.keys.path().join("release.key"))
-            .args(["--version", version, "--min-from", "0.1.0", "--deb"])
+            .args([
+                "--version",
+                version,
+                "--min-from",
+                "0.1.0",
+                "--allow-version-mismatch",
+                "--deb",
+            ])
             .arg(&deb)
             .arg("--out")
             .arg(&out)
@@ -229,19 +236,18 @@ impl Drop for Install {
         let _ = self.first.kill();
         let _ = self.first.wait();
         // A server an update started: its PID is in run.json and it runs this install's binary.
-        if let Ok(bytes) = std::fs::read(self.data.path().join("run.json")) {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-                let pid = v["pid"].as_i64().unwrap_or(0) as i32;
-                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-                let ours = std::fs::canonicalize(self.exe()).unwrap_or_default();
-                if pid > 1
-                    && exe.to_string_lossy().replace(" (deleted)", "") == ours.to_string_lossy()
-                {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGTERM,
-                    );
-                }
+        if let Ok(bytes) = std::fs::read(self.data.path().join("run.json"))
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        {
+            let pid = v["pid"].as_i64().unwrap_or(0) as i32;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            let ours = std::fs::canonicalize(self.exe()).unwrap_or_default();
+            if pid > 1 && exe.to_string_lossy().replace(" (deleted)", "") == ours.to_string_lossy()
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
             }
         }
     }

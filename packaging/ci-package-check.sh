@@ -353,14 +353,15 @@ ok "watchdog: same process after 40 s, no restart"
 
 step "live: signed offline update, apply and roll back (docs/updating.md)"
 # A vendor key made here and trusted through /etc/holdfast/trusted-keys (root-owned, as required);
-# the bundle carries the upgrade test package under the next patch version.
+# the bundle carries the upgrade test package under the next patch version (hence
+# --allow-version-mismatch: its SBOM, generated from this tree, names the tree's version).
 RELEASE_TOOL="${CARGO_TARGET_DIR:-target}/release/holdfast-release"
 [ -x "$RELEASE_TOOL" ] || cargo build --release --bin holdfast-release
 BUNDLE_VERSION="${VERSION%.*}.$(( ${VERSION##*.} + 1 ))"
 mkdir -p "$WORK/vendor"
 "$RELEASE_TOOL" keygen --out "$WORK/vendor" >/dev/null
 "$RELEASE_TOOL" bundle --key "$WORK/vendor/release.key" --version "$BUNDLE_VERSION" \
-    --min-from "$VERSION" --deb "$DEB2" --out "$CHROOT/root/debs/holdfast-$BUNDLE_VERSION.hfu" >/dev/null
+    --min-from "$VERSION" --allow-version-mismatch --deb "$DEB2" --out "$CHROOT/root/debs/holdfast-$BUNDLE_VERSION.hfu" >/dev/null
 install -d -m 0755 -o root -g root "$CHROOT/etc/holdfast/trusted-keys"
 install -m 0644 -o root -g root "$WORK/vendor/release.pub" "$CHROOT/etc/holdfast/trusted-keys/ci-vendor.pub"
 in_ct holdfast update verify "/root/debs/holdfast-$BUNDLE_VERSION.hfu" >/dev/null || fail "update verify"

@@ -18,7 +18,7 @@ use sign::SignError;
 #[command(
     name = "holdfast-release",
     version,
-    about = "Makes holdfast release keys and signed offline update bundles"
+    about = "Makes holdfast release keys, SBOMs and signed offline update bundles"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -57,6 +57,24 @@ enum Command {
         notes: Option<String>,
         #[arg(long, value_name = "FILE.hfu")]
         out: PathBuf,
+        /// Cargo.toml of the source tree the .deb was built from: the SBOM signed into the bundle
+        /// is generated from it (cargo metadata and Cargo.lock, nothing fetched).
+        #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
+        manifest_path: PathBuf,
+        /// Test bundles only: accept a --version other than the source tree's crate version. The
+        /// SBOM still names the tree's real version.
+        #[arg(long)]
+        allow_version_mismatch: bool,
+    },
+    /// Write the CycloneDX SBOM of the source tree's binary (what `bundle` signs into a bundle).
+    Sbom {
+        #[arg(long, value_name = "PATH", default_value = "Cargo.toml")]
+        manifest_path: PathBuf,
+        #[arg(long, value_name = "A", default_value = "amd64")]
+        arch: String,
+        /// Output file (created, never overwritten); standard output without it.
+        #[arg(long, value_name = "FILE.cdx.json")]
+        out: Option<PathBuf>,
     },
     /// Print a bundle's manifest and signer key ids (does NOT check signatures or trust).
     Inspect { file: PathBuf },
@@ -67,6 +85,33 @@ fn say(text: &str) -> Result<(), SignError> {
         what: "cannot write to standard output".into(),
         source,
     })
+}
+
+/// Creates a new public file (the SBOM), never replacing one and never through a link.
+fn write_new_file(path: &std::path::Path, contents: &[u8]) -> Result<(), SignError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                SignError::Bundle(bundle::BundleError::OutputExists(path.to_path_buf()))
+            } else {
+                SignError::Io {
+                    what: format!("cannot create {}", path.display()),
+                    source: e,
+                }
+            }
+        })?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(|source| SignError::Io {
+            what: format!("cannot write {}", path.display()),
+            source,
+        })
 }
 
 fn run(command: Command) -> Result<(), SignError> {
@@ -94,12 +139,28 @@ fn run(command: Command) -> Result<(), SignError> {
             arch,
             notes,
             out,
+            manifest_path,
+            allow_version_mismatch,
         } => {
             let signing_keys = keys
                 .iter()
                 .map(|k| sign::load_signing_key(k))
                 .collect::<Result<Vec<_>, _>>()?;
             let created_at = Utc::now();
+            let sbom = sign::sbom::generate(&sign::sbom::Request {
+                manifest_path,
+                arch: arch.clone(),
+                created_at,
+            })?;
+            let described = bundle::sbom_summary(&sbom, bundle::PRODUCT)?;
+            let same = semver::Version::parse(&described.subject_version)
+                .is_ok_and(|v| v.cmp_precedence(&version) == std::cmp::Ordering::Equal);
+            if !same && !allow_version_mismatch {
+                return Err(SignError::BadSpec(format!(
+                    "the source tree is holdfast {}, the bundle says {version}: build the .deb and the bundle from the release's tree",
+                    described.subject_version
+                )));
+            }
             let spec = sign::BundleSpec {
                 product: bundle::PRODUCT.to_string(),
                 arch,
@@ -109,6 +170,7 @@ fn run(command: Command) -> Result<(), SignError> {
                 created_at,
                 expires_at: created_at + TimeDelta::days(i64::from(expires_days)),
                 notes,
+                sbom,
             };
             let manifest = sign::build_bundle(&signing_keys, &spec, &deb, &out)?;
             let ids: Vec<String> = signing_keys
@@ -127,7 +189,32 @@ fn run(command: Command) -> Result<(), SignError> {
                     .expires_at
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 ids.join(", ")
+            ))?;
+            say(&format!(
+                "SBOM: CycloneDX {}, {} components, for holdfast {}",
+                described.spec_version, described.components, described.subject_version
             ))
+        }
+        Command::Sbom {
+            manifest_path,
+            arch,
+            out,
+        } => {
+            let sbom = sign::sbom::generate(&sign::sbom::Request {
+                manifest_path,
+                arch,
+                created_at: Utc::now(),
+            })?;
+            match out {
+                Some(path) => write_new_file(&path, &sbom),
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(&sbom)
+                    .map_err(|source| SignError::Io {
+                        what: "cannot write to standard output".into(),
+                        source,
+                    }),
+            }
         }
         Command::Inspect { file } => {
             // Only the header is read, and its sections have their own limits.
@@ -158,7 +245,7 @@ fn main() -> ExitCode {
         }
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             eprintln!(
-                "holdfast-release: error: a command is required: keygen, bundle or inspect (see --help)"
+                "holdfast-release: error: a command is required: keygen, sbom, bundle or inspect (see --help)"
             );
             return ExitCode::from(1);
         }

@@ -15,8 +15,13 @@ use std::time::Duration;
 
 #[derive(Debug, Subcommand)]
 pub enum UpdateCommand {
-    /// Check a bundle completely (signatures, versions, expiry, every payload byte) and print it
-    Verify { file: PathBuf },
+    /// Check a bundle completely (signatures, versions, expiry, SBOM, every payload byte) and print it
+    Verify {
+        file: PathBuf,
+        /// Print only the bundle's SBOM (CycloneDX JSON, exactly as signed), for an advisory scanner
+        #[arg(long)]
+        sbom: bool,
+    },
     /// Verify, then copy the payload (.deb) out of the bundle, re-checking every byte
     Extract {
         file: PathBuf,
@@ -154,11 +159,12 @@ fn give_update_dir_back(data_dir: &std::path::Path) {
             Some(nix::unistd::Gid::from_raw(gid)),
             nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
         );
-        if p.is_dir() && !p.is_symlink() {
-            if let Ok(entries) = std::fs::read_dir(p) {
-                for e in entries.flatten() {
-                    walk(&e.path(), uid, gid);
-                }
+        if p.is_dir()
+            && !p.is_symlink()
+            && let Ok(entries) = std::fs::read_dir(p)
+        {
+            for e in entries.flatten() {
+                walk(&e.path(), uid, gid);
             }
         }
     }
@@ -399,35 +405,21 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             );
             Ok(())
         }
-        UpdateCommand::Verify { file } => {
+        UpdateCommand::Verify { file, sbom } => {
             let st = state::load(&dir).map_err(anyhow::Error::msg)?;
             let keys = trusted(&console)?;
             let policy = policy_for(&console, &st, now)?;
             match bundle::verify(&file, &keys, &policy) {
                 Ok(v) => {
                     let m = v.manifest();
-                    println!("bundle OK: {}", file.display());
-                    println!(
-                        "  product {} {} version {} (updates from {} on)",
-                        m.product, m.arch, m.version, m.min_from
-                    );
-                    println!(
-                        "  security epoch {}, created {}, expires {}",
-                        m.security_epoch,
-                        m.created_at.to_rfc3339(),
-                        m.expires_at.to_rfc3339()
-                    );
-                    for f in &m.files {
-                        println!(
-                            "  payload {} ({} bytes, sha256 {})",
-                            f.path,
-                            f.size,
-                            hex::encode(f.sha256)
-                        );
-                    }
-                    println!("  signed by {}", v.signed_by().join(", "));
-                    if let Some(n) = &m.notes {
-                        println!("  release notes: {n}");
+                    if sbom {
+                        use std::io::Write as _;
+                        std::io::stdout()
+                            .lock()
+                            .write_all(v.sbom())
+                            .context("cannot write the SBOM to standard output")?;
+                    } else {
+                        print_verified(&file, &v);
                     }
                     let _ = state::note(
                         &dir,
@@ -457,5 +449,42 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                 }
             }
         }
+    }
+}
+
+fn print_verified(file: &std::path::Path, v: &bundle::Verified) {
+    let m = v.manifest();
+    println!("bundle OK: {}", file.display());
+    println!(
+        "  product {} {} version {} (updates from {} on)",
+        m.product, m.arch, m.version, m.min_from
+    );
+    println!(
+        "  security epoch {}, created {}, expires {}",
+        m.security_epoch,
+        m.created_at.to_rfc3339(),
+        m.expires_at.to_rfc3339()
+    );
+    for f in &m.files {
+        println!(
+            "  payload {} ({} bytes, sha256 {})",
+            f.path,
+            f.size,
+            hex::encode(f.sha256)
+        );
+    }
+    let s = v.sbom_summary();
+    println!(
+        "  SBOM CycloneDX {}: {} components of {} {} ({} bytes, sha256 {}; print it with --sbom)",
+        s.spec_version,
+        s.components,
+        s.subject_name,
+        s.subject_version,
+        m.sbom.size,
+        hex::encode(m.sbom.sha256)
+    );
+    println!("  signed by {}", v.signed_by().join(", "));
+    if let Some(n) = &m.notes {
+        println!("  release notes: {n}");
     }
 }

@@ -256,7 +256,13 @@ impl Target for Multipart_ {
                     {
                         return Err(format!("unsafe stored name {clean:?} from {name:?}"));
                     }
-                    let _ = crate::hub::documents::sniff(&data, &name);
+                    // The stored name follows the detected type and keeps the promises above.
+                    if let Some(t) = crate::hub::filetype::detect(&data, &name) {
+                        let stored = crate::hub::filetype::stored_name(&clean, t);
+                        if stored.chars().any(|c| c.is_control() || matches!(c, '/' | '\\' | '"')) {
+                            return Err(format!("unsafe stored name {stored:?} from {name:?}"));
+                        }
+                    }
                     Ok(())
                 }
                 Err(_) => Ok(()),

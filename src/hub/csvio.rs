@@ -344,16 +344,16 @@ pub async fn import(
     let apply = move |tx: &rusqlite::Transaction| -> Result<ImportReport, ImportError> {
         let mut problems = std::mem::take(&mut early);
         for r in &rows {
-            if let Some(id) = r.id {
-                if store::exists(tx, def.table, id)? {
-                    problems.push(Problem {
-                        row: r.line,
-                        column: column_of("id"),
-                        field: "id".into(),
-                        message: format!("a {} with id {id} already exists", def.singular),
-                    });
-                    continue;
-                }
+            if let Some(id) = r.id
+                && store::exists(tx, def.table, id)?
+            {
+                problems.push(Problem {
+                    row: r.line,
+                    column: column_of("id"),
+                    field: "id".into(),
+                    message: format!("a {} with id {id} already exists", def.singular),
+                });
+                continue;
             }
             let mut values = r.values.clone();
             if let Some(id) = r.id {

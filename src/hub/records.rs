@@ -560,13 +560,13 @@ fn update_in(
 ) -> Result<Row, HubError> {
     let old = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
     ensure_mutable(def, &old)?;
-    if let Some(v) = expected_version {
-        if v != old.version {
-            return Err(HubError::Conflict(format!(
-                "this {} was changed by someone else (version {} is current, you edited {v}); reload and try again",
-                def.singular, old.version
-            )));
-        }
+    if let Some(v) = expected_version
+        && v != old.version
+    {
+        return Err(HubError::Conflict(format!(
+            "this {} was changed by someone else (version {} is current, you edited {v}); reload and try again",
+            def.singular, old.version
+        )));
     }
     let changed: Vec<(&'static str, Value)> = values
         .into_iter()

@@ -179,10 +179,11 @@ pub fn list_names(data_dir: &Path) -> Result<Vec<String>, InstanceError> {
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| files_err("*", &dir, e))?;
-        if let Some(name) = entry.file_name().to_str() {
-            if validate_name(name).is_ok() && entry.path().join(KEY_FILE).exists() {
-                names.push(name.to_string());
-            }
+        if let Some(name) = entry.file_name().to_str()
+            && validate_name(name).is_ok()
+            && entry.path().join(KEY_FILE).exists()
+        {
+            names.push(name.to_string());
         }
     }
     names.sort();

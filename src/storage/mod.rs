@@ -151,10 +151,10 @@ fn open_connection(
 }
 
 fn map_sql(e: rusqlite::Error) -> StorageError {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if f.code == rusqlite::ErrorCode::DiskFull {
-            return StorageError::Full;
-        }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.code == rusqlite::ErrorCode::DiskFull
+    {
+        return StorageError::Full;
     }
     StorageError::Sql(e)
 }

@@ -702,21 +702,20 @@ fn wait_ready(
     let end = Instant::now() + env.ready_timeout;
     let mut child = child;
     loop {
-        if let Some(c) = child.as_deref_mut() {
-            if let Ok(Some(status)) = c.try_wait() {
-                return Err(format!(
-                    "the new server exited ({status}) before it was ready; its output is in {}",
-                    update_dir(d).join("server.log").display()
-                ));
-            }
+        if let Some(c) = child.as_deref_mut()
+            && let Ok(Some(status)) = c.try_wait()
+        {
+            return Err(format!(
+                "the new server exited ({status}) before it was ready; its output is in {}",
+                update_dir(d).join("server.log").display()
+            ));
         }
-        if let Ok(Some(rec)) = runtime::read(d) {
-            if !exclude.contains(&rec.boot_id)
-                && runtime::server_running(d)
-                && probe.ready(rec.listen) == Ok(true)
-            {
-                return Ok(rec);
-            }
+        if let Ok(Some(rec)) = runtime::read(d)
+            && !exclude.contains(&rec.boot_id)
+            && runtime::server_running(d)
+            && probe.ready(rec.listen) == Ok(true)
+        {
+            return Ok(rec);
         }
         if Instant::now() >= end {
             return Err(format!(

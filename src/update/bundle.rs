@@ -4,14 +4,14 @@
 //! File layout (integers big-endian):
 //!
 //! ```text
-//! b"HFUPDATE" | u16 format version (1) | u32 manifest length (<= 1 MiB) | manifest JSON
+//! b"HFUPDATE" | u16 format version (2) | u32 manifest length (<= 1 MiB) | manifest JSON
 //!             | u32 signature-block length (<= 64 KiB) | signatures JSON
-//!             | payload files, concatenated in manifest order | EOF
+//!             | SBOM (CycloneDX JSON, <= 8 MiB) | payload files, concatenated in manifest order | EOF
 //! ```
 //!
 //! The signatures cover `SIGNING_CONTEXT || manifest bytes` exactly as stored, and the manifest
-//! carries the size and SHA-256 of every payload file, so one signature check authenticates the
-//! whole file. There is no file table besides the manifest: bytes that no manifest entry accounts
+//! carries the size and SHA-256 of the SBOM and of every payload file, so one signature check
+//! authenticates the whole file. Format 1 had no SBOM; it is refused with its own message. There is no file table besides the manifest: bytes that no manifest entry accounts
 //! for are "appended data" and refused.
 //!
 //! Payload paths are a single plain file name from `[A-Za-z0-9._+~-]`, not starting with `.` or
@@ -32,7 +32,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub const MAGIC: &[u8; 8] = b"HFUPDATE";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// The format before bundles carried an SBOM.
+pub const FORMAT_VERSION_WITHOUT_SBOM: u16 = 1;
+/// A CycloneDX document of a few hundred crates is well under 1 MiB; this leaves room to grow.
+pub const MAX_SBOM_LEN: u64 = 8 << 20;
 pub const MAX_MANIFEST_LEN: u32 = 1 << 20;
 pub const MAX_SIGNATURE_BLOCK_LEN: u32 = 64 << 10;
 /// More signatures than any sane threshold needs; bounds the work an attacker can make us do.
@@ -40,7 +44,8 @@ pub const MAX_SIGNATURES: usize = 32;
 pub const MAX_FILES: usize = 16;
 /// Domain separation: a signature made with the same key for anything else cannot pass as a
 /// bundle signature.
-pub const SIGNING_CONTEXT: &[u8] = b"holdfast-update-bundle-v1\0";
+/// Versioned with the format, so no format 1 signature can vouch for a format 2 manifest.
+pub const SIGNING_CONTEXT: &[u8] = b"holdfast-update-bundle-v2\0";
 pub const PUBLIC_KEY_TAG: &str = "holdfast-release-ed25519";
 pub const PRODUCT: &str = "holdfast";
 /// Tolerated clock disagreement between the vendor's machine and the appliance, in seconds.
@@ -70,6 +75,16 @@ pub enum BundleError {
         "bundle format version {0} is not supported (this appliance reads version {FORMAT_VERSION})"
     )]
     UnsupportedFormat(u16),
+    #[error(
+        "bundle format version {FORMAT_VERSION_WITHOUT_SBOM} carries no signed SBOM and is no longer accepted: ask the vendor for this release as a format {FORMAT_VERSION} bundle"
+    )]
+    FormatWithoutSbom,
+    #[error(
+        "the SBOM does not match the signed manifest ({0}): the bundle was altered or corrupted"
+    )]
+    SbomMismatch(&'static str),
+    #[error("the SBOM is not a usable CycloneDX document: {0}")]
+    BadSbom(String),
     #[error("{what} is {}, over the {} limit", human_size(*.len), human_size(*.limit))]
     SectionTooLarge {
         what: &'static str,
@@ -238,6 +253,82 @@ pub struct Manifest {
     pub files: Vec<PayloadFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The SBOM section that follows the signature block.
+    pub sbom: SbomRef,
+}
+
+/// Size and hash of the bundle's SBOM: being in the manifest, they are covered by the signatures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SbomRef {
+    pub size: u64,
+    #[serde(with = "sha256_hex")]
+    pub sha256: [u8; 32],
+}
+
+/// What `update verify` shows of an SBOM: enough to see what it describes without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SbomSummary {
+    pub spec_version: String,
+    pub subject_name: String,
+    pub subject_version: String,
+    pub components: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SbomHead {
+    bom_format: String,
+    spec_version: String,
+    metadata: Option<SbomMetadata>,
+    #[serde(default)]
+    components: Vec<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct SbomMetadata {
+    component: Option<SbomComponent>,
+}
+
+#[derive(Deserialize)]
+struct SbomComponent {
+    name: String,
+    version: Option<String>,
+}
+
+/// Checks that `bytes` is a CycloneDX 1.5 or 1.6 JSON document describing `product`, and counts
+/// its components. The vendor tool runs the same check before signing.
+pub fn sbom_summary(bytes: &[u8], product: &str) -> Result<SbomSummary, BundleError> {
+    let head: SbomHead =
+        serde_json::from_slice(bytes).map_err(|e| BundleError::BadSbom(shown(&e.to_string())))?;
+    if head.bom_format != "CycloneDX" {
+        return Err(BundleError::BadSbom(format!(
+            "bomFormat is `{}`, not `CycloneDX`",
+            shown(&head.bom_format)
+        )));
+    }
+    if !["1.5", "1.6"].contains(&head.spec_version.as_str()) {
+        return Err(BundleError::BadSbom(format!(
+            "specVersion {} (1.5 or 1.6 expected)",
+            shown(&head.spec_version)
+        )));
+    }
+    let subject = head
+        .metadata
+        .and_then(|m| m.component)
+        .ok_or_else(|| BundleError::BadSbom("metadata.component is missing".into()))?;
+    if subject.name != product {
+        return Err(BundleError::BadSbom(format!(
+            "it describes `{}`, not `{product}`",
+            shown(&subject.name)
+        )));
+    }
+    Ok(SbomSummary {
+        spec_version: head.spec_version,
+        subject_name: subject.name,
+        subject_version: shown(subject.version.as_deref().unwrap_or("")),
+        components: head.components.len(),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -497,6 +588,8 @@ pub struct Verified {
     manifest: Manifest,
     signed_by: Vec<String>,
     payload_offsets: Vec<u64>,
+    sbom: Vec<u8>,
+    sbom_summary: SbomSummary,
 }
 
 impl Verified {
@@ -512,6 +605,15 @@ impl Verified {
     /// Byte offset of each payload file in the bundle, in `manifest().files` order.
     pub fn payload_offsets(&self) -> &[u64] {
         &self.payload_offsets
+    }
+
+    /// The SBOM exactly as signed (its hash matched the manifest).
+    pub fn sbom(&self) -> &[u8] {
+        &self.sbom
+    }
+
+    pub fn sbom_summary(&self) -> &SbomSummary {
+        &self.sbom_summary
     }
 }
 
@@ -605,6 +707,9 @@ fn read_envelope(file: &mut impl Read, file_len: u64) -> Result<Envelope, Bundle
     let mut version = [0u8; 2];
     read_section(file, &mut version, "header")?;
     let version = u16::from_be_bytes(version);
+    if version == FORMAT_VERSION_WITHOUT_SBOM {
+        return Err(BundleError::FormatWithoutSbom);
+    }
     if version != FORMAT_VERSION {
         return Err(BundleError::UnsupportedFormat(version));
     }
@@ -717,10 +822,12 @@ pub fn inspect(path: &Path, max_size: u64) -> Result<Inspection, BundleError> {
 
 fn inspect_from(file: &mut impl Read, len: u64) -> Result<Inspection, BundleError> {
     let envelope = read_envelope(file, len)?;
+    let manifest = parse_manifest(&envelope.manifest_bytes)?;
+    let payload_offset = envelope.payload_offset.saturating_add(manifest.sbom.size);
     Ok(Inspection {
-        manifest: parse_manifest(&envelope.manifest_bytes)?,
+        manifest,
         signer_key_ids: envelope.signatures.into_iter().map(|(id, _)| id).collect(),
-        payload_offset: envelope.payload_offset,
+        payload_offset,
     })
 }
 
@@ -968,8 +1075,20 @@ fn verify_from(
     let manifest = parse_manifest(&envelope.manifest_bytes)?;
     check_manifest(&manifest, policy)?;
 
+    if manifest.sbom.size > MAX_SBOM_LEN {
+        return Err(BundleError::SectionTooLarge {
+            what: "SBOM",
+            len: manifest.sbom.size,
+            limit: MAX_SBOM_LEN,
+        });
+    }
+    let sbom_end = envelope
+        .payload_offset
+        .checked_add(manifest.sbom.size)
+        .filter(|&end| end <= file_len)
+        .ok_or_else(|| BundleError::Truncated("file ends inside the SBOM".into()))?;
     let mut payload_offsets = Vec::with_capacity(manifest.files.len());
-    let mut end = envelope.payload_offset;
+    let mut end = sbom_end;
     for f in &manifest.files {
         payload_offsets.push(end);
         end = end
@@ -985,6 +1104,14 @@ fn verify_from(
     if file_len > end {
         return Err(BundleError::TrailingBytes(file_len - end));
     }
+
+    // Bounded above (MAX_SBOM_LEN) and by the file's real length, so the allocation is too.
+    let mut sbom = vec![0u8; manifest.sbom.size as usize];
+    read_section(file, &mut sbom, "SBOM")?;
+    if Sha256::digest(&sbom).as_slice() != manifest.sbom.sha256 {
+        return Err(BundleError::SbomMismatch("SHA-256 differs"));
+    }
+    let sbom_summary = sbom_summary(&sbom, &manifest.product)?;
 
     for f in &manifest.files {
         let (n, digest) = copy_hashed(file, f.size, &mut io::sink())
@@ -1013,6 +1140,8 @@ fn verify_from(
         manifest,
         signed_by,
         payload_offsets,
+        sbom,
+        sbom_summary,
     })
 }
 

@@ -4,6 +4,9 @@
 //! This file is not a module of the library: the `holdfast-release` binary (and the tests) pull
 //! it in with `#[path]`, and it reaches the format code through `holdfast::update::bundle`.
 
+#[path = "sbom.rs"]
+pub mod sbom;
+
 use std::ffi::OsString;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -15,8 +18,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer as _, SigningKey};
 use holdfast::update::bundle::{
-    self, BundleError, Manifest, PayloadFile, Policy, SignatureEntry, TrustedKeys,
+    self, BundleError, Manifest, PayloadFile, Policy, SbomRef, SignatureEntry, TrustedKeys,
 };
+use sha2::{Digest as _, Sha256};
 use zeroize::Zeroizing;
 
 pub const SECRET_KEY_TAG: &str = "holdfast-release-ed25519-secret";
@@ -51,6 +55,8 @@ pub enum SignError {
     TmpExists(PathBuf),
     #[error("{0}")]
     Bundle(#[from] BundleError),
+    #[error("cannot generate the SBOM: {0}")]
+    Sbom(#[from] sbom::SbomError),
 }
 
 fn io_err(what: String) -> impl FnOnce(io::Error) -> SignError {
@@ -199,6 +205,8 @@ pub struct BundleSpec {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub notes: Option<String>,
+    /// CycloneDX JSON of the binary in the `.deb` ([`sbom::generate`]); signed with the manifest.
+    pub sbom: Vec<u8>,
 }
 
 fn check_spec(keys: &[SigningKey], spec: &BundleSpec) -> Result<(), SignError> {
@@ -238,6 +246,13 @@ fn check_spec(keys: &[SigningKey], spec: &BundleSpec) -> Result<(), SignError> {
     if spec.expires_at <= spec.created_at {
         return Err(SignError::BadSpec("expiry must be after creation".into()));
     }
+    if spec.sbom.len() as u64 > bundle::MAX_SBOM_LEN {
+        return Err(SignError::BadSpec(
+            "the SBOM is over the 8 MiB limit".into(),
+        ));
+    }
+    // The appliance's own check: a bundle it would refuse for its SBOM is never signed.
+    bundle::sbom_summary(&spec.sbom, &spec.product)?;
     Ok(())
 }
 
@@ -285,6 +300,10 @@ pub fn build_bundle(
             sha256,
         }],
         notes: spec.notes.clone(),
+        sbom: SbomRef {
+            size: spec.sbom.len() as u64,
+            sha256: Sha256::digest(&spec.sbom).into(),
+        },
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| SignError::BadSpec(format!("cannot encode the manifest: {e}")))?;
@@ -317,6 +336,10 @@ pub fn build_bundle(
         })?;
     let written = (|| {
         bundle::write_envelope(&mut tmp_file, &manifest_bytes, &signature_block)?;
+        io::Write::write_all(&mut tmp_file, &spec.sbom).map_err(io_err(format!(
+            "cannot write the SBOM into {}",
+            tmp.display()
+        )))?;
         deb_file
             .seek(SeekFrom::Start(0))
             .map_err(io_err(format!("cannot read {}", deb.display())))?;

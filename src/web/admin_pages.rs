@@ -1010,10 +1010,10 @@ pub fn backup_warnings(state: &AppState) -> Vec<String> {
             )),
             _ => {}
         }
-        if let (Some(e), Some(at)) = (&ds.last_error, &ds.last_error_at) {
-            if ds.last_success.as_ref().is_none_or(|s| s < at) {
-                out.push(format!("The last backup to {} failed: {e}", dest.display()));
-            }
+        if let (Some(e), Some(at)) = (&ds.last_error, &ds.last_error_at)
+            && ds.last_success.as_ref().is_none_or(|s| s < at)
+        {
+            out.push(format!("The last backup to {} failed: {e}", dest.display()));
         }
         if let Some(e) = &ds.last_verify_error {
             out.push(format!(

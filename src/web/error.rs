@@ -129,10 +129,10 @@ impl WebError {
         if let Some(kind) = refused {
             resp.extensions_mut().insert(kind);
         }
-        if let WebError::Throttled(s) = self {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let WebError::Throttled(s) = self
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
     }
 }

@@ -40,7 +40,7 @@ pub fn money(cents: i64) -> String {
     let units = (c / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
@@ -95,10 +95,10 @@ async fn ref_titles(
         .read(move |c| {
             let mut out = HashMap::new();
             for (slug, id) in wanted {
-                if let Some(d) = schema::by_slug(slug) {
-                    if let Some(t) = store::title_of(c, d, id)? {
-                        out.insert((slug, id), t);
-                    }
+                if let Some(d) = schema::by_slug(slug)
+                    && let Some(t) = store::title_of(c, d, id)?
+                {
+                    out.insert((slug, id), t);
                 }
             }
             Ok::<_, StorageError>(out)
@@ -229,10 +229,10 @@ async fn options_for(
                             (r.id.to_string(), t)
                         })
                         .collect();
-                    if let Some(id) = current.filter(|id| !rows.iter().any(|r| r.id == *id)) {
-                        if let Some(title) = store::title_of(c, d, id)? {
-                            options.insert(0, (id.to_string(), title));
-                        }
+                    if let Some(id) = current.filter(|id| !rows.iter().any(|r| r.id == *id))
+                        && let Some(title) = store::title_of(c, d, id)?
+                    {
+                        options.insert(0, (id.to_string(), title));
                     }
                     Ok(options)
                 })

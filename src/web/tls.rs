@@ -60,10 +60,10 @@ pub fn ensure_certificate(
 
 fn generate_self_signed(paths: &CertPaths, extra_names: &[String]) -> Result<(), TlsError> {
     let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
-    if let Ok(h) = nix::unistd::gethostname() {
-        if let Some(h) = h.to_str().filter(|h| !h.is_empty()) {
-            names.push(h.to_ascii_lowercase());
-        }
+    if let Ok(h) = nix::unistd::gethostname()
+        && let Some(h) = h.to_str().filter(|h| !h.is_empty())
+    {
+        names.push(h.to_ascii_lowercase());
     }
     for n in extra_names {
         if !names.contains(n) {

@@ -2883,19 +2883,18 @@ async fn api_guide_examples_run_in_order_against_a_fresh_server() {
             "docs/api.md:{}: {} {path} answered {}: {}",
             e.line, e.method, r.status, r.body
         );
-        if r.status == 201 {
-            if let Some(id) = serde_json::from_str::<Value>(&r.body)
+        if r.status == 201
+            && let Some(id) = serde_json::from_str::<Value>(&r.body)
                 .ok()
                 .and_then(|j| j["id"].as_i64())
-            {
-                last = Some(id);
-                let module = path
-                    .trim_start_matches("/api/v1/")
-                    .split(['/', '?'])
-                    .next()
-                    .unwrap();
-                last_by.insert(module.to_string(), id);
-            }
+        {
+            last = Some(id);
+            let module = path
+                .trim_start_matches("/api/v1/")
+                .split(['/', '?'])
+                .next()
+                .unwrap();
+            last_by.insert(module.to_string(), id);
         }
     }
 }

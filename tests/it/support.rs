@@ -194,10 +194,10 @@ impl Server {
     pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> Option<String> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                if line.contains(needle) {
-                    return Some(line);
-                }
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100))
+                && line.contains(needle)
+            {
+                return Some(line);
             }
         }
         None

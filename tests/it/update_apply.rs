@@ -182,7 +182,14 @@ impl Rig {
         let out = Command::new(RELEASE)
             .args(["bundle", "--key"])
             .arg(self.keys.path().join("release.key"))
-            .args(["--version", version, "--min-from", "0.1.0", "--deb"])
+            .args([
+                "--version",
+                version,
+                "--min-from",
+                "0.1.0",
+                "--allow-version-mismatch",
+                "--deb",
+            ])
             .arg(&deb)
             .arg("--out")
             .arg(&bundle)

@@ -8,13 +8,14 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, TimeDelta, Utc};
 use ed25519_dalek::{Signer as _, SigningKey};
 use holdfast::update::bundle::{
-    self, BundleError, Manifest, PayloadFile, Policy, SignatureEntry, TrustedKeys,
+    self, BundleError, Manifest, PayloadFile, Policy, SbomRef, SignatureEntry, TrustedKeys,
 };
 use sign::{BundleSpec, SignError};
 use tempfile::TempDir;
@@ -58,6 +59,25 @@ fn policy() -> Policy {
     }
 }
 
+/// The real SBOM of this source tree, generated once by the vendor code (cargo metadata).
+fn test_sbom() -> &'static [u8] {
+    static SBOM: OnceLock<Vec<u8>> = OnceLock::new();
+    SBOM.get_or_init(|| {
+        sign::sbom::generate(&sign::sbom::Request {
+            manifest_path: Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"),
+            arch: "amd64".into(),
+            created_at: now(),
+        })
+        .unwrap()
+    })
+}
+
+fn sbom_ref(sbom: &[u8]) -> SbomRef {
+    let (size, sha256) =
+        bundle::copy_hashed(&mut &sbom[..], u64::MAX, &mut std::io::sink()).unwrap();
+    SbomRef { size, sha256 }
+}
+
 fn spec(version: &str) -> BundleSpec {
     BundleSpec {
         product: "holdfast".into(),
@@ -68,6 +88,7 @@ fn spec(version: &str) -> BundleSpec {
         created_at: now() - TimeDelta::hours(1),
         expires_at: now() + TimeDelta::days(30),
         notes: Some("test release".into()),
+        sbom: test_sbom().to_vec(),
     }
 }
 
@@ -130,8 +151,18 @@ fn manifest_len(path: &Path) -> usize {
     u32::from_be_bytes(bytes[10..14].try_into().unwrap()) as usize
 }
 
-/// Test-only writer: any manifest, signed by any keys, with any payload.
+/// Test-only writer: any manifest, signed by any keys, with this tree's SBOM and any payload.
 fn raw_bundle(path: &Path, manifest_json: &[u8], signers: &[&SigningKey], payload: &[u8]) {
+    raw_bundle_with_sbom(path, manifest_json, signers, test_sbom(), payload)
+}
+
+fn raw_bundle_with_sbom(
+    path: &Path,
+    manifest_json: &[u8],
+    signers: &[&SigningKey],
+    sbom: &[u8],
+    payload: &[u8],
+) {
     let message = bundle::signed_message(manifest_json);
     let entries: Vec<SignatureEntry> = signers
         .iter()
@@ -143,6 +174,7 @@ fn raw_bundle(path: &Path, manifest_json: &[u8], signers: &[&SigningKey], payloa
     let block = serde_json::to_vec(&entries).unwrap();
     let mut out = Vec::new();
     bundle::write_envelope(&mut out, manifest_json, &block).unwrap();
+    out.extend_from_slice(sbom);
     out.extend_from_slice(payload);
     fs::write(path, out).unwrap();
 }
@@ -164,6 +196,7 @@ fn manifest_with_path(payload: &[u8], path: &str) -> Manifest {
             sha256,
         }],
         notes: None,
+        sbom: sbom_ref(test_sbom()),
     }
 }
 
@@ -189,6 +222,216 @@ fn good_bundle_verifies_and_extracts() {
     assert_eq!(fs::read(&files[0]).unwrap(), deb_bytes());
     let mode = fs::metadata(&files[0]).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// Byte offset of the SBOM section: after the header, the manifest and the signature block.
+fn sbom_offset(path: &Path) -> usize {
+    let bytes = fs::read(path).unwrap();
+    let at = 14 + manifest_len(path);
+    at + 4 + u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
+}
+
+#[test]
+fn sbom_travels_signed_in_the_bundle() {
+    let env = Env::new();
+    let path = env.good();
+    let v = bundle::verify(&path, &trusted(&[&key(1)]), &policy()).unwrap();
+    assert_eq!(v.sbom(), test_sbom());
+    let at = sbom_offset(&path);
+    assert_eq!(
+        &fs::read(&path).unwrap()[at..at + test_sbom().len()],
+        test_sbom()
+    );
+    assert_eq!(v.payload_offsets()[0], (at + test_sbom().len()) as u64);
+
+    let doc: serde_json::Value = serde_json::from_slice(test_sbom()).unwrap();
+    let components = doc["components"].as_array().unwrap();
+    let summary = v.sbom_summary();
+    assert_eq!(summary.spec_version, "1.6");
+    assert_eq!(summary.subject_name, "holdfast");
+    assert_eq!(summary.subject_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(summary.components, components.len());
+    assert!(components.len() > 100, "{}", components.len());
+    let find = |name: &str| components.iter().find(|c| c["name"] == name).cloned();
+    // Every crates.io component is identified (purl) and pinned (SHA-256 of the .crate, from Cargo.lock).
+    for c in components {
+        assert!(c["purl"].as_str().unwrap().starts_with("pkg:cargo/"), "{c}");
+        assert_eq!(c["hashes"][0]["alg"], "SHA-256", "{c}");
+        assert_eq!(c["hashes"][0]["content"].as_str().unwrap().len(), 64, "{c}");
+    }
+    // The fixed `time` (RUSTSEC-2026-0009), the statically built OpenSSL (a build dependency
+    // whose code is in the binary), but no dev-dependency and nothing only Windows uses.
+    let time: semver::Version = find("time").unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(time >= semver::Version::new(0, 3, 47), "{time}");
+    let openssl = find("openssl-src").expect("openssl-src in the SBOM");
+    assert_eq!(openssl["properties"][0]["value"], "build");
+    assert!(find("rustls").unwrap().get("properties").is_none());
+    assert!(find("tempfile").is_none() && find("schannel").is_none());
+    let root_deps = doc["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ref"] == doc["metadata"]["component"]["bom-ref"])
+        .unwrap();
+    assert!(root_deps["dependsOn"].to_string().contains("#rusqlite@"));
+    assert!(!test_sbom().windows(7).any(|w| w == b"file://"));
+}
+
+#[test]
+fn sbom_passes_the_cyclonedx_reference_validator() {
+    let env = Env::new();
+    let file = env.path("holdfast.cdx.json");
+    fs::write(&file, test_sbom()).unwrap();
+    let broken = env.path("broken.cdx.json");
+    let mut doc: serde_json::Value = serde_json::from_slice(test_sbom()).unwrap();
+    doc["components"][0]["hashes"][0]["alg"] = "SHA-257".into();
+    fs::write(&broken, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/cyclonedx-validate");
+    let out = Command::new(&script).arg(&file).output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.starts_with("valid: "), "{said}");
+    // The validator does refuse what the schema forbids, so the pass above means something.
+    let out = Command::new(&script).arg(&broken).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SHA-257"));
+}
+
+#[test]
+fn altered_sbom_refused() {
+    let env = Env::new();
+    let keys = trusted(&[&key(1)]);
+    let path = env.good();
+    let at = sbom_offset(&path);
+    // One byte of the SBOM changed, e.g. a version number made to look patched.
+    let bytes = fs::read(&path).unwrap();
+    let version_at = at
+        + bytes[at..]
+            .windows(11)
+            .position(|w| w == b"\"version\": ")
+            .unwrap()
+        + 12;
+    let mut changed = bytes.clone();
+    changed[version_at] = if bytes[version_at] == b'9' {
+        b'8'
+    } else {
+        b'9'
+    };
+    fs::write(&path, &changed).unwrap();
+    let e = refused(&path, &keys, &policy());
+    assert!(matches!(e, BundleError::SbomMismatch(_)), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "the SBOM does not match the signed manifest (SHA-256 differs): the bundle was altered or corrupted"
+    );
+
+    // The same change with the manifest's SBOM hash rewritten to match: the signature fails.
+    let old = hex_of(&sbom_ref(test_sbom()).sha256);
+    let new = hex_of(&sbom_ref(&changed[at..at + test_sbom().len()]).sha256);
+    let m_at = 14 + manifest_len(&path);
+    let pos = changed[14..m_at]
+        .windows(64)
+        .position(|w| w == old.as_bytes())
+        .unwrap()
+        + 14;
+    changed[pos..pos + 64].copy_from_slice(new.as_bytes());
+    fs::write(&path, &changed).unwrap();
+    let e = refused(&path, &keys, &policy());
+    assert!(matches!(e, BundleError::BadSignature { .. }), "{e}");
+
+    // An SBOM cut short leaves the file a byte shorter than the manifest accounts for.
+    let path = env.good();
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.remove(sbom_offset(&path) + 10);
+    fs::write(&path, &bytes).unwrap();
+    let e = refused(&path, &keys, &policy());
+    assert!(matches!(e, BundleError::Truncated(_)), "{e}");
+}
+
+#[test]
+fn format_1_bundle_refused_with_its_reason() {
+    let env = Env::new();
+    let path = env.good();
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[8..10].copy_from_slice(&1u16.to_be_bytes());
+    fs::write(&path, &bytes).unwrap();
+    let e = refused(&path, &trusted(&[&key(1)]), &policy());
+    assert!(matches!(e, BundleError::FormatWithoutSbom), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "bundle format version 1 carries no signed SBOM and is no longer accepted: ask the vendor for this release as a format 2 bundle"
+    );
+}
+
+#[test]
+fn signed_but_unusable_sbom_refused() {
+    let env = Env::new();
+    let keys = trusted(&[&key(1)]);
+    let payload = deb_bytes();
+    let spdx = br#"{"spdxVersion":"SPDX-2.3","bomFormat":"SPDX","specVersion":"1.6"}"#;
+    let other = br#"{"bomFormat":"CycloneDX","specVersion":"1.6","metadata":{"component":{"type":"application","name":"otherapp"}}}"#;
+    let old = br#"{"bomFormat":"CycloneDX","specVersion":"1.2","metadata":{"component":{"type":"application","name":"holdfast"}}}"#;
+    for (sbom, needle) in [
+        (&b"not json"[..], "expected"),
+        (&spdx[..], "bomFormat is `SPDX`"),
+        (&other[..], "describes `otherapp`"),
+        (&old[..], "specVersion 1.2"),
+    ] {
+        let mut m = manifest_with_path(&payload, DEB_NAME);
+        m.sbom = sbom_ref(sbom);
+        let path = env.path("x.hfu");
+        raw_bundle_with_sbom(
+            &path,
+            &serde_json::to_vec(&m).unwrap(),
+            &[&key(1)],
+            sbom,
+            &payload,
+        );
+        let e = refused(&path, &keys, &policy());
+        assert!(matches!(e, BundleError::BadSbom(_)), "{e}");
+        assert!(e.to_string().contains(needle), "{e}");
+    }
+
+    // An SBOM size past the limit or past the end of the file is refused before it is read.
+    let mut m = manifest_with_path(&payload, DEB_NAME);
+    m.sbom.size = bundle::MAX_SBOM_LEN + 1;
+    let path = env.path("x.hfu");
+    raw_bundle(
+        &path,
+        &serde_json::to_vec(&m).unwrap(),
+        &[&key(1)],
+        &payload,
+    );
+    let e = refused(&path, &keys, &policy());
+    assert!(
+        matches!(e, BundleError::SectionTooLarge { what: "SBOM", .. }),
+        "{e}"
+    );
+    m.sbom.size = (test_sbom().len() + payload.len() + 1) as u64;
+    raw_bundle(
+        &path,
+        &serde_json::to_vec(&m).unwrap(),
+        &[&key(1)],
+        &payload,
+    );
+    let e = refused(&path, &keys, &policy());
+    assert!(matches!(e, BundleError::Truncated(_)), "{e}");
+
+    // The signer refuses to sign what the appliance would refuse.
+    let mut s = spec("0.2.0");
+    s.sbom = spdx.to_vec();
+    let out = env.path("y.hfu");
+    let e = sign::build_bundle(&[key(1)], &s, &env.deb, &out).unwrap_err();
+    assert!(
+        matches!(e, SignError::Bundle(BundleError::BadSbom(_))),
+        "{e}"
+    );
+    assert!(!out.exists());
 }
 
 #[test]
@@ -474,6 +717,10 @@ fn other_product_and_arch_refused() {
     let keys = trusted(&[&key(1)]);
     let mut s = spec("0.2.0");
     s.product = "otherapp".into();
+    // The signer only signs an SBOM that describes the product.
+    let mut doc: serde_json::Value = serde_json::from_slice(&s.sbom).unwrap();
+    doc["metadata"]["component"]["name"] = "otherapp".into();
+    s.sbom = serde_json::to_vec(&doc).unwrap();
     let e = refused(&env.build(&[key(1)], &s), &keys, &policy());
     assert!(matches!(e, BundleError::WrongProduct { .. }), "{e}");
 
@@ -576,11 +823,11 @@ fn header_problems_refused() {
     let keys = trusted(&[&key(1)]);
     let path = env.good();
     let mut bytes = fs::read(&path).unwrap();
-    bytes[9] = 2;
+    bytes[9] = 3;
     fs::write(&path, &bytes).unwrap();
     assert!(matches!(
         refused(&path, &keys, &policy()),
-        BundleError::UnsupportedFormat(2)
+        BundleError::UnsupportedFormat(3)
     ));
 
     let short = env.path("short.hfu");
@@ -592,7 +839,7 @@ fn header_problems_refused() {
 
     // A manifest length pointing past the end of the file is not allocated, just refused.
     let mut head = bundle::MAGIC.to_vec();
-    head.extend_from_slice(&1u16.to_be_bytes());
+    head.extend_from_slice(&bundle::FORMAT_VERSION.to_be_bytes());
     head.extend_from_slice(&(900_000u32).to_be_bytes());
     fs::write(&short, &head).unwrap();
     assert!(matches!(
@@ -819,9 +1066,47 @@ fn release_binary_end_to_end() {
         "fixes",
         "--out",
         &s(&hfu),
+        "--allow-version-mismatch",
     ]);
     assert!(ok, "{err}");
     assert!(out.starts_with("wrote "), "{out}");
+    assert!(out.contains("SBOM: CycloneDX 1.6, "), "{out}");
+
+    // Without the test flag, a bundle version other than the tree's is refused: the SBOM would
+    // describe another release than the one installed.
+    let (ok, _, err) = run(&[
+        "bundle",
+        "--key",
+        &s(&k1.join("release.key")),
+        "--version",
+        "0.2.0",
+        "--deb",
+        &s(&env.deb),
+        "--out",
+        &s(&env.path("mismatch.hfu")),
+    ]);
+    assert_one_line_error(
+        &err,
+        ok,
+        "the source tree is holdfast 0.1.0, the bundle says 0.2.0",
+    );
+    assert!(!env.path("mismatch.hfu").exists());
+
+    // The SBOM on its own, as the vendor publishes it; never over an existing file.
+    let cdx = env.path("holdfast.cdx.json");
+    let (ok, _, err) = run(&["sbom", "--out", &s(&cdx)]);
+    assert!(ok, "{err}");
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(&cdx).unwrap()).unwrap();
+    assert_eq!(doc["bomFormat"], "CycloneDX");
+    assert_eq!(doc["metadata"]["component"]["name"], "holdfast");
+    let (ok, _, err) = run(&["sbom", "--out", &s(&cdx)]);
+    assert_one_line_error(&err, ok, "already exists");
+    let (ok, _, err) = run(&["sbom", "--arch", "mips"]);
+    assert_one_line_error(
+        &err,
+        ok,
+        "no Rust target is known for Debian architecture `mips`",
+    );
 
     let pubs: Vec<String> = [&k1, &k2]
         .iter()
@@ -862,6 +1147,7 @@ fn release_binary_end_to_end() {
         &s(&env.path("missing.deb")),
         "--out",
         &s(&env.path("x.hfu")),
+        "--allow-version-mismatch",
     ]);
     assert_one_line_error(&err, ok, "missing.deb");
     let (ok, _, err) = run(&["inspect", &s(&env.deb)]);

@@ -28,7 +28,14 @@ fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
     let out = Command::new(RELEASE)
         .args(["bundle", "--key"])
         .arg(keys.path().join("release.key"))
-        .args(["--version", "0.2.0", "--min-from", "0.1.0", "--deb"])
+        .args([
+            "--version",
+            "0.2.0",
+            "--min-from",
+            "0.1.0",
+            "--allow-version-mismatch",
+            "--deb",
+        ])
         .arg(&deb)
         .arg("--out")
         .arg(&bundle)
@@ -44,6 +51,55 @@ fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
         text(&ok.stdout).contains("bundle OK") && text(&ok.stdout).contains("0.2.0"),
         "{}",
         text(&ok.stdout)
+    );
+
+    // The SBOM summary, and the SBOM itself exactly as signed into the bundle.
+    let summary = text(&ok.stdout);
+    let line = summary
+        .lines()
+        .find(|l| l.trim_start().starts_with("SBOM CycloneDX 1.6: "))
+        .unwrap_or_else(|| panic!("no SBOM line: {summary}"));
+    let sbom = holdfast(
+        d,
+        &["--config", &cfg_s, "update", "verify", &bundle_s, "--sbom"],
+    );
+    assert!(sbom.status.success(), "{}", text(&sbom.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&sbom.stdout).unwrap();
+    let count = doc["components"].as_array().unwrap().len();
+    assert!(
+        line.contains(&format!(": {count} components of holdfast ")),
+        "{line}"
+    );
+    let raw = std::fs::read(&bundle).unwrap();
+    assert!(raw.windows(sbom.stdout.len()).any(|w| w == sbom.stdout));
+
+    // One byte of the SBOM changed: refused, and --sbom prints nothing.
+    let at = raw
+        .windows(13)
+        .position(|w| w == b"\"bomFormat\": ")
+        .unwrap()
+        + 14;
+    let mut altered = raw.clone();
+    altered[at] ^= 0x20;
+    let bad_sbom = d.join("sbom-altered.hfu");
+    std::fs::write(&bad_sbom, &altered).unwrap();
+    let out = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg_s,
+            "update",
+            "verify",
+            &bad_sbom.display().to_string(),
+            "--sbom",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(
+        text(&out.stderr).contains("the SBOM does not match the signed manifest"),
+        "{}",
+        text(&out.stderr)
     );
 
     let payload_dir = d.join("payload");
