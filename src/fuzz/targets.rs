@@ -259,7 +259,10 @@ impl Target for Multipart_ {
                     // The stored name follows the detected type and keeps the promises above.
                     if let Some(t) = crate::hub::filetype::detect(&data, &name) {
                         let stored = crate::hub::filetype::stored_name(&clean, t);
-                        if stored.chars().any(|c| c.is_control() || matches!(c, '/' | '\\' | '"')) {
+                        if stored
+                            .chars()
+                            .any(|c| c.is_control() || matches!(c, '/' | '\\' | '"'))
+                        {
                             return Err(format!("unsafe stored name {stored:?} from {name:?}"));
                         }
                     }
@@ -311,6 +314,14 @@ impl UpdateBundle {
 
     fn bundle(&self, payload: &[u8], path: &str, notes: Option<&str>) -> Vec<u8> {
         use sha2::Digest;
+        let sbom = serde_json::json!({
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.6",
+            "metadata": { "component": { "type": "application", "name": update::PRODUCT, "version": "1.1.0" } },
+            "components": [{ "type": "library", "name": "serde", "version": "1.0.0" }],
+        })
+        .to_string()
+        .into_bytes();
         let manifest = Manifest {
             product: update::PRODUCT.to_string(),
             arch: "amd64".to_string(),
@@ -325,6 +336,10 @@ impl UpdateBundle {
                 sha256: sha2::Sha256::digest(payload).into(),
             }],
             notes: notes.map(str::to_string),
+            sbom: update::SbomRef {
+                size: sbom.len() as u64,
+                sha256: sha2::Sha256::digest(&sbom).into(),
+            },
         };
         let manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
         let key = update_key();
@@ -340,6 +355,7 @@ impl UpdateBundle {
         let mut out = Vec::new();
         // Writing into a Vec cannot fail.
         let _ = update::write_envelope(&mut out, &manifest_bytes, &block);
+        out.extend_from_slice(&sbom);
         out.extend_from_slice(payload);
         out
     }
@@ -367,7 +383,8 @@ impl Target for UpdateBundle {
 
     fn dictionary(&self) -> &'static [&'static [u8]] {
         &[
-            b"HFUPDATE\x00\x01",
+            b"HFUPDATE\x00\x02",
+            b"\"sbom\": {",
             b"\"version\": \"",
             b"\"files\": [",
             b"\"path\": \"",

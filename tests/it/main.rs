@@ -9,7 +9,6 @@ mod identity_support;
 mod smtp_sink;
 mod support;
 
-
 mod backup;
 mod connections;
 mod core;
