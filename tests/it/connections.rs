@@ -134,7 +134,9 @@ async fn frames_until_closed(s: &mut TlsStream<TcpStream>) -> Option<Vec<u8>> {
     let mut types = Vec::new();
     let mut at = 0;
     while at + 9 <= bytes.len() {
-        let len = usize::from(bytes[at]) << 16 | usize::from(bytes[at + 1]) << 8 | usize::from(bytes[at + 2]);
+        let len = usize::from(bytes[at]) << 16
+            | usize::from(bytes[at + 1]) << 8
+            | usize::from(bytes[at + 2]);
         types.push(bytes[at + 3]);
         at += 9 + len;
     }
@@ -249,7 +251,10 @@ async fn the_per_address_cap_refuses_the_next_connection_while_others_get_in() {
         get_from(&server, ATTACKER).await == Ok(200)
     })
     .await;
-    assert!(again, "the address stayed refused after closing a connection");
+    assert!(
+        again,
+        "the address stayed refused after closing a connection"
+    );
     drop(held);
     assert!(server.stop().success());
 }
@@ -259,7 +264,9 @@ async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
     let dir = data_dir();
     let server = launch_with(dir.path(), "idle_timeout_seconds = 1\n");
     let cfg = tls_config(&server, &[b"h2"]);
-    let mut s = idle_h2(server.addr, cfg).await.expect("connection accepted");
+    let mut s = idle_h2(server.addr, cfg)
+        .await
+        .expect("connection accepted");
     let frames = frames_until_closed(&mut s)
         .await
         .expect("the idle HTTP/2 connection was never closed");
