@@ -48,6 +48,8 @@ pub struct Config {
     /// Largest document upload, in bytes.
     pub document_max_bytes: u64,
     pub audit_forward: Option<AuditForwardConfig>,
+    /// How often the security-log chain head is checkpointed into the forwarded stream.
+    pub audit_checkpoint_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +162,7 @@ struct AuditSection {
     forward_port: Option<u16>,
     forward_tls: Option<bool>,
     forward_ca_file: Option<PathBuf>,
+    checkpoint_interval_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -356,6 +359,16 @@ impl Config {
                 })
             }
         };
+        let audit_checkpoint_interval_seconds =
+            file.audit.checkpoint_interval_seconds.unwrap_or(3600);
+        if !(1..=3600).contains(&audit_checkpoint_interval_seconds) {
+            return Err(ConfigError::Value {
+                setting: "audit.checkpoint_interval_seconds".into(),
+                message: format!(
+                    "{audit_checkpoint_interval_seconds} is outside the allowed range 1–3600 (at least hourly)"
+                ),
+            });
+        }
         let max_mb = file.documents.max_size_mb.unwrap_or(25);
         if !(1..=1024).contains(&max_mb) {
             return Err(ConfigError::Value {
@@ -432,6 +445,7 @@ impl Config {
             document_max_bytes: max_mb * 1024 * 1024,
             mail,
             audit_forward,
+            audit_checkpoint_interval_seconds,
             source,
             data_dir,
             data_dir_is_default,
@@ -608,5 +622,39 @@ mod tests {
             ..Default::default()
         });
         assert!(cfg.is_ok(), "{cfg:?}");
+    }
+
+    #[test]
+    fn connection_and_checkpoint_limits_have_defaults_and_ranges() {
+        let resolve =
+            |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());
+        let cfg = resolve("").unwrap();
+        assert_eq!(cfg.max_connections_per_address, 256);
+        assert_eq!(cfg.idle_timeout_seconds, 60);
+        assert_eq!(cfg.audit_checkpoint_interval_seconds, 3600);
+        // The default share follows a smaller server down, never below 16.
+        let small = resolve("[server]\nmax_connections = 64\n").unwrap();
+        assert_eq!(small.max_connections_per_address, 16);
+        for (text, setting) in [
+            (
+                "[server]\nmax_connections = 64\nmax_connections_per_address = 65\n",
+                "server.max_connections_per_address",
+            ),
+            (
+                "[server]\nmax_connections_per_address = 0\n",
+                "server.max_connections_per_address",
+            ),
+            (
+                "[server]\nidle_timeout_seconds = 0\n",
+                "server.idle_timeout_seconds",
+            ),
+            (
+                "[audit]\ncheckpoint_interval_seconds = 3601\n",
+                "audit.checkpoint_interval_seconds",
+            ),
+        ] {
+            let err = resolve(text).unwrap_err().to_string();
+            assert!(err.starts_with(setting), "{text}: {err}");
+        }
     }
 }

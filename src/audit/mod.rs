@@ -1,6 +1,7 @@
 //! The security log: the typed event catalogue, the one writer (same transaction as the change),
 //! hash-chain verification, and queries.
 
+pub mod checkpoint;
 pub mod forward;
 pub mod refusals;
 pub mod tail;

@@ -1,6 +1,9 @@
 //! Feeds committed security-log rows of every instance to the syslog forwarder. It reads rows after
 //! the last forwarded id (kept in the instance's settings), so nothing is skipped across restarts.
+//! Between them it sends a checkpoint of each chain head (`checkpoint.rs`) at start, every
+//! `[audit] checkpoint_interval_seconds` and at stop.
 
+use super::checkpoint::{self, reason};
 use super::forward::{ForwardEvent, Forwarder};
 use crate::app::AppState;
 use crate::clock::stamp;
@@ -10,26 +13,70 @@ use tokio::sync::watch;
 
 const CURSOR_KEY: &str = "audit.forwarded_id";
 
+/// Runs until `stop` turns true; the caller sends that once no request can write events any more,
+/// so the stop checkpoint covers every event of this run.
 pub async fn run(forwarder: Forwarder, state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(state.config.audit_checkpoint_interval_seconds);
+    let mut why = reason::START;
+    let mut next_checkpoint = tokio::time::Instant::now();
     loop {
         for inst in state.registry.all() {
             if let Err(e) = forward_new(&forwarder, &inst, &state).await {
                 tracing::warn!(instance = %inst.name, error = %e, "security log forwarding paused");
             }
         }
+        if tokio::time::Instant::now() >= next_checkpoint {
+            send_checkpoints(&forwarder, &state, why).await;
+            why = reason::INTERVAL;
+            next_checkpoint = tokio::time::Instant::now() + every;
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-            _ = stop.changed() => break,
+            _ = stop.wait_for(|s| *s) => break,
         }
     }
+    // Whatever the last requests wrote goes out first (bounded: 100 batches of 500 per instance).
+    for inst in state.registry.all() {
+        for _ in 0..100 {
+            match forward_new(&forwarder, &inst, &state).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(instance = %inst.name, error = %e, "security log forwarding at stop failed");
+                    break;
+                }
+            }
+        }
+    }
+    send_checkpoints(&forwarder, &state, reason::STOP).await;
     forwarder.shutdown(Duration::from_secs(5)).await;
+}
+
+async fn send_checkpoints(forwarder: &Forwarder, state: &AppState, why: &'static str) {
+    for inst in state.registry.all() {
+        let name = inst.name.clone();
+        let now = state.clock.now();
+        match inst
+            .db
+            .read(move |c| checkpoint::take(c, &name, now, why))
+            .await
+        {
+            Ok(cp) => {
+                tracing::info!(instance = %cp.instance, id = cp.id, hash = %cp.hash, reason = why, "security log checkpoint");
+                forwarder.submit(cp.to_forward_event());
+            }
+            Err(e) => {
+                tracing::warn!(instance = %inst.name, error = %e, "security log checkpoint failed")
+            }
+        }
+    }
 }
 
 async fn forward_new(
     forwarder: &Forwarder,
     inst: &crate::instances::Instance,
     state: &AppState,
-) -> Result<(), StorageError> {
+) -> Result<usize, StorageError> {
     let cursor: i64 = inst
         .db
         .read(|c| settings::get(c, CURSOR_KEY))
@@ -48,8 +95,9 @@ async fn forward_new(
         })
         .await?;
     let Some(last) = rows.last().map(|r| r.id) else {
-        return Ok(());
+        return Ok(0);
     };
+    let count = rows.len();
     for r in rows {
         forwarder.submit(ForwardEvent {
             at: r.at,
@@ -67,5 +115,6 @@ async fn forward_new(
     let now = stamp(state.clock.now());
     inst.db
         .write(move |tx| settings::set(tx, CURSOR_KEY, &last.to_string(), &now))
-        .await
+        .await?;
+    Ok(count)
 }

@@ -4,6 +4,7 @@
 
 use super::bundle::{Packer, Unpacker};
 use super::format::{ArchiveReader, ArchiveWriter, Header, HeaderMeta};
+use crate::audit::checkpoint::{self, Checkpoint};
 use crate::clock::Clock;
 use crate::crypto::{Key256, Secret};
 use crate::fsutil;
@@ -136,7 +137,7 @@ pub fn run(
     let result = (|| {
         let _ = fs::remove_file(&snap);
         snapshot(inst, &snap)?;
-        let schema = Database::open(
+        let snap_db = Database::open(
             &snap,
             &inst.db_key,
             false,
@@ -145,8 +146,17 @@ pub fn run(
                 ..Default::default()
             },
         )
-        .and_then(|db| db.schema_version())
         .map_err(|e| BackupError::Snapshot(e.to_string()))?;
+        let schema = snap_db
+            .schema_version()
+            .map_err(|e| BackupError::Snapshot(e.to_string()))?;
+        // Taken from the copy, so it covers exactly the security log inside this archive.
+        let now = clock.now();
+        let audit_checkpoint = snap_db
+            .read_blocking(|c| checkpoint::take(c, &inst.name, now, checkpoint::reason::BACKUP))
+            .map_err(|e| BackupError::Snapshot(e.to_string()))?
+            .to_json();
+        drop(snap_db);
         let out = File::options()
             .write(true)
             .create_new(true)
@@ -168,6 +178,12 @@ pub fn run(
         .map_err(archive_err)?;
         pack.add_file("instance.json", info.len() as u64, &info[..])
             .map_err(archive_err)?;
+        pack.add_file(
+            checkpoint::ARCHIVE_ENTRY,
+            audit_checkpoint.len() as u64,
+            audit_checkpoint.as_bytes(),
+        )
+        .map_err(archive_err)?;
         let key_hex = inst.db_key.to_hex();
         pack.add_file(
             "db.key",
@@ -322,6 +338,8 @@ pub struct Unpacked {
     pub db_key: Key256,
     pub files: usize,
     pub bytes: u64,
+    /// The security-log checkpoint of the archived database (archives made before 0.1 have none).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// Decrypts and checks every byte of an archive, writing the (still SQLCipher-encrypted) database
@@ -341,6 +359,7 @@ fn unpack(
     fsutil::ensure_private_dir(&into.join("files")).map_err(|e| files_err(into, e))?;
     let mut info: Option<InstanceInfo> = None;
     let mut db_key: Option<Key256> = None;
+    let mut audit_checkpoint: Option<Checkpoint> = None;
     let mut files = 0usize;
     let mut bytes = 0u64;
     Unpacker::new(reader)
@@ -354,6 +373,20 @@ fn unpack(
                             .read_to_end(&mut buf)
                             .map_err(archive_err)?;
                         info = Some(serde_json::from_slice(&buf).map_err(archive_err)?);
+                    }
+                    checkpoint::ARCHIVE_ENTRY => {
+                        let mut buf = String::new();
+                        r.take(64 * 1024)
+                            .read_to_string(&mut buf)
+                            .map_err(archive_err)?;
+                        let mut found = checkpoint::parse(&buf).map_err(BackupError::Invalid)?;
+                        if found.len() != 1 {
+                            return Err(BackupError::Invalid(
+                                "the archive's security-log checkpoint is not one checkpoint"
+                                    .into(),
+                            ));
+                        }
+                        audit_checkpoint = found.pop();
                     }
                     "db.key" => {
                         let mut raw = Vec::new();
@@ -404,6 +437,7 @@ fn unpack(
         db_key,
         files,
         bytes,
+        checkpoint: audit_checkpoint,
     })
 }
 
@@ -414,6 +448,7 @@ pub struct VerifyReport {
     pub files: usize,
     pub bytes: u64,
     pub seconds: f64,
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// A full test restore into `scratch` (removed afterwards): every chunk authenticated, the database
@@ -442,6 +477,7 @@ pub fn verify(
             files: u.files,
             bytes: u.bytes,
             seconds: started.elapsed().as_secs_f64(),
+            checkpoint: u.checkpoint,
         })
     })();
     let _ = fs::remove_dir_all(&dir);
@@ -467,6 +503,18 @@ fn check_restored(dir: &Path, u: &Unpacked) -> Result<(), BackupError> {
             "the restored database is damaged: {}",
             problems.join("; ")
         )));
+    }
+    // The archive is authenticated as a whole, so this holds unless holdfast itself is wrong; it
+    // also walks the restored security log's chain.
+    if let Some(cp) = &u.checkpoint {
+        let verdict = db
+            .read_blocking(|c| checkpoint::check(c, cp))
+            .map_err(|e| BackupError::Invalid(e.to_string()))?;
+        if let checkpoint::Verdict::Contradicted(why) = verdict {
+            return Err(BackupError::Invalid(format!(
+                "the archived security log does not match the archive's checkpoint: {why}"
+            )));
+        }
     }
     drop(db);
     // Documents are sealed with the files key derived from this database key.

@@ -78,7 +78,14 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// Recompute the hash chain and report the first broken row
-    Verify,
+    Verify {
+        /// Also prove the log still holds what a saved checkpoint covers: a JSON checkpoint (from
+        /// `audit checkpoint` or a backup archive) or syslog lines with `audit_checkpoint` messages
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<std::path::PathBuf>,
+    },
+    /// Print the current chain head as a JSON checkpoint, to keep off this machine
+    Checkpoint,
 }
 
 #[derive(Debug, Subcommand)]
@@ -413,17 +420,39 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             limit,
             action,
         } => {
-            if let Some(AuditAction::Verify) = action {
-                let report = inst.db.read(audit::verify).await?;
-                match report {
-                    ChainReport::Intact { rows } => {
-                        println!("security log intact: {rows} rows, hash chain verified")
+            match action {
+                Some(AuditAction::Verify {
+                    checkpoint: Some(file),
+                }) => return verify_checkpoints(&inst, &file).await,
+                Some(AuditAction::Verify { checkpoint: None }) => {
+                    let report = inst.db.read(audit::verify).await?;
+                    match report {
+                        ChainReport::Intact { rows } => {
+                            println!("security log intact: {rows} rows, hash chain verified")
+                        }
+                        ChainReport::Broken { id, reason } => {
+                            bail!("security log chain broken at row {id}: {reason}")
+                        }
                     }
-                    ChainReport::Broken { id, reason } => {
-                        bail!("security log chain broken at row {id}: {reason}")
-                    }
+                    return Ok(());
                 }
-                return Ok(());
+                Some(AuditAction::Checkpoint) => {
+                    let name = inst.name.clone();
+                    let cp = inst
+                        .db
+                        .read(move |c| {
+                            audit::checkpoint::take(
+                                c,
+                                &name,
+                                now,
+                                audit::checkpoint::reason::CONSOLE,
+                            )
+                        })
+                        .await?;
+                    println!("{}", cp.to_json());
+                    return Ok(());
+                }
+                None => {}
             }
             for t in &types {
                 if audit::Event::parse(t).is_none() {
@@ -455,6 +484,32 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `admin audit verify --checkpoint FILE`: every checkpoint in FILE for this instance must hold.
+async fn verify_checkpoints(inst: &Instance, file: &std::path::Path) -> Result<()> {
+    use audit::checkpoint;
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .with_context(|| format!("cannot open {}", file.display()))?
+        .take(checkpoint::MAX_FILE_BYTES)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let all = checkpoint::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let name = inst.name.clone();
+    let summary = inst
+        .db
+        .read(move |c| checkpoint::check_all(c, &name, &all))
+        .await?
+        .map_err(|why| {
+            anyhow::anyhow!(
+                "security log of `{}` does not match {}: {why}",
+                inst.name,
+                file.display()
+            )
+        })?;
+    println!("{summary}");
     Ok(())
 }
 

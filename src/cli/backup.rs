@@ -26,6 +26,10 @@ pub enum BackupCommand {
         /// Needed only when the archive comes from another machine
         #[arg(long)]
         recovery_code: Option<String>,
+        /// Write the archive's security-log checkpoint (JSON) to this file, for
+        /// `holdfast admin audit verify --checkpoint`
+        #[arg(long, value_name = "FILE")]
+        save_checkpoint: Option<PathBuf>,
     },
     /// Print the backup key as a recovery code (store it offline: it restores on new hardware)
     ExportKey,
@@ -95,6 +99,7 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
         BackupCommand::Verify {
             file,
             recovery_code,
+            save_checkpoint,
         } => {
             let key = key_for(&console, recovery_code.as_deref())?;
             let scratch = std::env::temp_dir();
@@ -115,6 +120,20 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
                 r.bytes as f64 / 1e6,
                 r.seconds
             );
+            match (&r.checkpoint, save_checkpoint) {
+                (Some(cp), Some(out)) => {
+                    std::fs::write(&out, format!("{}\n", cp.to_json()))
+                        .with_context(|| format!("cannot write {}", out.display()))?;
+                    println!(
+                        "security log checkpoint (row {}) saved to {}",
+                        cp.id,
+                        out.display()
+                    );
+                }
+                (Some(cp), None) => println!("security log checkpoint: {}", cp.to_json()),
+                (None, Some(_)) => bail!("this archive holds no security log checkpoint"),
+                (None, None) => {}
+            }
         }
         BackupCommand::ExportKey => {
             let (master, _) = keys::load(&cfg.data_dir, false)?;

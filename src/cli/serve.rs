@@ -171,6 +171,10 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         ));
     }
     tokio::spawn(refresh_instances(state.clone(), stop_rx.clone()));
+    // The forwarder stops only after the last connection closed, so its stop checkpoint covers
+    // every event the requests in flight wrote.
+    let (forward_stop_tx, forward_stop_rx) = watch::channel(false);
+    let mut forwarding = None;
     if let Some(f) = &config.audit_forward {
         let forwarder =
             crate::audit::forward::Forwarder::start(crate::audit::forward::ForwardConfig {
@@ -187,11 +191,11 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             })
             .context("audit forwarding configuration")?;
         tracing::info!(host = %f.host, port = f.port, tls = f.tls, "security log forwarding on");
-        tokio::spawn(crate::audit::tail::run(
+        forwarding = Some(tokio::spawn(crate::audit::tail::run(
             forwarder,
             state.clone(),
-            stop_rx.clone(),
-        ));
+            forward_stop_rx,
+        )));
     }
     tokio::spawn(backup_schedule(state.clone(), stop_rx.clone()));
     tokio::spawn(write_refusals(state.clone(), stop_rx.clone()));
@@ -249,6 +253,17 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         on_signal,
     )
     .await;
+    let _ = forward_stop_tx.send(true);
+    if let Some(task) = forwarding {
+        if tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "security log forwarding did not finish; its stop checkpoint may be missing"
+            );
+        }
+    }
 
     // Refusals of the minute in progress are written now, not lost with the process.
     flush_refusals(&state, state.refusals.take_all()).await;

@@ -27,6 +27,15 @@ pub fn last_hash(tx: &Transaction) -> Result<Option<String>, StorageError> {
         .optional()?)
 }
 
+/// The id and hash of the newest row (the chain head), or `None` for an empty log.
+pub fn head(conn: &Connection) -> Result<Option<(i64, String)>, StorageError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 pub fn insert(tx: &Transaction, row: &AuditRow) -> Result<i64, StorageError> {
     tx.prepare_cached(
         "INSERT INTO audit_log (at, event, actor, actor_kind, target, source, outcome, details, prev_hash, hash)

@@ -9,6 +9,7 @@ mod identity_support;
 mod smtp_sink;
 mod support;
 
+mod audit_chain;
 mod backup;
 mod connections;
 mod core;
