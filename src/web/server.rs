@@ -28,7 +28,7 @@ const H2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long an idle connection asked to close may take to say goodbye (HTTP/2 GOAWAY) before it
 /// is dropped: a peer that does not read must not keep its slot.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// While every slot is taken, how often the accept loop looks for idle connections to reclaim.
 const FULL_RECHECK: Duration = Duration::from_millis(250);
 

@@ -273,3 +273,23 @@ async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
     assert!(frames.contains(&GOAWAY), "frames seen: {frames:?}");
     assert!(server.stop().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_thousand_idle_http2_connections_from_one_address_allowed_all_slots() {
+    // The per-address cap lifted to the whole server: only reclaiming keeps room, at full size.
+    let dir = data_dir();
+    let server = launch_with(dir.path(), "max_connections_per_address = 4096\n");
+    let started = Instant::now();
+    let held = flood(&server, 4096).await;
+    let flooded = started.elapsed();
+    let t = Instant::now();
+    let served = get_from(&server, HONEST).await;
+    eprintln!(
+        "4096 idle HTTP/2 attempts (no per-address cap) in {flooded:?}: {} still open; the other address was answered {served:?} after {:?}",
+        held.len(),
+        t.elapsed()
+    );
+    assert_eq!(served, Ok(200), "{} idle connections held", held.len());
+    drop(held);
+    assert!(server.stop().success());
+}
