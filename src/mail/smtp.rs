@@ -240,22 +240,38 @@ impl Mailer {
         let email = self.build_message(msg)?;
         // lettre's own timeout covers only the TCP connect; a relay that stalls later would
         // otherwise hold the caller forever.
-        match tokio::time::timeout(self.timeout, self.transport.send(email)).await {
-            Ok(Ok(_response)) => Ok(()),
-            Ok(Err(err)) => Err(self.classify(&err)),
+        // lettre runs in a task of its own: its EHLO parser panics on a reply line of blanks
+        // (found by the `smtp` fuzz target), and whatever the relay, or anyone on the path
+        // before STARTTLS, sends must cost one failed attempt, never the sender or the process.
+        let transport = self.transport.clone();
+        let task = tokio::spawn(async move { transport.send(email).await });
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(Ok(_response))) => Ok(()),
+            Ok(Ok(Err(err))) => Err(self.classify(&err)),
+            Ok(Err(_panicked)) => Err(self.unreadable()),
             Err(_) => Err(self.timed_out()),
         }
     }
 
+    fn unreadable(&self) -> MailError {
+        MailError::Transient(format!(
+            "SMTP relay {} sent a reply that could not be read",
+            self.relay
+        ))
+    }
+
     /// Connects, negotiates TLS, authenticates if configured, sends NOOP and QUIT.
     pub async fn test_connection(&self) -> Result<(), MailError> {
-        match tokio::time::timeout(self.timeout, self.transport.test_connection()).await {
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err(MailError::Transient(format!(
+        let transport = self.transport.clone();
+        let task = tokio::spawn(async move { transport.test_connection().await });
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(Ok(true))) => Ok(()),
+            Ok(Ok(Ok(false))) => Err(MailError::Transient(format!(
                 "SMTP relay {} did not answer NOOP",
                 self.relay
             ))),
-            Ok(Err(err)) => Err(self.classify(&err)),
+            Ok(Ok(Err(err))) => Err(self.classify(&err)),
+            Ok(Err(_panicked)) => Err(self.unreadable()),
             Err(_) => Err(self.timed_out()),
         }
     }
@@ -434,6 +450,45 @@ mod tests {
             timeout: Duration::from_secs(5),
             allow_unencrypted_relay: false,
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_relay_reply_that_panics_lettre_is_one_failed_attempt() {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        // The reply the `smtp` fuzz target found: an EHLO extension line of blanks makes lettre
+        // unwrap a `None` (release builds would have aborted the whole server).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let relay = tokio::spawn(async move {
+            for _ in 0..2 {
+                let (sock, _) = listener.accept().await.unwrap();
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 hostile.test ESMTP\r\n").await.unwrap();
+                let _ehlo = lines.next_line().await;
+                w.write_all(b"250-hostile.test\r\n250-   \r\n250 SIZE 1000\r\n")
+                    .await
+                    .unwrap();
+                let _ = lines.next_line().await;
+            }
+        });
+        let mut s = settings();
+        s.smtp_port = port;
+        let mailer = Mailer::new(&s).unwrap();
+        let msg = OutgoingMessage {
+            to: "someone@example.test".into(),
+            subject: "hello".into(),
+            body_text: "body".into(),
+        };
+        for _ in 0..2 {
+            let err = mailer
+                .send(&msg)
+                .await
+                .expect_err("the hostile relay cannot take mail");
+            assert!(err.is_retryable(), "{err}");
+            assert!(err.to_string().contains("could not be read"), "{err}");
+        }
+        relay.abort();
     }
 
     #[test]

@@ -824,6 +824,13 @@ fn inspect_from(file: &mut impl Read, len: u64) -> Result<Inspection, BundleErro
     let envelope = read_envelope(file, len)?;
     let manifest = parse_manifest(&envelope.manifest_bytes)?;
     let payload_offset = envelope.payload_offset.saturating_add(manifest.sbom.size);
+    // Found by the fuzz run: a manifest may claim an SBOM longer than the file.
+    if payload_offset > len {
+        return Err(BundleError::Truncated(format!(
+            "the SBOM section claims {} bytes, more than the bundle holds",
+            manifest.sbom.size
+        )));
+    }
     Ok(Inspection {
         manifest,
         signer_key_ids: envelope.signatures.into_iter().map(|(id, _)| id).collect(),
