@@ -43,10 +43,10 @@ fn main() {
         // A fixed clock: every attempt of the run happens in the same millisecond, so each
         // address's burst runs out and later attempts are refused, as under attack.
         let ours_ns = timed(threads, &|i| {
-            if let Ok(a) = Attempt::begin(&ours, addr(i), 1_000) {
-                if i % 2 == 0 {
-                    a.succeeded(1_000);
-                }
+            if let Ok(a) = Attempt::begin(&ours, addr(i), 1_000)
+                && i % 2 == 0
+            {
+                a.succeeded(1_000);
             }
         });
         let gov = RateLimiter::keyed(quota);

@@ -254,15 +254,14 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     )
     .await;
     let _ = forward_stop_tx.send(true);
-    if let Some(task) = forwarding {
-        if tokio::time::timeout(Duration::from_secs(15), task)
+    if let Some(task) = forwarding
+        && tokio::time::timeout(Duration::from_secs(15), task)
             .await
             .is_err()
-        {
-            tracing::warn!(
-                "security log forwarding did not finish; its stop checkpoint may be missing"
-            );
-        }
+    {
+        tracing::warn!(
+            "security log forwarding did not finish; its stop checkpoint may be missing"
+        );
     }
 
     // Refusals of the minute in progress are written now, not lost with the process.
