@@ -186,11 +186,17 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 /// Answers 413 for a body declared larger than the route takes, reading a small one to its end
 /// first (bounded in bytes and time) so the client sees the answer.
 async fn refuse_oversized(api: bool, declared: u64, limit: u64, req: Request) -> Response {
+    refuse_after_reading(api, declared, WebError::TooLarge { limit }, req).await
+}
+
+/// Refuses a request whose body was not read yet, reading a small one to its end first (bounded
+/// in bytes and time), so that a client still sending it sees the answer instead of a reset.
+async fn refuse_after_reading(api: bool, declared: u64, e: WebError, req: Request) -> Response {
     if declared <= DRAIN_REFUSED_BYTES {
         let drain = axum::body::to_bytes(req.into_body(), DRAIN_REFUSED_BYTES as usize);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
     }
-    reject(api, WebError::TooLarge { limit })
+    reject(api, e)
 }
 
 /// Whether reading a body failed because it passed the route's limit (rather than the client
@@ -378,7 +384,8 @@ pub async fn guard(
                 });
             let ok = matches!((&expected, &given), (Some(e), Some(g)) if crypto::ct_eq(e.as_bytes(), g.as_bytes()));
             if !ok {
-                return reject(api, WebError::CsrfFailed);
+                let declared = declared_length(req.headers()).unwrap_or(u64::MAX);
+                return refuse_after_reading(api, declared, WebError::CsrfFailed, req).await;
             }
         }
     }
