@@ -12,7 +12,7 @@ use super::signin::{self, Issued, SignInError, Stage};
 use super::{AuthError, codes, totp};
 use crate::audit::{self, Actor, By, Entry, Event};
 use crate::clock::stamp;
-use crate::crypto::{self, Secret};
+use crate::crypto::Secret;
 use crate::instances::Instance;
 use crate::storage::sessions as store;
 use crate::storage::users;
@@ -49,22 +49,8 @@ pub async fn verify_step(
     let attempt = svc
         .begin_attempt(ip, now)
         .map_err(|r| SignInError::Throttled(r.retry_after_secs()))?;
-    let id_hash = crypto::sha256_hex(token.as_bytes());
-    let lookup = id_hash.clone();
-    let (session, user) = inst
-        .db
-        .read(move |c| -> Result<_, SignInError> {
-            let s = store::by_hash(c, &lookup)?.ok_or(SignInError::Rejected)?;
-            let u = users::by_id(c, s.user_id)?.ok_or(SignInError::Rejected)?;
-            Ok((s, u))
-        })
-        .await?;
-    if session.stage != "enrol_verify"
-        || session.revoked_at.is_some()
-        || session.absolute_expires_at <= stamp(now)
-    {
-        return Err(SignInError::Rejected);
-    }
+    let (id_hash, _session, user) =
+        super::signin::pending_session(inst, token, "enrol_verify", now).await?;
     let typed = code.trim().to_string();
     // An administrator's code is long and stored as an Argon2 hash; an e-mailed code is 6 digits.
     let admin_code_ok = match (&user.enrolment_code_hash, &user.enrolment_code_expires_at) {

@@ -520,6 +520,33 @@ pub async fn password_step(
 }
 
 /// Step two: the code. Success replaces the pending session with a new one (new id).
+/// The half-finished sign-in behind a cookie token, with its user, if it is at `stage`, not
+/// revoked and not expired; anything else is the uniform rejection.
+pub(super) async fn pending_session(
+    inst: &Instance,
+    token: &str,
+    stage: &'static str,
+    now: DateTime<Utc>,
+) -> Result<(String, SessionRow, users::UserRow), SignInError> {
+    let id_hash = crypto::sha256_hex(token.as_bytes());
+    let lookup = id_hash.clone();
+    let (session, user) = inst
+        .db
+        .read(move |c| -> Result<_, SignInError> {
+            let s = store::by_hash(c, &lookup)?.ok_or(SignInError::Rejected)?;
+            let u = users::by_id(c, s.user_id)?.ok_or(SignInError::Rejected)?;
+            Ok((s, u))
+        })
+        .await?;
+    if session.stage != stage
+        || session.revoked_at.is_some()
+        || session.absolute_expires_at <= stamp(now)
+    {
+        return Err(SignInError::Rejected);
+    }
+    Ok((id_hash, session, user))
+}
+
 pub async fn second_factor_step(
     svc: &AuthServices,
     inst: &Instance,
@@ -535,22 +562,7 @@ pub async fn second_factor_step(
         });
     }
     let attempt = begin_attempt(svc, ip, now)?;
-    let id_hash = crypto::sha256_hex(token.as_bytes());
-    let lookup = id_hash.clone();
-    let (session, user) = inst
-        .db
-        .read(move |c| -> Result<_, SignInError> {
-            let s = store::by_hash(c, &lookup)?.ok_or(SignInError::Rejected)?;
-            let u = users::by_id(c, s.user_id)?.ok_or(SignInError::Rejected)?;
-            Ok((s, u))
-        })
-        .await?;
-    if session.stage != "second_factor"
-        || session.revoked_at.is_some()
-        || session.absolute_expires_at <= stamp(now)
-    {
-        return Err(SignInError::Rejected);
-    }
+    let (id_hash, _session, user) = pending_session(inst, token, "second_factor", now).await?;
     let typed = code.trim().to_string();
     // Recovery codes are checked with Argon2 (they are long-lived secrets); only when TOTP is set up.
     let mut recovery_row = None;
