@@ -96,6 +96,31 @@ pub struct ModuleDef {
     pub computed_filters: &'static [Field],
 }
 
+/// Longest free text (`Kind::LongText`), in characters.
+pub const LONG_TEXT_MAX: usize = 20_000;
+/// Longest e-mail address of a record, in characters.
+pub const EMAIL_MAX: usize = 254;
+/// Longest user name (`Kind::User`), in characters, as `accounts::validate_username` allows.
+pub const USER_MAX: usize = 64;
+/// Largest amount of money, in cents.
+pub const MONEY_MAX: i64 = 1_000_000_000_000;
+
+// The rules below are written once as JSON Schema patterns (ECMA-262 syntax that Python's `re`
+// reads the same way) for the OpenAPI document; `hub::records` enforces the same rules in Rust.
+// Control characters are Unicode category Cc (what `char::is_control` tests); white space is
+// Unicode White_Space (what `char::is_whitespace` and `str::trim` use).
+/// One line of text: no control characters.
+pub const LINE_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
+/// One line of text with at least one character that is neither a control nor white space
+/// (a required field: all-blank text counts as empty).
+pub const REQUIRED_LINE_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$";
+/// Some character that is not white space (a required user name or free text).
+pub const NOT_BLANK_PATTERN: &str =
+    r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+/// An e-mail address: a local part without `@`, one `@`, a domain with a dot that neither starts
+/// nor ends it; no white space or control characters anywhere.
+pub const EMAIL_PATTERN: &str = r"^[^@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\.[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$";
+
 pub const CLIENT_STATUS: &[&str] = &["active", "prospect", "inactive"];
 pub const PROJECT_STATUS: &[&str] = &["planned", "active", "on_hold", "completed", "cancelled"];
 pub const TASK_STATUS: &[&str] = &["open", "in_progress", "blocked", "done"];

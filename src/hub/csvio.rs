@@ -361,7 +361,7 @@ pub async fn import(
             }
             match create_in(tx, def, &values, &by, false) {
                 Ok(_) => {}
-                Err(HubError::Invalid(errs)) => {
+                Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
                     for e in errs {
                         problems.push(Problem {
                             row: r.line,

@@ -13,6 +13,29 @@ use rusqlite::Transaction;
 use rusqlite::types::Value;
 use serde_json::{Map, Value as Json, json};
 
+/// Longest line description, in characters.
+pub const LINE_TEXT_MAX: usize = 500;
+/// Largest quantity of a line, in thousandths (1,000,000).
+pub const MAX_QUANTITY: i64 = 1_000_000_000;
+/// Largest tax rate, in thousandths of a percent (100 %).
+pub const MAX_TAX_RATE: i64 = 100_000;
+
+/// The JSON Schema pattern of what [`parse_thousandths`] accepts as text up to `max_thousandths`
+/// (a power of ten times 1000), zero only when `zero_ok`.
+pub fn decimal_pattern(max_thousandths: i64, zero_ok: bool) -> String {
+    let max = max_thousandths / 1000;
+    let digits = max.to_string().len().saturating_sub(1).max(1);
+    let top = format!("0*{max}(?:[.,]0{{0,3}})?");
+    if zero_ok {
+        format!("^(?:0*[0-9]{{1,{digits}}}(?:[.,][0-9]{{0,3}})?|{top})$")
+    } else {
+        let rest = digits.saturating_sub(1);
+        format!(
+            "^(?:0*[1-9][0-9]{{0,{rest}}}(?:[.,][0-9]{{0,3}})?|0+[.,](?:[1-9][0-9]{{0,2}}|0[1-9][0-9]?|00[1-9])|{top})$"
+        )
+    }
+}
+
 /// "1.5" → 1500 thousandths; up to three decimals.
 pub fn parse_thousandths(field: &str, text: &str, max: i64) -> Result<i64, HubError> {
     let t = text.trim();
@@ -81,18 +104,22 @@ pub struct LineInput {
 }
 
 pub async fn add_line(inst: &Instance, id: i64, line: LineInput, by: By) -> Result<(), HubError> {
-    let description = line.description.trim().to_string();
-    if description.is_empty() || description.chars().count() > 500 {
+    // Counted as sent, as the OpenAPI `maxLength` counts.
+    if line.description.chars().count() > LINE_TEXT_MAX {
         return Err(HubError::field("description", "write 1–500 characters"));
     }
-    let q = parse_thousandths("quantity", &line.quantity, 1_000_000_000)?;
+    let description = line.description.trim().to_string();
+    if description.is_empty() {
+        return Err(HubError::field("description", "write 1–500 characters"));
+    }
+    let q = parse_thousandths("quantity", &line.quantity, MAX_QUANTITY)?;
     if q == 0 {
         return Err(HubError::field("quantity", "must be more than 0"));
     }
     if !(0..=1_000_000_000_000).contains(&line.unit_price) {
         return Err(HubError::field("unit_price", "must be 0 or more cents"));
     }
-    let rate_milli = parse_thousandths("tax_rate", &line.tax_rate, 100_000)?;
+    let rate_milli = parse_thousandths("tax_rate", &line.tax_rate, MAX_TAX_RATE)?;
     let bp = rate_milli / 10;
     let (net, tax) = line_amounts(q, line.unit_price, bp);
     inst.db

@@ -24,6 +24,12 @@ pub struct FieldError {
 pub enum HubError {
     #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
+    /// Well-formed values that name a record or user that does not exist, or a record that belongs
+    /// to another client or project: refused for the current state of the data, not for their shape
+    /// (the API answers 409, so that every request its OpenAPI schema allows is either done or
+    /// refused for a reason the schema cannot know).
+    #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Unresolved(Vec<FieldError>),
     #[error("no such record")]
     NotFound,
     #[error("{0}")]
@@ -50,8 +56,32 @@ fn as_text(v: &Json) -> Option<String> {
     }
 }
 
+/// A calendar day as `YYYY-MM-DD` (RFC 3339 `full-date`, years 0001–9999): exactly what the
+/// OpenAPI `format: date` promises, no signs, spaces or short fields.
 fn valid_date(s: &str) -> bool {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok() && s.len() == 10
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+        && !s.starts_with("0000")
+        && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// An e-mail address of a record (contact data, never used to sign in): one `@` after a non-empty
+/// local part, a dotted domain, no spaces or control characters, at most 254 characters — the
+/// same rule as [`crate::schema::EMAIL_PATTERN`] states for API clients, counted in characters as
+/// JSON Schema counts.
+fn valid_email(t: &str) -> bool {
+    t.chars().count() <= crate::schema::EMAIL_MAX
+        && !t.chars().any(|c| c.is_whitespace() || c.is_control())
+        && t.split_once('@').is_some_and(|(l, d)| {
+            !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+        })
 }
 
 /// Parses one input value for `field`; `Ok(None)` means "empty" (stored as NULL).
@@ -76,13 +106,13 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
             Value::Text(t.to_string())
         }
         Kind::LongText => {
-            if t.chars().count() > 20_000 {
+            if t.chars().count() > crate::schema::LONG_TEXT_MAX {
                 return Err("at most 20,000 characters".into());
             }
             Value::Text(text.replace("\r\n", "\n"))
         }
         Kind::Email => {
-            if crate::auth::accounts::validate_email(t).is_err() {
+            if !valid_email(t) {
                 return Err("is not an e-mail address".into());
             }
             Value::Text(t.to_string())
@@ -111,7 +141,7 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
             let n: i64 = t
                 .parse()
                 .map_err(|_| "must be a whole number of cents".to_string())?;
-            if !(0..=1_000_000_000_000).contains(&n) {
+            if !(0..=crate::schema::MONEY_MAX).contains(&n) {
                 return Err("must be between 0 and 1,000,000,000,000 cents".into());
             }
             Value::Integer(n)
@@ -130,6 +160,62 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
         }
         Kind::User => Value::Text(t.to_string()),
     }))
+}
+
+/// The JSON API's reading of a body, stricter than forms and CSV (which send only text): every
+/// value has the JSON type its field declares in the OpenAPI document, and strings are checked as
+/// sent, before trimming, against the same lengths, patterns, formats and choices the document
+/// states. `validate` then applies the rules common to every way in.
+pub fn check_json_types(def: &ModuleDef, input: &Map<String, Json>) -> Result<(), HubError> {
+    use crate::schema::{EMAIL_MAX, LONG_TEXT_MAX, USER_MAX};
+    let mut errors = Vec::new();
+    for (key, v) in input {
+        let Some(field) = def.field(key) else {
+            continue;
+        };
+        let problem: Option<String> = match (field.kind, v) {
+            (_, Json::Null) => None,
+            (Kind::Bool, Json::Bool(_)) => None,
+            (Kind::Bool, _) => Some("must be true or false (a JSON boolean)".into()),
+            (Kind::Int { .. } | Kind::Money | Kind::Ref(_), Json::Number(n)) if n.is_i64() => None,
+            (Kind::Int { .. } | Kind::Money | Kind::Ref(_), _) => {
+                Some("must be a whole number (a JSON integer)".into())
+            }
+            (Kind::Text { max }, Json::String(s)) => {
+                if s.chars().count() > max {
+                    Some(format!("at most {max} characters"))
+                } else if s.chars().any(char::is_control) {
+                    Some("must be a single line without control characters".into())
+                } else {
+                    None
+                }
+            }
+            (Kind::LongText, Json::String(s)) => (s.chars().count() > LONG_TEXT_MAX)
+                .then(|| format!("at most {LONG_TEXT_MAX} characters")),
+            (Kind::Email, Json::String(s)) => (s.chars().count() > EMAIL_MAX || !valid_email(s))
+                .then(|| "is not an e-mail address".into()),
+            (Kind::Date, Json::String(s)) => {
+                (!valid_date(s)).then(|| "must be a date like 2026-11-22".into())
+            }
+            (Kind::Choice(options), Json::String(s)) => (!options.contains(&s.as_str()))
+                .then(|| format!("must be one of: {}", options.join(", "))),
+            (Kind::User, Json::String(s)) => {
+                (s.chars().count() > USER_MAX).then(|| format!("at most {USER_MAX} characters"))
+            }
+            (_, _) => Some("must be a string".into()),
+        };
+        if let Some(message) = problem {
+            errors.push(FieldError {
+                field: key.clone(),
+                message,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(HubError::Invalid(errors))
+    }
 }
 
 /// Checks references and user names inside the transaction that writes them.
@@ -164,7 +250,7 @@ fn check_links(
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(HubError::Invalid(errors))
+        Err(HubError::Unresolved(errors))
     }
 }
 
@@ -232,13 +318,13 @@ fn check_agreements(
             continue;
         };
         if target.get(a.target_field) != Some(&Value::Integer(*own)) {
-            return Err(HubError::field(
-                a.field,
-                format!(
+            return Err(HubError::Unresolved(vec![FieldError {
+                field: a.field.into(),
+                message: format!(
                     "{} {id} belongs to another {}, not to {} {own}",
                     a.target.singular, a.what, a.what
                 ),
-            ));
+            }]));
         }
     }
     Ok(())
@@ -759,6 +845,9 @@ pub async fn comments(
         .await
 }
 
+/// Longest search text of a list, in characters.
+pub const SEARCH_MAX: usize = 200;
+
 /// Query parameters of a list, from a URL query string (API and pages alike).
 #[derive(Debug, Clone, Default)]
 pub struct ListParams {
@@ -783,7 +872,12 @@ impl ListParams {
         let mut errors = Vec::new();
         for (k, v) in pairs {
             match k.as_str() {
-                "q" => p.q = Some(v.clone()).filter(|s| !s.trim().is_empty()),
+                "q" if v.chars().count() > SEARCH_MAX => errors.push(FieldError {
+                    field: "q".into(),
+                    message: format!("at most {SEARCH_MAX} characters"),
+                }),
+                // Text without a letter or digit searches for nothing: no condition at all.
+                "q" => p.q = Some(v.clone()).filter(|s| store::fts_query(s).is_some()),
                 "sort" => p.sort = Some(v.clone()).filter(|s| !s.is_empty()),
                 "cursor" => p.cursor = Some(v.clone()).filter(|s| !s.is_empty()),
                 "limit" => match v.parse::<usize>() {

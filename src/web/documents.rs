@@ -166,7 +166,7 @@ pub async fn upload_api(
     ClientIp(ip): ClientIp,
     Session(s): Session,
     super::api::ApiPath(id): super::api::ApiPath<i64>,
-    mut form: Multipart,
+    super::api::ApiMultipart(mut form): super::api::ApiMultipart,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
     let max = state.config.document_max_bytes;
     let (name, data) = read_file(&mut form, max).await?;

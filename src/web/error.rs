@@ -112,6 +112,17 @@ impl WebError {
         }
     }
 
+    /// An axum extractor's rejection (path, query, JSON, multipart, body): a body over the route's
+    /// `limit` is 413, anything else 400 with axum's explanation, so API callers get the JSON error
+    /// and pages the error page instead of axum's plain text.
+    pub fn rejected(status: StatusCode, explanation: String, limit: u64) -> Self {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::TooLarge { limit }
+        } else {
+            WebError::BadRequest(explanation)
+        }
+    }
+
     fn log(&self) {
         if self.status().is_server_error() && !matches!(self, WebError::Busy | WebError::NotReady) {
             tracing::error!(error = %self, "request failed");

@@ -558,7 +558,9 @@ pub async fn create(
     let (input, _) = form_input(def, &raw);
     match records::create(&inst, def, input.clone(), by(&s, ip, &state)).await {
         Ok(rec) => Ok(Redirect::to(&format!("/m/{}/{}", def.slug, rec["id"])).into_response()),
-        Err(HubError::Invalid(errs)) => form_page(&state, &inst, &s, def, None, &input, errs).await,
+        Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
+            form_page(&state, &inst, &s, def, None, &input, errs).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -586,7 +588,7 @@ pub async fn update(
     let (input, version) = form_input(def, &raw);
     match records::update(&inst, def, id, input.clone(), version, by(&s, ip, &state)).await {
         Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
-        Err(HubError::Invalid(errs)) => {
+        Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
             let row = records::get(&inst, def, id).await?;
             form_page(&state, &inst, &s, def, Some(&row), &input, errs).await
         }

@@ -6,13 +6,13 @@ use crate::web::CurrentInstance;
 use crate::web::admin_pages::LogQuery;
 use crate::web::error::ApiError;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde_json::json;
 
 pub async fn list(
     State(_state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
-    Query(q): Query<LogQuery>,
+    super::ApiQuery(q): super::ApiQuery<LogQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let filter = q.filter(100)?;
     let limit = filter.limit;

@@ -12,7 +12,6 @@ use crate::web::error::ApiError;
 use crate::web::guard::{ClientIp, Session};
 use crate::web::{CurrentInstance, WebError, by};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -35,6 +34,9 @@ impl From<HubError> for WebError {
                     message: HubError::Invalid(errs).to_string(),
                 },
             },
+            HubError::Unresolved(errs) => {
+                WebError::Conflict(HubError::Unresolved(errs).to_string())
+            }
             HubError::NotFound => WebError::NotFound,
             HubError::Conflict(m) => WebError::Conflict(m),
             HubError::Storage(s) => s.into(),
@@ -65,6 +67,7 @@ pub async fn create(
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
+    records::check_json_types(def, &body)?;
     let rec = records::create(&inst, def, body, by(&s, ip, &state)).await?;
     let location = format!("/api/v1/{}/{}", def.slug, rec["id"]);
     Ok((
@@ -95,6 +98,7 @@ pub async fn patch(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
+    records::check_json_types(def, &body)?;
     let expected = match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
         Some(v) => Some(v.trim_matches('"').parse::<i64>().map_err(|_| {
             WebError::BadRequest("If-Match must be the record's version number".into())
@@ -217,7 +221,7 @@ pub async fn import_csv(
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    super::ApiBytes(body): super::ApiBytes,
 ) -> Result<Response, ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)

@@ -344,7 +344,7 @@ pub async fn totp_start(
     CurrentInstance(inst): CurrentInstance,
     ClientIp(ip): ClientIp,
     Session(s): Session,
-    body: axum::body::Bytes,
+    super::ApiBytes(body): super::ApiBytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let proof = if s.stage == "active" {
         let b: ProofBody = serde_json::from_slice(&body).map_err(|e| {
