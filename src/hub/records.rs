@@ -9,7 +9,6 @@ use crate::instances::Instance;
 use crate::schema::{Field, Kind, ModuleDef};
 use crate::storage::records::{self as store, ListQuery, Row};
 use crate::storage::{StorageError, users};
-use base64::Engine;
 use rusqlite::Transaction;
 use rusqlite::types::Value;
 use serde_json::{Map, Value as Json, json};
@@ -166,7 +165,13 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
 /// value has the JSON type its field declares in the OpenAPI document, and strings are checked as
 /// sent, before trimming, against the same lengths, patterns, formats and choices the document
 /// states. `validate` then applies the rules common to every way in.
-pub fn check_json_types(def: &ModuleDef, input: &Map<String, Json>) -> Result<(), HubError> {
+/// `partial`: a change, where absent fields stay as they are; on a create a required field that is
+/// absent or null is reported with the type problems, so one answer names every problem.
+pub fn check_json_types(
+    def: &ModuleDef,
+    input: &Map<String, Json>,
+    partial: bool,
+) -> Result<(), HubError> {
     use crate::schema::{EMAIL_MAX, LONG_TEXT_MAX, USER_MAX};
     let mut errors = Vec::new();
     for (key, v) in input {
@@ -178,7 +183,10 @@ pub fn check_json_types(def: &ModuleDef, input: &Map<String, Json>) -> Result<()
             (Kind::Bool, Json::Bool(_)) => None,
             (Kind::Bool, _) => Some("must be true or false (a JSON boolean)".into()),
             (Kind::Int { .. } | Kind::Money | Kind::Ref(_), Json::Number(n)) if n.is_i64() => None,
-            (Kind::Int { .. } | Kind::Money | Kind::Ref(_), _) => {
+            (Kind::Money, _) => {
+                Some("must be a whole number of cents (a JSON integer: 12050 for 120.50)".into())
+            }
+            (Kind::Int { .. } | Kind::Ref(_), _) => {
                 Some("must be a whole number (a JSON integer)".into())
             }
             (Kind::Text { max }, Json::String(s)) => {
@@ -209,6 +217,16 @@ pub fn check_json_types(def: &ModuleDef, input: &Map<String, Json>) -> Result<()
                 field: key.clone(),
                 message,
             });
+        }
+    }
+    if !partial {
+        for f in def.fields.iter().filter(|f| f.required) {
+            if input.get(f.name).is_none_or(Json::is_null) {
+                errors.push(FieldError {
+                    field: f.name.into(),
+                    message: "is required".into(),
+                });
+            }
         }
     }
     if errors.is_empty() {
@@ -795,6 +813,9 @@ pub async fn delete(
     Ok(())
 }
 
+/// Longest comment, in characters (after trimming).
+pub const COMMENT_MAX: usize = 5000;
+
 pub async fn add_comment(
     inst: &Instance,
     def: &'static ModuleDef,
@@ -803,8 +824,11 @@ pub async fn add_comment(
     by: By,
 ) -> Result<i64, HubError> {
     let body = body.trim().to_string();
-    if body.is_empty() || body.chars().count() > 5000 {
-        return Err(HubError::field("body", "write 1–5000 characters"));
+    if body.is_empty() || body.chars().count() > COMMENT_MAX {
+        return Err(HubError::field(
+            "body",
+            format!("write 1–{COMMENT_MAX} characters"),
+        ));
     }
     inst.db
         .write(move |tx| -> Result<i64, HubError> {
@@ -917,6 +941,29 @@ impl ListParams {
         }
     }
 
+    /// The API's reading: as [`ListParams::from_pairs`], but a parameter given with no value is
+    /// refused rather than ignored (only `q` and `sort` may be empty, as the OpenAPI document
+    /// says), so that a client's mistake is not silently read as "no filter". Pages keep the
+    /// lenient reading because a filter form sends its empty fields.
+    pub fn from_api_pairs(
+        def: &ModuleDef,
+        pairs: &[(String, String)],
+        default_limit: usize,
+    ) -> Result<Self, HubError> {
+        let empty: Vec<FieldError> = pairs
+            .iter()
+            .filter(|(k, v)| v.is_empty() && k != "q" && k != "sort")
+            .map(|(k, _)| FieldError {
+                field: k.clone(),
+                message: "give a value or leave the parameter out".into(),
+            })
+            .collect();
+        if !empty.is_empty() {
+            return Err(HubError::Invalid(empty));
+        }
+        Self::from_pairs(def, pairs, default_limit)
+    }
+
     fn to_query(&self, def: &'static ModuleDef) -> Result<ListQuery, HubError> {
         let mut q = ListQuery {
             limit: self.limit,
@@ -946,6 +993,16 @@ impl ListParams {
                     .filter_field(k)
                     .or_else(|| def.field(k).filter(|f| matches!(f.kind, Kind::Date)))
                     .ok_or_else(|| HubError::field(k, "is not a filter of this list"))?;
+                if matches!(
+                    f.kind,
+                    Kind::User | Kind::Text { .. } | Kind::LongText | Kind::Email
+                ) && v.chars().count() > crate::schema::USER_MAX
+                {
+                    return Err(HubError::field(
+                        k,
+                        format!("at most {} characters", crate::schema::USER_MAX),
+                    ));
+                }
                 let parsed =
                     parse_value(f, &Json::String(v.clone())).map_err(|m| HubError::field(k, m))?;
                 q.equals.push((f.name, parsed.unwrap_or(Value::Null)));
@@ -986,26 +1043,67 @@ impl ListParams {
     }
 }
 
+/// A paging cursor is the last row's sort value and id, readable and exact: `.ID` (no sort value),
+/// `-?DIGITS.ID` (a number), `xHEX.ID` (text as UTF-8 in lower-case hex). Every string of that shape
+/// is a position to page from (text that is not UTF-8 is read lossily), so the OpenAPI pattern
+/// states exactly what the server accepts.
+pub const CURSOR_PATTERN: &str = r"^(-?[0-9]{1,18}|x([0-9a-f]{2})*)?\.[0-9]{1,18}$";
+/// Longest cursor: a sort value of 200 characters of 4 bytes each, in hex, and an id.
+pub const CURSOR_MAX: usize = 2 + 200 * 4 * 2 + 1 + 18;
+
 fn encode_cursor(v: Option<&Value>, id: i64) -> String {
-    let sort = match v {
-        Some(Value::Integer(i)) => json!(i),
-        Some(Value::Text(t)) => json!(t),
-        _ => Json::Null,
-    };
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!([sort, id]).to_string())
+    match v {
+        Some(Value::Integer(i)) => format!("{i}.{id}"),
+        Some(Value::Text(t)) => {
+            let mut out = String::with_capacity(2 + t.len() * 2 + 20);
+            out.push('x');
+            for b in t.bytes() {
+                out.push_str(&format!("{b:02x}"));
+            }
+            out.push('.');
+            out.push_str(&id.to_string());
+            out
+        }
+        _ => format!(".{id}"),
+    }
 }
 
 fn decode_cursor(c: &str) -> Option<(Value, i64)> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(c)
-        .ok()?;
-    let v: Json = serde_json::from_slice(&raw).ok()?;
-    let arr = v.as_array()?;
-    let id = arr.get(1)?.as_i64()?;
-    let sort = match arr.first()? {
-        Json::Number(n) => Value::Integer(n.as_i64()?),
-        Json::String(s) => Value::Text(s.clone()),
-        _ => Value::Text(String::new()),
+    fn digits(s: &str) -> Option<i64> {
+        let body = s.strip_prefix('-').unwrap_or(s);
+        if body.is_empty() || body.len() > 18 || !body.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+    if c.len() > CURSOR_MAX {
+        return None;
+    }
+    let (sort, id) = c.rsplit_once('.')?;
+    if id.starts_with('-') {
+        return None;
+    }
+    let id = digits(id)?;
+    let sort = if sort.is_empty() {
+        Value::Text(String::new())
+    } else if let Some(hex) = sort.strip_prefix('x') {
+        if hex.len() % 2 != 0 {
+            return None;
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                let pair = hex.get(i..i + 2)?;
+                if pair.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                    u8::from_str_radix(pair, 16).ok()
+                } else {
+                    None
+                }
+            })
+            .collect::<Option<Vec<u8>>>()?;
+        Value::Text(String::from_utf8_lossy(&bytes).into_owned())
+    } else {
+        Value::Integer(digits(sort)?)
     };
     Some((sort, id))
 }
@@ -1062,6 +1160,61 @@ mod tests {
             updated_at: "2026-11-22T11:00:00Z".into(),
             values,
         }
+    }
+
+    #[test]
+    fn a_cursor_reads_back_as_the_position_it_was_made_from() {
+        for (v, id) in [
+            (Some(Value::Integer(-17)), 9),
+            (Some(Value::Integer(i64::from(i32::MAX))), 1),
+            (Some(Value::Text("Zürich AG. 2".into())), 123_456),
+            (Some(Value::Text(String::new())), 0),
+        ] {
+            let c = encode_cursor(v.as_ref(), id);
+            assert!(c.len() <= CURSOR_MAX, "{c}");
+            assert_eq!(decode_cursor(&c), v.map(|v| (v, id)), "{c}");
+        }
+        assert_eq!(
+            decode_cursor(&encode_cursor(None, 5)),
+            Some((Value::Text(String::new()), 5))
+        );
+    }
+
+    #[test]
+    fn any_cursor_of_the_documented_shape_is_a_position_and_no_other_is() {
+        // Text that is not UTF-8 is still a position (read lossily), as the pattern promises.
+        assert_eq!(
+            decode_cursor("xff41.7"),
+            Some((Value::Text("\u{fffd}A".into()), 7))
+        );
+        assert_eq!(
+            decode_cursor("999999999999999999.999999999999999999"),
+            Some((
+                Value::Integer(999_999_999_999_999_999),
+                999_999_999_999_999_999
+            ))
+        );
+        for bad in [
+            "",
+            ".",
+            "5",
+            "x4.1",
+            "xAB.1",
+            "x4g.1",
+            "1.-1",
+            "1.1234567890123456789",
+            "+1.2",
+            "1..2",
+            "a.1",
+            "1.2 ",
+            "\u{0661}.1",
+        ] {
+            assert_eq!(decode_cursor(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            decode_cursor(&format!("x{}.1", "41".repeat(CURSOR_MAX))),
+            None
+        );
     }
 
     #[test]

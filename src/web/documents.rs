@@ -64,49 +64,67 @@ pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExt
     })
 }
 
+/// Reads the one `file` part of an upload. The body is read to its end whatever it holds, so the
+/// client always sees the answer: a part of another name or a second file is refused (as the
+/// OpenAPI document says: one `file` part and nothing else), as is a file over `max` bytes.
 pub(crate) async fn read_file(
     form: &mut Multipart,
     max: u64,
 ) -> Result<(String, Vec<u8>), WebError> {
-    while let Some(field) = form
+    let mut found: Option<(String, Vec<u8>)> = None;
+    let mut problem: Option<WebError> = None;
+    while let Some(mut field) = form
         .next_field()
         .await
         .map_err(|e| WebError::BadRequest(format!("upload: {e}")))?
     {
-        if field.name() == Some("file") {
-            let name = field.file_name().unwrap_or("document").to_string();
-            let mut data = Vec::new();
-            let mut too_large = false;
-            let mut field = field;
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| WebError::BadRequest(format!("upload: {e}")))?
-            {
-                // Past the limit the rest is read and dropped (the request body limit bounds it):
-                // answering before the client has sent everything would close the connection under
-                // it, and the client could lose the answer that says why.
-                if too_large || (data.len() + chunk.len()) as u64 > max {
-                    too_large = true;
-                    data = Vec::new();
-                    continue;
-                }
-                data.extend_from_slice(&chunk);
+        let name = field.name().unwrap_or("").to_string();
+        let wanted = name == "file" && found.is_none() && problem.is_none();
+        if !wanted && problem.is_none() {
+            problem = Some(if name == "file" {
+                WebError::invalid("file", "send one file per upload")
+            } else {
+                WebError::invalid(
+                    if name.is_empty() { "part" } else { &name },
+                    "an upload takes one part, `file`, and nothing else",
+                )
+            });
+        }
+        let file_name = field.file_name().unwrap_or("document").to_string();
+        let mut data = Vec::new();
+        let mut too_large = false;
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|e| WebError::BadRequest(format!("upload: {e}")))?
+        {
+            // Past the limit (or in a part that is refused anyway) the rest is read and dropped;
+            // the request body limit bounds it. Answering before the client has sent everything
+            // would close the connection under it, and the client could lose the answer.
+            if !wanted || too_large || (data.len() + chunk.len()) as u64 > max {
+                too_large = wanted;
+                data = Vec::new();
+                continue;
             }
-            if too_large {
-                drain(form).await;
-                return Err(WebError::invalid(
-                    "file",
-                    format!(
-                        "the file is larger than the limit of {} MiB",
-                        max / 1024 / 1024
-                    ),
-                ));
-            }
-            return Ok((name, data));
+            data.extend_from_slice(&chunk);
+        }
+        if too_large {
+            problem = Some(WebError::invalid(
+                "file",
+                format!(
+                    "the file is larger than the limit of {} MiB",
+                    max / 1024 / 1024
+                ),
+            ));
+        } else if wanted {
+            found = Some((file_name, data));
         }
     }
-    Err(WebError::invalid("file", "choose a file"))
+    match (problem, found) {
+        (Some(e), _) => Err(e),
+        (None, Some(file)) => Ok(file),
+        (None, None) => Err(WebError::invalid("file", "choose a file")),
+    }
 }
 
 /// Reads what is left of a multipart body and drops it (see `read_file`).

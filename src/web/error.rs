@@ -39,6 +39,10 @@ pub enum WebError {
     TooLarge { limit: u64 },
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed values naming a record or user that does not exist (or belongs elsewhere):
+    /// refused for the current state of the data, with the field named.
+    #[error("{message}")]
+    Unresolved { field: String, message: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -61,7 +65,7 @@ impl WebError {
             WebError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Conflict(_) | WebError::Unresolved { .. } => StatusCode::CONFLICT,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +84,7 @@ impl WebError {
             WebError::BadRequest(_) => "bad_request",
             WebError::TooLarge { .. } => "too_large",
             WebError::Conflict(_) => "conflict",
+            WebError::Unresolved { .. } => "unresolved_reference",
             WebError::Internal(_) => "internal",
         }
     }
@@ -99,7 +104,10 @@ impl WebError {
             }
             WebError::Throttled(s) => format!("Too many failed attempts from your address. Try again in {s} seconds."),
             WebError::Busy => "The server is busy. Try again in a moment.".into(),
-            WebError::Invalid { message, .. } | WebError::BadRequest(message) | WebError::Conflict(message) => {
+            WebError::Invalid { message, .. }
+            | WebError::Unresolved { message, .. }
+            | WebError::BadRequest(message)
+            | WebError::Conflict(message) => {
                 message.clone()
             }
             WebError::TooLarge { limit } => format!(
@@ -250,6 +258,7 @@ impl IntoResponse for ApiError {
         e.log();
         let field = match &e {
             WebError::Invalid { field, .. } => field.clone(),
+            WebError::Unresolved { field, .. } => Some(field.clone()),
             _ => None,
         };
         let mut body =

@@ -189,8 +189,16 @@ async fn refuse_oversized(api: bool, declared: u64, limit: u64, req: Request) ->
     refuse_after_reading(api, declared, WebError::TooLarge { limit }, req).await
 }
 
+/// Refuses a request whose body was not read yet (the one way every refusal of the guard takes).
+async fn refuse(api: bool, e: WebError, req: Request) -> Response {
+    let declared = declared_length(req.headers()).unwrap_or(0);
+    refuse_after_reading(api, declared, e, req).await
+}
+
 /// Refuses a request whose body was not read yet, reading a small one to its end first (bounded
-/// in bytes and time), so that a client still sending it sees the answer instead of a reset.
+/// in bytes and time), so that a client still sending it sees the answer instead of a reset, and
+/// the connection can carry the client's next request. A body of unknown length is read up to
+/// the same bound.
 async fn refuse_after_reading(api: bool, declared: u64, e: WebError, req: Request) -> Response {
     if declared <= DRAIN_REFUSED_BYTES {
         let drain = axum::body::to_bytes(req.into_body(), DRAIN_REFUSED_BYTES as usize);
@@ -223,18 +231,19 @@ pub async fn guard(
     if let Some(declared) = declared_length(req.headers()).filter(|n| *n > limit) {
         return refuse_oversized(api, declared, limit, req).await;
     }
+    let unread = super::unread::Unread::default();
     let mut req = req.map(|b| {
-        Body::new(http_body_util::Limited::new(
+        unread.track(Body::new(http_body_util::Limited::new(
             b,
             usize::try_from(limit).unwrap_or(usize::MAX),
-        ))
+        )))
     });
     req.extensions_mut().insert(BodyLimitBytes(limit));
     let access = rule.access;
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let authority = req.uri().authority().map(|a| a.as_str().to_string());
     if unsafe_method && !origin_ok(req.headers(), authority.as_deref()) {
-        return reject(api, WebError::CsrfFailed);
+        return refuse(api, WebError::CsrfFailed, req).await;
     }
     let Some(CurrentInstance(instance)) = req.extensions().get::<CurrentInstance>().cloned() else {
         return reject(
@@ -253,14 +262,14 @@ pub async fn guard(
     if let Some(token) = bearer {
         // Connected services: no cookie, so no CSRF exposure; only API routes accept tokens.
         if !api {
-            return reject(api, WebError::Forbidden);
+            return refuse(api, WebError::Forbidden, req).await;
         }
         let auth = match crate::access::tokens::authenticate(&instance, &token, ip.to_string(), now)
             .await
         {
             Ok(Some(t)) => t,
-            Ok(None) => return ApiError(WebError::Unauthenticated).into_response(),
-            Err(e) => return ApiError(e.into()).into_response(),
+            Ok(None) => return refuse(api, WebError::Unauthenticated, req).await,
+            Err(e) => return refuse(api, e.into(), req).await,
         };
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
@@ -270,16 +279,16 @@ pub async fn guard(
             Access::AllOf(ps) => ps.iter().all(|p| info.grants.allows(*p)),
         };
         if !allowed {
-            return ApiError(WebError::Forbidden).into_response();
+            return refuse(api, WebError::Forbidden, req).await;
         }
         let mut req = req;
         req.extensions_mut().insert(Session(info));
-        return next.run(req).await;
+        return run(next, req, &unread).await;
     }
     let session = match cookie(req.headers(), SESSION_COOKIE) {
         Some(token) => match signin::authenticate(&instance, &token, ip, now).await {
             Ok(s) => s.map(Arc::new),
-            Err(e) => return reject(api, e.into()),
+            Err(e) => return refuse(api, e.into(), req).await,
         },
         None => None,
     };
@@ -325,13 +334,10 @@ pub async fn guard(
         }
     };
     if let Err(e) = allowed {
-        if api {
-            return ApiError(e).into_response();
-        }
-        if matches!(e, WebError::Unauthenticated) && *req.method() == Method::GET {
+        if !api && matches!(e, WebError::Unauthenticated) && *req.method() == Method::GET {
             return Redirect::to("/signin").into_response();
         }
-        return e.into_response();
+        return refuse(api, e, req).await;
     }
     let mut req = req;
     if unsafe_method {
@@ -384,13 +390,26 @@ pub async fn guard(
                 });
             let ok = matches!((&expected, &given), (Some(e), Some(g)) if crypto::ct_eq(e.as_bytes(), g.as_bytes()));
             if !ok {
-                let declared = declared_length(req.headers()).unwrap_or(u64::MAX);
-                return refuse_after_reading(api, declared, WebError::CsrfFailed, req).await;
+                return refuse(api, WebError::CsrfFailed, req).await;
             }
         }
     }
     if let Some(s) = session {
         req.extensions_mut().insert(Session(s));
     }
-    next.run(req).await
+    run(next, req, &unread).await
+}
+
+/// Runs the handler, then reads what it left of a small body (see [`super::unread`]) before the
+/// answer goes out, bounded in bytes and time as a refusal's body is.
+async fn run(next: Next, req: Request, unread: &super::unread::Unread) -> Response {
+    let declared = declared_length(req.headers()).unwrap_or(0);
+    let response = next.run(req).await;
+    if let Some(rest) = unread.take()
+        && declared <= DRAIN_REFUSED_BYTES
+    {
+        let drain = axum::body::to_bytes(rest, DRAIN_REFUSED_BYTES as usize);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+    }
+    response
 }

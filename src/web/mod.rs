@@ -23,6 +23,7 @@ mod pages;
 pub mod server;
 mod signin_pages;
 pub mod tls;
+mod unread;
 mod update_pages;
 
 pub use error::{ApiError, WebError};

@@ -266,6 +266,104 @@ impl Env {
         }
     }
 
+    /// The same request twice on one HTTP/1.1 connection: both statuses, or the transport error.
+    /// A server that answers without reading the body must close the connection (it cannot find
+    /// where the next request starts), so the second request fails.
+    pub async fn fetch_twice(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(u16, u16), String> {
+        let tls = self.client.tls().await.map_err(|e| e.to_string())?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let mut statuses = Vec::new();
+        for n in ["first", "second"] {
+            let mut req = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("host", &self.host);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            sender
+                .ready()
+                .await
+                .map_err(|e| format!("{n} request: connection: {e}"))?;
+            let resp = sender
+                .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
+                .await
+                .map_err(|e| format!("{n} request: {e}"))?;
+            statuses.push(resp.status().as_u16());
+            resp.into_body()
+                .collect()
+                .await
+                .map_err(|e| format!("{n} answer: {e}"))?;
+        }
+        Ok((statuses[0], statuses[1]))
+    }
+
+    /// One request over HTTP/2 on a fresh connection (ALPN h2), the body sent as DATA frames;
+    /// a transport error (a reset stream, a closed connection) is returned, not a panic.
+    pub async fn fetch_h2(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<R, String> {
+        let pem = std::fs::read(self.data().join("tls/cert.pem")).unwrap();
+        let mut cfg = (*client_config(&pem, rustls::ALL_VERSIONS)).clone();
+        cfg.alpn_protocols = vec![b"h2".to_vec()];
+        let tcp = tokio::net::TcpStream::connect(self.server.addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+            .connect(
+                rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+                tcp,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+        let (mut sender, conn) = hyper::client::conn::http2::handshake(
+            hyper_util::rt::TokioExecutor::new(),
+            TokioIo::new(tls),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(format!("https://{}{path}", self.host));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = sender
+            .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
+            .await
+            .map_err(|e| format!("sending: {e}"))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer ({status}): {e}"))?
+            .to_bytes()
+            .to_vec();
+        Ok(R {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes,
+        })
+    }
+
     pub fn bearer(&self, token: &str) -> Caller<'_> {
         Caller {
             env: self,

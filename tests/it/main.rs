@@ -9,6 +9,7 @@ mod identity_support;
 mod smtp_sink;
 mod support;
 
+mod api_schema;
 mod audit_chain;
 mod backup;
 mod connections;

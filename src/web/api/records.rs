@@ -34,9 +34,10 @@ impl From<HubError> for WebError {
                     message: HubError::Invalid(errs).to_string(),
                 },
             },
-            HubError::Unresolved(errs) => {
-                WebError::Conflict(HubError::Unresolved(errs).to_string())
-            }
+            HubError::Unresolved(errs) => WebError::Unresolved {
+                field: errs.first().map(|e| e.field.clone()).unwrap_or_default(),
+                message: HubError::Unresolved(errs).to_string(),
+            },
             HubError::NotFound => WebError::NotFound,
             HubError::Conflict(m) => WebError::Conflict(m),
             HubError::Storage(s) => s.into(),
@@ -54,7 +55,7 @@ pub async fn list(
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
 ) -> Result<Json<records::PageJson>, ApiError> {
-    let params = ListParams::from_pairs(def, &query_pairs(q.as_deref()), 50)?;
+    let params = ListParams::from_api_pairs(def, &query_pairs(q.as_deref()), 50)?;
     let page = records::list(&inst, def, &params).await?;
     Ok(Json(records::PageJson { def, page }))
 }
@@ -67,7 +68,7 @@ pub async fn create(
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    records::check_json_types(def, &body)?;
+    records::check_json_types(def, &body, false)?;
     let rec = records::create(&inst, def, body, by(&s, ip, &state)).await?;
     let location = format!("/api/v1/{}/{}", def.slug, rec["id"]);
     Ok((
@@ -98,7 +99,7 @@ pub async fn patch(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    records::check_json_types(def, &body)?;
+    records::check_json_types(def, &body, true)?;
     let expected = match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
         Some(v) => Some(v.trim_matches('"').parse::<i64>().map_err(|_| {
             WebError::BadRequest("If-Match must be the record's version number".into())
@@ -160,7 +161,7 @@ pub async fn export_csv(
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = ListParams::from_pairs(def, &query_pairs(q.as_deref()), 500)?;
+    let params = ListParams::from_api_pairs(def, &query_pairs(q.as_deref()), 500)?;
     let mut export = csvio::export(inst, def, params, by(&s, ip, &state)).await?;
     // Pages are read while the client takes the earlier ones (two in flight at most); when the
     // client goes away the sender fails and reading stops. A failure part-way cannot change the
