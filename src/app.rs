@@ -12,7 +12,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub config: Config,
-    pub registry: Registry,
+    /// Shared with the background tasks, which take it (not the whole state).
+    pub registry: Arc<Registry>,
     pub clock: SharedClock,
     pub auth: Arc<AuthServices>,
     /// Refused requests counted per address and minute until they are written to the log.
@@ -30,7 +31,7 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(Inner {
             config,
-            registry,
+            registry: Arc::new(registry),
             clock,
             auth,
             refusals: Default::default(),

@@ -22,5 +22,6 @@ pub mod mail;
 pub mod schema;
 pub mod storage;
 pub mod systemd;
+pub mod tls;
 pub mod update;
 pub mod web;

@@ -5,9 +5,10 @@
 
 use super::checkpoint::{self, reason};
 use super::forward::{ForwardEvent, Forwarder};
-use crate::app::AppState;
-use crate::clock::stamp;
+use crate::clock::{SharedClock, stamp};
+use crate::instances::Registry;
 use crate::storage::{StorageError, audit as store, settings};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -15,18 +16,23 @@ const CURSOR_KEY: &str = "audit.forwarded_id";
 
 /// Runs until `stop` turns true; the caller sends that once no request can write events any more,
 /// so the stop checkpoint covers every event of this run.
-pub async fn run(forwarder: Forwarder, state: AppState, mut stop: watch::Receiver<bool>) {
-    let every = Duration::from_secs(state.config.audit_checkpoint_interval_seconds);
+pub async fn run(
+    forwarder: Forwarder,
+    registry: Arc<Registry>,
+    clock: SharedClock,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut why = reason::START;
     let mut next_checkpoint = tokio::time::Instant::now();
     loop {
-        for inst in state.registry.all() {
-            if let Err(e) = forward_new(&forwarder, &inst, &state).await {
+        for inst in registry.all() {
+            if let Err(e) = forward_new(&forwarder, &inst, &clock).await {
                 tracing::warn!(instance = %inst.name, error = %e, "security log forwarding paused");
             }
         }
         if tokio::time::Instant::now() >= next_checkpoint {
-            send_checkpoints(&forwarder, &state, why).await;
+            send_checkpoints(&forwarder, &registry, &clock, why).await;
             why = reason::INTERVAL;
             next_checkpoint = tokio::time::Instant::now() + every;
         }
@@ -36,9 +42,9 @@ pub async fn run(forwarder: Forwarder, state: AppState, mut stop: watch::Receive
         }
     }
     // Whatever the last requests wrote goes out first (bounded: 100 batches of 500 per instance).
-    for inst in state.registry.all() {
+    for inst in registry.all() {
         for _ in 0..100 {
-            match forward_new(&forwarder, &inst, &state).await {
+            match forward_new(&forwarder, &inst, &clock).await {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => {
@@ -48,14 +54,19 @@ pub async fn run(forwarder: Forwarder, state: AppState, mut stop: watch::Receive
             }
         }
     }
-    send_checkpoints(&forwarder, &state, reason::STOP).await;
+    send_checkpoints(&forwarder, &registry, &clock, reason::STOP).await;
     forwarder.shutdown(Duration::from_secs(5)).await;
 }
 
-async fn send_checkpoints(forwarder: &Forwarder, state: &AppState, why: &'static str) {
-    for inst in state.registry.all() {
+async fn send_checkpoints(
+    forwarder: &Forwarder,
+    registry: &Registry,
+    clock: &SharedClock,
+    why: &'static str,
+) {
+    for inst in registry.all() {
         let name = inst.name.clone();
-        let now = state.clock.now();
+        let now = clock.now();
         match inst
             .db
             .read(move |c| checkpoint::take(c, &name, now, why))
@@ -75,7 +86,7 @@ async fn send_checkpoints(forwarder: &Forwarder, state: &AppState, why: &'static
 async fn forward_new(
     forwarder: &Forwarder,
     inst: &crate::instances::Instance,
-    state: &AppState,
+    clock: &SharedClock,
 ) -> Result<usize, StorageError> {
     let cursor: i64 = inst
         .db
@@ -112,7 +123,7 @@ async fn forward_new(
             hash: r.hash,
         });
     }
-    let now = stamp(state.clock.now());
+    let now = stamp(clock.now());
     inst.db
         .write(move |tx| settings::set(tx, CURSOR_KEY, &last.to_string(), &now))
         .await?;

@@ -10,7 +10,6 @@ use crate::crypto::{Key256, Secret};
 use crate::fsutil;
 use crate::instances::{self, Instance};
 use crate::storage::{self, Database};
-use rusqlite::{Connection, OpenFlags};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read};
@@ -68,38 +67,12 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
-fn key_pragma(key: &Key256) -> Secret<String> {
-    Secret::new(format!("PRAGMA key = \"x'{}'\";", key.to_hex().expose()))
-}
-
 /// Copies the live database into `dest` (same key) in one consistent step.
 fn snapshot(inst: &Instance, dest: &Path) -> Result<(), BackupError> {
-    let snap = |e: rusqlite::Error| BackupError::Snapshot(e.to_string());
-    let src = Connection::open_with_flags(inst.db_path(), OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(snap)?;
-    src.execute_batch(key_pragma(&inst.db_key).expose())
-        .map_err(snap)?;
-    src.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(snap)?;
-    let mut dst = Connection::open(dest).map_err(snap)?;
-    dst.execute_batch(key_pragma(&inst.db_key).expose())
-        .map_err(snap)?;
-    {
-        let b = rusqlite::backup::Backup::new(&src, &mut dst).map_err(snap)?;
-        // -1: every page in one step, so the copy is one read transaction (writers carry on in WAL).
-        loop {
-            match b.step(-1).map_err(snap)? {
-                rusqlite::backup::StepResult::Done => break,
-                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        }
-    }
-    dst.execute_batch("PRAGMA journal_mode = DELETE;")
-        .map_err(snap)?;
-    drop(dst);
-    File::open(dest)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| files_err(dest, e))
+    storage::snapshot_to(&inst.db_path(), &inst.db_key, dest).map_err(|e| match e {
+        storage::StorageError::Snapshot(why) => BackupError::Snapshot(why),
+        other => BackupError::Snapshot(other.to_string()),
+    })
 }
 
 /// `holdfast-<instance>-<UTC time>.hfb`

@@ -118,7 +118,7 @@ pub fn backup_instances(
             &cfg.data_dir,
             &master,
             name,
-            crate::cli::storage_options(cfg),
+            crate::storage::Options::from(cfg),
         )?;
         let expected = dir_size(&inst.dir);
         let mut p = Progress::with_total(&format!("backup {name}"), expected);
@@ -252,7 +252,7 @@ pub fn verify_newest(cfg: &Config, clock: &SharedClock) -> Result<Vec<String>> {
                     &cfg.data_dir,
                     &master,
                     inst_name,
-                    crate::cli::storage_options(cfg),
+                    crate::storage::Options::from(cfg),
                 ) {
                     record(
                         &inst,
@@ -282,9 +282,17 @@ pub fn verify_newest(cfg: &Config, clock: &SharedClock) -> Result<Vec<String>> {
 }
 
 /// Runs the daily backup and the verification restore of the newest archives.
-pub async fn run_all(state: crate::app::AppState) -> (Vec<String>, bool) {
-    let (config, clock) = (state.config.clone(), state.clock.clone());
+/// `registry` and `mail_wakeup`: where a failure is reported (a mail to each instance's admins).
+pub async fn run_all(
+    config: &Config,
+    clock: &SharedClock,
+    registry: &crate::instances::Registry,
+    mail_wakeup: &tokio::sync::Notify,
+) -> (Vec<String>, bool) {
+    let report_by_mail = config.mail.is_some();
+    let (config, task_clock) = (config.clone(), clock.clone());
     let result = tokio::task::spawn_blocking(move || {
+        let clock = task_clock;
         let names = instances::list_names(&config.data_dir)?;
         let (mut lines, ok) = crate::backup::job::backup_instances(&config, &clock, &names, false)?;
         lines.extend(crate::backup::job::verify_newest(&config, &clock)?);
@@ -299,29 +307,31 @@ pub async fn run_all(state: crate::app::AppState) -> (Vec<String>, bool) {
     for l in &lines {
         tracing::info!("{l}");
     }
-    if !ok {
-        notify_backup_failure(&state, &lines).await;
+    if !ok && report_by_mail {
+        notify_backup_failure(&clock, registry, mail_wakeup, &lines).await;
     }
     (lines, ok)
 }
 
-async fn notify_backup_failure(state: &crate::app::AppState, lines: &[String]) {
-    if state.config.mail.is_none() {
-        return;
-    }
+async fn notify_backup_failure(
+    clock: &SharedClock,
+    registry: &crate::instances::Registry,
+    mail_wakeup: &tokio::sync::Notify,
+    lines: &[String],
+) {
     let body = format!(
         "The holdfast backup did not complete everywhere:\n\n{}\n\nCheck the destinations and run `holdfast backup run --all`.",
         lines.join("\n")
     );
-    let now = state.clock.now();
-    for inst in state.registry.all() {
+    let now = clock.now();
+    for inst in registry.all() {
         let b = body.clone();
         let _ = inst
             .db
             .write(move |tx| crate::mail::notify_admins(tx, "holdfast: backup problem", &b, now))
             .await;
     }
-    state.auth.wake_mail();
+    mail_wakeup.notify_one();
 }
 
 /// Bytes of the instance's files (database, WAL, documents): the size a backup reads.

@@ -1,7 +1,7 @@
 //! `holdfast admin …`: the local console for accounts, policy, support access and the security log.
 //! Works whether the server runs or not (SQLite WAL lets both use the database).
 
-use super::{Console, prepare_data_dir, storage_options};
+use super::{Console, prepare_data_dir};
 use crate::audit::{self, Actor, ChainReport};
 use crate::auth::accounts::{self, NewAccount, SupportGrant};
 use crate::auth::services::AuthServices;
@@ -195,7 +195,7 @@ fn open_instance(console: &Console) -> Result<Instance> {
         &cfg.data_dir,
         &master,
         &name,
-        storage_options(cfg),
+        crate::storage::Options::from(cfg),
     )?)
 }
 

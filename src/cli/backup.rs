@@ -1,7 +1,7 @@
 //! `holdfast backup run|list|verify|export-key` and `holdfast restore`: the local console for
 //! encrypted backups, with progress on a terminal and plain log lines otherwise.
 
-use super::{Console, prepare_data_dir, storage_options};
+use super::{Console, prepare_data_dir};
 use crate::audit::Event;
 use crate::backup::job::{Progress, backup_instances, record};
 use crate::backup::{engine, keyfile, recovery, status};
@@ -146,9 +146,12 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
             }
             println!("{}", recovery::encode(&key).expose());
             for name in instances::list_names(&cfg.data_dir)? {
-                if let Ok(inst) =
-                    instances::open(&cfg.data_dir, &master, &name, storage_options(cfg))
-                {
+                if let Ok(inst) = instances::open(
+                    &cfg.data_dir,
+                    &master,
+                    &name,
+                    crate::storage::Options::from(cfg),
+                ) {
                     record(
                         &inst,
                         &console.clock,
@@ -221,7 +224,12 @@ pub fn restore(console: Console, file: &Path, code: &str) -> Result<()> {
     if let Some(old) = r.replaced {
         println!("the instance it replaced is kept in {}", old.display());
     }
-    if let Ok(inst) = instances::open(&cfg.data_dir, &master, &r.instance, storage_options(cfg)) {
+    if let Ok(inst) = instances::open(
+        &cfg.data_dir,
+        &master,
+        &r.instance,
+        crate::storage::Options::from(cfg),
+    ) {
         record(
             &inst,
             &console.clock,

@@ -1,9 +1,8 @@
 //! `holdfast doctor`: one line per check, OK/WARN/FAIL, non-zero exit when anything FAILs.
 
-use super::storage_options;
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError};
-use crate::{instances, keys, web};
+use crate::{instances, keys};
 use nix::sys::statvfs::statvfs;
 use std::os::unix::fs::MetadataExt;
 use std::process::ExitCode;
@@ -115,9 +114,9 @@ pub fn run(
     let cert = config
         .tls_cert_file
         .clone()
-        .unwrap_or_else(|| web::tls::self_signed_paths(dir).cert);
+        .unwrap_or_else(|| crate::tls::self_signed_paths(dir).cert);
     if cert.exists() {
-        match web::tls::days_until_expiry(&cert, clock.now()) {
+        match crate::tls::days_until_expiry(&cert, clock.now()) {
             Ok(d) if d < 0 => r.line(
                 Status::Fail,
                 "certificate",
@@ -169,7 +168,7 @@ pub fn run(
                     );
                     continue;
                 };
-                match instances::open(dir, master, name, storage_options(&config)) {
+                match instances::open(dir, master, name, crate::storage::Options::from(&config)) {
                     Ok(inst) => match inst.db.integrity_problems() {
                         Ok(p) if p.is_empty() => r.line(
                             Status::Ok,

@@ -1,6 +1,6 @@
 //! `holdfast instance create|list|remove`: the local console for the instance registry.
 
-use super::{Console, prepare_data_dir, storage_options};
+use super::{Console, prepare_data_dir};
 use crate::instances;
 use crate::keys;
 use anyhow::{Context, Result, bail};
@@ -49,7 +49,7 @@ pub fn run(console: Console, cmd: InstanceCommand) -> Result<()> {
                 &name,
                 &hostnames,
                 title.as_deref(),
-                storage_options(cfg),
+                crate::storage::Options::from(cfg),
                 console.clock.as_ref(),
             )?;
             println!(
@@ -68,7 +68,8 @@ pub fn run(console: Console, cmd: InstanceCommand) -> Result<()> {
             let (master, _) = keys::load(dir, false)?;
             println!("{:<20} {:<32} {:>10}  TITLE", "NAME", "HOSTNAMES", "SIZE");
             for name in names {
-                let inst = instances::open(dir, &master, &name, storage_options(cfg))?;
+                let inst =
+                    instances::open(dir, &master, &name, crate::storage::Options::from(cfg))?;
                 let size = std::fs::metadata(inst.db_path())
                     .map(|m| m.len())
                     .unwrap_or(0);
@@ -92,7 +93,7 @@ pub fn run(console: Console, cmd: InstanceCommand) -> Result<()> {
                 bail!("the title must be 1–120 characters");
             }
             let (master, _) = keys::load(dir, false)?;
-            let inst = instances::open(dir, &master, &name, storage_options(cfg))?;
+            let inst = instances::open(dir, &master, &name, crate::storage::Options::from(cfg))?;
             inst.set_title_blocking(title, console.clock.as_ref())?;
             println!("instance `{name}` is now titled \"{title}\"");
         }

@@ -187,13 +187,6 @@ pub fn prepare_data_dir(config: &Config) -> Result<()> {
 }
 
 /// Storage options from the configuration.
-pub fn storage_options(config: &Config) -> crate::storage::Options {
-    crate::storage::Options {
-        read_connections: config.read_connections,
-        busy_timeout: std::time::Duration::from_millis(config.busy_timeout_ms),
-    }
-}
-
 fn restore_sigpipe() {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: SIG_DFL installs no Rust code as a handler, so no async-signal-safety concerns arise.

@@ -1,12 +1,13 @@
 //! `holdfast serve`: open storage, bind the listeners, tell systemd, serve until SIGTERM.
 
-use super::{Console, prepare_data_dir, storage_options};
+use super::{Console, prepare_data_dir};
 use crate::app::AppState;
 use crate::auth::services::AuthServices;
 use crate::instances::{self, Registry};
 use crate::{keys, systemd, web};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -33,13 +34,18 @@ pub fn init(console: Console) -> Result<()> {
     let dir = config.data_dir.clone();
     let first = instances::list_names(&dir)?.is_empty();
     let (master, source) = keys::load(&dir, first)?;
-    let registry = Registry::open_all(&dir, master, storage_options(&config), clock.as_ref())?;
+    let registry = Registry::open_all(
+        &dir,
+        master,
+        crate::storage::Options::from(&config),
+        clock.as_ref(),
+    )?;
     let hostnames: Vec<String> = registry
         .all()
         .iter()
         .flat_map(|i| i.hostnames.clone())
         .collect();
-    let cert = web::tls::ensure_certificate(
+    let cert = crate::tls::ensure_certificate(
         &dir,
         config.tls_cert_file.as_deref(),
         config.tls_key_file.as_deref(),
@@ -100,7 +106,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     let (master, key_source) = keys::load(&dir, first_start)?;
     tracing::info!(source = %key_source, key_id = %master.id(), "master key loaded");
 
-    let opts = storage_options(&config);
+    let opts = crate::storage::Options::from(&config);
     let reg_dir = dir.clone();
     let reg_clock = clock.clone();
     let mut opening = tokio::task::spawn_blocking(move || {
@@ -125,13 +131,13 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         .flat_map(|i| i.hostnames.clone())
         .collect();
 
-    let cert = web::tls::ensure_certificate(
+    let cert = crate::tls::ensure_certificate(
         &dir,
         config.tls_cert_file.as_deref(),
         config.tls_key_file.as_deref(),
         &hostnames,
     )?;
-    let tls = web::tls::server_config(&cert)?;
+    let tls = crate::tls::server_config(&cert)?;
     let listener = bind(config.listen, "HTTPS").await?;
     let local = listener.local_addr().context("listener has no address")?;
     let redirect = match config.redirect_listen {
@@ -193,7 +199,9 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         tracing::info!(host = %f.host, port = f.port, tls = f.tls, "security log forwarding on");
         forwarding = Some(tokio::spawn(crate::audit::tail::run(
             forwarder,
-            state.clone(),
+            Arc::clone(&state.registry),
+            state.clock.clone(),
+            Duration::from_secs(state.config.audit_checkpoint_interval_seconds),
             forward_stop_rx,
         )));
     }
@@ -212,7 +220,9 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         tracing::info!("mail: sending through the configured SMTP server");
         tokio::spawn(crate::mail::sender::run(
             mailer,
-            state.clone(),
+            Arc::clone(&state.registry),
+            state.clock.clone(),
+            Arc::clone(&state.auth.mail_wakeup),
             stop_rx.clone(),
         ));
     }
@@ -511,7 +521,15 @@ async fn backup_schedule(state: AppState, mut stop: watch::Receiver<bool>) {
     let (hh, mm) = state.config.backup.schedule;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(until_next(hh, mm)) => { crate::backup::job::run_all(state.clone()).await; }
+            _ = tokio::time::sleep(until_next(hh, mm)) => {
+                crate::backup::job::run_all(
+                    &state.config,
+                    &state.clock,
+                    &state.registry,
+                    &state.auth.mail_wakeup,
+                )
+                .await;
+            }
             _ = stop.changed() => return,
         }
     }

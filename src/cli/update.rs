@@ -74,7 +74,7 @@ fn audit_update(console: &Console, event: Event, ok: bool, detail: serde_json::V
         dir,
         &master,
         crate::instances::DEFAULT_INSTANCE,
-        super::storage_options(&console.config),
+        crate::storage::Options::from(&console.config),
     ) {
         Ok(i) => i,
         Err(e) => {
@@ -210,7 +210,7 @@ fn with_env<T>(console: &Console, f: impl FnOnce(&apply::Env) -> T) -> T {
         .config
         .tls_cert_file
         .clone()
-        .unwrap_or_else(|| crate::web::tls::self_signed_paths(&console.config.data_dir).cert);
+        .unwrap_or_else(|| crate::tls::self_signed_paths(&console.config.data_dir).cert);
     let audit = |event: Event, ok: bool, detail: serde_json::Value| {
         audit_update(console, event, ok, detail)
     };

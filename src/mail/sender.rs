@@ -2,7 +2,6 @@
 //! retried with growing pauses and, when they persist, marked failed where the admin sees them.
 
 use super::smtp::{MailError, MailSettings, Mailer, OutgoingMessage, TlsMode};
-use crate::app::AppState;
 use crate::clock::{SharedClock, stamp};
 use crate::config::MailConfig;
 use crate::crypto::Secret;
@@ -80,11 +79,18 @@ pub async fn drain(
     Ok(sent)
 }
 
-pub async fn run(mailer: Arc<Mailer>, state: AppState, mut stop: watch::Receiver<bool>) {
-    let wake: Arc<Notify> = Arc::clone(&state.auth.mail_wakeup);
+/// Sends what the outboxes of `registry`'s instances hold, then waits for `wake` (a request queued
+/// mail) or 30 s; returns when `stop` changes.
+pub async fn run(
+    mailer: Arc<Mailer>,
+    registry: Arc<crate::instances::Registry>,
+    clock: SharedClock,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        for inst in state.registry.all() {
-            if let Err(e) = drain(&mailer, &inst.db, &state.clock).await {
+        for inst in registry.all() {
+            if let Err(e) = drain(&mailer, &inst.db, &clock).await {
                 tracing::error!(instance = %inst.name, error = %e, "mail outbox could not be processed");
             }
         }

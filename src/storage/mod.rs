@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod records;
 pub mod sessions;
 pub mod settings;
+mod snapshot;
 pub mod tokens;
 pub mod users;
 
@@ -48,6 +49,8 @@ pub enum StorageError {
     },
     #[error("the database is full or the disk is full")]
     Full,
+    #[error("database copy failed: {0}")]
+    Snapshot(String),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("database worker stopped unexpectedly")]
@@ -74,6 +77,15 @@ pub struct Options {
     pub busy_timeout: Duration,
 }
 
+impl From<&crate::config::Config> for Options {
+    fn from(config: &crate::config::Config) -> Self {
+        Options {
+            read_connections: config.read_connections,
+            busy_timeout: Duration::from_millis(config.busy_timeout_ms),
+        }
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Self {
@@ -97,6 +109,8 @@ pub struct Database {
     readers: Arc<Mutex<Vec<Connection>>>,
     read_gate: Semaphore,
 }
+
+pub use snapshot::snapshot_to;
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -195,6 +209,15 @@ impl Database {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the database answers a query on a reader (the readiness probe).
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.read(|c| -> Result<(), StorageError> {
+            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+            Ok(())
+        })
+        .await
     }
 
     /// Runs `f` on a read-only connection on the blocking pool. `f` may fail with any error type

@@ -693,7 +693,7 @@ fn wait_ready(
     child: Option<&mut Child>,
 ) -> Result<RunRecord, String> {
     let d = env.data_dir;
-    let cert = crate::web::tls::load_chain(env.cert)
+    let cert = crate::tls::load_chain(env.cert)
         .map_err(|e| e.to_string())?
         .into_iter()
         .next()

@@ -1104,7 +1104,16 @@ pub async fn backup_action(
 ) -> Result<Response, WebError> {
     operator_only(&inst)?;
     let lines = match action.as_str() {
-        "run" => crate::backup::job::run_all(state.clone()).await.0,
+        "run" => {
+            crate::backup::job::run_all(
+                &state.config,
+                &state.clock,
+                &state.registry,
+                &state.auth.mail_wakeup,
+            )
+            .await
+            .0
+        }
         "verify" => {
             let (config, clock) = (state.config.clone(), state.clock.clone());
             tokio::task::spawn_blocking(move || crate::backup::job::verify_newest(&config, &clock))

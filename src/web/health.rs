@@ -17,12 +17,6 @@ pub async fn readyz(
     if !state.is_ready() {
         return Err(WebError::NotReady);
     }
-    instance
-        .db
-        .read(|c| -> Result<i64, crate::storage::StorageError> {
-            Ok(c.query_row("SELECT 1", [], |r| r.get(0))?)
-        })
-        .await
-        .map_err(|_| WebError::NotReady)?;
+    instance.db.ping().await.map_err(|_| WebError::NotReady)?;
     Ok("ready\n")
 }

@@ -22,7 +22,6 @@ mod hub_pages;
 mod pages;
 pub mod server;
 mod signin_pages;
-pub mod tls;
 mod unread;
 mod update_pages;
 
