@@ -7,10 +7,10 @@
 //! a rewrite at or before that row changes the hash there, whatever was recomputed after it.
 
 use super::forward::ForwardEvent;
+use crate::storage::Connection;
 use crate::storage::StorageError;
 use crate::storage::audit as store;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 /// The `format` of a checkpoint document; changes only with an incompatible layout.

@@ -8,8 +8,8 @@ pub mod tail;
 
 use crate::storage::StorageError;
 use crate::storage::audit::{self as store, AuditRow};
+use crate::storage::{Connection, Transaction};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction};
 use sha2::{Digest, Sha256};
 
 pub use store::Filter;

@@ -9,8 +9,8 @@ use crate::clock::stamp;
 use crate::crypto::{self, Secret};
 use crate::instances::Instance;
 use crate::storage::{self, StorageError, settings, users};
+use crate::storage::{Connection, Transaction};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, Transaction};
 use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]

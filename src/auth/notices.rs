@@ -4,9 +4,9 @@
 
 use crate::audit::By;
 use crate::clock::stamp;
+use crate::storage::Transaction;
 use crate::storage::{StorageError, users::UserRow};
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 
 const FOOTER: &str = "If this was not you, tell your administrator at once: they can end every \
 session of your account and reset it.";

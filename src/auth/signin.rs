@@ -10,10 +10,10 @@ use crate::audit::{self, Actor, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
 use crate::instances::Instance;
+use crate::storage::Transaction;
 use crate::storage::sessions::{self as store, SessionRow};
 use crate::storage::{StorageError, users};
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::Transaction;
 use serde_json::json;
 use std::net::IpAddr;
 

@@ -5,8 +5,8 @@ use super::records::{FieldError, HubError, ListParams, count, create_in, list, v
 use crate::audit::{self, By, Entry, Event};
 use crate::instances::Instance;
 use crate::schema::ModuleDef;
+use crate::storage::Value;
 use crate::storage::records::{self as store, Row};
-use rusqlite::types::Value;
 use serde_json::{Map, Value as Json, json};
 use std::sync::Arc;
 
@@ -341,7 +341,7 @@ pub async fn import(
             .len();
     let column_of = move |field: &str| headers.iter().position(|h| h == field).map_or(0, |p| p + 1);
     let has_early = !early.is_empty();
-    let apply = move |tx: &rusqlite::Transaction| -> Result<ImportReport, ImportError> {
+    let apply = move |tx: &crate::storage::Transaction| -> Result<ImportReport, ImportError> {
         let mut problems = std::mem::take(&mut early);
         for r in &rows {
             if let Some(id) = r.id

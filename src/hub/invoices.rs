@@ -6,11 +6,11 @@ use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
 use crate::instances::Instance;
 use crate::schema::INVOICES;
+use crate::storage::Transaction;
+use crate::storage::Value;
 use crate::storage::invoices::{self as store, NewLine};
 use crate::storage::records as recs;
 use chrono::{Datelike, Duration};
-use rusqlite::Transaction;
-use rusqlite::types::Value;
 use serde_json::{Map, Value as Json, json};
 
 /// Longest line description, in characters.

@@ -7,10 +7,10 @@ use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
 use crate::instances::Instance;
 use crate::schema::{Field, Kind, ModuleDef};
+use crate::storage::Transaction;
+use crate::storage::Value;
 use crate::storage::records::{self as store, ListQuery, Row};
 use crate::storage::{StorageError, users};
-use rusqlite::Transaction;
-use rusqlite::types::Value;
 use serde_json::{Map, Value as Json, json};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -238,7 +238,7 @@ pub fn check_json_types(
 
 /// Checks references and user names inside the transaction that writes them.
 fn check_links(
-    tx: &rusqlite::Connection,
+    tx: &crate::storage::Connection,
     def: &ModuleDef,
     values: &[(&'static str, Value)],
 ) -> Result<(), HubError> {
@@ -315,7 +315,7 @@ const AGREEMENTS: &[Agreement] = &[
 /// Checks the module's agreements. `values` are the fields being written; on a change, `old`
 /// supplies the ones that stay as they are. When either side is empty there is nothing to agree.
 fn check_agreements(
-    conn: &rusqlite::Connection,
+    conn: &crate::storage::Connection,
     def: &ModuleDef,
     values: &[(&'static str, Value)],
     old: Option<&Row>,
@@ -575,15 +575,10 @@ fn ensure_mutable(def: &ModuleDef, row: &Row) -> Result<(), HubError> {
 }
 
 fn fk_error(e: StorageError, what: &str) -> HubError {
-    if let StorageError::Sql(rusqlite::Error::SqliteFailure(f, msg)) = &e {
-        let fk = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
-            || (f.code == rusqlite::ErrorCode::ConstraintViolation
-                && msg.as_deref().is_some_and(|m| m.contains("FOREIGN KEY")));
-        if fk {
-            return HubError::Conflict(format!(
-                "{what}: other records still refer to it; remove or move them first"
-            ));
-        }
+    if e.is_foreign_key_violation() {
+        return HubError::Conflict(format!(
+            "{what}: other records still refer to it; remove or move them first"
+        ));
     }
     HubError::Storage(e)
 }

@@ -5,9 +5,9 @@ pub mod sender;
 pub mod smtp;
 
 use crate::clock::stamp;
+use crate::storage::Transaction;
 use crate::storage::{StorageError, outbox, users};
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 
 /// Queues one message; it is sent after the transaction commits.
 pub fn enqueue(

@@ -1,7 +1,8 @@
 //! The `audit_log` table: append, read back in order, filtered queries. Rows are append-only (triggers).
 
 use super::StorageError;
-use rusqlite::{Connection, Transaction, params, params_from_iter, types::Value};
+use super::Value;
+use rusqlite::{Connection, Transaction, params, params_from_iter};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditRow {

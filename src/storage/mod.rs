@@ -14,9 +14,10 @@ pub mod settings;
 mod snapshot;
 pub mod tokens;
 pub mod users;
+mod value;
 
 use crate::crypto::{Key256, Secret};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{OpenFlags, TransactionBehavior};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,21 @@ pub enum StorageError {
     /// The closure succeeded, but the transaction it was batched into could not be committed.
     #[error("the change was not saved: {0}")]
     NotSaved(String),
+}
+
+impl StorageError {
+    /// A change refused because other rows still refer to the row (a foreign key), so callers can
+    /// say so without knowing the engine's error codes.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        match self {
+            StorageError::Sql(rusqlite::Error::SqliteFailure(f, msg)) => {
+                f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+                    || (f.code == rusqlite::ErrorCode::ConstraintViolation
+                        && msg.as_deref().is_some_and(|m| m.contains("FOREIGN KEY")))
+            }
+            _ => false,
+        }
+    }
 }
 
 impl StorageError {
@@ -110,7 +126,11 @@ pub struct Database {
     read_gate: Semaphore,
 }
 
+/// The connection and transaction a `Database::read` / `write` closure gets. Code above storage
+/// names them only through these paths, so the engine stays storage's own business.
+pub use rusqlite::{Connection, Transaction};
 pub use snapshot::snapshot_to;
+pub use value::Value;
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -2,8 +2,8 @@
 //! in `hub::schema` (never from a request), values are always bound parameters.
 
 use super::StorageError;
+use super::Value;
 use crate::schema::{Kind, ModuleDef};
-use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 
 #[derive(Debug, Clone)]

@@ -12,10 +12,10 @@ use crate::hub::invoices::{self, LineInput};
 use crate::hub::records::HubError;
 use crate::instances::Instance;
 use crate::schema::{INVOICES, ModuleDef, PROJECTS};
+use crate::storage::Value;
 use crate::storage::records::Row;
 use axum::extract::{Path, RawForm, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use rusqlite::types::Value;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

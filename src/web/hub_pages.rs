@@ -14,12 +14,12 @@ use crate::hub::csvio::{self, ImportError, Problem};
 use crate::hub::records::{self, HubError, ListParams};
 use crate::instances::Instance;
 use crate::schema::{self, Kind, ModuleDef};
+use crate::storage::Value;
 use crate::storage::records::{self as store, Row};
 use crate::storage::{StorageError, users};
 use askama::Template;
 use axum::extract::{Extension, Multipart, Path, RawForm, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use rusqlite::types::Value;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 
