@@ -341,7 +341,7 @@ pub async fn reset_password(
 pub async fn change_password(
     svc: &AuthServices,
     inst: &Instance,
-    session: &crate::auth::signin::SessionInfo,
+    session: &crate::auth::session_info::SessionInfo,
     proof: Option<crate::auth::reauth::Proof>,
     new: Secret<String>,
     by: By,
@@ -420,7 +420,7 @@ pub async fn change_password(
 pub async fn change_email(
     svc: &AuthServices,
     inst: &Instance,
-    session: &crate::auth::signin::SessionInfo,
+    session: &crate::auth::session_info::SessionInfo,
     proof: crate::auth::reauth::Proof,
     new_email: String,
     by: By,

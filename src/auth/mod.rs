@@ -18,6 +18,7 @@ pub mod notices;
 pub mod reauth;
 pub mod second_factor;
 pub mod services;
+pub mod session_info;
 pub mod sessions;
 pub mod signin;
 #[cfg(test)]

@@ -308,7 +308,7 @@ pub async fn run_all(
         tracing::info!("{l}");
     }
     if !ok && report_by_mail {
-        notify_backup_failure(&clock, registry, mail_wakeup, &lines).await;
+        notify_backup_failure(clock, registry, mail_wakeup, &lines).await;
     }
     (lines, ok)
 }

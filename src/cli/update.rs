@@ -344,7 +344,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             let st = state::load(&dir).map_err(anyhow::Error::msg)?;
             println!(
                 "installed version: {}",
-                apply::installed_version(&st).map_err(anyhow::Error::msg)?
+                crate::update::state::installed_version(&st).map_err(anyhow::Error::msg)?
             );
             if let Some(j) = apply::interrupted(&dir) {
                 println!(

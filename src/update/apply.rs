@@ -120,20 +120,6 @@ pub fn lock(d: &Path) -> Result<Lock, String> {
     Ok(Lock { _lock: lock })
 }
 
-/// The version this appliance runs: the newer of the binary's own version and the last version an
-/// update installed (a bundle's version is what the vendor released, even if the test build inside
-/// it reports another).
-pub fn installed_version(st: &state::UpdateState) -> Result<semver::Version, String> {
-    let own = semver::Version::parse(env!("CARGO_PKG_VERSION")).map_err(|e| e.to_string())?;
-    Ok(match &st.installed_version {
-        Some(v) => {
-            let v = semver::Version::parse(v).map_err(|e| format!("recorded version {v}: {e}"))?;
-            v.max(own)
-        }
-        None => own,
-    })
-}
-
 fn pause_point(step: Step) {
     if std::env::var(PAUSE_ENV).is_ok_and(|v| v == step.name()) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
@@ -376,7 +362,7 @@ fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
         },
     };
     let st = state::load(d)?;
-    let from = installed_version(&st)?;
+    let from = state::installed_version(&st)?;
     let previous = work.join("previous");
     fsutil::ensure_private_dir(&previous).map_err(|e| format!("{e}"))?;
     let packaged = if exe == Path::new(PACKAGED_EXE) {

@@ -109,3 +109,17 @@ pub fn set_installed(data_dir: &Path, version: &str) -> Result<(), String> {
     st.installed_version = Some(version.to_string());
     save(data_dir, &st)
 }
+
+/// The version this appliance runs: the newer of the binary's own version and the last version an
+/// update installed (a bundle's version is what the vendor released, even if the test build inside
+/// it reports another).
+pub fn installed_version(st: &UpdateState) -> Result<semver::Version, String> {
+    let own = semver::Version::parse(env!("CARGO_PKG_VERSION")).map_err(|e| e.to_string())?;
+    Ok(match &st.installed_version {
+        Some(v) => {
+            let v = semver::Version::parse(v).map_err(|e| format!("recorded version {v}: {e}"))?;
+            v.max(own)
+        }
+        None => own,
+    })
+}

@@ -31,7 +31,7 @@ pub fn policy(cfg: &UpdateConfig, st: &UpdateState, now: DateTime<Utc>) -> Resul
         threshold: cfg.threshold,
         product: "holdfast".into(),
         arch: arch(),
-        current_version: super::apply::installed_version(st)?,
+        current_version: super::state::installed_version(st)?,
         current_epoch: st.security_epoch,
         now,
         last_seen_time: st.last_seen_time,

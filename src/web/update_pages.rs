@@ -71,7 +71,7 @@ async fn page(
         messages,
         problems,
         report,
-        installed: apply::installed_version(&st)
+        installed: crate::update::state::installed_version(&st)
             .map(|v| v.to_string())
             .unwrap_or_else(|e| e),
         binary: env!("CARGO_PKG_VERSION").into(),
