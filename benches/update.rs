@@ -117,7 +117,7 @@ impl Install {
     }
 
     fn probe(&self) -> Probe {
-        let cert = holdfast::web::tls::load_chain(&self.data.path().join("tls/cert.pem"))
+        let cert = holdfast::tls::load_chain(&self.data.path().join("tls/cert.pem"))
             .expect("certificate")
             .into_iter()
             .next()

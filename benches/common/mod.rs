@@ -466,13 +466,13 @@ impl Rng {
 pub fn bulk_insert(
     tx: &rusqlite::Transaction,
     def: &holdfast::schema::ModuleDef,
-    values: &[(&'static str, rusqlite::types::Value)],
+    values: &[(&'static str, holdfast::storage::Value)],
     now: &str,
     actor: &str,
     change: i64,
 ) -> Result<i64, holdfast::storage::StorageError> {
     use holdfast::schema::Kind;
-    use rusqlite::types::Value;
+    use holdfast::storage::Value;
     let id = holdfast::storage::records::insert(tx, def, values, now)?;
     let text = |name: &str| {
         values
