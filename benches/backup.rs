@@ -3,6 +3,14 @@
 //! baseline in the same run (`sqlite3 .backup` + `tar | zstd -3 | openssl enc`, and the reverse).
 //! Run with `cargo bench --bench backup`; `HOLDFAST_BENCH_SCALE=0.1` scales the instance. Nothing
 //! is asserted; the baseline is skipped (with a message) when sqlite3, zstd or openssl is missing.
+// Test and measurement code: a failed unwrap is a failed test, and the host clock is what it
+// measures against (the production rules in Cargo.toml [lints] do not apply here).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 
 mod common;
 

@@ -2,6 +2,14 @@
 //! audited creates/s and the list page's weight, on a generated instance of 100k clients, 200k
 //! projects and 2M time entries. Run with `cargo bench --bench hub`; `HOLDFAST_BENCH_SCALE=0.1`
 //! scales the counts. Loopback only; every load is bounded in time and count; nothing is asserted.
+// Test and measurement code: a failed unwrap is a failed test, and the host clock is what it
+// measures against (the production rules in Cargo.toml [lints] do not apply here).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 
 mod common;
 

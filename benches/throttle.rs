@@ -3,6 +3,14 @@
 //! (reserve, then give back or keep) on one and two threads, and what each lets through for an
 //! office behind one address whose people all type their password right. In-process; bounded in
 //! count.
+// Test and measurement code: a failed unwrap is a failed test, and the host clock is what it
+// measures against (the production rules in Cargo.toml [lints] do not apply here).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 
 use governor::{Quota, RateLimiter};
 use holdfast::auth::throttle::{Attempt, Throttle};

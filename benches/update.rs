@@ -4,6 +4,14 @@
 //! binary install in temp dirs on a fixed loopback port, on an empty instance and on one with
 //! `HOLDFAST_BENCH_UPDATE_CLIENTS` clients (default 100000), so that the cost of the database
 //! snapshot shows. Run with `cargo bench --bench update`. Loopback only; every loop is bounded.
+// Test and measurement code: a failed unwrap is a failed test, and the host clock is what it
+// measures against (the production rules in Cargo.toml [lints] do not apply here).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 
 mod common;
 

@@ -43,6 +43,7 @@ pub fn ensure_certificate(
     cert_file: Option<&Path>,
     key_file: Option<&Path>,
     extra_names: &[String],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<CertPaths, TlsError> {
     if let (Some(cert), Some(key)) = (cert_file, key_file) {
         return Ok(CertPaths {
@@ -53,12 +54,16 @@ pub fn ensure_certificate(
     }
     let paths = self_signed_paths(data_dir);
     if !paths.cert.exists() || !paths.key.exists() {
-        generate_self_signed(&paths, extra_names)?;
+        generate_self_signed(&paths, extra_names, now)?;
     }
     Ok(paths)
 }
 
-fn generate_self_signed(paths: &CertPaths, extra_names: &[String]) -> Result<(), TlsError> {
+fn generate_self_signed(
+    paths: &CertPaths,
+    extra_names: &[String],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), TlsError> {
     let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
     if let Ok(h) = nix::unistd::gethostname()
         && let Some(h) = h.to_str().filter(|h| !h.is_empty())
@@ -79,7 +84,7 @@ fn generate_self_signed(paths: &CertPaths, extra_names: &[String]) -> Result<(),
     params
         .distinguished_name
         .push(rcgen::DnType::OrganizationName, "holdfast appliance");
-    let today = chrono::Utc::now().date_naive();
+    let today = now.date_naive();
     use chrono::Datelike;
     let ymd = |d: chrono::NaiveDate| rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8);
     params.not_before = ymd(today - chrono::Days::new(1));

@@ -360,7 +360,7 @@ mod tests {
             Default::default(),
         )
         .unwrap();
-        let now = chrono::Utc::now();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         for i in 0..3 {
             db.write_blocking(|tx| {
                 write(

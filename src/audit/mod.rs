@@ -445,7 +445,7 @@ mod tests {
     #[test]
     fn rows_cannot_be_changed_and_tampering_breaks_the_chain() {
         let (_dir, db) = db();
-        let now = chrono::Utc::now();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         for i in 0..3 {
             db.write_blocking(|tx| {
                 write(
@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn every_field_is_cut_with_a_visible_marker() {
         let (_dir, db) = db();
-        let now = chrono::Utc::now();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let huge = "x".repeat(5_000_000);
         let row = db
             .write_blocking(|tx| {

@@ -59,7 +59,7 @@ mod tests {
     async fn unused_accounts_are_disabled_after_the_policy_days_but_not_the_last_admin() {
         let (_dir, inst) = instance().await;
         let svc = services();
-        let t0 = chrono::Utc::now();
+        let t0 = crate::clock::Clock::now(&crate::clock::SystemClock);
         for (name, groups) in [("ada", ["admins"]), ("bob", ["users"]), ("cy", ["users"])] {
             add_user(&svc, &inst, name, &groups, None, t0).await;
         }

@@ -185,7 +185,7 @@ mod tests {
     async fn ended_and_expired_sessions_are_purged_and_live_ones_kept() {
         let (_dir, inst) = instance().await;
         let svc = services();
-        let t0 = Utc::now();
+        let t0 = crate::clock::Clock::now(&crate::clock::SystemClock);
         const PW: &str = "purge test staple 81 olive";
         add_user(&svc, &inst, "pia", &["users"], Some(PW), t0).await;
         let ip: std::net::IpAddr = "192.0.2.20".parse().unwrap();

@@ -880,7 +880,7 @@ mod tests {
     async fn a_temporary_password_stops_working_after_the_policy_hours() {
         let (_dir, inst) = instance().await;
         let svc = services();
-        let t0 = Utc::now();
+        let t0 = crate::clock::Clock::now(&crate::clock::SystemClock);
         let temp = add_user(&svc, &inst, "tia", &["users"], None, t0)
             .await
             .expect("a temporary password");

@@ -9,8 +9,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{TimeDelta, Utc};
+use chrono::TimeDelta;
 use clap::{Parser, Subcommand};
+use holdfast::clock::{Clock, SystemClock};
 use holdfast::update::bundle;
 use sign::SignError;
 
@@ -146,7 +147,7 @@ fn run(command: Command) -> Result<(), SignError> {
                 .iter()
                 .map(|k| sign::load_signing_key(k))
                 .collect::<Result<Vec<_>, _>>()?;
-            let created_at = Utc::now();
+            let created_at = SystemClock.now();
             let sbom = sign::sbom::generate(&sign::sbom::Request {
                 manifest_path,
                 arch: arch.clone(),
@@ -203,7 +204,7 @@ fn run(command: Command) -> Result<(), SignError> {
             let sbom = sign::sbom::generate(&sign::sbom::Request {
                 manifest_path,
                 arch,
-                created_at: Utc::now(),
+                created_at: SystemClock.now(),
             })?;
             match out {
                 Some(path) => write_new_file(&path, &sbom),

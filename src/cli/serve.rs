@@ -50,6 +50,7 @@ pub fn init(console: Console) -> Result<()> {
         config.tls_cert_file.as_deref(),
         config.tls_key_file.as_deref(),
         &hostnames,
+        clock.now(),
     )?;
     println!("data dir:    {}", dir.display());
     println!("master key:  {source}");
@@ -136,6 +137,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         config.tls_cert_file.as_deref(),
         config.tls_key_file.as_deref(),
         &hostnames,
+        clock.now(),
     )?;
     let tls = crate::tls::server_config(&cert)?;
     let listener = bind(config.listen, "HTTPS").await?;
@@ -499,10 +501,10 @@ async fn announce_setup_links(state: &AppState, port: u16) {
     }
 }
 
-/// Seconds until the next local `hh:mm`.
-fn until_next(hh: u32, mm: u32) -> Duration {
+/// Seconds from `now` until the next local `hh:mm`.
+fn until_next(now: chrono::DateTime<chrono::Utc>, hh: u32, mm: u32) -> Duration {
     use chrono::{Local, TimeZone, Timelike};
-    let now = Local::now();
+    let now = now.with_timezone(&Local);
     let today = now.date_naive().and_hms_opt(hh, mm, 0);
     let next = today
         .and_then(|t| Local.from_local_datetime(&t).earliest())
@@ -521,7 +523,7 @@ async fn backup_schedule(state: AppState, mut stop: watch::Receiver<bool>) {
     let (hh, mm) = state.config.backup.schedule;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(until_next(hh, mm)) => {
+            _ = tokio::time::sleep(until_next(state.clock.now(), hh, mm)) => {
                 crate::backup::job::run_all(
                     &state.config,
                     &state.clock,

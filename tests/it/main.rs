@@ -1,5 +1,13 @@
 //! The one integration-test binary: every test starts the real `holdfast` binary on 127.0.0.1:0 in a
 //! temporary data dir and talks HTTPS to it.
+// Test and measurement code: a failed unwrap is a failed test, and the host clock is what it
+// measures against (the production rules in Cargo.toml [lints] do not apply here).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 
 mod browser;
 mod browser_flows;
