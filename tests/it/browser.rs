@@ -111,11 +111,19 @@ async fn bounded<T>(
 ) -> Result<T, String> {
     match tokio::time::timeout(limit, command).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        Ok(Err(e)) => Err(format!("{what}: {}", brief(&e))),
         Err(_) => Err(format!(
             "{what}: no answer from chromedriver within {limit:?}"
         )),
     }
+}
+
+/// thirtyfour's error text on one line, without chromedriver's session info and native stack.
+fn brief(error: &WebDriverError) -> String {
+    let text = error.to_string();
+    let text = text.split("(Session info").next().unwrap_or_default();
+    let text = text.split("Stacktrace:").next().unwrap_or_default();
+    snippet(&text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 impl Browser {
@@ -168,8 +176,15 @@ impl Browser {
             }
             let caps = chrome_capabilities(&chrome_bin, browser.profile.path(), width, height)
                 .map_err(|e| format!("browser: capabilities: {e}"))?;
+            // An HTTP(S)_PROXY in the developer's environment must not carry
+            // commands meant for our chromedriver on loopback.
+            let http = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(NEW_SESSION_TIMEOUT)
+                .build()
+                .map_err(|e| format!("browser: HTTP client: {e}"))?;
             let connect = WebDriver::builder(format!("http://127.0.0.1:{port}"), caps)
-                .request_timeout(NEW_SESSION_TIMEOUT)
+                .client(http)
                 .connect();
             let session = bounded("new session", NEW_SESSION_TIMEOUT, connect)
                 .await
@@ -236,7 +251,7 @@ impl Browser {
     pub async fn wait_for(&self, css: &str, timeout: Duration) -> Result<Element, String> {
         let query = self.wd()?.query(By::Css(css)).wait(timeout, POLL);
         let inner = bounded(
-            &format!("wait_for({css})"),
+            &format!("wait_for({css}) for {timeout:?}"),
             wait_limit(timeout),
             query.first(),
         )
@@ -255,7 +270,7 @@ impl Browser {
             .ignore_errors(true)
             .with_text(move |text: &str| text.contains(wanted.as_str()))
             .wait(timeout, POLL);
-        let what = format!("wait_for_text({needle:?})");
+        let what = format!("wait_for_text({needle:?}) for {timeout:?}");
         match bounded(&what, wait_limit(timeout), query.first()).await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -500,13 +515,41 @@ enum ReadyError {
 impl Drop for Browser {
     fn drop(&mut self) {
         // Chromium is a child of chromedriver and could outlive a killed
-        // driver, so the session ends first (thirtyfour's drop blocks on
-        // DELETE /session), then the driver we started is killed.
-        drop(self.session.take());
+        // driver, so the session ends first, then the driver we started is
+        // killed. Not through thirtyfour's own drop: it blocks this thread on
+        // a request over a pooled connection whose task lives on this same
+        // runtime (a #[tokio::test] has one thread), so it would wait out
+        // its whole timeout (measured: 60 s). `leak` tells thirtyfour (and
+        // every Element still holding the session) that it has ended.
+        if let Some(session) = self.session.take() {
+            let id = session.session_id().to_string();
+            let _ = session.leak();
+            let _ = blocking_delete_session(self.port, &id, Duration::from_secs(5));
+        }
         if let Some(child) = self.driver.take() {
             kill_and_reap(child);
         }
     }
+}
+
+/// DELETE /session/{id} on a fresh std connection, for `Drop`, where no
+/// async runtime may be driven. Reading the reply is how we learn Chromium
+/// has been closed; chromedriver may drop the request if Chromium is gone,
+/// and the kill follows anyway.
+fn blocking_delete_session(port: u16, session: &str, limit: Duration) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, limit)?;
+    stream.set_read_timeout(Some(limit))?;
+    stream.set_write_timeout(Some(limit))?;
+    write!(
+        stream,
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut reply = [0u8; 512];
+    let _ = stream.read(&mut reply)?;
+    Ok(())
 }
 
 impl Element {
