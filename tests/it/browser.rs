@@ -1,42 +1,37 @@
-//! Minimal W3C WebDriver client that runs its own chromedriver + headless Chromium for browser tests.
+//! Headless Chromium for browser tests: runs its own chromedriver and drives it through thirtyfour.
 //!
-//! Only tokio, hyper 1 (client, http1), hyper-util (tokio), http-body-util,
-//! serde_json, base64, tempfile and std are used, so the module drops into the
-//! integration test binary without new dependencies. Every network call goes to
-//! the chromedriver we spawned on 127.0.0.1, every call has a timeout and every
-//! wait is bounded, so a broken browser fails a test instead of hanging CI.
+//! The WebDriver protocol itself is thirtyfour's (docs/ARCHITECTURE.md, crate table); this module
+//! owns what a library cannot know about us: which Chromium binary and flags (no traffic off
+//! loopback), a chromedriver process per browser that is killed by PID, a viewport of an exact
+//! size, and how a test waits for a form submission's page. Every command is bounded in time, so
+//! a broken browser fails a test instead of hanging CI.
 
 // A toolkit for many tests in one test binary: no single test uses it all.
 #![allow(dead_code)]
 
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Bytes;
-use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use thirtyfour::PageLoadStrategy;
+use thirtyfour::prelude::*;
 
 /// Upper bound for one ordinary WebDriver command.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Chromium's first start on a cold, busy two-core machine can be slow.
 const NEW_SESSION_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long chromedriver gets to answer `/status` with `ready: true`.
+/// How long chromedriver gets to start listening on its port.
 const DRIVER_READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Kept below `CALL_TIMEOUT` so chromedriver reports a WebDriver `timeout`
-/// error (with its message) before our HTTP timeout fires.
+/// error (with its message) before our own timeout fires.
 const PAGE_LOAD_MS: u64 = 25_000;
 const SCRIPT_MS: u64 = 25_000;
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
-/// W3C's fixed key for element references in JSON.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// Flags for a quiet, sandbox-free headless run. The network ones keep
 /// Chromium from phoning Google: only 127.0.0.1 / localhost may be contacted.
@@ -69,12 +64,14 @@ const CHROME_ARGS: &[&str] = &[
 
 /// A headless Chromium session driven through a chromedriver we own.
 ///
-/// Prefer [`Browser::quit`]; dropping a `Browser` also ends the session and
-/// kills the chromedriver child (best effort, blocking for at most a few
-/// seconds), and never touches any other process.
+/// Prefer [`Browser::quit`]; dropping a `Browser` also ends the session
+/// (thirtyfour's blocking fallback) and then kills the chromedriver child,
+/// and never touches any other process.
 pub struct Browser {
     driver: Option<Child>,
-    wire: Wire,
+    // `None` only between a failed start and the drop that follows it.
+    session: Option<WebDriver>,
+    port: u16,
     // Held only so the profile and driver log outlive Chromium.
     profile: tempfile::TempDir,
 }
@@ -82,58 +79,51 @@ pub struct Browser {
 /// A reference to a DOM element in the session that found it.
 #[derive(Clone)]
 pub struct Element {
-    id: String,
-    wire: Wire,
-}
-
-/// Where to send commands: cheap to clone so elements need no lifetime.
-#[derive(Clone)]
-struct Wire {
-    port: u16,
-    session: Arc<str>,
-}
-
-/// A failed command: the W3C error code (or a local kind) plus message.
-/// Waits need the code to tell "not there yet" from "broken".
-struct Fault {
-    code: String,
-    message: String,
-}
-
-impl fmt::Display for Fault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Chromedriver messages usually begin with the code already.
-        if self.message.starts_with(&self.code) {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.code, self.message)
-        }
-    }
-}
-
-impl Fault {
-    fn local(code: &str, message: impl Into<String>) -> Fault {
-        Fault {
-            code: code.to_string(),
-            message: message.into(),
-        }
-    }
+    inner: WebElement,
 }
 
 impl fmt::Debug for Browser {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Browser")
             .field("driver_pid", &self.driver_pid())
-            .field("port", &self.wire.port)
-            .field("session", &self.wire.session)
+            .field("port", &self.port)
+            .field(
+                "session",
+                &self.session.as_ref().map(|s| s.session_id().to_string()),
+            )
             .finish()
     }
 }
 
 impl fmt::Debug for Element {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Element").field("id", &self.id).finish()
+        f.debug_struct("Element")
+            .field("id", &self.inner.element_id().to_string())
+            .finish()
     }
+}
+
+/// Runs one thirtyfour command with an upper bound on its time, naming it in the error.
+async fn bounded<T>(
+    what: &str,
+    limit: Duration,
+    command: impl Future<Output = WebDriverResult<T>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, command).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(format!("{what}: {}", brief(&e))),
+        Err(_) => Err(format!(
+            "{what}: no answer from chromedriver within {limit:?}"
+        )),
+    }
+}
+
+/// thirtyfour's error text on one line, without chromedriver's session info and native stack.
+fn brief(error: &WebDriverError) -> String {
+    let text = error.to_string();
+    let text = text.split("(Session info").next().unwrap_or_default();
+    let text = text.split("Stacktrace:").next().unwrap_or_default();
+    snippet(&text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 impl Browser {
@@ -170,13 +160,11 @@ impl Browser {
             // From here on, Drop reaps the child on every early return.
             let mut browser = Browser {
                 driver: Some(child),
-                wire: Wire {
-                    port,
-                    session: Arc::from(""),
-                },
+                session: None,
+                port,
                 profile,
             };
-            match browser.wait_driver_ready().await {
+            match browser.wait_driver_listening().await {
                 Ok(()) => {}
                 Err(ReadyError::Exited(why)) => {
                     last_error = format!("{why}{}", log_tail(&log_path));
@@ -186,11 +174,22 @@ impl Browser {
                     return Err(format!("{why}{}", log_tail(&log_path)));
                 }
             }
-            let session = browser
-                .new_session(&chrome_bin, width, height)
+            let caps = chrome_capabilities(&chrome_bin, browser.profile.path(), width, height)
+                .map_err(|e| format!("browser: capabilities: {e}"))?;
+            // An HTTP(S)_PROXY in the developer's environment must not carry
+            // commands meant for our chromedriver on loopback.
+            let http = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(NEW_SESSION_TIMEOUT)
+                .build()
+                .map_err(|e| format!("browser: HTTP client: {e}"))?;
+            let connect = WebDriver::builder(format!("http://127.0.0.1:{port}"), caps)
+                .client(http)
+                .connect();
+            let session = bounded("new session", NEW_SESSION_TIMEOUT, connect)
                 .await
-                .map_err(|e| format!("browser: new session failed: {e}{}", log_tail(&log_path)))?;
-            browser.wire.session = Arc::from(session);
+                .map_err(|e| format!("browser: {e}{}", log_tail(&log_path)))?;
+            browser.session = Some(session);
             browser.set_window_size(width, height).await?;
             return Ok(browser);
         }
@@ -204,106 +203,87 @@ impl Browser {
         self.driver.as_ref().map(Child::id)
     }
 
+    fn wd(&self) -> Result<&WebDriver, String> {
+        self.session
+            .as_ref()
+            .ok_or_else(|| "browser: no WebDriver session".to_string())
+    }
+
     pub async fn goto(&self, url: &str) -> Result<(), String> {
-        self.wire
-            .session_cmd(Method::POST, "/url", Some(json!({ "url": url })))
-            .await
-            .map(drop)
-            .map_err(|e| format!("goto({url}): {e}"))
+        bounded(&format!("goto({url})"), CALL_TIMEOUT, self.wd()?.goto(url)).await
     }
 
     pub async fn current_url(&self) -> Result<String, String> {
-        self.wire
-            .session_string("/url")
-            .await
-            .map_err(|e| format!("current_url: {e}"))
+        let url = bounded("current_url", CALL_TIMEOUT, self.wd()?.current_url()).await?;
+        Ok(url.to_string())
     }
 
     pub async fn title(&self) -> Result<String, String> {
-        self.wire
-            .session_string("/title")
-            .await
-            .map_err(|e| format!("title: {e}"))
+        bounded("title", CALL_TIMEOUT, self.wd()?.title()).await
     }
 
     pub async fn source(&self) -> Result<String, String> {
-        self.wire
-            .session_string("/source")
-            .await
-            .map_err(|e| format!("source: {e}"))
+        bounded("source", CALL_TIMEOUT, self.wd()?.source()).await
     }
 
     /// Finds the first element matching `css` right now (no waiting).
     pub async fn find(&self, css: &str) -> Result<Element, String> {
-        self.find_raw(css, CALL_TIMEOUT)
-            .await
-            .map_err(|e| format!("find({css}): {e}"))
+        let inner = bounded(
+            &format!("find({css})"),
+            CALL_TIMEOUT,
+            self.wd()?.find(By::Css(css)),
+        )
+        .await?;
+        Ok(Element { inner })
     }
 
     pub async fn find_all(&self, css: &str) -> Result<Vec<Element>, String> {
-        let value = self
-            .wire
-            .session_cmd(Method::POST, "/elements", Some(by_css(css)))
-            .await
-            .map_err(|e| format!("find_all({css}): {e}"))?;
-        let list = value
-            .as_array()
-            .ok_or_else(|| format!("find_all({css}): expected a list, got {value}"))?;
-        list.iter()
-            .map(|v| self.element_from(v))
-            .collect::<Result<_, _>>()
-            .map_err(|e| format!("find_all({css}): {e}"))
+        let found = bounded(
+            &format!("find_all({css})"),
+            CALL_TIMEOUT,
+            self.wd()?.find_all(By::Css(css)),
+        )
+        .await?;
+        Ok(found.into_iter().map(|inner| Element { inner }).collect())
     }
 
-    /// Polls every 100 ms until an element matches `css`.
+    /// Polls every 100 ms until an element matches `css` (thirtyfour's element query).
     pub async fn wait_for(&self, css: &str, timeout: Duration) -> Result<Element, String> {
-        let start = Instant::now();
-        loop {
-            let fault = match self.find_raw(css, poll_call_timeout(start, timeout)).await {
-                Ok(el) => return Ok(el),
-                Err(f) => f,
-            };
-            // A bad selector or a dead session will not heal by waiting.
-            if !matches!(
-                fault.code.as_str(),
-                "no such element" | "stale element reference" | "timeout"
-            ) {
-                return Err(format!("wait_for({css}): {fault}"));
-            }
-            if start.elapsed() >= timeout {
-                return Err(format!(
-                    "wait_for({css}): timed out after {timeout:?} ({fault})"
-                ));
-            }
-            tokio::time::sleep(POLL.min(timeout.saturating_sub(start.elapsed()))).await;
-        }
+        let query = self.wd()?.query(By::Css(css)).wait(timeout, POLL);
+        let inner = bounded(
+            &format!("wait_for({css}) for {timeout:?}"),
+            wait_limit(timeout),
+            query.first(),
+        )
+        .await?;
+        Ok(Element { inner })
     }
 
-    /// Polls every 100 ms until `document.body.innerText` contains `needle`.
+    /// Polls every 100 ms until the rendered text of `<body>` contains `needle`.
     pub async fn wait_for_text(&self, needle: &str, timeout: Duration) -> Result<(), String> {
-        let start = Instant::now();
-        loop {
-            let read = self
-                .wire
-                .execute(
-                    "return document.body ? document.body.innerText : '';",
-                    json!([]),
-                    poll_call_timeout(start, timeout),
-                )
-                .await;
-            let last = match read {
-                Ok(Value::String(text)) if text.contains(needle) => return Ok(()),
-                Ok(Value::String(text)) => format!("page text: {:?}", snippet(&text)),
-                Ok(other) => format!("unexpected script result {other}"),
-                // Reading during a navigation can fail transiently; keep polling.
-                Err(f) => f.to_string(),
-            };
-            if start.elapsed() >= timeout {
-                return Err(format!(
-                    "wait_for_text({needle:?}): not found after {timeout:?}; {last}"
-                ));
+        let wanted = needle.to_string();
+        // A navigation can take the body away between find and read: such
+        // errors mean "not yet", and the query looks again.
+        let query = self
+            .wd()?
+            .query(By::Tag("body"))
+            .ignore_errors(true)
+            .with_text(move |text: &str| text.contains(wanted.as_str()))
+            .wait(timeout, POLL);
+        let what = format!("wait_for_text({needle:?}) for {timeout:?}");
+        match bounded(&what, wait_limit(timeout), query.first()).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let page = self
+                    .execute(
+                        "return document.body ? document.body.innerText : '';",
+                        Value::Null,
+                    )
+                    .await
+                    .map(|text| snippet(text.as_str().unwrap_or_default()))
+                    .unwrap_or_else(|read| read);
+                Err(format!("{e}; page text: {page:?}"))
             }
-            tokio::time::sleep(POLL.min(timeout.saturating_sub(start.elapsed()))).await;
         }
     }
 
@@ -326,7 +306,8 @@ impl Browser {
     /// Navigation is detected by a marker planted in the old page's `window`:
     /// the new document lacks it even when the URL stays the same (a POST
     /// back to itself), and a changed URL also counts. Either way the wait
-    /// ends only once `document.readyState` is `complete`.
+    /// ends only once `document.readyState` is `complete`. No WebDriver
+    /// library offers this wait: WebDriver has no "navigation finished" event.
     pub async fn submit_form(&self, css_of_button: &str) -> Result<(), String> {
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let what = format!("submit_form({css_of_button})");
@@ -339,14 +320,12 @@ impl Browser {
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        self.wire
-            .execute(
-                "window.__holdfastNavMarker = arguments[0];",
-                json!([marker]),
-                CALL_TIMEOUT,
-            )
-            .await
-            .map_err(|e| format!("{what}: cannot mark the page: {e}"))?;
+        self.execute(
+            "window.__holdfastNavMarker = arguments[0];",
+            json!([marker]),
+        )
+        .await
+        .map_err(|e| format!("{what}: cannot mark the page: {e}"))?;
         let button = self.find(css_of_button).await?;
         button.click().await.map_err(|e| format!("{what}: {e}"))?;
 
@@ -354,15 +333,7 @@ impl Browser {
         let probe = "return [document.readyState, location.href, \
                      window.__holdfastNavMarker === arguments[0]];";
         loop {
-            let state = self
-                .wire
-                .execute(
-                    probe,
-                    json!([marker]),
-                    poll_call_timeout(start, SUBMIT_TIMEOUT),
-                )
-                .await;
-            let last = match state {
+            let last = match self.execute(probe, json!([marker])).await {
                 Ok(v) => {
                     let ready = v[0].as_str() == Some("complete");
                     let url = v[1].as_str().unwrap_or_default();
@@ -373,7 +344,7 @@ impl Browser {
                     format!("readyState={} url={url}", v[0])
                 }
                 // The old document may vanish mid-call; that is progress.
-                Err(f) => f.to_string(),
+                Err(e) => e,
             };
             if start.elapsed() >= SUBMIT_TIMEOUT {
                 return Err(format!(
@@ -394,25 +365,19 @@ impl Browser {
         let (want_w, want_h) = (i64::from(width), i64::from(height));
         let (mut outer_w, mut outer_h) = (want_w, want_h);
         for _ in 0..3 {
-            self.wire
-                .session_cmd(
-                    Method::POST,
-                    "/window/rect",
-                    Some(json!({ "width": outer_w, "height": outer_h })),
-                )
-                .await
-                .map_err(|e| format!("{what}: {e}"))?;
+            let (w, h) = (
+                u32::try_from(outer_w).map_err(|e| format!("{what}: {e}"))?,
+                u32::try_from(outer_h).map_err(|e| format!("{what}: {e}"))?,
+            );
+            bounded(&what, CALL_TIMEOUT, self.wd()?.set_window_rect(0, 0, w, h)).await?;
             let inner = self
-                .wire
                 .execute(
                     "return [window.innerWidth, window.innerHeight];",
-                    json!([]),
-                    CALL_TIMEOUT,
+                    Value::Null,
                 )
                 .await
                 .map_err(|e| format!("{what}: measuring the viewport: {e}"))?;
-            let (got_w, got_h) = (inner[0].as_i64(), inner[1].as_i64());
-            let (Some(got_w), Some(got_h)) = (got_w, got_h) else {
+            let (Some(got_w), Some(got_h)) = (inner[0].as_i64(), inner[1].as_i64()) else {
                 return Err(format!("{what}: unexpected viewport reading {inner}"));
             };
             if (got_w, got_h) == (want_w, want_h) {
@@ -429,20 +394,7 @@ impl Browser {
     /// Saves a PNG of the current viewport to `path`.
     pub async fn screenshot(&self, path: &Path) -> Result<(), String> {
         let what = format!("screenshot({})", path.display());
-        let value = self
-            .wire
-            .session_cmd(Method::GET, "/screenshot", None)
-            .await
-            .map_err(|e| format!("{what}: {e}"))?;
-        let encoded = value.as_str().ok_or_else(|| {
-            format!(
-                "{what}: expected base64 text, got {}",
-                snippet(&value.to_string())
-            )
-        })?;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|e| format!("{what}: bad base64: {e}"))?;
+        let png = bounded(&what, CALL_TIMEOUT, self.wd()?.screenshot_as_png()).await?;
         if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
             return Err(format!("{what}: chromedriver did not return a PNG"));
         }
@@ -451,10 +403,8 @@ impl Browser {
 
     /// All cookies visible to the current page, as W3C cookie objects.
     pub async fn cookies(&self) -> Result<Value, String> {
-        self.wire
-            .session_cmd(Method::GET, "/cookie", None)
-            .await
-            .map_err(|e| format!("cookies: {e}"))
+        let all = bounded("cookies", CALL_TIMEOUT, self.wd()?.get_all_cookies()).await?;
+        serde_json::to_value(all).map_err(|e| format!("cookies: {e}"))
     }
 
     /// Runs `script` as a function body in the page (Execute Script, sync).
@@ -462,49 +412,35 @@ impl Browser {
     /// other value is passed as the single argument.
     pub async fn execute(&self, script: &str, args: Value) -> Result<Value, String> {
         let args = match args {
-            Value::Null => json!([]),
-            Value::Array(_) => args,
-            single => json!([single]),
+            Value::Null => Vec::new(),
+            Value::Array(list) => list,
+            single => vec![single],
         };
-        self.wire
-            .execute(script, args, CALL_TIMEOUT)
-            .await
-            .map_err(|e| format!("execute: {e}"))
+        let ret = bounded("execute", CALL_TIMEOUT, self.wd()?.execute(script, args)).await?;
+        Ok(ret.json().clone())
     }
 
     /// Messages of SEVERE browser-log entries (console.error, uncaught
     /// exceptions, failed loads) since the previous call: chromedriver hands
     /// out each log entry only once.
     pub async fn console_errors(&self) -> Result<Vec<String>, String> {
-        let value = self
-            .wire
-            .session_cmd(Method::POST, "/se/log", Some(json!({ "type": "browser" })))
-            .await
-            .map_err(|e| format!("console_errors: {e}"))?;
-        let entries = value
-            .as_array()
-            .ok_or_else(|| format!("console_errors: expected a list, got {value}"))?;
+        let entries = bounded("console_errors", CALL_TIMEOUT, self.wd()?.browser_log()).await?;
         Ok(entries
-            .iter()
-            .filter(|e| e["level"].as_str() == Some("SEVERE"))
-            .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+            .into_iter()
+            .filter(|e| e.level == "SEVERE")
+            .map(|e| e.message)
             .collect())
     }
 
     /// Ends the session (Chromium exits), then kills and reaps chromedriver.
     /// The driver is stopped even when ending the session fails.
     pub async fn quit(mut self) -> Result<(), String> {
-        let ended = self
-            .wire
-            .call(
-                Method::DELETE,
-                &format!("/session/{}", self.wire.session),
-                None,
-                CALL_TIMEOUT,
-            )
-            .await
-            .map(drop)
-            .map_err(|e| format!("quit: deleting the session failed: {e}"));
+        let ended = match self.session.take() {
+            Some(session) => {
+                bounded("quit: deleting the session", CALL_TIMEOUT, session.quit()).await
+            }
+            None => Ok(()),
+        };
         let stopped = match self.driver.take() {
             Some(child) => stop_driver(child).await,
             None => Ok(()),
@@ -512,30 +448,9 @@ impl Browser {
         ended.and(stopped)
     }
 
-    async fn find_raw(&self, css: &str, limit: Duration) -> Result<Element, Fault> {
-        let value = self
-            .wire
-            .call(
-                Method::POST,
-                &self.wire.path("/element"),
-                Some(by_css(css)),
-                limit,
-            )
-            .await?;
-        self.element_from(&value)
-    }
-
-    fn element_from(&self, value: &Value) -> Result<Element, Fault> {
-        let id = value[ELEMENT_KEY].as_str().ok_or_else(|| {
-            Fault::local("protocol", format!("not an element reference: {value}"))
-        })?;
-        Ok(Element {
-            id: id.to_string(),
-            wire: self.wire.clone(),
-        })
-    }
-
-    async fn wait_driver_ready(&mut self) -> Result<(), ReadyError> {
+    /// Chromedriver binds its port once it can serve; a child that exits
+    /// first most likely lost the port to someone else.
+    async fn wait_driver_listening(&mut self) -> Result<(), ReadyError> {
         let start = Instant::now();
         loop {
             let exited = self.driver.as_mut().map(Child::try_wait);
@@ -543,54 +458,52 @@ impl Browser {
                 self.driver = None;
                 return Err(ReadyError::Exited(format!(
                     "chromedriver exited early ({status}) on port {}",
-                    self.wire.port
+                    self.port
                 )));
             }
-            let probe = self
-                .wire
-                .call(Method::GET, "/status", None, Duration::from_secs(2))
-                .await;
-            if matches!(probe, Ok(ref v) if v["ready"].as_bool() == Some(true)) {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             if start.elapsed() >= DRIVER_READY_TIMEOUT {
                 return Err(ReadyError::Fatal(format!(
-                    "browser: chromedriver on port {} not ready after {DRIVER_READY_TIMEOUT:?}",
-                    self.wire.port
+                    "browser: chromedriver on port {} not listening after {DRIVER_READY_TIMEOUT:?}",
+                    self.port
                 )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
 
-    async fn new_session(&self, chrome: &Path, width: u32, height: u32) -> Result<String, Fault> {
-        let mut args: Vec<String> = CHROME_ARGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!(
-            "--user-data-dir={}",
-            self.profile.path().join("profile").display()
-        ));
-        args.push(format!("--window-size={width},{height}"));
-        let caps = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "chrome",
-                    "acceptInsecureCerts": true,
-                    "pageLoadStrategy": "normal",
-                    "timeouts": { "implicit": 0, "pageLoad": PAGE_LOAD_MS, "script": SCRIPT_MS },
-                    "goog:chromeOptions": { "binary": chrome, "args": args },
-                    "goog:loggingPrefs": { "browser": "ALL" }
-                }
-            }
-        });
-        let value = self
-            .wire
-            .call(Method::POST, "/session", Some(caps), NEW_SESSION_TIMEOUT)
-            .await?;
-        value["sessionId"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| Fault::local("protocol", format!("no sessionId in {value}")))
+/// Chrome capabilities: our binary, flags and profile; self-signed test certificates accepted;
+/// the browser log kept for [`Browser::console_errors`].
+fn chrome_capabilities(
+    chrome: &Path,
+    profile: &Path,
+    width: u32,
+    height: u32,
+) -> WebDriverResult<thirtyfour::ChromeCapabilities> {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(&chrome.display().to_string())?;
+    for arg in CHROME_ARGS {
+        caps.add_arg(arg)?;
     }
+    caps.add_arg(&format!(
+        "--user-data-dir={}",
+        profile.join("profile").display()
+    ))?;
+    caps.add_arg(&format!("--window-size={width},{height}"))?;
+    caps.accept_insecure_certs(true)?;
+    caps.set_page_load_strategy(PageLoadStrategy::Normal)?;
+    caps.set(
+        "timeouts",
+        json!({ "implicit": 0, "pageLoad": PAGE_LOAD_MS, "script": SCRIPT_MS }),
+    )?;
+    caps.set("goog:loggingPrefs", json!({ "browser": "ALL" }))?;
+    Ok(caps)
 }
 
 enum ReadyError {
@@ -601,252 +514,103 @@ enum ReadyError {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let Some(child) = self.driver.take() else {
-            return;
-        };
         // Chromium is a child of chromedriver and could outlive a killed
-        // driver, so first ask the driver to close it (short, blocking, and
-        // safe without a runtime), then kill the driver we started.
-        if !self.wire.session.is_empty() {
-            let _ = blocking_delete_session(&self.wire, Duration::from_secs(5));
+        // driver, so the session ends first, then the driver we started is
+        // killed. Not through thirtyfour's own drop: it blocks this thread on
+        // a request over a pooled connection whose task lives on this same
+        // runtime (a #[tokio::test] has one thread), so it would wait out
+        // its whole timeout (measured: 60 s). `leak` tells thirtyfour (and
+        // every Element still holding the session) that it has ended.
+        if let Some(session) = self.session.take() {
+            let id = session.session_id().to_string();
+            let _ = session.leak();
+            let _ = blocking_delete_session(self.port, &id, Duration::from_secs(5));
         }
-        kill_and_reap(child);
+        if let Some(child) = self.driver.take() {
+            kill_and_reap(child);
+        }
     }
 }
 
-impl Element {
-    pub async fn click(&self) -> Result<(), String> {
-        self.post("/click", json!({}))
-            .await
-            .map_err(|e| format!("element click: {e}"))
-    }
-
-    pub async fn send_keys(&self, text: &str) -> Result<(), String> {
-        self.post("/value", json!({ "text": text }))
-            .await
-            .map_err(|e| format!("element send_keys: {e}"))
-    }
-
-    pub async fn clear(&self) -> Result<(), String> {
-        self.post("/clear", json!({}))
-            .await
-            .map_err(|e| format!("element clear: {e}"))
-    }
-
-    /// The rendered (visible) text of the element.
-    pub async fn text(&self) -> Result<String, String> {
-        let v = self
-            .get("/text")
-            .await
-            .map_err(|e| format!("element text: {e}"))?;
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("element text: expected a string, got {v}"))
-    }
-
-    /// The attribute `name`, or `None` when the element does not have it.
-    pub async fn attr(&self, name: &str) -> Result<Option<String>, String> {
-        let v = self
-            .get(&format!("/attribute/{}", encode_segment(name)))
-            .await
-            .map_err(|e| format!("element attr({name}): {e}"))?;
-        match v {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s)),
-            other => Ok(Some(other.to_string())),
-        }
-    }
-
-    /// The DOM property `name` (e.g. `value` of an input as typed so far).
-    pub async fn prop(&self, name: &str) -> Result<Value, String> {
-        self.get(&format!("/property/{}", encode_segment(name)))
-            .await
-            .map_err(|e| format!("element prop({name}): {e}"))
-    }
-
-    pub async fn is_displayed(&self) -> Result<bool, String> {
-        let v = self
-            .get("/displayed")
-            .await
-            .map_err(|e| format!("element is_displayed: {e}"))?;
-        v.as_bool()
-            .ok_or_else(|| format!("element is_displayed: expected a bool, got {v}"))
-    }
-
-    async fn post(&self, suffix: &str, body: Value) -> Result<(), Fault> {
-        let path = self.wire.path(&format!("/element/{}{suffix}", self.id));
-        self.wire
-            .call(Method::POST, &path, Some(body), CALL_TIMEOUT)
-            .await
-            .map(drop)
-    }
-
-    async fn get(&self, suffix: &str) -> Result<Value, Fault> {
-        let path = self.wire.path(&format!("/element/{}{suffix}", self.id));
-        self.wire.call(Method::GET, &path, None, CALL_TIMEOUT).await
-    }
-}
-
-impl Wire {
-    fn path(&self, suffix: &str) -> String {
-        format!("/session/{}{suffix}", self.session)
-    }
-
-    async fn session_cmd(
-        &self,
-        method: Method,
-        suffix: &str,
-        body: Option<Value>,
-    ) -> Result<Value, Fault> {
-        self.call(method, &self.path(suffix), body, CALL_TIMEOUT)
-            .await
-    }
-
-    async fn session_string(&self, suffix: &str) -> Result<String, Fault> {
-        match self.session_cmd(Method::GET, suffix, None).await? {
-            Value::String(s) => Ok(s),
-            other => Err(Fault::local(
-                "protocol",
-                format!("expected a string, got {other}"),
-            )),
-        }
-    }
-
-    async fn execute(&self, script: &str, args: Value, limit: Duration) -> Result<Value, Fault> {
-        let body = json!({ "script": script, "args": args });
-        self.call(Method::POST, &self.path("/execute/sync"), Some(body), limit)
-            .await
-    }
-
-    /// One command: returns the W3C `value`, or the W3C error as a `Fault`.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        limit: Duration,
-    ) -> Result<Value, Fault> {
-        let what = format!("{method} {path}");
-        let exchange = tokio::time::timeout(limit, http_exchange(self.port, method, path, body));
-        let (status, bytes) = match exchange.await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => return Err(Fault::local("transport", format!("{what}: {e}"))),
-            Err(_) => {
-                return Err(Fault::local(
-                    "timeout",
-                    format!("{what}: no answer from chromedriver within {limit:?}"),
-                ));
-            }
-        };
-        let mut reply: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            Fault::local(
-                "protocol",
-                format!(
-                    "{what}: HTTP {status}, body is not JSON ({e}): {}",
-                    snippet(&String::from_utf8_lossy(&bytes))
-                ),
-            )
-        })?;
-        let value = reply["value"].take();
-        if let Some(code) = value["error"].as_str() {
-            // Chromedriver appends session info lines; the first part is the news.
-            let message = value["message"].as_str().unwrap_or_default();
-            let message = message
-                .split("\n  (Session info")
-                .next()
-                .unwrap_or_default();
-            return Err(Fault {
-                code: code.to_string(),
-                message: message.trim().to_string(),
-            });
-        }
-        if status >= 400 {
-            return Err(Fault::local(
-                "protocol",
-                format!(
-                    "{what}: HTTP {status} without a W3C error: {}",
-                    snippet(&value.to_string())
-                ),
-            ));
-        }
-        Ok(value)
-    }
-}
-
-/// One HTTP/1.1 request on a fresh loopback connection; chromedriver is local
-/// so connection reuse would save little and add state to get wrong.
-async fn http_exchange(
-    port: u16,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> Result<(u16, Bytes), String> {
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .map_err(|e| format!("connect 127.0.0.1:{port}: {e}"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    let payload = match body {
-        Some(v) => Bytes::from(v.to_string()),
-        None => Bytes::new(),
-    };
-    // Chromedriver rejects requests whose Host is not a loopback name.
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(hyper::header::HOST, format!("127.0.0.1:{port}"))
-        .header(
-            hyper::header::CONTENT_TYPE,
-            "application/json; charset=utf-8",
-        )
-        .body(Full::new(payload))
-        .map_err(|e| format!("request: {e}"))?;
-    let exchange = async move {
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| format!("send: {e}"))?;
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("read body: {e}"))?
-            .to_bytes();
-        Ok((status, body))
-    };
-    // Drive the connection in this task rather than spawning it, so a timed
-    // out call leaves nothing running behind.
-    tokio::pin!(exchange);
-    tokio::pin!(conn);
-    tokio::select! {
-        reply = &mut exchange => reply,
-        done = &mut conn => match done {
-            // The server may close right after the last byte; the response
-            // is then complete and buffered.
-            Ok(()) => exchange.await,
-            Err(e) => Err(format!("connection: {e}")),
-        },
-    }
-}
-
-/// Chromedriver drops the DELETE if Chromium is gone; the kill follows anyway.
-fn blocking_delete_session(wire: &Wire, limit: Duration) -> std::io::Result<()> {
+/// DELETE /session/{id} on a fresh std connection, for `Drop`, where no
+/// async runtime may be driven. Reading the reply is how we learn Chromium
+/// has been closed; chromedriver may drop the request if Chromium is gone,
+/// and the kill follows anyway.
+fn blocking_delete_session(port: u16, session: &str, limit: Duration) -> std::io::Result<()> {
     use std::io::{Read as _, Write as _};
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], wire.port));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut stream = std::net::TcpStream::connect_timeout(&addr, limit)?;
     stream.set_read_timeout(Some(limit))?;
     stream.set_write_timeout(Some(limit))?;
     write!(
         stream,
-        "DELETE /session/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        wire.session, wire.port
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
     )?;
-    // Reading the reply is how we learn Chromium has been closed.
-    let mut sink = [0u8; 512];
-    let _ = stream.read(&mut sink)?;
+    let mut reply = [0u8; 512];
+    let _ = stream.read(&mut reply)?;
     Ok(())
+}
+
+impl Element {
+    pub async fn click(&self) -> Result<(), String> {
+        bounded("element click", CALL_TIMEOUT, self.inner.click()).await
+    }
+
+    pub async fn send_keys(&self, text: &str) -> Result<(), String> {
+        bounded(
+            "element send_keys",
+            CALL_TIMEOUT,
+            self.inner.send_keys(text),
+        )
+        .await
+    }
+
+    pub async fn clear(&self) -> Result<(), String> {
+        bounded("element clear", CALL_TIMEOUT, self.inner.clear()).await
+    }
+
+    /// The rendered (visible) text of the element.
+    pub async fn text(&self) -> Result<String, String> {
+        bounded("element text", CALL_TIMEOUT, self.inner.text()).await
+    }
+
+    /// The attribute `name`, or `None` when the element does not have it.
+    pub async fn attr(&self, name: &str) -> Result<Option<String>, String> {
+        bounded(
+            &format!("element attr({name})"),
+            CALL_TIMEOUT,
+            self.inner.attr(name),
+        )
+        .await
+    }
+
+    /// The DOM property `name` (e.g. `value` of an input as typed so far), as
+    /// JSON: read by script, because thirtyfour's `prop` turns every value into text.
+    pub async fn prop(&self, name: &str) -> Result<Value, String> {
+        let what = format!("element prop({name})");
+        let element = self.inner.to_json().map_err(|e| format!("{what}: {e}"))?;
+        let script = self.inner.handle().execute(
+            "return arguments[0][arguments[1]];",
+            vec![element, json!(name)],
+        );
+        let ret = bounded(&what, CALL_TIMEOUT, script).await?;
+        Ok(ret.json().clone())
+    }
+
+    pub async fn is_displayed(&self) -> Result<bool, String> {
+        bounded(
+            "element is_displayed",
+            CALL_TIMEOUT,
+            self.inner.is_displayed(),
+        )
+        .await
+    }
+}
+
+/// The whole of an element query: its own timeout plus a little for the last find in flight.
+fn wait_limit(timeout: Duration) -> Duration {
+    timeout + Duration::from_secs(5)
 }
 
 fn kill_and_reap(mut child: Child) {
@@ -914,32 +678,10 @@ fn log_tail(log: &Path) -> String {
     )
 }
 
-fn by_css(css: &str) -> Value {
-    json!({ "using": "css selector", "value": css })
-}
-
-/// Per-call HTTP limit inside a wait: never more than a little past the
-/// wait's own deadline, so the whole wait stays bounded.
-fn poll_call_timeout(start: Instant, timeout: Duration) -> Duration {
-    let remaining = timeout.saturating_sub(start.elapsed());
-    (remaining + Duration::from_secs(5)).min(CALL_TIMEOUT)
-}
-
 fn snippet(text: &str) -> String {
     const MAX: usize = 300;
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-fn encode_segment(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

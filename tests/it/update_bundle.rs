@@ -293,7 +293,7 @@ fn sbom_passes_the_cyclonedx_reference_validator() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/cyclonedx-validate");
     let out = Command::new(&script).arg(&file).output().unwrap();
     let said =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        String::from_utf8_lossy(&out.stdout).to_string() + &*String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     assert!(said.starts_with("valid: "), "{said}");
     // The validator does refuse what the schema forbids, so the pass above means something.
