@@ -298,11 +298,12 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
 /// Renders a page that may be showing the user's own mistakes: 422 when it does, so that scripts
 /// and tests see the refusal as well as people.
 pub fn render_refused(page: &impl Template, refused: bool) -> Result<Response, WebError> {
-    let mut resp = render(page)?;
-    if refused {
-        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    let resp = render(page)?;
+    Ok(if refused {
+        super::error::MISTAKES.shown_on(resp)
+    } else {
+        resp
+    })
 }
 
 pub fn render(page: &impl Template) -> Result<Response, WebError> {

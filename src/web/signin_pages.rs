@@ -1,6 +1,7 @@
 //! The sign-in pages: password, second factor, forced password change, sign-out, first-run setup.
 
 use super::api::session::max_age;
+use super::error::MISTAKES;
 use super::guard::{ClientIp, MaybeSession, Session, clear_session_cookie, session_cookie};
 use super::pages::{chrome, public_chrome, render, with_cookie};
 use super::{CurrentInstance, WebError};
@@ -11,8 +12,8 @@ use crate::crypto::Secret;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -158,8 +159,7 @@ pub async fn signin_submit(
                 // Only what a user name can be is shown back.
                 username: username.chars().take(signin::MAX_USERNAME_CHARS).collect(),
             };
-            let mut resp = render(&page)?;
-            *resp.status_mut() = e.status();
+            let resp = e.shown_on(render(&page)?);
             Ok(with_cookie(resp, set))
         }
     }
@@ -225,8 +225,7 @@ pub async fn code_submit(
                     notice: None,
                     username: s.username.clone(),
                 };
-                let mut resp = render(&page)?;
-                *resp.status_mut() = StatusCode::UNAUTHORIZED;
+                let resp = WebError::SignInFailed.shown_on(render(&page)?);
                 return Ok(with_cookie(resp, set));
             }
             let page = CodePage {
@@ -234,8 +233,7 @@ pub async fn code_submit(
                 error: Some("That code is not right or has expired.".into()),
                 hint: hint_for(&s.second_factor),
             };
-            let mut resp = render(&page)?;
-            *resp.status_mut() = StatusCode::UNAUTHORIZED;
+            let resp = WebError::SignInFailed.shown_on(render(&page)?);
             Ok(resp)
         }
     }
@@ -313,8 +311,7 @@ pub async fn password_submit(
                 errors,
                 min_length: policy.password_min_length(),
             };
-            let mut resp = render(&page)?;
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            let resp = MISTAKES.shown_on(render(&page)?);
             Ok(resp)
         }
     }
@@ -436,8 +433,7 @@ pub async fn setup_submit(
         email,
         min_length: policy.password_min_length(),
     };
-    let mut resp = render(&page)?;
-    *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    let resp = MISTAKES.shown_on(render(&page)?);
     Ok(with_cookie(resp, set))
 }
 
@@ -516,14 +512,13 @@ pub async fn enroll_submit(
         Err(e @ AccountError::Invalid { .. }) => {
             let en =
                 crate::auth::second_factor::start_totp(&state.auth, &inst, &s, None, &by).await?;
-            let mut resp = render(&EnrollPage {
+            let resp = render(&EnrollPage {
                 c: chrome(&state, &inst, Some(&s)).await?,
                 error: Some(format!("{e} A new key was made: scan the new code.")),
                 svg: en.qr_svg,
                 key: en.secret_base32.expose().clone(),
             })?;
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
+            Ok(MISTAKES.shown_on(resp))
         }
         Err(e) => Err(e.into()),
     }
@@ -592,21 +587,18 @@ pub async fn verify_submit(
                     notice: None,
                     username: s.username.clone(),
                 };
-                let mut resp = render(&page)?;
-                *resp.status_mut() = StatusCode::UNAUTHORIZED;
+                let resp = WebError::SignInFailed.shown_on(render(&page)?);
                 return Ok(with_cookie(resp, set));
             }
-            let status = e.status();
-            let mut resp = render(&VerifyPage {
+            let resp = render(&VerifyPage {
                 c: chrome(&state, &inst, Some(&s)).await?,
-                error: Some(match e {
+                error: Some(match &e {
                     WebError::SignInFailed => "That code is not right or has expired.".into(),
                     other => other.public_message(),
                 }),
                 emailed: state.auth.mail_enabled && !s.email.is_empty(),
             })?;
-            *resp.status_mut() = status;
-            Ok(resp)
+            Ok(e.shown_on(resp))
         }
     }
 }

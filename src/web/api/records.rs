@@ -5,8 +5,8 @@
 use super::ApiJson;
 use super::ApiPath;
 use crate::app::AppState;
-use crate::hub::csvio::{self, ImportError};
-use crate::hub::records::{self, HubError, ListParams};
+use crate::hub::csvio;
+use crate::hub::records::{self, ListParams};
 use crate::schema::ModuleDef;
 use crate::web::error::ApiError;
 use crate::web::guard::{ClientIp, Session};
@@ -20,30 +20,6 @@ use serde_json::{Map, Value, json};
 /// Which module a route serves; set by the route table.
 #[derive(Clone, Copy)]
 pub struct ModuleRef(pub &'static ModuleDef);
-
-impl From<HubError> for WebError {
-    fn from(e: HubError) -> Self {
-        match e {
-            HubError::Invalid(errs) => match errs.as_slice() {
-                [one] => WebError::Invalid {
-                    field: Some(one.field.clone()),
-                    message: format!("{}: {}", one.field, one.message),
-                },
-                _ => WebError::Invalid {
-                    field: errs.first().map(|e| e.field.clone()),
-                    message: HubError::Invalid(errs).to_string(),
-                },
-            },
-            HubError::Unresolved(errs) => WebError::Unresolved {
-                field: errs.first().map(|e| e.field.clone()).unwrap_or_default(),
-                message: HubError::Unresolved(errs).to_string(),
-            },
-            HubError::NotFound => WebError::NotFound,
-            HubError::Conflict(m) => WebError::Conflict(m),
-            HubError::Storage(s) => s.into(),
-        }
-    }
-}
 
 pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     raw.map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
@@ -241,17 +217,11 @@ pub async fn import_csv(
     let dry_run = query_pairs(q.as_deref())
         .iter()
         .any(|(k, v)| k == "dry_run" && (v == "true" || v == "1"));
-    match csvio::import(&inst, def, body.to_vec(), dry_run, by(&s, ip, &state)).await {
-        Ok(report) => Ok((if dry_run { StatusCode::OK } else { StatusCode::CREATED }, Json(json!(report))).into_response()),
-        Err(ImportError::Problems(problems)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "error": {
-                "code": "invalid_file",
-                "message": format!("the file has {} problem(s); nothing was imported", problems.len()),
-                "problems": problems,
-            }})),
-        )
-            .into_response()),
-        Err(ImportError::Hub(e)) => Err(e.into()),
-    }
+    let report = csvio::import(&inst, def, body.to_vec(), dry_run, by(&s, ip, &state)).await?;
+    let status = if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json!(report))).into_response())
 }
