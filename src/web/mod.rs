@@ -570,25 +570,25 @@ pub fn routes() -> Vec<Route> {
         ),
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
         r("GET", "/admin/tokens", admin, get(admin_pages::tokens)),
-        r("GET", "/admin/backups", admin, get(admin_pages::backups)),
-        r("GET", "/admin/updates", admin, get(update_pages::show)),
+        r("GET", "/admin/backups", Operator, get(admin_pages::backups)),
+        r("GET", "/admin/updates", Operator, get(update_pages::show)),
         r(
             "POST",
             "/admin/updates/verify",
-            admin,
+            Operator,
             post(update_pages::verify),
         )
         .body(BodyLimit::Bundle),
         r(
             "POST",
             "/admin/backups/{action}",
-            admin,
+            Operator,
             post(admin_pages::backup_action),
         ),
         r(
             "GET",
             "/admin/backups/download/{index}/{name}",
-            admin,
+            Operator,
             get(admin_pages::backup_download),
         ),
         r(
