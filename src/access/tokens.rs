@@ -12,6 +12,8 @@ use crate::storage::{StorageError, tokens};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+pub use crate::storage::tokens::TokenRow;
+
 pub const TOKEN_PREFIX: &str = "hft_";
 
 /// Expands scopes (`clients:read`, `projects:write`, or any `module:action`) into permissions.
@@ -252,4 +254,9 @@ mod tests {
         assert!(parse_scopes("clients:fly").is_err());
         assert!(parse_scopes("").is_err());
     }
+}
+
+/// Every API token (never the secret, only its id and metadata), for the admin's tokens page.
+pub async fn list(inst: &Instance) -> Result<Vec<TokenRow>, StorageError> {
+    inst.db.read(tokens::list).await
 }

@@ -6,3 +6,4 @@ pub mod documents;
 pub mod filetype;
 pub mod invoices;
 pub mod records;
+pub mod views;

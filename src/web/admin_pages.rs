@@ -1,19 +1,18 @@
 //! Administration pages: users, groups and permissions, policy, security log (with exports), mail.
 
+use super::WebError;
 use super::form::{pairs as form_pairs, value, values};
-use super::guard::{ClientIp, Session};
 use super::pages::{Chrome, chrome, render, render_refused};
-use super::{CurrentInstance, WebError, by};
 use crate::access::{Action, Module, Permission, groups as access_groups};
 use crate::app::AppState;
-use crate::audit::{self, ChainReport, Entry, Event};
+use crate::audit::{self, By, ChainReport, Entry, Event};
 use crate::auth::accounts::{self, AccountError, NewAccount};
 use crate::auth::policy::{KEYS, SecondFactorMode};
 use crate::auth::signin::SessionInfo;
 use crate::instances::Instance;
-use crate::storage::{StorageError, groups, outbox, users};
+use crate::web::Ctx;
 use askama::Template;
-use axum::extract::{Path, Query, RawForm, State};
+use axum::extract::{Path, Query, RawForm};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -41,16 +40,9 @@ struct IndexPage {
     mail_state: String,
 }
 
-pub async fn index(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn index(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     let policy = accounts::policy(&inst).await?;
-    let count = inst
-        .db
-        .read(|c| -> Result<_, StorageError> { Ok(users::list(c)?.len()) })
-        .await?;
+    let count = crate::auth::directory::count(&inst).await?;
     render(&IndexPage {
         c: chrome(&state, &inst, Some(&s)).await?,
         warnings: policy.asvs_warnings(),
@@ -94,23 +86,7 @@ async fn users_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let (rows, group_names) = inst
-        .db
-        .read(|c| -> Result<_, StorageError> {
-            let mut out = Vec::new();
-            for u in users::list(c)? {
-                let g = users::groups_of(c, u.id)?;
-                out.push((u, g));
-            }
-            Ok((
-                out,
-                groups::list(c)?
-                    .into_iter()
-                    .map(|g| g.name)
-                    .collect::<Vec<_>>(),
-            ))
-        })
-        .await?;
+    let (rows, group_names) = crate::auth::directory::with_groups(inst).await?;
     let views = rows
         .into_iter()
         .map(|(u, g)| {
@@ -155,23 +131,21 @@ async fn users_page(
     )
 }
 
-pub async fn users(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn users(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     users_page(&state, &inst, &s, vec![], vec![]).await
 }
 
 pub async fn create_user(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
-    let b = by(&s, ip, &state);
     let acc = NewAccount {
         username: value(&f, "username").trim().to_string(),
         email: value(&f, "email").trim().to_string(),
@@ -196,14 +170,16 @@ pub async fn create_user(
 }
 
 pub async fn user_action(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
     Path((name, action)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let b = by(&s, ip, &state);
     let svc = &state.auth;
     let result: Result<String, AccountError> = match action.as_str() {
         "unlock" => accounts::unlock(svc, &inst, b.actor, b.source, name.clone(), b.now)
@@ -261,13 +237,8 @@ pub async fn user_action(
 }
 
 /// `POST /admin/sessions/end-all`: every session of the instance ends, the admin's own too.
-pub async fn end_all_sessions(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
-) -> Result<Response, WebError> {
-    crate::auth::sessions::end_everyone(&inst, None, by(&s, ip, &state)).await?;
+pub async fn end_all_sessions(Ctx { inst, by, .. }: Ctx) -> Result<Response, WebError> {
+    crate::auth::sessions::end_everyone(&inst, None, by).await?;
     Ok((
         [(
             axum::http::header::SET_COOKIE,
@@ -278,7 +249,7 @@ pub async fn end_all_sessions(
         .into_response())
 }
 
-struct GroupView(groups::GroupRow);
+struct GroupView(access_groups::GroupRow);
 
 impl GroupView {
     fn has(&self, permission: &str) -> bool {
@@ -287,8 +258,8 @@ impl GroupView {
 }
 
 impl std::ops::Deref for GroupView {
-    type Target = groups::GroupRow;
-    fn deref(&self) -> &groups::GroupRow {
+    type Target = access_groups::GroupRow;
+    fn deref(&self) -> &access_groups::GroupRow {
         &self.0
     }
 }
@@ -311,7 +282,7 @@ async fn groups_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let list = inst.db.read(groups::list).await?;
+    let list = access_groups::list(&inst).await?;
     let failed = !errors.is_empty();
     render_refused(
         &GroupsPage {
@@ -326,31 +297,19 @@ async fn groups_page(
     )
 }
 
-pub async fn groups(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn groups(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     groups_page(&state, &inst, &s, vec![], vec![]).await
 }
 
 pub async fn create_group(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
     let name = value(&f, "name").trim().to_string();
-    match access_groups::create(
-        &inst,
-        by(&s, ip, &state),
-        name.clone(),
-        value(&f, "description"),
-    )
-    .await
-    {
+    match access_groups::create(&inst, by, name.clone(), value(&f, "description")).await {
         Ok(()) => {
             groups_page(
                 &state,
@@ -366,14 +325,16 @@ pub async fn create_group(
 }
 
 pub async fn group_action(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
     Path((name, action)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let b = by(&s, ip, &state);
     let result = match action.as_str() {
         "permissions" => {
             let mut perms = Vec::new();
@@ -500,20 +461,15 @@ async fn policy_page(
     )
 }
 
-pub async fn policy(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn policy(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     policy_page(&state, &inst, &s, vec![], vec![]).await
 }
 
 /// Saves every changed setting; a bad value is reported with its range and nothing else is saved.
 pub async fn save_policy(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
@@ -535,7 +491,7 @@ pub async fn save_policy(
         return policy_page(&state, &inst, &s, vec![], errors).await;
     }
     for (key, new) in &changes {
-        let b = by(&s, ip, &state);
+        let b = by.clone();
         current =
             accounts::set_policy(&inst, b.actor, b.source, key.clone(), new.clone(), b.now).await?;
     }
@@ -550,14 +506,13 @@ pub async fn save_policy(
 
 /// `POST /admin/notice`: the notice shown before sign-in.
 pub async fn save_notice(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
-    match crate::auth::notice::set(&inst, by(&s, ip, &state), value(&f, "notice")).await {
+    match crate::auth::notice::set(&inst, by, value(&f, "notice")).await {
         Ok(()) => policy_page(&state, &inst, &s, vec!["Notice saved.".into()], vec![]).await,
         Err(e) => policy_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
     }
@@ -645,25 +600,18 @@ struct LogPage {
     q: LogQuery,
     query: String,
     types: Vec<String>,
-    rows: Vec<crate::storage::audit::AuditRow>,
+    rows: Vec<audit::log::AuditRow>,
     older: Option<i64>,
 }
 
 const PAGE_ROWS: usize = 100;
 
 pub async fn log(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     Query(q): Query<LogQuery>,
 ) -> Result<Response, WebError> {
     let filter = q.filter(PAGE_ROWS)?;
-    let (rows, report) = inst
-        .db
-        .read(move |c| -> Result<_, StorageError> {
-            Ok((audit::query(c, &filter)?, audit::verify(c)?))
-        })
-        .await?;
+    let (rows, report) = audit::log::page_checked(&inst, filter).await?;
     let chain = match report {
         ChainReport::Intact { rows } => {
             format!("Hash chain verified: {rows} entries, none altered or removed.")
@@ -688,40 +636,21 @@ pub async fn log(
 
 /// Reads up to 10,000 matching rows and records the export itself in the log.
 async fn export_rows(
-    state: &AppState,
     inst: &Instance,
-    s: &SessionInfo,
-    ip: std::net::IpAddr,
+    by: By,
     q: &LogQuery,
     format: &'static str,
-) -> Result<Vec<crate::storage::audit::AuditRow>, WebError> {
+) -> Result<Vec<audit::log::AuditRow>, WebError> {
     let mut filter = q.filter(10_000)?;
     filter.limit = q.limit.unwrap_or(10_000);
-    let b = by(s, ip, state);
-    let query = q.query_string();
-    Ok(inst
-        .db
-        .write(move |tx| -> Result<_, StorageError> {
-            let rows = audit::query(tx, &filter)?;
-            audit::write(
-                tx,
-                b.now,
-                Entry::new(Event::AuditExported, b.actor, "security log", b.source)
-                    .with(json!({ "format": format, "rows": rows.len(), "filter": query })),
-            )?;
-            Ok(rows)
-        })
-        .await?)
+    Ok(audit::log::export(inst, by, filter, format, q.query_string()).await?)
 }
 
 pub async fn export_csv(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Query(q): Query<LogQuery>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &inst, &s, ip, &q, "csv").await?;
+    let rows = export_rows(&inst, by, &q, "csv").await?;
     let mut out = crate::csv::row(&[
         "id",
         "at",
@@ -762,13 +691,10 @@ pub async fn export_csv(
 }
 
 pub async fn export_json(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Query(q): Query<LogQuery>,
 ) -> Result<Response, WebError> {
-    let rows = export_rows(&state, &inst, &s, ip, &q, "json").await?;
+    let rows = export_rows(&inst, by, &q, "json").await?;
     Ok((
         [(
             header::CONTENT_DISPOSITION,
@@ -786,7 +712,7 @@ struct MailPage {
     messages: Vec<String>,
     errors: Vec<String>,
     state: String,
-    mails: Vec<outbox::MailRow>,
+    mails: Vec<crate::mail::MailRow>,
 }
 
 async fn mail_page(
@@ -796,7 +722,7 @@ async fn mail_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let mails = inst.db.read(|c| outbox::recent(c, 50)).await?;
+    let mails = crate::mail::recent(&inst, 50).await?;
     render(&MailPage {
         c: chrome(state, inst, Some(s)).await?,
         messages,
@@ -806,19 +732,18 @@ async fn mail_page(
     })
 }
 
-pub async fn mail(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn mail(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     mail_page(&state, &inst, &s, vec![], vec![]).await
 }
 
 pub async fn mail_test(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let to = value(&form_pairs(&raw), "to").trim().to_string();
@@ -828,21 +753,7 @@ pub async fn mail_test(
     if let Err(e) = accounts::validate_email(&to) {
         return mail_page(&state, &inst, &s, vec![], vec![e.to_string()]).await;
     }
-    let b = by(&s, ip, &state);
-    let target = to.clone();
-    inst.db
-        .write(move |tx| -> Result<(), StorageError> {
-            crate::mail::enqueue(
-                tx,
-                &target,
-                "holdfast test message",
-                "This is a test message from holdfast. If you can read it, e-mail from holdfast reaches you.",
-                b.now,
-            )?;
-            audit::write(tx, b.now, Entry::new(Event::MailTestSent, b.actor, target.clone(), b.source))?;
-            Ok(())
-        })
-        .await?;
+    crate::mail::send_test(&inst, b, to.clone()).await?;
     state.auth.wake_mail();
     mail_page(
         &state,
@@ -862,7 +773,7 @@ struct TokensPage {
     c: Chrome,
     messages: Vec<String>,
     errors: Vec<String>,
-    tokens: Vec<crate::storage::tokens::TokenRow>,
+    tokens: Vec<crate::access::tokens::TokenRow>,
     max_days: u32,
 }
 
@@ -873,7 +784,7 @@ async fn tokens_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let tokens = inst.db.read(crate::storage::tokens::list).await?;
+    let tokens = crate::access::tokens::list(&inst).await?;
     let max_days = accounts::policy(inst).await?.token_max_days();
     render(&TokensPage {
         c: chrome(state, inst, Some(s)).await?,
@@ -884,19 +795,14 @@ async fn tokens_page(
     })
 }
 
-pub async fn tokens(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn tokens(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     tokens_page(&state, &inst, &s, vec![], vec![]).await
 }
 
 pub async fn create_token(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
@@ -925,7 +831,7 @@ pub async fn create_token(
         .collect();
     match crate::access::tokens::create(
         &inst,
-        by(&s, ip, &state),
+        by,
         crate::access::tokens::TokenRequest {
             service: value(&f, "service"),
             scopes: value(&f, "scopes"),
@@ -949,13 +855,12 @@ pub async fn create_token(
 }
 
 pub async fn revoke_token(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    match crate::access::tokens::revoke(&inst, by(&s, ip, &state), id).await {
+    match crate::access::tokens::revoke(&inst, by, id).await {
         Ok(()) => {
             tokens_page(
                 &state,
@@ -1077,18 +982,12 @@ async fn backups_page(
     })
 }
 
-pub async fn backups(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn backups(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     backups_page(&state, &inst, &s, vec![]).await
 }
 
 pub async fn backup_action(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     Path(action): Path<String>,
 ) -> Result<Response, WebError> {
     let lines = match action.as_str() {
@@ -1107,24 +1006,18 @@ pub async fn backup_action(
 
 /// Streams an archive (it is encrypted: only the recovery code or this server's key opens it).
 pub async fn backup_download(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, by: b, ..
+    }: Ctx,
     Path((index, name)): Path<(usize, String)>,
 ) -> Result<Response, WebError> {
-    let b = by(&s, ip, &state);
-    let what = name.clone();
-    inst.db
-        .write(move |tx| {
-            audit::write(
-                tx,
-                b.now,
-                Entry::new(Event::DataExported, b.actor, what, b.source)
-                    .with(json!({ "backup_archive": true })),
-            )
-        })
-        .await?;
+    audit::log::record(
+        &inst,
+        b.now,
+        Entry::new(Event::DataExported, b.actor, name.clone(), b.source)
+            .with(json!({ "backup_archive": true })),
+    )
+    .await?;
     let dest = state
         .config
         .backup

@@ -2,22 +2,20 @@
 //! (fields, related records, comments, history with restore), create/edit forms with messages per
 //! field, CSV import with a preview.
 
+use super::WebError;
 use super::api::records::{ModuleRef, query_pairs};
-use super::by;
-use super::guard::{ClientIp, Session};
 use super::pages::{Chrome, chrome, render, render_refused};
-use super::{CurrentInstance, WebError};
 use crate::access::{Action, Permission};
 use crate::app::AppState;
 use crate::auth::signin::SessionInfo;
 use crate::hub::csvio::{self, ImportError, Problem};
 use crate::hub::records::{self, HubError, ListParams};
+use crate::hub::views::{self, Row};
 use crate::instances::Instance;
 use crate::schema::{self, Kind, ModuleDef};
-use crate::storage::records::{self as store, Row};
-use crate::storage::{StorageError, users};
+use crate::web::Ctx;
 use askama::Template;
-use axum::extract::{Extension, Multipart, Path, RawForm, RawQuery, State};
+use axum::extract::{Extension, Multipart, Path, RawForm, RawQuery};
 use axum::response::{IntoResponse, Redirect, Response};
 use rusqlite::types::Value;
 use serde_json::{Map, Value as Json};
@@ -70,7 +68,7 @@ async fn ref_titles(
     s: &SessionInfo,
     def: &'static ModuleDef,
     rows: &[Row],
-) -> Result<Titles, StorageError> {
+) -> Result<Titles, WebError> {
     let hidden: Vec<crate::access::Module> = schema::ALL
         .iter()
         .map(|d| d.module)
@@ -90,20 +88,7 @@ async fn ref_titles(
             }
         }
     }
-    let names = inst
-        .db
-        .read(move |c| {
-            let mut out = HashMap::new();
-            for (slug, id) in wanted {
-                if let Some(d) = schema::by_slug(slug)
-                    && let Some(t) = store::title_of(c, d, id)?
-                {
-                    out.insert((slug, id), t);
-                }
-            }
-            Ok::<_, StorageError>(out)
-        })
-        .await?;
+    let names = views::titles(inst, wanted).await?;
     Ok(Titles { names, hidden })
 }
 
@@ -205,49 +190,33 @@ async fn options_for(
     s: &SessionInfo,
     kind: Kind,
     current: &str,
-) -> Result<Vec<(String, String)>, StorageError> {
+) -> Result<Vec<(String, String)>, WebError> {
     match kind {
         Kind::Ref(m) if !sees(s, m) => Ok(vec![]),
         Kind::Ref(m) => {
             let d = schema::by_module(m);
             let current: Option<i64> = current.parse().ok();
-            inst.db
-                .read(move |c| {
-                    let q = store::ListQuery {
-                        sort: Some(d.title),
-                        limit: 500,
-                        ..Default::default()
+            let (rows, extra) = views::choices(inst, d, current).await?;
+            let mut options: Vec<(String, String)> = rows
+                .iter()
+                .map(|r| {
+                    let t = match r.get(d.title) {
+                        Some(Value::Text(t)) => t.clone(),
+                        _ => format!("#{}", r.id),
                     };
-                    let rows = store::list(c, d, &q)?;
-                    let mut options: Vec<(String, String)> = rows
-                        .iter()
-                        .map(|r| {
-                            let t = match r.get(d.title) {
-                                Some(Value::Text(t)) => t.clone(),
-                                _ => format!("#{}", r.id),
-                            };
-                            (r.id.to_string(), t)
-                        })
-                        .collect();
-                    if let Some(id) = current.filter(|id| !rows.iter().any(|r| r.id == *id))
-                        && let Some(title) = store::title_of(c, d, id)?
-                    {
-                        options.insert(0, (id.to_string(), title));
-                    }
-                    Ok(options)
+                    (r.id.to_string(), t)
                 })
-                .await
+                .collect();
+            if let Some((id, title)) = extra {
+                options.insert(0, (id.to_string(), title));
+            }
+            Ok(options)
         }
-        Kind::User => {
-            inst.db
-                .read(|c| {
-                    Ok(users::list(c)?
-                        .into_iter()
-                        .map(|u| (u.username.clone(), u.username))
-                        .collect())
-                })
-                .await
-        }
+        Kind::User => Ok(crate::auth::directory::usernames(inst)
+            .await?
+            .into_iter()
+            .map(|u| (u.clone(), u))
+            .collect()),
         Kind::Choice(opts) => Ok(opts.iter().map(|o| (o.to_string(), human(o))).collect()),
         Kind::Bool => Ok(vec![
             ("true".into(), "yes".into()),
@@ -258,9 +227,7 @@ async fn options_for(
 }
 
 pub async fn list(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, WebError> {
@@ -518,9 +485,7 @@ async fn form_page(
 }
 
 pub async fn new_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, WebError> {
@@ -548,15 +513,14 @@ fn form_input(def: &ModuleDef, raw: &[u8]) -> (Map<String, Json>, Option<i64>) {
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let (input, _) = form_input(def, &raw);
-    match records::create(&inst, def, input.clone(), by(&s, ip, &state)).await {
+    match records::create(&inst, def, input.clone(), by).await {
         Ok(rec) => Ok(Redirect::to(&format!("/m/{}/{}", def.slug, rec["id"])).into_response()),
         Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
             form_page(&state, &inst, &s, def, None, &input, errs).await
@@ -566,9 +530,7 @@ pub async fn create(
 }
 
 pub async fn edit_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
@@ -577,16 +539,15 @@ pub async fn edit_form(
 }
 
 pub async fn update(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let (input, version) = form_input(def, &raw);
-    match records::update(&inst, def, id, input.clone(), version, by(&s, ip, &state)).await {
+    match records::update(&inst, def, id, input.clone(), version, by).await {
         Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
         Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
             let row = records::get(&inst, def, id).await?;
@@ -641,7 +602,7 @@ struct DetailPage {
     title: String,
     fields: Vec<FieldView>,
     related: Vec<Related>,
-    comments: Vec<store::CommentRow>,
+    comments: Vec<views::CommentRow>,
     history: Vec<Change>,
     messages: Vec<String>,
     errors: Vec<String>,
@@ -702,42 +663,34 @@ pub async fn detail_page(
             });
         }
     }
-    let slug = def.slug;
-    let module = def.module;
     // Related records are listed only from modules the caller may see.
     let visible: Vec<&'static ModuleDef> = schema::ALL
         .iter()
         .copied()
         .filter(|child| sees(s, child.module))
         .collect();
-    let (related, comments, hist) = inst
-        .db
-        .read(move |c| {
-            let mut related = Vec::new();
-            for child in visible {
-                for f in child.fields.iter().filter(|f| f.kind == Kind::Ref(module)) {
-                    let items = store::children(c, child, f.name, id, 20)?
-                        .into_iter()
-                        .map(|(cid, t)| (format!("/m/{}/{cid}", child.slug), t))
-                        .collect();
-                    related.push((child, f.name, items));
-                }
-            }
-            Ok::<_, StorageError>((
-                related,
-                store::comments(c, slug, id)?,
-                store::history(c, slug, id)?,
-            ))
-        })
-        .await?;
+    let views::Card {
+        related,
+        comments,
+        history: hist,
+    } = views::card(inst, def, id, visible).await?;
     let related = related
         .into_iter()
-        .map(|(child, field, items)| Related {
-            label: child.label.to_string(),
-            items,
-            new_link: can(s, child, Action::Create)
-                .then(|| format!("/m/{}/new?{field}={id}", child.slug)),
-        })
+        .map(
+            |views::Related {
+                 module: child,
+                 field,
+                 items,
+             }| Related {
+                label: child.label.to_string(),
+                items: items
+                    .into_iter()
+                    .map(|(cid, t)| (format!("/m/{}/{cid}", child.slug), t))
+                    .collect(),
+                new_link: can(s, child, Action::Create)
+                    .then(|| format!("/m/{}/new?{field}={id}", child.slug)),
+            },
+        )
         .collect();
     let mut history: Vec<Change> = Vec::new();
     for h in hist {
@@ -799,9 +752,7 @@ pub async fn detail_page(
 }
 
 pub async fn detail(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
@@ -809,14 +760,13 @@ pub async fn detail(
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    match records::delete(&inst, def, id, by(&s, ip, &state)).await {
+    match records::delete(&inst, def, id, by).await {
         Ok(()) => Ok(Redirect::to(&format!("/m/{}", def.slug)).into_response()),
         Err(HubError::Conflict(m)) => {
             detail_page(&state, &inst, &s, def, id, vec![], vec![m]).await
@@ -826,16 +776,15 @@ pub async fn delete(
 }
 
 pub async fn comment(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let body = super::form::value(&super::form::pairs(&raw), "body");
-    match records::add_comment(&inst, def, id, body, by(&s, ip, &state)).await {
+    match records::add_comment(&inst, def, id, body, by).await {
         Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
         Err(HubError::Invalid(e)) => {
             detail_page(
@@ -854,10 +803,9 @@ pub async fn comment(
 }
 
 pub async fn restore(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
@@ -866,7 +814,7 @@ pub async fn restore(
         .parse::<i64>()
         .ok()
         .ok_or_else(|| WebError::invalid("change", "which change to restore?"))?;
-    match records::restore(&inst, def, id, change, by(&s, ip, &state)).await {
+    match records::restore(&inst, def, id, change, by).await {
         Ok(_) => {
             detail_page(
                 &state,
@@ -938,9 +886,7 @@ async fn import_page(
 }
 
 pub async fn import_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
 ) -> Result<Response, WebError> {
     import_page(&state, &inst, &s, def, vec![], vec![], None).await
@@ -949,10 +895,9 @@ pub async fn import_form(
 /// First post: the uploaded file is checked (dry run) and previewed; the confirmation posts the same
 /// text back and imports it.
 pub async fn import_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
@@ -976,15 +921,7 @@ pub async fn import_submit(
         }
     }
     let csv = csv.ok_or_else(|| WebError::invalid("file", "choose a CSV file"))?;
-    match csvio::import(
-        &inst,
-        def,
-        csv.clone().into_bytes(),
-        !confirm,
-        by(&s, ip, &state),
-    )
-    .await
-    {
+    match csvio::import(&inst, def, csv.clone().into_bytes(), !confirm, by).await {
         Ok(r) if r.dry_run => {
             import_page(&state, &inst, &s, def, vec![], vec![], Some((r.rows, csv))).await
         }
@@ -1021,7 +958,7 @@ pub async fn search_results(
     s: &SessionInfo,
     q: &str,
 ) -> Result<Vec<(&'static str, String, String)>, WebError> {
-    if store::fts_query(q).is_none() {
+    if !views::searchable(q) {
         return Ok(vec![]);
     }
     let text = q.to_string();
@@ -1031,10 +968,7 @@ pub async fn search_results(
         .copied()
         .filter(|def| can(s, def, Action::View))
         .collect();
-    let hits = inst
-        .db
-        .read(move |c| store::search_all(c, &text, &visible, 100))
-        .await?;
+    let hits = views::search(inst, text, visible, 100).await?;
     Ok(hits
         .into_iter()
         .filter_map(|(slug, id, title)| {
@@ -1045,9 +979,7 @@ pub async fn search_results(
 }
 
 pub async fn search(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
     RawQuery(q): RawQuery,
 ) -> Result<Response, WebError> {
     let q = query_pairs(q.as_deref())
@@ -1072,8 +1004,7 @@ pub async fn search(
 }
 
 pub async fn search_api(
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { inst, s, .. }: Ctx,
     RawQuery(q): RawQuery,
 ) -> Result<axum::Json<Json>, super::ApiError> {
     let q = query_pairs(q.as_deref())

@@ -11,6 +11,7 @@ pub mod api;
 pub mod assets;
 mod charts;
 pub mod connections;
+mod context;
 pub(crate) mod documents;
 mod error;
 mod form;
@@ -26,6 +27,7 @@ pub mod tls;
 mod unread;
 mod update_pages;
 
+pub use context::Ctx;
 pub use error::{ApiError, WebError};
 
 use crate::access::Permission;

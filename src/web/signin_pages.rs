@@ -2,13 +2,14 @@
 
 use super::api::session::max_age;
 use super::error::MISTAKES;
-use super::guard::{ClientIp, MaybeSession, Session, clear_session_cookie, session_cookie};
+use super::guard::{ClientIp, MaybeSession, clear_session_cookie, session_cookie};
 use super::pages::{chrome, public_chrome, render, with_cookie};
 use super::{CurrentInstance, WebError};
 use crate::app::AppState;
 use crate::auth::accounts::{self, AccountError};
 use crate::auth::signin::{self, Issued, Stage};
 use crate::crypto::Secret;
+use crate::web::Ctx;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -165,11 +166,7 @@ pub async fn signin_submit(
     }
 }
 
-pub async fn code_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn code_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     if s.stage != "second_factor" {
         return Ok(Redirect::to("/").into_response());
     }
@@ -197,10 +194,9 @@ pub struct CodeForm {
 }
 
 pub async fn code_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
@@ -239,11 +235,7 @@ pub async fn code_submit(
     }
 }
 
-pub async fn password_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn password_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     if s.stage != "password_change" {
         return Ok(Redirect::to("/").into_response());
     }
@@ -266,10 +258,9 @@ pub struct NewPasswordForm {
 }
 
 pub async fn password_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, WebError> {
     if s.stage != "password_change" {
@@ -318,10 +309,9 @@ pub async fn password_submit(
 }
 
 pub async fn signout(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
 ) -> Result<Response, WebError> {
     signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
     Ok((
@@ -455,22 +445,14 @@ struct RecoveryPage {
 }
 
 pub async fn enroll_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
 ) -> Result<Response, WebError> {
     if s.stage != "totp_enrollment" {
         return Ok(Redirect::to("/").into_response());
     }
-    let e = crate::auth::second_factor::start_totp(
-        &state.auth,
-        &inst,
-        &s,
-        None,
-        &super::by(&s, ip, &state),
-    )
-    .await?;
+    let e = crate::auth::second_factor::start_totp(&state.auth, &inst, &s, None, &by).await?;
     render(&EnrollPage {
         c: chrome(&state, &inst, Some(&s)).await?,
         error: None,
@@ -480,17 +462,19 @@ pub async fn enroll_form(
 }
 
 pub async fn enroll_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        ip,
+        s,
+        by,
+    }: Ctx,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     if s.stage != "totp_enrollment" {
         return Err(WebError::Forbidden);
     }
     let now = state.clock.now();
-    let by = super::by(&s, ip, &state);
     match crate::auth::second_factor::confirm_totp(&state.auth, &inst, &s, by.clone(), form.code)
         .await
     {
@@ -534,11 +518,7 @@ struct VerifyPage {
 
 /// The verified step before enrolling a first factor: an e-mailed set-up code or an
 /// administrator's enrolment code.
-pub async fn verify_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn verify_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     if s.stage != "enrol_verify" {
         return Ok(Redirect::to("/").into_response());
     }
@@ -550,10 +530,9 @@ pub async fn verify_form(
 }
 
 pub async fn verify_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {

@@ -16,7 +16,7 @@ pub async fn list(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let filter = q.filter(100)?;
     let limit = filter.limit;
-    let rows = inst.db.read(move |c| audit::query(c, &filter)).await?;
+    let rows = audit::log::page(&inst, filter).await?;
     let next = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();

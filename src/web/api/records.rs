@@ -4,15 +4,14 @@
 
 use super::ApiJson;
 use super::ApiPath;
-use crate::app::AppState;
 use crate::hub::csvio;
 use crate::hub::records::{self, ListParams};
 use crate::schema::ModuleDef;
+use crate::web::Ctx;
 use crate::web::error::ApiError;
-use crate::web::guard::{ClientIp, Session};
-use crate::web::{CurrentInstance, WebError, by};
+use crate::web::{CurrentInstance, WebError};
 use axum::Json;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{Extension, RawQuery};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -37,15 +36,12 @@ pub async fn list(
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     records::check_json_types(def, &body, false)?;
-    let rec = records::create(&inst, def, body, by(&s, ip, &state)).await?;
+    let rec = records::create(&inst, def, body, by).await?;
     let location = format!("/api/v1/{}/{}", def.slug, rec["id"]);
     Ok((
         StatusCode::CREATED,
@@ -66,10 +62,7 @@ pub async fn get(
 
 /// `If-Match: <version>` makes the change conditional on nobody else having changed the record.
 pub async fn patch(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
@@ -83,19 +76,16 @@ pub async fn patch(
         None => None,
     };
     Ok(Json(
-        records::update(&inst, def, id, body, expected, by(&s, ip, &state)).await?,
+        records::update(&inst, def, id, body, expected, by).await?,
     ))
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    records::delete(&inst, def, id, by(&s, ip, &state)).await?;
+    records::delete(&inst, def, id, by).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -116,29 +106,23 @@ pub struct CommentBody {
 
 /// A comment is a change to the record's card: the route asks for the module's edit right.
 pub async fn add_comment(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<CommentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    records::add_comment(&inst, def, id, b.body, by(&s, ip, &state)).await?;
+    records::add_comment(&inst, def, id, b.body, by).await?;
     let items = records::comments(&inst, def, id).await?;
     Ok((StatusCode::CREATED, Json(json!({ "items": items }))))
 }
 
 pub async fn export_csv(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = ListParams::from_api_pairs(def, &query_pairs(q.as_deref()), 500)?;
-    let mut export = csvio::export(inst, def, params, by(&s, ip, &state)).await?;
+    let mut export = csvio::export(inst, def, params, by).await?;
     // Pages are read while the client takes the earlier ones (two in flight at most); when the
     // client goes away the sender fails and reading stops. A failure part-way cannot change the
     // status any more: the response is cut off, so the client sees an incomplete file, not a short one.
@@ -191,10 +175,7 @@ impl http_body::Body for ChunkBody {
 const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 
 pub async fn import_csv(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -217,7 +198,7 @@ pub async fn import_csv(
     let dry_run = query_pairs(q.as_deref())
         .iter()
         .any(|(k, v)| k == "dry_run" && (v == "true" || v == "1"));
-    let report = csvio::import(&inst, def, body.to_vec(), dry_run, by(&s, ip, &state)).await?;
+    let report = csvio::import(&inst, def, body.to_vec(), dry_run, by).await?;
     let status = if dry_run {
         StatusCode::OK
     } else {
