@@ -1,7 +1,7 @@
 //! Document pages and API: the versions panel on a document's card, upload (multipart) and download
 //! (always as an attachment, with the type holdfast detected).
 
-use super::hub_pages::{CardExtras, detail_page};
+use super::hub::{CardExtras, detail_page};
 use super::{ApiError, CurrentInstance, WebError};
 use crate::access::{Action, Module, Permission};
 use crate::auth::signin::SessionInfo;

@@ -70,7 +70,7 @@ pub async fn chrome(
                     "Vendor support access is open: account \"{name}\" can sign in until {until} (UTC). Revoke it under Administration → Users when it is no longer needed."
                 ));
             }
-            c.banners.extend(super::admin_pages::backup_warnings(state));
+            c.banners.extend(super::admin::backup_warnings(state));
             if mail.0 > 0 {
                 c.banners.push(format!(
                     "{} e-mail message(s) could not be delivered. See Administration → Mail.",
@@ -198,7 +198,7 @@ async fn dashboard(
     let aged_bars: Vec<(String, i64, String)> = labels
         .iter()
         .zip(aged.iter())
-        .map(|(l, v)| (l.to_string(), *v, super::hub_pages::money(*v)))
+        .map(|(l, v)| (l.to_string(), *v, super::hub::money(*v)))
         .collect();
     Ok(HomePage {
         c: Chrome::bare(String::new()),

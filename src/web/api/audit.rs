@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::audit;
 use crate::web::CurrentInstance;
-use crate::web::admin_pages::LogQuery;
+use crate::web::admin::LogQuery;
 use crate::web::error::ApiError;
 use axum::Json;
 use axum::extract::State;

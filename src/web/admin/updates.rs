@@ -1,14 +1,14 @@
 //! The admin's update page: installed version, trust settings, the update history, and a bundle
 //! upload that is verified (never installed) so the change board can check a bundle from a browser.
 
-use super::WebError;
-use super::pages::{Chrome, chrome, render};
 use crate::app::AppState;
 use crate::audit::{self, Entry, Event};
 use crate::auth::signin::SessionInfo;
 use crate::instances::Instance;
 use crate::update::{apply, bundle, state, trust};
 use crate::web::Ctx;
+use crate::web::WebError;
+use crate::web::pages::{Chrome, chrome, render};
 use askama::Template;
 use axum::extract::Multipart;
 use axum::response::Response;
@@ -43,7 +43,7 @@ struct UpdatesPage {
 
 /// The largest bundle the page accepts: `[update] max_bundle_bytes` (the route's body limit adds
 /// only the multipart framing to it).
-pub(super) fn max_bundle_bytes(config: &crate::config::Config) -> u64 {
+pub(in crate::web) fn max_bundle_bytes(config: &crate::config::Config) -> u64 {
     config.update.max_bundle_bytes
 }
 
@@ -129,7 +129,7 @@ async fn receive(form: &mut Multipart, dest: &std::path::Path, max: u64) -> Resu
             if n > max {
                 // Read the rest before answering, so that the client gets the answer.
                 while let Ok(Some(_)) = field.chunk().await {}
-                super::documents::drain(form).await;
+                crate::web::documents::drain(form).await;
                 return Err(format!(
                     "the bundle is larger than the {} MiB this page accepts; verify it on the server with `holdfast update verify`",
                     max / 1024 / 1024
@@ -160,7 +160,7 @@ pub async fn verify(
     let file = dir.join(format!("{}.hfu", hex::encode(id)));
     let received = receive(&mut form, &file, upload_limit(&state)).await;
     // Stamped after the upload: the bundle is judged against the time it finished arriving.
-    let b = super::by(&s, ip, &state);
+    let b = crate::web::by(&s, ip, &state);
     let now = b.now;
     let outcome = match received {
         Err(msg) => Err(msg),

@@ -1,8 +1,6 @@
 //! Module-specific parts of record cards: invoice lines and actions, the project's "invoice the
 //! unbilled time" action, document versions and upload.
 
-use super::WebError;
-use super::hub_pages::{CardExtras, detail_page, money};
 use crate::access::{Action, Module, Permission};
 use crate::app::AppState;
 use crate::auth::signin::SessionInfo;
@@ -12,6 +10,8 @@ use crate::hub::views::Row;
 use crate::instances::Instance;
 use crate::schema::{INVOICES, ModuleDef, PROJECTS};
 use crate::web::Ctx;
+use crate::web::WebError;
+use crate::web::hub::{CardExtras, detail_page, money};
 use axum::extract::{Path, RawForm};
 use axum::response::{IntoResponse, Redirect, Response};
 use rusqlite::types::Value;
@@ -34,7 +34,7 @@ pub async fn card_extras(
     match def.module {
         Module::Invoices => invoice_extras(inst, s, row).await,
         Module::Projects
-            if super::INVOICE_FROM_PROJECT
+            if crate::web::INVOICE_FROM_PROJECT
                 .iter()
                 .all(|p| s.grants.allows(*p)) =>
         {
@@ -46,7 +46,7 @@ pub async fn card_extras(
                 html: String::new(),
             })
         }
-        Module::Documents => super::documents::card(inst, s, row).await,
+        Module::Documents => crate::web::documents::card(inst, s, row).await,
         _ => Ok(CardExtras {
             actions: vec![],
             html: String::new(),
@@ -178,18 +178,18 @@ pub async fn add_line(
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let f = super::form::pairs(&raw);
-    let price = super::form::value(&f, "unit_price")
+    let f = crate::web::form::pairs(&raw);
+    let price = crate::web::form::value(&f, "unit_price")
         .trim()
         .parse::<i64>()
         .map_err(|_| HubError::field("unit_price", "must be a whole number of cents"));
     let r = match price {
         Ok(unit_price) => {
             let line = LineInput {
-                description: super::form::value(&f, "description"),
-                quantity: super::form::value(&f, "quantity"),
+                description: crate::web::form::value(&f, "description"),
+                quantity: crate::web::form::value(&f, "quantity"),
                 unit_price,
-                tax_rate: super::form::value(&f, "tax_rate"),
+                tax_rate: crate::web::form::value(&f, "tax_rate"),
             };
             invoices::add_line(&inst, id, line, by)
                 .await
