@@ -234,6 +234,11 @@ pub async fn authenticate(
     }))
 }
 
+/// Every API token (never the secret, only its id and metadata), for the admin's tokens page.
+pub async fn list(inst: &Instance) -> Result<Vec<TokenRow>, StorageError> {
+    inst.db.read(tokens::list).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,9 +259,4 @@ mod tests {
         assert!(parse_scopes("clients:fly").is_err());
         assert!(parse_scopes("").is_err());
     }
-}
-
-/// Every API token (never the secret, only its id and metadata), for the admin's tokens page.
-pub async fn list(inst: &Instance) -> Result<Vec<TokenRow>, StorageError> {
-    inst.db.read(tokens::list).await
 }

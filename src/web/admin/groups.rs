@@ -35,7 +35,7 @@ async fn groups_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let list = access_groups::list(&inst).await?;
+    let list = access_groups::list(inst).await?;
     let failed = !errors.is_empty();
     render_refused(
         &GroupsPage {

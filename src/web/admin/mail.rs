@@ -19,7 +19,7 @@ async fn mail_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let mails = crate::mail::recent(&inst, 50).await?;
+    let mails = crate::mail::recent(inst, 50).await?;
     render(&MailPage {
         c: chrome(state, inst, Some(s)).await?,
         messages,

@@ -19,7 +19,7 @@ async fn tokens_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let tokens = crate::access::tokens::list(&inst).await?;
+    let tokens = crate::access::tokens::list(inst).await?;
     let max_days = accounts::policy(inst).await?.token_max_days();
     render(&TokensPage {
         c: chrome(state, inst, Some(s)).await?,
