@@ -7,6 +7,8 @@ use crate::instances::Instance;
 use crate::storage::{groups, users};
 use serde_json::json;
 
+pub use crate::storage::groups::GroupRow;
+
 fn validate_group_name(name: &str) -> Result<(), AccountError> {
     let ok = (2..=40).contains(&name.len())
         && name
@@ -141,4 +143,9 @@ pub async fn set_membership(
             Ok(())
         })
         .await
+}
+
+/// Every group with its permissions, for the admin's groups page.
+pub async fn list(inst: &Instance) -> Result<Vec<GroupRow>, crate::storage::StorageError> {
+    inst.db.read(groups::list).await
 }

@@ -12,6 +12,8 @@ use crate::storage::{StorageError, tokens};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+pub use crate::storage::tokens::TokenRow;
+
 pub const TOKEN_PREFIX: &str = "hft_";
 
 /// Expands scopes (`clients:read`, `projects:write`, or any `module:action`) into permissions.
@@ -230,6 +232,11 @@ pub async fn authenticate(
         service: row.service,
         grants: Grants::from_strings(&scopes),
     }))
+}
+
+/// Every API token (never the secret, only its id and metadata), for the admin's tokens page.
+pub async fn list(inst: &Instance) -> Result<Vec<TokenRow>, StorageError> {
+    inst.db.read(tokens::list).await
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod forward;
+pub mod log;
 pub mod refusals;
 pub mod tail;
 

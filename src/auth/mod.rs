@@ -11,6 +11,7 @@ pub mod totp;
 pub use error::AuthError;
 pub mod accounts;
 pub mod cidr;
+pub mod directory;
 pub mod enrolment;
 pub mod inactivity;
 pub mod notice;

@@ -6,7 +6,9 @@ use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
 use crate::instances::Instance;
-use crate::storage::documents::{self as store, NewVersion, VersionRow};
+use crate::storage::documents::{self as store, NewVersion};
+
+pub use crate::storage::documents::VersionRow;
 use serde_json::json;
 
 /// A file name that is safe in a Content-Disposition header and on any disk.

@@ -6,3 +6,7 @@ pub mod documents;
 pub mod filetype;
 pub mod invoices;
 pub mod records;
+pub mod views;
+
+/// A field's value as records carry it (storage's own type, named here for the layers above).
+pub use crate::storage::Value;

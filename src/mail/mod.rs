@@ -4,10 +4,14 @@
 pub mod sender;
 pub mod smtp;
 
+use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
+use crate::instances::Instance;
 use crate::storage::Transaction;
 use crate::storage::{StorageError, outbox, users};
 use chrono::{DateTime, Utc};
+
+pub use crate::storage::outbox::MailRow;
 
 /// Queues one message; it is sent after the transaction commits.
 pub fn enqueue(
@@ -32,4 +36,30 @@ pub fn notify_admins(
         enqueue(tx, email, subject, body, now)?;
     }
     Ok(admins.len())
+}
+
+/// The most recent `n` messages of the outbox, newest first, for the admin's mail page.
+pub async fn recent(inst: &Instance, n: usize) -> Result<Vec<outbox::MailRow>, StorageError> {
+    inst.db.read(move |c| outbox::recent(c, n)).await
+}
+
+/// Queues the admin's test message to `to` and records who sent it, in one transaction.
+pub async fn send_test(inst: &Instance, by: By, to: String) -> Result<(), StorageError> {
+    inst.db
+        .write(move |tx| {
+            enqueue(
+                tx,
+                &to,
+                "holdfast test message",
+                "This is a test message from holdfast. If you can read it, e-mail from holdfast reaches you.",
+                by.now,
+            )?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(Event::MailTestSent, by.actor, to.clone(), by.source),
+            )?;
+            Ok(())
+        })
+        .await
 }

@@ -1,9 +1,8 @@
 //! The signed-in user's own page: password, second factor and e-mail changes (each with the
 //! password and current factor again), and the list of their sessions.
 
-use super::guard::{ClientIp, Session};
+use super::WebError;
 use super::pages::{Chrome, chrome, render_refused};
-use super::{CurrentInstance, WebError, by};
 use crate::app::AppState;
 use crate::auth::accounts::{self, AccountError};
 use crate::auth::reauth::{self, Proof};
@@ -11,9 +10,10 @@ use crate::auth::second_factor;
 use crate::auth::sessions::{self, SessionView};
 use crate::auth::signin::SessionInfo;
 use crate::crypto::Secret;
+use crate::web::Ctx;
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -66,15 +66,10 @@ async fn page(
     x: Extras,
 ) -> Result<Response, WebError> {
     let policy = accounts::policy(inst).await?;
-    let uid = s.user_id;
-    let (factor, email) = inst
-        .db
-        .read(move |c| -> Result<_, crate::storage::StorageError> {
-            Ok(crate::storage::users::by_id(c, uid)?
-                .map(|u| (u.second_factor, u.email))
-                .unwrap_or_default())
-        })
-        .await?;
+    let (factor, email) = crate::auth::directory::by_id(inst, s.user_id)
+        .await?
+        .map(|u| (u.second_factor, u.email))
+        .unwrap_or_default();
     let list = sessions::list_own(inst, s, state.clock.now()).await?;
     let failed = !x.errors.is_empty();
     let p = AccountPage {
@@ -116,11 +111,7 @@ async fn page(
     render_refused(&p, failed)
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn show(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     page(&state, &inst, &s, Extras::default()).await
 }
 
@@ -147,10 +138,9 @@ fn user_errors(e: AccountError) -> Result<Vec<String>, WebError> {
 }
 
 pub async fn change_password(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
@@ -167,7 +157,7 @@ pub async fn change_password(
             &s,
             Some(proof),
             Secret::new(f.new_password),
-            by(&s, ip, &state),
+            by,
         )
         .await
         {
@@ -182,10 +172,9 @@ pub async fn change_password(
 
 /// `POST /account/code`: e-mails a confirmation code for the changes on this page.
 pub async fn send_code(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
     match reauth::send_code(&state.auth, &inst, &s, ip, state.clock.now()).await {
@@ -212,10 +201,13 @@ pub struct MethodForm {
 /// an app (the QR code is shown; confirming needs the app's code within ten minutes) or switches
 /// to e-mailed codes or none.
 pub async fn set_method(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
     Form(f): Form<MethodForm>,
 ) -> Result<Response, WebError> {
     let proof = Proof {
@@ -223,7 +215,6 @@ pub async fn set_method(
         code: f.code,
     };
     let mut x = Extras::default();
-    let b = by(&s, ip, &state);
     let result = match f.method.as_str() {
         "totp" => second_factor::start_totp(&state.auth, &inst, &s, Some(proof), &b)
             .await
@@ -257,14 +248,13 @@ pub struct CodeForm {
 }
 
 pub async fn totp_confirm(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Form(f): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
-    match second_factor::confirm_totp(&state.auth, &inst, &s, by(&s, ip, &state), f.code).await {
+    match second_factor::confirm_totp(&state.auth, &inst, &s, by, f.code).await {
         Ok(codes) => {
             x.messages.push(
                 "The authenticator app is now your second factor. Your other sessions were signed out."
@@ -288,10 +278,9 @@ pub struct EmailForm {
 }
 
 pub async fn change_email(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Form(f): Form<EmailForm>,
 ) -> Result<Response, WebError> {
     let proof = Proof {
@@ -299,7 +288,7 @@ pub async fn change_email(
         code: f.code,
     };
     let mut x = Extras::default();
-    match accounts::change_email(&state.auth, &inst, &s, proof, f.email, by(&s, ip, &state)).await
+    match accounts::change_email(&state.auth, &inst, &s, proof, f.email, by).await
     {
         Ok(()) => x.messages.push(
             "E-mail address changed; both addresses were told. Your other sessions were signed out."
@@ -312,14 +301,13 @@ pub async fn change_email(
 
 /// `POST /account/sessions/{handle}/end`.
 pub async fn end_session(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Path(handle): Path<String>,
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
-    match sessions::end_own(&inst, &s, handle, by(&s, ip, &state)).await {
+    match sessions::end_own(&inst, &s, handle, by).await {
         Ok(()) => x.messages.push("That session was signed out.".into()),
         Err(e) => x.errors = user_errors(e)?,
     }
@@ -328,12 +316,11 @@ pub async fn end_session(
 
 /// `POST /account/sessions/end-others`.
 pub async fn end_other_sessions(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
 ) -> Result<Response, WebError> {
-    let n = sessions::end_others(&inst, &s, by(&s, ip, &state)).await?;
+    let n = sessions::end_others(&inst, &s, by).await?;
     let x = Extras {
         messages: vec![format!("{n} other session(s) signed out.")],
         ..Default::default()

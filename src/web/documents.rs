@@ -1,19 +1,17 @@
 //! Document pages and API: the versions panel on a document's card, upload (multipart) and download
 //! (always as an attachment, with the type holdfast detected).
 
-use super::by;
-use super::guard::{ClientIp, Session};
-use super::hub_pages::{CardExtras, detail_page};
+use super::hub::{CardExtras, detail_page};
 use super::{ApiError, CurrentInstance, WebError};
 use crate::access::{Action, Module, Permission};
-use crate::app::AppState;
 use crate::auth::signin::SessionInfo;
 use crate::hub::documents;
 use crate::hub::records::HubError;
+use crate::hub::views::Row;
 use crate::instances::Instance;
 use crate::schema::DOCUMENTS;
-use crate::storage::records::Row;
-use axum::extract::{Multipart, Path, State};
+use crate::web::Ctx;
+use axum::extract::{Multipart, Path};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -135,16 +133,15 @@ pub(super) async fn drain(form: &mut Multipart) {
 }
 
 pub async fn upload_page(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Path(id): Path<i64>,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
     let max = state.config.document_max_bytes;
     let result = match read_file(&mut form, max).await {
-        Ok((name, data)) => documents::upload(&inst, id, &name, data, max, by(&s, ip, &state))
+        Ok((name, data)) => documents::upload(&inst, id, &name, data, max, by)
             .await
             .map_err(WebError::from),
         Err(e) => Err(e),
@@ -179,16 +176,15 @@ pub async fn upload_page(
 }
 
 pub async fn upload_api(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, by, ..
+    }: Ctx,
     super::api::ApiPath(id): super::api::ApiPath<i64>,
     super::api::ApiMultipart(mut form): super::api::ApiMultipart,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
     let max = state.config.document_max_bytes;
     let (name, data) = read_file(&mut form, max).await?;
-    let v = documents::upload(&inst, id, &name, data, max, by(&s, ip, &state)).await?;
+    let v = documents::upload(&inst, id, &name, data, max, by).await?;
     let versions = documents::versions(&inst, id).await?;
     Ok((
         StatusCode::CREATED,
@@ -196,7 +192,7 @@ pub async fn upload_api(
     ))
 }
 
-fn attachment(row: &crate::storage::documents::VersionRow, bytes: Vec<u8>) -> Response {
+fn attachment(row: &crate::hub::documents::VersionRow, bytes: Vec<u8>) -> Response {
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&row.content_type) {

@@ -5,6 +5,8 @@ use crate::audit::refusals::Kind as Refused;
 use crate::auth::AuthError;
 use crate::auth::accounts::AccountError;
 use crate::auth::signin::SignInError;
+use crate::hub::csvio::{ImportError, Problem};
+use crate::hub::records::HubError;
 use crate::storage::StorageError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -43,9 +45,18 @@ pub enum WebError {
     /// refused for the current state of the data, with the field named.
     #[error("{message}")]
     Unresolved { field: String, message: String },
+    /// A CSV file with problems (each with its row and column); nothing of it was imported.
+    #[error("the file has {} problem(s); nothing was imported", .0.len())]
+    InvalidFile(Vec<Problem>),
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The user's own mistakes, listed on the page shown again: its status (see [`WebError::shown_on`]).
+pub const MISTAKES: WebError = WebError::Invalid {
+    field: None,
+    message: String::new(),
+};
 
 impl WebError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
@@ -62,7 +73,7 @@ impl WebError {
             WebError::Unauthenticated | WebError::SignInFailed => StatusCode::UNAUTHORIZED,
             WebError::Forbidden | WebError::CsrfFailed => StatusCode::FORBIDDEN,
             WebError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            WebError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Invalid { .. } | WebError::InvalidFile(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Conflict(_) | WebError::Unresolved { .. } => StatusCode::CONFLICT,
@@ -81,6 +92,7 @@ impl WebError {
             WebError::Throttled(_) => "throttled",
             WebError::Busy => "busy",
             WebError::Invalid { .. } => "invalid",
+            WebError::InvalidFile(_) => "invalid_file",
             WebError::BadRequest(_) => "bad_request",
             WebError::TooLarge { .. } => "too_large",
             WebError::Conflict(_) => "conflict",
@@ -110,6 +122,7 @@ impl WebError {
             | WebError::Conflict(message) => {
                 message.clone()
             }
+            WebError::InvalidFile(_) => self.to_string(),
             WebError::TooLarge { limit } => format!(
                 "The request is too large: this address accepts at most {}.",
                 human_bytes(*limit)
@@ -129,6 +142,13 @@ impl WebError {
         } else {
             WebError::BadRequest(explanation)
         }
+    }
+
+    /// A page shown again with this refusal in it (a form with its mistakes, a sign-in step that
+    /// failed) answers with the refusal's status, so scripts and tests see it as well as people.
+    pub fn shown_on(&self, mut resp: Response) -> Response {
+        *resp.status_mut() = self.status();
+        resp
     }
 
     fn log(&self) {
@@ -219,6 +239,39 @@ impl From<SignInError> for WebError {
     }
 }
 
+impl From<HubError> for WebError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::Invalid(errs) => match errs.as_slice() {
+                [one] => WebError::Invalid {
+                    field: Some(one.field.clone()),
+                    message: format!("{}: {}", one.field, one.message),
+                },
+                _ => WebError::Invalid {
+                    field: errs.first().map(|e| e.field.clone()),
+                    message: HubError::Invalid(errs).to_string(),
+                },
+            },
+            HubError::Unresolved(errs) => WebError::Unresolved {
+                field: errs.first().map(|e| e.field.clone()).unwrap_or_default(),
+                message: HubError::Unresolved(errs).to_string(),
+            },
+            HubError::NotFound => WebError::NotFound,
+            HubError::Conflict(m) => WebError::Conflict(m),
+            HubError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<ImportError> for WebError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Problems(problems) => WebError::InvalidFile(problems),
+            ImportError::Hub(h) => h.into(),
+        }
+    }
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         self.log();
@@ -265,6 +318,9 @@ impl IntoResponse for ApiError {
             serde_json::json!({ "error": { "code": e.code(), "message": e.public_message() } });
         if let Some(f) = field {
             body["error"]["field"] = serde_json::Value::String(f);
+        }
+        if let WebError::InvalidFile(problems) = &e {
+            body["error"]["problems"] = serde_json::json!(problems);
         }
         let mut resp = (e.status(), axum::Json(body)).into_response();
         e.decorate(&mut resp);

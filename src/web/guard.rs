@@ -50,6 +50,9 @@ pub enum Access {
     /// groups, policy, tokens, factors). A support account helps; it never grants itself or others
     /// access.
     AccountAdmin,
+    /// An administrator of the appliance operator's own instance (`default`): what covers every
+    /// instance of the appliance (backups, updates) is not for each instance's admins.
+    Operator,
 }
 
 impl std::fmt::Display for Access {
@@ -64,6 +67,7 @@ impl std::fmt::Display for Access {
                 write!(f, "permissions {}", names.join(" + "))
             }
             Access::AccountAdmin => f.write_str("permission admin, not a support account"),
+            Access::Operator => f.write_str("permission admin, operator instance only"),
         }
     }
 }
@@ -274,7 +278,7 @@ pub async fn guard(
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
             Access::Public => true,
-            Access::Pending | Access::Signed | Access::AccountAdmin => false,
+            Access::Pending | Access::Signed | Access::AccountAdmin | Access::Operator => false,
             Access::Perm(p) => info.grants.allows(p),
             Access::AllOf(ps) => ps.iter().all(|p| info.grants.allows(*p)),
         };
@@ -296,9 +300,14 @@ pub async fn guard(
         (Access::Public, _) => Ok(()),
         (_, None) => Err(WebError::Unauthenticated),
         (Access::Pending, Some(_)) => Ok(()),
-        (Access::Signed | Access::Perm(_) | Access::AllOf(_) | Access::AccountAdmin, Some(s))
-            if s.stage != "active" =>
-        {
+        (
+            Access::Signed
+            | Access::Perm(_)
+            | Access::AllOf(_)
+            | Access::AccountAdmin
+            | Access::Operator,
+            Some(s),
+        ) if s.stage != "active" => {
             if !api && *req.method() == Method::GET {
                 let to = match s.stage.as_str() {
                     "second_factor" => "/signin/code",
@@ -327,6 +336,15 @@ pub async fn guard(
         }
         (Access::AccountAdmin, Some(s)) => {
             if s.grants.is_admin() && !s.support {
+                Ok(())
+            } else {
+                Err(WebError::Forbidden)
+            }
+        }
+        (Access::Operator, Some(s)) => {
+            if s.grants.allows(Permission::Admin)
+                && instance.name == crate::instances::DEFAULT_INSTANCE
+            {
                 Ok(())
             } else {
                 Err(WebError::Forbidden)

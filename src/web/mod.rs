@@ -6,25 +6,25 @@
 #![allow(clippy::too_many_arguments)]
 
 mod account_pages;
-mod admin_pages;
+mod admin;
 pub mod api;
 pub mod assets;
 mod charts;
 pub mod connections;
+mod context;
 pub(crate) mod documents;
 mod error;
 mod form;
 pub mod guard;
 mod headers;
 mod health;
-mod hub_extras;
-mod hub_pages;
+mod hub;
 mod pages;
 pub mod server;
 mod signin_pages;
 mod unread;
-mod update_pages;
 
+pub use context::Ctx;
 pub use error::{ApiError, WebError};
 
 use crate::access::Permission;
@@ -113,7 +113,7 @@ impl BodyLimit {
             BodyLimit::Form => 256 * 1024,
             BodyLimit::Upload => config.document_max_bytes + Self::FRAMING,
             BodyLimit::Import => Self::IMPORT_BYTES + Self::FRAMING,
-            BodyLimit::Bundle => update_pages::max_bundle_bytes(config) + Self::FRAMING,
+            BodyLimit::Bundle => admin::max_bundle_bytes(config) + Self::FRAMING,
         }
     }
 }
@@ -233,63 +233,63 @@ fn module_pages(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
     let ext = axum::Extension(api::records::ModuleRef(def));
     let base = format!("/m/{}", def.slug);
     vec![
-        r("GET", &base, p(View), get(hub_pages::list).layer(ext)),
-        r("POST", &base, p(Create), post(hub_pages::create).layer(ext)),
+        r("GET", &base, p(View), get(hub::list).layer(ext)),
+        r("POST", &base, p(Create), post(hub::create).layer(ext)),
         r(
             "GET",
             &format!("{base}/new"),
             p(Create),
-            get(hub_pages::new_form).layer(ext),
+            get(hub::new_form).layer(ext),
         ),
         r(
             "GET",
             &format!("{base}/import"),
             p(Import),
-            get(hub_pages::import_form).layer(ext),
+            get(hub::import_form).layer(ext),
         ),
         r(
             "POST",
             &format!("{base}/import"),
             p(Import),
-            post(hub_pages::import_submit).layer(ext),
+            post(hub::import_submit).layer(ext),
         )
         .body(BodyLimit::Import),
         r(
             "GET",
             &format!("{base}/{{id}}"),
             p(View),
-            get(hub_pages::detail).layer(ext),
+            get(hub::detail).layer(ext),
         ),
         r(
             "POST",
             &format!("{base}/{{id}}"),
             p(Edit),
-            post(hub_pages::update).layer(ext),
+            post(hub::update).layer(ext),
         ),
         r(
             "GET",
             &format!("{base}/{{id}}/edit"),
             p(Edit),
-            get(hub_pages::edit_form).layer(ext),
+            get(hub::edit_form).layer(ext),
         ),
         r(
             "POST",
             &format!("{base}/{{id}}/delete"),
             p(Delete),
-            post(hub_pages::delete).layer(ext),
+            post(hub::delete).layer(ext),
         ),
         // Writing a comment changes the record's card: it needs the right to edit the record.
         r(
             "POST",
             &format!("{base}/{{id}}/comments"),
             p(Edit),
-            post(hub_pages::comment).layer(ext),
+            post(hub::comment).layer(ext),
         ),
         r(
             "POST",
             &format!("{base}/{{id}}/restore"),
             p(Edit),
-            post(hub_pages::restore).layer(ext),
+            post(hub::restore).layer(ext),
         ),
     ]
 }
@@ -501,106 +501,101 @@ pub fn routes() -> Vec<Route> {
             post(account_pages::set_method),
         )
         .body(BodyLimit::Small),
-        r("GET", "/admin", admin, get(admin_pages::index)),
-        r("GET", "/admin/users", admin, get(admin_pages::users)),
+        r("GET", "/admin", admin, get(admin::index)),
+        r("GET", "/admin/users", admin, get(admin::users)),
         r(
             "POST",
             "/admin/users",
             AccountAdmin,
-            post(admin_pages::create_user),
+            post(admin::create_user),
         ),
         r(
             "POST",
             "/admin/users/{name}/{action}",
             AccountAdmin,
-            post(admin_pages::user_action),
+            post(admin::user_action),
         ),
         r(
             "POST",
             "/admin/sessions/end-all",
             AccountAdmin,
-            post(admin_pages::end_all_sessions),
+            post(admin::end_all_sessions),
         ),
-        r("GET", "/admin/groups", admin, get(admin_pages::groups)),
+        r("GET", "/admin/groups", admin, get(admin::groups)),
         r(
             "POST",
             "/admin/groups",
             AccountAdmin,
-            post(admin_pages::create_group),
+            post(admin::create_group),
         ),
         r(
             "POST",
             "/admin/groups/{name}/{action}",
             AccountAdmin,
-            post(admin_pages::group_action),
+            post(admin::group_action),
         ),
-        r("GET", "/admin/policy", admin, get(admin_pages::policy)),
+        r("GET", "/admin/policy", admin, get(admin::policy)),
         r(
             "POST",
             "/admin/policy",
             AccountAdmin,
-            post(admin_pages::save_policy),
+            post(admin::save_policy),
         ),
         r(
             "POST",
             "/admin/notice",
             AccountAdmin,
-            post(admin_pages::save_notice),
+            post(admin::save_notice),
         ),
-        r("GET", "/admin/log", admin, get(admin_pages::log)),
+        r("GET", "/admin/log", admin, get(admin::log)),
         r(
             "GET",
             "/admin/log/export.csv",
             admin,
-            get(admin_pages::export_csv),
+            get(admin::export_csv),
         ),
         r(
             "GET",
             "/admin/log/export.json",
             admin,
-            get(admin_pages::export_json),
+            get(admin::export_json),
         ),
-        r("GET", "/admin/mail", admin, get(admin_pages::mail)),
-        r(
-            "POST",
-            "/admin/mail/test",
-            admin,
-            post(admin_pages::mail_test),
-        ),
+        r("GET", "/admin/mail", admin, get(admin::mail)),
+        r("POST", "/admin/mail/test", admin, post(admin::mail_test)),
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
-        r("GET", "/admin/tokens", admin, get(admin_pages::tokens)),
-        r("GET", "/admin/backups", admin, get(admin_pages::backups)),
-        r("GET", "/admin/updates", admin, get(update_pages::show)),
+        r("GET", "/admin/tokens", admin, get(admin::tokens)),
+        r("GET", "/admin/backups", Operator, get(admin::backups)),
+        r("GET", "/admin/updates", Operator, get(admin::show)),
         r(
             "POST",
             "/admin/updates/verify",
-            admin,
-            post(update_pages::verify),
+            Operator,
+            post(admin::verify),
         )
         .body(BodyLimit::Bundle),
         r(
             "POST",
             "/admin/backups/{action}",
-            admin,
-            post(admin_pages::backup_action),
+            Operator,
+            post(admin::backup_action),
         ),
         r(
             "GET",
             "/admin/backups/download/{index}/{name}",
-            admin,
-            get(admin_pages::backup_download),
+            Operator,
+            get(admin::backup_download),
         ),
         r(
             "POST",
             "/admin/tokens",
             AccountAdmin,
-            post(admin_pages::create_token),
+            post(admin::create_token),
         ),
         r(
             "POST",
             "/admin/tokens/{id}/revoke",
             AccountAdmin,
-            post(admin_pages::revoke_token),
+            post(admin::revoke_token),
         ),
         r(
             "GET",
@@ -636,25 +631,25 @@ pub fn routes() -> Vec<Route> {
             "POST",
             "/m/invoices/{id}/lines",
             Perm(Permission::Module(Module::Invoices, Edit)),
-            post(hub_extras::add_line),
+            post(hub::add_line),
         ),
         r(
             "POST",
             "/m/invoices/{id}/lines/{line}/delete",
             Perm(Permission::Module(Module::Invoices, Edit)),
-            post(hub_extras::remove_line),
+            post(hub::remove_line),
         ),
         r(
             "POST",
             "/m/invoices/{id}/do/{action}",
             Perm(Permission::Module(Module::Invoices, Edit)),
-            post(hub_extras::transition),
+            post(hub::transition),
         ),
         r(
             "POST",
             "/m/projects/{id}/invoice",
             AllOf(INVOICE_FROM_PROJECT),
-            post(hub_extras::invoice_project),
+            post(hub::invoice_project),
         ),
         r(
             "POST",
@@ -688,8 +683,8 @@ pub fn routes() -> Vec<Route> {
             Public,
             get(api::openapi::serve),
         ),
-        r("GET", "/search", Signed, get(hub_pages::search)),
-        r("GET", "/api/v1/search", Signed, get(hub_pages::search_api)),
+        r("GET", "/search", Signed, get(hub::search)),
+        r("GET", "/api/v1/search", Signed, get(hub::search_api)),
     ]
     .into_iter()
     .chain(crate::schema::ALL.iter().flat_map(|d| module_routes(d)))

@@ -3,7 +3,6 @@
 use super::guard::{MaybeSession, PRE_COOKIE, cookie};
 use super::{CurrentInstance, WebError, assets};
 use crate::app::AppState;
-use crate::auth::accounts;
 use crate::auth::signin::SessionInfo;
 use crate::instances::Instance;
 use askama::Template;
@@ -65,21 +64,13 @@ pub async fn chrome(
         }
         if c.admin {
             let now = state.clock.now();
-            let (support, mail) = inst
-                .db
-                .read(move |conn| -> Result<_, crate::storage::StorageError> {
-                    Ok((
-                        accounts::active_support(conn, now)?,
-                        crate::storage::outbox::problem_count(conn)?,
-                    ))
-                })
-                .await?;
+            let (support, mail) = crate::auth::directory::admin_attention(inst, now).await?;
             for (name, until) in support {
                 c.banners.push(format!(
                     "Vendor support access is open: account \"{name}\" can sign in until {until} (UTC). Revoke it under Administration → Users when it is no longer needed."
                 ));
             }
-            c.banners.extend(super::admin_pages::backup_warnings(state));
+            c.banners.extend(super::admin::backup_warnings(state));
             if mail.0 > 0 {
                 c.banners.push(format!(
                     "{} e-mail message(s) could not be delivered. See Administration → Mail.",
@@ -160,7 +151,6 @@ async fn dashboard(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<HomePage, WebError> {
     use crate::access::{Action, Module, Permission};
-    use crate::storage::dashboard as d;
     let allows = |m| s.grants.allows(Permission::Module(m, Action::View));
     let today = now.date_naive();
     let from = (today - chrono::Days::new(7 * 11))
@@ -170,18 +160,13 @@ async fn dashboard(
         .format("%Y-%m-%d")
         .to_string();
     let today_s = today.format("%Y-%m-%d").to_string();
-    let (weeks, burn, aged, due, recent) = inst
-        .db
-        .read(move |c| {
-            Ok::<_, crate::storage::StorageError>((
-                d::hours_per_week(c, &from)?,
-                d::budget_burn(c, 8)?,
-                d::outstanding_by_age(c, &today_s)?,
-                d::tasks_due(c, &until, 10)?,
-                d::recent_changes(c, 12)?,
-            ))
-        })
-        .await?;
+    let crate::hub::views::Figures {
+        weeks,
+        burn,
+        aged,
+        due,
+        recent,
+    } = crate::hub::views::dashboard(inst, from, until, today_s).await?;
     // Twelve weekly buckets ending this week, zero-filled.
     let monday =
         today - chrono::Days::new(chrono::Datelike::weekday(&today).num_days_from_monday() as u64);
@@ -213,7 +198,7 @@ async fn dashboard(
     let aged_bars: Vec<(String, i64, String)> = labels
         .iter()
         .zip(aged.iter())
-        .map(|(l, v)| (l.to_string(), *v, super::hub_pages::money(*v)))
+        .map(|(l, v)| (l.to_string(), *v, super::hub::money(*v)))
         .collect();
     Ok(HomePage {
         c: Chrome::bare(String::new()),
@@ -298,11 +283,12 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
 /// Renders a page that may be showing the user's own mistakes: 422 when it does, so that scripts
 /// and tests see the refusal as well as people.
 pub fn render_refused(page: &impl Template, refused: bool) -> Result<Response, WebError> {
-    let mut resp = render(page)?;
-    if refused {
-        *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(resp)
+    let resp = render(page)?;
+    Ok(if refused {
+        super::error::MISTAKES.shown_on(resp)
+    } else {
+        resp
+    })
 }
 
 pub fn render(page: &impl Template) -> Result<Response, WebError> {

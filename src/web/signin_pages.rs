@@ -1,18 +1,20 @@
 //! The sign-in pages: password, second factor, forced password change, sign-out, first-run setup.
 
 use super::api::session::max_age;
-use super::guard::{ClientIp, MaybeSession, Session, clear_session_cookie, session_cookie};
+use super::error::MISTAKES;
+use super::guard::{ClientIp, MaybeSession, clear_session_cookie, session_cookie};
 use super::pages::{chrome, public_chrome, render, with_cookie};
 use super::{CurrentInstance, WebError};
 use crate::app::AppState;
 use crate::auth::accounts::{self, AccountError};
 use crate::auth::signin::{self, Issued, Stage};
 use crate::crypto::Secret;
+use crate::web::Ctx;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -158,18 +160,13 @@ pub async fn signin_submit(
                 // Only what a user name can be is shown back.
                 username: username.chars().take(signin::MAX_USERNAME_CHARS).collect(),
             };
-            let mut resp = render(&page)?;
-            *resp.status_mut() = e.status();
+            let resp = e.shown_on(render(&page)?);
             Ok(with_cookie(resp, set))
         }
     }
 }
 
-pub async fn code_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn code_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     if s.stage != "second_factor" {
         return Ok(Redirect::to("/").into_response());
     }
@@ -197,10 +194,9 @@ pub struct CodeForm {
 }
 
 pub async fn code_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
@@ -225,8 +221,7 @@ pub async fn code_submit(
                     notice: None,
                     username: s.username.clone(),
                 };
-                let mut resp = render(&page)?;
-                *resp.status_mut() = StatusCode::UNAUTHORIZED;
+                let resp = WebError::SignInFailed.shown_on(render(&page)?);
                 return Ok(with_cookie(resp, set));
             }
             let page = CodePage {
@@ -234,18 +229,13 @@ pub async fn code_submit(
                 error: Some("That code is not right or has expired.".into()),
                 hint: hint_for(&s.second_factor),
             };
-            let mut resp = render(&page)?;
-            *resp.status_mut() = StatusCode::UNAUTHORIZED;
+            let resp = WebError::SignInFailed.shown_on(render(&page)?);
             Ok(resp)
         }
     }
 }
 
-pub async fn password_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn password_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     if s.stage != "password_change" {
         return Ok(Redirect::to("/").into_response());
     }
@@ -268,10 +258,9 @@ pub struct NewPasswordForm {
 }
 
 pub async fn password_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
     Form(form): Form<NewPasswordForm>,
 ) -> Result<Response, WebError> {
     if s.stage != "password_change" {
@@ -313,18 +302,16 @@ pub async fn password_submit(
                 errors,
                 min_length: policy.password_min_length(),
             };
-            let mut resp = render(&page)?;
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            let resp = MISTAKES.shown_on(render(&page)?);
             Ok(resp)
         }
     }
 }
 
 pub async fn signout(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
 ) -> Result<Response, WebError> {
     signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
     Ok((
@@ -436,8 +423,7 @@ pub async fn setup_submit(
         email,
         min_length: policy.password_min_length(),
     };
-    let mut resp = render(&page)?;
-    *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    let resp = MISTAKES.shown_on(render(&page)?);
     Ok(with_cookie(resp, set))
 }
 
@@ -459,22 +445,14 @@ struct RecoveryPage {
 }
 
 pub async fn enroll_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
 ) -> Result<Response, WebError> {
     if s.stage != "totp_enrollment" {
         return Ok(Redirect::to("/").into_response());
     }
-    let e = crate::auth::second_factor::start_totp(
-        &state.auth,
-        &inst,
-        &s,
-        None,
-        &super::by(&s, ip, &state),
-    )
-    .await?;
+    let e = crate::auth::second_factor::start_totp(&state.auth, &inst, &s, None, &by).await?;
     render(&EnrollPage {
         c: chrome(&state, &inst, Some(&s)).await?,
         error: None,
@@ -484,17 +462,19 @@ pub async fn enroll_form(
 }
 
 pub async fn enroll_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        ip,
+        s,
+        by,
+    }: Ctx,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
     if s.stage != "totp_enrollment" {
         return Err(WebError::Forbidden);
     }
     let now = state.clock.now();
-    let by = super::by(&s, ip, &state);
     match crate::auth::second_factor::confirm_totp(&state.auth, &inst, &s, by.clone(), form.code)
         .await
     {
@@ -516,14 +496,13 @@ pub async fn enroll_submit(
         Err(e @ AccountError::Invalid { .. }) => {
             let en =
                 crate::auth::second_factor::start_totp(&state.auth, &inst, &s, None, &by).await?;
-            let mut resp = render(&EnrollPage {
+            let resp = render(&EnrollPage {
                 c: chrome(&state, &inst, Some(&s)).await?,
                 error: Some(format!("{e} A new key was made: scan the new code.")),
                 svg: en.qr_svg,
                 key: en.secret_base32.expose().clone(),
             })?;
-            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
+            Ok(MISTAKES.shown_on(resp))
         }
         Err(e) => Err(e.into()),
     }
@@ -539,11 +518,7 @@ struct VerifyPage {
 
 /// The verified step before enrolling a first factor: an e-mailed set-up code or an
 /// administrator's enrolment code.
-pub async fn verify_form(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
+pub async fn verify_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     if s.stage != "enrol_verify" {
         return Ok(Redirect::to("/").into_response());
     }
@@ -555,10 +530,9 @@ pub async fn verify_form(
 }
 
 pub async fn verify_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
@@ -592,21 +566,18 @@ pub async fn verify_submit(
                     notice: None,
                     username: s.username.clone(),
                 };
-                let mut resp = render(&page)?;
-                *resp.status_mut() = StatusCode::UNAUTHORIZED;
+                let resp = WebError::SignInFailed.shown_on(render(&page)?);
                 return Ok(with_cookie(resp, set));
             }
-            let status = e.status();
-            let mut resp = render(&VerifyPage {
+            let resp = render(&VerifyPage {
                 c: chrome(&state, &inst, Some(&s)).await?,
-                error: Some(match e {
+                error: Some(match &e {
                     WebError::SignInFailed => "That code is not right or has expired.".into(),
                     other => other.public_message(),
                 }),
                 emailed: state.auth.mail_enabled && !s.email.is_empty(),
             })?;
-            *resp.status_mut() = status;
-            Ok(resp)
+            Ok(e.shown_on(resp))
         }
     }
 }

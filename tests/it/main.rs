@@ -27,6 +27,7 @@ mod forwarding;
 mod hub;
 mod hub_access;
 mod identity;
+mod operator_routes;
 mod pentest;
 mod totp;
 mod update_apply;

@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::audit;
 use crate::web::CurrentInstance;
-use crate::web::admin_pages::LogQuery;
+use crate::web::admin::LogQuery;
 use crate::web::error::ApiError;
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +16,7 @@ pub async fn list(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let filter = q.filter(100)?;
     let limit = filter.limit;
-    let rows = inst.db.read(move |c| audit::query(c, &filter)).await?;
+    let rows = audit::log::page(&inst, filter).await?;
     let next = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();

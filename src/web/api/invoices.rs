@@ -2,16 +2,13 @@
 
 use super::ApiJson;
 use super::ApiPath;
-use crate::app::AppState;
 use crate::hub::invoices::{self, LineInput};
 use crate::hub::records;
 use crate::schema::INVOICES;
+use crate::web::Ctx;
 use crate::web::CurrentInstance;
-use crate::web::by;
 use crate::web::error::ApiError;
-use crate::web::guard::{ClientIp, Session};
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -50,10 +47,7 @@ pub async fn lines(
 }
 
 pub async fn add_line(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<LineBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -63,29 +57,22 @@ pub async fn add_line(
         unit_price: b.unit_price,
         tax_rate: text(&b.tax_rate),
     };
-    invoices::add_line(&inst, id, line, by(&s, ip, &state)).await?;
+    invoices::add_line(&inst, id, line, by).await?;
     Ok((StatusCode::CREATED, Json(with_lines(&inst, id).await?)))
 }
 
 pub async fn remove_line(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     ApiPath((id, line)): ApiPath<(i64, i64)>,
 ) -> Result<Json<Value>, ApiError> {
-    invoices::remove_line(&inst, id, line, by(&s, ip, &state)).await?;
+    invoices::remove_line(&inst, id, line, by).await?;
     Ok(Json(with_lines(&inst, id).await?))
 }
 
 pub async fn transition(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by: b, .. }: Ctx,
     ApiPath((id, action)): ApiPath<(i64, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let b = by(&s, ip, &state);
     match action.as_str() {
         "issue" => {
             invoices::issue(&inst, id, b).await?;
@@ -106,13 +93,10 @@ pub struct FromProject {
 }
 
 pub async fn from_project(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     ApiJson(b): ApiJson<FromProject>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let rate = b.tax_rate.as_ref().map(text).unwrap_or_else(|| "0".into());
-    let id = invoices::from_project(&inst, b.project_id, rate, by(&s, ip, &state)).await?;
+    let id = invoices::from_project(&inst, b.project_id, rate, by).await?;
     Ok((StatusCode::CREATED, Json(with_lines(&inst, id).await?)))
 }

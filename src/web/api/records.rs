@@ -4,15 +4,14 @@
 
 use super::ApiJson;
 use super::ApiPath;
-use crate::app::AppState;
-use crate::hub::csvio::{self, ImportError};
-use crate::hub::records::{self, HubError, ListParams};
+use crate::hub::csvio;
+use crate::hub::records::{self, ListParams};
 use crate::schema::ModuleDef;
+use crate::web::Ctx;
 use crate::web::error::ApiError;
-use crate::web::guard::{ClientIp, Session};
-use crate::web::{CurrentInstance, WebError, by};
+use crate::web::{CurrentInstance, WebError};
 use axum::Json;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{Extension, RawQuery};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -20,30 +19,6 @@ use serde_json::{Map, Value, json};
 /// Which module a route serves; set by the route table.
 #[derive(Clone, Copy)]
 pub struct ModuleRef(pub &'static ModuleDef);
-
-impl From<HubError> for WebError {
-    fn from(e: HubError) -> Self {
-        match e {
-            HubError::Invalid(errs) => match errs.as_slice() {
-                [one] => WebError::Invalid {
-                    field: Some(one.field.clone()),
-                    message: format!("{}: {}", one.field, one.message),
-                },
-                _ => WebError::Invalid {
-                    field: errs.first().map(|e| e.field.clone()),
-                    message: HubError::Invalid(errs).to_string(),
-                },
-            },
-            HubError::Unresolved(errs) => WebError::Unresolved {
-                field: errs.first().map(|e| e.field.clone()).unwrap_or_default(),
-                message: HubError::Unresolved(errs).to_string(),
-            },
-            HubError::NotFound => WebError::NotFound,
-            HubError::Conflict(m) => WebError::Conflict(m),
-            HubError::Storage(s) => s.into(),
-        }
-    }
-}
 
 pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     raw.map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
@@ -61,15 +36,12 @@ pub async fn list(
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     records::check_json_types(def, &body, false)?;
-    let rec = records::create(&inst, def, body, by(&s, ip, &state)).await?;
+    let rec = records::create(&inst, def, body, by).await?;
     let location = format!("/api/v1/{}/{}", def.slug, rec["id"]);
     Ok((
         StatusCode::CREATED,
@@ -90,10 +62,7 @@ pub async fn get(
 
 /// `If-Match: <version>` makes the change conditional on nobody else having changed the record.
 pub async fn patch(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
@@ -107,19 +76,16 @@ pub async fn patch(
         None => None,
     };
     Ok(Json(
-        records::update(&inst, def, id, body, expected, by(&s, ip, &state)).await?,
+        records::update(&inst, def, id, body, expected, by).await?,
     ))
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    records::delete(&inst, def, id, by(&s, ip, &state)).await?;
+    records::delete(&inst, def, id, by).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -140,29 +106,23 @@ pub struct CommentBody {
 
 /// A comment is a change to the record's card: the route asks for the module's edit right.
 pub async fn add_comment(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<CommentBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    records::add_comment(&inst, def, id, b.body, by(&s, ip, &state)).await?;
+    records::add_comment(&inst, def, id, b.body, by).await?;
     let items = records::comments(&inst, def, id).await?;
     Ok((StatusCode::CREATED, Json(json!({ "items": items }))))
 }
 
 pub async fn export_csv(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = ListParams::from_api_pairs(def, &query_pairs(q.as_deref()), 500)?;
-    let mut export = csvio::export(inst, def, params, by(&s, ip, &state)).await?;
+    let mut export = csvio::export(inst, def, params, by).await?;
     // Pages are read while the client takes the earlier ones (two in flight at most); when the
     // client goes away the sender fails and reading stops. A failure part-way cannot change the
     // status any more: the response is cut off, so the client sees an incomplete file, not a short one.
@@ -215,10 +175,7 @@ impl http_body::Body for ChunkBody {
 const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 
 pub async fn import_csv(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, by, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -241,17 +198,11 @@ pub async fn import_csv(
     let dry_run = query_pairs(q.as_deref())
         .iter()
         .any(|(k, v)| k == "dry_run" && (v == "true" || v == "1"));
-    match csvio::import(&inst, def, body.to_vec(), dry_run, by(&s, ip, &state)).await {
-        Ok(report) => Ok((if dry_run { StatusCode::OK } else { StatusCode::CREATED }, Json(json!(report))).into_response()),
-        Err(ImportError::Problems(problems)) => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(json!({ "error": {
-                "code": "invalid_file",
-                "message": format!("the file has {} problem(s); nothing was imported", problems.len()),
-                "problems": problems,
-            }})),
-        )
-            .into_response()),
-        Err(ImportError::Hub(e)) => Err(e.into()),
-    }
+    let report = csvio::import(&inst, def, body.to_vec(), dry_run, by).await?;
+    let status = if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json!(report))).into_response())
 }

@@ -6,6 +6,7 @@ use crate::auth::accounts;
 use crate::auth::reauth::Proof;
 use crate::auth::signin::{self, Issued, Stage};
 use crate::crypto::Secret;
+use crate::web::Ctx;
 use crate::web::CurrentInstance;
 use crate::web::error::ApiError;
 use crate::web::guard::{ClientIp, Session, clear_session_cookie, session_cookie};
@@ -211,10 +212,9 @@ pub async fn enrolment_verify(
 /// `POST /api/v1/session/code`: e-mails a confirmation code for a change to one's own account
 /// (accounts whose factor is e-mailed codes).
 pub async fn reauth_code(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     crate::auth::reauth::send_code(&state.auth, &inst, &s, ip, state.clock.now()).await?;
     Ok(Json(json!({ "status": "code_sent" })))
@@ -222,25 +222,16 @@ pub async fn reauth_code(
 
 /// `POST /api/v1/session/email` `{"current_password","code","email"}`.
 pub async fn change_email(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     ApiJson(body): ApiJson<EmailBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let proof = Proof {
         password: Secret::new(body.current_password),
         code: body.code,
     };
-    accounts::change_email(
-        &state.auth,
-        &inst,
-        &s,
-        proof,
-        body.email,
-        crate::web::by(&s, ip, &state),
-    )
-    .await?;
+    accounts::change_email(&state.auth, &inst, &s, proof, body.email, by).await?;
     Ok(Json(json!({ "status": "email_changed" })))
 }
 
@@ -255,10 +246,9 @@ pub struct MethodBody {
 }
 
 pub async fn set_method(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     ApiJson(body): ApiJson<MethodBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let method: &'static str = match body.method.as_str() {
@@ -275,15 +265,7 @@ pub async fn set_method(
         password: Secret::new(body.current_password),
         code: body.code,
     };
-    crate::auth::second_factor::set_simple(
-        &state.auth,
-        &inst,
-        &s,
-        proof,
-        crate::web::by(&s, ip, &state),
-        method,
-    )
-    .await?;
+    crate::auth::second_factor::set_simple(&state.auth, &inst, &s, proof, by, method).await?;
     Ok(Json(
         json!({ "status": "second_factor_changed", "method": method }),
     ))
@@ -318,10 +300,9 @@ pub async fn whoami(Session(s): Session) -> Json<serde_json::Value> {
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, ip, s, ..
+    }: Ctx,
 ) -> Result<Response, ApiError> {
     signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
     Ok((
@@ -340,10 +321,9 @@ pub async fn delete(
 /// `POST /api/v1/session/totp`: during forced enrolment (after the verified step) a new app
 /// secret; signed in, the body `{"current_password","code"}` proves it is the person first.
 pub async fn totp_start(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     super::ApiBytes(body): super::ApiBytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let proof = if s.stage == "active" {
@@ -357,14 +337,7 @@ pub async fn totp_start(
     } else {
         None
     };
-    let e = crate::auth::second_factor::start_totp(
-        &state.auth,
-        &inst,
-        &s,
-        proof,
-        &crate::web::by(&s, ip, &state),
-    )
-    .await?;
+    let e = crate::auth::second_factor::start_totp(&state.auth, &inst, &s, proof, &by).await?;
     Ok(Json(
         json!({ "secret": e.secret_base32.expose(), "qr_svg": e.qr_svg }),
     ))
@@ -372,14 +345,16 @@ pub async fn totp_start(
 
 /// `POST /api/v1/session/totp/confirm` `{"code"}`: turns the app on; returns the recovery codes once.
 pub async fn totp_confirm(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        ip,
+        s,
+        by,
+    }: Ctx,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
-    let by = crate::web::by(&s, ip, &state);
     let codes =
         crate::auth::second_factor::confirm_totp(&state.auth, &inst, &s, by, body.code).await?;
     let codes: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
@@ -399,9 +374,7 @@ pub async fn totp_confirm(
 
 /// `GET /api/v1/sessions`: the caller's own live sessions.
 pub async fn list_sessions(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
+    Ctx { state, inst, s, .. }: Ctx,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let list = crate::auth::sessions::list_own(&inst, &s, state.clock.now()).await?;
     Ok(Json(json!({ "sessions": list })))
@@ -409,23 +382,17 @@ pub async fn list_sessions(
 
 /// `DELETE /api/v1/sessions/{handle}`: ends one of the caller's sessions.
 pub async fn end_session(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, s, by, .. }: Ctx,
     super::ApiPath(handle): super::ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    crate::auth::sessions::end_own(&inst, &s, handle, crate::web::by(&s, ip, &state)).await?;
+    crate::auth::sessions::end_own(&inst, &s, handle, by).await?;
     Ok(Json(json!({ "status": "signed_out" })))
 }
 
 /// `DELETE /api/v1/sessions`: ends every session of the caller but this one.
 pub async fn end_other_sessions(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx { inst, s, by, .. }: Ctx,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let n = crate::auth::sessions::end_others(&inst, &s, crate::web::by(&s, ip, &state)).await?;
+    let n = crate::auth::sessions::end_others(&inst, &s, by).await?;
     Ok(Json(json!({ "status": "signed_out", "sessions": n })))
 }

@@ -1,20 +1,19 @@
 //! Module-specific parts of record cards: invoice lines and actions, the project's "invoice the
 //! unbilled time" action, document versions and upload.
 
-use super::by;
-use super::guard::{ClientIp, Session};
-use super::hub_pages::{CardExtras, detail_page, money};
-use super::{CurrentInstance, WebError};
 use crate::access::{Action, Module, Permission};
 use crate::app::AppState;
 use crate::auth::signin::SessionInfo;
+use crate::hub::Value;
 use crate::hub::invoices::{self, LineInput};
 use crate::hub::records::HubError;
+use crate::hub::views::Row;
 use crate::instances::Instance;
 use crate::schema::{INVOICES, ModuleDef, PROJECTS};
-use crate::storage::Value;
-use crate::storage::records::Row;
-use axum::extract::{Path, RawForm, State};
+use crate::web::Ctx;
+use crate::web::WebError;
+use crate::web::hub::{CardExtras, detail_page, money};
+use axum::extract::{Path, RawForm};
 use axum::response::{IntoResponse, Redirect, Response};
 
 fn esc(s: &str) -> String {
@@ -35,7 +34,7 @@ pub async fn card_extras(
     match def.module {
         Module::Invoices => invoice_extras(inst, s, row).await,
         Module::Projects
-            if super::INVOICE_FROM_PROJECT
+            if crate::web::INVOICE_FROM_PROJECT
                 .iter()
                 .all(|p| s.grants.allows(*p)) =>
         {
@@ -47,7 +46,7 @@ pub async fn card_extras(
                 html: String::new(),
             })
         }
-        Module::Documents => super::documents::card(inst, s, row).await,
+        Module::Documents => crate::web::documents::card(inst, s, row).await,
         _ => Ok(CardExtras {
             actions: vec![],
             html: String::new(),
@@ -173,27 +172,26 @@ async fn back(
 }
 
 pub async fn add_line(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let f = super::form::pairs(&raw);
-    let price = super::form::value(&f, "unit_price")
+    let f = crate::web::form::pairs(&raw);
+    let price = crate::web::form::value(&f, "unit_price")
         .trim()
         .parse::<i64>()
         .map_err(|_| HubError::field("unit_price", "must be a whole number of cents"));
     let r = match price {
         Ok(unit_price) => {
             let line = LineInput {
-                description: super::form::value(&f, "description"),
-                quantity: super::form::value(&f, "quantity"),
+                description: crate::web::form::value(&f, "description"),
+                quantity: crate::web::form::value(&f, "quantity"),
                 unit_price,
-                tax_rate: super::form::value(&f, "tax_rate"),
+                tax_rate: crate::web::form::value(&f, "tax_rate"),
             };
-            invoices::add_line(&inst, id, line, by(&s, ip, &state))
+            invoices::add_line(&inst, id, line, by)
                 .await
                 .map(|()| "Line added.".to_string())
         }
@@ -203,26 +201,27 @@ pub async fn add_line(
 }
 
 pub async fn remove_line(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Path((id, line)): Path<(i64, i64)>,
 ) -> Result<Response, WebError> {
-    let r = invoices::remove_line(&inst, id, line, by(&s, ip, &state))
+    let r = invoices::remove_line(&inst, id, line, by)
         .await
         .map(|()| "Line removed.".to_string());
     back(&state, &inst, &s, &INVOICES, id, r).await
 }
 
 pub async fn transition(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
     Path((id, action)): Path<(i64, String)>,
 ) -> Result<Response, WebError> {
-    let b = by(&s, ip, &state);
     let r = match action.as_str() {
         "issue" => invoices::issue(&inst, id, b)
             .await
@@ -239,13 +238,12 @@ pub async fn transition(
 }
 
 pub async fn invoice_project(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    match invoices::from_project(&inst, id, "23".into(), by(&s, ip, &state)).await {
+    match invoices::from_project(&inst, id, "23".into(), by).await {
         Ok(inv) => Ok(Redirect::to(&format!("/m/invoices/{inv}")).into_response()),
         other => {
             back(

@@ -1,18 +1,16 @@
 //! The admin's update page: installed version, trust settings, the update history, and a bundle
 //! upload that is verified (never installed) so the change board can check a bundle from a browser.
 
-use super::admin_pages::operator_only;
-use super::guard::{ClientIp, Session};
-use super::pages::{Chrome, chrome, render};
-use super::{CurrentInstance, WebError};
 use crate::app::AppState;
 use crate::audit::{self, Entry, Event};
 use crate::auth::signin::SessionInfo;
 use crate::instances::Instance;
-use crate::storage::StorageError;
 use crate::update::{apply, bundle, state, trust};
+use crate::web::Ctx;
+use crate::web::WebError;
+use crate::web::pages::{Chrome, chrome, render};
 use askama::Template;
-use axum::extract::{Multipart, State};
+use axum::extract::Multipart;
 use axum::response::Response;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -45,7 +43,7 @@ struct UpdatesPage {
 
 /// The largest bundle the page accepts: `[update] max_bundle_bytes` (the route's body limit adds
 /// only the multipart framing to it).
-pub(super) fn max_bundle_bytes(config: &crate::config::Config) -> u64 {
+pub(in crate::web) fn max_bundle_bytes(config: &crate::config::Config) -> u64 {
     config.update.max_bundle_bytes
 }
 
@@ -104,12 +102,7 @@ async fn page(
     })
 }
 
-pub async fn show(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    Session(s): Session,
-) -> Result<Response, WebError> {
-    operator_only(&inst)?;
+pub async fn show(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     page(&state, &inst, &s, vec![], vec![], vec![]).await
 }
 
@@ -136,7 +129,7 @@ async fn receive(form: &mut Multipart, dest: &std::path::Path, max: u64) -> Resu
             if n > max {
                 // Read the rest before answering, so that the client gets the answer.
                 while let Ok(Some(_)) = field.chunk().await {}
-                super::documents::drain(form).await;
+                crate::web::documents::drain(form).await;
                 return Err(format!(
                     "the bundle is larger than the {} MiB this page accepts; verify it on the server with `holdfast update verify`",
                     max / 1024 / 1024
@@ -154,13 +147,11 @@ async fn receive(form: &mut Multipart, dest: &std::path::Path, max: u64) -> Resu
 }
 
 pub async fn verify(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    Session(s): Session,
+    Ctx {
+        state, inst, s, ip, ..
+    }: Ctx,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
-    operator_only(&inst)?;
     let dir = state.config.data_dir.join("update").join("uploads");
     crate::fsutil::ensure_private_dir(&dir)
         .map_err(|e| WebError::Internal(format!("{}: {e}", dir.display())))?;
@@ -168,7 +159,8 @@ pub async fn verify(
     getrandom::fill(&mut id).map_err(|e| WebError::Internal(e.to_string()))?;
     let file = dir.join(format!("{}.hfu", hex::encode(id)));
     let received = receive(&mut form, &file, upload_limit(&state)).await;
-    let b = super::by(&s, ip, &state);
+    // Stamped after the upload: the bundle is judged against the time it finished arriving.
+    let b = crate::web::by(&s, ip, &state);
     let now = b.now;
     let outcome = match received {
         Err(msg) => Err(msg),
@@ -229,21 +221,17 @@ pub async fn verify(
         )
     })
     .await;
-    inst.db
-        .write(move |tx| -> Result<(), StorageError> {
-            let event = if ok {
-                Event::UpdateVerified
-            } else {
-                Event::UpdateRefused
-            };
-            let mut e = Entry::new(event, b.actor, "update", b.source)
-                .with(serde_json::json!({ "upload": true, "detail": detail }));
-            if !ok {
-                e = e.failed();
-            }
-            audit::write(tx, now, e).map(|_| ())
-        })
-        .await?;
+    let event = if ok {
+        Event::UpdateVerified
+    } else {
+        Event::UpdateRefused
+    };
+    let mut e = Entry::new(event, b.actor, "update", b.source)
+        .with(serde_json::json!({ "upload": true, "detail": detail }));
+    if !ok {
+        e = e.failed();
+    }
+    audit::log::record(&inst, now, e).await?;
     match outcome {
         Ok(lines) => {
             page(

@@ -1,0 +1,79 @@
+//! Administration pages, one file per section: users, groups and permissions, policy and notice,
+//! security log (with exports), mail, API tokens, backups and updates (the operator's instance
+//! only). What several sections share (the index page, messages the admin can act on) lives here.
+
+mod backups;
+mod groups;
+mod log;
+mod mail;
+mod policy;
+mod tokens;
+mod updates;
+mod users;
+
+pub use backups::*;
+pub use groups::*;
+pub use log::*;
+pub use mail::*;
+pub use policy::*;
+pub use tokens::*;
+pub use updates::*;
+pub use users::*;
+
+use super::WebError;
+use super::form::{pairs as form_pairs, value, values};
+use super::pages::{Chrome, chrome, render, render_refused};
+use crate::access::{Action, Module, Permission, groups as access_groups};
+use crate::app::AppState;
+use crate::audit::{self, By, ChainReport, Entry, Event};
+use crate::auth::accounts::{self, AccountError, NewAccount};
+use crate::auth::policy::{KEYS, SecondFactorMode};
+use crate::auth::signin::SessionInfo;
+use crate::instances::Instance;
+use crate::web::Ctx;
+use askama::Template;
+use axum::extract::{Path, Query, RawForm};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Errors the admin can fix are shown on the page; the rest go to the error mapping.
+fn shown(e: AccountError) -> Result<String, WebError> {
+    match e {
+        e @ (AccountError::Invalid { .. }
+        | AccountError::Exists(_)
+        | AccountError::NotFound(_)
+        | AccountError::LastAdmin
+        | AccountError::Policy(_)
+        | AccountError::PasswordRejected(_)) => Ok(e.to_string()),
+        other => Err(other.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_index.html")]
+struct IndexPage {
+    c: Chrome,
+    warnings: Vec<&'static str>,
+    user_count: usize,
+    mail_state: String,
+}
+
+pub async fn index(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
+    let policy = accounts::policy(&inst).await?;
+    let count = crate::auth::directory::count(&inst).await?;
+    render(&IndexPage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        warnings: policy.asvs_warnings(),
+        user_count: count,
+        mail_state: mail_state(&state),
+    })
+}
+
+fn mail_state(state: &AppState) -> String {
+    match &state.config.mail {
+        Some(m) => format!("sending through {}:{} ({})", m.smtp_host, m.smtp_port, m.tls),
+        None => "off: no [mail] section in the configuration, so e-mailed codes and notifications are unavailable".into(),
+    }
+}

@@ -1,0 +1,195 @@
+//! Users: the list with states and groups, creating accounts, the actions on one account, ending
+//! every session.
+
+use super::*;
+
+struct UserView {
+    name: String,
+    email: String,
+    groups: Vec<String>,
+    factor: String,
+    states: Vec<(String, &'static str)>,
+    locked: bool,
+    disabled: bool,
+    support: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    c: Chrome,
+    messages: Vec<String>,
+    errors: Vec<String>,
+    users: Vec<UserView>,
+    group_names: Vec<String>,
+}
+
+async fn users_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let (rows, group_names) = crate::auth::directory::with_groups(inst).await?;
+    let views = rows
+        .into_iter()
+        .map(|(u, g)| {
+            let mut states = Vec::new();
+            if u.locked_at.is_some() {
+                states.push(("locked".to_string(), "bad"));
+            }
+            if u.disabled_at.is_some() {
+                states.push(("disabled".to_string(), "bad"));
+            }
+            if let Some(e) = &u.support_expires_at {
+                states.push((format!("support until {e}"), "warn"));
+            }
+            if u.must_change_password {
+                states.push(("must change password".to_string(), "warn"));
+            }
+            if states.is_empty() {
+                states.push(("active".to_string(), "ok"));
+            }
+            UserView {
+                locked: u.locked_at.is_some(),
+                disabled: u.disabled_at.is_some(),
+                support: u.support_expires_at.is_some() && u.disabled_at.is_none(),
+                name: u.username,
+                email: u.email,
+                groups: g,
+                factor: u.second_factor,
+                states,
+            }
+        })
+        .collect();
+    let failed = !errors.is_empty();
+    render_refused(
+        &UsersPage {
+            c: chrome(state, inst, Some(s)).await?,
+            messages,
+            errors,
+            users: views,
+            group_names,
+        },
+        failed,
+    )
+}
+
+pub async fn users(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
+    users_page(&state, &inst, &s, vec![], vec![]).await
+}
+
+pub async fn create_user(
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let f = form_pairs(&raw);
+    let acc = NewAccount {
+        username: value(&f, "username").trim().to_string(),
+        email: value(&f, "email").trim().to_string(),
+        groups: values(&f, "group"),
+        password: None,
+        support: None,
+    };
+    let name = acc.username.clone();
+    match accounts::create_user(&state.auth, &inst, b.actor, b.source, acc, b.now).await {
+        Ok(created) => {
+            let msg = match created.temporary_password {
+                Some(p) => format!(
+                    "User {name} created. Temporary password (shown only now; they must change it at first sign-in): {}",
+                    p.expose()
+                ),
+                None => format!("User {name} created."),
+            };
+            users_page(&state, &inst, &s, vec![msg], vec![]).await
+        }
+        Err(e) => users_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}
+
+pub async fn user_action(
+    Ctx {
+        state,
+        inst,
+        s,
+        by: b,
+        ..
+    }: Ctx,
+    Path((name, action)): Path<(String, String)>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let svc = &state.auth;
+    let result: Result<String, AccountError> = match action.as_str() {
+        "unlock" => accounts::unlock(svc, &inst, b.actor, b.source, name.clone(), b.now)
+            .await
+            .map(|()| format!("{name} unlocked.")),
+        "reset-password" => {
+            accounts::reset_password(svc, &inst, b.actor, b.source, name.clone(), b.now)
+                .await
+                .map(|p| {
+                    format!(
+                        "New temporary password for {name} (shown only now): {}",
+                        p.expose()
+                    )
+                })
+        }
+        "disable" => accounts::set_enabled(&inst, b.actor, b.source, name.clone(), false, b.now)
+            .await
+            .map(|()| format!("{name} disabled and signed out.")),
+        "enable" => accounts::set_enabled(&inst, b.actor, b.source, name.clone(), true, b.now)
+            .await
+            .map(|()| format!("{name} enabled.")),
+        "revoke" => accounts::revoke_sessions(&inst, b.actor, b.source, name.clone(), b.now)
+            .await
+            .map(|n| format!("{n} session(s) of {name} ended.")),
+        "revoke-support" => accounts::revoke_support(&inst, b.actor, b.source, name.clone(), b.now)
+            .await
+            .map(|()| format!("Support access of {name} closed.")),
+        "reset-factor" => crate::auth::enrolment::reset_factor(svc, &inst, b, name.clone())
+            .await
+            .map(|()| {
+                format!(
+                    "Second factor of {name} removed and their sessions ended; they set one up again at their next sign-in."
+                )
+            }),
+        "enrolment-code" => crate::auth::enrolment::issue_code(svc, &inst, b, name.clone())
+            .await
+            .map(|code| {
+                format!(
+                    "Enrolment code for {name} (shown only now; give it to them in person): {}",
+                    code.expose()
+                )
+            }),
+        "groups" => {
+            let f = form_pairs(&raw);
+            access_groups::set_membership(&inst, b, name.clone(), values(&f, "group"))
+                .await
+                .map(|()| format!("Groups of {name} saved."))
+        }
+        _ => return Err(WebError::NotFound),
+    };
+    match result {
+        Ok(m) => users_page(&state, &inst, &s, vec![m], vec![]).await,
+        Err(e) => users_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
+    }
+}
+
+/// `POST /admin/sessions/end-all`: every session of the instance ends, the admin's own too.
+pub async fn end_all_sessions(Ctx { inst, by, .. }: Ctx) -> Result<Response, WebError> {
+    crate::auth::sessions::end_everyone(&inst, None, by).await?;
+    Ok((
+        [(
+            axum::http::header::SET_COOKIE,
+            crate::web::guard::clear_session_cookie(),
+        )],
+        axum::response::Redirect::to("/signin"),
+    )
+        .into_response())
+}

@@ -1,0 +1,42 @@
+//! The request context of a handler behind a session: the state, the instance the host selected,
+//! the caller's session and address, and the audit stamp (`By`) built from them, in one extractor.
+
+use super::guard::{ClientIp, Session};
+use super::{CurrentInstance, WebError, by};
+use crate::app::AppState;
+use crate::audit::By;
+use crate::auth::signin::SessionInfo;
+use crate::instances::Instance;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// What a handler behind the guard knows about its request. `by` is stamped when the handler
+/// starts: the audit events of one request carry the time it was answered.
+pub struct Ctx {
+    pub state: AppState,
+    pub inst: Arc<Instance>,
+    pub s: Arc<SessionInfo>,
+    pub ip: IpAddr,
+    pub by: By,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        // The same order the separate extractors ran in, so a missing piece is refused alike.
+        let CurrentInstance(inst) = CurrentInstance::from_request_parts(parts, state).await?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let Session(s) = Session::from_request_parts(parts, state).await?;
+        let by = by(&s, ip, state);
+        Ok(Ctx {
+            state: state.clone(),
+            inst,
+            s,
+            ip,
+            by,
+        })
+    }
+}

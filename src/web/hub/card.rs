@@ -1,0 +1,276 @@
+//! The record card: fields, related records, comments, history with restore; deleting.
+
+use super::*;
+
+struct FieldView {
+    label: &'static str,
+    text: String,
+    link: Option<String>,
+}
+
+struct Related {
+    label: String,
+    items: Vec<(String, String)>,
+    new_link: Option<String>,
+}
+
+struct Change {
+    id: i64,
+    at: String,
+    actor: String,
+    diffs: Vec<(String, String, String)>,
+    restorable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "hub_detail.html")]
+struct DetailPage {
+    c: Chrome,
+    def: &'static ModuleDef,
+    id: i64,
+    title: String,
+    fields: Vec<FieldView>,
+    related: Vec<Related>,
+    comments: Vec<views::CommentRow>,
+    history: Vec<Change>,
+    messages: Vec<String>,
+    errors: Vec<String>,
+    can_edit: bool,
+    can_delete: bool,
+    extra_actions: Vec<(String, String)>,
+    sub_html: String,
+}
+
+/// Module-specific parts of a record card (invoice lines, document versions).
+pub struct CardExtras {
+    pub actions: Vec<(String, String)>,
+    pub html: String,
+}
+
+pub async fn detail_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    def: &'static ModuleDef,
+    id: i64,
+    messages: Vec<String>,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let row = records::get(inst, def, id).await?;
+    let titles = ref_titles(inst, s, def, std::slice::from_ref(&row)).await?;
+    let mut fields: Vec<FieldView> = def
+        .fields
+        .iter()
+        .map(|f| {
+            let c = display(def, f.name, row.get(f.name), &titles);
+            FieldView {
+                label: f.label,
+                text: c.text,
+                link: c.link,
+            }
+        })
+        .collect();
+    for c in def.computed {
+        let cell = display(def, c, row.get(c), &titles);
+        let label = match *c {
+            "number" => "Number",
+            "status" => "Status",
+            "subtotal" => "Subtotal",
+            "tax_total" => "Tax",
+            "total" => "Total",
+            "issued_at" => "Issued at",
+            "paid_at" => "Paid at",
+            "invoice_id" => "Billed on invoice",
+            "current_version" => "Current version",
+            _ => "Other",
+        };
+        if cell.text != "—" {
+            fields.push(FieldView {
+                label,
+                text: cell.text,
+                link: cell.link,
+            });
+        }
+    }
+    // Related records are listed only from modules the caller may see.
+    let visible: Vec<&'static ModuleDef> = schema::ALL
+        .iter()
+        .copied()
+        .filter(|child| sees(s, child.module))
+        .collect();
+    let views::Card {
+        related,
+        comments,
+        history: hist,
+    } = views::card(inst, def, id, visible).await?;
+    let related = related
+        .into_iter()
+        .map(
+            |views::Related {
+                 module: child,
+                 field,
+                 items,
+             }| Related {
+                label: child.label.to_string(),
+                items: items
+                    .into_iter()
+                    .map(|(cid, t)| (format!("/m/{}/{cid}", child.slug), t))
+                    .collect(),
+                new_link: can(s, child, Action::Create)
+                    .then(|| format!("/m/{}/new?{field}={id}", child.slug)),
+            },
+        )
+        .collect();
+    let mut history: Vec<Change> = Vec::new();
+    for h in hist {
+        if history.last().map(|c| c.id) != Some(h.change_id) {
+            history.push(Change {
+                id: h.change_id,
+                at: h.at.clone(),
+                actor: h.actor.clone(),
+                diffs: vec![],
+                restorable: false,
+            });
+        }
+        if let Some(ch) = history.last_mut() {
+            if h.field == "(created)" {
+                ch.diffs.push(("created".into(), "—".into(), "—".into()));
+            } else {
+                ch.restorable = true;
+                ch.diffs.push((
+                    def.field(&h.field)
+                        .map(|f| f.label.to_string())
+                        .unwrap_or(h.field.clone()),
+                    h.old_value.unwrap_or_else(|| "—".into()),
+                    h.new_value.unwrap_or_else(|| "—".into()),
+                ));
+            }
+        }
+    }
+    let extras = crate::web::hub::card_extras(state, inst, s, def, &row).await?;
+    let locked = match def.module {
+        crate::access::Module::Invoices => row.get("status") != Some(&Value::Text("draft".into())),
+        crate::access::Module::Time => !matches!(row.get("invoice_id"), None | Some(Value::Null)),
+        _ => false,
+    };
+    let title = match row.get(def.title) {
+        Some(Value::Text(t)) => t.clone(),
+        _ => format!("{} #{id}", human(def.singular)),
+    };
+    let failed = !errors.is_empty();
+    render_refused(
+        &DetailPage {
+            c: chrome(state, inst, Some(s)).await?,
+            def,
+            id,
+            title,
+            fields,
+            related,
+            comments,
+            history,
+            messages,
+            errors,
+            // Issued invoices and billed time are locked: no edit or delete buttons to fail.
+            can_edit: can(s, def, Action::Edit) && !locked,
+            can_delete: can(s, def, Action::Delete) && !locked,
+            extra_actions: extras.actions,
+            sub_html: extras.html,
+        },
+        failed,
+    )
+}
+
+pub async fn detail(
+    Ctx { state, inst, s, .. }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    detail_page(&state, &inst, &s, def, id, vec![], vec![]).await
+}
+
+pub async fn delete(
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    match records::delete(&inst, def, id, by).await {
+        Ok(()) => Ok(Redirect::to(&format!("/m/{}", def.slug)).into_response()),
+        Err(HubError::Conflict(m)) => {
+            detail_page(&state, &inst, &s, def, id, vec![], vec![m]).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn comment(
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let body = crate::web::form::value(&crate::web::form::pairs(&raw), "body");
+    match records::add_comment(&inst, def, id, body, by).await {
+        Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
+        Err(HubError::Invalid(e)) => {
+            detail_page(
+                &state,
+                &inst,
+                &s,
+                def,
+                id,
+                vec![],
+                e.into_iter().map(|e| e.message).collect(),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn restore(
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let change = crate::web::form::value(&crate::web::form::pairs(&raw), "change")
+        .parse::<i64>()
+        .ok()
+        .ok_or_else(|| WebError::invalid("change", "which change to restore?"))?;
+    match records::restore(&inst, def, id, change, by).await {
+        Ok(_) => {
+            detail_page(
+                &state,
+                &inst,
+                &s,
+                def,
+                id,
+                vec!["The earlier values are back.".into()],
+                vec![],
+            )
+            .await
+        }
+        Err(HubError::Conflict(m)) => {
+            detail_page(&state, &inst, &s, def, id, vec![], vec![m]).await
+        }
+        Err(HubError::Invalid(e)) => {
+            detail_page(
+                &state,
+                &inst,
+                &s,
+                def,
+                id,
+                vec![],
+                e.into_iter().map(|e| e.message).collect(),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

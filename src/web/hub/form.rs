@@ -1,0 +1,211 @@
+//! Create and edit forms, with the messages per field.
+
+use super::*;
+
+struct FormField {
+    name: &'static str,
+    label: &'static str,
+    required: bool,
+    widget: &'static str,
+    value: String,
+    options: Vec<(String, String)>,
+    error: Option<String>,
+    wide: bool,
+}
+
+#[derive(Template)]
+#[template(path = "hub_form.html")]
+struct FormPage {
+    c: Chrome,
+    heading: String,
+    action: String,
+    cancel: String,
+    version: Option<i64>,
+    fields: Vec<FormField>,
+    errors: Vec<String>,
+}
+
+fn value_string(v: Option<&Value>, kind: Kind) -> String {
+    match (kind, v) {
+        (Kind::Bool, Some(Value::Integer(i))) => if *i != 0 { "true" } else { "false" }.into(),
+        (_, Some(Value::Integer(i))) => i.to_string(),
+        (_, Some(Value::Text(t))) => t.clone(),
+        _ => String::new(),
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    def: &'static ModuleDef,
+    existing: Option<&Row>,
+    input: &Map<String, Json>,
+    errors: Vec<records::FieldError>,
+) -> Result<Response, WebError> {
+    let mut fields = Vec::new();
+    for f in def.fields {
+        let value = match input.get(f.name) {
+            Some(Json::String(v)) => v.clone(),
+            _ => match existing {
+                Some(r) => value_string(r.get(f.name), f.kind),
+                None => f.default.unwrap_or("").to_string(),
+            },
+        };
+        let widget = match f.kind {
+            // Without the right to see the module, the reference is typed as an id.
+            Kind::Ref(m) if !sees(s, m) => "number",
+            Kind::LongText => "textarea",
+            Kind::Choice(_) | Kind::Ref(_) | Kind::User | Kind::Bool => "select",
+            Kind::Date => "date",
+            Kind::Email => "email",
+            Kind::Int { .. } | Kind::Money => "number",
+            Kind::Text { .. } => "text",
+        };
+        let options = options_for(inst, s, f.kind, &value).await?;
+        fields.push(FormField {
+            name: f.name,
+            label: f.label,
+            required: f.required,
+            widget,
+            value,
+            options,
+            error: errors
+                .iter()
+                .find(|e| e.field == f.name)
+                .map(|e| e.message.clone()),
+            wide: matches!(f.kind, Kind::LongText),
+        });
+    }
+    let general: Vec<String> = errors
+        .iter()
+        .filter(|e| def.field(&e.field).is_none())
+        .map(|e| {
+            if e.field.is_empty() {
+                e.message.clone()
+            } else {
+                format!("{}: {}", e.field, e.message)
+            }
+        })
+        .collect();
+    let failed = !errors.is_empty();
+    let (heading, action, cancel, version) = match existing {
+        Some(r) => (
+            format!("Edit {}", def.singular),
+            format!("/m/{}/{}", def.slug, r.id),
+            format!("/m/{}/{}", def.slug, r.id),
+            Some(r.version),
+        ),
+        None => (
+            format!("New {}", def.singular),
+            format!("/m/{}", def.slug),
+            format!("/m/{}", def.slug),
+            None,
+        ),
+    };
+    render_refused(
+        &FormPage {
+            c: chrome(state, inst, Some(s)).await?,
+            heading,
+            action,
+            cancel,
+            version,
+            fields,
+            errors: if failed && general.is_empty() {
+                vec!["Please correct the marked fields.".into()]
+            } else {
+                general
+            },
+        },
+        failed,
+    )
+}
+
+pub async fn new_form(
+    Ctx { state, inst, s, .. }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, WebError> {
+    // Links such as "+ Add" on a client's card prefill the reference.
+    let prefill: Map<String, Json> = query_pairs(q.as_deref())
+        .into_iter()
+        .filter(|(k, _)| def.field(k).is_some())
+        .map(|(k, v)| (k, Json::String(v)))
+        .collect();
+    form_page(&state, &inst, &s, def, None, &prefill, vec![]).await
+}
+
+fn form_input(def: &ModuleDef, raw: &[u8]) -> (Map<String, Json>, Option<i64>) {
+    let pairs = crate::web::form::pairs(raw);
+    let mut m = Map::new();
+    let mut version = None;
+    for (k, v) in pairs {
+        if k == "_version" {
+            version = v.parse().ok();
+        } else if def.field(&k).is_some() {
+            m.insert(k, Json::String(v));
+        }
+    }
+    (m, version)
+}
+
+pub async fn create(
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let (input, _) = form_input(def, &raw);
+    match records::create(&inst, def, input.clone(), by).await {
+        Ok(rec) => Ok(Redirect::to(&format!("/m/{}/{}", def.slug, rec["id"])).into_response()),
+        Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
+            form_page(&state, &inst, &s, def, None, &input, errs).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn edit_form(
+    Ctx { state, inst, s, .. }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let row = records::get(&inst, def, id).await?;
+    form_page(&state, &inst, &s, def, Some(&row), &Map::new(), vec![]).await
+}
+
+pub async fn update(
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
+    Extension(ModuleRef(def)): Extension<ModuleRef>,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let (input, version) = form_input(def, &raw);
+    match records::update(&inst, def, id, input.clone(), version, by).await {
+        Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
+        Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
+            let row = records::get(&inst, def, id).await?;
+            form_page(&state, &inst, &s, def, Some(&row), &input, errs).await
+        }
+        Err(HubError::Conflict(m)) => {
+            let row = records::get(&inst, def, id).await?;
+            form_page(
+                &state,
+                &inst,
+                &s,
+                def,
+                Some(&row),
+                &input,
+                vec![records::FieldError {
+                    field: String::new(),
+                    message: m,
+                }],
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}

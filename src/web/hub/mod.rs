@@ -1,0 +1,167 @@
+//! The pages of every business module: list (search, filters, sort, paging), record card
+//! (fields, related records, comments, history with restore), create/edit forms with messages per
+//! field, CSV import with a preview; one file per section, the module-specific parts of cards
+//! (invoice lines and actions, invoicing a project, document versions) in `card_parts.rs`. What
+//! the sections share (permission checks, cell display, reference titles) lives here.
+
+mod card;
+mod card_parts;
+mod form;
+mod import;
+mod list;
+mod search;
+
+pub use card::*;
+pub use card_parts::*;
+pub use form::*;
+pub use import::*;
+pub use list::*;
+pub use search::*;
+
+use super::WebError;
+use super::api::records::{ModuleRef, query_pairs};
+use super::pages::{Chrome, chrome, render, render_refused};
+use crate::access::{Action, Permission};
+use crate::app::AppState;
+use crate::auth::signin::SessionInfo;
+use crate::hub::Value;
+use crate::hub::csvio::{self, ImportError, Problem};
+use crate::hub::records::{self, HubError, ListParams};
+use crate::hub::views::{self, Row};
+use crate::instances::Instance;
+use crate::schema::{self, Kind, ModuleDef};
+use crate::web::Ctx;
+use askama::Template;
+use axum::extract::{Extension, Multipart, Path, RawForm, RawQuery};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Map, Value as Json};
+use std::collections::HashMap;
+
+fn can(s: &SessionInfo, def: &ModuleDef, a: Action) -> bool {
+    s.grants.allows(Permission::Module(def.module, a))
+}
+
+/// Whether the caller may see records of module `m` — asked before a page shows anything of
+/// another module (a referenced record's title, related records, a drop-down's choices).
+fn sees(s: &SessionInfo, m: crate::access::Module) -> bool {
+    s.grants.allows(Permission::Module(m, Action::View))
+}
+
+/// Cents as "1,234.56".
+pub fn money(cents: i64) -> String {
+    let neg = cents < 0;
+    let c = cents.unsigned_abs();
+    let units = (c / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("{}{grouped}.{:02}", if neg { "-" } else { "" }, c % 100)
+}
+
+fn human(s: &str) -> String {
+    let t = s.replace('_', " ");
+    let mut c = t.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => t,
+    }
+}
+
+/// Titles of referenced records, and the modules whose records the caller may not see (shown as
+/// a bare id without a link).
+struct Titles {
+    names: HashMap<(&'static str, i64), String>,
+    hidden: Vec<crate::access::Module>,
+}
+
+/// Titles of every record the rows refer to in modules the caller may see, fetched once per page.
+async fn ref_titles(
+    inst: &Instance,
+    s: &SessionInfo,
+    def: &'static ModuleDef,
+    rows: &[Row],
+) -> Result<Titles, WebError> {
+    let hidden: Vec<crate::access::Module> = schema::ALL
+        .iter()
+        .map(|d| d.module)
+        .filter(|m| !sees(s, *m))
+        .collect();
+    let mut wanted: Vec<(&'static str, i64)> = Vec::new();
+    for r in rows {
+        for f in def.fields {
+            if let (Kind::Ref(m), Some(Value::Integer(id))) = (f.kind, r.get(f.name)) {
+                if hidden.contains(&m) {
+                    continue;
+                }
+                let key = (schema::by_module(m).slug, *id);
+                if !wanted.contains(&key) {
+                    wanted.push(key);
+                }
+            }
+        }
+    }
+    let names = views::titles(inst, wanted).await?;
+    Ok(Titles { names, hidden })
+}
+
+struct Cell {
+    text: String,
+    link: Option<String>,
+}
+
+fn display(def: &ModuleDef, name: &str, v: Option<&Value>, titles: &Titles) -> Cell {
+    let kind = def.field(name).map(|f| f.kind);
+    let none = || Cell {
+        text: "—".into(),
+        link: None,
+    };
+    match (kind, v) {
+        (_, None | Some(Value::Null)) => none(),
+        (Some(Kind::Ref(m)), Some(Value::Integer(id))) if titles.hidden.contains(&m) => Cell {
+            text: format!("#{id}"),
+            link: None,
+        },
+        (Some(Kind::Ref(m)), Some(Value::Integer(id))) => {
+            let slug = schema::by_module(m).slug;
+            Cell {
+                text: titles
+                    .names
+                    .get(&(slug, *id))
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{id}")),
+                link: Some(format!("/m/{slug}/{id}")),
+            }
+        }
+        (Some(Kind::Bool), Some(Value::Integer(i))) => Cell {
+            text: if *i != 0 { "yes" } else { "no" }.into(),
+            link: None,
+        },
+        (Some(Kind::Money), Some(Value::Integer(i))) => Cell {
+            text: money(*i),
+            link: None,
+        },
+        (None, Some(Value::Integer(i))) if ["subtotal", "tax_total", "total"].contains(&name) => {
+            Cell {
+                text: money(*i),
+                link: None,
+            }
+        }
+        (Some(Kind::Choice(_)), Some(Value::Text(t))) => Cell {
+            text: human(t),
+            link: None,
+        },
+        (_, Some(Value::Integer(i))) => Cell {
+            text: i.to_string(),
+            link: None,
+        },
+        (_, Some(Value::Text(t))) => Cell {
+            text: t.clone(),
+            link: None,
+        },
+        _ => none(),
+    }
+}

@@ -1,0 +1,79 @@
+//! Search across the modules the caller may see (page and `GET /api/v1/search`).
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    c: Chrome,
+    q: String,
+    results: Vec<(&'static str, String, String)>,
+    /// (module label, that module's list searched for the same words).
+    module_links: Vec<(&'static str, String)>,
+}
+
+/// Best matches across the modules the user may see: (module label, link, title).
+pub async fn search_results(
+    inst: &Instance,
+    s: &SessionInfo,
+    q: &str,
+) -> Result<Vec<(&'static str, String, String)>, WebError> {
+    if !views::searchable(q) {
+        return Ok(vec![]);
+    }
+    let text = q.to_string();
+    // Only the modules this person may see are searched at all.
+    let visible: Vec<&'static schema::ModuleDef> = schema::ALL
+        .iter()
+        .copied()
+        .filter(|def| can(s, def, Action::View))
+        .collect();
+    let hits = views::search(inst, text, visible, 100).await?;
+    Ok(hits
+        .into_iter()
+        .filter_map(|(slug, id, title)| {
+            let def = schema::by_slug(slug)?;
+            Some((def.label, format!("/m/{slug}/{id}"), title))
+        })
+        .collect())
+}
+
+pub async fn search(
+    Ctx { state, inst, s, .. }: Ctx,
+    RawQuery(q): RawQuery,
+) -> Result<Response, WebError> {
+    let q = query_pairs(q.as_deref())
+        .into_iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let results = search_results(&inst, &s, &q).await?;
+    // The cross-module list shows each module's best few; every match is one click away, paged.
+    let encoded = serde_urlencoded::to_string([("q", q.as_str())]).unwrap_or_default();
+    let module_links = schema::ALL
+        .iter()
+        .filter(|def| can(&s, def, Action::View))
+        .map(|def| (def.label, format!("/m/{}?{encoded}", def.slug)))
+        .collect();
+    render(&SearchPage {
+        c: chrome(&state, &inst, Some(&s)).await?,
+        q,
+        results,
+        module_links,
+    })
+}
+
+pub async fn search_api(
+    Ctx { inst, s, .. }: Ctx,
+    RawQuery(q): RawQuery,
+) -> Result<axum::Json<Json>, crate::web::ApiError> {
+    let q = query_pairs(q.as_deref())
+        .into_iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let results = search_results(&inst, &s, &q).await?;
+    Ok(axum::Json(serde_json::json!({
+        "items": results.into_iter().map(|(m, link, title)| serde_json::json!({ "module": m, "title": title, "link": link })).collect::<Vec<_>>()
+    })))
+}
