@@ -527,3 +527,12 @@ pub fn routes(hub: &Hub) -> Vec<(String, String, String)> {
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
+
+/// The one body every failed sign-in gets (taken from an unknown user name).
+pub async fn failure_body(hub: &Hub) -> String {
+    let r = hub
+        .sign_in("nobody-by-that-name", "no such user staple 00")
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    r.body
+}

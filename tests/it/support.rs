@@ -360,7 +360,8 @@ where
         if check().await {
             return true;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Short: each round is a cheap local check, and a test waits only as long as it must.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
 }

@@ -20,6 +20,29 @@ struct Rig {
     first: Option<Child>,
 }
 
+/// The holdfast binary the rig installs and updates: the test build without its debug sections.
+/// The debug build is ~280 MB, almost all DWARF; every apply hashes, stages, backs up and installs
+/// it several times, which made these tests the slowest of the suite. Without the sections
+/// (`strip`, binutils) it is ~35 MB and runs exactly the same code. Made once per test process.
+fn installable() -> &'static Path {
+    static STRIPPED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    STRIPPED.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let out = dir.join(format!("holdfast-stripped-{}", std::process::id()));
+        let done = Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(&out)
+            .arg(BIN)
+            .output()
+            .unwrap();
+        assert!(done.status.success(), "strip: {}", text(&done.stderr));
+        let path = dir.join("holdfast-stripped");
+        std::fs::rename(&out, &path).unwrap();
+        path
+    })
+}
+
 fn sha(p: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
@@ -29,7 +52,7 @@ impl Rig {
     fn new(ready_timeout: u64) -> Rig {
         let data = data_dir();
         let bin = tempfile::tempdir().unwrap();
-        std::fs::copy(BIN, bin.path().join("holdfast")).unwrap();
+        std::fs::copy(installable(), bin.path().join("holdfast")).unwrap();
         let (keys, trusted) = vendor_keys();
         let cfg = data.path().join("holdfast.toml");
         std::fs::write(
@@ -199,9 +222,9 @@ impl Rig {
         bundle
     }
 
-    /// The real holdfast with bytes appended: it runs the same, and its hash tells it apart.
+    /// The real holdfast (as installed) with bytes appended: it runs the same, and its hash tells it apart.
     fn next_binary(&self, marker: &str) -> Vec<u8> {
-        let mut b = std::fs::read(BIN).unwrap();
+        let mut b = std::fs::read(installable()).unwrap();
         b.extend_from_slice(marker.as_bytes());
         b
     }
