@@ -18,6 +18,7 @@ mod smtp_sink;
 mod support;
 
 mod api_schema;
+mod architecture;
 mod audit_chain;
 mod backup;
 mod connections;

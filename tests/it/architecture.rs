@@ -1,0 +1,283 @@
+//! The layers of docs/ARCHITECTURE.md, kept true by reading the source tree: every `crate::…`
+//! import of a module must be in its "may use" row, and the database engine and HTTP crates may
+//! only be named where the table says (issue 12).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const ENGINE_AND_HTTP_CRATES: &[&str] = &["rusqlite", "axum", "hyper", "tower", "lettre", "rustls"];
+
+struct Rules {
+    /// module → the modules it may use (`None`: any).
+    may_use: BTreeMap<String, Option<BTreeSet<String>>>,
+    /// module → the external crates it may name.
+    crates: BTreeMap<String, BTreeSet<String>>,
+    /// file (relative to src/) → modules it may use besides its row.
+    exceptions: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn backticked(cell: &str) -> BTreeSet<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+fn cells(line: &str) -> Vec<String> {
+    line.trim()
+        .trim_matches('|')
+        .split('|')
+        .map(|c| c.trim().to_string())
+        .collect()
+}
+
+fn rules(doc: &str) -> Rules {
+    let start = doc
+        .find("## Dependency rules")
+        .expect("docs/ARCHITECTURE.md has a \"Dependency rules\" section");
+    let section = &doc[start..];
+    let end = section[3..].find("\n## ").map_or(section.len(), |e| e + 3);
+    let section = &section[..end];
+    let mut r = Rules {
+        may_use: BTreeMap::new(),
+        crates: BTreeMap::new(),
+        exceptions: BTreeMap::new(),
+    };
+    let (modules, exceptions) = section
+        .split_once("Known exceptions")
+        .expect("an exception list");
+    for line in modules.lines().filter(|l| l.starts_with("| `")) {
+        let c = cells(line);
+        let module = backticked(&c[0]).into_iter().next().unwrap();
+        let uses = if c[1].contains('*') {
+            None
+        } else {
+            Some(backticked(&c[1]))
+        };
+        r.may_use.insert(module.clone(), uses);
+        // "rustls (the readiness probe)": the crate is the first word, the rest says why.
+        let crates = c[2]
+            .split(',')
+            .filter_map(|s| s.split_whitespace().next())
+            .map(str::to_string)
+            .collect();
+        r.crates.insert(module, crates);
+    }
+    for line in exceptions.lines().filter(|l| l.starts_with("| `")) {
+        let c = cells(line);
+        let file = backticked(&c[0]).into_iter().next().unwrap();
+        r.exceptions.insert(file, backticked(&c[1]));
+    }
+    r
+}
+
+/// The production part of a file: unit tests (`#[cfg(test)] mod tests` at the end) may use more,
+/// and comments are not imports.
+fn production_code(text: &str) -> String {
+    let text = match text.find("#[cfg(test)]\nmod tests") {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    text.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ident_at(s: &str) -> String {
+    s.chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The top-level modules a file's code names through `crate::`.
+fn crate_modules(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        if code[..i]
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            continue;
+        }
+        let rest = &code[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // `use crate::{a, b::c, d::{e, f}}`: the names at depth 0.
+            let mut depth = 0;
+            let mut item = String::new();
+            for ch in group.chars() {
+                match ch {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.insert(ident_at(item.trim()));
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                if depth == 0 {
+                    item.push(ch);
+                }
+            }
+            out.insert(ident_at(item.trim()));
+        } else {
+            out.insert(ident_at(rest));
+        }
+    }
+    out.retain(|m| !m.is_empty() && m != "self");
+    out
+}
+
+fn named_crates(code: &str) -> BTreeSet<String> {
+    ENGINE_AND_HTTP_CRATES
+        .iter()
+        .filter(|c| {
+            code.match_indices(&format!("{c}::")).any(|(i, _)| {
+                !code[..i]
+                    .chars()
+                    .last()
+                    .is_some_and(|p| p.is_ascii_alphanumeric() || p == '_' || p == ':')
+            })
+        })
+        .map(|c| c.to_string())
+        .collect()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every import of `files` (path relative to src/, text) that the rules do not allow, and every
+/// exception no file needs any more.
+fn violations(rules: &Rules, files: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut used_exceptions = BTreeSet::new();
+    for (rel, text) in files {
+        let module = rel
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".rs")
+            .to_string();
+        if ["main", "lib", "bin"].contains(&module.as_str()) {
+            continue;
+        }
+        let Some(allowed) = rules.may_use.get(&module) else {
+            found.push(format!(
+                "src/{rel}: module `{module}` has no row in the table"
+            ));
+            continue;
+        };
+        let code = production_code(text);
+        for used in crate_modules(&code) {
+            if used == module || allowed.as_ref().is_none_or(|a| a.contains(&used)) {
+                continue;
+            }
+            if rules.exceptions.get(rel).is_some_and(|e| e.contains(&used)) {
+                used_exceptions.insert((rel.clone(), used));
+                continue;
+            }
+            found.push(format!("src/{rel}: `{module}` may not use `crate::{used}`"));
+        }
+        let allowed_crates = rules.crates.get(&module).cloned().unwrap_or_default();
+        for c in named_crates(&code) {
+            if !allowed_crates.contains(&c) {
+                found.push(format!(
+                    "src/{rel}: `{module}` may not name the crate `{c}`"
+                ));
+            }
+        }
+    }
+    for (file, mods) in &rules.exceptions {
+        for m in mods {
+            if !used_exceptions.contains(&(file.clone(), m.clone())) {
+                found.push(format!(
+                    "exception `{file}` → `{m}` is no longer needed: remove it from docs/ARCHITECTURE.md"
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_import_keeps_to_the_layers_of_the_architecture_document() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap();
+    let rules = rules(&doc);
+    let src = root.join("src");
+    let mut paths = Vec::new();
+    rust_files(&src, &mut paths);
+    let files: Vec<(String, String)> = paths
+        .iter()
+        .map(|p| {
+            (
+                p.strip_prefix(&src).unwrap().display().to_string(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
+        .collect();
+    assert!(files.len() > 100, "read {} files", files.len());
+    let found = violations(&rules, &files);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+
+    // The check itself catches what it is for: domain code reaching up, the engine outside
+    // storage, web reaching past the domain.
+    for (file, text, expect) in [
+        (
+            "hub/new.rs",
+            "use crate::web::error::WebError;",
+            "`hub` may not use `crate::web`",
+        ),
+        (
+            "backup/new.rs",
+            "let x = crate::cli::main();",
+            "`backup` may not use `crate::cli`",
+        ),
+        (
+            "auth/new.rs",
+            "fn f(t: &rusqlite::Transaction) {}",
+            "may not name the crate `rusqlite`",
+        ),
+        (
+            "web/new.rs",
+            "use crate::{app::AppState, storage::users};",
+            "`web` may not use `crate::storage`",
+        ),
+        (
+            "audit/new.rs",
+            "use axum::Json;",
+            "may not name the crate `axum`",
+        ),
+    ] {
+        let mut with_bad = files.clone();
+        with_bad.push((file.to_string(), text.to_string()));
+        let found = violations(&rules, &with_bad);
+        assert!(
+            found.iter().any(|v| v.contains(expect)),
+            "{file}: `{text}` was not caught: {found:?}"
+        );
+    }
+    // A comment or a unit test may mention anything.
+    let mut fine = files.clone();
+    fine.push((
+        "hub/new.rs".into(),
+        "// see crate::web::error\n#[cfg(test)]\nmod tests { use crate::web::error::WebError; }"
+            .into(),
+    ));
+    assert!(violations(&rules, &fine).is_empty());
+}
