@@ -230,11 +230,6 @@ impl Mailer {
         })
     }
 
-    /// The sender every message carries.
-    pub fn from_address(&self) -> &Mailbox {
-        &self.from
-    }
-
     /// Delivers one message to the relay; `Ok` means the relay accepted it (250 after DATA).
     pub async fn send(&self, msg: &OutgoingMessage) -> Result<(), MailError> {
         let email = self.build_message(msg)?;

@@ -154,14 +154,6 @@ pub fn touch(tx: &Transaction, id_hash: &str, now: &str, source: &str) -> Result
     Ok(())
 }
 
-pub fn set_stage(tx: &Transaction, id_hash: &str, stage: &str) -> Result<(), StorageError> {
-    tx.execute(
-        "UPDATE sessions SET stage = ?2, code_hash = NULL, code_expires_at = NULL WHERE id_hash = ?1",
-        params![id_hash, stage],
-    )?;
-    Ok(())
-}
-
 pub fn set_code(
     tx: &Transaction,
     id_hash: &str,
