@@ -752,3 +752,6 @@ async fn select_instance(State(state): State<AppState>, mut req: Request, next: 
     req.extensions_mut().insert(CurrentInstance(instance));
     next.run(req).await
 }
+
+#[cfg(test)]
+mod router_tests;
