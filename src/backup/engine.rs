@@ -2,8 +2,8 @@
 //! read transaction (users keep working), still encrypted with the instance key; the archive adds
 //! compression and its own encryption. No plaintext database or document ever touches the disk.
 
-use super::bundle::{Packer, Unpacker};
 use super::format::{ArchiveReader, ArchiveWriter, Header, HeaderMeta};
+use super::pack::{Packer, Unpacker};
 use crate::audit::checkpoint::{self, Checkpoint};
 use crate::clock::Clock;
 use crate::crypto::{Key256, Secret};
@@ -29,8 +29,8 @@ pub enum BackupError {
     Invalid(String),
 }
 
-impl From<super::bundle::BundleError> for BackupError {
-    fn from(e: super::bundle::BundleError) -> Self {
+impl From<super::pack::PackError> for BackupError {
+    fn from(e: super::pack::PackError) -> Self {
         BackupError::Archive(e.to_string())
     }
 }

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::bundle::{BundleError, Packer, Unpacker};
 use super::format::{ArchiveError, ArchiveReader, ArchiveWriter, HeaderMeta, WriterSettings};
+use super::pack::{PackError, Packer, Unpacker};
 use crate::crypto::Key256;
 
 fn meta() -> HeaderMeta {
@@ -69,16 +69,16 @@ fn make_backup(db_len: usize, docs: usize) -> Backup {
     }
 }
 
-fn restore(archive: &[u8], key: &Key256) -> Result<Vec<(String, u64, [u8; 32])>, BundleError> {
+fn restore(archive: &[u8], key: &Key256) -> Result<Vec<(String, u64, [u8; 32])>, PackError> {
     let (header, reader) =
-        ArchiveReader::open(archive, key).map_err(|e| BundleError::Io(io::Error::from(e)))?;
+        ArchiveReader::open(archive, key).map_err(|e| PackError::Io(io::Error::from(e)))?;
     assert_eq!(header.instance, "mod-archive-01");
     let mut seen = Vec::new();
     Unpacker::new(reader).for_each(|name, size, entry: &mut dyn Read| {
         let (read, digest) = sha256_of(entry)?;
         assert_eq!(read, size);
         seen.push((name.to_owned(), size, digest));
-        Ok::<_, BundleError>(())
+        Ok::<_, PackError>(())
     })?;
     Ok(seen)
 }
@@ -234,7 +234,7 @@ fn throughput() {
         Unpacker::new(reader)
             .for_each(|_, _, entry: &mut dyn Read| {
                 restored += io::copy(entry, &mut io::sink())?;
-                Ok::<_, BundleError>(())
+                Ok::<_, PackError>(())
             })
             .unwrap();
         let read_secs = started.elapsed().as_secs_f64();

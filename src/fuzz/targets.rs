@@ -3,8 +3,8 @@
 
 use super::Target;
 use crate::audit::forward::{self, ForwardEvent};
-use crate::backup::bundle::{Packer, Unpacker};
 use crate::backup::format::{ArchiveReader, ArchiveWriter, HeaderMeta, WriterSettings};
+use crate::backup::pack::{Packer, Unpacker};
 use crate::crypto::Key256;
 use crate::schema::{self, Kind, ModuleDef};
 use crate::update::bundle::{self as update, Manifest, PayloadFile, Policy, TrustedKeys};
@@ -481,9 +481,8 @@ fn read_entries(input: impl Read) -> Result<(), String> {
         {
             broken = Some(format!("unsafe entry name {name:?} accepted"));
         }
-        std::io::copy(reader, &mut std::io::sink())
-            .map_err(crate::backup::bundle::BundleError::Io)?;
-        Ok::<_, crate::backup::bundle::BundleError>(())
+        std::io::copy(reader, &mut std::io::sink()).map_err(crate::backup::pack::PackError::Io)?;
+        Ok::<_, crate::backup::pack::PackError>(())
     });
     broken.map_or(Ok(()), Err)
 }

@@ -13,10 +13,10 @@ use super::format::ArchiveError;
 
 const MAX_NAME_LEN: usize = 4096;
 
-pub type Result<T, E = BundleError> = std::result::Result<T, E>;
+pub type Result<T, E = PackError> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
-pub enum BundleError {
+pub enum PackError {
     #[error("unsafe entry name {name:?} in the backup: {reason}")]
     UnsafeName { name: String, reason: &'static str },
     #[error("backup entry {name:?} is a {kind}; only regular files are allowed")]
@@ -32,7 +32,7 @@ pub enum BundleError {
     Io(#[from] io::Error),
 }
 
-impl BundleError {
+impl PackError {
     /// The archive-level cause, if that is what went wrong, so callers can pick an exit code.
     pub fn archive_error(&self) -> Option<&ArchiveError> {
         match self {
@@ -43,7 +43,7 @@ impl BundleError {
 }
 
 fn check_name(raw: &[u8]) -> Result<&str> {
-    let refuse = |reason| BundleError::UnsafeName {
+    let refuse = |reason| PackError::UnsafeName {
         name: String::from_utf8_lossy(raw).into_owned(),
         reason,
     };
@@ -136,7 +136,7 @@ impl<W: Write> Packer<W> {
             remaining: size,
             short_by: None,
         };
-        let size_changed = |found: String| BundleError::SizeChanged {
+        let size_changed = |found: String| PackError::SizeChanged {
             name: name.to_owned(),
             expected: size,
             found,
@@ -144,7 +144,7 @@ impl<W: Write> Packer<W> {
         if let Err(e) = self.builder.append_data(&mut header, name, &mut source) {
             return Err(match source.short_by {
                 Some(missing) => size_changed(format!("{} bytes", size - missing)),
-                None => BundleError::Io(e),
+                None => PackError::Io(e),
             });
         }
         let mut probe = [0u8; 1];
@@ -153,7 +153,7 @@ impl<W: Write> Packer<W> {
                 Ok(0) => return Ok(()),
                 Ok(_) => return Err(size_changed("more".to_owned())),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(BundleError::Io(e)),
+                Err(e) => return Err(PackError::Io(e)),
             }
         }
     }
@@ -181,17 +181,17 @@ impl<R: Read> Unpacker<R> {
     /// because the archive layer verifies the final chunk (and that nothing is appended) only there.
     pub fn for_each<E, F>(self, mut f: F) -> Result<(), E>
     where
-        E: From<BundleError>,
+        E: From<PackError>,
         F: FnMut(&str, u64, &mut dyn Read) -> Result<(), E>,
     {
         let mut archive = self.archive;
-        for entry in archive.entries().map_err(BundleError::Io)? {
-            let mut entry = entry.map_err(BundleError::Io)?;
+        for entry in archive.entries().map_err(PackError::Io)? {
+            let mut entry = entry.map_err(PackError::Io)?;
             let raw_name = entry.path_bytes().into_owned();
             let name = check_name(&raw_name)?;
             let kind = entry.header().entry_type();
             if kind != tar::EntryType::Regular {
-                return Err(BundleError::NotAFile {
+                return Err(PackError::NotAFile {
                     name: name.to_owned(),
                     kind: describe(kind),
                 }
@@ -201,7 +201,7 @@ impl<R: Read> Unpacker<R> {
             f(name, size, &mut entry)?;
         }
         let mut rest = archive.into_inner();
-        io::copy(&mut rest, &mut io::sink()).map_err(BundleError::Io)?;
+        io::copy(&mut rest, &mut io::sink()).map_err(PackError::Io)?;
         Ok(())
     }
 }
@@ -236,7 +236,7 @@ mod tests {
             let mut data = Vec::new();
             reader.read_to_end(&mut data)?;
             seen.push((name.to_owned(), size, data));
-            Ok::<_, BundleError>(())
+            Ok::<_, PackError>(())
         })?;
         Ok(seen)
     }
@@ -276,7 +276,7 @@ mod tests {
             let mut p = Packer::new(Vec::new());
             let err = p.add_file(name, 1, &b"x"[..]).unwrap_err();
             assert!(
-                matches!(err, BundleError::UnsafeName { .. }),
+                matches!(err, PackError::UnsafeName { .. }),
                 "{name:?}: {err}"
             );
         }
@@ -295,7 +295,7 @@ mod tests {
         );
         let mut p = Packer::new(Vec::new());
         let err = p.add_file("db.sqlite", 3, &b"longer"[..]).unwrap_err();
-        assert!(matches!(err, BundleError::SizeChanged { .. }), "{err}");
+        assert!(matches!(err, PackError::SizeChanged { .. }), "{err}");
     }
 
     /// A tar stream written header by header, the way a hostile or buggy tool could.
@@ -343,13 +343,13 @@ mod tests {
             let err = Unpacker::new(&stream[..])
                 .for_each(|name, _, _: &mut dyn Read| {
                     calls.push(name.to_owned());
-                    Ok::<_, BundleError>(())
+                    Ok::<_, PackError>(())
                 })
                 .unwrap_err();
             assert!(
                 matches!(
                     err,
-                    BundleError::UnsafeName { .. } | BundleError::NotAFile { .. }
+                    PackError::UnsafeName { .. } | PackError::NotAFile { .. }
                 ),
                 "{:?}: {err}",
                 String::from_utf8_lossy(name)
@@ -380,7 +380,7 @@ mod tests {
         let err = Unpacker::new(&stream[..])
             .for_each(|_, _, _: &mut dyn Read| {
                 calls += 1;
-                Err(BundleError::Io(io::Error::other("disk full")))
+                Err(PackError::Io(io::Error::other("disk full")))
             })
             .unwrap_err();
         assert_eq!(calls, 1);
