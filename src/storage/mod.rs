@@ -5,6 +5,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod documents;
 pub mod groups;
+pub mod history;
 pub mod invoices;
 mod migrations;
 pub mod outbox;
