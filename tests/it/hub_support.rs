@@ -238,32 +238,28 @@ impl Env {
             .await
             .unwrap();
         tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.host);
+        let req = self.request(method, path, headers, body);
+        read_answer(sender.send_request(req).await.unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// An HTTP/1.1 request (`Host` header) with the given headers and body.
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> hyper::Request<Full<Bytes>> {
+        let mut req = hyper::Request::builder().method(method).uri(uri);
+        if !uri.starts_with("https://") {
+            req = req.header("host", &self.host);
+        }
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let resp = sender
-            .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        R {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            bytes,
-        }
+        req.body(Full::new(Bytes::copy_from_slice(body))).unwrap()
     }
 
     /// The same request twice on one HTTP/1.1 connection: both statuses, or the transport error.
@@ -283,19 +279,12 @@ impl Env {
         tokio::spawn(conn);
         let mut statuses = Vec::new();
         for n in ["first", "second"] {
-            let mut req = hyper::Request::builder()
-                .method(method)
-                .uri(path)
-                .header("host", &self.host);
-            for (k, v) in headers {
-                req = req.header(*k, *v);
-            }
             sender
                 .ready()
                 .await
                 .map_err(|e| format!("{n} request: connection: {e}"))?;
             let resp = sender
-                .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
+                .send_request(self.request(method, path, headers, body))
                 .await
                 .map_err(|e| format!("{n} request: {e}"))?;
             statuses.push(resp.status().as_u16());
@@ -337,31 +326,13 @@ impl Env {
         .await
         .map_err(|e| e.to_string())?;
         tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(format!("https://{}{path}", self.host));
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
+        // HTTP/2 carries the host in the URI (`:authority`), not in a `Host` header.
+        let uri = format!("https://{}{path}", self.host);
         let resp = sender
-            .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
+            .send_request(self.request(method, &uri, headers, body))
             .await
             .map_err(|e| format!("sending: {e}"))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("reading the answer ({status}): {e}"))?
-            .to_bytes()
-            .to_vec();
-        Ok(R {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            bytes,
-        })
+        read_answer(resp).await
     }
 
     pub fn bearer(&self, token: &str) -> Caller<'_> {
@@ -580,6 +551,25 @@ impl Caller<'_> {
 // ---- free helpers -----------------------------------------------------------------------------
 
 /// A multipart/form-data body with one file field: (content type, body).
+/// Status, headers and the whole body of an answer; a broken body is the error.
+async fn read_answer(resp: hyper::Response<hyper::body::Incoming>) -> Result<R, String> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer ({status}): {e}"))?
+        .to_bytes()
+        .to_vec();
+    Ok(R {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
+    })
+}
+
 pub fn multipart(field: &str, filename: &str, ctype: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "----holdfast-it-boundary-Zq3xW8v1";
     let mut body = Vec::new();
