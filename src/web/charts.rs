@@ -1,12 +1,7 @@
 //! Small server-rendered SVG charts (no script, no chart library): bars with labels, sized to their
 //! container by CSS.
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::web::html::esc;
 
 /// Vertical bars: (label, value, display text).
 pub fn columns(title: &str, bars: &[(String, i64, String)]) -> String {

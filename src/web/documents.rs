@@ -15,13 +15,7 @@ use axum::extract::{Multipart, Path};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use crate::web::html::esc;
 
 pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExtras, WebError> {
     let versions = documents::versions(inst, row.id).await?;

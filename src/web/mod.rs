@@ -18,6 +18,7 @@ mod form;
 pub mod guard;
 mod headers;
 mod health;
+mod html;
 mod hub;
 mod pages;
 pub mod server;

@@ -16,13 +16,7 @@ use crate::web::hub::{CardExtras, detail_page, money};
 use axum::extract::{Path, RawForm};
 use axum::response::{IntoResponse, Redirect, Response};
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use crate::web::html::esc;
 
 pub async fn card_extras(
     _state: &AppState,
