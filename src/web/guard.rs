@@ -193,6 +193,15 @@ async fn refuse_oversized(api: bool, declared: u64, limit: u64, req: Request) ->
     refuse_after_reading(api, declared, WebError::TooLarge { limit }, req).await
 }
 
+/// Reads and drops a body of at most `DRAIN_REFUSED_BYTES` (as `declared`), for at most 5 s; a
+/// larger one is left unread.
+async fn drain(declared: u64, body: Body) {
+    if declared <= DRAIN_REFUSED_BYTES {
+        let read = axum::body::to_bytes(body, DRAIN_REFUSED_BYTES as usize);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), read).await;
+    }
+}
+
 /// Refuses a request whose body was not read yet (the one way every refusal of the guard takes).
 async fn refuse(api: bool, e: WebError, req: Request) -> Response {
     let declared = declared_length(req.headers()).unwrap_or(0);
@@ -204,10 +213,7 @@ async fn refuse(api: bool, e: WebError, req: Request) -> Response {
 /// the connection can carry the client's next request. A body of unknown length is read up to
 /// the same bound.
 async fn refuse_after_reading(api: bool, declared: u64, e: WebError, req: Request) -> Response {
-    if declared <= DRAIN_REFUSED_BYTES {
-        let drain = axum::body::to_bytes(req.into_body(), DRAIN_REFUSED_BYTES as usize);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
-    }
+    drain(declared, req.into_body()).await;
     reject(api, e)
 }
 
@@ -423,11 +429,8 @@ pub async fn guard(
 async fn run(next: Next, req: Request, unread: &super::unread::Unread) -> Response {
     let declared = declared_length(req.headers()).unwrap_or(0);
     let response = next.run(req).await;
-    if let Some(rest) = unread.take()
-        && declared <= DRAIN_REFUSED_BYTES
-    {
-        let drain = axum::body::to_bytes(rest, DRAIN_REFUSED_BYTES as usize);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+    if let Some(rest) = unread.take() {
+        drain(declared, rest).await;
     }
     response
 }
