@@ -372,9 +372,7 @@ pub fn title_of(
     Ok(title.map(|t| t.unwrap_or_else(|| format!("#{id}"))))
 }
 
-pub use super::history::{
-    CommentRow, HistoryRow, add_comment, add_history, comments, history, next_change_id,
-};
+pub use super::history::{Change, CommentRow, HistoryRow, add_comment, comments, history};
 
 /// Records in `child` that point at `id` through `column` (for the related-records panel).
 pub fn children(
