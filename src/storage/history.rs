@@ -36,13 +36,18 @@ impl<'a> Change<'a> {
         let id = tx
             .prepare_cached("SELECT coalesce(max(change_id), 0) + 1 FROM record_history")?
             .query_row([], |r| r.get(0))?;
-        Ok(Change {
+        Ok(Self::with_id(module, record_id, id, at, actor))
+    }
+
+    /// A change whose id the caller allocated (bulk loaders number many changes at once).
+    pub fn with_id(module: &'a str, record_id: i64, id: i64, at: &'a str, actor: &'a str) -> Self {
+        Change {
             module,
             record_id,
             id,
             at,
             actor,
-        })
+        }
     }
 
     /// The change id (the security log names it, so that a change can be found in the history).
