@@ -291,10 +291,10 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                         }
                         None => None,
                     };
-                    let t = crate::access::tokens::create(
+                    let t = crate::auth::tokens::create(
                         &inst,
                         by,
-                        crate::access::tokens::TokenRequest {
+                        crate::auth::tokens::TokenRequest {
                             service: service.clone(),
                             scopes,
                             expires_days,
@@ -342,7 +342,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     }
                 }
                 TokenCommand::Revoke { id } => {
-                    crate::access::tokens::revoke(&inst, by, id).await?;
+                    crate::auth::tokens::revoke(&inst, by, id).await?;
                     println!("token #{id} revoked");
                 }
             }

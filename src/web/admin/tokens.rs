@@ -8,7 +8,7 @@ struct TokensPage {
     c: Chrome,
     messages: Vec<String>,
     errors: Vec<String>,
-    tokens: Vec<crate::access::tokens::TokenRow>,
+    tokens: Vec<crate::auth::tokens::TokenRow>,
     max_days: u32,
 }
 
@@ -19,7 +19,7 @@ async fn tokens_page(
     messages: Vec<String>,
     errors: Vec<String>,
 ) -> Result<Response, WebError> {
-    let tokens = crate::access::tokens::list(inst).await?;
+    let tokens = crate::auth::tokens::list(inst).await?;
     let max_days = accounts::policy(inst).await?.token_max_days();
     render(&TokensPage {
         c: chrome(state, inst, Some(s)).await?,
@@ -64,10 +64,10 @@ pub async fn create_token(
         .filter(|n| !n.trim().is_empty())
         .map(str::to_string)
         .collect();
-    match crate::access::tokens::create(
+    match crate::auth::tokens::create(
         &inst,
         by,
-        crate::access::tokens::TokenRequest {
+        crate::auth::tokens::TokenRequest {
             service: value(&f, "service"),
             scopes: value(&f, "scopes"),
             expires_days: days,
@@ -95,7 +95,7 @@ pub async fn revoke_token(
     }: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    match crate::access::tokens::revoke(&inst, by, id).await {
+    match crate::auth::tokens::revoke(&inst, by, id).await {
         Ok(()) => {
             tokens_page(
                 &state,
