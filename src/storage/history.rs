@@ -2,7 +2,8 @@
 //! keyed by module and record id, written in the transaction of the change they describe.
 
 use super::StorageError;
-use rusqlite::{Connection, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::params;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HistoryRow {
@@ -24,6 +25,13 @@ pub struct Change<'a> {
     actor: &'a str,
 }
 
+/// The next free history change id (bulk loaders start counting from it).
+pub fn next_change_id(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(change_id), 0) + 1 FROM record_history")?
+        .query_row([], |r| r.get(0))?)
+}
+
 impl<'a> Change<'a> {
     /// Starts a change of record `record_id` of `module` with the next free change id.
     pub fn begin(
@@ -33,10 +41,13 @@ impl<'a> Change<'a> {
         at: &'a str,
         actor: &'a str,
     ) -> Result<Self, StorageError> {
-        let id = tx
-            .prepare_cached("SELECT coalesce(max(change_id), 0) + 1 FROM record_history")?
-            .query_row([], |r| r.get(0))?;
-        Ok(Self::with_id(module, record_id, id, at, actor))
+        Ok(Self::with_id(
+            module,
+            record_id,
+            next_change_id(tx)?,
+            at,
+            actor,
+        ))
     }
 
     /// A change whose id the caller allocated (bulk loaders number many changes at once).

@@ -4,8 +4,9 @@
 use super::StorageError;
 use super::Value;
 use super::search::{REJECTS_BEFORE_EXACT, search_table};
+use super::{Connection, Transaction};
 use crate::schema::{Kind, ModuleDef};
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{OptionalExtension, params, params_from_iter};
 
 pub use super::search::{TextQuery, fts_query, index, search_all, unindex};
 

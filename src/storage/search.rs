@@ -2,8 +2,9 @@
 //! entry in its module's search table, and the ranked search across modules.
 
 use super::StorageError;
+use super::{Connection, Transaction};
 use crate::schema::ModuleDef;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::params;
 
 /// The full-text table of a module: one per module, the record id as its rowid.
 pub(super) fn search_table(def: &ModuleDef) -> String {

@@ -79,53 +79,61 @@ fn chain_hash(prev: &str, fields: &[String]) -> String {
 /// What an insider with the master key does: open the SQLCipher file with its key, drop the
 /// append-only trigger, rewrite one event and recompute the hash of it and every later row.
 fn rewrite_and_rehash(data_dir: &Path, from_target: &str, to_target: &str) -> i64 {
-    use holdfast::storage::StorageError;
     let (master, _) = holdfast::keys::load(data_dir, false).unwrap();
     let inst = holdfast::instances::open(data_dir, &master, "default", Default::default()).unwrap();
-    inst.db
-        .write_blocking(|tx| -> Result<i64, StorageError> {
-            let victim: i64 = tx.query_row(
-                "SELECT id FROM audit_log WHERE target = ?1 ORDER BY id LIMIT 1",
-                [from_target],
+    // The attacker works on the file with SQLite itself, as holdfast offers no way to edit the log.
+    let key = inst.db_key.to_hex();
+    let db_path = inst.dir.join("db.sqlite");
+    drop(inst);
+    let conn = rusqlite::Connection::open(db_path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))
+        .unwrap();
+    let tx = conn.unchecked_transaction().unwrap();
+    let victim = (|| -> rusqlite::Result<i64> {
+        let victim: i64 = tx.query_row(
+            "SELECT id FROM audit_log WHERE target = ?1 ORDER BY id LIMIT 1",
+            [from_target],
+            |r| r.get(0),
+        )?;
+        tx.execute_batch("DROP TRIGGER audit_log_no_update;")?;
+        tx.execute(
+            "UPDATE audit_log SET target = ?1 WHERE id = ?2",
+            rusqlite::params![to_target, victim],
+        )?;
+        let mut prev: String = tx
+            .query_row(
+                "SELECT hash FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+                [victim],
                 |r| r.get(0),
-            )?;
-            tx.execute_batch("DROP TRIGGER audit_log_no_update;")?;
-            tx.execute(
-                "UPDATE audit_log SET target = ?1 WHERE id = ?2",
-                rusqlite::params![to_target, victim],
-            )?;
-            let mut prev: String = tx
-                .query_row(
-                    "SELECT hash FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT 1",
-                    [victim],
-                    |r| r.get(0),
-                )
-                .unwrap_or_else(|_| "0".repeat(64));
-            let rows: Vec<(i64, Vec<String>)> = tx
-                .prepare(
-                    "SELECT id, at, event, actor, actor_kind, target, source, outcome, details
+            )
+            .unwrap_or_else(|_| "0".repeat(64));
+        let rows: Vec<(i64, Vec<String>)> = tx
+            .prepare(
+                "SELECT id, at, event, actor, actor_kind, target, source, outcome, details
                      FROM audit_log WHERE id >= ?1 ORDER BY id",
-                )?
-                .query_map([victim], |r| {
-                    Ok((
-                        r.get(0)?,
-                        (1..9)
-                            .map(|i| r.get::<_, String>(i))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    ))
-                })?
-                .collect::<Result<_, _>>()?;
-            for (id, fields) in rows {
-                let hash = chain_hash(&prev, &fields);
-                tx.execute(
-                    "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE id = ?3",
-                    rusqlite::params![prev, hash, id],
-                )?;
-                prev = hash;
-            }
-            Ok(victim)
-        })
-        .unwrap()
+            )?
+            .query_map([victim], |r| {
+                Ok((
+                    r.get(0)?,
+                    (1..9)
+                        .map(|i| r.get::<_, String>(i))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (id, fields) in rows {
+            let hash = chain_hash(&prev, &fields);
+            tx.execute(
+                "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE id = ?3",
+                rusqlite::params![prev, hash, id],
+            )?;
+            prev = hash;
+        }
+        Ok(victim)
+    })()
+    .unwrap();
+    tx.commit().unwrap();
+    victim
 }
 
 fn verify_with(dir: &Path, checkpoint: &Path) -> std::process::Output {
