@@ -117,7 +117,7 @@ impl Install {
         };
         let probe = inst.probe();
         let end = Instant::now() + Duration::from_secs(120);
-        while probe.ready(addr) != Ok(true) {
+        while !matches!(probe.ready(addr), Ok(true)) {
             assert!(Instant::now() < end, "server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -198,7 +198,7 @@ impl Install {
                     if done.load(Ordering::Relaxed) {
                         break;
                     }
-                    if probe.ready(addr) == Ok(true) {
+                    if matches!(probe.ready(addr), Ok(true)) {
                         let now = Instant::now();
                         if let Some(prev) = last_ok {
                             gap = gap.max(now - prev);

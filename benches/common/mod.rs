@@ -498,13 +498,8 @@ pub fn bulk_insert(
         .filter_map(|f| text(f.name))
         .collect();
     holdfast::storage::records::index(tx, def, id, &title, &body.join(" "))?;
-    holdfast::storage::records::add_history(
+    holdfast::storage::records::Change::with_id(def.slug, id, change, now, actor).field(
         tx,
-        def.slug,
-        id,
-        change,
-        now,
-        actor,
         "(created)",
         None,
         None,

@@ -430,7 +430,8 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<AuditRow>, Storag
 mod tests {
     use super::*;
 
-    fn db() -> (tempfile::TempDir, crate::storage::Database) {
+    /// A fresh keyed database in a temporary directory (the unit tests of `audit/` share it).
+    pub(in crate::audit) fn db() -> (tempfile::TempDir, crate::storage::Database) {
         let dir = tempfile::tempdir().unwrap();
         let key = crate::crypto::Key256::generate().unwrap();
         let db = crate::storage::Database::open(

@@ -288,10 +288,10 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                         }
                         None => None,
                     };
-                    let t = crate::access::tokens::create(
+                    let t = crate::auth::tokens::create(
                         &inst,
                         by,
-                        crate::access::tokens::TokenRequest {
+                        crate::auth::tokens::TokenRequest {
                             service: service.clone(),
                             scopes,
                             expires_days,
@@ -307,7 +307,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     println!("{}", t.token.expose());
                 }
                 TokenCommand::List => {
-                    let rows = crate::access::tokens::list(&inst).await?;
+                    let rows = crate::auth::tokens::list(&inst).await?;
                     println!(
                         "{:<5} {:<24} {:<10} {:<16} {:<20} {:<26} SCOPES",
                         "ID", "SERVICE", "STATE", "OWNER", "NETWORKS", "LAST USED"
@@ -339,7 +339,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     }
                 }
                 TokenCommand::Revoke { id } => {
-                    crate::access::tokens::revoke(&inst, by, id).await?;
+                    crate::auth::tokens::revoke(&inst, by, id).await?;
                     println!("token #{id} revoked");
                 }
             }

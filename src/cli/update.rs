@@ -97,7 +97,7 @@ fn policy_for(
     st: &state::UpdateState,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Policy> {
-    trust::policy(&console.config.update, st, now).map_err(anyhow::Error::msg)
+    Ok(trust::policy(&console.config.update, st, now)?)
 }
 
 /// The data dir's owner, when this command runs as root and the data belongs to another user (the
@@ -260,30 +260,30 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             previous_deb,
             no_backup,
         } => {
-            let st = state::load(&dir).map_err(anyhow::Error::msg)?;
+            let st = state::load(&dir)?;
             let keys = trusted(&console)?;
             let policy = policy_for(&console, &st, now)?;
             let verify = |p: &std::path::Path| bundle::verify(p, &keys, &policy);
             let cfg = console.config.clone();
             let clock = console.clock.clone();
-            let mut backup = || -> Result<Vec<String>, String> {
+            let mut backup = || -> Result<Vec<String>, apply::BackupError> {
                 if no_backup {
                     return Ok(vec![
                         "pre-update backup archives skipped (--no-backup)".into(),
                     ]);
                 }
                 if let Some(owner) = root_for_other_owner(&cfg.data_dir) {
-                    return backup_as_owner(&cfg, owner);
+                    return Ok(backup_as_owner(&cfg, owner)?);
                 }
-                let names =
-                    crate::instances::list_names(&cfg.data_dir).map_err(|e| e.to_string())?;
+                let names = crate::instances::list_names(&cfg.data_dir)?;
                 let (lines, ok) = crate::backup::job::backup_instances(&cfg, &clock, &names, false)
                     .map_err(|e| format!("pre-update backup failed: {e:#} (nothing was changed; use --no-backup if you took one yourself)"))?;
                 if !ok {
                     return Err(format!(
                         "pre-update backup did not reach every destination: {} (nothing was changed)",
                         lines.join("; ")
-                    ));
+                    )
+                    .into());
                 }
                 Ok(lines)
             };
@@ -312,7 +312,8 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                     record_refusal(&console, &file, &e);
                     bail!("update bundle refused: {e}")
                 }
-                Err(ApplyError::Failed(m)) => {
+                Err(e) => {
+                    let m = e.to_string();
                     let now = console.clock.now();
                     let _ = state::note(&dir, now, "apply", None, "failed", m.clone());
                     audit_update(
@@ -341,10 +342,10 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             Ok(())
         }
         UpdateCommand::Status => {
-            let st = state::load(&dir).map_err(anyhow::Error::msg)?;
+            let st = state::load(&dir)?;
             println!(
                 "installed version: {}",
-                crate::update::state::installed_version(&st).map_err(anyhow::Error::msg)?
+                crate::update::state::installed_version(&st)?
             );
             if let Some(j) = apply::interrupted(&dir) {
                 println!(
@@ -384,7 +385,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             Ok(())
         }
         UpdateCommand::Extract { file, to } => {
-            let st = state::load(&dir).map_err(anyhow::Error::msg)?;
+            let st = state::load(&dir)?;
             let keys = trusted(&console)?;
             let policy = policy_for(&console, &st, now)?;
             let v = bundle::verify(&file, &keys, &policy)
@@ -406,7 +407,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             Ok(())
         }
         UpdateCommand::Verify { file, sbom } => {
-            let st = state::load(&dir).map_err(anyhow::Error::msg)?;
+            let st = state::load(&dir)?;
             let keys = trusted(&console)?;
             let policy = policy_for(&console, &st, now)?;
             match bundle::verify(&file, &keys, &policy) {

@@ -10,6 +10,7 @@ pub mod invoices;
 mod migrations;
 pub mod outbox;
 pub mod records;
+mod search;
 pub mod sessions;
 pub mod settings;
 mod snapshot;

@@ -127,22 +127,47 @@ pub struct Journal {
 
 pub const FILE: &str = "journal.json";
 
-pub fn load(dir: &Path) -> Result<Option<Journal>, String> {
-    let p = dir.join(FILE);
-    match std::fs::read(&p) {
+/// Why the journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+}
+
+pub fn load(dir: &Path) -> Result<Option<Journal>, JournalError> {
+    let path = dir.join(FILE);
+    match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| format!("{}: {e}", p.display())),
+            .map_err(|source| JournalError::Parse { path, source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", p.display())),
+        Err(source) => Err(JournalError::Read { path, source }),
     }
 }
 
 /// Writes the journal durably (temp file, fsync, rename, fsync of the directory).
-pub fn save(dir: &Path, j: &Journal) -> Result<(), String> {
-    let p = dir.join(FILE);
-    let text = serde_json::to_vec_pretty(j).map_err(|e| e.to_string())?;
-    fsutil::write_atomic(&p, &text, 0o600).map_err(|e| format!("{}: {e}", p.display()))
+pub fn save(dir: &Path, j: &Journal) -> Result<(), JournalError> {
+    let path = dir.join(FILE);
+    let text = serde_json::to_vec_pretty(j).map_err(JournalError::Encode)?;
+    fsutil::write_atomic(&path, &text, 0o600).map_err(|source| JournalError::Write { path, source })
 }
 
 #[cfg(test)]

@@ -9,6 +9,37 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Why the readiness question could not be asked or answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{0}")]
+    Config(#[source] rustls::Error),
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Socket(#[source] std::io::Error),
+    #[error("{0}")]
+    ServerName(#[source] rustls::pki_types::InvalidDnsNameError),
+    #[error("{0}")]
+    Tls(#[source] rustls::Error),
+    #[error("readiness request to {addr}: {source}")]
+    Request {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("readiness answer from {addr}: {source}")]
+    Answer {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 #[derive(Debug)]
 struct Pinned {
     cert: CertificateDer<'static>,
@@ -74,11 +105,11 @@ pub struct Probe {
 }
 
 impl Probe {
-    pub fn new(cert: CertificateDer<'static>) -> Result<Self, String> {
+    pub fn new(cert: CertificateDer<'static>) -> Result<Self, ProbeError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
+            .map_err(ProbeError::Config)?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(Pinned { cert, provider }))
             .with_no_client_auth();
@@ -89,7 +120,7 @@ impl Probe {
 
     /// True when the server at `addr` answers `/readyz` with 200. A wildcard listen address is
     /// asked on loopback.
-    pub fn ready(&self, addr: SocketAddr) -> Result<bool, String> {
+    pub fn ready(&self, addr: SocketAddr) -> Result<bool, ProbeError> {
         let mut addr = addr;
         if addr.ip().is_unspecified() {
             addr.set_ip(if addr.is_ipv4() {
@@ -99,20 +130,20 @@ impl Probe {
             });
         }
         let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+            .map_err(|source| ProbeError::Connect { addr, source })?;
         tcp.set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
+            .map_err(ProbeError::Socket)?;
         tcp.set_write_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-        let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+            .map_err(ProbeError::Socket)?;
+        let name = ServerName::try_from("localhost").map_err(ProbeError::ServerName)?;
         let conn =
-            rustls::ClientConnection::new(self.config.clone(), name).map_err(|e| e.to_string())?;
+            rustls::ClientConnection::new(self.config.clone(), name).map_err(ProbeError::Tls)?;
         let mut tls = rustls::StreamOwned::new(conn, tcp);
         tls.write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-            .map_err(|e| format!("readiness request to {addr}: {e}"))?;
+            .map_err(|source| ProbeError::Request { addr, source })?;
         let mut head = [0u8; 12];
         tls.read_exact(&mut head)
-            .map_err(|e| format!("readiness answer from {addr}: {e}"))?;
+            .map_err(|source| ProbeError::Answer { addr, source })?;
         Ok(&head == b"HTTP/1.1 200")
     }
 }

@@ -10,6 +10,38 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// Why the run record could not be read, written or made.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+    /// `getrandom::Error` is not a `std::error::Error` without its `std` feature, so it is shown only.
+    #[error("no randomness for the boot id: {0}")]
+    Randomness(getrandom::Error),
+    #[error("own executable: {0}")]
+    OwnExe(#[source] std::io::Error),
+    #[error("current directory: {0}")]
+    CurrentDir(#[source] std::io::Error),
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RunRecord {
@@ -48,20 +80,21 @@ pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join("run.json")
 }
 
-pub fn write(data_dir: &Path, rec: &RunRecord) -> Result<(), String> {
-    let text = serde_json::to_vec_pretty(rec).map_err(|e| e.to_string())?;
-    fsutil::write_atomic(&path(data_dir), &text, 0o600)
-        .map_err(|e| format!("{}: {e}", path(data_dir).display()))
+pub fn write(data_dir: &Path, rec: &RunRecord) -> Result<(), RuntimeError> {
+    let text = serde_json::to_vec_pretty(rec).map_err(RuntimeError::Encode)?;
+    let path = path(data_dir);
+    fsutil::write_atomic(&path, &text, 0o600).map_err(|source| RuntimeError::Write { path, source })
 }
 
 /// The last record written, whether or not that server still runs (see `serve::server_running`).
-pub fn read(data_dir: &Path) -> Result<Option<RunRecord>, String> {
-    match std::fs::read(path(data_dir)) {
+pub fn read(data_dir: &Path) -> Result<Option<RunRecord>, RuntimeError> {
+    let path = path(data_dir);
+    match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| format!("{}: {e}", path(data_dir).display())),
+            .map_err(|source| RuntimeError::Parse { path, source }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path(data_dir).display())),
+        Err(source) => Err(RuntimeError::Read { path, source }),
     }
 }
 
@@ -81,16 +114,16 @@ pub fn for_this_process(
     listen: SocketAddr,
     schemas: BTreeMap<String, i64>,
     now: DateTime<Utc>,
-) -> Result<RunRecord, String> {
+) -> Result<RunRecord, RuntimeError> {
     let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|e| format!("no randomness for the boot id: {e}"))?;
+    getrandom::fill(&mut id).map_err(RuntimeError::Randomness)?;
     Ok(RunRecord {
         pid: std::process::id(),
         boot_id: hex::encode(id),
         version: env!("CARGO_PKG_VERSION").into(),
-        exe: std::env::current_exe().map_err(|e| format!("own executable: {e}"))?,
+        exe: std::env::current_exe().map_err(RuntimeError::OwnExe)?,
         args: std::env::args().skip(1).collect(),
-        cwd: std::env::current_dir().map_err(|e| format!("current directory: {e}"))?,
+        cwd: std::env::current_dir().map_err(RuntimeError::CurrentDir)?,
         listen,
         systemd_unit: own_systemd_unit(),
         schemas,

@@ -6,6 +6,39 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Why the update state could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+    #[error("{0}")]
+    OwnVersion(#[source] semver::Error),
+    #[error("recorded version {version}: {source}")]
+    RecordedVersion {
+        version: String,
+        #[source]
+        source: semver::Error,
+    },
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateState {
@@ -31,13 +64,14 @@ pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join("update").join("state.json")
 }
 
-pub fn load(data_dir: &Path) -> Result<UpdateState, String> {
-    match std::fs::read_to_string(path(data_dir)) {
+pub fn load(data_dir: &Path) -> Result<UpdateState, StateError> {
+    let path = path(data_dir);
+    match std::fs::read_to_string(&path) {
         Ok(text) => {
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path(data_dir).display()))
+            serde_json::from_str(&text).map_err(|source| StateError::Parse { path, source })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UpdateState::default()),
-        Err(e) => Err(format!("{}: {e}", path(data_dir).display())),
+        Err(source) => Err(StateError::Read { path, source }),
     }
 }
 
@@ -46,15 +80,11 @@ pub fn record(
     data_dir: &Path,
     now: DateTime<Utc>,
     entry: HistoryEntry,
-) -> Result<UpdateState, String> {
+) -> Result<UpdateState, StateError> {
     let mut st = load(data_dir)?;
     st.last_seen_time = Some(st.last_seen_time.map_or(now, |t| t.max(now)));
     st.history.push(entry);
-    let dir = data_dir.join("update");
-    fsutil::ensure_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let text = serde_json::to_vec_pretty(&st).map_err(|e| e.to_string())?;
-    fsutil::write_atomic(&path(data_dir), &text, 0o600)
-        .map_err(|e| format!("{}: {e}", path(data_dir).display()))?;
+    save(data_dir, &st)?;
     Ok(st)
 }
 
@@ -66,7 +96,7 @@ pub fn note(
     version: Option<String>,
     outcome: &str,
     detail: impl Into<String>,
-) -> Result<UpdateState, String> {
+) -> Result<UpdateState, StateError> {
     record(
         data_dir,
         now,
@@ -80,12 +110,12 @@ pub fn note(
     )
 }
 
-fn save(data_dir: &Path, st: &UpdateState) -> Result<(), String> {
+fn save(data_dir: &Path, st: &UpdateState) -> Result<(), StateError> {
     let dir = data_dir.join("update");
-    fsutil::ensure_private_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let text = serde_json::to_vec_pretty(st).map_err(|e| e.to_string())?;
-    fsutil::write_atomic(&path(data_dir), &text, 0o600)
-        .map_err(|e| format!("{}: {e}", path(data_dir).display()))
+    fsutil::ensure_private_dir(&dir).map_err(|source| StateError::Write { path: dir, source })?;
+    let text = serde_json::to_vec_pretty(st).map_err(StateError::Encode)?;
+    let path = path(data_dir);
+    fsutil::write_atomic(&path, &text, 0o600).map_err(|source| StateError::Write { path, source })
 }
 
 /// After a completed update: the new version, the security epoch moved up (never down) and the
@@ -95,7 +125,7 @@ pub fn complete_update(
     now: DateTime<Utc>,
     epoch: u32,
     version: &str,
-) -> Result<(), String> {
+) -> Result<(), StateError> {
     let mut st = load(data_dir)?;
     st.security_epoch = st.security_epoch.max(epoch);
     st.last_seen_time = Some(st.last_seen_time.map_or(now, |t| t.max(now)));
@@ -104,7 +134,7 @@ pub fn complete_update(
 }
 
 /// After a rollback: the version that runs again. The security epoch stays where it was.
-pub fn set_installed(data_dir: &Path, version: &str) -> Result<(), String> {
+pub fn set_installed(data_dir: &Path, version: &str) -> Result<(), StateError> {
     let mut st = load(data_dir)?;
     st.installed_version = Some(version.to_string());
     save(data_dir, &st)
@@ -113,11 +143,14 @@ pub fn set_installed(data_dir: &Path, version: &str) -> Result<(), String> {
 /// The version this appliance runs: the newer of the binary's own version and the last version an
 /// update installed (a bundle's version is what the vendor released, even if the test build inside
 /// it reports another).
-pub fn installed_version(st: &UpdateState) -> Result<semver::Version, String> {
-    let own = semver::Version::parse(env!("CARGO_PKG_VERSION")).map_err(|e| e.to_string())?;
+pub fn installed_version(st: &UpdateState) -> Result<semver::Version, StateError> {
+    let own = semver::Version::parse(env!("CARGO_PKG_VERSION")).map_err(StateError::OwnVersion)?;
     Ok(match &st.installed_version {
         Some(v) => {
-            let v = semver::Version::parse(v).map_err(|e| format!("recorded version {v}: {e}"))?;
+            let v = semver::Version::parse(v).map_err(|source| StateError::RecordedVersion {
+                version: v.clone(),
+                source,
+            })?;
             v.max(own)
         }
         None => own,

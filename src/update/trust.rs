@@ -2,7 +2,7 @@
 //! the configured directory) and the rules a bundle is judged by here and now.
 
 use super::bundle::{self, BundleError, Policy, TrustedKeys};
-use super::state::UpdateState;
+use super::state::{StateError, UpdateState};
 use crate::config::UpdateConfig;
 use chrono::{DateTime, Utc};
 
@@ -26,7 +26,11 @@ pub fn arch() -> String {
         .replace("aarch64", "arm64")
 }
 
-pub fn policy(cfg: &UpdateConfig, st: &UpdateState, now: DateTime<Utc>) -> Result<Policy, String> {
+pub fn policy(
+    cfg: &UpdateConfig,
+    st: &UpdateState,
+    now: DateTime<Utc>,
+) -> Result<Policy, StateError> {
     Ok(Policy {
         threshold: cfg.threshold,
         product: "holdfast".into(),

@@ -291,13 +291,12 @@ pub async fn guard(
         if !api {
             return refuse(api, WebError::Forbidden, req).await;
         }
-        let auth = match crate::access::tokens::authenticate(&instance, &token, ip.to_string(), now)
-            .await
-        {
-            Ok(Some(t)) => t,
-            Ok(None) => return refuse(api, WebError::Unauthenticated, req).await,
-            Err(e) => return refuse(api, e.into(), req).await,
-        };
+        let auth =
+            match crate::auth::tokens::authenticate(&instance, &token, ip.to_string(), now).await {
+                Ok(Some(t)) => t,
+                Ok(None) => return refuse(api, WebError::Unauthenticated, req).await,
+                Err(e) => return refuse(api, e.into(), req).await,
+            };
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
             Access::Public => true,

@@ -7,12 +7,12 @@ use super::*;
 struct TokensPage {
     c: Chrome,
     notes: Notes,
-    tokens: Vec<crate::access::tokens::TokenRow>,
+    tokens: Vec<crate::auth::tokens::TokenRow>,
     max_days: u32,
 }
 
 async fn tokens_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
-    let tokens = crate::access::tokens::list(&ctx.inst).await?;
+    let tokens = crate::auth::tokens::list(&ctx.inst).await?;
     let max_days = accounts::policy(&ctx.inst).await?.token_max_days();
     render(&TokensPage {
         c: frame(ctx).await?,
@@ -45,14 +45,14 @@ pub async fn create_token(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
         .filter(|n| !n.trim().is_empty())
         .map(str::to_string)
         .collect();
-    let request = crate::access::tokens::TokenRequest {
+    let request = crate::auth::tokens::TokenRequest {
         service: value(&f, "service"),
         scopes: value(&f, "scopes"),
         expires_days: days,
         networks,
         owner_user_id: Some(ctx.s.user_id),
     };
-    let created = crate::access::tokens::create(&ctx.inst, ctx.by.clone(), request)
+    let created = crate::auth::tokens::create(&ctx.inst, ctx.by.clone(), request)
         .await
         .map(|t| {
             format!(
@@ -65,7 +65,7 @@ pub async fn create_token(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
 }
 
 pub async fn revoke_token(ctx: Ctx, Path(id): Path<i64>) -> Result<Response, WebError> {
-    let revoked = crate::access::tokens::revoke(&ctx.inst, ctx.by.clone(), id)
+    let revoked = crate::auth::tokens::revoke(&ctx.inst, ctx.by.clone(), id)
         .await
         .map(|()| format!("Token #{id} revoked."));
     tokens_page(&ctx, outcome(revoked)?).await

@@ -71,7 +71,7 @@ async fn page(
         report,
         installed: crate::update::state::installed_version(&st)
             .map(|v| v.to_string())
-            .unwrap_or_else(|e| e),
+            .unwrap_or_else(|e| e.to_string()),
         binary: env!("CARGO_PKG_VERSION").into(),
         epoch: st.security_epoch,
         keys,
@@ -169,9 +169,9 @@ pub async fn verify(
             let data_dir = state.config.data_dir.clone();
             let path = file.clone();
             tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
-                let st = state::load(&data_dir)?;
+                let st = state::load(&data_dir).map_err(|e| e.to_string())?;
                 let keys = trust::trusted_keys(&cfg).map_err(|e| e.to_string())?;
-                let policy = trust::policy(&cfg, &st, now)?;
+                let policy = trust::policy(&cfg, &st, now).map_err(|e| e.to_string())?;
                 let v = bundle::verify(&path, &keys, &policy).map_err(|e| e.to_string())?;
                 let m = v.manifest();
                 let mut lines = vec![

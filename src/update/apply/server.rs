@@ -1,0 +1,199 @@
+//! Stopping and starting the server an update replaces (through systemd, or by PID and the same
+//! command line), and waiting until the one that answers is ready.
+
+use super::Env;
+use super::tool::{ToolError, run_tool};
+use crate::update::journal::{Journal, Restart};
+use crate::update::probe::{Probe, ProbeError};
+use crate::update::runtime::{self, RunRecord, RuntimeError};
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Why the server could not be stopped or started, or did not become ready.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error("a server holds the data dir but wrote no run.json; stop it yourself")]
+    NoRunRecord,
+    #[error("bad pid in run.json")]
+    BadPid { pid: u32 },
+    #[error("process {pid} holds no holdfast binary ({exe}); stop the server yourself")]
+    ForeignProcess { pid: u32, exe: String },
+    #[error("cannot stop process {pid}: {source}")]
+    Signal {
+        pid: u32,
+        #[source]
+        source: nix::errno::Errno,
+    },
+    #[error("the server did not let go of the data dir")]
+    DidNotLetGo,
+    #[error("{}: {source}", .path.display())]
+    Log {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start {}: {source}", .exe.display())]
+    Start {
+        exe: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Certificate(#[source] crate::tls::TlsError),
+    #[error("{} holds no certificate", .path.display())]
+    NoCertificate { path: PathBuf },
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error("the new server exited ({status}) before it was ready; its output is in {}", .log.display())]
+    Exited { status: ExitStatus, log: PathBuf },
+    #[error(
+        "the server did not become ready within {seconds} s (a version that migrates a large \
+         instance may need longer: [update] ready_timeout_seconds)"
+    )]
+    NotReady { seconds: u64 },
+}
+
+/// Stops whatever server holds the data dir, and waits until it has let go of it.
+pub(super) fn stop_server(env: &Env, j: &Journal) -> Result<(), ServerError> {
+    let d = env.data_dir;
+    if !runtime::server_running(d) {
+        return Ok(());
+    }
+    match &j.restart {
+        Restart::Systemd { unit } => {
+            run_tool("systemctl", &["stop", unit])?;
+        }
+        Restart::Detached { .. } => {
+            let rec = runtime::read(d)?.ok_or(ServerError::NoRunRecord)?;
+            let pid = nix::unistd::Pid::from_raw(
+                i32::try_from(rec.pid).map_err(|_| ServerError::BadPid { pid: rec.pid })?,
+            );
+            // Only a process that runs our binary is signalled (the PID could have been reused).
+            let exe = fs::read_link(format!("/proc/{}/exe", rec.pid)).unwrap_or_default();
+            let exe = exe.to_string_lossy().replace(" (deleted)", "");
+            if Path::new(&exe) != j.exe {
+                return Err(ServerError::ForeignProcess { pid: rec.pid, exe });
+            }
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).map_err(|source| {
+                ServerError::Signal {
+                    pid: rec.pid,
+                    source,
+                }
+            })?;
+            if !wait_until(env.stop_timeout, || !runtime::server_running(d)) {
+                (env.say)(&format!(
+                    "the server did not stop within {} s; killing it",
+                    env.stop_timeout.as_secs()
+                ));
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+    if !wait_until(Duration::from_secs(10), || !runtime::server_running(d)) {
+        return Err(ServerError::DidNotLetGo);
+    }
+    Ok(())
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts the server the journal names; a detached one is returned so that it can be ended by
+/// its handle if it never becomes ready.
+pub(super) fn start_server(env: &Env, j: &Journal) -> Result<Option<Child>, ServerError> {
+    match &j.restart {
+        Restart::Systemd { unit } => {
+            // With Type=notify this returns when the server said READY=1 or failed.
+            run_tool("systemctl", &["start", unit])?;
+            Ok(None)
+        }
+        Restart::Detached { args, cwd } => {
+            let log_path = super::update_dir(env.data_dir).join("server.log");
+            let log_error = |source| ServerError::Log {
+                path: log_path.clone(),
+                source,
+            };
+            let log = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&log_path)
+                .map_err(log_error)?;
+            let err = log.try_clone().map_err(log_error)?;
+            use std::os::unix::process::CommandExt;
+            let child = Command::new(&j.exe)
+                .args(args)
+                .current_dir(cwd)
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(err)
+                // Its own process group: a Ctrl-C meant for the update does not stop the server.
+                .process_group(0)
+                .spawn()
+                .map_err(|source| ServerError::Start {
+                    exe: j.exe.clone(),
+                    source,
+                })?;
+            Ok(Some(child))
+        }
+    }
+}
+
+/// Waits until a server with a boot id not in `exclude` answers `/readyz` with 200.
+pub(super) fn wait_ready(
+    env: &Env,
+    exclude: &[String],
+    child: Option<&mut Child>,
+) -> Result<RunRecord, ServerError> {
+    let d = env.data_dir;
+    let cert = crate::tls::load_chain(env.cert)
+        .map_err(ServerError::Certificate)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ServerError::NoCertificate {
+            path: env.cert.to_path_buf(),
+        })?;
+    let probe = Probe::new(cert)?;
+    let end = Instant::now() + env.ready_timeout;
+    let mut child = child;
+    loop {
+        if let Some(c) = child.as_deref_mut()
+            && let Ok(Some(status)) = c.try_wait()
+        {
+            return Err(ServerError::Exited {
+                status,
+                log: super::update_dir(d).join("server.log"),
+            });
+        }
+        if let Ok(Some(rec)) = runtime::read(d)
+            && !exclude.contains(&rec.boot_id)
+            && runtime::server_running(d)
+            && matches!(probe.ready(rec.listen), Ok(true))
+        {
+            return Ok(rec);
+        }
+        if Instant::now() >= end {
+            return Err(ServerError::NotReady {
+                seconds: env.ready_timeout.as_secs(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
