@@ -278,12 +278,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                 } => {
                     let owner_user_id = match owner {
                         Some(name) => {
-                            // User names compare as the database does (ASCII case folded).
-                            let (users, _) = crate::auth::directory::with_groups(&inst).await?;
-                            let owner = users
-                                .into_iter()
-                                .map(|(u, _)| u)
-                                .find(|u| u.username.eq_ignore_ascii_case(&name));
+                            let owner = crate::auth::directory::by_name(&inst, &name).await?;
                             Some(owner.with_context(|| format!("no user named `{name}`"))?.id)
                         }
                         None => None,
@@ -413,7 +408,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     checkpoint: Some(file),
                 }) => return verify_checkpoints(&inst, &file).await,
                 Some(AuditAction::Verify { checkpoint: None }) => {
-                    let report = inst.db.read(audit::verify).await?;
+                    let report = audit::log::verify(&inst).await?;
                     match report {
                         ChainReport::Intact { rows } => {
                             println!("security log intact: {rows} rows, hash chain verified")
@@ -425,17 +420,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     return Ok(());
                 }
                 Some(AuditAction::Checkpoint) => {
-                    let name = inst.name.clone();
-                    let cp = inst
-                        .db
-                        .read(move |c| {
-                            audit::checkpoint::take(
-                                c,
-                                &name,
-                                now,
-                                audit::checkpoint::reason::CONSOLE,
-                            )
-                        })
+                    let cp = audit::log::checkpoint(&inst, now, audit::checkpoint::reason::CONSOLE)
                         .await?;
                     println!("{}", cp.to_json());
                     return Ok(());
@@ -475,10 +460,7 @@ async fn verify_checkpoints(inst: &Instance, file: &std::path::Path) -> Result<(
         .read_to_string(&mut text)
         .with_context(|| format!("cannot read {}", file.display()))?;
     let all = checkpoint::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let name = inst.name.clone();
-    let summary = inst
-        .db
-        .read(move |c| checkpoint::check_all(c, &name, &all))
+    let summary = audit::log::check_checkpoints(inst, all)
         .await?
         .map_err(|why| {
             anyhow::anyhow!(
