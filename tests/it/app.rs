@@ -235,7 +235,8 @@ impl Server {
                 let _ = self.child.kill();
                 panic!("server did not stop after SIGTERM");
             }
-            std::thread::sleep(Duration::from_millis(50));
+            // Short: a stop takes a few milliseconds once requests are done, and many tests stop.
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 

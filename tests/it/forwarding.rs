@@ -1,7 +1,6 @@
 //! Security-log forwarding to the customer's SIEM: RFC 5424 over TCP with octet counting.
 
 use crate::app::TestApp;
-use crate::support::*;
 use std::io::Read;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
