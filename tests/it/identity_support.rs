@@ -205,7 +205,7 @@ impl Hub {
         body: &[u8],
     ) -> Resp {
         self.client
-            .from_source(source)
+            .with_source(source)
             .request(method, &self.host, path, headers, body)
             .await
     }

@@ -137,7 +137,7 @@ impl Client {
     }
 
     /// The same client, connecting from `source`.
-    pub fn from_source(&self, source: std::net::IpAddr) -> Client {
+    pub fn with_source(&self, source: std::net::IpAddr) -> Client {
         Client {
             source: Some(source),
             ..self.clone()
