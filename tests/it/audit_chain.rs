@@ -2,6 +2,7 @@
 //! rewrite an event and recompute every later hash, so plain verification passes; a checkpoint that
 //! left the machine (syslog stream, backup archive, console copy) must still catch it.
 
+use crate::app::TestApp;
 use crate::support::*;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -160,27 +161,14 @@ fn checkpoint_id(json_file: &Path) -> (i64, String) {
 
 #[tokio::test]
 async fn a_rewritten_and_rehashed_log_passes_plain_verify_but_not_a_checkpoint() {
-    let dir = data_dir();
-    let d = dir.path();
     let work = tempfile::tempdir().unwrap();
     let (port, syslog, sink_stop) = syslog_sink();
-    let cfg = d.join("holdfast.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let app = TestApp::builder()
+        .config(&format!(
             "[audit]\nforward_host = \"127.0.0.1\"\nforward_port = {port}\nforward_tls = false\ncheckpoint_interval_seconds = 1\n"
-        ),
-    )
-    .unwrap();
-    let server = Server::launch(
-        d,
-        Launch {
-            args: vec!["--config".into(), cfg.display().to_string()],
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let c = server.client();
+        ))
+        .start();
+    let c = app.client.clone();
     for user in ["alice", "bob", "dave"] {
         let body = serde_json::json!({ "username": user, "password": "wrong password 123" });
         let r = c
@@ -205,7 +193,9 @@ async fn a_rewritten_and_rehashed_log_passes_plain_verify_but_not_a_checkpoint()
         "no interval checkpoint forwarded: {}",
         deframe(&syslog.lock().unwrap())
     );
-    assert!(server.stop().success());
+    let (status, dir) = app.stop_keep_data();
+    assert!(status.success());
+    let d = dir.data();
     let stopped = eventually(Duration::from_secs(30), || {
         let text = deframe(&syslog.lock().unwrap());
         async move { text.contains(r#""checkpoint":"stop""#) }
