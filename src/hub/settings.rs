@@ -128,7 +128,7 @@ pub fn read(conn: &Connection) -> Result<MoneySettings, StorageError> {
 }
 
 pub async fn get(inst: &Instance) -> Result<MoneySettings, HubError> {
-    Ok(inst.db.read(|c| read(c)).await?)
+    Ok(inst.db.read(read).await?)
 }
 
 /// The locale amounts are written in for everyone (until a person picks their own).
