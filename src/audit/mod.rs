@@ -71,6 +71,10 @@ pub enum Event {
     InvoiceLineAdded,
     InvoiceLineRemoved,
     TimeBilled,
+    /// The instance's money settings (currency, tax rates, hourly rate, payment terms, locale).
+    SettingsChanged,
+    /// An issued invoice voided, with the reason; its number stays taken.
+    InvoiceVoided,
     /// Refused requests (403, CSRF, 429) of one address in one minute, counted (see `refusals`).
     AccessRefused,
 }
@@ -130,6 +134,8 @@ impl Event {
         Event::InvoiceLineAdded,
         Event::InvoiceLineRemoved,
         Event::TimeBilled,
+        Event::SettingsChanged,
+        Event::InvoiceVoided,
         Event::AccessRefused,
     ];
 
@@ -188,6 +194,8 @@ impl Event {
             Event::InvoiceLineAdded => "invoice_line_added",
             Event::InvoiceLineRemoved => "invoice_line_removed",
             Event::TimeBilled => "time_billed",
+            Event::SettingsChanged => "settings_changed",
+            Event::InvoiceVoided => "invoice_voided",
             Event::AccessRefused => "access_refused",
         }
     }

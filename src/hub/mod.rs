@@ -5,7 +5,9 @@ pub mod csvio;
 pub mod documents;
 pub mod filetype;
 pub mod invoices;
+pub mod money;
 pub mod records;
+pub mod settings;
 pub mod views;
 
 /// A field's value as records carry it (storage's own type, named here for the layers above).

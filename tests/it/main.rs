@@ -31,6 +31,7 @@ mod hub_api;
 mod hub_csv;
 mod hub_documents;
 mod hub_invoices;
+mod hub_money;
 mod hub_pages;
 mod hub_permissions;
 mod hub_records;
