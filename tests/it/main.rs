@@ -24,6 +24,7 @@ mod backup;
 mod connections;
 mod core;
 mod crash;
+mod first_run;
 mod forwarding;
 mod hub_access;
 mod hub_api;
