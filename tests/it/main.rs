@@ -33,6 +33,7 @@ mod hub_documents;
 mod hub_invoices;
 mod hub_pages;
 mod hub_permissions;
+mod hub_readable;
 mod hub_records;
 mod hub_search;
 mod hub_validation;

@@ -62,7 +62,7 @@ pub fn money(cents: i64) -> String {
     format!("{}{grouped}.{:02}", if neg { "-" } else { "" }, c % 100)
 }
 
-fn human(s: &str) -> String {
+pub(super) fn human(s: &str) -> String {
     let t = s.replace('_', " ");
     let mut c = t.chars();
     match c.next() {
