@@ -138,7 +138,7 @@ struct HomePage {
     c: Chrome,
     username: String,
     second_factor: String,
-    /// "Your previous sign-in was at … from …; N failed attempts since."
+    /// "Your previous sign-in was at … from …; N failed attempts since." (markup)
     previous: Option<String>,
     failures: i64,
     hours_svg: String,
@@ -212,7 +212,7 @@ async fn dashboard(
         c: Chrome::bare(String::new()),
         username: s.username.clone(),
         second_factor: String::new(),
-        previous: super::account_pages::previous_sign_in(s),
+        previous: super::account_pages::previous_sign_in(s, when),
         failures: s.prior.failures,
         hours_svg: super::charts::bars("Hours logged per week", &bars),
         // Budget burn is the projects' time: both modules must be visible.

@@ -123,6 +123,16 @@ async fn the_security_log_and_sessions_show_local_times() {
         account.body
     );
     assert_eq!(raw_stamps(&account.body), Vec::<String>::new());
+    // A second sign-in is told about the first, at a local time.
+    let again = env.admin().await;
+    let home = again.get("/").await;
+    assert!(
+        home.body
+            .contains("Your previous sign-in was at <time datetime=\""),
+        "{}",
+        home.body
+    );
+    assert_eq!(raw_stamps(&home.body), Vec::<String>::new());
 }
 
 #[test]
@@ -189,4 +199,48 @@ async fn empty_charts_say_no_data_yet_and_text_is_drawn_large_enough() {
         assert!(svg.contains("viewBox=\"0 0 360 "), "{svg}");
         assert!(svg.contains("font-size=\"16\""), "{svg}");
     }
+}
+
+#[tokio::test]
+async fn recent_activity_names_only_records_the_reader_may_see() {
+    // Names now show where ids did: a record of a module the reader may not open must not appear,
+    // not even by name.
+    let env = Env::start();
+    let admin = env.admin().await;
+    let r = admin
+        .form(
+            "/admin/groups",
+            &[("name", "projects-only"), ("description", "readable test")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = admin
+        .form(
+            "/admin/groups/projects-only/permissions",
+            &[("perm", "projects:view")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let client = admin
+        .create_id("clients", json!({ "name": "Secret Client" }))
+        .await;
+    let project = admin
+        .create_id(
+            "projects",
+            json!({ "name": "Visible Project", "client_id": client }),
+        )
+        .await;
+    env.add_user("pat", "projects-only", USER_PW);
+    let pat = env.session("pat", USER_PW).await;
+    let home = pat.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body.contains(&format!(
+            "<a href=\"/m/projects/{project}\">Visible Project</a>"
+        )),
+        "{}",
+        home.body
+    );
+    assert!(!home.body.contains("Secret Client"), "{}", home.body);
+    assert!(!home.body.contains("/m/clients/"), "{}", home.body);
 }
