@@ -61,7 +61,16 @@ fn key_for(console: &Console, code: Option<&str>) -> Result<crate::crypto::Key25
 }
 
 pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
-    existing_data_dir(&console.config)?;
+    // Checking an archive with its recovery code (on another machine) needs no data dir.
+    if !matches!(
+        cmd,
+        BackupCommand::Verify {
+            recovery_code: Some(_),
+            ..
+        }
+    ) {
+        existing_data_dir(&console.config)?;
+    }
     let cfg = &console.config;
     match cmd {
         BackupCommand::Run { all } => {

@@ -100,6 +100,18 @@ fn console_reads_in_an_empty_directory_create_nothing_and_name_the_dir_they_look
             expected.display()
         );
     }
+    // Commands that only report leave nothing behind either.
+    for args in [&["doctor"][..], &["update", "status"]] {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(cwd.path())
+            .env_remove("HOLDFAST_CONFIG")
+            .env_remove("HOLDFAST_DATA_DIR")
+            .env_remove("NOTIFY_SOCKET")
+            .output()
+            .unwrap();
+        assert!(!expected.exists(), "`{}` created it", args.join(" "));
+    }
 }
 
 #[test]
