@@ -23,6 +23,7 @@ mod hub;
 mod pages;
 pub mod server;
 mod signin_pages;
+mod time;
 mod unread;
 
 pub use context::{Ctx, Visit};
