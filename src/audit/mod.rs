@@ -71,6 +71,8 @@ pub enum Event {
     InvoiceLineAdded,
     InvoiceLineRemoved,
     TimeBilled,
+    /// The seller's details on invoice documents (legal name, address, tax ID, bank account).
+    InvoiceProfileChanged,
     /// Refused requests (403, CSRF, 429) of one address in one minute, counted (see `refusals`).
     AccessRefused,
 }
@@ -130,6 +132,7 @@ impl Event {
         Event::InvoiceLineAdded,
         Event::InvoiceLineRemoved,
         Event::TimeBilled,
+        Event::InvoiceProfileChanged,
         Event::AccessRefused,
     ];
 
@@ -188,6 +191,7 @@ impl Event {
             Event::InvoiceLineAdded => "invoice_line_added",
             Event::InvoiceLineRemoved => "invoice_line_removed",
             Event::TimeBilled => "time_billed",
+            Event::InvoiceProfileChanged => "invoice_profile_changed",
             Event::AccessRefused => "access_refused",
         }
     }

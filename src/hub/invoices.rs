@@ -220,6 +220,7 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
                 &due,
                 &stamp(by.now),
             )?;
+            super::invoice_document::freeze(tx, id, &stamp(by.now))?;
             let change = recs::next_change_id(tx)?;
             recs::add_history(
                 tx,

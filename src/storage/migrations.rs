@@ -42,9 +42,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "identity_hardening",
         sql: include_str!("migrations/0006_identity_hardening.sql"),
     },
+    Migration {
+        version: 7,
+        name: "invoice_document",
+        sql: include_str!("migrations/0007_invoice_document.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 6;
+pub const LATEST_SCHEMA_VERSION: i64 = 7;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod documents;
 pub mod groups;
 pub mod history;
+pub mod invoice_document;
 pub mod invoices;
 mod migrations;
 pub mod outbox;

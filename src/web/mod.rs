@@ -20,6 +20,7 @@ mod headers;
 mod health;
 mod html;
 mod hub;
+mod invoice_pages;
 mod pages;
 pub mod server;
 mod signin_pages;
@@ -645,6 +646,31 @@ pub fn routes() -> Vec<Route> {
             "/m/invoices/{id}/do/{action}",
             Perm(Permission::Module(Module::Invoices, Edit)),
             post(hub::transition),
+        ),
+        r(
+            "GET",
+            "/m/invoices/{id}/document",
+            AllOf(invoice_pages::INVOICE_DOCUMENT),
+            get(invoice_pages::document_page),
+        ),
+        r(
+            "GET",
+            "/m/invoices/{id}/document.pdf",
+            AllOf(invoice_pages::INVOICE_DOCUMENT),
+            get(invoice_pages::document_pdf),
+        ),
+        r(
+            "GET",
+            "/admin/invoice-profile",
+            admin,
+            get(invoice_pages::show_profile),
+        ),
+        // The bank account printed on every invoice: a vendor support account may look, never change.
+        r(
+            "POST",
+            "/admin/invoice-profile",
+            AccountAdmin,
+            post(invoice_pages::save_profile),
         ),
         r(
             "POST",

@@ -29,6 +29,7 @@ mod hub_access;
 mod hub_api;
 mod hub_csv;
 mod hub_documents;
+mod hub_invoice_document;
 mod hub_invoices;
 mod hub_pages;
 mod hub_permissions;

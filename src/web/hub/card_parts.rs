@@ -105,6 +105,7 @@ async fn invoice_extras(
             row.id
         ));
     }
+    h.push_str(&crate::web::invoice_pages::card_links(s, row.id));
     let mut actions = Vec::new();
     if s.grants
         .allows(Permission::Module(Module::Invoices, Action::Edit))
