@@ -206,7 +206,7 @@ pub fn tax_summary(lines: &[DocLine]) -> Vec<TaxRow> {
             }),
         }
     }
-    rows.sort_by(|a, b| b.rate_bp.cmp(&a.rate_bp));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.rate_bp));
     rows
 }
 

@@ -284,7 +284,9 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
     }
     facts.push((
         "Issue date".into(),
-        doc.issue_date.clone().unwrap_or_else(|| "not issued".into()),
+        doc.issue_date
+            .clone()
+            .unwrap_or_else(|| "not issued".into()),
     ));
     if let Some(d) = &doc.due_date {
         facts.push(("Due date".into(), d.clone()));
@@ -456,15 +458,14 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
 }
 
 fn font_bytes(name: &'static str) -> Result<Cow<'static, [u8]>, PdfError> {
-    Fonts::get(name)
-        .map(|f| f.data)
-        .ok_or(PdfError::Font(name))
+    Fonts::get(name).map(|f| f.data).ok_or(PdfError::Font(name))
 }
 
-fn krilla_font(bytes: &Cow<'static, [u8]>, name: &'static str) -> Result<Font, PdfError> {
+/// A release build borrows the embedded bytes; a debug build reads the file and owns them.
+fn krilla_font(bytes: Cow<'static, [u8]>, name: &'static str) -> Result<Font, PdfError> {
     let data: krilla::Data = match bytes {
-        Cow::Borrowed(b) => (*b).into(),
-        Cow::Owned(v) => v.clone().into(),
+        Cow::Borrowed(b) => b.into(),
+        Cow::Owned(v) => v.into(),
     };
     Font::new(data, 0).ok_or(PdfError::Font(name))
 }
@@ -477,8 +478,8 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
         regular: ttf_parser::Face::parse(&regular_bytes, 0).map_err(|_| PdfError::Font(REGULAR))?,
         bold: ttf_parser::Face::parse(&bold_bytes, 0).map_err(|_| PdfError::Font(BOLD))?,
     };
-    let regular = krilla_font(&regular_bytes, REGULAR)?;
-    let bold = krilla_font(&bold_bytes, BOLD)?;
+    let regular = krilla_font(regular_bytes.clone(), REGULAR)?;
+    let bold = krilla_font(bold_bytes.clone(), BOLD)?;
     let pages = layout(doc, &faces);
 
     let mut pdf = Document::new();
@@ -488,8 +489,8 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
             .creator("holdfast".to_string())
             .language("en".to_string()),
     );
-    let settings = PageSettings::from_wh(PAGE_W, PAGE_H)
-        .ok_or_else(|| PdfError::Write("page size".into()))?;
+    let settings =
+        PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| PdfError::Write("page size".into()))?;
     let black = Fill {
         paint: rgb::Color::new(0, 0, 0).into(),
         ..Fill::default()
@@ -537,11 +538,7 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
                     if text.is_empty() {
                         continue;
                     }
-                    surface.set_fill(Some(if is_grey {
-                        grey.clone()
-                    } else {
-                        black.clone()
-                    }));
+                    surface.set_fill(Some(if is_grey { grey.clone() } else { black.clone() }));
                     let font = if is_bold {
                         bold.clone()
                     } else {
@@ -640,7 +637,10 @@ mod tests {
         assert!(pages.len() > 2, "{} pages", pages.len());
         for (i, page) in pages.iter().enumerate() {
             let footer = format!("page {} of {}", i + 1, pages.len());
-            assert!(page.iter().any(|op| matches!(op, Op::Text { text, .. } if text.ends_with(&footer))));
+            assert!(
+                page.iter()
+                    .any(|op| matches!(op, Op::Text { text, .. } if text.ends_with(&footer)))
+            );
             for op in page {
                 if let Op::Text { y, text, .. } = op
                     && !text.contains(" · page ")
@@ -669,6 +669,10 @@ mod tests {
         let pages = layout(&d, &faces);
         assert!(pages.iter().all(|p| p.contains(&Op::Watermark("DRAFT"))));
         d.status = DocStatus::Issued;
-        assert!(layout(&d, &faces).iter().all(|p| !p.iter().any(|o| matches!(o, Op::Watermark(_)))));
+        assert!(
+            layout(&d, &faces)
+                .iter()
+                .all(|p| !p.iter().any(|o| matches!(o, Op::Watermark(_))))
+        );
     }
 }

@@ -103,7 +103,11 @@ fn one_line(
             format!("{label} is one line without control characters"),
         );
     } else if t.chars().count() > max {
-        push(errors, field, format!("{label} has at most {max} characters"));
+        push(
+            errors,
+            field,
+            format!("{label} has at most {max} characters"),
+        );
     }
     t.to_string()
 }
@@ -181,7 +185,13 @@ pub fn check(input: &ProfileInput) -> Result<Profile, HubError> {
             ),
         );
     }
-    let tax_id = one_line(&mut errors, "tax_id", "the tax ID", &input.tax_id, TAX_ID_MAX);
+    let tax_id = one_line(
+        &mut errors,
+        "tax_id",
+        "the tax ID",
+        &input.tax_id,
+        TAX_ID_MAX,
+    );
     let bank_account = one_line(
         &mut errors,
         "bank_account",
@@ -254,11 +264,7 @@ pub fn check(input: &ProfileInput) -> Result<Profile, HubError> {
 
 /// The profile, `None` until an administrator first saves one.
 pub async fn get(inst: &Instance) -> Result<Option<Profile>, HubError> {
-    Ok(inst
-        .db
-        .read(store::profile)
-        .await?
-        .map(Profile::from_row))
+    Ok(inst.db.read(store::profile).await?.map(Profile::from_row))
 }
 
 /// Saves the profile; the security log gets the fields that changed, before and after. Returns
@@ -328,9 +334,15 @@ mod tests {
         let mut i = input();
         i.bank_account = "PL62 1090 1014 0000 0712 1981 2874".into();
         let e = check(&i).unwrap_err().to_string();
-        assert!(e.contains("bank_account") && e.contains("check digits"), "{e}");
+        assert!(
+            e.contains("bank_account") && e.contains("check digits"),
+            "{e}"
+        );
         i.bank_account = "12 3456 7890".into();
-        assert!(check(&i).is_ok(), "a national account number without IBAN form");
+        assert!(
+            check(&i).is_ok(),
+            "a national account number without IBAN form"
+        );
         i.bank_account = "12;drop".into();
         assert!(check(&i).is_err());
     }

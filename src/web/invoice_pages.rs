@@ -288,7 +288,17 @@ pub async fn save_profile(
         payment_details: value(&f, "payment_details"),
     };
     match profile::set(&inst, input.clone(), by).await {
-        Ok(0) => profile_page(&state, &inst, &s, vec!["Nothing changed.".into()], vec![], None).await,
+        Ok(0) => {
+            profile_page(
+                &state,
+                &inst,
+                &s,
+                vec!["Nothing changed.".into()],
+                vec![],
+                None,
+            )
+            .await
+        }
         Ok(n) => {
             profile_page(
                 &state,

@@ -16,7 +16,10 @@ const IBAN: &str = "PL61 1090 1014 0000 0712 1981 2874";
 fn profile_fields(name: &str) -> Vec<(&'static str, String)> {
     vec![
         ("legal_name", name.to_string()),
-        ("address", "ul. Świętokrzyska 12\n00-916 Warszawa".to_string()),
+        (
+            "address",
+            "ul. Świętokrzyska 12\n00-916 Warszawa".to_string(),
+        ),
         ("tax_id", "PL5260250995".to_string()),
         ("bank_account", IBAN.to_string()),
         (
@@ -100,7 +103,11 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
     // A draft is labelled as one, never titled like the invoice it is not yet.
     let page = admin.get(&format!("/m/invoices/{inv}/document")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("<title>Draft invoice (not issued)"), "{}", page.body);
+    assert!(
+        page.body.contains("<title>Draft invoice (not issued)"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("DRAFT"));
     assert!(!page.body.contains("Invoice #"), "{}", page.body);
     let pdf = admin.get(&format!("/m/invoices/{inv}/document.pdf")).await;
@@ -110,7 +117,10 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
         format!("attachment; filename=\"invoice-draft-{inv}.pdf\"")
     );
     let (_, text) = poppler(&env, "draft.pdf", &pdf.bytes);
-    assert!(text.contains("DRAFT") && text.contains("Draft invoice"), "{text}");
+    assert!(
+        text.contains("DRAFT") && text.contains("Draft invoice"),
+        "{text}"
+    );
 
     let issued = admin
         .post(&format!("/api/v1/invoices/{inv}/issue"), json!({}))
@@ -150,13 +160,28 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
     ] {
         assert!(b.contains(&want), "document lacks {want}: {b}");
     }
-    assert!(!b.contains("DRAFT"), "an issued invoice is not marked draft");
-    assert!(b.contains("/document.css"), "the print stylesheet is linked");
-    assert!(!b.contains("<style") && !b.contains("style=\""), "the CSP forbids inline styles");
+    assert!(
+        !b.contains("DRAFT"),
+        "an issued invoice is not marked draft"
+    );
+    assert!(
+        b.contains("/document.css"),
+        "the print stylesheet is linked"
+    );
+    assert!(
+        !b.contains("<style") && !b.contains("style=\""),
+        "the CSP forbids inline styles"
+    );
     assert_security_headers(&page, "invoice document");
     let card = admin.get(&format!("/m/invoices/{inv}")).await;
-    assert!(card.body.contains(&format!("href=\"/m/invoices/{inv}/document\"")));
-    assert!(card.body.contains(&format!("href=\"/m/invoices/{inv}/document.pdf\"")));
+    assert!(
+        card.body
+            .contains(&format!("href=\"/m/invoices/{inv}/document\""))
+    );
+    assert!(
+        card.body
+            .contains(&format!("href=\"/m/invoices/{inv}/document.pdf\""))
+    );
 
     let pdf = admin.get(&format!("/m/invoices/{inv}/document.pdf")).await;
     assert_eq!(pdf.status, 200, "{}", pdf.body);
@@ -168,7 +193,10 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
     assert!(pdf.header("content-security-policy").contains("sandbox"));
     let (info, text) = poppler(&env, "issued.pdf", &pdf.bytes);
     assert!(info.contains(&format!("Invoice {number}")), "{info}");
-    assert!(info.contains("Page size:") && info.contains("595.28 x 841.89"), "A4: {info}");
+    assert!(
+        info.contains("Page size:") && info.contains("595.28 x 841.89"),
+        "A4: {info}"
+    );
     for want in [
         format!("Invoice {number}"),
         SELLER.to_string(),
@@ -194,7 +222,11 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let page = admin.get(&format!("/m/invoices/{inv}/document")).await;
-    assert!(page.body.contains(SELLER) && page.body.contains(BUYER), "{}", page.body);
+    assert!(
+        page.body.contains(SELLER) && page.body.contains(BUYER),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("Nowa Nazwa") && !page.body.contains("Renamed Client"));
 
     // Paid and void invoices say so on the page and in the PDF.
@@ -203,11 +235,18 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let page = admin.get(&format!("/m/invoices/{inv}/document")).await;
-    assert!(page.body.contains("<p class=\"doc-status\">PAID</p>"), "{}", page.body);
+    assert!(
+        page.body.contains("<p class=\"doc-status\">PAID</p>"),
+        "{}",
+        page.body
+    );
     let (_, text) = poppler(
         &env,
         "paid.pdf",
-        &admin.get(&format!("/m/invoices/{inv}/document.pdf")).await.bytes,
+        &admin
+            .get(&format!("/m/invoices/{inv}/document.pdf"))
+            .await
+            .bytes,
     );
     assert!(text.contains("PAID"), "{text}");
 
@@ -220,20 +259,30 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let page = admin.get(&format!("/m/invoices/{other}/document")).await;
-    assert!(page.body.contains("<p class=\"doc-status\">VOID</p>"), "{}", page.body);
+    assert!(
+        page.body.contains("<p class=\"doc-status\">VOID</p>"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("do not pay it"));
     let (_, text) = poppler(
         &env,
         "void.pdf",
-        &admin.get(&format!("/m/invoices/{other}/document.pdf")).await.bytes,
+        &admin
+            .get(&format!("/m/invoices/{other}/document.pdf"))
+            .await
+            .bytes,
     );
-    assert!(text.contains("VOID") && text.contains("do not pay it"), "{text}");
-    assert!(text.contains("Renamed Client"), "issued after the rename: {text}");
+    assert!(
+        text.contains("VOID") && text.contains("do not pay it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Renamed Client"),
+        "issued after the rename: {text}"
+    );
 
-    assert_eq!(
-        admin.get("/m/invoices/999999/document").await.status,
-        404
-    );
+    assert_eq!(admin.get("/m/invoices/999999/document").await.status, 404);
     assert_eq!(
         admin.get("/m/invoices/999999/document.pdf").await.status,
         404
@@ -334,7 +383,11 @@ async fn the_invoice_profile_is_changed_only_by_an_administrator_checked_and_aud
     let row = rows[0].to_string();
     assert!(row.contains(ADMIN) && row.contains(IBAN), "{row}");
     let page = admin.get("/admin/invoice-profile").await;
-    assert!(page.body.contains(SELLER) && page.body.contains(IBAN), "{}", page.body);
+    assert!(
+        page.body.contains(SELLER) && page.body.contains(IBAN),
+        "{}",
+        page.body
+    );
 
     // The same values again change nothing and log nothing.
     let r = save_profile(&admin, &profile_fields(SELLER)).await;
