@@ -1,6 +1,8 @@
 //! The invoice document as an A4 PDF, made on the server with krilla and the DejaVu Sans font
 //! built into the binary (subset into each file), so that every Latin-extended name prints and
-//! copies out as written. Layout first (pages of drawing operations), then drawing.
+//! copies out as written. Layout first (pages of drawing operations), then drawing. Glyphs are
+//! placed one per character from the font's own tables (skrifa): Latin text needs no shaping, and
+//! krilla's shaping feature would bring in rustybuzz, which RustSec lists as unmaintained.
 
 use super::invoice_document::{DocStatus, InvoiceDocument, money, quantity, rate};
 use krilla::Document;
@@ -9,9 +11,14 @@ use krilla::geom::{PathBuilder, Point, Transform};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId as PdfGlyph, KrillaGlyph};
 use rust_embed::RustEmbed;
+use skrifa::charmap::Charmap;
+use skrifa::instance::{LocationRef, Size};
+use skrifa::metrics::GlyphMetrics;
+use skrifa::{FontRef, GlyphId, MetadataProvider};
 use std::borrow::Cow;
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(RustEmbed)]
 // The licence file beside the fonts is embedded with them.
@@ -58,22 +65,72 @@ enum Op {
     Watermark(&'static str),
 }
 
+/// One font's character map and advance widths.
+struct Face<'a> {
+    charmap: Charmap<'a>,
+    metrics: GlyphMetrics<'a>,
+    units_per_em: f32,
+}
+
+impl<'a> Face<'a> {
+    fn parse(bytes: &'a [u8], name: &'static str) -> Result<Self, PdfError> {
+        let font = FontRef::new(bytes).map_err(|_| PdfError::Font(name))?;
+        let units = font
+            .metrics(Size::unscaled(), LocationRef::default())
+            .units_per_em;
+        if units == 0 {
+            return Err(PdfError::Font(name));
+        }
+        Ok(Face {
+            charmap: font.charmap(),
+            metrics: font.glyph_metrics(Size::unscaled(), LocationRef::default()),
+            units_per_em: f32::from(units),
+        })
+    }
+
+    /// One glyph per character (composed first: "a" + combining ogonek is "ą"), advances in em,
+    /// each tied to its character's bytes so the PDF's text copies out as written.
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
+        text.char_indices()
+            .map(|(i, c)| {
+                let g = self.charmap.map(c).unwrap_or(GlyphId::NOTDEF);
+                let advance = self.metrics.advance_width(g).unwrap_or(0.0) / self.units_per_em;
+                KrillaGlyph::new(
+                    PdfGlyph::new(g.to_u32()),
+                    advance,
+                    0.0,
+                    0.0,
+                    0.0,
+                    i..i + c.len_utf8(),
+                    None,
+                )
+            })
+            .collect()
+    }
+}
+
+fn nfc(text: &str) -> String {
+    text.nfc().collect()
+}
+
 struct Faces<'a> {
-    regular: ttf_parser::Face<'a>,
-    bold: ttf_parser::Face<'a>,
+    regular: Face<'a>,
+    bold: Face<'a>,
 }
 
 impl Faces<'_> {
+    fn face(&self, bold: bool) -> &Face<'_> {
+        if bold { &self.bold } else { &self.regular }
+    }
+
     fn width(&self, text: &str, size: f32, bold: bool) -> f32 {
-        let face = if bold { &self.bold } else { &self.regular };
-        let units: f32 = text
-            .chars()
-            .map(|c| {
-                let g = face.glyph_index(c).unwrap_or(ttf_parser::GlyphId(0));
-                f32::from(face.glyph_hor_advance(g).unwrap_or(0))
-            })
+        let em: f32 = self
+            .face(bold)
+            .glyphs(&nfc(text))
+            .iter()
+            .map(|g| g.x_advance)
             .sum();
-        units * size / f32::from(face.units_per_em())
+        em * size
     }
 
     /// Greedy word wrap to `max` points; a word wider than a line is cut by characters.
@@ -475,8 +532,8 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
     let regular_bytes = font_bytes(REGULAR)?;
     let bold_bytes = font_bytes(BOLD)?;
     let faces = Faces {
-        regular: ttf_parser::Face::parse(&regular_bytes, 0).map_err(|_| PdfError::Font(REGULAR))?,
-        bold: ttf_parser::Face::parse(&bold_bytes, 0).map_err(|_| PdfError::Font(BOLD))?,
+        regular: Face::parse(&regular_bytes, REGULAR)?,
+        bold: Face::parse(&bold_bytes, BOLD)?,
     };
     let regular = krilla_font(regular_bytes.clone(), REGULAR)?;
     let bold = krilla_font(bold_bytes.clone(), BOLD)?;
@@ -517,13 +574,13 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
                         PAGE_H / 2.0,
                     ));
                     surface.set_fill(Some(faint.clone()));
-                    surface.draw_text(
+                    surface.draw_glyphs(
                         Point::from_xy((PAGE_W - w) / 2.0, PAGE_H / 2.0 + size * 0.35),
+                        &faces.bold.glyphs(word),
                         bold.clone(),
-                        size,
                         word,
+                        size,
                         false,
-                        TextDirection::Auto,
                     );
                     surface.pop();
                 }
@@ -544,13 +601,14 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
                     } else {
                         regular.clone()
                     };
-                    surface.draw_text(
+                    let text = nfc(&text);
+                    surface.draw_glyphs(
                         Point::from_xy(x, y),
+                        &faces.face(is_bold).glyphs(&text),
                         font,
-                        size,
                         &text,
+                        size,
                         false,
-                        TextDirection::Auto,
                     );
                 }
                 Op::Rule { x1, x2, y, width } => {
@@ -629,8 +687,8 @@ mod tests {
         let regular = font_bytes(REGULAR).unwrap();
         let bold = font_bytes(BOLD).unwrap();
         let faces = Faces {
-            regular: ttf_parser::Face::parse(&regular, 0).unwrap(),
-            bold: ttf_parser::Face::parse(&bold, 0).unwrap(),
+            regular: Face::parse(&regular, REGULAR).unwrap(),
+            bold: Face::parse(&bold, BOLD).unwrap(),
         };
         assert_eq!(layout(&doc(3), &faces).len(), 1);
         let pages = layout(&doc(60), &faces);
@@ -649,6 +707,17 @@ mod tests {
                 }
             }
         }
+        // Every Polish letter has its own glyph (none falls back to the empty .notdef), and a
+        // decomposed letter is composed first.
+        for c in "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ".chars() {
+            let g = faces.regular.charmap.map(c);
+            assert!(g.is_some_and(|g| g != GlyphId::NOTDEF), "{c}");
+            assert!(faces.bold.charmap.map(c).is_some(), "{c}");
+        }
+        assert_eq!(
+            faces.width("a\u{328}", 9.0, false),
+            faces.width("ą", 9.0, false)
+        );
         // A word wider than the column is cut, never drawn past it.
         let long = "x".repeat(400);
         for part in faces.wrap(&long, 9.0, false, DESC_W) {
@@ -661,8 +730,8 @@ mod tests {
         let regular = font_bytes(REGULAR).unwrap();
         let bold = font_bytes(BOLD).unwrap();
         let faces = Faces {
-            regular: ttf_parser::Face::parse(&regular, 0).unwrap(),
-            bold: ttf_parser::Face::parse(&bold, 0).unwrap(),
+            regular: Face::parse(&regular, REGULAR).unwrap(),
+            bold: Face::parse(&bold, BOLD).unwrap(),
         };
         let mut d = doc(60);
         d.status = DocStatus::Draft;
