@@ -147,8 +147,7 @@ fn build(dir: &Path, plain_docs: &Path, scale: f64) -> (usize, u64) {
         let size = inst
             .db
             .write_blocking(|tx| -> Result<u64, HubError> {
-                tx.execute_batch(GENERATOR_CACHE_PRAGMA)
-                    .map_err(holdfast::storage::StorageError::from)?;
+                tx.widen_cache_for_bulk_load(GENERATOR_CACHE_MIB)?;
                 for i in 0..CLIENTS_PER_BATCH {
                     let n = batch as u64 * CLIENTS_PER_BATCH + i;
                     // Long notes (1–7 KB): what makes the rows part of the instance heavy.
@@ -161,7 +160,14 @@ fn build(dir: &Path, plain_docs: &Path, scale: f64) -> (usize, u64) {
                     }));
                     let values = validate(&CLIENTS, &input, false)?;
                     change += 1;
-                    clients.push(bulk_insert(tx, &CLIENTS, &values, &now_s, &actor, change - 1)?);
+                    clients.push(bulk_insert(
+                        tx,
+                        &CLIENTS,
+                        &values,
+                        &now_s,
+                        &actor,
+                        change - 1,
+                    )?);
                 }
                 for _ in 0..PROJECTS_PER_BATCH {
                     let input = obj(json!({
@@ -172,7 +178,14 @@ fn build(dir: &Path, plain_docs: &Path, scale: f64) -> (usize, u64) {
                     }));
                     let values = validate(&PROJECTS, &input, false)?;
                     change += 1;
-                    projects.push(bulk_insert(tx, &PROJECTS, &values, &now_s, &actor, change - 1)?);
+                    projects.push(bulk_insert(
+                        tx,
+                        &PROJECTS,
+                        &values,
+                        &now_s,
+                        &actor,
+                        change - 1,
+                    )?);
                 }
                 for _ in 0..TIME_PER_BATCH {
                     let input = obj(json!({
@@ -187,14 +200,7 @@ fn build(dir: &Path, plain_docs: &Path, scale: f64) -> (usize, u64) {
                     bulk_insert(tx, &TIME_ENTRIES, &values, &now_s, &actor, change - 1)?;
                 }
                 // The database's size as it will be once checkpointed (the WAL holds this batch).
-                let bytes: i64 = tx
-                    .query_row(
-                        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(holdfast::storage::StorageError::from)?;
-                Ok(bytes as u64)
+                Ok(tx.size_bytes()?)
             })
             .expect("fixture rows");
         batches += 1;
@@ -355,9 +361,7 @@ fn main() {
     let restored = open_instance(&fresh, "default");
     let clients: i64 = restored
         .db
-        .read_blocking(|c| -> Result<i64, holdfast::storage::StorageError> {
-            Ok(c.query_row("SELECT count(*) FROM clients", [], |r| r.get(0))?)
-        })
+        .read_blocking(|c| holdfast::storage::records::count(c, &CLIENTS, &Default::default()))
         .expect("count");
     drop(restored);
     println!(

@@ -213,8 +213,7 @@ impl Gen<'_> {
             .inst
             .db
             .write_blocking(|tx| -> Result<Vec<i64>, HubError> {
-                tx.execute_batch(GENERATOR_CACHE_PRAGMA)
-                    .map_err(holdfast::storage::StorageError::from)?;
+                tx.widen_cache_for_bulk_load(GENERATOR_CACHE_MIB)?;
                 let mut ids = Vec::with_capacity(rows.len());
                 for input in &rows {
                     let values = validate(def, input, false)?;

@@ -3,7 +3,7 @@
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Creates `dir` (and parents) with mode 0700 where it does not exist yet.
 pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -21,20 +21,12 @@ pub fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             format!("{} already exists", path.display()),
         ));
     }
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("new"),
-        std::process::id()
-    ));
-    {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-    }
+    let tmp = temp_beside(dir, path);
+    write_synced(
+        OpenOptions::new().create_new(true).mode(0o600),
+        &tmp,
+        contents,
+    )?;
     // hard_link fails when the target exists, unlike rename: no window in which a key is replaced.
     let linked = fs::hard_link(&tmp, path);
     let _ = fs::remove_file(&tmp);
@@ -45,23 +37,31 @@ pub fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// Writes (or replaces) a file atomically with the given mode.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
+    let tmp = temp_beside(dir, path);
+    write_synced(
+        OpenOptions::new().create(true).truncate(true).mode(mode),
+        &tmp,
+        contents,
+    )?;
+    fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+/// Where a file is written before it takes its place: the same directory (so that the last step
+/// is atomic), hidden, and named for this process.
+fn temp_beside(dir: &Path, path: &Path) -> PathBuf {
+    dir.join(format!(
         ".{}.tmp-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("new"),
         std::process::id()
-    ));
-    {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    sync_dir(dir)
+    ))
+}
+
+/// Writes `contents` to a file opened for writing with `opts`, and syncs it to disk.
+fn write_synced(opts: &mut OpenOptions, at: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut f = opts.write(true).open(at)?;
+    f.write_all(contents)?;
+    f.sync_all()
 }
 
 pub fn sync_dir(dir: &Path) -> std::io::Result<()> {

@@ -464,7 +464,7 @@ impl Rng {
 /// "(created)" history line, no audit event — but without reading the row back and without the
 /// per-row `max(change_id)` lookup: `change` is the history change id to use (the caller counts).
 pub fn bulk_insert(
-    tx: &rusqlite::Transaction,
+    tx: &holdfast::storage::Transaction,
     def: &holdfast::schema::ModuleDef,
     values: &[(&'static str, holdfast::storage::Value)],
     now: &str,
@@ -498,13 +498,8 @@ pub fn bulk_insert(
         .filter_map(|f| text(f.name))
         .collect();
     holdfast::storage::records::index(tx, def, id, &title, &body.join(" "))?;
-    holdfast::storage::records::add_history(
+    holdfast::storage::records::Change::with_id(def.slug, id, change, now, actor).field(
         tx,
-        def.slug,
-        id,
-        change,
-        now,
-        actor,
         "(created)",
         None,
         None,
@@ -515,13 +510,7 @@ pub fn bulk_insert(
 /// The next free history change id of an instance (what create_in computes per row).
 pub fn next_change_id(inst: &holdfast::instances::Instance) -> i64 {
     inst.db
-        .read_blocking(|c| -> Result<i64, holdfast::storage::StorageError> {
-            Ok(c.query_row(
-                "SELECT coalesce(max(change_id), 0) + 1 FROM record_history",
-                [],
-                |r| r.get(0),
-            )?)
-        })
+        .read_blocking(holdfast::storage::history::next_change_id)
         .expect("history")
 }
 
@@ -539,4 +528,4 @@ pub fn open_instance(data_dir: &Path, name: &str) -> holdfast::instances::Instan
 
 /// Fixture writers keep big transactions in memory: a 256 MiB page cache for the generating
 /// connection instead of SQLite's 8 MiB default (the server's own connections are unaffected).
-pub const GENERATOR_CACHE_PRAGMA: &str = "PRAGMA cache_size = -262144;";
+pub const GENERATOR_CACHE_MIB: u32 = 256;

@@ -1,7 +1,5 @@
-//! Typed permissions (`module:action` and `admin`) and the check every handler goes through.
-
-pub mod groups;
-pub mod tokens;
+//! Typed permissions (`module:action` and `admin`), the scopes an API token may be given, and the
+//! check every handler goes through. Below `auth` and `schema`: it imports no other module of holdfast.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -146,6 +144,38 @@ impl Grants {
     }
 }
 
+/// Expands scopes (`clients:read`, `projects:write`, or any `module:action`) into permissions.
+/// `read` = view and export; `write` = create, edit, delete and import. `admin` is never a scope.
+pub fn parse_scopes(text: &str) -> Result<Vec<Permission>, String> {
+    let mut out = Vec::new();
+    for s in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (m, a) = s.split_once(':').ok_or_else(|| {
+            format!("`{s}` is not a scope: use module:read, module:write or module:action")
+        })?;
+        let module = Module::ALL
+            .into_iter()
+            .find(|x| x.as_str() == m)
+            .ok_or_else(|| format!("unknown module `{m}` in scope `{s}`"))?;
+        let actions: Vec<Action> = match a {
+            "read" => vec![Action::View, Action::Export],
+            "write" => vec![Action::Create, Action::Edit, Action::Delete, Action::Import],
+            other => vec![
+                Action::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == other)
+                    .ok_or_else(|| format!("unknown action `{other}` in scope `{s}`"))?,
+            ],
+        };
+        out.extend(actions.into_iter().map(|a| Permission::Module(module, a)));
+    }
+    if out.is_empty() {
+        return Err("give at least one scope, e.g. clients:read".into());
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +193,22 @@ mod tests {
         let admin = Grants::from_strings(&["admin".to_string()]);
         assert!(admin.allows("invoices:import".parse().unwrap()));
         assert_eq!(Permission::all().len(), 1 + 7 * 6);
+    }
+
+    #[test]
+    fn scopes_expand_and_refuse_admin() {
+        let p = parse_scopes("clients:read, projects:write").unwrap();
+        let s: Vec<String> = p.iter().map(|p| p.to_string()).collect();
+        assert!(
+            s.contains(&"clients:view".to_string()) && s.contains(&"clients:export".to_string())
+        );
+        assert!(
+            s.contains(&"projects:delete".to_string())
+                && s.contains(&"projects:import".to_string())
+        );
+        assert!(!s.contains(&"clients:edit".to_string()));
+        assert!(parse_scopes("admin").is_err());
+        assert!(parse_scopes("clients:fly").is_err());
+        assert!(parse_scopes("").is_err());
     }
 }

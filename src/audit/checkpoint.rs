@@ -351,15 +351,7 @@ mod tests {
 
     #[test]
     fn check_catches_a_recomputed_chain() {
-        let dir = tempfile::tempdir().unwrap();
-        let key = crate::crypto::Key256::generate().unwrap();
-        let db = crate::storage::Database::open(
-            &dir.path().join("db.sqlite"),
-            &key,
-            true,
-            Default::default(),
-        )
-        .unwrap();
+        let (_dir, db) = crate::audit::tests::db();
         let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         for i in 0..3 {
             db.write_blocking(|tx| {

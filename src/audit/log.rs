@@ -1,6 +1,7 @@
 //! The security log of one instance as the pages, the API and the console use it: pages of rows,
 //! the chain check, exports recorded in the log they read, and events that stand on their own.
 
+use super::checkpoint::Checkpoint;
 use super::{ChainReport, Entry, Event, Filter};
 use crate::audit::By;
 use crate::instances::Instance;
@@ -52,5 +53,43 @@ pub async fn export(
 pub async fn record(inst: &Instance, now: DateTime<Utc>, entry: Entry) -> Result<(), StorageError> {
     inst.db
         .write(move |tx| super::write(tx, now, entry).map(|_| ()))
+        .await
+}
+
+/// `record` for the console's blocking paths (backups, updates), which run without a runtime.
+pub fn record_blocking(
+    inst: &Instance,
+    now: DateTime<Utc>,
+    entry: Entry,
+) -> Result<(), StorageError> {
+    inst.db
+        .write_blocking(move |tx| super::write(tx, now, entry).map(|_| ()))
+}
+
+/// The state of the whole hash chain.
+pub async fn verify(inst: &Instance) -> Result<ChainReport, StorageError> {
+    inst.db.read(super::verify).await
+}
+
+/// A checkpoint of the chain's head now, for keeping outside the machine.
+pub async fn checkpoint(
+    inst: &Instance,
+    now: DateTime<Utc>,
+    why: &'static str,
+) -> Result<Checkpoint, StorageError> {
+    let name = inst.name.clone();
+    inst.db
+        .read(move |c| super::checkpoint::take(c, &name, now, why))
+        .await
+}
+
+/// Whether every checkpoint of this instance in `all` still holds: a summary, or why not.
+pub async fn check_checkpoints(
+    inst: &Instance,
+    all: Vec<Checkpoint>,
+) -> Result<Result<String, String>, StorageError> {
+    let name = inst.name.clone();
+    inst.db
+        .read(move |c| super::checkpoint::check_all(c, &name, &all))
         .await
 }

@@ -434,7 +434,8 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<AuditRow>, Storag
 mod tests {
     use super::*;
 
-    fn db() -> (tempfile::TempDir, crate::storage::Database) {
+    /// A fresh keyed database in a temporary directory (the unit tests of `audit/` share it).
+    pub(in crate::audit) fn db() -> (tempfile::TempDir, crate::storage::Database) {
         let dir = tempfile::tempdir().unwrap();
         let key = crate::crypto::Key256::generate().unwrap();
         let db = crate::storage::Database::open(
@@ -470,18 +471,16 @@ mod tests {
             db.read_blocking(verify).unwrap(),
             ChainReport::Intact { rows: 3 }
         );
-        let upd = db.write_blocking(|tx| -> Result<usize, StorageError> {
-            Ok(tx.execute("UPDATE audit_log SET target = 'x'", [])?)
-        });
+        let upd =
+            db.write_blocking(|tx| tx.raw_sql_as_attacker("UPDATE audit_log SET target = 'x'"));
         assert!(upd.is_err(), "an audit row was updated");
-        let del = db.write_blocking(|tx| -> Result<usize, StorageError> {
-            Ok(tx.execute("DELETE FROM audit_log", [])?)
-        });
+        let del = db.write_blocking(|tx| tx.raw_sql_as_attacker("DELETE FROM audit_log"));
         assert!(del.is_err(), "an audit row was deleted");
         // Someone with the raw key who drops the trigger and edits a row is still caught.
-        db.write_blocking(|tx| -> Result<(), StorageError> {
-            tx.execute_batch("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET target = 'mallory' WHERE id = 2;")?;
-            Ok(())
+        db.write_blocking(|tx| {
+            tx.raw_sql_as_attacker(
+                "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET target = 'mallory' WHERE id = 2;",
+            )
         })
         .unwrap();
         match db.read_blocking(verify).unwrap() {

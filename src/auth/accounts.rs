@@ -349,11 +349,7 @@ pub async fn change_password(
     match (session.stage.as_str(), proof) {
         ("password_change", _) => {}
         ("active", Some(proof)) => {
-            let ip = by.source.parse().map_err(|_| AccountError::Invalid {
-                field: "source",
-                message: "the request has no client address".into(),
-            })?;
-            crate::auth::reauth::prove(svc, inst, session, proof, ip, by.now).await?;
+            crate::auth::reauth::prove_for(svc, inst, session, proof, &by).await?;
         }
         ("active", None) => return Err(AccountError::WrongPassword),
         _ => {
@@ -433,11 +429,7 @@ pub async fn change_email(
     }
     let new_email = new_email.trim().to_string();
     validate_email(&new_email)?;
-    let ip = by.source.parse().map_err(|_| AccountError::Invalid {
-        field: "source",
-        message: "the request has no client address".into(),
-    })?;
-    crate::auth::reauth::prove(svc, inst, session, proof, ip, by.now).await?;
+    crate::auth::reauth::prove_for(svc, inst, session, proof, &by).await?;
     let user_id = session.user_id;
     let keep = session.id_hash.clone();
     let mail_enabled = svc.mail_enabled;
@@ -483,7 +475,6 @@ pub async fn set_enabled(
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let u = find(tx, &username)?;
-            let now_s = stamp(now);
             if enabled {
                 users::set_disabled(tx, u.id, None)?;
                 audit::write(
@@ -499,18 +490,32 @@ pub async fn set_enabled(
                 {
                     return Err(AccountError::LastAdmin);
                 }
-                users::set_disabled(tx, u.id, Some(&now_s))?;
-                let revoked = storage::sessions::revoke_all_for_user(tx, u.id, None, &now_s)?;
-                audit::write(
-                    tx,
-                    now,
-                    Entry::new(Event::UserDisabled, actor, u.username, source)
-                        .with(json!({ "sessions_revoked": revoked })),
-                )?;
+                disable_and_sign_out(tx, u, Event::UserDisabled, actor, source, now)?;
             }
             Ok(())
         })
         .await
+}
+
+/// Disables an account and ends its sessions in one step, so that no disabled account keeps a
+/// live session; `event` records how many ended.
+fn disable_and_sign_out(
+    tx: &Transaction,
+    u: users::UserRow,
+    event: Event,
+    actor: Actor,
+    source: String,
+    now: DateTime<Utc>,
+) -> Result<(), AccountError> {
+    let now_s = stamp(now);
+    users::set_disabled(tx, u.id, Some(&now_s))?;
+    let revoked = storage::sessions::revoke_all_for_user(tx, u.id, None, &now_s)?;
+    audit::write(
+        tx,
+        now,
+        Entry::new(event, actor, u.username, source).with(json!({ "sessions_revoked": revoked })),
+    )?;
+    Ok(())
 }
 
 fn enabled_admins(conn: &Connection) -> Result<usize, StorageError> {
@@ -557,17 +562,8 @@ pub async fn revoke_support(
                     message: format!("`{}` is not a support account", u.username),
                 });
             }
-            let now_s = stamp(now);
-            users::set_support(tx, u.id, Some(&now_s))?;
-            users::set_disabled(tx, u.id, Some(&now_s))?;
-            let n = storage::sessions::revoke_all_for_user(tx, u.id, None, &now_s)?;
-            audit::write(
-                tx,
-                now,
-                Entry::new(Event::SupportRevoked, actor, u.username, source)
-                    .with(json!({ "sessions_revoked": n })),
-            )?;
-            Ok(())
+            users::set_support(tx, u.id, Some(&stamp(now)))?;
+            disable_and_sign_out(tx, u, Event::SupportRevoked, actor, source, now)
         })
         .await
 }

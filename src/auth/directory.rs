@@ -34,6 +34,12 @@ pub async fn by_id(inst: &Instance, id: i64) -> Result<Option<UserRow>, StorageE
     inst.db.read(move |c| users::by_id(c, id)).await
 }
 
+/// One account by its user name (compared as the database does: ASCII case folded).
+pub async fn by_name(inst: &Instance, name: &str) -> Result<Option<UserRow>, StorageError> {
+    let name = name.to_string();
+    inst.db.read(move |c| users::by_name(c, &name)).await
+}
+
 /// Every user name, for the choices of a user field.
 pub async fn usernames(inst: &Instance) -> Result<Vec<String>, StorageError> {
     inst.db

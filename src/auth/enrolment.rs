@@ -136,16 +136,7 @@ pub async fn verify_step(
             }))
         })
         .await?;
-    match outcome {
-        Ok(issued) => {
-            attempt.succeeded(now.timestamp_millis());
-            Ok(issued)
-        }
-        Err(()) => {
-            svc.wake_mail();
-            Err(SignInError::Rejected)
-        }
-    }
+    signin::settle_attempt(svc, attempt, outcome, now)
 }
 
 /// Issues a one-time enrolment code for `username` (valid for the policy's temporary-password

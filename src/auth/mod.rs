@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod cidr;
 pub mod directory;
 pub mod enrolment;
+pub mod groups;
 pub mod inactivity;
 pub mod notice;
 pub mod notices;
@@ -24,3 +25,4 @@ pub mod sessions;
 pub mod signin;
 #[cfg(test)]
 mod test_support;
+pub mod tokens;

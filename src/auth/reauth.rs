@@ -7,7 +7,7 @@ use super::accounts::{AccountError, read_policy};
 use super::services::AuthServices;
 use super::signin::{SessionInfo, count_failure};
 use super::{codes, totp};
-use crate::audit::{self, Actor, Entry, Event};
+use crate::audit::{self, Actor, By, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::Secret;
 use crate::instances::Instance;
@@ -36,6 +36,21 @@ fn actor_of(u: &users::UserRow) -> Actor {
         name: u.username.clone(),
         support: u.support_expires_at.is_some(),
     }
+}
+
+/// `prove` for a request: its client address is where the attempt counts against the throttle.
+pub async fn prove_for(
+    svc: &AuthServices,
+    inst: &Instance,
+    session: &SessionInfo,
+    proof: Proof,
+    by: &By,
+) -> Result<(), AccountError> {
+    let ip = by.source.parse().map_err(|_| AccountError::Invalid {
+        field: "source",
+        message: "the request has no client address".into(),
+    })?;
+    prove(svc, inst, session, proof, ip, by.now).await
 }
 
 /// Checks a proof for the session's holder. A wrong password or code counts toward the account's
@@ -76,16 +91,11 @@ pub async fn prove(
         .await?
         .ok;
     let typed = proof.code.unwrap_or_default().trim().to_string();
-    let mut recovery_row = None;
-    if password_ok && user.second_factor == "totp" && typed.len() > 8 {
-        let normal = totp::normalise_recovery_code(&typed);
-        for (rowid, hash) in recovery {
-            if svc.hasher.verify(normal.clone(), &hash).await?.ok {
-                recovery_row = Some(rowid);
-                break;
-            }
-        }
-    }
+    let recovery_row = if password_ok && user.second_factor == "totp" && typed.len() > 8 {
+        svc.matching_recovery_code(&typed, recovery).await?
+    } else {
+        None
+    };
     let mail_enabled = svc.mail_enabled;
     let source = ip.to_string();
     let outcome = inst

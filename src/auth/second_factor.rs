@@ -41,11 +41,7 @@ pub async fn start_totp(
         "totp_enrollment" => {}
         "active" => {
             let proof = proof.ok_or(AccountError::WrongPassword)?;
-            let ip = by.source.parse().map_err(|_| AccountError::Invalid {
-                field: "source",
-                message: "the request has no client address".into(),
-            })?;
-            reauth::prove(svc, inst, session, proof, ip, by.now).await?;
+            reauth::prove_for(svc, inst, session, proof, by).await?;
         }
         _ => return Err(wrong_stage()),
     }
@@ -152,13 +148,7 @@ pub async fn confirm_totp(
             audit::write(
                 tx,
                 by.now,
-                Entry::new(
-                    Event::SecondFactorEnrolled,
-                    by.actor.clone(),
-                    u.username.clone(),
-                    by.source.clone(),
-                )
-                .with(json!({
+                factor_enrolled(&by, &u).with(json!({
                     "method": "totp",
                     "recovery_codes": 10,
                     "during_sign_in": during_signin,
@@ -213,11 +203,7 @@ pub async fn set_simple(
             ),
         });
     }
-    let ip = by.source.parse().map_err(|_| AccountError::Invalid {
-        field: "source",
-        message: "the request has no client address".into(),
-    })?;
-    reauth::prove(svc, inst, session, proof, ip, by.now).await?;
+    reauth::prove_for(svc, inst, session, proof, &by).await?;
     let user_id = session.user_id;
     let keep = session.id_hash.clone();
     let mail_enabled = svc.mail_enabled;
@@ -236,13 +222,7 @@ pub async fn set_simple(
             audit::write(
                 tx,
                 by.now,
-                Entry::new(
-                    Event::SecondFactorEnrolled,
-                    by.actor.clone(),
-                    u.username.clone(),
-                    by.source.clone(),
-                )
-                .with(json!({
+                factor_enrolled(&by, &u).with(json!({
                     "method": method,
                     "previous": u.second_factor,
                     "other_sessions_revoked": ended,
@@ -256,4 +236,14 @@ pub async fn set_simple(
         .await?;
     svc.wake_mail();
     Ok(())
+}
+
+/// The security-log entry of a second factor set up or changed; callers add what was chosen.
+fn factor_enrolled(by: &By, u: &users::UserRow) -> Entry {
+    Entry::new(
+        Event::SecondFactorEnrolled,
+        by.actor.clone(),
+        u.username.clone(),
+        by.source.clone(),
+    )
 }

@@ -42,6 +42,22 @@ impl AuthServices {
         Attempt::begin(&self.throttle, ip, now.timestamp_millis())
     }
 
+    /// Which stored recovery code (rowid, Argon2 hash) `typed` is, if any. Each is checked with
+    /// Argon2: recovery codes are long-lived secrets.
+    pub async fn matching_recovery_code(
+        &self,
+        typed: &str,
+        stored: Vec<(i64, String)>,
+    ) -> Result<Option<i64>, AuthError> {
+        let normal = super::totp::normalise_recovery_code(typed);
+        for (rowid, hash) in stored {
+            if self.hasher.verify(normal.clone(), &hash).await?.ok {
+                return Ok(Some(rowid));
+            }
+        }
+        Ok(None)
+    }
+
     pub fn wake_mail(&self) {
         self.mail_wakeup.notify_one();
     }

@@ -339,6 +339,26 @@ pub(crate) fn count_failure(
     Ok(lock)
 }
 
+/// The end of a throttled step: a success gives the address its token back; a refusal wakes the
+/// mail sender (the failure may have queued a notice) and tells the caller no more than "rejected".
+pub(super) fn settle_attempt<E>(
+    svc: &AuthServices,
+    attempt: super::throttle::Attempt<'_>,
+    outcome: Result<Issued, E>,
+    now: DateTime<Utc>,
+) -> Result<Issued, SignInError> {
+    match outcome {
+        Ok(issued) => {
+            attempt.succeeded(now.timestamp_millis());
+            Ok(issued)
+        }
+        Err(_) => {
+            svc.wake_mail();
+            Err(SignInError::Rejected)
+        }
+    }
+}
+
 fn begin_attempt<'a>(
     svc: &'a AuthServices,
     ip: IpAddr,
@@ -499,17 +519,12 @@ pub async fn password_step(
             }))
         })
         .await?;
-    match outcome {
-        Ok(issued) => {
-            attempt.succeeded(now.timestamp_millis());
-            svc.wake_mail();
-            Ok(issued)
-        }
-        Err(_) => {
-            svc.wake_mail();
-            Err(SignInError::Rejected)
-        }
+    let settled = settle_attempt(svc, attempt, outcome, now);
+    if settled.is_ok() {
+        // The code mail is queued: send it now.
+        svc.wake_mail();
     }
+    settled
 }
 
 /// Step two: the code. Success replaces the pending session with a new one (new id).
@@ -558,21 +573,16 @@ pub async fn second_factor_step(
     let (id_hash, _session, user) = pending_session(inst, token, "second_factor", now).await?;
     let typed = code.trim().to_string();
     // Recovery codes are checked with Argon2 (they are long-lived secrets); only when TOTP is set up.
-    let mut recovery_row = None;
-    if user.second_factor == "totp" && typed.len() > 8 {
-        let normal = totp::normalise_recovery_code(&typed);
+    let recovery_row = if user.second_factor == "totp" && typed.len() > 8 {
         let uid = user.id;
         let stored = inst
             .db
             .read(move |c| users::unused_recovery_codes(c, uid))
             .await?;
-        for (rowid, hash) in stored {
-            if svc.hasher.verify(normal.clone(), &hash).await?.ok {
-                recovery_row = Some(rowid);
-                break;
-            }
-        }
-    }
+        svc.matching_recovery_code(&typed, stored).await?
+    } else {
+        None
+    };
     let mail_enabled = svc.mail_enabled;
     let source = ip.to_string();
     let outcome = inst
@@ -665,16 +675,7 @@ pub async fn second_factor_step(
             }))
         })
         .await?;
-    match outcome {
-        Ok(issued) => {
-            attempt.succeeded(now.timestamp_millis());
-            Ok(issued)
-        }
-        Err(()) => {
-            svc.wake_mail();
-            Err(SignInError::Rejected)
-        }
-    }
+    settle_attempt(svc, attempt, outcome, now)
 }
 
 /// Looks up the session behind a cookie token; `None` when unknown, revoked, idle or expired, or

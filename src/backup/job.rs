@@ -94,7 +94,7 @@ pub fn record(
         e = e.failed();
     }
     let now = clock.now();
-    if let Err(err) = inst.db.write_blocking(|tx| audit::write(tx, now, e)) {
+    if let Err(err) = audit::log::record_blocking(inst, now, e) {
         tracing::warn!(error = %err, "could not record the backup in the security log");
     }
 }

@@ -267,11 +267,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             println!("deleted {n} ended session(s) of instance `{}`", inst.name);
         }
         AdminCommand::Token(t) => {
-            let by = crate::audit::By {
-                actor: Actor::Console,
-                source: "console".into(),
-                now,
-            };
+            let by = console_by(now);
             match t {
                 TokenCommand::Create {
                     service,
@@ -282,19 +278,15 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                 } => {
                     let owner_user_id = match owner {
                         Some(name) => {
-                            let lookup = name.clone();
-                            let u = inst
-                                .db
-                                .read(move |c| crate::storage::users::by_name(c, &lookup))
-                                .await?;
-                            Some(u.with_context(|| format!("no user named `{name}`"))?.id)
+                            let owner = crate::auth::directory::by_name(&inst, &name).await?;
+                            Some(owner.with_context(|| format!("no user named `{name}`"))?.id)
                         }
                         None => None,
                     };
-                    let t = crate::access::tokens::create(
+                    let t = crate::auth::tokens::create(
                         &inst,
                         by,
-                        crate::access::tokens::TokenRequest {
+                        crate::auth::tokens::TokenRequest {
                             service: service.clone(),
                             scopes,
                             expires_days,
@@ -310,7 +302,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     println!("{}", t.token.expose());
                 }
                 TokenCommand::List => {
-                    let rows = inst.db.read(crate::storage::tokens::list).await?;
+                    let rows = crate::auth::tokens::list(&inst).await?;
                     println!(
                         "{:<5} {:<24} {:<10} {:<16} {:<20} {:<26} SCOPES",
                         "ID", "SERVICE", "STATE", "OWNER", "NETWORKS", "LAST USED"
@@ -342,7 +334,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     }
                 }
                 TokenCommand::Revoke { id } => {
-                    crate::access::tokens::revoke(&inst, by, id).await?;
+                    crate::auth::tokens::revoke(&inst, by, id).await?;
                     println!("token #{id} revoked");
                 }
             }
@@ -378,29 +370,20 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             if !(1..=168).contains(&hours) {
                 bail!("--hours must be between 1 and 168 (7 days)");
             }
-            let created = accounts::create_user(
-                &svc,
-                &inst,
-                actor,
-                src(),
-                NewAccount {
-                    username: name.clone(),
-                    email,
-                    groups,
-                    password: None,
-                    support: Some(SupportGrant {
-                        expires_at: now + chrono::Duration::hours(hours as i64),
-                        networks: from.clone(),
-                    }),
-                },
-                now,
-            )
-            .await?;
+            let support = SupportGrant {
+                expires_at: now + chrono::Duration::hours(hours as i64),
+                networks: from.clone(),
+            };
+            let account = NewAccount {
+                support: Some(support),
+                ..console_account(&name, email, groups)
+            };
+            let temporary = add_account(&svc, &inst, account, now).await?;
             println!(
                 "support account `{name}` open for {hours} h, from {} only",
                 from.join(", ")
             );
-            if let Some(p) = created.temporary_password {
+            if let Some(p) = temporary {
                 println!(
                     "temporary password (give it to the vendor engineer; it must be changed at first sign-in): {}",
                     p.expose()
@@ -425,7 +408,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     checkpoint: Some(file),
                 }) => return verify_checkpoints(&inst, &file).await,
                 Some(AuditAction::Verify { checkpoint: None }) => {
-                    let report = inst.db.read(audit::verify).await?;
+                    let report = audit::log::verify(&inst).await?;
                     match report {
                         ChainReport::Intact { rows } => {
                             println!("security log intact: {rows} rows, hash chain verified")
@@ -437,17 +420,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                     return Ok(());
                 }
                 Some(AuditAction::Checkpoint) => {
-                    let name = inst.name.clone();
-                    let cp = inst
-                        .db
-                        .read(move |c| {
-                            audit::checkpoint::take(
-                                c,
-                                &name,
-                                now,
-                                audit::checkpoint::reason::CONSOLE,
-                            )
-                        })
+                    let cp = audit::log::checkpoint(&inst, now, audit::checkpoint::reason::CONSOLE)
                         .await?;
                     println!("{}", cp.to_json());
                     return Ok(());
@@ -464,22 +437,12 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
                 limit,
                 ..Default::default()
             };
-            let rows = inst.db.read(move |c| audit::query(c, &filter)).await?;
+            let rows = audit::log::page(&inst, filter).await?;
             for r in rows.iter().rev() {
                 if json {
                     println!("{}", serde_json::to_string(r)?);
                 } else {
-                    println!(
-                        "{}  {:<22} {:<8} actor={}({}) target={} source={} {}",
-                        r.at,
-                        r.event,
-                        r.outcome,
-                        r.actor,
-                        r.actor_kind,
-                        r.target,
-                        r.source,
-                        r.details
-                    );
+                    println!("{}", log_line(r));
                 }
             }
         }
@@ -497,10 +460,7 @@ async fn verify_checkpoints(inst: &Instance, file: &std::path::Path) -> Result<(
         .read_to_string(&mut text)
         .with_context(|| format!("cannot read {}", file.display()))?;
     let all = checkpoint::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let name = inst.name.clone();
-    let summary = inst
-        .db
-        .read(move |c| checkpoint::check_all(c, &name, &all))
+    let summary = audit::log::check_checkpoints(inst, all)
         .await?
         .map_err(|why| {
             anyhow::anyhow!(
@@ -511,6 +471,47 @@ async fn verify_checkpoints(inst: &Instance, file: &std::path::Path) -> Result<(
         })?;
     println!("{summary}");
     Ok(())
+}
+
+/// An account with a temporary password and no support grant, to be filled in by the caller.
+fn console_account(name: &str, email: String, groups: Vec<String>) -> NewAccount {
+    NewAccount {
+        username: name.to_string(),
+        email,
+        groups,
+        password: None,
+        support: None,
+    }
+}
+
+/// Creates an account in the console's name; the temporary password, when one was generated.
+async fn add_account(
+    svc: &AuthServices,
+    inst: &Instance,
+    account: NewAccount,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Secret<String>>> {
+    let created =
+        accounts::create_user(svc, inst, Actor::Console, "console".into(), account, now).await?;
+    Ok(created.temporary_password)
+}
+
+/// One row of the security log as the console's table shows it.
+fn log_line(row: &audit::log::AuditRow) -> String {
+    let audit::log::AuditRow {
+        at,
+        event,
+        outcome,
+        actor,
+        actor_kind,
+        target,
+        source,
+        details,
+        ..
+    } = row;
+    format!(
+        "{at}  {event:<22} {outcome:<8} actor={actor}({actor_kind}) target={target} source={source} {details}"
+    )
 }
 
 fn console_by(now: chrono::DateTime<chrono::Utc>) -> crate::audit::By {
@@ -550,23 +551,13 @@ async fn user(
             } else {
                 groups
             };
-            let created = accounts::create_user(
-                svc,
-                inst,
-                actor,
-                src(),
-                NewAccount {
-                    username: name.clone(),
-                    email,
-                    groups,
-                    password,
-                    support: None,
-                },
-                now,
-            )
-            .await?;
+            let account = NewAccount {
+                password,
+                ..console_account(&name, email, groups)
+            };
+            let temporary = add_account(svc, inst, account, now).await?;
             println!("created user `{name}`");
-            if let Some(p) = created.temporary_password {
+            if let Some(p) = temporary {
                 println!(
                     "temporary password (must be changed at first sign-in): {}",
                     p.expose()
@@ -574,17 +565,7 @@ async fn user(
             }
         }
         UserCommand::List => {
-            let rows = inst
-                .db
-                .read(|c| -> Result<_, crate::storage::StorageError> {
-                    let mut out = Vec::new();
-                    for u in crate::storage::users::list(c)? {
-                        let groups = crate::storage::users::groups_of(c, u.id)?;
-                        out.push((u, groups));
-                    }
-                    Ok(out)
-                })
-                .await?;
+            let (rows, _) = crate::auth::directory::with_groups(inst).await?;
             println!(
                 "{:<20} {:<30} {:<20} {:<10} STATE",
                 "NAME", "E-MAIL", "GROUPS", "2ND FACTOR"

@@ -40,18 +40,7 @@ pub fn init(console: Console) -> Result<()> {
         crate::storage::Options::from(&config),
         clock.as_ref(),
     )?;
-    let hostnames: Vec<String> = registry
-        .all()
-        .iter()
-        .flat_map(|i| i.hostnames.clone())
-        .collect();
-    let cert = crate::tls::ensure_certificate(
-        &dir,
-        config.tls_cert_file.as_deref(),
-        config.tls_key_file.as_deref(),
-        &hostnames,
-        clock.now(),
-    )?;
+    let cert = certificate(&config, &registry, clock.now())?;
     println!("data dir:    {}", dir.display());
     println!("master key:  {source}");
     println!(
@@ -67,6 +56,26 @@ pub fn init(console: Console) -> Result<()> {
         println!("instance:    {}", inst.name);
     }
     Ok(())
+}
+
+/// The configured certificate, or a self-signed one in the data dir naming every instance's hosts.
+fn certificate(
+    config: &crate::config::Config,
+    registry: &Registry,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::tls::CertPaths> {
+    let hostnames: Vec<String> = registry
+        .all()
+        .iter()
+        .flat_map(|i| i.hostnames.clone())
+        .collect();
+    Ok(crate::tls::ensure_certificate(
+        &config.data_dir,
+        config.tls_cert_file.as_deref(),
+        config.tls_key_file.as_deref(),
+        &hostnames,
+        now,
+    )?)
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
@@ -126,19 +135,8 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             _ = tick.tick() => systemd::extend_start(Duration::from_secs(30), status),
         }
     };
-    let hostnames: Vec<String> = registry
-        .all()
-        .iter()
-        .flat_map(|i| i.hostnames.clone())
-        .collect();
 
-    let cert = crate::tls::ensure_certificate(
-        &dir,
-        config.tls_cert_file.as_deref(),
-        config.tls_key_file.as_deref(),
-        &hostnames,
-        clock.now(),
-    )?;
+    let cert = certificate(&config, &registry, clock.now())?;
     let tls = crate::tls::server_config(&cert)?;
     let listener = bind(config.listen, "HTTPS").await?;
     let local = listener.local_addr().context("listener has no address")?;
@@ -313,11 +311,7 @@ async fn flush_refusals(state: &AppState, counted: Vec<crate::audit::refusals::C
             continue;
         };
         let now = state.clock.now();
-        let written = inst
-            .db
-            .write(move |tx| crate::audit::write(tx, now, c.entry()))
-            .await;
-        if let Err(e) = written {
+        if let Err(e) = crate::audit::log::record(&inst, now, c.entry()).await {
             tracing::warn!(instance = %inst.name, error = %e, "cannot write refused requests to the security log");
         }
     }

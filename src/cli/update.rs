@@ -87,7 +87,7 @@ fn audit_update(console: &Console, event: Event, ok: bool, detail: serde_json::V
     if !ok {
         e = e.failed();
     }
-    if let Err(err) = inst.db.write_blocking(|tx| audit::write(tx, now, e)) {
+    if let Err(err) = audit::log::record_blocking(&inst, now, e) {
         tracing::warn!(error = %err, "could not record the update check in the security log");
     }
 }

@@ -141,12 +141,7 @@ pub async fn add_line(inst: &Instance, id: i64, line: LineInput, by: By) -> Resu
             audit::write(
                 tx,
                 by.now,
-                Entry::new(
-                    Event::InvoiceLineAdded,
-                    by.actor.clone(),
-                    format!("invoices/{id}"),
-                    by.source.clone(),
-                )
+                invoice_entry(Event::InvoiceLineAdded, &by, id)
                 .with(json!({ "line": line_id, "quantity_milli": q, "unit_price": line.unit_price, "net": net, "tax": tax })),
             )?;
             Ok(())
@@ -168,12 +163,7 @@ pub async fn remove_line(inst: &Instance, id: i64, line: i64, by: By) -> Result<
             audit::write(
                 tx,
                 by.now,
-                Entry::new(
-                    Event::InvoiceLineRemoved,
-                    by.actor.clone(),
-                    format!("invoices/{id}"),
-                    by.source.clone(),
-                )
+                invoice_entry(Event::InvoiceLineRemoved, &by, id)
                 .with(json!({ "line": line, "description": old.description, "net": old.net, "tax": old.tax })),
             )?;
             Ok(())
@@ -221,28 +211,11 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
                 &stamp(by.now),
             )?;
             super::invoice_document::freeze(tx, id, &stamp(by.now))?;
-            let change = recs::next_change_id(tx)?;
-            recs::add_history(
-                tx,
-                INVOICES.slug,
-                id,
-                change,
-                &stamp(by.now),
-                &by.actor.name(),
-                "status",
-                Some("draft"),
-                Some("issued"),
-            )?;
+            record_status(tx, id, &by, "draft", "issued")?;
             audit::write(
                 tx,
                 by.now,
-                Entry::new(
-                    Event::InvoiceIssued,
-                    by.actor.clone(),
-                    format!("invoices/{id}"),
-                    by.source.clone(),
-                )
-                .with(json!({ "number": number })),
+                invoice_entry(Event::InvoiceIssued, &by, id).with(json!({ "number": number })),
             )?;
             let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
             let title = format!("Invoice {number}");
@@ -283,28 +256,12 @@ pub async fn set_status(
             } else {
                 0
             };
-            let change = recs::next_change_id(tx)?;
-            recs::add_history(
-                tx,
-                INVOICES.slug,
-                id,
-                change,
-                &now,
-                &by.actor.name(),
-                "status",
-                Some(&from),
-                Some(to),
-            )?;
+            record_status(tx, id, &by, &from, to)?;
             audit::write(
                 tx,
                 by.now,
-                Entry::new(
-                    Event::RecordUpdated,
-                    by.actor.clone(),
-                    format!("invoices/{id}"),
-                    by.source.clone(),
-                )
-                .with(json!({ "status": to, "time_entries_released": released })),
+                invoice_entry(Event::RecordUpdated, &by, id)
+                    .with(json!({ "status": to, "time_entries_released": released })),
             )?;
             Ok(())
         })
@@ -383,6 +340,28 @@ pub async fn from_project(
             Ok(inv.id)
         })
         .await
+}
+
+/// The security-log entry of a change to invoice `id`; callers add the details.
+fn invoice_entry(event: Event, by: &By, id: i64) -> Entry {
+    Entry::new(
+        event,
+        by.actor.clone(),
+        format!("invoices/{id}"),
+        by.source.clone(),
+    )
+}
+
+/// The invoice's history row for a status change (the card shows it like any field edit).
+fn record_status(tx: &Transaction, id: i64, by: &By, from: &str, to: &str) -> Result<(), HubError> {
+    let (now, actor) = (stamp(by.now), by.actor.name());
+    recs::Change::begin(tx, INVOICES.slug, id, &now, &actor)?.field(
+        tx,
+        "status",
+        Some(from),
+        Some(to),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -597,18 +597,8 @@ pub fn create_in(
     let id = store::insert(tx, def, values, &now)?;
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
     index_row(tx, def, &row)?;
-    let change = store::next_change_id(tx)?;
-    store::add_history(
-        tx,
-        def.slug,
-        id,
-        change,
-        &now,
-        &by.actor.name(),
-        "(created)",
-        None,
-        None,
-    )?;
+    let actor = by.actor.name();
+    store::Change::begin(tx, def.slug, id, &now, &actor)?.field(tx, "(created)", None, None)?;
     if audit_it {
         audit::write(
             tx,
@@ -678,20 +668,11 @@ fn update_in(
     check_agreements(tx, def, &changed, Some(&old))?;
     let now = stamp(by.now);
     store::update(tx, def, id, &changed, &now)?;
-    let change = store::next_change_id(tx)?;
+    let actor = by.actor.name();
+    let change = store::Change::begin(tx, def.slug, id, &now, &actor)?;
     for (name, v) in &changed {
         let before = old.get(name).and_then(value_text);
-        store::add_history(
-            tx,
-            def.slug,
-            id,
-            change,
-            &now,
-            &by.actor.name(),
-            name,
-            before.as_deref(),
-            value_text(v).as_deref(),
-        )?;
+        change.field(tx, name, before.as_deref(), value_text(v).as_deref())?;
     }
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
     index_row(tx, def, &row)?;
@@ -699,7 +680,7 @@ fn update_in(
         tx,
         by.now,
         Entry::new(event, by.actor.clone(), format!("{}/{id}", def.slug), by.source.clone())
-            .with(json!({ "fields": changed.iter().map(|(n, _)| *n).collect::<Vec<_>>(), "change": change })),
+            .with(json!({ "fields": changed.iter().map(|(n, _)| *n).collect::<Vec<_>>(), "change": change.id() })),
     )?;
     Ok(row)
 }

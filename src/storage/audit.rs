@@ -2,7 +2,8 @@
 
 use super::StorageError;
 use super::Value;
-use rusqlite::{Connection, Transaction, params, params_from_iter};
+use super::{Connection, Transaction};
+use rusqlite::{params, params_from_iter};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditRow {

@@ -1,8 +1,9 @@
 //! Read-only figures for the dashboard: what is due, recent changes, hours per week, budget burn,
 //! outstanding invoices by age.
 
+use super::Connection;
 use super::StorageError;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 pub fn hours_per_week(conn: &Connection, from: &str) -> Result<Vec<(String, i64)>, StorageError> {
     // ISO-ish week start (Monday) as the bucket key.

@@ -1,7 +1,8 @@
 //! Table `document_versions` (the `documents` rows themselves are generic records).
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VersionRow {

@@ -1,7 +1,8 @@
 //! Tables `groups` and `group_permissions`.
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone)]
 pub struct GroupRow {

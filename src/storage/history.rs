@@ -2,7 +2,8 @@
 //! keyed by module and record id, written in the transaction of the change they describe.
 
 use super::StorageError;
-use rusqlite::{Connection, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::params;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HistoryRow {
@@ -14,30 +15,81 @@ pub struct HistoryRow {
     pub new_value: Option<String>,
 }
 
-pub fn next_change_id(tx: &Transaction) -> Result<i64, StorageError> {
-    Ok(tx
+/// One change to a record: every field it touches is a history row under the same change id,
+/// time and author (restore undoes a change as a whole).
+pub struct Change<'a> {
+    module: &'a str,
+    record_id: i64,
+    id: i64,
+    at: &'a str,
+    actor: &'a str,
+}
+
+/// The next free history change id (bulk loaders start counting from it).
+pub fn next_change_id(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn
         .prepare_cached("SELECT coalesce(max(change_id), 0) + 1 FROM record_history")?
         .query_row([], |r| r.get(0))?)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn add_history(
-    tx: &Transaction,
-    slug: &str,
-    id: i64,
-    change_id: i64,
-    at: &str,
-    actor: &str,
-    field: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-) -> Result<(), StorageError> {
-    tx.prepare_cached(
-        "INSERT INTO record_history (module, record_id, change_id, at, actor, field, old_value, new_value)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![slug, id, change_id, at, actor, field, old, new])?;
-    Ok(())
+impl<'a> Change<'a> {
+    /// Starts a change of record `record_id` of `module` with the next free change id.
+    pub fn begin(
+        tx: &Transaction,
+        module: &'a str,
+        record_id: i64,
+        at: &'a str,
+        actor: &'a str,
+    ) -> Result<Self, StorageError> {
+        Ok(Self::with_id(
+            module,
+            record_id,
+            next_change_id(tx)?,
+            at,
+            actor,
+        ))
+    }
+
+    /// A change whose id the caller allocated (bulk loaders number many changes at once).
+    pub fn with_id(module: &'a str, record_id: i64, id: i64, at: &'a str, actor: &'a str) -> Self {
+        Change {
+            module,
+            record_id,
+            id,
+            at,
+            actor,
+        }
+    }
+
+    /// The change id (the security log names it, so that a change can be found in the history).
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Records that `field` went from `old` to `new` in this change.
+    pub fn field(
+        &self,
+        tx: &Transaction,
+        field: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<(), StorageError> {
+        tx.prepare_cached(
+            "INSERT INTO record_history (module, record_id, change_id, at, actor, field, old_value, new_value)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            self.module,
+            self.record_id,
+            self.id,
+            self.at,
+            self.actor,
+            field,
+            old,
+            new
+        ])?;
+        Ok(())
+    }
 }
 
 pub fn history(conn: &Connection, slug: &str, id: i64) -> Result<Vec<HistoryRow>, StorageError> {

@@ -1,7 +1,8 @@
 //! The seller's invoice profile (one row per instance) and the parties frozen on issued invoices.
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 /// The seller as an administrator keeps it; every field is stored as entered (already checked by
 /// the domain), `address` with one line per `\n`.

@@ -1,7 +1,8 @@
 //! Invoice lines, totals, the gap-free number sequence, and billing of time entries.
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LineRow {

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod dashboard;
 pub mod documents;
+mod engine;
 pub mod groups;
 pub mod history;
 pub mod invoice_document;
@@ -11,6 +12,7 @@ pub mod invoices;
 mod migrations;
 pub mod outbox;
 pub mod records;
+mod search;
 pub mod sessions;
 pub mod settings;
 mod snapshot;
@@ -119,18 +121,16 @@ const MAX_BATCH: usize = 64;
 /// An open instance database. Cheap to share behind an `Arc`.
 pub struct Database {
     path: PathBuf,
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<rusqlite::Connection>>,
     /// Held by the task that runs the next batch of queued writes.
     write_gate: Arc<Semaphore>,
     /// Writes waiting for the writer; whoever holds `write_gate` takes them all as one batch.
     queue: Arc<Mutex<VecDeque<Box<dyn WriteJob>>>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Mutex<Vec<rusqlite::Connection>>>,
     read_gate: Semaphore,
 }
 
-/// The connection and transaction a `Database::read` / `write` closure gets. Code above storage
-/// names them only through these paths, so the engine stays storage's own business.
-pub use rusqlite::{Connection, Transaction};
+pub use engine::{Connection, Transaction};
 pub use snapshot::snapshot_to;
 pub use value::Value;
 
@@ -147,12 +147,12 @@ fn open_connection(
     key: &Key256,
     flags: OpenFlags,
     busy: Duration,
-) -> Result<Connection, StorageError> {
+) -> Result<rusqlite::Connection, StorageError> {
     let open_err = |e: rusqlite::Error| StorageError::Open {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(open_err)?;
     // SQLCipher would print its own decryption errors on stderr; holdfast reports them itself.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")
         .map_err(open_err)?;
@@ -372,7 +372,7 @@ impl Database {
     }
 
     pub fn schema_version(&self) -> Result<i64, StorageError> {
-        self.read_blocking(migrations::current_version)
+        self.read_blocking(|c| migrations::current_version(c.raw()))
     }
 
     /// Moves everything from the WAL into the main file; used before copying or closing.
@@ -384,7 +384,7 @@ impl Database {
 }
 
 fn with_reader<T, E: From<StorageError>>(
-    readers: &Mutex<Vec<Connection>>,
+    readers: &Mutex<Vec<rusqlite::Connection>>,
     f: impl FnOnce(&Connection) -> Result<T, E>,
 ) -> Result<T, E> {
     let conn = readers
@@ -392,7 +392,7 @@ fn with_reader<T, E: From<StorageError>>(
         .map_err(|_| StorageError::Worker)?
         .pop()
         .ok_or(StorageError::Worker)?;
-    let result = f(&conn);
+    let result = f(&Connection::new(&conn));
     if let Ok(mut pool) = readers.lock() {
         pool.push(conn);
     }
@@ -400,12 +400,13 @@ fn with_reader<T, E: From<StorageError>>(
 }
 
 fn with_writer<T, E: From<StorageError>>(
-    writer: &Mutex<Connection>,
+    writer: &Mutex<rusqlite::Connection>,
     f: impl FnOnce(&Transaction) -> Result<T, E>,
 ) -> Result<T, E> {
     let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
-    let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
-    let value = f(&tx);
+    let tx =
+        rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
+    let value = f(&Transaction::new(&tx));
     match &value {
         Ok(_) => tx.commit().map_err(map_sql)?,
         // A failed closure: nothing it did stays.
@@ -497,7 +498,7 @@ where
 
 /// Runs queued writes in one IMMEDIATE transaction, one savepoint each, then commits once and
 /// answers every caller.
-fn run_batch(writer: &Mutex<Connection>, jobs: Vec<Box<dyn WriteJob>>) {
+fn run_batch(writer: &Mutex<rusqlite::Connection>, jobs: Vec<Box<dyn WriteJob>>) {
     let jobs: Vec<Box<dyn WriteJob>> = jobs.into_iter().filter(|j| !j.abandoned()).collect();
     if jobs.is_empty() {
         return;
@@ -512,7 +513,7 @@ fn run_batch(writer: &Mutex<Connection>, jobs: Vec<Box<dyn WriteJob>>) {
             return;
         }
     };
-    let tx = match Transaction::new(&mut conn, TransactionBehavior::Immediate) {
+    let tx = match rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let e = map_sql(e);
@@ -528,7 +529,7 @@ fn run_batch(writer: &Mutex<Connection>, jobs: Vec<Box<dyn WriteJob>>) {
         if broken.is_none() {
             // SQLite ends the whole transaction itself after some errors (disk full, I/O): then
             // nothing of this batch stands, and no later write may run outside a transaction.
-            if !job.run(&tx) || tx.is_autocommit() {
+            if !job.run(&Transaction::new(&tx)) || tx.is_autocommit() {
                 broken = Some(StorageError::NotSaved(
                     "the transaction was aborted; nothing of this write was kept".into(),
                 ));

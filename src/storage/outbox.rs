@@ -1,7 +1,8 @@
 //! Table `mail_outbox`: durable queue of e-mail with retry bookkeeping.
 
 use super::StorageError;
-use rusqlite::{Connection, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::params;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MailRow {

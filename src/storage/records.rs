@@ -3,8 +3,12 @@
 
 use super::StorageError;
 use super::Value;
+use super::search::{REJECTS_BEFORE_EXACT, search_table};
+use super::{Connection, Transaction};
 use crate::schema::{Kind, ModuleDef};
-use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{OptionalExtension, params, params_from_iter};
+
+pub use super::search::{TextQuery, fts_query, index, search_all, unindex};
 
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -39,11 +43,6 @@ fn select_list(def: &ModuleDef) -> String {
         .map(|c| format!("\"{}\".\"{c}\"", def.table))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The full-text table of a module: one per module, the record id as its rowid.
-fn search_table(def: &ModuleDef) -> String {
-    format!("search_{}", def.table)
 }
 
 fn read_row(def: &ModuleDef, r: &rusqlite::Row) -> rusqlite::Result<Row> {
@@ -258,10 +257,6 @@ enum Read {
     Exact,
 }
 
-/// Candidates a search with cut words may turn down before it asks the uncut query instead: bounds
-/// the extra reading when a cut word's first letters are common but the word is not.
-const REJECTS_BEFORE_EXACT: usize = 200;
-
 /// The SQL and arguments of one list statement (separate from `list` so that tests can look at
 /// its plan).
 fn read_sql(
@@ -359,213 +354,6 @@ fn read_page(
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The longest prefix FTS5 answers from a prefix index (migration 0005: lengths 1 to 10).
-const PREFIX_INDEX_MAX: usize = 10;
-
-/// What a person typed, as FTS5 queries: every word must occur, as a word or the start of one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextQuery {
-    /// The query to read with. A word whose prefix part is longer than `PREFIX_INDEX_MAX` is cut
-    /// to that many characters, so that every prefix is answered from a prefix index and matches
-    /// stream newest first; the cut words make it match a few rows too many.
-    pub fts: String,
-    /// The query with every word whole: exact, but FTS5 first merges the doclists of every term a
-    /// long word starts (~4 ms for a word in 166k time entries).
-    pub exact: String,
-    /// The cut words, whole and folded: a row `fts` finds must have a word starting with each.
-    pub long_words: Vec<String>,
-}
-
-impl TextQuery {
-    /// Whether a row that `fts` found (its full-text title and body) really has every cut word.
-    pub fn admits(&self, title: &str, body: &str) -> bool {
-        let text = fold(&format!("{title} {body}"));
-        let words: Vec<&str> = text
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        self.long_words
-            .iter()
-            .all(|long| words.iter().any(|w| w.starts_with(long.as_str())))
-    }
-}
-
-/// Lower case without diacritics, as FTS5's `unicode61 remove_diacritics 2` compares words:
-/// canonical decomposition, combining marks dropped.
-fn fold(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    use unicode_normalization::char::is_combining_mark;
-    text.nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// Turns what a person typed into a `TextQuery` (at most 8 words); `None` when it has no word.
-pub fn fts_query(text: &str) -> Option<TextQuery> {
-    let words: Vec<&str> = text
-        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-')
-        .filter(|w| !w.is_empty())
-        .take(8)
-        .collect();
-    if words.is_empty() {
-        return None;
-    }
-    let quote = |w: &str| format!("\"{}\"*", w.replace('"', "\"\""));
-    let (mut fts, mut exact, mut long_words) = (Vec::new(), Vec::new(), Vec::new());
-    for w in words {
-        exact.push(quote(w));
-        // FTS5 splits a typed word like `anna@example.com` into a phrase and matches only its last
-        // part as a prefix, so only that part may need cutting.
-        let last = w.char_indices().filter(|(_, c)| c.is_alphanumeric()).fold(
-            None::<(usize, usize)>,
-            |run, (i, c)| match run {
-                Some((start, end)) if end == i => Some((start, i + c.len_utf8())),
-                _ => Some((i, i + c.len_utf8())),
-            },
-        );
-        match last {
-            Some((start, end)) if w[start..end].chars().count() > PREFIX_INDEX_MAX => {
-                let cut = w[start..end]
-                    .char_indices()
-                    .nth(PREFIX_INDEX_MAX)
-                    .map_or(end, |(i, _)| start + i);
-                fts.push(quote(&w[..cut]));
-                long_words.push(fold(&w[start..end]));
-            }
-            _ => fts.push(quote(w)),
-        }
-    }
-    Some(TextQuery {
-        fts: fts.join(" "),
-        exact: exact.join(" "),
-        long_words,
-    })
-}
-
-/// Writes (or replaces) a record's full-text entry; its rowid is the record id.
-pub fn index(
-    tx: &Transaction,
-    def: &ModuleDef,
-    id: i64,
-    title: &str,
-    body: &str,
-) -> Result<(), StorageError> {
-    let st = search_table(def);
-    tx.prepare_cached(&format!("DELETE FROM \"{st}\" WHERE rowid = ?1"))?
-        .execute([id])?;
-    tx.prepare_cached(&format!(
-        "INSERT INTO \"{st}\" (rowid, title, body) VALUES (?1, ?2, ?3)"
-    ))?
-    .execute(params![id, title, body])?;
-    Ok(())
-}
-
-pub fn unindex(tx: &Transaction, def: &ModuleDef, id: i64) -> Result<(), StorageError> {
-    tx.prepare_cached(&format!(
-        "DELETE FROM \"{}\" WHERE rowid = ?1",
-        search_table(def)
-    ))?
-    .execute([id])?;
-    Ok(())
-}
-
-/// How many of each module's newest matches the cross-module search ranks. Each costs a read of its
-/// stored title, usually a page of its own (decrypted by SQLCipher); the search page links every
-/// module's own paged search for the rest. 20 keeps a name that occurs all over the instance within
-/// the latency target with 16 searches at once on 2 cores (50 did not: docs/PERFORMANCE.md).
-const SEARCH_NEWEST_PER_MODULE: usize = 20;
-
-/// Lower-case alphanumeric words of a text (for ranking; matching is FTS5's).
-fn plain_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Best matches in the given modules (those the person may see) for what the person typed:
-/// (module slug, id, title). Each module contributes its newest matches (at most
-/// `SEARCH_NEWEST_PER_MODULE`, read in rowid order so that a common word stops early). They are
-/// ranked by how well the title matches — query words that are whole title words, then query words
-/// that start a title word — then newest first. (FTS5's bm25 is not used: each module's table has
-/// its own statistics, so its scores do not compare across modules, and it reads every match's
-/// length.)
-pub fn search_all(
-    conn: &Connection,
-    text: &str,
-    modules: &[&ModuleDef],
-    limit: usize,
-) -> Result<Vec<(&'static str, i64, String)>, StorageError> {
-    let Some(query) = fts_query(text) else {
-        return Ok(Vec::new());
-    };
-    let wanted = plain_words(text);
-    // (whole title words matched, title words started, id), module, title
-    type Hit = ((usize, usize, i64), &'static str, String);
-    let mut hits: Vec<Hit> = Vec::new();
-    for def in modules {
-        for (id, title) in newest_matches(conn, def, &query, SEARCH_NEWEST_PER_MODULE)? {
-            let words = plain_words(&title);
-            let whole = wanted.iter().filter(|w| words.contains(w)).count();
-            let starts = wanted
-                .iter()
-                .filter(|w| words.iter().any(|t| t.starts_with(w.as_str())))
-                .count();
-            hits.push(((whole, starts, id), def.slug, title));
-        }
-    }
-    // More whole words, more prefixes, newer.
-    hits.sort_by(|(a, ..), (b, ..)| b.cmp(a));
-    hits.truncate(limit);
-    Ok(hits
-        .into_iter()
-        .map(|((.., id), slug, title)| (slug, id, title))
-        .collect())
-}
-
-/// A module's newest full-text matches, (id, title), at most `n`; cut words are checked as in
-/// `list`.
-fn newest_matches(
-    conn: &Connection,
-    def: &ModuleDef,
-    query: &TextQuery,
-    n: usize,
-) -> Result<Vec<(i64, String)>, StorageError> {
-    let st = search_table(def);
-    let sql = format!(
-        "SELECT rowid, title, body FROM \"{st}\" WHERE \"{st}\" MATCH ?1 ORDER BY rowid DESC LIMIT ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    if query.long_words.is_empty() {
-        let rows = stmt.query_map(params![query.fts, n as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        return Ok(rows.collect::<Result<Vec<_>, _>>()?);
-    }
-    let mut rows = stmt.query(params![query.fts, (n + REJECTS_BEFORE_EXACT) as i64])?;
-    let (mut out, mut read) = (Vec::new(), 0usize);
-    while let Some(r) = rows.next()? {
-        read += 1;
-        let title: String = r.get(1)?;
-        let body: Option<String> = r.get(2)?;
-        if query.admits(&title, body.as_deref().unwrap_or("")) {
-            out.push((r.get(0)?, title));
-            if out.len() == n {
-                return Ok(out);
-            }
-        }
-    }
-    if read < n + REJECTS_BEFORE_EXACT {
-        return Ok(out);
-    }
-    drop(rows);
-    let rows = stmt.query_map(params![query.exact, n as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
-}
-
 /// The display title of a record (for links), if it exists.
 pub fn title_of(
     conn: &Connection,
@@ -585,9 +373,7 @@ pub fn title_of(
     Ok(title.map(|t| t.unwrap_or_else(|| format!("#{id}"))))
 }
 
-pub use super::history::{
-    CommentRow, HistoryRow, add_comment, add_history, comments, history, next_change_id,
-};
+pub use super::history::{Change, CommentRow, HistoryRow, add_comment, comments, history};
 
 /// Records in `child` that point at `id` through `column` (for the related-records panel).
 pub fn children(
@@ -675,40 +461,6 @@ mod tests {
             }
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
-    }
-
-    #[test]
-    fn long_words_are_cut_to_the_longest_prefix_index_and_checked_whole() {
-        let q = fts_query("Documentation review").unwrap();
-        assert_eq!(q.fts, "\"Documentat\"* \"review\"*");
-        assert_eq!(q.exact, "\"Documentation\"* \"review\"*");
-        assert_eq!(q.long_words, vec!["documentation"]);
-        // Only the last part of a typed phrase is a prefix; diacritics and case are folded.
-        let q = fts_query("team-Überweisungsauftrag anna@example.com").unwrap();
-        assert_eq!(q.fts, "\"team-Überweisun\"* \"anna@example.com\"*");
-        assert_eq!(q.long_words, vec!["uberweisungsauftrag"]);
-        let q = fts_query("documentation-team").unwrap();
-        assert!(q.long_words.is_empty(), "{q:?}");
-        assert_eq!(q.fts, q.exact);
-        // Ten characters are answered whole from the prefix index.
-        assert!(fts_query("abcdefghij").unwrap().long_words.is_empty());
-        assert_eq!(
-            fts_query("abcdefghijk").unwrap().long_words,
-            vec!["abcdefghijk"]
-        );
-
-        let q = fts_query("dokumentáciách").unwrap();
-        assert!(q.admits("Ročná správa", "príloha k Dokumentaciach 2026"));
-        assert!(
-            q.admits("DOKUMENTÁCIÁCHOVÝ", ""),
-            "a longer word that starts with it"
-        );
-        assert!(
-            !q.admits("Dokumentácia", ""),
-            "shares only the first letters"
-        );
-        assert!(!q.admits("xdokumentaciach", ""), "must start a word");
-        assert!(fts_query("   ,;").is_none());
     }
 
     /// Every sort a list offers, both directions, from the first page and from a cursor, walks an

@@ -1,7 +1,8 @@
 //! Tables `sessions` (signed-in and half-signed-in browsers and scripts) and `setup_tokens`.
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {

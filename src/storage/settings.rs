@@ -1,7 +1,8 @@
 //! The `settings` table: instance-wide key/value settings.
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
     Ok(conn

@@ -1,7 +1,8 @@
 //! Table `api_tokens`: tokens of connected services, stored hashed.
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TokenRow {

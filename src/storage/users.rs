@@ -1,7 +1,8 @@
 //! Tables `users`, `password_history`, `user_groups` (membership), `recovery_codes`.
 
 use super::StorageError;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Connection, Transaction};
+use rusqlite::{OptionalExtension, params};
 
 #[derive(Debug, Clone)]
 pub struct UserRow {

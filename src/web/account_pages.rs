@@ -247,14 +247,10 @@ pub struct CodeForm {
     code: String,
 }
 
-pub async fn totp_confirm(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
-    Form(f): Form<CodeForm>,
-) -> Result<Response, WebError> {
+pub async fn totp_confirm(ctx: Ctx, Form(f): Form<CodeForm>) -> Result<Response, WebError> {
+    let Ctx { state, inst, s, .. } = &ctx;
     let mut x = Extras::default();
-    match second_factor::confirm_totp(&state.auth, &inst, &s, by, f.code).await {
+    match second_factor::confirm_totp(&state.auth, inst, s, ctx.by.clone(), f.code).await {
         Ok(codes) => {
             x.messages.push(
                 "The authenticator app is now your second factor. Your other sessions were signed out."
@@ -264,7 +260,7 @@ pub async fn totp_confirm(
         }
         Err(e) => x.errors = user_errors(e)?,
     }
-    page(&state, &inst, &s, x).await
+    page(state, inst, s, x).await
 }
 
 #[derive(Deserialize)]

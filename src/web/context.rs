@@ -1,5 +1,6 @@
 //! The request context of a handler behind a session: the state, the instance the host selected,
-//! the caller's session and address, and the audit stamp (`By`) built from them, in one extractor.
+//! the caller's session and address, and the audit stamp (`By`) built from them, in one extractor;
+//! `Visit`, the same for a request before sign-in (no session yet, its headers instead).
 
 use super::guard::{ClientIp, Session};
 use super::{CurrentInstance, WebError, by};
@@ -8,6 +9,7 @@ use crate::audit::By;
 use crate::auth::signin::SessionInfo;
 use crate::instances::Instance;
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -38,5 +40,37 @@ impl FromRequestParts<AppState> for Ctx {
             ip,
             by,
         })
+    }
+}
+
+/// What a handler before sign-in knows about its request: the state, the instance the host
+/// selected, the caller's address and the request's headers (cookies, user agent).
+pub struct Visit {
+    pub state: AppState,
+    pub inst: Arc<Instance>,
+    pub ip: IpAddr,
+    pub headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Visit {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        // The same order the separate extractors ran in, so a missing piece is refused alike.
+        let CurrentInstance(inst) = CurrentInstance::from_request_parts(parts, state).await?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        Ok(Visit {
+            state: state.clone(),
+            inst,
+            ip,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Visit {
+    /// The session token the browser presents, or `""` when it has none.
+    pub fn presented(&self) -> String {
+        super::guard::presented_session(&self.headers)
     }
 }

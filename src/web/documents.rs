@@ -2,6 +2,7 @@
 //! (always as an attachment, with the type holdfast detected).
 
 use super::hub::{CardExtras, detail_page};
+use super::pages::Notes;
 use super::{ApiError, CurrentInstance, WebError};
 use crate::access::{Action, Module, Permission};
 use crate::auth::signin::SessionInfo;
@@ -127,46 +128,25 @@ pub(super) async fn drain(form: &mut Multipart) {
 }
 
 pub async fn upload_page(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
+    ctx: Ctx,
     Path(id): Path<i64>,
     mut form: Multipart,
 ) -> Result<Response, WebError> {
-    let max = state.config.document_max_bytes;
+    let max = ctx.state.config.document_max_bytes;
     let result = match read_file(&mut form, max).await {
-        Ok((name, data)) => documents::upload(&inst, id, &name, data, max, by)
+        Ok((name, data)) => documents::upload(&ctx.inst, id, &name, data, max, ctx.by.clone())
             .await
             .map_err(WebError::from),
         Err(e) => Err(e),
     };
-    match result {
-        Ok(v) => {
-            detail_page(
-                &state,
-                &inst,
-                &s,
-                &DOCUMENTS,
-                id,
-                vec![format!("Version {v} uploaded.")],
-                vec![],
-            )
-            .await
-        }
+    let notes = match result {
+        Ok(v) => Notes::done(format!("Version {v} uploaded.")),
         Err(e @ (WebError::Invalid { .. } | WebError::Conflict(_))) => {
-            detail_page(
-                &state,
-                &inst,
-                &s,
-                &DOCUMENTS,
-                id,
-                vec![],
-                vec![e.public_message()],
-            )
-            .await
+            Notes::refused(vec![e.public_message()])
         }
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    detail_page(&ctx, &DOCUMENTS, id, notes).await
 }
 
 pub async fn upload_api(

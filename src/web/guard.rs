@@ -143,6 +143,23 @@ pub fn clear_session_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
+/// The headers of the answer to a sign-out, page or API: the session cookie dropped and the
+/// origin's cookies and storage cleared.
+pub fn signed_out_headers() -> [(header::HeaderName, String); 2] {
+    [
+        (header::SET_COOKIE, clear_session_cookie()),
+        (
+            header::HeaderName::from_static("clear-site-data"),
+            CLEAR_SITE_DATA.to_string(),
+        ),
+    ]
+}
+
+/// The session token the browser presents, or `""` when it has none.
+pub fn presented_session(headers: &HeaderMap) -> String {
+    cookie(headers, SESSION_COOKIE).unwrap_or_default()
+}
+
 fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }
@@ -274,13 +291,12 @@ pub async fn guard(
         if !api {
             return refuse(api, WebError::Forbidden, req).await;
         }
-        let auth = match crate::access::tokens::authenticate(&instance, &token, ip.to_string(), now)
-            .await
-        {
-            Ok(Some(t)) => t,
-            Ok(None) => return refuse(api, WebError::Unauthenticated, req).await,
-            Err(e) => return refuse(api, e.into(), req).await,
-        };
+        let auth =
+            match crate::auth::tokens::authenticate(&instance, &token, ip.to_string(), now).await {
+                Ok(Some(t)) => t,
+                Ok(None) => return refuse(api, WebError::Unauthenticated, req).await,
+                Err(e) => return refuse(api, e.into(), req).await,
+            };
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
             Access::Public => true,

@@ -26,7 +26,7 @@ pub mod server;
 mod signin_pages;
 mod unread;
 
-pub use context::Ctx;
+pub use context::{Ctx, Visit};
 pub use error::{ApiError, WebError};
 
 use crate::access::Permission;

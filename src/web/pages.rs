@@ -291,6 +291,35 @@ pub fn render_refused(page: &impl Template, refused: bool) -> Result<Response, W
     })
 }
 
+/// What a page says above its content after an action: what was done, and what the user can fix.
+/// An empty one is the page as first shown.
+#[derive(Default)]
+pub struct Notes {
+    pub messages: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+impl Notes {
+    pub fn done(message: impl Into<String>) -> Self {
+        Self {
+            messages: vec![message.into()],
+            errors: vec![],
+        }
+    }
+
+    pub fn refused(errors: Vec<String>) -> Self {
+        Self {
+            messages: vec![],
+            errors,
+        }
+    }
+
+    /// Whether the page shows a refusal (`render_refused` then answers 422).
+    pub fn failed(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
 pub fn render(page: &impl Template) -> Result<Response, WebError> {
     page.render()
         .map(|html| Html(html).into_response())

@@ -2,14 +2,14 @@
 
 use super::api::session::max_age;
 use super::error::MISTAKES;
-use super::guard::{ClientIp, MaybeSession, clear_session_cookie, session_cookie};
+use super::guard::{MaybeSession, session_cookie};
 use super::pages::{chrome, public_chrome, render, with_cookie};
 use super::{CurrentInstance, WebError};
 use crate::app::AppState;
 use crate::auth::accounts::{self, AccountError};
 use crate::auth::signin::{self, Issued, Stage};
 use crate::crypto::Secret;
-use crate::web::Ctx;
+use crate::web::{Ctx, Visit};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -115,33 +115,33 @@ pub struct SignInForm {
     password: String,
 }
 
+/// The password step of a sign-in, for the page and the API alike. Once it succeeds, the session
+/// the browser presented before (another account's, say) ends: the new one replaces it.
+pub async fn password_step(
+    visit: &Visit,
+    username: String,
+    password: Secret<String>,
+) -> Result<Issued, WebError> {
+    let Visit {
+        state, inst, ip, ..
+    } = visit;
+    let agent = user_agent(&visit.headers);
+    let now = state.clock.now();
+    let issued =
+        signin::password_step(&state.auth, inst, username, password, *ip, &agent, now).await?;
+    signin::end_presented(inst, &visit.presented(), *ip, state.clock.now()).await?;
+    Ok(issued)
+}
+
 pub async fn signin_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    visit: Visit,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, WebError> {
     let username = form.username.trim().to_string();
-    match signin::password_step(
-        &state.auth,
-        &inst,
-        username.clone(),
-        Secret::new(form.password),
-        ip,
-        &user_agent(&headers),
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(issued) => {
-            let presented = crate::web::guard::cookie(&headers, crate::web::guard::SESSION_COOKIE)
-                .unwrap_or_default();
-            signin::end_presented(&inst, &presented, ip, state.clock.now()).await?;
-            Ok(go_on(&inst, issued).await)
-        }
+    let password = Secret::new(form.password);
+    match password_step(&visit, username.clone(), password).await {
+        Ok(issued) => Ok(go_on(&visit.inst, issued).await),
         Err(e) => {
-            let e = WebError::from(e);
             if !matches!(
                 e,
                 WebError::SignInFailed
@@ -151,10 +151,10 @@ pub async fn signin_submit(
             ) {
                 return Err(e);
             }
-            let (c, set) = public_chrome(&inst, &headers, None).await?;
+            let (c, set) = public_chrome(&visit.inst, &visit.headers, None).await?;
             let page = SignInPage {
                 c,
-                banner: crate::auth::notice::get(&inst).await?,
+                banner: crate::auth::notice::get(&visit.inst).await?,
                 error: Some(e.public_message()),
                 notice: None,
                 // Only what a user name can be is shown back.
@@ -194,43 +194,78 @@ pub struct CodeForm {
 }
 
 pub async fn code_submit(
-    Ctx {
-        state, inst, ip, s, ..
-    }: Ctx,
+    ctx: Ctx,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    let token = super::guard::cookie(&headers, super::guard::SESSION_COOKIE).unwrap_or_default();
-    match signin::second_factor_step(&state.auth, &inst, &token, form.code, ip, state.clock.now())
-        .await
-    {
-        Ok(issued) => Ok(go_on(&inst, issued).await),
-        Err(e) => {
-            let e = WebError::from(e);
-            if !matches!(e, WebError::SignInFailed | WebError::Throttled(_)) {
-                return Err(e);
-            }
-            // The attempt may have been ended (too many tries, account locked): then start over.
-            let still = signin::authenticate(&inst, &token, ip, state.clock.now()).await?;
-            if still.is_none() {
-                let (c, set) = public_chrome(&inst, &headers, None).await?;
-                let page = SignInPage {
-                    c,
-                    banner: crate::auth::notice::get(&inst).await?,
-                    error: Some(e.public_message()),
-                    notice: None,
-                    username: s.username.clone(),
-                };
-                let resp = WebError::SignInFailed.shown_on(render(&page)?);
-                return Ok(with_cookie(resp, set));
-            }
+    submit_code(ctx, &headers, form.code, CodeStep::SecondFactor).await
+}
+
+/// The two steps of a sign-in that take a code: the second factor, and the verified step before a
+/// first enrolment.
+#[derive(Clone, Copy, PartialEq)]
+enum CodeStep {
+    SecondFactor,
+    EnrolmentVerify,
+}
+
+/// A code step from its page: on to the next page when the code is right; the sign-in page again
+/// when a refusal ended the attempt; the step's page again with what was wrong otherwise.
+async fn submit_code(
+    ctx: Ctx,
+    headers: &HeaderMap,
+    code: String,
+    step: CodeStep,
+) -> Result<Response, WebError> {
+    let (state, inst, s, ip) = (&ctx.state, &*ctx.inst, &*ctx.s, ctx.ip);
+    let token = super::guard::presented_session(headers);
+    let now = state.clock.now();
+    let result = match step {
+        CodeStep::SecondFactor => {
+            signin::second_factor_step(&state.auth, inst, &token, code, ip, now)
+                .await
+                .map_err(WebError::from)
+        }
+        CodeStep::EnrolmentVerify => {
+            crate::auth::enrolment::verify_step(&state.auth, inst, &token, code, ip, now)
+                .await
+                .map_err(WebError::from)
+        }
+    };
+    let e = match result {
+        Ok(issued) => return Ok(go_on(inst, issued).await),
+        Err(e) => e,
+    };
+    let shown = matches!(e, WebError::SignInFailed | WebError::Throttled(_))
+        || (step == CodeStep::EnrolmentVerify && matches!(e, WebError::Invalid { .. }));
+    if !shown {
+        return Err(e);
+    }
+    // The attempt may have been ended (too many tries, account locked): then start over.
+    let still = signin::authenticate(inst, &token, ip, state.clock.now()).await?;
+    if still.is_none() {
+        return start_over(inst, headers, s, &e).await;
+    }
+    let c = chrome(state, inst, Some(s)).await?;
+    match step {
+        CodeStep::SecondFactor => {
             let page = CodePage {
-                c: chrome(&state, &inst, Some(&s)).await?,
+                c,
                 error: Some("That code is not right or has expired.".into()),
                 hint: hint_for(&s.second_factor),
             };
-            let resp = WebError::SignInFailed.shown_on(render(&page)?);
-            Ok(resp)
+            Ok(WebError::SignInFailed.shown_on(render(&page)?))
+        }
+        CodeStep::EnrolmentVerify => {
+            let resp = render(&VerifyPage {
+                c,
+                error: Some(match &e {
+                    WebError::SignInFailed => "That code is not right or has expired.".into(),
+                    other => other.public_message(),
+                }),
+                emailed: state.auth.mail_enabled && !s.email.is_empty(),
+            })?;
+            Ok(e.shown_on(resp))
         }
     }
 }
@@ -308,6 +343,26 @@ pub async fn password_submit(
     }
 }
 
+/// The sign-in page again after a code step that ended the attempt (too many tries, the account
+/// locked): the user starts over, told why.
+async fn start_over(
+    inst: &crate::instances::Instance,
+    headers: &HeaderMap,
+    s: &crate::auth::signin::SessionInfo,
+    e: &WebError,
+) -> Result<Response, WebError> {
+    let (c, set) = public_chrome(inst, headers, None).await?;
+    let page = SignInPage {
+        c,
+        banner: crate::auth::notice::get(inst).await?,
+        error: Some(e.public_message()),
+        notice: None,
+        username: s.username.clone(),
+    };
+    let resp = WebError::SignInFailed.shown_on(render(&page)?);
+    Ok(with_cookie(resp, set))
+}
+
 pub async fn signout(
     Ctx {
         state, inst, ip, s, ..
@@ -315,13 +370,7 @@ pub async fn signout(
 ) -> Result<Response, WebError> {
     signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
     Ok((
-        [
-            (SET_COOKIE, clear_session_cookie()),
-            (
-                axum::http::HeaderName::from_static("clear-site-data"),
-                crate::web::guard::CLEAR_SITE_DATA.to_string(),
-            ),
-        ],
+        crate::web::guard::signed_out_headers(),
         Redirect::to("/signin"),
     )
         .into_response())
@@ -369,13 +418,13 @@ pub struct SetupForm {
     confirm: String,
 }
 
-pub async fn setup_submit(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Form(form): Form<SetupForm>,
-) -> Result<Response, WebError> {
+pub async fn setup_submit(visit: Visit, Form(form): Form<SetupForm>) -> Result<Response, WebError> {
+    let Visit {
+        state,
+        inst,
+        ip,
+        headers,
+    } = visit;
     let username = form.username.trim().to_string();
     let email = form.email.trim().to_string();
     let errors = if form.password != form.confirm {
@@ -530,54 +579,9 @@ pub async fn verify_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, We
 }
 
 pub async fn verify_submit(
-    Ctx {
-        state, inst, ip, s, ..
-    }: Ctx,
+    ctx: Ctx,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, WebError> {
-    let token = super::guard::cookie(&headers, super::guard::SESSION_COOKIE).unwrap_or_default();
-    match crate::auth::enrolment::verify_step(
-        &state.auth,
-        &inst,
-        &token,
-        form.code,
-        ip,
-        state.clock.now(),
-    )
-    .await
-    {
-        Ok(issued) => Ok(go_on(&inst, issued).await),
-        Err(e) => {
-            let e = WebError::from(e);
-            if !matches!(
-                e,
-                WebError::SignInFailed | WebError::Throttled(_) | WebError::Invalid { .. }
-            ) {
-                return Err(e);
-            }
-            let still = signin::authenticate(&inst, &token, ip, state.clock.now()).await?;
-            if still.is_none() {
-                let (c, set) = public_chrome(&inst, &headers, None).await?;
-                let page = SignInPage {
-                    c,
-                    banner: crate::auth::notice::get(&inst).await?,
-                    error: Some(e.public_message()),
-                    notice: None,
-                    username: s.username.clone(),
-                };
-                let resp = WebError::SignInFailed.shown_on(render(&page)?);
-                return Ok(with_cookie(resp, set));
-            }
-            let resp = render(&VerifyPage {
-                c: chrome(&state, &inst, Some(&s)).await?,
-                error: Some(match &e {
-                    WebError::SignInFailed => "That code is not right or has expired.".into(),
-                    other => other.public_message(),
-                }),
-                emailed: state.auth.mail_enabled && !s.email.is_empty(),
-            })?;
-            Ok(e.shown_on(resp))
-        }
-    }
+    submit_code(ctx, &headers, form.code, CodeStep::EnrolmentVerify).await
 }

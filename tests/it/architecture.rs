@@ -161,21 +161,78 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The top-level module a file (path relative to src/) belongs to; `None` for the crate roots and
+/// binaries, which sit above every module.
+fn top_module(rel: &str) -> Option<String> {
+    let module = rel.split('/').next()?.trim_end_matches(".rs");
+    (!["main", "lib", "bin"].contains(&module)).then(|| module.to_string())
+}
+
+/// Top-level module → the other top-level modules its production code names.
+fn import_graph(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (rel, text) in files {
+        let Some(module) = top_module(rel) else {
+            continue;
+        };
+        let mut used = crate_modules(&production_code(text));
+        used.remove(&module);
+        graph.entry(module).or_default().extend(used);
+    }
+    graph
+}
+
+/// The may-use rows of the table as a graph (`*` rows left out: nothing may use `cli` or `fuzz`).
+fn table_graph(rules: &Rules) -> BTreeMap<String, BTreeSet<String>> {
+    rules
+        .may_use
+        .iter()
+        .filter_map(|(m, uses)| Some((m.clone(), uses.clone()?)))
+        .collect()
+}
+
+/// A cycle of `graph` as the walk that closes it (`a → b → a`), if it has one: a depth-first
+/// search that meets a module still on its own path.
+fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        m: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == m) {
+            let mut ring = path[at..].to_vec();
+            ring.push(m.to_string());
+            return Some(ring);
+        }
+        if done.contains(m) {
+            return None;
+        }
+        path.push(m.to_string());
+        for next in graph.get(m).into_iter().flatten() {
+            if let Some(ring) = visit(next, graph, path, done) {
+                return Some(ring);
+            }
+        }
+        path.pop();
+        done.insert(m.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|m| visit(m, graph, &mut Vec::new(), &mut done))
+}
+
 /// Every import of `files` (path relative to src/, text) that the rules do not allow, and every
 /// exception no file needs any more.
 fn violations(rules: &Rules, files: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     let mut used_exceptions = BTreeSet::new();
     for (rel, text) in files {
-        let module = rel
-            .split('/')
-            .next()
-            .unwrap()
-            .trim_end_matches(".rs")
-            .to_string();
-        if ["main", "lib", "bin"].contains(&module.as_str()) {
+        let Some(module) = top_module(rel) else {
             continue;
-        }
+        };
         let Some(allowed) = rules.may_use.get(&module) else {
             found.push(format!(
                 "src/{rel}: module `{module}` has no row in the table"
@@ -272,6 +329,45 @@ fn every_import_keeps_to_the_layers_of_the_architecture_document() {
             "{file}: `{text}` was not caught: {found:?}"
         );
     }
+    // No two top-level modules import each other, directly or round a ring, in the code or in
+    // the table (a table with a ring would let the code grow one).
+    let graph = import_graph(&files);
+    assert_eq!(
+        cycle(&graph),
+        None,
+        "an import cycle between modules of src/"
+    );
+    assert_eq!(
+        cycle(&table_graph(&rules)),
+        None,
+        "a cycle in the may-use column of docs/ARCHITECTURE.md"
+    );
+    // The cycle check catches a direct cycle and a longer ring, and names the modules on it (the
+    // new import is the only way round, so both of its ends are on the cycle found).
+    for (file, text, ends) in [
+        (
+            "storage/new.rs",
+            "use crate::instances::Instance;",
+            ["storage", "instances"],
+        ),
+        (
+            "access/new.rs",
+            "fn f(e: crate::auth::AuthError) {}",
+            ["access", "auth"],
+        ),
+        ("clock.rs", "use crate::hub::records;", ["clock", "hub"]),
+    ] {
+        let mut with_bad = files.clone();
+        with_bad.push((file.to_string(), text.to_string()));
+        let found = cycle(&import_graph(&with_bad));
+        assert!(
+            found
+                .as_ref()
+                .is_some_and(|ring| ends.iter().all(|e| ring.contains(&e.to_string()))),
+            "{file}: `{text}` makes a cycle that was not found: {found:?}"
+        );
+    }
+
     // A comment or a unit test may mention anything.
     let mut fine = files.clone();
     fine.push((

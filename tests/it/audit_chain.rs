@@ -2,6 +2,7 @@
 //! rewrite an event and recompute every later hash, so plain verification passes; a checkpoint that
 //! left the machine (syslog stream, backup archive, console copy) must still catch it.
 
+use crate::app::TestApp;
 use crate::support::*;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -79,53 +80,61 @@ fn chain_hash(prev: &str, fields: &[String]) -> String {
 /// What an insider with the master key does: open the SQLCipher file with its key, drop the
 /// append-only trigger, rewrite one event and recompute the hash of it and every later row.
 fn rewrite_and_rehash(data_dir: &Path, from_target: &str, to_target: &str) -> i64 {
-    use holdfast::storage::StorageError;
     let (master, _) = holdfast::keys::load(data_dir, false).unwrap();
     let inst = holdfast::instances::open(data_dir, &master, "default", Default::default()).unwrap();
-    inst.db
-        .write_blocking(|tx| -> Result<i64, StorageError> {
-            let victim: i64 = tx.query_row(
-                "SELECT id FROM audit_log WHERE target = ?1 ORDER BY id LIMIT 1",
-                [from_target],
+    // The attacker works on the file with SQLite itself, as holdfast offers no way to edit the log.
+    let key = inst.db_key.to_hex();
+    let db_path = inst.dir.join("db.sqlite");
+    drop(inst);
+    let conn = rusqlite::Connection::open(db_path).unwrap();
+    conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))
+        .unwrap();
+    let tx = conn.unchecked_transaction().unwrap();
+    let victim = (|| -> rusqlite::Result<i64> {
+        let victim: i64 = tx.query_row(
+            "SELECT id FROM audit_log WHERE target = ?1 ORDER BY id LIMIT 1",
+            [from_target],
+            |r| r.get(0),
+        )?;
+        tx.execute_batch("DROP TRIGGER audit_log_no_update;")?;
+        tx.execute(
+            "UPDATE audit_log SET target = ?1 WHERE id = ?2",
+            rusqlite::params![to_target, victim],
+        )?;
+        let mut prev: String = tx
+            .query_row(
+                "SELECT hash FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+                [victim],
                 |r| r.get(0),
-            )?;
-            tx.execute_batch("DROP TRIGGER audit_log_no_update;")?;
-            tx.execute(
-                "UPDATE audit_log SET target = ?1 WHERE id = ?2",
-                rusqlite::params![to_target, victim],
-            )?;
-            let mut prev: String = tx
-                .query_row(
-                    "SELECT hash FROM audit_log WHERE id < ?1 ORDER BY id DESC LIMIT 1",
-                    [victim],
-                    |r| r.get(0),
-                )
-                .unwrap_or_else(|_| "0".repeat(64));
-            let rows: Vec<(i64, Vec<String>)> = tx
-                .prepare(
-                    "SELECT id, at, event, actor, actor_kind, target, source, outcome, details
+            )
+            .unwrap_or_else(|_| "0".repeat(64));
+        let rows: Vec<(i64, Vec<String>)> = tx
+            .prepare(
+                "SELECT id, at, event, actor, actor_kind, target, source, outcome, details
                      FROM audit_log WHERE id >= ?1 ORDER BY id",
-                )?
-                .query_map([victim], |r| {
-                    Ok((
-                        r.get(0)?,
-                        (1..9)
-                            .map(|i| r.get::<_, String>(i))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    ))
-                })?
-                .collect::<Result<_, _>>()?;
-            for (id, fields) in rows {
-                let hash = chain_hash(&prev, &fields);
-                tx.execute(
-                    "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE id = ?3",
-                    rusqlite::params![prev, hash, id],
-                )?;
-                prev = hash;
-            }
-            Ok(victim)
-        })
-        .unwrap()
+            )?
+            .query_map([victim], |r| {
+                Ok((
+                    r.get(0)?,
+                    (1..9)
+                        .map(|i| r.get::<_, String>(i))
+                        .collect::<Result<Vec<_>, _>>()?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (id, fields) in rows {
+            let hash = chain_hash(&prev, &fields);
+            tx.execute(
+                "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE id = ?3",
+                rusqlite::params![prev, hash, id],
+            )?;
+            prev = hash;
+        }
+        Ok(victim)
+    })()
+    .unwrap();
+    tx.commit().unwrap();
+    victim
 }
 
 fn verify_with(dir: &Path, checkpoint: &Path) -> std::process::Output {
@@ -152,27 +161,14 @@ fn checkpoint_id(json_file: &Path) -> (i64, String) {
 
 #[tokio::test]
 async fn a_rewritten_and_rehashed_log_passes_plain_verify_but_not_a_checkpoint() {
-    let dir = data_dir();
-    let d = dir.path();
     let work = tempfile::tempdir().unwrap();
     let (port, syslog, sink_stop) = syslog_sink();
-    let cfg = d.join("holdfast.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let app = TestApp::builder()
+        .config(&format!(
             "[audit]\nforward_host = \"127.0.0.1\"\nforward_port = {port}\nforward_tls = false\ncheckpoint_interval_seconds = 1\n"
-        ),
-    )
-    .unwrap();
-    let server = Server::launch(
-        d,
-        Launch {
-            args: vec!["--config".into(), cfg.display().to_string()],
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let c = server.client();
+        ))
+        .start();
+    let c = app.client.clone();
     for user in ["alice", "bob", "dave"] {
         let body = serde_json::json!({ "username": user, "password": "wrong password 123" });
         let r = c
@@ -197,7 +193,9 @@ async fn a_rewritten_and_rehashed_log_passes_plain_verify_but_not_a_checkpoint()
         "no interval checkpoint forwarded: {}",
         deframe(&syslog.lock().unwrap())
     );
-    assert!(server.stop().success());
+    let (status, dir) = app.stop_keep_data();
+    assert!(status.success());
+    let d = dir.data();
     let stopped = eventually(Duration::from_secs(30), || {
         let text = deframe(&syslog.lock().unwrap());
         async move { text.contains(r#""checkpoint":"stop""#) }

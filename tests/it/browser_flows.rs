@@ -1,6 +1,7 @@
 //! Browser walks through the real UI in Debian's headless Chromium, with screenshots kept in
 //! `target/test-artifacts/` for people to look at.
 
+use crate::app::TestApp;
 use crate::browser::Browser;
 use crate::smtp_sink::SmtpSink;
 use crate::support::*;
@@ -13,19 +14,6 @@ pub fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn mail_config(dir: &std::path::Path, sink: &SmtpSink) -> String {
-    let cfg = dir.join("holdfast.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\nfrom = \"holdfast@example.test\"\n",
-            sink.addr().port()
-        ),
-    )
-    .unwrap();
-    cfg.display().to_string()
 }
 
 /// The newest six-digit code mailed to `to`, waiting for one newer than `seen` messages.
@@ -92,34 +80,21 @@ async fn sign_out(b: &Browser) {
 
 #[tokio::test]
 async fn setup_signin_code_lockout_unlock_walk() {
-    let dir = data_dir();
-    let d = dir.path();
-    let sink = SmtpSink::start();
-    let cfg = mail_config(d, &sink);
-    let server = Server::launch(
-        d,
-        Launch {
-            args: vec!["--config".into(), cfg.clone()],
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let app = TestApp::builder().with_mail().start();
+    let sink = app.sink();
     for setting in ["lockout_threshold=3", "second_factor=required"] {
-        let out = holdfast(d, &["--config", &cfg, "admin", "policy", "set", setting]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        app.ok(&["admin", "policy", "set", setting]);
     }
-    let link = text(&holdfast(d, &["--config", &cfg, "admin", "setup-link"]).stdout);
+    let link = text(&app.console(&["admin", "setup-link"]).stdout);
     let token = link
         .trim()
         .split("token=")
         .nth(1)
         .expect("setup link")
         .to_string();
-    let base = format!("https://localhost:{}", server.addr.port());
+    let base = app.origin.clone();
     let shots = artifacts();
-    let b = Browser::start(1280, 800)
-        .await
-        .expect("chromium (apt-get install chromium chromium-driver)");
+    let b = app.browser(1280, 800).await;
 
     // First run: the setup page creates the first administrator.
     b.goto(&format!("{base}/setup?token={token}"))
@@ -148,7 +123,7 @@ async fn setup_signin_code_lockout_unlock_walk() {
 
     // Sign in with the e-mailed code.
     sign_in(&b, &base, "chief", "tidal basin lantern 2219").await;
-    let code = code_for(&sink, "chief@example.test", 0);
+    let code = code_for(sink, "chief@example.test", 0);
     b.screenshot(&shots.join("identity-02-code.png"))
         .await
         .unwrap();
@@ -208,7 +183,7 @@ async fn setup_signin_code_lockout_unlock_walk() {
     b.screenshot(&shots.join("identity-05-locked.png"))
         .await
         .unwrap();
-    let list = text(&holdfast(d, &["--config", &cfg, "admin", "user", "list"]).stdout);
+    let list = text(&app.console(&["admin", "user", "list"]).stdout);
     assert!(
         list.lines()
             .any(|l| l.starts_with("clerk") && l.contains("locked")),
@@ -226,9 +201,9 @@ async fn setup_signin_code_lockout_unlock_walk() {
     );
 
     // The admin unlocks the clerk in the UI.
-    let seen = codes_sent(&sink, "chief@example.test");
+    let seen = codes_sent(sink, "chief@example.test");
     sign_in(&b, &base, "chief", "tidal basin lantern 2219").await;
-    enter_code(&b, &code_for(&sink, "chief@example.test", seen)).await;
+    enter_code(&b, &code_for(sink, "chief@example.test", seen)).await;
     b.goto(&format!("{base}/admin/users")).await.unwrap();
     b.submit_form("form[action='/admin/users/clerk/unlock'] button")
         .await
@@ -238,7 +213,7 @@ async fn setup_signin_code_lockout_unlock_walk() {
 
     // Now the clerk signs in: code, then the forced change of the temporary password.
     sign_in(&b, &base, "clerk", &temp).await;
-    enter_code(&b, &code_for(&sink, "clerk@example.test", 0)).await;
+    enter_code(&b, &code_for(sink, "clerk@example.test", 0)).await;
     b.wait_for("input[name=new_password]", WAIT).await.unwrap();
     b.screenshot(&shots.join("identity-06-new-password.png"))
         .await
@@ -273,7 +248,7 @@ async fn setup_signin_code_lockout_unlock_walk() {
     assert!(csp.is_empty(), "CSP violations: {csp:?}");
     b.quit().await.unwrap();
 
-    let log = text(&holdfast(d, &["--config", &cfg, "admin", "audit", "--json"]).stdout);
+    let log = text(&app.console(&["admin", "audit", "--json"]).stdout);
     for event in [
         "setup_completed",
         "second_factor_sent",
@@ -287,5 +262,5 @@ async fn setup_signin_code_lockout_unlock_walk() {
             "{event} missing from the security log"
         );
     }
-    assert!(server.stop().success());
+    assert!(app.stop().success());
 }

@@ -2,42 +2,20 @@
 //! project, time, an invoice built from it and issued, a document uploaded and downloaded, clients
 //! exported and imported again into a fresh instance. Screenshots land in target/test-artifacts/.
 
+use crate::app::TestApp;
 use crate::browser::Browser;
 use crate::browser_flows::artifacts;
-use crate::support::*;
-use std::io::Write;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 const PASSWORD: &str = "ledger harbour window 64";
 
-fn add_admin(d: &std::path::Path) {
-    let mut c = std::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .args([
-            "admin",
-            "user",
-            "add",
-            "office",
-            "--email",
-            "office@example.test",
-            "--group",
-            "admins",
-            "--group",
-            "users",
-            "--password-stdin",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    c.stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    assert!(c.wait().unwrap().success());
+/// A fresh instance with the `office` administrator, serving.
+fn office() -> TestApp {
+    let staged = TestApp::builder().prepare();
+    staged.ok(&["init"]);
+    staged.add_user("office", &["admins", "users"], PASSWORD);
+    staged.start()
 }
 
 async fn sign_in(b: &Browser, base: &str) {
@@ -104,15 +82,9 @@ async fn save(b: &Browser) {
 
 #[tokio::test]
 async fn a_working_day_in_the_hub() {
-    let dir = data_dir();
-    let d = dir.path();
-    assert!(holdfast(d, &["init"]).status.success());
-    add_admin(d);
-    let server = Server::start(d);
-    let base = format!("https://localhost:{}", server.addr.port());
-    let b = Browser::start(1280, 800)
-        .await
-        .expect("chromium (apt-get install chromium chromium-driver)");
+    let app = office();
+    let base = app.origin.clone();
+    let b = app.browser(1280, 800).await;
     sign_in(&b, &base).await;
     shoot(&b, "dashboard").await;
 
@@ -211,7 +183,7 @@ async fn a_working_day_in_the_hub() {
         .next()
         .unwrap()
         .to_string();
-    let pdf_path = d.join("contract.pdf");
+    let pdf_path = app.data().join("contract.pdf");
     let pdf = b"%PDF-1.4\n% contract between the parties: lighthouse-quartz-2207\n%%EOF\n";
     std::fs::write(&pdf_path, pdf).unwrap();
     let input = b.find("input[type=file][name=file]").await.unwrap();
@@ -259,18 +231,14 @@ async fn a_working_day_in_the_hub() {
         "{csv}"
     );
     b.quit().await.unwrap();
-    assert!(server.stop().success());
+    assert!(app.stop().success());
 
     // A fresh instance: import the file on the import page (check, preview, confirm).
-    let dir2 = data_dir();
-    let d2 = dir2.path();
-    assert!(holdfast(d2, &["init"]).status.success());
-    add_admin(d2);
-    let server2 = Server::start(d2);
-    let base2 = format!("https://localhost:{}", server2.addr.port());
-    let b = Browser::start(1280, 800).await.unwrap();
+    let app2 = office();
+    let base2 = app2.origin.clone();
+    let b = app2.browser(1280, 800).await;
     sign_in(&b, &base2).await;
-    let csv_path = d2.join("clients.csv");
+    let csv_path = app2.data().join("clients.csv");
     std::fs::write(&csv_path, &csv).unwrap();
     b.goto(&format!("{base2}/m/clients/import")).await.unwrap();
     b.find("input[type=file][name=file]")
@@ -292,5 +260,5 @@ async fn a_working_day_in_the_hub() {
     b.wait_for_text("Harbourside Ferries", WAIT).await.unwrap();
     b.wait_for_text("+48 58 000 11 22", WAIT).await.unwrap();
     b.quit().await.unwrap();
-    assert!(server2.stop().success());
+    assert!(app2.stop().success());
 }

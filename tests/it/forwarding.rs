@@ -1,33 +1,20 @@
 //! Security-log forwarding to the customer's SIEM: RFC 5424 over TCP with octet counting.
 
-use crate::support::*;
+use crate::app::TestApp;
 use std::io::Read;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn security_events_reach_the_syslog_listener() {
-    let dir = data_dir();
-    let d = dir.path();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let cfg = d.join("holdfast.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let app = TestApp::builder()
+        .config(&format!(
             "[audit]\nforward_host = \"127.0.0.1\"\nforward_port = {port}\nforward_tls = false\n"
-        ),
-    )
-    .unwrap();
-    let server = Server::launch(
-        d,
-        Launch {
-            args: vec!["--config".into(), cfg.display().to_string()],
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let c = server.client();
+        ))
+        .start();
+    let c = app.client.clone();
     let r = c
         .request(
             "POST",
@@ -67,5 +54,5 @@ async fn security_events_reach_the_syslog_listener() {
         !text.contains("wrong password 123"),
         "a password was forwarded"
     );
-    assert!(server.stop().success());
+    assert!(app.stop().success());
 }

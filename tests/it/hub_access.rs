@@ -620,10 +620,10 @@ async fn refused_requests_are_logged_once_per_address_kind_and_minute() {
     assert_eq!(throttled, 2, "the sign-in throttle answered 429");
 
     // The counts of the minute in progress are written when the server stops.
-    let Env { server, dir, .. } = env;
-    assert!(server.stop().success());
+    let (stopped, dir) = env.app.stop_keep_data();
+    assert!(stopped.success());
     let out = crate::support::holdfast(
-        dir.path(),
+        dir.data(),
         &[
             "admin",
             "audit",

@@ -6,17 +6,17 @@
 // Not every test uses every helper.
 #![allow(dead_code)]
 
+use crate::app::TestApp;
 use crate::support::*;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 
-pub const ADMIN: &str = "root";
-pub const ADMIN_PW: &str = "correct horse battery staple 41";
+pub use crate::app::{ADMIN, ADMIN_PW};
 pub const USER_PW: &str = "velvet horse battery staple 42";
 
 /// Every module scope (what `docs/api.md` assumes for its examples).
@@ -64,13 +64,16 @@ impl R {
     }
 }
 
+/// A hub test's app: the server with the first administrator (`root`) in place.
 pub struct Env {
-    // Field order is drop order: the server stops before its data dir is removed.
-    pub server: Server,
-    pub client: Client,
-    pub host: String,
-    config: Option<PathBuf>,
-    pub dir: tempfile::TempDir,
+    pub app: TestApp,
+}
+
+impl std::ops::Deref for Env {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl Env {
@@ -81,40 +84,11 @@ impl Env {
 
     /// Like [`Env::start`] with a `holdfast.toml` of the given text (passed with `--config`).
     pub fn with_config(toml: Option<&str>) -> Env {
-        let dir = data_dir();
-        let config = toml.map(|t| {
-            let p = dir.path().join("holdfast.toml");
-            std::fs::write(&p, t).unwrap();
-            p
-        });
-        let mut args = Vec::new();
-        if let Some(c) = &config {
-            args.push("--config".to_string());
-            args.push(c.display().to_string());
+        let mut b = TestApp::builder().with_admin();
+        if let Some(t) = toml {
+            b = b.config(t);
         }
-        let server = Server::launch(
-            dir.path(),
-            Launch {
-                args,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("server did not start: {e}"));
-        let client = server.client();
-        let host = format!("localhost:{}", server.addr.port());
-        let env = Env {
-            server,
-            client,
-            host,
-            config,
-            dir,
-        };
-        env.add_user(ADMIN, "admins", ADMIN_PW);
-        env
-    }
-
-    pub fn data(&self) -> &Path {
-        self.dir.path()
+        Env { app: b.start() }
     }
 
     /// The directory where the default instance keeps its encrypted document files.
@@ -124,66 +98,8 @@ impl Env {
 
     // ---- console -----------------------------------------------------------------------------
 
-    pub fn console_in(&self, args: &[&str], stdin: &str) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--data-dir").arg(self.data());
-        if let Some(c) = &self.config {
-            cmd.arg("--config").arg(c);
-        }
-        let mut child = cmd
-            .args(args)
-            .env_remove("HOLDFAST_CONFIG")
-            .env_remove("HOLDFAST_DATA_DIR")
-            .env_remove("HOLDFAST_INSTANCE")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    /// A console command that must succeed; its stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.console_in(args, "");
-        assert!(
-            out.status.success(),
-            "`holdfast {}` failed:\n{}{}",
-            args.join(" "),
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
     pub fn add_user(&self, name: &str, group: &str, password: &str) {
-        let email = format!("{name}@example.test");
-        let out = self.console_in(
-            &[
-                "admin",
-                "user",
-                "add",
-                name,
-                "--email",
-                &email,
-                "--group",
-                group,
-                "--password-stdin",
-            ],
-            &format!("{password}\n"),
-        );
-        assert!(
-            out.status.success(),
-            "adding `{name}` failed: {}",
-            text(&out.stderr)
-        );
+        self.app.add_user(name, &[group], password);
     }
 
     /// `admin token create`: (token id, token).
@@ -214,13 +130,7 @@ impl Env {
 
     /// The security log rows of one event type (`admin audit --json --type T`).
     pub fn audit(&self, event: &str) -> Vec<Value> {
-        self.ok(&[
-            "admin", "audit", "--json", "--type", event, "--limit", "100000",
-        ])
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        self.audit_json(&["--type", event])
     }
 
     // ---- HTTP --------------------------------------------------------------------------------
@@ -305,8 +215,7 @@ impl Env {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<R, String> {
-        let pem = std::fs::read(self.data().join("tls/cert.pem")).unwrap();
-        let mut cfg = (*client_config(&pem, rustls::ALL_VERSIONS)).clone();
+        let mut cfg = (*client_config(&self.ca_pem, rustls::ALL_VERSIONS)).clone();
         cfg.alpn_protocols = vec![b"h2".to_vec()];
         let tcp = tokio::net::TcpStream::connect(self.server.addr)
             .await

@@ -6,195 +6,53 @@
 // Not every test uses every helper.
 #![allow(dead_code)]
 
-use crate::smtp_sink::{Received, SmtpSink};
+use crate::app::TestApp;
+use crate::smtp_sink::Received;
 use crate::support::*;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::time::Duration;
 
 pub const PRE: &str = "__Host-hf_pre";
 
 /// The first administrator most tests create; the lock and unlock e-mails go to this address.
-pub const ADMIN: &str = "root";
-pub const ADMIN_EMAIL: &str = "root@example.test";
-pub const ADMIN_PW: &str = "correct horse battery staple 41";
+pub use crate::app::{ADMIN, ADMIN_EMAIL, ADMIN_PW};
 
 /// How long e-mail may take to reach the sink (the sender is woken right after the commit).
 pub const MAIL_WAIT: Duration = Duration::from_secs(20);
 
+/// An identity test's app: a server without an administrator yet (tests add one when their story
+/// needs it), optionally with a mail sink.
 pub struct Hub {
-    // Field order is drop order: the server stops before its data dir is removed.
-    pub server: Server,
-    pub client: Client,
-    pub sink: Option<SmtpSink>,
-    config: Option<PathBuf>,
-    /// `Host` header sent with every request (`localhost:<port>`, as a browser would send it).
-    pub host: String,
-    /// The matching same-origin `Origin` value.
-    pub origin: String,
-    ca_pem: Vec<u8>,
-    pub dir: tempfile::TempDir,
+    pub app: TestApp,
+}
+
+impl std::ops::Deref for Hub {
+    type Target = TestApp;
+    fn deref(&self) -> &TestApp {
+        &self.app
+    }
 }
 
 impl Hub {
     /// A server without mail.
     pub fn start() -> Hub {
-        Self::launch(false)
+        Hub {
+            app: TestApp::builder().start(),
+        }
     }
 
     /// A server whose `[mail]` points at a fresh plain-SMTP sink; console commands get the same config.
     pub fn with_mail() -> Hub {
-        Self::launch(true)
-    }
-
-    fn launch(mail: bool) -> Hub {
-        let dir = data_dir();
-        let (sink, config) = if mail {
-            let sink = SmtpSink::start();
-            let path = dir.path().join("holdfast.toml");
-            std::fs::write(
-                &path,
-                format!(
-                    "[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"none\"\nfrom = \"holdfast@example.test\"\n",
-                    sink.addr().port()
-                ),
-            )
-            .unwrap();
-            (Some(sink), Some(path))
-        } else {
-            (None, None)
-        };
-        let mut args = Vec::new();
-        if let Some(c) = &config {
-            args.push("--config".to_string());
-            args.push(c.display().to_string());
-        }
-        let server = Server::launch(
-            dir.path(),
-            Launch {
-                args,
-                ..Default::default()
-            },
-        )
-        .unwrap_or_else(|e| panic!("server did not start: {e}"));
-        let client = server.client();
-        let ca_pem = std::fs::read(dir.path().join("tls/cert.pem")).unwrap();
-        let host = format!("localhost:{}", server.addr.port());
-        let origin = format!("https://{host}");
         Hub {
-            server,
-            client,
-            sink,
-            config,
-            host,
-            origin,
-            ca_pem,
-            dir,
+            app: TestApp::builder().with_mail().start(),
         }
     }
 
     // ---- console -------------------------------------------------------------------------
 
-    /// `holdfast [--config …] --data-dir … <args>` with `stdin` fed to the process.
-    pub fn console_in(&self, args: &[&str], stdin: &str) -> Output {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--data-dir").arg(self.dir.path());
-        if let Some(c) = &self.config {
-            cmd.arg("--config").arg(c);
-        }
-        let mut child = cmd
-            .args(args)
-            .env_remove("HOLDFAST_CONFIG")
-            .env_remove("HOLDFAST_DATA_DIR")
-            .env_remove("HOLDFAST_INSTANCE")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    pub fn console(&self, args: &[&str]) -> Output {
-        self.console_in(args, "")
-    }
-
-    /// Runs a console command that must succeed; returns its stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.console(args);
-        assert!(
-            out.status.success(),
-            "`holdfast {}` failed:\n{}{}",
-            args.join(" "),
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    /// Runs a console command that must fail; returns stdout + stderr.
-    pub fn refused(&self, args: &[&str]) -> String {
-        let out = self.console(args);
-        assert!(
-            !out.status.success(),
-            "`holdfast {}` should have been refused but succeeded:\n{}",
-            args.join(" "),
-            text(&out.stdout)
-        );
-        format!("{}{}", text(&out.stdout), text(&out.stderr))
-    }
-
     pub fn policy(&self, assignment: &str) {
         self.ok(&["admin", "policy", "set", assignment]);
-    }
-
-    /// Creates a user with a chosen password (`--password-stdin`); e-mail is `<name>@example.test`.
-    pub fn add_user(&self, name: &str, groups: &[&str], password: &str) {
-        let email = format!("{name}@example.test");
-        let mut args = vec!["admin", "user", "add", name, "--email", &email];
-        for g in groups {
-            args.extend(["--group", g]);
-        }
-        args.push("--password-stdin");
-        let out = self.console_in(&args, &format!("{password}\n"));
-        assert!(
-            out.status.success(),
-            "adding `{name}` failed: {}",
-            text(&out.stderr)
-        );
-    }
-
-    pub fn add_admin(&self) {
-        let out = self.console_in(
-            &[
-                "admin",
-                "user",
-                "add",
-                ADMIN,
-                "--email",
-                ADMIN_EMAIL,
-                "--group",
-                "admins",
-                "--password-stdin",
-            ],
-            &format!("{ADMIN_PW}\n"),
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
     }
 
     /// Creates a user without `--password-stdin`; returns the printed temporary password.
@@ -224,11 +82,7 @@ impl Hub {
 
     /// The whole security log, oldest first, from `admin audit --json`.
     pub fn audit(&self) -> Vec<Value> {
-        self.ok(&["admin", "audit", "--json", "--limit", "100000"])
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        self.audit_json(&[])
     }
 
     /// Rows of one event type (optionally for one target).
@@ -350,37 +204,10 @@ impl Hub {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Resp {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind(SocketAddr::new(source, 0)).unwrap();
-        let tcp = socket.connect(self.server.addr).await.unwrap();
-        let config: Arc<rustls::ClientConfig> = client_config(&self.ca_pem, rustls::ALL_VERSIONS);
-        let tls = tokio_rustls::TlsConnector::from(config)
-            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        self.client
+            .with_source(source)
+            .request(method, &self.host, path, headers, body)
             .await
-            .unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", &self.host);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = sender
-            .send_request(req.body(Full::new(Bytes::copy_from_slice(body))).unwrap())
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }
     }
 
     pub async fn sign_in_from(&self, source: IpAddr, username: &str, password: &str) -> Resp {
@@ -396,10 +223,6 @@ impl Hub {
     }
 
     // ---- mail ----------------------------------------------------------------------------
-
-    pub fn sink(&self) -> &SmtpSink {
-        self.sink.as_ref().expect("this hub has no mail sink")
-    }
 
     /// Waits for a message to `to` whose subject contains `subject_part`.
     pub fn wait_mail(&self, to: &str, subject_part: &str) -> Received {

@@ -9,6 +9,7 @@
     clippy::disallowed_methods
 )]
 
+mod app;
 mod browser;
 mod browser_flows;
 mod browser_hub;

@@ -2,10 +2,8 @@
 //! own instance (`default`) reach them: the route table says so (`holdfast routes`), and the guard
 //! refuses every other instance's admins before any handler runs.
 
-use crate::support::{SESSION, Server, data_dir, eventually, holdfast, session_cookie, text};
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use crate::app::{TestApp, add_user_cmd};
+use crate::support::{SESSION, eventually, session_cookie, text};
 use std::time::Duration;
 
 const PASSWORD: &str = "granite ladder 41 velvet comet";
@@ -21,27 +19,13 @@ const OPERATOR_ROUTES: &[(&str, &str)] = &[
 ];
 
 /// `holdfast --instance INSTANCE admin user add NAME --group GROUP --password-stdin`.
-fn add_user(d: &Path, instance: &str, name: &str, group: &str) {
-    let email = format!("{name}@example.test");
-    let mut add = Command::new(crate::support::BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .args(["--instance", instance, "admin", "user", "add", name])
-        .args(["--email", &email, "--group", group, "--password-stdin"])
-        .env_remove("HOLDFAST_CONFIG")
-        .env_remove("HOLDFAST_INSTANCE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    let out = add.wait_with_output().unwrap();
-    assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+fn add_user(app: &TestApp, instance: &str, name: &str, group: &str) {
+    add_user_cmd(
+        app.command(&["--instance", instance]),
+        name,
+        &[group],
+        PASSWORD,
+    );
 }
 
 /// A signed-in caller on one host: its cookie and CSRF token.
@@ -112,26 +96,21 @@ async fn call(c: &crate::support::Client, who: &Caller, method: &str, path: &str
 
 #[tokio::test]
 async fn backups_and_updates_are_for_the_operator_instance_admins_only() {
-    let dir = data_dir();
-    let d = dir.path();
-    let server = Server::start(d);
-    let c = server.client();
-    let out = holdfast(
-        d,
-        &[
-            "instance",
-            "create",
-            "beta",
-            "--hostname",
-            "beta.test",
-            "--title",
-            "Beta Works 3307",
-        ],
-    );
+    let app = TestApp::builder().start();
+    let c = app.client.clone();
+    let out = app.console(&[
+        "instance",
+        "create",
+        "beta",
+        "--hostname",
+        "beta.test",
+        "--title",
+        "Beta Works 3307",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    add_user(d, "default", "chief", "admins");
-    add_user(d, "default", "olga", "users");
-    add_user(d, "beta", "bea", "admins");
+    add_user(&app, "default", "chief", "admins");
+    add_user(&app, "default", "olga", "users");
+    add_user(&app, "beta", "bea", "admins");
     assert!(
         eventually(Duration::from_secs(15), || async {
             c.get("beta.test", "/signin")
@@ -144,7 +123,7 @@ async fn backups_and_updates_are_for_the_operator_instance_admins_only() {
     );
 
     // The table states the rule for exactly these routes.
-    let routes = holdfast(d, &["routes"]);
+    let routes = app.console(&["routes"]);
     assert!(routes.status.success(), "{}", text(&routes.stderr));
     let table = text(&routes.stdout);
     let mut operator: Vec<(String, String)> = table
@@ -183,5 +162,5 @@ async fn backups_and_updates_are_for_the_operator_instance_admins_only() {
     for path in ["/admin/backups", "/admin/updates"] {
         assert_eq!(call(&c, &chief, "GET", path).await, 200, "{path}");
     }
-    assert!(server.stop().success());
+    assert!(app.stop().success());
 }

@@ -1,20 +1,20 @@
-//! Test harness: start/stop the real server, run console commands, and an HTTPS client that trusts
-//! exactly the server's certificate.
+//! Test support: an HTTPS client that trusts exactly the server's certificate, cookies, polling and
+//! file probes. The process side (data dir, console commands, the server) is `app.rs`, re-exported
+//! here so tests keep one import.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
+pub use crate::app::{BIN, Launch, Server, add_console_user, data_dir, holdfast};
 pub const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
 
 /// A vendor signing key made by `holdfast-release keygen` (`release.key`, `release.pub` in the
@@ -72,169 +72,8 @@ pub fn session_cookie(r: &Resp) -> Option<String> {
     set_cookie(r, SESSION)
 }
 
-/// A private data dir (0700) that disappears after the test.
-pub fn data_dir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("holdfast-it-")
-        .tempdir()
-        .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
-}
-
-/// Runs a console command against `dir`.
-pub fn holdfast(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove("HOLDFAST_CONFIG")
-        .env_remove("NOTIFY_SOCKET")
-        .output()
-        .unwrap()
-}
-
 pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
-}
-
-pub struct Server {
-    pub child: Child,
-    pub addr: SocketAddr,
-    pub dir: PathBuf,
-    log: Arc<Mutex<String>>,
-    lines: mpsc::Receiver<String>,
-}
-
-/// How to start the server: global options before `serve`, `--listen` (default 127.0.0.1:0), env.
-#[derive(Default)]
-pub struct Launch<'a> {
-    pub args: Vec<String>,
-    pub listen: Option<String>,
-    pub env: Vec<(&'a str, String)>,
-}
-
-impl Server {
-    pub fn start(dir: &Path) -> Server {
-        Self::launch(dir, Launch::default()).unwrap_or_else(|e| panic!("server did not start: {e}"))
-    }
-
-    /// Starts the server; `Err(stderr)` when it exits before listening.
-    pub fn launch(dir: &Path, launch: Launch) -> Result<Server, String> {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--data-dir").arg(dir);
-        cmd.args(&launch.args).arg("serve").args([
-            "--listen",
-            launch.listen.as_deref().unwrap_or("127.0.0.1:0"),
-        ]);
-        cmd.env_remove("HOLDFAST_CONFIG")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .env("HOLDFAST_LOG", "info");
-        for (k, v) in &launch.env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        for stream in [
-            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stdout.take().unwrap()),
-        ] {
-            let log = Arc::clone(&log);
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    log.lock().unwrap().push_str(&line);
-                    log.lock().unwrap().push('\n');
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => {
-                    if let Some(rest) = line.split("listening on https://").nth(1) {
-                        let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-                        return Ok(Server {
-                            child,
-                            addr,
-                            dir: dir.to_path_buf(),
-                            log,
-                            lines: rx,
-                        });
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => {}
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(200));
-                return Err(log.lock().unwrap().clone());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                return Err(format!("timed out; log so far:\n{}", log.lock().unwrap()));
-            }
-        }
-    }
-
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    /// Waits for a log line containing `needle`.
-    pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> Option<String> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100))
-                && line.contains(needle)
-            {
-                return Some(line);
-            }
-        }
-        None
-    }
-
-    pub fn pid(&self) -> nix::unistd::Pid {
-        nix::unistd::Pid::from_raw(self.child.id() as i32)
-    }
-
-    /// SIGTERM to our own child, then wait for it to exit.
-    pub fn stop(mut self) -> ExitStatus {
-        nix::sys::signal::kill(self.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("server did not stop after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn client(&self) -> Client {
-        Client::for_data_dir(&self.dir, self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -259,6 +98,9 @@ pub struct Client {
     pub addr: SocketAddr,
     config: Arc<rustls::ClientConfig>,
     pub server_name: String,
+    /// The local address connections start from (any 127.0.0.0/8 address works on Linux), so the
+    /// server sees another client host; None: the system's choice.
+    source: Option<std::net::IpAddr>,
 }
 
 pub fn client_config(
@@ -290,6 +132,15 @@ impl Client {
             addr,
             config: client_config(ca_pem, rustls::ALL_VERSIONS),
             server_name: server_name.into(),
+            source: None,
+        }
+    }
+
+    /// The same client, connecting from `source`.
+    pub fn with_source(&self, source: std::net::IpAddr) -> Client {
+        Client {
+            source: Some(source),
+            ..self.clone()
         }
     }
 
@@ -303,7 +154,14 @@ impl Client {
     }
 
     pub async fn tls(&self) -> Result<tokio_rustls::client::TlsStream<TcpStream>, std::io::Error> {
-        let tcp = TcpStream::connect(self.addr).await?;
+        let tcp = match self.source {
+            None => TcpStream::connect(self.addr).await?,
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind(SocketAddr::new(ip, 0))?;
+                socket.connect(self.addr).await?
+            }
+        };
         let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.config));
         connector
             .connect(ServerName::try_from(self.server_name.clone()).unwrap(), tcp)
@@ -389,47 +247,6 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
-}
-
-/// `holdfast admin user add NAME --group GROUP --password-stdin` with `exe` on `data_dir`, as an
-/// operator would create a user at the console (`config`: an optional `--config` file).
-pub fn add_console_user(
-    exe: &Path,
-    data_dir: &Path,
-    config: Option<&str>,
-    name: &str,
-    group: &str,
-    password: &str,
-) {
-    use std::io::Write;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--data-dir").arg(data_dir);
-    if let Some(c) = config {
-        cmd.args(["--config", c]);
-    }
-    let email = format!("{name}@example.test");
-    let mut add = cmd
-        .args([
-            "admin", "user", "add", name, "--email", &email, "--group", group,
-        ])
-        .arg("--password-stdin")
-        .env_remove("HOLDFAST_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(password.as_bytes())
-        .unwrap();
-    let out = add.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "adding `{name}` failed: {}",
-        text(&out.stderr)
-    );
 }
 
 /// Signs in through the JSON API; returns the `name=value` session cookie and the CSRF token.

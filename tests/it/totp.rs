@@ -1,8 +1,8 @@
 //! The authenticator-app second factor through the JSON API: enrolment, sign-in with a code, no
 //! replay of a code, recovery codes that work once.
 
+use crate::app::TestApp;
 use crate::support::*;
-use std::io::Write;
 
 const PASSWORD: &str = "orchard lantern basalt 31";
 
@@ -29,42 +29,13 @@ async fn post(c: &Client, path: &str, cookie: Option<&str>, body: &str) -> Resp 
 
 #[tokio::test]
 async fn authenticator_app_enrolment_sign_in_and_recovery_codes() {
-    let dir = data_dir();
-    let d = dir.path();
-    assert!(holdfast(d, &["init"]).status.success());
-    let mut add = std::process::Command::new(BIN)
-        .arg("--data-dir")
-        .arg(d)
-        .args([
-            "admin",
-            "user",
-            "add",
-            "tilda",
-            "--email",
-            "tilda@example.test",
-            "--password-stdin",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    add.stdin
-        .take()
-        .unwrap()
-        .write_all(PASSWORD.as_bytes())
-        .unwrap();
-    assert!(add.wait().unwrap().success());
+    let staged = TestApp::builder().prepare();
+    staged.ok(&["init"]);
+    staged.add_user("tilda", &[], PASSWORD);
     // The strongest policy: only an authenticator app counts. Mail is not even configured.
-    assert!(
-        holdfast(
-            d,
-            &["admin", "policy", "set", "second_factor=required_totp"]
-        )
-        .status
-        .success()
-    );
-    let server = Server::start(d);
-    let c = server.client();
+    staged.ok(&["admin", "policy", "set", "second_factor=required_totp"]);
+    let app = staged.start();
+    let c = app.client.clone();
     let creds = format!("{{\"username\":\"tilda\",\"password\":\"{PASSWORD}\"}}");
 
     // The password alone does not even allow enrolling an app (a phished password would bind the
@@ -110,7 +81,7 @@ async fn authenticator_app_enrolment_sign_in_and_recovery_codes() {
     )
     .await;
     assert_eq!(r.status, 401, "{}", r.body);
-    let out = holdfast(d, &["admin", "user", "enrolment-code", "tilda"]);
+    let out = app.console(&["admin", "user", "enrolment-code", "tilda"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let enrol_code = text(&out.stdout)
         .rsplit(' ')
@@ -219,7 +190,7 @@ async fn authenticator_app_enrolment_sign_in_and_recovery_codes() {
     )
     .await;
     assert_eq!(r.status, 401, "a recovery code was accepted twice");
-    let log = text(&holdfast(d, &["admin", "audit", "--json"]).stdout);
+    let log = text(&app.console(&["admin", "audit", "--json"]).stdout);
     assert!(
         log.contains("second_factor_enrolled")
             && log.contains("recovery_code_used")
@@ -235,5 +206,5 @@ async fn authenticator_app_enrolment_sign_in_and_recovery_codes() {
         !log.contains(&secret),
         "the TOTP secret reached the security log"
     );
-    assert!(server.stop().success());
+    assert!(app.stop().success());
 }

@@ -1,23 +1,22 @@
 //! `holdfast update apply|rollback|recover` on a binary install: the real server, real signed
 //! bundles carrying real Debian packages, killed at every journaled step.
 
+use crate::app::TestApp;
 use crate::support::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "harbour lantern quiet 42";
 
-/// A binary install in temp dirs: its own copy of holdfast (the update replaces it), a data dir,
-/// a vendor key the configuration trusts, and the server it runs.
+/// A binary install in temp dirs: a [`TestApp`] running its own copy of holdfast (the update
+/// replaces it), with a vendor key the configuration trusts.
 struct Rig {
-    data: tempfile::TempDir,
+    app: TestApp,
     bin: tempfile::TempDir,
     keys: tempfile::TempDir,
     _trusted: tempfile::TempDir,
-    cfg: PathBuf,
-    first: Option<Child>,
 }
 
 /// The holdfast binary the rig installs and updates: the test build without its debug sections.
@@ -50,46 +49,26 @@ fn sha(p: &Path) -> String {
 
 impl Rig {
     fn new(ready_timeout: u64) -> Rig {
-        let data = data_dir();
         let bin = tempfile::tempdir().unwrap();
-        std::fs::copy(installable(), bin.path().join("holdfast")).unwrap();
+        let exe = bin.path().join("holdfast");
+        std::fs::copy(installable(), &exe).unwrap();
         let (keys, trusted) = vendor_keys();
-        let cfg = data.path().join("holdfast.toml");
-        std::fs::write(
-            &cfg,
-            format!(
+        let staged = TestApp::builder()
+            .binary(exe)
+            .config(&format!(
                 "[update]\ntrusted_keys_dir = \"{}\"\nready_timeout_seconds = {ready_timeout}\n\n[server]\nshutdown_grace_seconds = 2\n",
                 trusted.path().display()
-            ),
-        )
-        .unwrap();
-        let mut rig = Rig {
-            data,
+            ))
+            .prepare();
+        staged.ok(&["init"]);
+        staged.add_user("keeper", &["users"], PASSWORD);
+        let rig = Rig {
+            app: staged.start(),
             bin,
             keys,
             _trusted: trusted,
-            cfg,
-            first: None,
         };
-        let out = rig.cmd(&["init"]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        rig.add_user("keeper");
-        let child = Command::new(rig.exe())
-            .arg("--config")
-            .arg(&rig.cfg)
-            .arg("--data-dir")
-            .arg(rig.data.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_remove("HOLDFAST_CONFIG")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        rig.first = Some(child);
+        let pid = rig.app.server.child.id();
         let deadline = Instant::now() + Duration::from_secs(60);
         while rig.run_record().is_none_or(|r| r["pid"] != pid) {
             assert!(Instant::now() < deadline, "the server did not start");
@@ -100,7 +79,7 @@ impl Rig {
     }
 
     fn d(&self) -> &Path {
-        self.data.path()
+        self.app.data()
     }
 
     fn exe(&self) -> PathBuf {
@@ -109,32 +88,11 @@ impl Rig {
 
     /// A console command run with the installed copy, as an operator would.
     fn cmd(&self, args: &[&str]) -> Output {
-        self.cmd_env(args, &[])
-    }
-
-    fn cmd_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(self.exe());
-        c.arg("--config")
-            .arg(&self.cfg)
-            .arg("--data-dir")
-            .arg(self.d())
-            .args(args)
-            .env_remove("HOLDFAST_CONFIG")
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .stdin(Stdio::null());
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        c.output().unwrap()
+        self.app.console(args)
     }
 
     fn add_user(&self, name: &str) {
-        self.add_user_in(name, "users")
-    }
-
-    fn add_user_in(&self, name: &str, group: &str) {
-        add_console_user(&self.exe(), self.d(), None, name, group, PASSWORD);
+        self.app.add_user(name, &["users"], PASSWORD);
     }
 
     fn users(&self) -> String {
@@ -244,13 +202,9 @@ impl Rig {
 }
 
 impl Drop for Rig {
-    /// Ends the servers this test started: the first one, and any the update started (its PID is
-    /// in run.json and it runs this test's copy of the binary).
+    /// Ends any server the update started (its PID is in run.json and it runs this test's copy of
+    /// the binary); the first one stops with the app.
     fn drop(&mut self) {
-        if let Some(mut c) = self.first.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
         if let Some(rec) = self.run_record() {
             let pid = rec["pid"].as_i64().unwrap_or(0) as i32;
             let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
@@ -399,14 +353,10 @@ fn sigkill_at_every_step_leaves_the_old_version_or_the_new_one_complete() {
     for (n, step) in steps.iter().enumerate() {
         let marker = format!("keeper{n}");
         rig.add_user(&marker);
-        let mut apply = Command::new(rig.exe())
-            .arg("--config")
-            .arg(&rig.cfg)
-            .arg("--data-dir")
-            .arg(rig.d())
-            .args(["update", "apply", bundle.to_str().unwrap(), "--no-backup"])
+        let mut apply = rig
+            .app
+            .command(&["update", "apply", bundle.to_str().unwrap(), "--no-backup"])
             .env(holdfast::update::apply::PAUSE_ENV, step)
-            .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -488,7 +438,7 @@ fn bundle_form(bytes: &[u8]) -> (String, Vec<u8>) {
 #[test]
 fn the_admin_console_shows_the_version_and_verifies_an_uploaded_bundle() {
     let rig = Rig::new(60);
-    rig.add_user_in("chief", "admins");
+    rig.app.add_user("chief", &["admins"], PASSWORD);
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

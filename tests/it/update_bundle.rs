@@ -112,7 +112,7 @@ struct Env {
 
 impl Env {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::app::data_dir();
         let deb = dir.path().join(DEB_NAME);
         fs::write(&deb, deb_bytes()).unwrap();
         Env { dir, deb }

@@ -21,73 +21,48 @@ impl std::ops::Deref for GroupView {
 #[template(path = "admin_groups.html")]
 struct GroupsPage {
     c: Chrome,
-    messages: Vec<String>,
-    errors: Vec<String>,
+    notes: Notes,
     groups: Vec<GroupView>,
     modules: Vec<&'static str>,
     actions: Vec<&'static str>,
 }
 
-async fn groups_page(
-    state: &AppState,
-    inst: &Instance,
-    s: &SessionInfo,
-    messages: Vec<String>,
-    errors: Vec<String>,
-) -> Result<Response, WebError> {
-    let list = access_groups::list(inst).await?;
-    let failed = !errors.is_empty();
-    render_refused(
-        &GroupsPage {
-            c: chrome(state, inst, Some(s)).await?,
-            messages,
-            errors,
-            groups: list.into_iter().map(GroupView).collect(),
-            modules: Module::ALL.iter().map(|m| m.as_str()).collect(),
-            actions: Action::ALL.iter().map(|a| a.as_str()).collect(),
-        },
-        failed,
-    )
+async fn groups_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
+    let list = access_groups::list(&ctx.inst).await?;
+    let page = GroupsPage {
+        c: frame(ctx).await?,
+        notes,
+        groups: list.into_iter().map(GroupView).collect(),
+        modules: Module::ALL.iter().map(|m| m.as_str()).collect(),
+        actions: Action::ALL.iter().map(|a| a.as_str()).collect(),
+    };
+    render_refused(&page, page.notes.failed())
 }
 
-pub async fn groups(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
-    groups_page(&state, &inst, &s, vec![], vec![]).await
+pub async fn groups(ctx: Ctx) -> Result<Response, WebError> {
+    groups_page(&ctx, Notes::default()).await
 }
 
-pub async fn create_group(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
-    RawForm(raw): RawForm,
-) -> Result<Response, WebError> {
+pub async fn create_group(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
     let name = value(&f, "name").trim().to_string();
-    match access_groups::create(&inst, by, name.clone(), value(&f, "description")).await {
-        Ok(()) => {
-            groups_page(
-                &state,
-                &inst,
-                &s,
-                vec![format!("Group {name} created.")],
-                vec![],
-            )
-            .await
-        }
-        Err(e) => groups_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
-    }
+    let created = access_groups::create(
+        &ctx.inst,
+        ctx.by.clone(),
+        name.clone(),
+        value(&f, "description"),
+    )
+    .await
+    .map(|()| format!("Group {name} created."));
+    groups_page(&ctx, outcome(created)?).await
 }
 
 pub async fn group_action(
-    Ctx {
-        state,
-        inst,
-        s,
-        by: b,
-        ..
-    }: Ctx,
+    ctx: Ctx,
     Path((name, action)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
+    let b = ctx.by.clone();
     let result = match action.as_str() {
         "permissions" => {
             let mut perms = Vec::new();
@@ -97,17 +72,14 @@ pub async fn group_action(
                         .map_err(|m| WebError::invalid("perm", m))?,
                 );
             }
-            access_groups::set_permissions(&inst, b, name.clone(), perms)
+            access_groups::set_permissions(&ctx.inst, b, name.clone(), perms)
                 .await
                 .map(|()| format!("Permissions of {name} saved."))
         }
-        "delete" => access_groups::delete(&inst, b, name.clone())
+        "delete" => access_groups::delete(&ctx.inst, b, name.clone())
             .await
             .map(|()| format!("Group {name} deleted.")),
         _ => return Err(WebError::NotFound),
     };
-    match result {
-        Ok(m) => groups_page(&state, &inst, &s, vec![m], vec![]).await,
-        Err(e) => groups_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
-    }
+    groups_page(&ctx, outcome(result)?).await
 }

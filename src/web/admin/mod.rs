@@ -22,11 +22,12 @@ pub use users::*;
 
 use super::WebError;
 use super::form::{pairs as form_pairs, value, values};
-use super::pages::{Chrome, chrome, render, render_refused};
-use crate::access::{Action, Module, Permission, groups as access_groups};
+use super::pages::{Chrome, Notes, chrome, render, render_refused};
+use crate::access::{Action, Module, Permission};
 use crate::app::AppState;
 use crate::audit::{self, By, ChainReport, Entry, Event};
 use crate::auth::accounts::{self, AccountError, NewAccount};
+use crate::auth::groups as access_groups;
 use crate::auth::policy::{KEYS, SecondFactorMode};
 use crate::auth::signin::SessionInfo;
 use crate::instances::Instance;
@@ -38,17 +39,26 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// Errors the admin can fix are shown on the page; the rest go to the error mapping.
-fn shown(e: AccountError) -> Result<String, WebError> {
-    match e {
-        e @ (AccountError::Invalid { .. }
-        | AccountError::Exists(_)
-        | AccountError::NotFound(_)
-        | AccountError::LastAdmin
-        | AccountError::Policy(_)
-        | AccountError::PasswordRejected(_)) => Ok(e.to_string()),
-        other => Err(other.into()),
+/// An admin action's outcome as its section shows it: the message of what was done, or the error
+/// the admin can fix; the other errors go to the error mapping.
+fn outcome(result: Result<String, AccountError>) -> Result<Notes, WebError> {
+    match result {
+        Ok(message) => Ok(Notes::done(message)),
+        Err(
+            e @ (AccountError::Invalid { .. }
+            | AccountError::Exists(_)
+            | AccountError::NotFound(_)
+            | AccountError::LastAdmin
+            | AccountError::Policy(_)
+            | AccountError::PasswordRejected(_)),
+        ) => Ok(Notes::refused(vec![e.to_string()])),
+        Err(other) => Err(other.into()),
     }
+}
+
+/// The layout around a section's page, for the signed-in admin.
+async fn frame(ctx: &Ctx) -> Result<Chrome, WebError> {
+    chrome(&ctx.state, &ctx.inst, Some(&ctx.s)).await
 }
 
 #[derive(Template)]

@@ -13,8 +13,7 @@ struct PolicyField {
 #[template(path = "admin_policy.html")]
 struct PolicyPage {
     c: Chrome,
-    messages: Vec<String>,
-    errors: Vec<String>,
+    notes: Notes,
     warnings: Vec<&'static str>,
     fields: Vec<PolicyField>,
     factor_options: Vec<String>,
@@ -65,14 +64,8 @@ fn describe(key: &str) -> (&'static str, &'static str) {
     }
 }
 
-async fn policy_page(
-    state: &AppState,
-    inst: &Instance,
-    s: &SessionInfo,
-    messages: Vec<String>,
-    errors: Vec<String>,
-) -> Result<Response, WebError> {
-    let p = accounts::policy(inst).await?;
+async fn policy_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
+    let p = accounts::policy(&ctx.inst).await?;
     let fields = p
         .to_pairs()
         .into_iter()
@@ -86,37 +79,30 @@ async fn policy_page(
             }
         })
         .collect();
-    let failed = !errors.is_empty();
-    render_refused(
-        &PolicyPage {
-            c: chrome(state, inst, Some(s)).await?,
-            messages,
-            errors,
-            warnings: p.asvs_warnings(),
-            fields,
-            factor_options: SecondFactorMode::ALL
-                .iter()
-                .map(|m| m.as_str().to_string())
-                .collect(),
-            signin_notice: crate::auth::notice::get(inst).await?.unwrap_or_default(),
-        },
-        failed,
-    )
+    let page = PolicyPage {
+        c: frame(ctx).await?,
+        notes,
+        warnings: p.asvs_warnings(),
+        fields,
+        factor_options: SecondFactorMode::ALL
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
+        signin_notice: crate::auth::notice::get(&ctx.inst)
+            .await?
+            .unwrap_or_default(),
+    };
+    render_refused(&page, page.notes.failed())
 }
 
-pub async fn policy(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
-    policy_page(&state, &inst, &s, vec![], vec![]).await
+pub async fn policy(ctx: Ctx) -> Result<Response, WebError> {
+    policy_page(&ctx, Notes::default()).await
 }
 
 /// Saves every changed setting; a bad value is reported with its range and nothing else is saved.
-pub async fn save_policy(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
-    RawForm(raw): RawForm,
-) -> Result<Response, WebError> {
+pub async fn save_policy(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
-    let mut current = accounts::policy(&inst).await?;
+    let mut current = accounts::policy(&ctx.inst).await?;
     let mut probe = current.clone();
     let mut errors = Vec::new();
     let mut changes = Vec::new();
@@ -131,12 +117,19 @@ pub async fn save_policy(
         }
     }
     if !errors.is_empty() {
-        return policy_page(&state, &inst, &s, vec![], errors).await;
+        return policy_page(&ctx, Notes::refused(errors)).await;
     }
     for (key, new) in &changes {
-        let b = by.clone();
-        current =
-            accounts::set_policy(&inst, b.actor, b.source, key.clone(), new.clone(), b.now).await?;
+        let b = ctx.by.clone();
+        current = accounts::set_policy(
+            &ctx.inst,
+            b.actor,
+            b.source,
+            key.clone(),
+            new.clone(),
+            b.now,
+        )
+        .await?;
     }
     let _ = current;
     let msg = if changes.is_empty() {
@@ -144,19 +137,14 @@ pub async fn save_policy(
     } else {
         format!("Saved {} setting(s).", changes.len())
     };
-    policy_page(&state, &inst, &s, vec![msg], vec![]).await
+    policy_page(&ctx, Notes::done(msg)).await
 }
 
 /// `POST /admin/notice`: the notice shown before sign-in.
-pub async fn save_notice(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
-    RawForm(raw): RawForm,
-) -> Result<Response, WebError> {
+pub async fn save_notice(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
-    match crate::auth::notice::set(&inst, by, value(&f, "notice")).await {
-        Ok(()) => policy_page(&state, &inst, &s, vec!["Notice saved.".into()], vec![]).await,
-        Err(e) => policy_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
-    }
+    let saved = crate::auth::notice::set(&ctx.inst, ctx.by.clone(), value(&f, "notice"))
+        .await
+        .map(|()| "Notice saved.".to_string());
+    policy_page(&ctx, outcome(saved)?).await
 }

@@ -18,20 +18,13 @@ struct UserView {
 #[template(path = "admin_users.html")]
 struct UsersPage {
     c: Chrome,
-    messages: Vec<String>,
-    errors: Vec<String>,
+    notes: Notes,
     users: Vec<UserView>,
     group_names: Vec<String>,
 }
 
-async fn users_page(
-    state: &AppState,
-    inst: &Instance,
-    s: &SessionInfo,
-    messages: Vec<String>,
-    errors: Vec<String>,
-) -> Result<Response, WebError> {
-    let (rows, group_names) = crate::auth::directory::with_groups(inst).await?;
+async fn users_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
+    let (rows, group_names) = crate::auth::directory::with_groups(&ctx.inst).await?;
     let views = rows
         .into_iter()
         .map(|(u, g)| {
@@ -63,33 +56,20 @@ async fn users_page(
             }
         })
         .collect();
-    let failed = !errors.is_empty();
-    render_refused(
-        &UsersPage {
-            c: chrome(state, inst, Some(s)).await?,
-            messages,
-            errors,
-            users: views,
-            group_names,
-        },
-        failed,
-    )
+    let page = UsersPage {
+        c: frame(ctx).await?,
+        notes,
+        users: views,
+        group_names,
+    };
+    render_refused(&page, page.notes.failed())
 }
 
-pub async fn users(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
-    users_page(&state, &inst, &s, vec![], vec![]).await
+pub async fn users(ctx: Ctx) -> Result<Response, WebError> {
+    users_page(&ctx, Notes::default()).await
 }
 
-pub async fn create_user(
-    Ctx {
-        state,
-        inst,
-        s,
-        by: b,
-        ..
-    }: Ctx,
-    RawForm(raw): RawForm,
-) -> Result<Response, WebError> {
+pub async fn create_user(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
     let acc = NewAccount {
         username: value(&f, "username").trim().to_string(),
@@ -99,39 +79,31 @@ pub async fn create_user(
         support: None,
     };
     let name = acc.username.clone();
-    match accounts::create_user(&state.auth, &inst, b.actor, b.source, acc, b.now).await {
-        Ok(created) => {
-            let msg = match created.temporary_password {
-                Some(p) => format!(
-                    "User {name} created. Temporary password (shown only now; they must change it at first sign-in): {}",
-                    p.expose()
-                ),
-                None => format!("User {name} created."),
-            };
-            users_page(&state, &inst, &s, vec![msg], vec![]).await
-        }
-        Err(e) => users_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
-    }
+    let b = ctx.by.clone();
+    let created = accounts::create_user(&ctx.state.auth, &ctx.inst, b.actor, b.source, acc, b.now)
+        .await
+        .map(|created| match created.temporary_password {
+            Some(p) => format!(
+                "User {name} created. Temporary password (shown only now; they must change it at first sign-in): {}",
+                p.expose()
+            ),
+            None => format!("User {name} created."),
+        });
+    users_page(&ctx, outcome(created)?).await
 }
 
 pub async fn user_action(
-    Ctx {
-        state,
-        inst,
-        s,
-        by: b,
-        ..
-    }: Ctx,
+    ctx: Ctx,
     Path((name, action)): Path<(String, String)>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
-    let svc = &state.auth;
+    let (svc, inst, b) = (&ctx.state.auth, &ctx.inst, ctx.by.clone());
     let result: Result<String, AccountError> = match action.as_str() {
-        "unlock" => accounts::unlock(svc, &inst, b.actor, b.source, name.clone(), b.now)
+        "unlock" => accounts::unlock(svc, inst, b.actor, b.source, name.clone(), b.now)
             .await
             .map(|()| format!("{name} unlocked.")),
         "reset-password" => {
-            accounts::reset_password(svc, &inst, b.actor, b.source, name.clone(), b.now)
+            accounts::reset_password(svc, inst, b.actor, b.source, name.clone(), b.now)
                 .await
                 .map(|p| {
                     format!(
@@ -140,26 +112,26 @@ pub async fn user_action(
                     )
                 })
         }
-        "disable" => accounts::set_enabled(&inst, b.actor, b.source, name.clone(), false, b.now)
+        "disable" => accounts::set_enabled(inst, b.actor, b.source, name.clone(), false, b.now)
             .await
             .map(|()| format!("{name} disabled and signed out.")),
-        "enable" => accounts::set_enabled(&inst, b.actor, b.source, name.clone(), true, b.now)
+        "enable" => accounts::set_enabled(inst, b.actor, b.source, name.clone(), true, b.now)
             .await
             .map(|()| format!("{name} enabled.")),
-        "revoke" => accounts::revoke_sessions(&inst, b.actor, b.source, name.clone(), b.now)
+        "revoke" => accounts::revoke_sessions(inst, b.actor, b.source, name.clone(), b.now)
             .await
             .map(|n| format!("{n} session(s) of {name} ended.")),
-        "revoke-support" => accounts::revoke_support(&inst, b.actor, b.source, name.clone(), b.now)
+        "revoke-support" => accounts::revoke_support(inst, b.actor, b.source, name.clone(), b.now)
             .await
             .map(|()| format!("Support access of {name} closed.")),
-        "reset-factor" => crate::auth::enrolment::reset_factor(svc, &inst, b, name.clone())
+        "reset-factor" => crate::auth::enrolment::reset_factor(svc, inst, b, name.clone())
             .await
             .map(|()| {
                 format!(
                     "Second factor of {name} removed and their sessions ended; they set one up again at their next sign-in."
                 )
             }),
-        "enrolment-code" => crate::auth::enrolment::issue_code(svc, &inst, b, name.clone())
+        "enrolment-code" => crate::auth::enrolment::issue_code(svc, inst, b, name.clone())
             .await
             .map(|code| {
                 format!(
@@ -169,16 +141,13 @@ pub async fn user_action(
             }),
         "groups" => {
             let f = form_pairs(&raw);
-            access_groups::set_membership(&inst, b, name.clone(), values(&f, "group"))
+            access_groups::set_membership(inst, b, name.clone(), values(&f, "group"))
                 .await
                 .map(|()| format!("Groups of {name} saved."))
         }
         _ => return Err(WebError::NotFound),
     };
-    match result {
-        Ok(m) => users_page(&state, &inst, &s, vec![m], vec![]).await,
-        Err(e) => users_page(&state, &inst, &s, vec![], vec![shown(e)?]).await,
-    }
+    users_page(&ctx, outcome(result)?).await
 }
 
 /// `POST /admin/sessions/end-all`: every session of the instance ends, the admin's own too.

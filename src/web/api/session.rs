@@ -6,10 +6,10 @@ use crate::auth::accounts;
 use crate::auth::reauth::Proof;
 use crate::auth::signin::{self, Issued, Stage};
 use crate::crypto::Secret;
-use crate::web::Ctx;
 use crate::web::CurrentInstance;
 use crate::web::error::ApiError;
-use crate::web::guard::{ClientIp, Session, clear_session_cookie, session_cookie};
+use crate::web::guard::{ClientIp, Session, session_cookie};
+use crate::web::{Ctx, Visit};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
@@ -104,43 +104,29 @@ pub async fn max_age(inst: &crate::instances::Instance, stage: &Stage) -> i64 {
 }
 
 pub async fn create(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    headers: axum::http::HeaderMap,
+    visit: Visit,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
-    let issued = signin::password_step(
-        &state.auth,
-        &inst,
-        body.username,
-        Secret::new(body.password),
-        ip,
-        &crate::web::signin_pages::user_agent(&headers),
-        state.clock.now(),
-    )
-    .await?;
-    let presented =
-        crate::web::guard::cookie(&headers, crate::web::guard::SESSION_COOKIE).unwrap_or_default();
-    signin::end_presented(&inst, &presented, ip, state.clock.now()).await?;
-    let age = max_age(&inst, &issued.stage).await;
-    Ok(issued_response(issued, age))
+    let password = Secret::new(body.password);
+    let issued = crate::web::signin_pages::password_step(&visit, body.username, password).await?;
+    Ok(answer(&visit.inst, issued).await)
+}
+
+/// The answer to a sign-in step: the session it issued and what comes next.
+async fn answer(inst: &crate::instances::Instance, issued: Issued) -> Response {
+    let age = max_age(inst, &issued.stage).await;
+    issued_response(issued, age)
 }
 
 pub async fn second_factor(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    headers: axum::http::HeaderMap,
+    visit: Visit,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let token =
-        crate::web::guard::cookie(&headers, crate::web::guard::SESSION_COOKIE).unwrap_or_default();
+    let (auth, now) = (&visit.state.auth, visit.state.clock.now());
+    let token = visit.presented();
     let issued =
-        signin::second_factor_step(&state.auth, &inst, &token, body.code, ip, state.clock.now())
-            .await?;
-    let age = max_age(&inst, &issued.stage).await;
-    Ok(issued_response(issued, age))
+        signin::second_factor_step(auth, &visit.inst, &token, body.code, visit.ip, now).await?;
+    Ok(answer(&visit.inst, issued).await)
 }
 
 pub async fn change_password(
@@ -180,33 +166,21 @@ pub async fn change_password(
     .await?;
     if forced {
         let issued = signin::advance(&state.auth, &inst, &session, ip, now).await?;
-        let age = max_age(&inst, &issued.stage).await;
-        return Ok(issued_response(issued, age));
+        return Ok(answer(&inst, issued).await);
     }
     Ok(Json(json!({ "status": "password_changed" })).into_response())
 }
 
 /// `POST /api/v1/session/enrolment-verify` `{"code"}`: the verified step before a first factor.
 pub async fn enrolment_verify(
-    State(state): State<AppState>,
-    CurrentInstance(inst): CurrentInstance,
-    ClientIp(ip): ClientIp,
-    headers: axum::http::HeaderMap,
+    visit: Visit,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let token =
-        crate::web::guard::cookie(&headers, crate::web::guard::SESSION_COOKIE).unwrap_or_default();
-    let issued = crate::auth::enrolment::verify_step(
-        &state.auth,
-        &inst,
-        &token,
-        body.code,
-        ip,
-        state.clock.now(),
-    )
-    .await?;
-    let age = max_age(&inst, &issued.stage).await;
-    Ok(issued_response(issued, age))
+    let (auth, now) = (&visit.state.auth, visit.state.clock.now());
+    let token = visit.presented();
+    let verified =
+        crate::auth::enrolment::verify_step(auth, &visit.inst, &token, body.code, visit.ip, now);
+    Ok(answer(&visit.inst, verified.await?).await)
 }
 
 /// `POST /api/v1/session/code`: e-mails a confirmation code for a change to one's own account
@@ -246,9 +220,7 @@ pub struct MethodBody {
 }
 
 pub async fn set_method(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
+    ctx: Ctx,
     ApiJson(body): ApiJson<MethodBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let method: &'static str = match body.method.as_str() {
@@ -265,7 +237,8 @@ pub async fn set_method(
         password: Secret::new(body.current_password),
         code: body.code,
     };
-    crate::auth::second_factor::set_simple(&state.auth, &inst, &s, proof, by, method).await?;
+    let (auth, by) = (&ctx.state.auth, ctx.by.clone());
+    crate::auth::second_factor::set_simple(auth, &ctx.inst, &ctx.s, proof, by, method).await?;
     Ok(Json(
         json!({ "status": "second_factor_changed", "method": method }),
     ))
@@ -306,13 +279,7 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     signin::sign_out(&inst, &s, ip, state.clock.now()).await?;
     Ok((
-        [
-            (SET_COOKIE, clear_session_cookie()),
-            (
-                axum::http::HeaderName::from_static("clear-site-data"),
-                crate::web::guard::CLEAR_SITE_DATA.to_string(),
-            ),
-        ],
+        crate::web::guard::signed_out_headers(),
         Json(json!({ "status": "signed_out" })),
     )
         .into_response())
@@ -345,26 +312,21 @@ pub async fn totp_start(
 
 /// `POST /api/v1/session/totp/confirm` `{"code"}`: turns the app on; returns the recovery codes once.
 pub async fn totp_confirm(
-    Ctx {
-        state,
-        inst,
-        ip,
-        s,
-        by,
-    }: Ctx,
+    ctx: Ctx,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
+    let (auth, inst, s) = (&ctx.state.auth, &*ctx.inst, &*ctx.s);
+    let now = ctx.state.clock.now();
     let codes =
-        crate::auth::second_factor::confirm_totp(&state.auth, &inst, &s, by, body.code).await?;
+        crate::auth::second_factor::confirm_totp(auth, inst, s, ctx.by.clone(), body.code).await?;
     let codes: Vec<String> = codes.iter().map(|c| c.expose().clone()).collect();
     if s.stage == "active" {
         return Ok(
             Json(json!({ "status": "totp_enabled", "recovery_codes": codes })).into_response(),
         );
     }
-    let issued = signin::advance(&state.auth, &inst, &s, ip, now).await?;
-    let age = max_age(&inst, &issued.stage).await;
+    let issued = signin::advance(auth, inst, s, ctx.ip, now).await?;
+    let age = max_age(inst, &issued.stage).await;
     Ok(issued_response_with(
         issued,
         age,

@@ -33,8 +33,7 @@ struct DetailPage {
     related: Vec<Related>,
     comments: Vec<views::CommentRow>,
     history: Vec<Change>,
-    messages: Vec<String>,
-    errors: Vec<String>,
+    notes: Notes,
     can_edit: bool,
     can_delete: bool,
     extra_actions: Vec<(String, String)>,
@@ -48,14 +47,12 @@ pub struct CardExtras {
 }
 
 pub async fn detail_page(
-    state: &AppState,
-    inst: &Instance,
-    s: &SessionInfo,
+    ctx: &Ctx,
     def: &'static ModuleDef,
     id: i64,
-    messages: Vec<String>,
-    errors: Vec<String>,
+    notes: Notes,
 ) -> Result<Response, WebError> {
+    let (state, inst, s) = (&ctx.state, &*ctx.inst, &*ctx.s);
     let row = records::get(inst, def, id).await?;
     let titles = ref_titles(inst, s, def, std::slice::from_ref(&row)).await?;
     let mut fields: Vec<FieldView> = def
@@ -157,84 +154,83 @@ pub async fn detail_page(
         Some(Value::Text(t)) => t.clone(),
         _ => format!("{} #{id}", human(def.singular)),
     };
-    let failed = !errors.is_empty();
-    render_refused(
-        &DetailPage {
-            c: chrome(state, inst, Some(s)).await?,
-            def,
-            id,
-            title,
-            fields,
-            related,
-            comments,
-            history,
-            messages,
-            errors,
-            // Issued invoices and billed time are locked: no edit or delete buttons to fail.
-            can_edit: can(s, def, Action::Edit) && !locked,
-            can_delete: can(s, def, Action::Delete) && !locked,
-            extra_actions: extras.actions,
-            sub_html: extras.html,
-        },
-        failed,
-    )
+    let page = DetailPage {
+        c: chrome(state, inst, Some(s)).await?,
+        def,
+        id,
+        title,
+        fields,
+        related,
+        comments,
+        history,
+        notes,
+        // Issued invoices and billed time are locked: no edit or delete buttons to fail.
+        can_edit: can(s, def, Action::Edit) && !locked,
+        can_delete: can(s, def, Action::Delete) && !locked,
+        extra_actions: extras.actions,
+        sub_html: extras.html,
+    };
+    render_refused(&page, page.notes.failed())
+}
+
+/// The card again after an action on it: the action's message, or what the user can fix there (a
+/// conflict; invalid input, each error worded by `field_error`). Other errors go to the error
+/// mapping.
+pub async fn card_after(
+    ctx: &Ctx,
+    def: &'static ModuleDef,
+    id: i64,
+    outcome: Result<String, HubError>,
+    field_error: fn(records::FieldError) -> String,
+) -> Result<Response, WebError> {
+    let notes = match outcome {
+        Ok(message) => Notes::done(message),
+        Err(HubError::Conflict(m)) => Notes::refused(vec![m]),
+        Err(HubError::Invalid(e)) => Notes::refused(e.into_iter().map(field_error).collect()),
+        Err(e) => return Err(e.into()),
+    };
+    detail_page(ctx, def, id, notes).await
+}
+
+/// A field error on a card with one input: its message alone.
+fn message_only(e: records::FieldError) -> String {
+    e.message
 }
 
 pub async fn detail(
-    Ctx { state, inst, s, .. }: Ctx,
+    ctx: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    detail_page(&state, &inst, &s, def, id, vec![], vec![]).await
+    detail_page(&ctx, def, id, Notes::default()).await
 }
 
 pub async fn delete(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
+    ctx: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
-    match records::delete(&inst, def, id, by).await {
+    match records::delete(&ctx.inst, def, id, ctx.by.clone()).await {
         Ok(()) => Ok(Redirect::to(&format!("/m/{}", def.slug)).into_response()),
-        Err(HubError::Conflict(m)) => {
-            detail_page(&state, &inst, &s, def, id, vec![], vec![m]).await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => card_after(&ctx, def, id, Err(e), message_only).await,
     }
 }
 
 pub async fn comment(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
+    ctx: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let body = crate::web::form::value(&crate::web::form::pairs(&raw), "body");
-    match records::add_comment(&inst, def, id, body, by).await {
+    match records::add_comment(&ctx.inst, def, id, body, ctx.by.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
-        Err(HubError::Invalid(e)) => {
-            detail_page(
-                &state,
-                &inst,
-                &s,
-                def,
-                id,
-                vec![],
-                e.into_iter().map(|e| e.message).collect(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
+        Err(e) => card_after(&ctx, def, id, Err(e), message_only).await,
     }
 }
 
 pub async fn restore(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
+    ctx: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
@@ -243,34 +239,8 @@ pub async fn restore(
         .parse::<i64>()
         .ok()
         .ok_or_else(|| WebError::invalid("change", "which change to restore?"))?;
-    match records::restore(&inst, def, id, change, by).await {
-        Ok(_) => {
-            detail_page(
-                &state,
-                &inst,
-                &s,
-                def,
-                id,
-                vec!["The earlier values are back.".into()],
-                vec![],
-            )
-            .await
-        }
-        Err(HubError::Conflict(m)) => {
-            detail_page(&state, &inst, &s, def, id, vec![], vec![m]).await
-        }
-        Err(HubError::Invalid(e)) => {
-            detail_page(
-                &state,
-                &inst,
-                &s,
-                def,
-                id,
-                vec![],
-                e.into_iter().map(|e| e.message).collect(),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
+    let restored = records::restore(&ctx.inst, def, id, change, ctx.by.clone())
+        .await
+        .map(|_| "The earlier values are back.".to_string());
+    card_after(&ctx, def, id, restored, message_only).await
 }

@@ -12,7 +12,7 @@ use crate::instances::Instance;
 use crate::schema::{INVOICES, ModuleDef, PROJECTS};
 use crate::web::Ctx;
 use crate::web::WebError;
-use crate::web::hub::{CardExtras, detail_page, money};
+use crate::web::hub::{CardExtras, card_after, money};
 use axum::extract::{Path, RawForm};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -137,39 +137,13 @@ async fn invoice_extras(
     Ok(CardExtras { actions, html: h })
 }
 
-async fn back(
-    state: &AppState,
-    inst: &Instance,
-    s: &SessionInfo,
-    def: &'static ModuleDef,
-    id: i64,
-    r: Result<String, HubError>,
-) -> Result<Response, WebError> {
-    match r {
-        Ok(msg) => detail_page(state, inst, s, def, id, vec![msg], vec![]).await,
-        Err(HubError::Invalid(e)) => {
-            detail_page(
-                state,
-                inst,
-                s,
-                def,
-                id,
-                vec![],
-                e.into_iter()
-                    .map(|e| format!("{}: {}", e.field, e.message))
-                    .collect(),
-            )
-            .await
-        }
-        Err(HubError::Conflict(m)) => detail_page(state, inst, s, def, id, vec![], vec![m]).await,
-        Err(e) => Err(e.into()),
-    }
+/// The invoice and project cards word a refused field with its name: their forms have several.
+fn named(e: crate::hub::records::FieldError) -> String {
+    format!("{}: {}", e.field, e.message)
 }
 
 pub async fn add_line(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
+    ctx: Ctx,
     Path(id): Path<i64>,
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
@@ -186,70 +160,48 @@ pub async fn add_line(
                 unit_price,
                 tax_rate: crate::web::form::value(&f, "tax_rate"),
             };
-            invoices::add_line(&inst, id, line, by)
+            invoices::add_line(&ctx.inst, id, line, ctx.by.clone())
                 .await
                 .map(|()| "Line added.".to_string())
         }
         Err(e) => Err(e),
     };
-    back(&state, &inst, &s, &INVOICES, id, r).await
+    card_after(&ctx, &INVOICES, id, r, named).await
 }
 
 pub async fn remove_line(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
+    ctx: Ctx,
     Path((id, line)): Path<(i64, i64)>,
 ) -> Result<Response, WebError> {
-    let r = invoices::remove_line(&inst, id, line, by)
+    let r = invoices::remove_line(&ctx.inst, id, line, ctx.by.clone())
         .await
         .map(|()| "Line removed.".to_string());
-    back(&state, &inst, &s, &INVOICES, id, r).await
+    card_after(&ctx, &INVOICES, id, r, named).await
 }
 
 pub async fn transition(
-    Ctx {
-        state,
-        inst,
-        s,
-        by: b,
-        ..
-    }: Ctx,
+    ctx: Ctx,
     Path((id, action)): Path<(i64, String)>,
 ) -> Result<Response, WebError> {
+    let (inst, b) = (&ctx.inst, ctx.by.clone());
     let r = match action.as_str() {
-        "issue" => invoices::issue(&inst, id, b)
+        "issue" => invoices::issue(inst, id, b)
             .await
             .map(|n| format!("Invoice {n} issued.")),
-        "paid" => invoices::set_status(&inst, id, "paid", b)
+        "paid" => invoices::set_status(inst, id, "paid", b)
             .await
             .map(|()| "Marked paid.".to_string()),
-        "cancel" => invoices::set_status(&inst, id, "cancelled", b)
+        "cancel" => invoices::set_status(inst, id, "cancelled", b)
             .await
             .map(|()| "Cancelled.".to_string()),
         _ => return Err(WebError::NotFound),
     };
-    back(&state, &inst, &s, &INVOICES, id, r).await
+    card_after(&ctx, &INVOICES, id, r, named).await
 }
 
-pub async fn invoice_project(
-    Ctx {
-        state, inst, s, by, ..
-    }: Ctx,
-    Path(id): Path<i64>,
-) -> Result<Response, WebError> {
-    match invoices::from_project(&inst, id, "23".into(), by).await {
+pub async fn invoice_project(ctx: Ctx, Path(id): Path<i64>) -> Result<Response, WebError> {
+    match invoices::from_project(&ctx.inst, id, "23".into(), ctx.by.clone()).await {
         Ok(inv) => Ok(Redirect::to(&format!("/m/invoices/{inv}")).into_response()),
-        other => {
-            back(
-                &state,
-                &inst,
-                &s,
-                &PROJECTS,
-                id,
-                other.map(|_| String::new()),
-            )
-            .await
-        }
+        Err(e) => card_after(&ctx, &PROJECTS, id, Err(e), named).await,
     }
 }

@@ -20,7 +20,7 @@ pub use search::*;
 
 use super::WebError;
 use super::api::records::{ModuleRef, query_pairs};
-use super::pages::{Chrome, chrome, render, render_refused};
+use super::pages::{Chrome, Notes, chrome, render, render_refused};
 use crate::access::{Action, Permission};
 use crate::app::AppState;
 use crate::auth::signin::SessionInfo;

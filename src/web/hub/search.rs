@@ -38,15 +38,20 @@ pub async fn search_results(
         .collect())
 }
 
+/// The `q` parameter of a search, or `""`.
+fn search_term(query: Option<&str>) -> String {
+    query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
+
 pub async fn search(
     Ctx { state, inst, s, .. }: Ctx,
     RawQuery(q): RawQuery,
 ) -> Result<Response, WebError> {
-    let q = query_pairs(q.as_deref())
-        .into_iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let q = search_term(q.as_deref());
     let results = search_results(&inst, &s, &q).await?;
     // The cross-module list shows each module's best few; every match is one click away, paged.
     let encoded = serde_urlencoded::to_string([("q", q.as_str())]).unwrap_or_default();
@@ -67,11 +72,7 @@ pub async fn search_api(
     Ctx { inst, s, .. }: Ctx,
     RawQuery(q): RawQuery,
 ) -> Result<axum::Json<Json>, crate::web::ApiError> {
-    let q = query_pairs(q.as_deref())
-        .into_iter()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v)
-        .unwrap_or_default();
+    let q = search_term(q.as_deref());
     let results = search_results(&inst, &s, &q).await?;
     Ok(axum::Json(serde_json::json!({
         "items": results.into_iter().map(|(m, link, title)| serde_json::json!({ "module": m, "title": title, "link": link })).collect::<Vec<_>>()

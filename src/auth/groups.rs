@@ -1,8 +1,8 @@
 //! Groups and their permissions, and which users belong to which group. Every change is audited.
 
-use super::Permission;
+use super::accounts::AccountError;
+use crate::access::Permission;
 use crate::audit::{self, By, Entry, Event};
-use crate::auth::accounts::AccountError;
 use crate::instances::Instance;
 use crate::storage::{groups, users};
 use serde_json::json;

@@ -1,10 +1,10 @@
-//! API tokens for connected services: scopes, creation (shown once, stored hashed), expiry,
-//! revocation, and authentication of a bearer token.
+//! API tokens for connected services: creation (shown once, stored hashed), expiry, revocation,
+//! and authentication of a bearer token; the scopes themselves are `access::parse_scopes`.
 
-use super::{Action, Grants, Module, Permission};
+use super::accounts::{AccountError, read_policy};
+use super::cidr;
+use crate::access::{Grants, parse_scopes};
 use crate::audit::{self, By, Entry, Event};
-use crate::auth::accounts::{AccountError, read_policy};
-use crate::auth::cidr;
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
 use crate::instances::Instance;
@@ -15,38 +15,6 @@ use serde_json::json;
 pub use crate::storage::tokens::TokenRow;
 
 pub const TOKEN_PREFIX: &str = "hft_";
-
-/// Expands scopes (`clients:read`, `projects:write`, or any `module:action`) into permissions.
-/// `read` = view and export; `write` = create, edit, delete and import. `admin` is never a scope.
-pub fn parse_scopes(text: &str) -> Result<Vec<Permission>, String> {
-    let mut out = Vec::new();
-    for s in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (m, a) = s.split_once(':').ok_or_else(|| {
-            format!("`{s}` is not a scope: use module:read, module:write or module:action")
-        })?;
-        let module = Module::ALL
-            .into_iter()
-            .find(|x| x.as_str() == m)
-            .ok_or_else(|| format!("unknown module `{m}` in scope `{s}`"))?;
-        let actions: Vec<Action> = match a {
-            "read" => vec![Action::View, Action::Export],
-            "write" => vec![Action::Create, Action::Edit, Action::Delete, Action::Import],
-            other => vec![
-                Action::ALL
-                    .into_iter()
-                    .find(|x| x.as_str() == other)
-                    .ok_or_else(|| format!("unknown action `{other}` in scope `{s}`"))?,
-            ],
-        };
-        out.extend(actions.into_iter().map(|a| Permission::Module(module, a)));
-    }
-    if out.is_empty() {
-        return Err("give at least one scope, e.g. clients:read".into());
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
 
 pub struct NewToken {
     pub id: i64,
@@ -98,7 +66,7 @@ pub async fn create(inst: &Instance, by: By, req: TokenRequest) -> Result<NewTok
         networks.push(n.to_string());
     }
     let networks = (!networks.is_empty()).then(|| networks.join(","));
-    let raw = crypto::random_token(32).map_err(|_| crate::auth::AuthError::Random)?;
+    let raw = crypto::random_token(32).map_err(|_| super::AuthError::Random)?;
     let token = Secret::new(format!("{TOKEN_PREFIX}{}", raw.expose()));
     let hash = crypto::sha256_hex(token.expose().as_bytes());
     let id = inst
@@ -237,26 +205,4 @@ pub async fn authenticate(
 /// Every API token (never the secret, only its id and metadata), for the admin's tokens page.
 pub async fn list(inst: &Instance) -> Result<Vec<TokenRow>, StorageError> {
     inst.db.read(tokens::list).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scopes_expand_and_refuse_admin() {
-        let p = parse_scopes("clients:read, projects:write").unwrap();
-        let s: Vec<String> = p.iter().map(|p| p.to_string()).collect();
-        assert!(
-            s.contains(&"clients:view".to_string()) && s.contains(&"clients:export".to_string())
-        );
-        assert!(
-            s.contains(&"projects:delete".to_string())
-                && s.contains(&"projects:import".to_string())
-        );
-        assert!(!s.contains(&"clients:edit".to_string()));
-        assert!(parse_scopes("admin").is_err());
-        assert!(parse_scopes("clients:fly").is_err());
-        assert!(parse_scopes("").is_err());
-    }
 }
