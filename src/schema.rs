@@ -20,7 +20,8 @@ pub enum Kind {
         min: i64,
         max: i64,
     },
-    /// Money in integer minor units (cents); never floating point.
+    /// Money in integer minor units (cents) of the record's currency; never floating point. Pages
+    /// show and read it in the currency (`hub::money`), the API and CSV keep the integer.
     Money,
     /// One of a fixed set of values.
     Choice(&'static [&'static str]),
@@ -125,7 +126,8 @@ pub const CLIENT_STATUS: &[&str] = &["active", "prospect", "inactive"];
 pub const PROJECT_STATUS: &[&str] = &["planned", "active", "on_hold", "completed", "cancelled"];
 pub const TASK_STATUS: &[&str] = &["open", "in_progress", "blocked", "done"];
 pub const PRIORITY: &[&str] = &["low", "normal", "high", "urgent"];
-pub const INVOICE_STATUS: &[&str] = &["draft", "issued", "paid", "cancelled"];
+/// `cancelled` is a draft given up; `void` an issued invoice withdrawn (its number stays taken).
+pub const INVOICE_STATUS: &[&str] = &["draft", "issued", "paid", "cancelled", "void"];
 pub const CURRENCIES: &[&str] = &[
     "EUR", "PLN", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "CZK",
 ];
@@ -205,8 +207,8 @@ pub static PROJECTS: ModuleDef = ModuleDef {
                 max: 1_000_000,
             },
         ),
-        f("budget_amount", "Budget (amount, cents)", Kind::Money),
-        f("hourly_rate", "Hourly rate (cents)", Kind::Money).default("0"),
+        f("budget_amount", "Budget", Kind::Money),
+        f("hourly_rate", "Hourly rate", Kind::Money).default("0"),
         f("currency", "Currency", Kind::Choice(CURRENCIES)).default("EUR"),
         f("notes", "Notes", Kind::LongText),
     ],
@@ -309,6 +311,7 @@ pub static INVOICES: ModuleDef = ModuleDef {
         "total",
         "issued_at",
         "paid_at",
+        "void_reason",
     ],
     computed_filters: &[f("status", "Status", Kind::Choice(INVOICE_STATUS)).filter()],
 };

@@ -71,6 +71,10 @@ pub enum Event {
     InvoiceLineAdded,
     InvoiceLineRemoved,
     TimeBilled,
+    /// The instance's money settings (currency, tax rates, hourly rate, payment terms, locale).
+    SettingsChanged,
+    /// An issued invoice voided, with the reason; its number stays taken.
+    InvoiceVoided,
     /// The seller's details on invoice documents (legal name, address, tax ID, bank account).
     InvoiceProfileChanged,
     /// Refused requests (403, CSRF, 429) of one address in one minute, counted (see `refusals`).
@@ -132,6 +136,8 @@ impl Event {
         Event::InvoiceLineAdded,
         Event::InvoiceLineRemoved,
         Event::TimeBilled,
+        Event::SettingsChanged,
+        Event::InvoiceVoided,
         Event::InvoiceProfileChanged,
         Event::AccessRefused,
     ];
@@ -191,6 +197,8 @@ impl Event {
             Event::InvoiceLineAdded => "invoice_line_added",
             Event::InvoiceLineRemoved => "invoice_line_removed",
             Event::TimeBilled => "time_billed",
+            Event::SettingsChanged => "settings_changed",
+            Event::InvoiceVoided => "invoice_voided",
             Event::InvoiceProfileChanged => "invoice_profile_changed",
             Event::AccessRefused => "access_refused",
         }

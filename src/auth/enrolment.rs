@@ -20,9 +20,6 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use std::net::IpAddr;
 
-/// Wrong set-up codes allowed per half-finished sign-in.
-const TRIES: i64 = 5;
-
 fn actor_of(u: &users::UserRow) -> Actor {
     Actor::User {
         name: u.username.clone(),
@@ -76,7 +73,7 @@ pub async fn verify_step(
             let (ok, method) = if admin_code_ok {
                 (true, "enrolment_code")
             } else {
-                let emailed = s.code_attempts < TRIES
+                let emailed = s.code_attempts < signin::CODE_TRIES
                     && s.code_expires_at
                         .as_deref()
                         .is_some_and(|e| e > stamp(now).as_str())
@@ -86,22 +83,14 @@ pub async fn verify_step(
                 (emailed, "email")
             };
             if !ok {
-                store::count_code_attempt(tx, &s.id_hash)?;
-                let locked = signin::count_failure(tx, &u, &policy, mail_enabled, &source, now)?;
-                if s.code_attempts + 1 >= TRIES || locked {
-                    store::revoke(tx, &s.id_hash, &stamp(now))?;
-                }
-                audit::write(
+                signin::wrong_code(
                     tx,
+                    &s,
+                    &u,
+                    (&policy, mail_enabled),
+                    &source,
                     now,
-                    Entry::new(
-                        Event::SecondFactorFailed,
-                        actor_of(&u),
-                        u.username.clone(),
-                        source.clone(),
-                    )
-                    .failed()
-                    .with(json!({ "purpose": "enrolment", "attempt": s.code_attempts + 1 })),
+                    json!({ "purpose": "enrolment" }),
                 )?;
                 return Ok(Err(()));
             }

@@ -21,7 +21,8 @@ use std::net::IpAddr;
 /// How long a half-finished sign-in (waiting for a code or a new password) stays usable.
 const PENDING_MINUTES: i64 = 10;
 const CODE_MINUTES: i64 = 10;
-const CODE_TRIES: i64 = 5;
+/// Wrong codes a session may take before it ends.
+pub(crate) const CODE_TRIES: i64 = 5;
 /// `last_seen_at` is refreshed at most this often, so that reads do not each cost a write.
 const TOUCH_SECONDS: i64 = 60;
 
@@ -297,6 +298,39 @@ fn actor_of(u: &users::UserRow) -> Actor {
 }
 
 /// Counts one failure for the user; locks the account at the threshold and tells the admins.
+/// A wrong code for a session that waits for one: counts it against the session and the account,
+/// ends the session after the last try or when the account locks, and logs the failure with
+/// `detail` and the attempt number.
+pub(crate) fn wrong_code(
+    tx: &Transaction,
+    s: &store::SessionRow,
+    u: &users::UserRow,
+    (policy, mail_enabled): (&Policy, bool),
+    source: &str,
+    now: DateTime<Utc>,
+    mut detail: serde_json::Value,
+) -> Result<(), StorageError> {
+    store::count_code_attempt(tx, &s.id_hash)?;
+    let locked = count_failure(tx, u, policy, mail_enabled, source, now)?;
+    if s.code_attempts + 1 >= CODE_TRIES || locked {
+        store::revoke(tx, &s.id_hash, &stamp(now))?;
+    }
+    detail["attempt"] = json!(s.code_attempts + 1);
+    audit::write(
+        tx,
+        now,
+        Entry::new(
+            Event::SecondFactorFailed,
+            actor_of(u),
+            u.username.clone(),
+            source,
+        )
+        .failed()
+        .with(detail),
+    )?;
+    Ok(())
+}
+
 pub(crate) fn count_failure(
     tx: &Transaction,
     u: &users::UserRow,
@@ -622,22 +656,14 @@ pub async fn second_factor_step(
                         .is_some_and(|h| codes::code_matches(s.id_hash.as_bytes(), &typed, h))
             };
             if !ok {
-                store::count_code_attempt(tx, &s.id_hash)?;
-                let locked = count_failure(tx, &u, &policy, mail_enabled, &source, now)?;
-                if s.code_attempts + 1 >= CODE_TRIES || locked {
-                    store::revoke(tx, &s.id_hash, &stamp(now))?;
-                }
-                audit::write(
+                wrong_code(
                     tx,
+                    &s,
+                    &u,
+                    (&policy, mail_enabled),
+                    &source,
                     now,
-                    Entry::new(
-                        Event::SecondFactorFailed,
-                        actor_of(&u),
-                        u.username.clone(),
-                        source.clone(),
-                    )
-                    .failed()
-                    .with(json!({ "method": method, "attempt": s.code_attempts + 1 })),
+                    json!({ "method": method }),
                 )?;
                 return Ok(Err(()));
             }

@@ -1,5 +1,5 @@
 //! Invoices: lines with integer money, computed totals, issuing with a gap-free number per year,
-//! paid/cancelled, and building a draft from a project's unbilled billable time.
+//! paid, cancelled (drafts) or void (issued, with a reason), and building a draft from a project's unbilled billable time.
 
 use super::records::{HubError, create_in, validate};
 use crate::audit::{self, By, Entry, Event};
@@ -196,9 +196,12 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
             };
             let due = match row.get("due_date") {
                 Some(Value::Text(d)) => d.clone(),
-                _ => (issue_date + Duration::days(30))
-                    .format("%Y-%m-%d")
-                    .to_string(),
+                _ => {
+                    let terms = super::settings::read(tx)?.payment_terms_days;
+                    (issue_date + Duration::days(terms))
+                        .format("%Y-%m-%d")
+                        .to_string()
+                }
             };
             let n = store::next_number(tx, issue_date.year())?;
             let number = format!("{}-{n:04}", issue_date.year());
@@ -226,7 +229,8 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
         .await
 }
 
-/// `paid` (from issued) or `cancelled` (from draft or issued; its time entries become unbilled).
+/// `paid` (from issued) or `cancelled` (a draft; its time entries become unbilled). An issued
+/// invoice is not cancelled but voided, with a reason ([`void`]).
 pub async fn set_status(
     inst: &Instance,
     id: i64,
@@ -242,8 +246,13 @@ pub async fn set_status(
             };
             let allowed = matches!(
                 (from.as_str(), to),
-                ("issued", "paid") | ("draft", "cancelled") | ("issued", "cancelled")
+                ("issued", "paid") | ("draft", "cancelled")
             );
+            if from == "issued" && to == "cancelled" {
+                return Err(HubError::Conflict(
+                    "an issued invoice is voided, with a reason, not cancelled".into(),
+                ));
+            }
             if !allowed {
                 return Err(HubError::Conflict(format!(
                     "an invoice that is {from} cannot become {to}"
@@ -262,6 +271,52 @@ pub async fn set_status(
                 by.now,
                 invoice_entry(Event::RecordUpdated, &by, id)
                     .with(json!({ "status": to, "time_entries_released": released })),
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// Longest reason for voiding an invoice, in characters.
+pub const VOID_REASON_MAX: usize = 500;
+
+/// Voids an issued invoice: its status becomes `void`, the reason is kept with it and in the
+/// security log, the number stays taken (numbering remains gap-free) and its time entries become
+/// unbilled again. Without a reason nothing changes.
+pub async fn void(inst: &Instance, id: i64, reason: String, by: By) -> Result<(), HubError> {
+    // Counted as sent, as the OpenAPI `maxLength` counts; free text like a record's notes.
+    let too_long = reason.chars().count() > VOID_REASON_MAX;
+    let reason = reason.trim().to_string();
+    if reason.is_empty() || too_long {
+        return Err(HubError::field(
+            "reason",
+            format!("say why the invoice is void (1–{VOID_REASON_MAX} characters)"),
+        ));
+    }
+    inst.db
+        .write(move |tx| -> Result<(), HubError> {
+            ensure_status(tx, id, "issued")?;
+            let now = stamp(by.now);
+            if !store::set_void(tx, id, &reason, &now)? {
+                return Err(HubError::Conflict(
+                    "this invoice is no longer issued".into(),
+                ));
+            }
+            let released = store::release_time(tx, id, &now)?;
+            record_status(tx, id, &by, "issued", "void")?;
+            let number = match recs::get(tx, &INVOICES, id)?.and_then(|r| r.get("number").cloned())
+            {
+                Some(Value::Text(n)) => n,
+                _ => String::new(),
+            };
+            audit::write(
+                tx,
+                by.now,
+                invoice_entry(Event::InvoiceVoided, &by, id).with(json!({
+                    "number": number,
+                    "reason": reason,
+                    "time_entries_released": released
+                })),
             )?;
             Ok(())
         })

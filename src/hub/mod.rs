@@ -8,7 +8,9 @@ pub mod invoice_document;
 pub mod invoice_pdf;
 pub mod invoice_profile;
 pub mod invoices;
+pub mod money;
 pub mod records;
+pub mod settings;
 pub mod views;
 
 /// A field's value as records carry it (storage's own type, named here for the layers above).

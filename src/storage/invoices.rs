@@ -181,3 +181,17 @@ pub fn project_billing(
         )
         .optional()?)
 }
+
+/// Voids an issued invoice with its reason; the number stays with it (numbers are never reused).
+pub fn set_void(
+    tx: &Transaction,
+    invoice: i64,
+    reason: &str,
+    now: &str,
+) -> Result<bool, StorageError> {
+    Ok(tx.execute(
+        "UPDATE invoices SET status = 'void', void_reason = ?2, updated_at = ?3, version = version + 1
+         WHERE id = ?1 AND status = 'issued'",
+        params![invoice, reason, now],
+    )? == 1)
+}

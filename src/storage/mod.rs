@@ -16,6 +16,7 @@ mod search;
 pub mod sessions;
 pub mod settings;
 mod snapshot;
+pub mod tax_rates;
 pub mod tokens;
 pub mod users;
 mod value;

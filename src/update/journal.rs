@@ -2,7 +2,7 @@
 //! before the next begins, so that after a crash `update recover` knows exactly what to undo or
 //! finish.
 
-use crate::fsutil;
+use super::record_file::{self, RecordFileError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -128,46 +128,15 @@ pub struct Journal {
 pub const FILE: &str = "journal.json";
 
 /// Why the journal could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    #[error("{}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Encode(#[source] serde_json::Error),
-}
+pub type JournalError = RecordFileError;
 
 pub fn load(dir: &Path) -> Result<Option<Journal>, JournalError> {
-    let path = dir.join(FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| JournalError::Parse { path, source }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(JournalError::Read { path, source }),
-    }
+    record_file::read(&dir.join(FILE))
 }
 
 /// Writes the journal durably (temp file, fsync, rename, fsync of the directory).
 pub fn save(dir: &Path, j: &Journal) -> Result<(), JournalError> {
-    let path = dir.join(FILE);
-    let text = serde_json::to_vec_pretty(j).map_err(JournalError::Encode)?;
-    fsutil::write_atomic(&path, &text, 0o600).map_err(|source| JournalError::Write { path, source })
+    record_file::write(&dir.join(FILE), j)
 }
 
 #[cfg(test)]

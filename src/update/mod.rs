@@ -9,6 +9,7 @@ pub mod apply;
 pub mod bundle;
 pub mod journal;
 pub mod probe;
+pub mod record_file;
 pub mod runtime;
 pub mod state;
 pub mod trust;

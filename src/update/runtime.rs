@@ -3,7 +3,7 @@
 //! instance. `serve` writes the record once it is ready; `update apply` reads it to stop, restart and
 //! recognise the new version; restore and update check the lock.
 
-use crate::fsutil;
+use super::record_file::{self, RecordFileError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -13,26 +13,8 @@ use std::path::{Path, PathBuf};
 /// Why the run record could not be read, written or made.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    #[error("{}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Encode(#[source] serde_json::Error),
+    #[error(transparent)]
+    File(#[from] RecordFileError),
     /// `getrandom::Error` is not a `std::error::Error` without its `std` feature, so it is shown only.
     #[error("no randomness for the boot id: {0}")]
     Randomness(getrandom::Error),
@@ -81,21 +63,12 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 pub fn write(data_dir: &Path, rec: &RunRecord) -> Result<(), RuntimeError> {
-    let text = serde_json::to_vec_pretty(rec).map_err(RuntimeError::Encode)?;
-    let path = path(data_dir);
-    fsutil::write_atomic(&path, &text, 0o600).map_err(|source| RuntimeError::Write { path, source })
+    Ok(record_file::write(&path(data_dir), rec)?)
 }
 
 /// The last record written, whether or not that server still runs (see `serve::server_running`).
 pub fn read(data_dir: &Path) -> Result<Option<RunRecord>, RuntimeError> {
-    let path = path(data_dir);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| RuntimeError::Parse { path, source }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(RuntimeError::Read { path, source }),
-    }
+    Ok(record_file::read(&path(data_dir))?)
 }
 
 /// The systemd unit this process runs in, from its cgroup (`0::/system.slice/holdfast.service`).

@@ -1,6 +1,7 @@
 //! What the appliance remembers about updates: the security epoch it has reached, the newest time it
 //! has seen (so a clock moved back cannot revive an old bundle), and the history of attempts.
 
+use super::record_file::{self, RecordFileError};
 use crate::fsutil;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,26 +10,8 @@ use std::path::{Path, PathBuf};
 /// Why the update state could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("{}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Parse {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Encode(#[source] serde_json::Error),
+    #[error(transparent)]
+    File(#[from] RecordFileError),
     #[error("{0}")]
     OwnVersion(#[source] semver::Error),
     #[error("recorded version {version}: {source}")]
@@ -65,14 +48,7 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 pub fn load(data_dir: &Path) -> Result<UpdateState, StateError> {
-    let path = path(data_dir);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            serde_json::from_str(&text).map_err(|source| StateError::Parse { path, source })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(UpdateState::default()),
-        Err(source) => Err(StateError::Read { path, source }),
-    }
+    Ok(record_file::read(&path(data_dir))?.unwrap_or_default())
 }
 
 /// Records an attempt and moves `last_seen_time` forward (never back).
@@ -112,10 +88,9 @@ pub fn note(
 
 fn save(data_dir: &Path, st: &UpdateState) -> Result<(), StateError> {
     let dir = data_dir.join("update");
-    fsutil::ensure_private_dir(&dir).map_err(|source| StateError::Write { path: dir, source })?;
-    let text = serde_json::to_vec_pretty(st).map_err(StateError::Encode)?;
-    let path = path(data_dir);
-    fsutil::write_atomic(&path, &text, 0o600).map_err(|source| StateError::Write { path, source })
+    fsutil::ensure_private_dir(&dir)
+        .map_err(|source| RecordFileError::Write { path: dir, source })?;
+    Ok(record_file::write(&path(data_dir), st)?)
 }
 
 /// After a completed update: the new version, the security epoch moved up (never down) and the

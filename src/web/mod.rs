@@ -647,6 +647,27 @@ pub fn routes() -> Vec<Route> {
             Perm(Permission::Module(Module::Invoices, Edit)),
             post(hub::transition),
         ),
+        // Voiding an issued invoice: a page that asks for the reason, and its form.
+        r(
+            "GET",
+            "/m/invoices/{id}/void",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            get(hub::void_form),
+        ),
+        r(
+            "POST",
+            "/m/invoices/{id}/void",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            post(hub::void_submit),
+        ),
+        r(
+            "POST",
+            "/api/v1/invoices/{id}/void",
+            Perm(Permission::Module(Module::Invoices, Edit)),
+            post(api::invoices::void),
+        ),
+        r("GET", "/admin/money", admin, get(admin::money)),
+        r("POST", "/admin/money", admin, post(admin::save_money)),
         r(
             "GET",
             "/m/invoices/{id}/document",

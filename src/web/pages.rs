@@ -195,10 +195,11 @@ async fn dashboard(
         "61–90 days",
         "over 90 days",
     ];
+    let locale = crate::hub::settings::locale(inst).await?;
     let aged_bars: Vec<(String, i64, String)> = labels
         .iter()
         .zip(aged.iter())
-        .map(|(l, v)| (l.to_string(), *v, super::hub::money(*v)))
+        .map(|(l, v)| (l.to_string(), *v, super::hub::money(*v, locale)))
         .collect();
     Ok(HomePage {
         c: Chrome::bare(String::new()),

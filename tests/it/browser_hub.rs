@@ -104,7 +104,7 @@ async fn a_working_day_in_the_hub() {
         .await
         .unwrap();
     field(&b, "name", "Timetable redesign").await;
-    field(&b, "hourly_rate", "15000").await;
+    field(&b, "hourly_rate", "150.00").await;
     field(&b, "manager", "office").await;
     save(&b).await;
     b.wait_for_text("Timetable redesign", WAIT).await.unwrap();

@@ -255,7 +255,10 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
         .post(&format!("/api/v1/invoices/{other}/issue"), json!({}))
         .await;
     let r = admin
-        .post(&format!("/api/v1/invoices/{other}/cancel"), json!({}))
+        .post(
+            &format!("/api/v1/invoices/{other}/void"),
+            json!({ "reason": "wrong client address" }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let page = admin.get(&format!("/m/invoices/{other}/document")).await;

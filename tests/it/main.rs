@@ -32,6 +32,7 @@ mod hub_csv;
 mod hub_documents;
 mod hub_invoice_document;
 mod hub_invoices;
+mod hub_money;
 mod hub_pages;
 mod hub_permissions;
 mod hub_records;

@@ -1,11 +1,12 @@
 //! Administration pages, one file per section: users, groups and permissions, policy and notice,
-//! security log (with exports), mail, API tokens, backups and updates (the operator's instance
+//! security log (with exports), mail, money settings, API tokens, backups and updates (the operator's instance
 //! only). What several sections share (the index page, messages the admin can act on) lives here.
 
 mod backups;
 mod groups;
 mod log;
 mod mail;
+mod money;
 mod policy;
 mod tokens;
 mod updates;
@@ -15,6 +16,7 @@ pub use backups::*;
 pub use groups::*;
 pub use log::*;
 pub use mail::*;
+pub use money::*;
 pub use policy::*;
 pub use tokens::*;
 pub use updates::*;

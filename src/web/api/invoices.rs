@@ -1,4 +1,5 @@
-//! Invoice-specific API: lines, issue, paid, cancel, and a draft from a project's unbilled time.
+//! Invoice-specific API: lines, issue, paid, cancel (drafts), void (issued, with a reason), and a
+//! draft from a project's unbilled time. Money is integer minor units of the invoice's currency.
 
 use super::ApiJson;
 use super::ApiPath;
@@ -19,7 +20,7 @@ pub struct LineBody {
     description: String,
     /// Decimal quantity as text or number, up to three decimals.
     quantity: Value,
-    /// Price per unit in cents.
+    /// Price per unit in integer minor units of the invoice's currency (9550 = 95.50).
     unit_price: i64,
     /// Percent, up to three decimals (e.g. 23 or 8.5).
     tax_rate: Value,
@@ -81,6 +82,22 @@ pub async fn transition(
         "cancel" => invoices::set_status(&inst, id, "cancelled", b).await?,
         _ => return Err(crate::web::WebError::NotFound.into()),
     }
+    Ok(Json(with_lines(&inst, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoidBody {
+    reason: String,
+}
+
+/// Voids an issued invoice; the reason is required (an empty one is refused with 422).
+pub async fn void(
+    Ctx { inst, by, .. }: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<VoidBody>,
+) -> Result<Json<Value>, ApiError> {
+    invoices::void(&inst, id, b.reason, by).await?;
     Ok(Json(with_lines(&inst, id).await?))
 }
 

@@ -17,6 +17,19 @@ fn error_ref() -> Value {
 
 /// The JSON schema of one field as a request may send it (`required`: a value must be given and
 /// may not be blank; `nullable`: `null` empties it).
+/// How every amount of money is written in the API (pages show and read it in the currency).
+const MINOR_UNITS: &str = "integer minor units of the record's currency, e.g. 9550 = 95.50";
+
+/// An invoice's amounts: integers in the invoice's currency's minor units.
+fn invoice_money(read_only: bool) -> Value {
+    let mut s = json!({ "type": "integer", "format": "int64",
+        "description": "integer minor units of the invoice's currency, e.g. 9550 = 95.50" });
+    if read_only {
+        s["readOnly"] = json!(true);
+    }
+    s
+}
+
 fn input_schema(f: &Field, required: bool, nullable: bool) -> Value {
     let mut s = match f.kind {
         Kind::Text { max } => json!({ "type": "string", "maxLength": max,
@@ -34,7 +47,7 @@ fn input_schema(f: &Field, required: bool, nullable: bool) -> Value {
             json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max })
         }
         Kind::Money => json!({ "type": "integer", "format": "int64", "minimum": 0,
-            "maximum": schema::MONEY_MAX, "description": "minor units (cents)" }),
+            "maximum": schema::MONEY_MAX, "description": MINOR_UNITS }),
         Kind::Choice(opts) => json!({ "type": "string", "enum": opts }),
         Kind::Ref(m) => json!({ "type": "integer", "format": "int64", "minimum": 1,
             "description": format!("id of a {} (an id that does not exist is refused with 409)",
@@ -49,7 +62,10 @@ fn input_schema(f: &Field, required: bool, nullable: bool) -> Value {
         }
     };
     if let Some(d) = f.default {
-        s["description"] = json!(format!("default {d}"));
+        s["description"] = match s["description"].as_str() {
+            Some(what) => json!(format!("{what}; default {d}")),
+            None => json!(format!("default {d}")),
+        };
     }
     if nullable {
         s["nullable"] = json!(true);
@@ -69,9 +85,10 @@ fn output_schema(f: &Field) -> Value {
         }
         Kind::Date => json!({ "type": "string", "format": "date" }),
         Kind::Bool => json!({ "type": "boolean" }),
-        Kind::Int { .. } | Kind::Money | Kind::Ref(_) => {
+        Kind::Int { .. } | Kind::Ref(_) => {
             json!({ "type": "integer", "format": "int64" })
         }
+        Kind::Money => json!({ "type": "integer", "format": "int64", "description": MINOR_UNITS }),
         Kind::Choice(opts) => json!({ "type": "string", "enum": opts }),
     };
     if !f.required {
@@ -179,6 +196,7 @@ fn record_schema(def: &ModuleDef) -> Value {
     for c in def.computed {
         let s = match def.computed_filters.iter().find(|f| f.name == *c) {
             Some(f) => output_schema(f),
+            None if ["subtotal", "tax_total", "total"].contains(c) => invoice_money(true),
             None => json!({ "nullable": true }),
         };
         let mut s = s;
@@ -594,6 +612,26 @@ fn special_op(method: &str, path: &str) -> Option<Op> {
             op.conflict = true;
             op
         }
+        ("POST", "/api/v1/invoices/{id}/void") => {
+            let mut op = with_body(
+                Op::new(vec![(
+                    200,
+                    json_response(
+                        "Voided: status `void`, the number kept",
+                        invoice_with_lines_ref(),
+                    ),
+                )]),
+                object(
+                    json!({ "reason": { "type": "string", "minLength": 1,
+                        "maxLength": crate::hub::invoices::VOID_REASON_MAX,
+                        "pattern": schema::NOT_BLANK_PATTERN,
+                        "description": "why the issued invoice is void (kept with it and in the security log)" } }),
+                    &["reason"],
+                ),
+            );
+            op.conflict = true;
+            op
+        }
         ("POST", "/api/v1/invoices/{id}/{action}") => {
             let mut op = Op::new(vec![(
                 200,
@@ -800,7 +838,8 @@ fn components() -> Value {
                                  "pattern": schema::NOT_BLANK_PATTERN },
                 "quantity": decimal(crate::hub::invoices::MAX_QUANTITY, false),
                 "unit_price": { "type": "integer", "format": "int64", "minimum": 0,
-                                "maximum": schema::MONEY_MAX },
+                                "maximum": schema::MONEY_MAX,
+                                "description": "integer minor units of the invoice's currency, e.g. 9550 = 95.50" },
                 "tax_rate": decimal(crate::hub::invoices::MAX_TAX_RATE, true),
             }),
             &["description", "quantity", "unit_price", "tax_rate"],

@@ -55,11 +55,12 @@ pub async fn detail_page(
     let (state, inst, s) = (&ctx.state, &*ctx.inst, &*ctx.s);
     let row = records::get(inst, def, id).await?;
     let titles = ref_titles(inst, s, def, std::slice::from_ref(&row)).await?;
+    let locale = crate::hub::settings::locale(inst).await?;
     let mut fields: Vec<FieldView> = def
         .fields
         .iter()
         .map(|f| {
-            let c = display(def, f.name, row.get(f.name), &titles);
+            let c = display(def, f.name, &row, &titles, locale);
             FieldView {
                 label: f.label,
                 text: c.text,
@@ -68,7 +69,7 @@ pub async fn detail_page(
         })
         .collect();
     for c in def.computed {
-        let cell = display(def, c, row.get(c), &titles);
+        let cell = display(def, c, &row, &titles, locale);
         let label = match *c {
             "number" => "Number",
             "status" => "Status",
@@ -77,6 +78,7 @@ pub async fn detail_page(
             "total" => "Total",
             "issued_at" => "Issued at",
             "paid_at" => "Paid at",
+            "void_reason" => "Reason for voiding",
             "invoice_id" => "Billed on invoice",
             "current_version" => "Current version",
             _ => "Other",

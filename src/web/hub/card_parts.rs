@@ -1,18 +1,22 @@
-//! Module-specific parts of record cards: invoice lines and actions, the project's "invoice the
-//! unbilled time" action, document versions and upload.
+//! Module-specific parts of record cards: invoice lines and actions (voiding asks for a reason on
+//! its own page), the project's "invoice the unbilled time" action, document versions and upload.
 
 use crate::access::{Action, Module, Permission};
 use crate::app::AppState;
 use crate::auth::signin::SessionInfo;
 use crate::hub::Value;
 use crate::hub::invoices::{self, LineInput};
+use crate::hub::money::{self as fmt_money, Locale};
 use crate::hub::records::HubError;
+use crate::hub::settings::{self as money_settings, MoneySettings};
 use crate::hub::views::Row;
 use crate::instances::Instance;
 use crate::schema::{INVOICES, ModuleDef, PROJECTS};
 use crate::web::Ctx;
 use crate::web::WebError;
-use crate::web::hub::{CardExtras, card_after, money};
+use crate::web::hub::{CardExtras, card_after};
+use crate::web::pages::{Chrome, chrome, render_refused};
+use askama::Template;
 use axum::extract::{Path, RawForm};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -54,6 +58,8 @@ async fn invoice_extras(
     row: &Row,
 ) -> Result<CardExtras, WebError> {
     let lines = invoices::lines(inst, row.id).await?;
+    let settings = money_settings::get(inst).await?;
+    let locale = settings.locale;
     let status = match row.get("status") {
         Some(Value::Text(t)) => t.clone(),
         _ => String::new(),
@@ -63,24 +69,25 @@ async fn invoice_extras(
         _ => String::new(),
     };
     let amount = |k: &str| match row.get(k) {
-        Some(Value::Integer(i)) => money(*i),
-        _ => "0.00".into(),
+        Some(Value::Integer(i)) => fmt_money::format_in(*i, &currency, locale),
+        _ => fmt_money::format_in(0, &currency, locale),
     };
-    let editable = status == "draft"
-        && s.grants
-            .allows(Permission::Module(Module::Invoices, Action::Edit));
+    let may_edit = s
+        .grants
+        .allows(Permission::Module(Module::Invoices, Action::Edit));
+    let editable = status == "draft" && may_edit;
     let csrf = esc(&s.csrf);
     let mut h = String::from(
-        "<h2>Lines</h2><div class=\"table-wrap\"><table class=\"data\"><thead><tr><th>Description</th><th>Qty</th><th>Unit price</th><th>Tax</th><th class=\"money\">Net</th><th></th></tr></thead><tbody>",
+        "<h2>Lines</h2><div class=\"table-wrap\"><table class=\"data\"><thead><tr><th>Description</th><th>Qty</th><th class=\"money\">Unit price</th><th>Tax</th><th class=\"money\">Net</th><th></th></tr></thead><tbody>",
     );
     for l in &lines {
         h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td class=\"money\">{}</td><td>{}%</td><td class=\"money\">{}</td><td>",
+            "<tr><td>{}</td><td>{}</td><td class=\"money\">{}</td><td>{}</td><td class=\"money\">{}</td><td>",
             esc(&l.description),
-            format_args!("{}.{:03}", l.quantity_milli / 1000, l.quantity_milli % 1000),
-            money(l.unit_price),
-            format_args!("{}.{:02}", l.tax_rate_bp / 100, l.tax_rate_bp % 100),
-            money(l.net)
+            fmt_money::format_quantity(l.quantity_milli, locale),
+            fmt_money::format(l.unit_price, locale),
+            fmt_money::format_percent(l.tax_rate_bp, locale),
+            fmt_money::format(l.net, locale)
         ));
         if editable {
             h.push_str(&format!(
@@ -91,25 +98,36 @@ async fn invoice_extras(
         h.push_str("</td></tr>");
     }
     h.push_str(&format!(
-        "</tbody></table></div><dl class=\"fields\"><dt>Status</dt><dd><span class=\"tag\">{}</span></dd><dt>Subtotal</dt><dd>{} {}</dd><dt>Tax</dt><dd>{} {}</dd><dt>Total</dt><dd><strong>{} {}</strong></dd></dl>",
-        esc(&status), amount("subtotal"), esc(&currency), amount("tax_total"), esc(&currency), amount("total"), esc(&currency)
+        "</tbody></table></div><dl class=\"fields\"><dt>Status</dt><dd><span class=\"tag\">{}</span></dd><dt>Subtotal</dt><dd>{}</dd><dt>Tax</dt><dd>{}</dd><dt>Total</dt><dd><strong>{}</strong></dd></dl>",
+        esc(&status),
+        esc(&amount("subtotal")),
+        esc(&amount("tax_total")),
+        esc(&amount("total"))
     ));
     if editable {
         h.push_str(&format!(
             "<form method=\"post\" action=\"/m/invoices/{}/lines\" class=\"form-grid\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <label class=\"wide\">Description <input name=\"description\" required maxlength=\"500\"></label>\
              <label>Quantity <input name=\"quantity\" inputmode=\"decimal\" value=\"1\" required></label>\
-             <label>Unit price (cents) <input name=\"unit_price\" type=\"number\" min=\"0\" step=\"1\" required></label>\
-             <label>Tax rate (%) <input name=\"tax_rate\" inputmode=\"decimal\" value=\"23\" required></label>\
+             <label>Unit price ({}) <input name=\"unit_price\" type=\"text\" inputmode=\"decimal\" autocomplete=\"off\" placeholder=\"{}\" required></label>\
+             <label>Tax rate <select name=\"tax_rate\">{}</select></label>\
              <div class=\"wide\"><button class=\"button secondary\" type=\"submit\">Add line</button></div></form>",
+            row.id,
+            esc(&currency),
+            esc(&fmt_money::format_plain(9550, locale)),
+            tax_options(&settings)
+        ));
+    }
+    if status == "issued" && may_edit {
+        // Voiding cannot be undone: it has its own page that asks for the reason.
+        h.push_str(&format!(
+            "<p><a class=\"button danger\" href=\"/m/invoices/{}/void\">Void invoice…</a></p>",
             row.id
         ));
     }
     h.push_str(&crate::web::invoice_pages::card_links(s, row.id));
     let mut actions = Vec::new();
-    if s.grants
-        .allows(Permission::Module(Module::Invoices, Action::Edit))
-    {
+    if may_edit {
         match status.as_str() {
             "draft" => {
                 actions.push((
@@ -118,7 +136,7 @@ async fn invoice_extras(
                 ));
                 actions.push((
                     format!("/m/invoices/{}/do/cancel", row.id),
-                    "Cancel".to_string(),
+                    "Discard draft".to_string(),
                 ));
             }
             "issued" => {
@@ -126,15 +144,33 @@ async fn invoice_extras(
                     format!("/m/invoices/{}/do/paid", row.id),
                     "Mark paid".to_string(),
                 ));
-                actions.push((
-                    format!("/m/invoices/{}/do/cancel", row.id),
-                    "Cancel".to_string(),
-                ));
             }
             _ => {}
         }
     }
     Ok(CardExtras { actions, html: h })
+}
+
+/// The `<option>`s of the configured tax rates, the default one selected. The value is the rate
+/// in percent as the API takes it ("23.00").
+fn tax_options(settings: &MoneySettings) -> String {
+    let any_default = settings.tax_rates.iter().any(|r| r.is_default);
+    settings
+        .tax_rates
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let selected = r.is_default || (!any_default && i == 0);
+            format!(
+                "<option value=\"{}.{:02}\"{}>{} ({})</option>",
+                r.rate_bp / 100,
+                r.rate_bp % 100,
+                if selected { " selected" } else { "" },
+                esc(&r.name),
+                esc(&fmt_money::format_percent(r.rate_bp, settings.locale))
+            )
+        })
+        .collect()
 }
 
 /// The invoice and project cards word a refused field with its name: their forms have several.
@@ -148,10 +184,13 @@ pub async fn add_line(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let f = crate::web::form::pairs(&raw);
-    let price = crate::web::form::value(&f, "unit_price")
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| HubError::field("unit_price", "must be a whole number of cents"));
+    let locale: Locale = money_settings::locale(&ctx.inst).await?;
+    let price = fmt_money::parse(
+        &crate::web::form::value(&f, "unit_price"),
+        locale,
+        crate::schema::MONEY_MAX,
+    )
+    .map_err(|e| HubError::field("unit price", e.to_string()));
     let r = match price {
         Ok(unit_price) => {
             let line = LineInput {
@@ -193,15 +232,96 @@ pub async fn transition(
             .map(|()| "Marked paid.".to_string()),
         "cancel" => invoices::set_status(inst, id, "cancelled", b)
             .await
-            .map(|()| "Cancelled.".to_string()),
+            .map(|()| "Draft discarded.".to_string()),
         _ => return Err(WebError::NotFound),
     };
     card_after(&ctx, &INVOICES, id, r, named).await
 }
 
 pub async fn invoice_project(ctx: Ctx, Path(id): Path<i64>) -> Result<Response, WebError> {
-    match invoices::from_project(&ctx.inst, id, "23".into(), ctx.by.clone()).await {
+    let bp = money_settings::get(&ctx.inst).await?.default_rate_bp();
+    let rate = format!("{}.{:02}", bp / 100, bp % 100);
+    match invoices::from_project(&ctx.inst, id, rate, ctx.by.clone()).await {
         Ok(inv) => Ok(Redirect::to(&format!("/m/invoices/{inv}")).into_response()),
         Err(e) => card_after(&ctx, &PROJECTS, id, Err(e), named).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "invoice_void.html")]
+struct VoidPage {
+    c: Chrome,
+    id: i64,
+    number: String,
+    total: String,
+    reason: String,
+    errors: Vec<String>,
+}
+
+async fn void_page(
+    ctx: &Ctx,
+    id: i64,
+    reason: String,
+    errors: Vec<String>,
+) -> Result<Response, WebError> {
+    let row = crate::hub::records::get(&ctx.inst, &INVOICES, id).await?;
+    if row.get("status") != Some(&Value::Text("issued".into())) {
+        return card_after(
+            ctx,
+            &INVOICES,
+            id,
+            Err(HubError::Conflict(
+                "only an issued invoice can be voided".into(),
+            )),
+            named,
+        )
+        .await;
+    }
+    let locale = money_settings::locale(&ctx.inst).await?;
+    let number = match row.get("number") {
+        Some(Value::Text(n)) => n.clone(),
+        _ => String::new(),
+    };
+    let currency = match row.get("currency") {
+        Some(Value::Text(c)) => c.clone(),
+        _ => String::new(),
+    };
+    let total = match row.get("total") {
+        Some(Value::Integer(t)) => fmt_money::format_in(*t, &currency, locale),
+        _ => String::new(),
+    };
+    let refused = !errors.is_empty();
+    render_refused(
+        &VoidPage {
+            c: chrome(&ctx.state, &ctx.inst, Some(&ctx.s)).await?,
+            id,
+            number,
+            total,
+            reason,
+            errors,
+        },
+        refused,
+    )
+}
+
+/// `GET /m/invoices/{id}/void`: what voiding does, and the reason it needs.
+pub async fn void_form(ctx: Ctx, Path(id): Path<i64>) -> Result<Response, WebError> {
+    void_page(&ctx, id, String::new(), vec![]).await
+}
+
+/// `POST /m/invoices/{id}/void`: voids with the reason given; without one, nothing changes and
+/// the page asks again.
+pub async fn void_submit(
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let reason = crate::web::form::value(&crate::web::form::pairs(&raw), "reason");
+    match invoices::void(&ctx.inst, id, reason.clone(), ctx.by.clone()).await {
+        Ok(()) => Ok(Redirect::to(&format!("/m/invoices/{id}")).into_response()),
+        Err(HubError::Invalid(e)) => {
+            void_page(&ctx, id, reason, e.into_iter().map(|e| e.message).collect()).await
+        }
+        Err(e) => card_after(&ctx, &INVOICES, id, Err(e), named).await,
     }
 }

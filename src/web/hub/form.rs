@@ -25,9 +25,10 @@ struct FormPage {
     errors: Vec<String>,
 }
 
-fn value_string(v: Option<&Value>, kind: Kind) -> String {
+fn value_string(v: Option<&Value>, kind: Kind, locale: Locale) -> String {
     match (kind, v) {
         (Kind::Bool, Some(Value::Integer(i))) => if *i != 0 { "true" } else { "false" }.into(),
+        (Kind::Money, Some(Value::Integer(i))) => crate::hub::money::format_plain(*i, locale),
         (_, Some(Value::Integer(i))) => i.to_string(),
         (_, Some(Value::Text(t))) => t.clone(),
         _ => String::new(),
@@ -43,13 +44,22 @@ async fn form_page(
     input: &Map<String, Json>,
     errors: Vec<records::FieldError>,
 ) -> Result<Response, WebError> {
+    let money = crate::hub::settings::get(inst).await?;
+    let locale = money.locale;
     let mut fields = Vec::new();
     for f in def.fields {
         let value = match input.get(f.name) {
             Some(Json::String(v)) => v.clone(),
             _ => match existing {
-                Some(r) => value_string(r.get(f.name), f.kind),
-                None => f.default.unwrap_or("").to_string(),
+                Some(r) => value_string(r.get(f.name), f.kind, locale),
+                // A new record starts from the instance's money settings where they apply.
+                None => match (def.module, f.name) {
+                    (_, "currency") => money.currency.clone(),
+                    (crate::access::Module::Projects, "hourly_rate") => {
+                        crate::hub::money::format_plain(money.hourly_rate, locale)
+                    }
+                    _ => f.default.unwrap_or("").to_string(),
+                },
             },
         };
         let widget = match f.kind {
@@ -59,7 +69,10 @@ async fn form_page(
             Kind::Choice(_) | Kind::Ref(_) | Kind::User | Kind::Bool => "select",
             Kind::Date => "date",
             Kind::Email => "email",
-            Kind::Int { .. } | Kind::Money => "number",
+            Kind::Int { .. } => "number",
+            // Typed in the currency with the locale's separators ("1 234,50"), which a number
+            // field would refuse.
+            Kind::Money => "money",
             Kind::Text { .. } => "text",
         };
         let options = options_for(inst, s, f.kind, &value).await?;
@@ -135,6 +148,40 @@ pub async fn new_form(
     form_page(&state, &inst, &s, def, None, &prefill, vec![]).await
 }
 
+/// The money fields of a form, typed in the currency per `locale`, as the integer minor units
+/// records take; a field that does not read as an amount gets its message and the form is shown
+/// again unchanged. An empty field stays empty (no value).
+fn money_input(
+    def: &ModuleDef,
+    input: &Map<String, Json>,
+    locale: Locale,
+) -> Result<Map<String, Json>, Vec<records::FieldError>> {
+    let mut out = input.clone();
+    let mut errors = Vec::new();
+    for f in def.fields.iter().filter(|f| f.kind == Kind::Money) {
+        let Some(Json::String(text)) = input.get(f.name) else {
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        match crate::hub::money::parse(text, locale, schema::MONEY_MAX) {
+            Ok(minor) => {
+                out.insert(f.name.into(), Json::String(minor.to_string()));
+            }
+            Err(e) => errors.push(records::FieldError {
+                field: f.name.into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
 fn form_input(def: &ModuleDef, raw: &[u8]) -> (Map<String, Json>, Option<i64>) {
     let pairs = crate::web::form::pairs(raw);
     let mut m = Map::new();
@@ -157,7 +204,12 @@ pub async fn create(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let (input, _) = form_input(def, &raw);
-    match records::create(&inst, def, input.clone(), by).await {
+    let locale = crate::hub::settings::locale(&inst).await?;
+    let values = match money_input(def, &input, locale) {
+        Ok(v) => v,
+        Err(errs) => return form_page(&state, &inst, &s, def, None, &input, errs).await,
+    };
+    match records::create(&inst, def, values, by).await {
         Ok(rec) => Ok(Redirect::to(&format!("/m/{}/{}", def.slug, rec["id"])).into_response()),
         Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
             form_page(&state, &inst, &s, def, None, &input, errs).await
@@ -184,7 +236,15 @@ pub async fn update(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let (input, version) = form_input(def, &raw);
-    match records::update(&inst, def, id, input.clone(), version, by).await {
+    let locale = crate::hub::settings::locale(&inst).await?;
+    let values = match money_input(def, &input, locale) {
+        Ok(v) => v,
+        Err(errs) => {
+            let row = records::get(&inst, def, id).await?;
+            return form_page(&state, &inst, &s, def, Some(&row), &input, errs).await;
+        }
+    };
+    match records::update(&inst, def, id, values, version, by).await {
         Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
         Err(HubError::Invalid(errs) | HubError::Unresolved(errs)) => {
             let row = records::get(&inst, def, id).await?;

@@ -112,44 +112,44 @@ pub async fn list(
         Err(e) => return Err(e.into()),
     };
     let titles = ref_titles(&inst, &s, def, &page.rows).await?;
+    let fmt = crate::hub::settings::locale(&inst).await?;
     let cols: Vec<&'static schema::Field> = def.fields.iter().filter(|f| f.list).collect();
+    let invoices = def.module == crate::access::Module::Invoices;
     let mut headers: Vec<&'static str> = cols.iter().map(|f| f.label).collect();
-    let extra: Vec<&'static str> = def
-        .computed
-        .iter()
-        .copied()
-        .filter(|c| ["number", "status", "total"].contains(c))
-        .collect();
-    headers.extend(extra.iter().map(|c| match *c {
-        "number" => "Number",
-        "status" => "Status",
-        _ => "Total",
-    }));
+    // Invoices are named by their number (first column, drafts have none yet) and end with their
+    // status and total; every header is pushed together with its cell below, so the two stay in
+    // step.
+    if invoices {
+        headers.insert(0, "Invoice");
+        headers.extend(["Status", "Total"]);
+    }
     let rows = page
         .rows
         .iter()
         .map(|r| {
             let mut cells: Vec<Cell> = cols
                 .iter()
-                .map(|f| display(def, f.name, r.get(f.name), &titles))
+                .map(|f| display(def, f.name, r, &titles, fmt))
                 .collect();
-            cells.extend(extra.iter().map(|c| display(def, c, r.get(c), &titles)));
-            if def.module == crate::access::Module::Invoices {
-                // Invoices are named by their number; drafts have none yet.
-                let num = display(def, "number", r.get("number"), &titles).text;
+            if invoices {
+                let num = display(def, "number", r, &titles, fmt).text;
+                let name = if num == "—" {
+                    format!("Draft #{}", r.id)
+                } else {
+                    num
+                };
                 cells.insert(
                     0,
                     Cell {
-                        text: if num == "—" {
-                            format!("Draft #{}", r.id)
-                        } else {
-                            num
-                        },
+                        text: name,
                         link: None,
                     },
                 );
-                cells.pop();
-                cells.retain(|_| true);
+                cells.push(display(def, "status", r, &titles, fmt));
+                cells.push(Cell {
+                    text: amount_in(r, "total", fmt),
+                    link: None,
+                });
             }
             if cells.first().is_some_and(|c| c.text == "—") {
                 cells[0].text = format!("{} #{}", human(def.singular), r.id);
@@ -157,10 +157,6 @@ pub async fn list(
             ListRow { id: r.id, cells }
         })
         .collect();
-    if def.module == crate::access::Module::Invoices {
-        headers.insert(0, "Invoice");
-        headers.retain(|h| *h != "Number");
-    }
     let mut filters = Vec::new();
     // A filter by a record of a module the caller may not see would list that module's titles.
     for f in def

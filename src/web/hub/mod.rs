@@ -26,6 +26,7 @@ use crate::app::AppState;
 use crate::auth::signin::SessionInfo;
 use crate::hub::Value;
 use crate::hub::csvio::{self, ImportError, Problem};
+use crate::hub::money::Locale;
 use crate::hub::records::{self, HubError, ListParams};
 use crate::hub::views::{self, Row};
 use crate::instances::Instance;
@@ -47,19 +48,22 @@ fn sees(s: &SessionInfo, m: crate::access::Module) -> bool {
     s.grants.allows(Permission::Module(m, Action::View))
 }
 
-/// Cents as "1,234.56".
-pub fn money(cents: i64) -> String {
-    let neg = cents < 0;
-    let c = cents.unsigned_abs();
-    let units = (c / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("{}{grouped}.{:02}", if neg { "-" } else { "" }, c % 100)
+/// Minor units as the locale writes them ("1,234.56" / "1 234,56"), for figures without a currency.
+pub fn money(minor: i64, locale: Locale) -> String {
+    crate::hub::money::format(minor, locale)
+}
+
+/// The amount in column `key` of a row with the row's currency: "1,234.56 EUR".
+fn amount_in(row: &Row, key: &str, locale: Locale) -> String {
+    let minor = match row.get(key) {
+        Some(Value::Integer(i)) => *i,
+        _ => 0,
+    };
+    let currency = match row.get("currency") {
+        Some(Value::Text(c)) => c.as_str(),
+        _ => "",
+    };
+    crate::hub::money::format_in(minor, currency, locale)
 }
 
 fn human(s: &str) -> String {
@@ -113,8 +117,13 @@ struct Cell {
     link: Option<String>,
 }
 
-fn display(def: &ModuleDef, name: &str, v: Option<&Value>, titles: &Titles) -> Cell {
-    let kind = def.field(name).map(|f| f.kind);
+/// Column `name` of a row as a page shows it; amounts in `locale`, with the row's currency.
+fn display(def: &ModuleDef, name: &str, row: &Row, titles: &Titles, locale: Locale) -> Cell {
+    let v = row.get(name);
+    let kind = def
+        .field(name)
+        .or_else(|| def.computed_filters.iter().find(|f| f.name == name))
+        .map(|f| f.kind);
     let none = || Cell {
         text: "—".into(),
         link: None,
@@ -140,13 +149,13 @@ fn display(def: &ModuleDef, name: &str, v: Option<&Value>, titles: &Titles) -> C
             text: if *i != 0 { "yes" } else { "no" }.into(),
             link: None,
         },
-        (Some(Kind::Money), Some(Value::Integer(i))) => Cell {
-            text: money(*i),
+        (Some(Kind::Money), Some(Value::Integer(_))) => Cell {
+            text: amount_in(row, name, locale),
             link: None,
         },
-        (None, Some(Value::Integer(i))) if ["subtotal", "tax_total", "total"].contains(&name) => {
+        (None, Some(Value::Integer(_))) if ["subtotal", "tax_total", "total"].contains(&name) => {
             Cell {
-                text: money(*i),
+                text: amount_in(row, name, locale),
                 link: None,
             }
         }
