@@ -31,6 +31,7 @@ mod hub_access;
 mod hub_api;
 mod hub_csv;
 mod hub_documents;
+mod hub_invoice_document;
 mod hub_invoices;
 mod hub_money;
 mod hub_pages;
