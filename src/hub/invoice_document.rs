@@ -3,7 +3,9 @@
 //! issued; money and quantities written out for people.
 
 use super::invoice_profile::{Profile, lines as text_lines};
+use super::money::{self, Locale};
 use super::records::HubError;
+use super::settings;
 use crate::instances::Instance;
 use crate::schema::{CLIENTS, INVOICES};
 use crate::storage::invoice_document as store;
@@ -79,6 +81,8 @@ pub struct InvoiceDocument {
     pub due_date: Option<String>,
     pub paid_at: Option<String>,
     pub currency: String,
+    /// How amounts, quantities and rates are written (the instance's money locale).
+    pub locale: Locale,
     /// `None` until an administrator saves the invoice profile.
     pub seller: Option<Seller>,
     pub buyer: Buyer,
@@ -136,54 +140,25 @@ impl InvoiceDocument {
         format!("{safe}.pdf")
     }
 
+    /// An amount in the invoice's currency: "1,234.50 EUR" / "1 234,50 PLN".
     pub fn money(&self, minor: i64) -> String {
-        money(minor, &self.currency)
+        money::format_in(minor, &self.currency, self.locale)
     }
-}
 
-/// Minor units as "1,234.50 EUR" (every currency holdfast offers has two decimals).
-pub fn money(minor: i64, currency: &str) -> String {
-    let neg = minor < 0;
-    let m = minor.unsigned_abs();
-    let units = (m / 100).to_string();
-    let mut grouped = String::new();
-    for (i, ch) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(ch);
+    /// An amount without the currency (table cells under a currency heading).
+    pub fn amount(&self, minor: i64) -> String {
+        money::format(minor, self.locale)
     }
-    let sign = if neg { "-" } else { "" };
-    let amount = format!("{sign}{grouped}.{:02}", m % 100);
-    if currency.is_empty() {
-        amount
-    } else {
-        format!("{amount} {currency}")
+
+    /// Thousandths with the trailing zeros cut: 2500 → "2.5" / "2,5".
+    pub fn quantity(&self, milli: i64) -> String {
+        money::format_quantity(milli, self.locale)
     }
-}
 
-/// Thousandths with the trailing zeros cut: 2500 → "2.5", 1000 → "1".
-pub fn quantity(milli: i64) -> String {
-    decimal(milli, 1000)
-}
-
-/// Basis points as a percentage: 2300 → "23%", 850 → "8.5%".
-pub fn rate(bp: i64) -> String {
-    format!("{}%", decimal(bp, 100))
-}
-
-fn decimal(v: i64, scale: i64) -> String {
-    let sign = if v < 0 { "-" } else { "" };
-    let a = v.unsigned_abs();
-    let s = scale.unsigned_abs();
-    let whole = a / s;
-    let frac = a % s;
-    if frac == 0 {
-        return format!("{sign}{whole}");
+    /// Basis points as a percentage: 2300 → "23 %", 850 → "8.5 %".
+    pub fn rate(&self, bp: i64) -> String {
+        money::format_percent(bp, self.locale)
     }
-    let width = s.to_string().len() - 1;
-    let f = format!("{frac:0width$}");
-    format!("{sign}{whole}.{}", f.trim_end_matches('0'))
 }
 
 /// The tax summary: one row per rate, highest rate first. Each line's tax was rounded once when
@@ -316,6 +291,7 @@ pub async fn load(inst: &Instance, id: i64) -> Result<InvoiceDocument, HubError>
                 due_date: text(&row, "due_date"),
                 paid_at: text(&row, "paid_at").map(|t| t.chars().take(10).collect()),
                 currency: text(&row, "currency").unwrap_or_default(),
+                locale: settings::read(c)?.locale,
                 seller,
                 buyer,
                 taxes: tax_summary(&lines),
@@ -389,30 +365,30 @@ mod tests {
 
     #[test]
     fn money_quantities_and_rates_read_as_people_write_them() {
-        assert_eq!(money(123_450, "EUR"), "1,234.50 EUR");
-        assert_eq!(money(5, "PLN"), "0.05 PLN");
-        assert_eq!(money(-100_000_000, "USD"), "-1,000,000.00 USD");
-        assert_eq!(money(0, ""), "0.00");
-        assert_eq!(quantity(2500), "2.5");
-        assert_eq!(quantity(1000), "1");
-        assert_eq!(quantity(1005), "1.005");
-        assert_eq!(quantity(333), "0.333");
-        assert_eq!(rate(2300), "23%");
-        assert_eq!(rate(850), "8.5%");
-        assert_eq!(rate(5), "0.05%");
-        assert_eq!(rate(0), "0%");
+        let mut d = document(DocStatus::Issued);
+        d.currency = "EUR".into();
+        assert_eq!(d.money(123_450), "1,234.50\u{a0}EUR");
+        assert_eq!(d.amount(-100_000_000), "-1,000,000.00");
+        assert_eq!(d.quantity(2500), "2.5");
+        assert_eq!(d.quantity(1005), "1.005");
+        assert_eq!(d.rate(850), "8.5\u{a0}%");
+        d.locale = Locale::Pl;
+        d.currency = "PLN".into();
+        assert_eq!(d.money(123_450), "1\u{a0}234,50\u{a0}PLN");
+        assert_eq!(d.quantity(2500), "2,5");
+        assert_eq!(d.rate(2300), "23\u{a0}%");
     }
 
-    #[test]
-    fn drafts_are_not_titled_as_invoices_and_file_names_are_safe() {
-        let mut d = InvoiceDocument {
+    fn document(status: DocStatus) -> InvoiceDocument {
+        InvoiceDocument {
             id: 7,
-            status: DocStatus::Draft,
+            status,
             number: None,
             issue_date: None,
             due_date: None,
             paid_at: None,
             currency: "EUR".into(),
+            locale: Locale::En,
             seller: None,
             buyer: Buyer::default(),
             lines: vec![],
@@ -421,7 +397,12 @@ mod tests {
             tax_total: 0,
             total: 0,
             notes: None,
-        };
+        }
+    }
+
+    #[test]
+    fn drafts_are_not_titled_as_invoices_and_file_names_are_safe() {
+        let mut d = document(DocStatus::Draft);
         assert_eq!(d.title(), "Draft invoice (not issued)");
         assert_eq!(d.mark(), Some("DRAFT"));
         assert_eq!(d.file_name(), "invoice-draft-7.pdf");

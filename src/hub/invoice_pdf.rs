@@ -4,7 +4,7 @@
 //! placed one per character from the font's own tables (skrifa): Latin text needs no shaping, and
 //! krilla's shaping feature would bring in rustybuzz, which RustSec lists as unmaintained.
 
-use super::invoice_document::{DocStatus, InvoiceDocument, money, quantity, rate};
+use super::invoice_document::{DocStatus, InvoiceDocument};
 use krilla::Document;
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Transform};
@@ -408,10 +408,10 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
         l.y += 14.0;
         let top = l.y;
         l.text(COL_NO, 9.0, false, &(i + 1).to_string());
-        l.right(COL_QTY, 9.0, false, &quantity(line.quantity_milli));
-        l.right(COL_PRICE, 9.0, false, &money(line.unit_price, ""));
-        l.right(COL_TAX, 9.0, false, &rate(line.tax_rate_bp));
-        l.right(RIGHT, 9.0, false, &money(line.net, ""));
+        l.right(COL_QTY, 9.0, false, &doc.quantity(line.quantity_milli));
+        l.right(COL_PRICE, 9.0, false, &doc.amount(line.unit_price));
+        l.right(COL_TAX, 9.0, false, &doc.rate(line.tax_rate_bp));
+        l.right(RIGHT, 9.0, false, &doc.amount(line.net));
         for (k, part) in desc.iter().enumerate() {
             l.y = top + k as f32 * 12.0;
             l.text(COL_DESC, 9.0, false, part);
@@ -435,10 +435,10 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
     for t in &doc.taxes {
         l.room(14.0);
         l.y += 13.0;
-        l.text(MARGIN, 9.0, false, &rate(t.rate_bp));
-        l.right(c_net, 9.0, false, &money(t.net, ""));
-        l.right(c_tax, 9.0, false, &money(t.tax, ""));
-        l.right(RIGHT, 9.0, false, &money(t.gross, ""));
+        l.text(MARGIN, 9.0, false, &doc.rate(t.rate_bp));
+        l.right(c_net, 9.0, false, &doc.amount(t.net));
+        l.right(c_tax, 9.0, false, &doc.amount(t.tax));
+        l.right(RIGHT, 9.0, false, &doc.amount(t.gross));
     }
 
     l.room(60.0);
@@ -452,7 +452,7 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
         let size = if bold { 12.0 } else { 9.5 };
         l.y += size + 5.0;
         l.text(RIGHT - 230.0, size, bold, label);
-        l.right(RIGHT, size, bold, &money(amount, cur));
+        l.right(RIGHT, size, bold, &doc.money(amount));
     }
 
     l.heading("Payment");
@@ -483,7 +483,7 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
     if let Some(d) = &doc.due_date {
         pay.push(format!("Pay by: {d}"));
     }
-    pay.push(format!("Amount: {}", money(doc.total, cur)));
+    pay.push(format!("Amount: {}", doc.money(doc.total)));
     for p in pay {
         l.para(MARGIN, RIGHT - MARGIN, 9.5, &p);
     }
@@ -658,6 +658,7 @@ mod tests {
             due_date: Some("2026-12-31".into()),
             paid_at: None,
             currency: "PLN".into(),
+            locale: crate::hub::money::Locale::Pl,
             seller: Some(Seller {
                 name: "Żółta Łódź sp. z o.o.".into(),
                 address: vec!["ul. Świętokrzyska 12".into(), "00-916 Warszawa".into()],

@@ -103,7 +103,7 @@ fn page(c: Chrome, d: InvoiceDocument, admin: bool) -> DocumentPage {
         payment.push(("Pay by", due.clone()));
     }
     payment.push(("Amount", d.money(d.total)));
-    let plain = |m: i64| document::money(m, "");
+    let plain = |m: i64| d.amount(m);
     DocumentPage {
         c,
         id: d.id,
@@ -123,9 +123,9 @@ fn page(c: Chrome, d: InvoiceDocument, admin: bool) -> DocumentPage {
             .map(|(i, l)| LineView {
                 no: i + 1,
                 description: l.description.clone(),
-                quantity: document::quantity(l.quantity_milli),
+                quantity: d.quantity(l.quantity_milli),
                 unit_price: plain(l.unit_price),
-                rate: document::rate(l.tax_rate_bp),
+                rate: d.rate(l.tax_rate_bp),
                 net: plain(l.net),
             })
             .collect(),
@@ -133,7 +133,7 @@ fn page(c: Chrome, d: InvoiceDocument, admin: bool) -> DocumentPage {
             .taxes
             .iter()
             .map(|t| TaxView {
-                rate: document::rate(t.rate_bp),
+                rate: d.rate(t.rate_bp),
                 net: plain(t.net),
                 tax: plain(t.tax),
                 gross: plain(t.gross),

@@ -56,7 +56,10 @@ fn poppler(env: &Env, name: &str, pdf: &[u8]) -> (String, String) {
     assert!(text.status.success(), "pdftotext failed on {name}");
     (
         String::from_utf8_lossy(&info.stdout).into_owned(),
-        String::from_utf8(text.stdout).expect("pdftotext writes UTF-8"),
+        // The amounts hold no-break spaces ("3,907.74\u{a0}PLN"); read them as spaces.
+        String::from_utf8(text.stdout)
+            .expect("pdftotext writes UTF-8")
+            .replace('\u{a0}', " "),
     )
 }
 
@@ -147,12 +150,12 @@ async fn an_issued_invoice_has_a_document_and_a_pdf_with_both_parties_lines_tax_
         issued["due_date"].as_str().unwrap().to_string(),
         "Konsultacje: zażółć gęślą jaźń".into(),
         // Lines: quantity, unit price, rate, net.
-        "<td class=\"num\">2.5</td><td class=\"num\">1,234.50</td><td class=\"num\">23%</td><td class=\"num\">3,086.25</td>".into(),
+        "<td class=\"num\">2.5</td><td class=\"num\">1,234.50</td><td class=\"num\">23\u{a0}%</td><td class=\"num\">3,086.25</td>".into(),
         // Tax summary, highest rate first: 23 % = 3,086.25 + 2.97 net, 709.84 + 0.68 tax.
-        "<tr><td>23%</td><td class=\"num\">3,089.22</td><td class=\"num\">710.52</td><td class=\"num\">3,799.74</td></tr><tr><td>8%</td><td class=\"num\">100.00</td><td class=\"num\">8.00</td><td class=\"num\">108.00</td></tr>".into(),
-        "<dd>3,189.22 PLN</dd>".into(),
-        "<dd>718.52 PLN</dd>".into(),
-        "3,907.74 PLN".into(),
+        "<tr><td>23\u{a0}%</td><td class=\"num\">3,089.22</td><td class=\"num\">710.52</td><td class=\"num\">3,799.74</td></tr><tr><td>8\u{a0}%</td><td class=\"num\">100.00</td><td class=\"num\">8.00</td><td class=\"num\">108.00</td></tr>".into(),
+        "<dd>3,189.22\u{a0}PLN</dd>".into(),
+        "<dd>718.52\u{a0}PLN</dd>".into(),
+        "3,907.74\u{a0}PLN".into(),
         format!("<dt>Payment reference</dt><dd>{number}</dd>"),
         IBAN.into(),
         "Bank Przykładowy S.A., SWIFT WBKPPLPP".into(),
