@@ -59,12 +59,11 @@ pub async fn policy(inst: &Instance) -> Result<Policy, AccountError> {
 /// Changes one policy setting; refuses bad values with the allowed range and changes nothing.
 pub async fn set_policy(
     inst: &Instance,
-    actor: Actor,
-    source: String,
+    by: By,
     key: String,
     value: String,
-    now: DateTime<Utc>,
 ) -> Result<Policy, AccountError> {
+    let By { actor, source, now } = by;
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let mut p = read_policy(tx)?;
@@ -176,11 +175,10 @@ pub struct Created {
 pub async fn create_user(
     svc: &AuthServices,
     inst: &Instance,
-    actor: Actor,
-    source: String,
+    by: By,
     acc: NewAccount,
-    now: DateTime<Utc>,
 ) -> Result<Created, AccountError> {
+    let By { actor, source, now } = by;
     validate_username(&acc.username)?;
     validate_email(&acc.email)?;
     if let Some(s) = &acc.support {
@@ -265,11 +263,10 @@ fn find(tx: &Transaction, username: &str) -> Result<users::UserRow, AccountError
 pub async fn unlock(
     svc: &AuthServices,
     inst: &Instance,
-    actor: Actor,
-    source: String,
+    by: By,
     username: String,
-    now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
+    let By { actor, source, now } = by;
     let mail = svc.mail_enabled;
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
@@ -310,11 +307,10 @@ pub async fn unlock(
 pub async fn reset_password(
     svc: &AuthServices,
     inst: &Instance,
-    actor: Actor,
-    source: String,
+    by: By,
     username: String,
-    now: DateTime<Utc>,
 ) -> Result<Secret<String>, AccountError> {
+    let By { actor, source, now } = by;
     let temp = temporary_password()?;
     let hash = svc.hasher.hash(temp.clone()).await?;
     inst.db
@@ -466,12 +462,11 @@ pub async fn change_email(
 /// Enables or disables an account. Disabling ends its sessions at once.
 pub async fn set_enabled(
     inst: &Instance,
-    actor: Actor,
-    source: String,
+    by: By,
     username: String,
     enabled: bool,
-    now: DateTime<Utc>,
 ) -> Result<(), AccountError> {
+    let By { actor, source, now } = by;
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let u = find(tx, &username)?;
@@ -525,11 +520,10 @@ fn enabled_admins(conn: &Connection) -> Result<usize, StorageError> {
 /// Ends every session of a user (admin request).
 pub async fn revoke_sessions(
     inst: &Instance,
-    actor: Actor,
-    source: String,
+    by: By,
     username: String,
-    now: DateTime<Utc>,
 ) -> Result<usize, AccountError> {
+    let By { actor, source, now } = by;
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let u = find(tx, &username)?;
@@ -546,13 +540,8 @@ pub async fn revoke_sessions(
 }
 
 /// Ends a support account at once (its sessions too).
-pub async fn revoke_support(
-    inst: &Instance,
-    actor: Actor,
-    source: String,
-    username: String,
-    now: DateTime<Utc>,
-) -> Result<(), AccountError> {
+pub async fn revoke_support(inst: &Instance, by: By, username: String) -> Result<(), AccountError> {
+    let By { actor, source, now } = by;
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let u = find(tx, &username)?;

@@ -72,11 +72,13 @@ mod tests {
         );
         crate::auth::accounts::set_policy(
             &inst,
-            Actor::Console,
-            "console".into(),
+            crate::audit::By {
+                actor: Actor::Console,
+                source: "console".into(),
+                now: t0,
+            },
             "inactive_disable_days".into(),
             "30".into(),
-            t0,
         )
         .await
         .unwrap();

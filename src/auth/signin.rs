@@ -951,11 +951,13 @@ mod tests {
         // A shorter policy applies to passwords already handed out.
         crate::auth::accounts::set_policy(
             &inst,
-            Actor::Console,
-            "console".into(),
+            crate::audit::By {
+                actor: Actor::Console,
+                source: "console".into(),
+                now: t0,
+            },
             "temporary_password_hours".into(),
             "1".into(),
-            t0,
         )
         .await
         .unwrap();

@@ -42,8 +42,11 @@ pub async fn add_user(
     let created = accounts::create_user(
         svc,
         inst,
-        Actor::Console,
-        "console".into(),
+        crate::audit::By {
+            actor: Actor::Console,
+            source: "console".into(),
+            now,
+        },
         NewAccount {
             username: name.into(),
             email: format!("{name}@example.org"),
@@ -51,7 +54,6 @@ pub async fn add_user(
             password: password.map(|p| crate::crypto::Secret::new(p.to_string())),
             support: None,
         },
-        now,
     )
     .await
     .unwrap();

@@ -360,9 +360,8 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             let (k, v) = assignment
                 .split_once('=')
                 .context("write the setting as KEY=VALUE, e.g. lockout_threshold=5")?;
-            let p =
-                accounts::set_policy(&inst, actor, src(), k.trim().into(), v.trim().into(), now)
-                    .await?;
+            let p = accounts::set_policy(&inst, console_by(now), k.trim().into(), v.trim().into())
+                .await?;
             println!("{} = {}", k.trim(), p.get(k.trim()).unwrap_or_default());
             for w in p.asvs_warnings() {
                 println!("note: {w}");
@@ -402,7 +401,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             );
         }
         AdminCommand::Support(SupportCommand::Revoke { name }) => {
-            accounts::revoke_support(&inst, actor, src(), name.clone(), now).await?;
+            accounts::revoke_support(&inst, console_by(now), name.clone()).await?;
             println!("support account `{name}` closed; its sessions are ended");
         }
         AdminCommand::Audit {
@@ -519,8 +518,7 @@ async fn add_account(
     account: NewAccount,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Secret<String>>> {
-    let created =
-        accounts::create_user(svc, inst, Actor::Console, "console".into(), account, now).await?;
+    let created = accounts::create_user(svc, inst, console_by(now), account).await?;
     Ok(created.temporary_password)
 }
 
@@ -556,8 +554,6 @@ async fn user(
     cmd: UserCommand,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    let actor = Actor::Console;
-    let src = || "console".to_string();
     match cmd {
         UserCommand::Add {
             name,
@@ -626,26 +622,26 @@ async fn user(
             }
         }
         UserCommand::Unlock { name } => {
-            accounts::unlock(svc, inst, actor, src(), name.clone(), now).await?;
+            accounts::unlock(svc, inst, console_by(now), name.clone()).await?;
             println!("unlocked `{name}`");
         }
         UserCommand::ResetPassword { name } => {
-            let p = accounts::reset_password(svc, inst, actor, src(), name.clone(), now).await?;
+            let p = accounts::reset_password(svc, inst, console_by(now), name.clone()).await?;
             println!(
                 "temporary password for `{name}` (must be changed at next sign-in; sessions ended): {}",
                 p.expose()
             );
         }
         UserCommand::Disable { name } => {
-            accounts::set_enabled(inst, actor, src(), name.clone(), false, now).await?;
+            accounts::set_enabled(inst, console_by(now), name.clone(), false).await?;
             println!("disabled `{name}`; its sessions are ended");
         }
         UserCommand::Enable { name } => {
-            accounts::set_enabled(inst, actor, src(), name.clone(), true, now).await?;
+            accounts::set_enabled(inst, console_by(now), name.clone(), true).await?;
             println!("enabled `{name}`");
         }
         UserCommand::Revoke { name } => {
-            let n = accounts::revoke_sessions(inst, actor, src(), name.clone(), now).await?;
+            let n = accounts::revoke_sessions(inst, console_by(now), name.clone()).await?;
             println!("ended {n} session(s) of `{name}`");
         }
         UserCommand::ResetFactor { name } => {

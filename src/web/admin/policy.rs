@@ -121,15 +121,7 @@ pub async fn save_policy(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
     }
     for (key, new) in &changes {
         let b = ctx.by.clone();
-        current = accounts::set_policy(
-            &ctx.inst,
-            b.actor,
-            b.source,
-            key.clone(),
-            new.clone(),
-            b.now,
-        )
-        .await?;
+        current = accounts::set_policy(&ctx.inst, b, key.clone(), new.clone()).await?;
     }
     let _ = current;
     let msg = if changes.is_empty() {

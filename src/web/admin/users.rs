@@ -80,7 +80,7 @@ pub async fn create_user(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
     };
     let name = acc.username.clone();
     let b = ctx.by.clone();
-    let created = accounts::create_user(&ctx.state.auth, &ctx.inst, b.actor, b.source, acc, b.now)
+    let created = accounts::create_user(&ctx.state.auth, &ctx.inst, b, acc)
         .await
         .map(|created| match created.temporary_password {
             Some(p) => format!(
@@ -99,11 +99,11 @@ pub async fn user_action(
 ) -> Result<Response, WebError> {
     let (svc, inst, b) = (&ctx.state.auth, &ctx.inst, ctx.by.clone());
     let result: Result<String, AccountError> = match action.as_str() {
-        "unlock" => accounts::unlock(svc, inst, b.actor, b.source, name.clone(), b.now)
+        "unlock" => accounts::unlock(svc, inst, b, name.clone())
             .await
             .map(|()| format!("{name} unlocked.")),
         "reset-password" => {
-            accounts::reset_password(svc, inst, b.actor, b.source, name.clone(), b.now)
+            accounts::reset_password(svc, inst, b, name.clone())
                 .await
                 .map(|p| {
                     format!(
@@ -112,16 +112,16 @@ pub async fn user_action(
                     )
                 })
         }
-        "disable" => accounts::set_enabled(inst, b.actor, b.source, name.clone(), false, b.now)
+        "disable" => accounts::set_enabled(inst, b, name.clone(), false)
             .await
             .map(|()| format!("{name} disabled and signed out.")),
-        "enable" => accounts::set_enabled(inst, b.actor, b.source, name.clone(), true, b.now)
+        "enable" => accounts::set_enabled(inst, b, name.clone(), true)
             .await
             .map(|()| format!("{name} enabled.")),
-        "revoke" => accounts::revoke_sessions(inst, b.actor, b.source, name.clone(), b.now)
+        "revoke" => accounts::revoke_sessions(inst, b, name.clone())
             .await
             .map(|n| format!("{n} session(s) of {name} ended.")),
-        "revoke-support" => accounts::revoke_support(inst, b.actor, b.source, name.clone(), b.now)
+        "revoke-support" => accounts::revoke_support(inst, b, name.clone())
             .await
             .map(|()| format!("Support access of {name} closed.")),
         "reset-factor" => crate::auth::enrolment::reset_factor(svc, inst, b, name.clone())
