@@ -141,7 +141,7 @@ pub async fn upload_page(
         Err(e) => Err(e),
     };
     let notes = match result {
-        Ok(v) => Notes::done(format!("Version {v} uploaded.")),
+        Ok(_) => return Ok(super::hub::Done::Uploaded.redirect(&DOCUMENTS, id)),
         Err(e @ (WebError::Invalid { .. } | WebError::Conflict(_))) => {
             Notes::refused(vec![e.public_message()])
         }

@@ -165,7 +165,8 @@ async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_
             false,
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = s.get(&r.header("location")).await;
     assert!(r.body.contains("uploaded"), "{}", r.body);
     assert!(
         r.body.contains("invoice.pdf.txt"),
@@ -592,7 +593,7 @@ async fn invoice_lines_and_billed_time_are_in_the_security_log() {
             ],
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
     let lines = admin
         .get(&format!("/api/v1/invoices/{inv}/lines"))
         .await
@@ -609,7 +610,7 @@ async fn invoice_lines_and_billed_time_are_in_the_security_log() {
     let r = admin
         .form(&format!("/m/invoices/{inv}/lines/{hotel}/delete"), &[])
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
 
     let added = env.audit("invoice_line_added");
     let removed = env.audit("invoice_line_removed");
