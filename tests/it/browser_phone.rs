@@ -100,8 +100,22 @@ async fn on_a_phone_the_menu_folds_and_lists_show_status_and_total_without_sidew
     b.click(".menu-button").await.unwrap();
     assert_eq!(js(&b, LAYOUT).await["nav"]["shown"], false);
 
-    // A client with a long name and a draft invoice for it.
+    // A client with a long name and a draft invoice for it. The required marker sits on the line
+    // of its field's name, not on a line of its own.
     b.goto(&format!("{base}/m/clients/new")).await.unwrap();
+    let marker = js(
+        &b,
+        "const m = document.querySelector('label .req'); const l = m.closest('label'); return { marker: m.getBoundingClientRect().top, label: l.getBoundingClientRect().top }",
+    )
+    .await;
+    let (m, l) = (
+        marker["marker"].as_f64().unwrap(),
+        marker["label"].as_f64().unwrap(),
+    );
+    assert!(
+        m - l < 8.0,
+        "the required marker is on its own line: {marker}"
+    );
     b.fill("[name='name']", LONG_NAME).await.unwrap();
     b.submit_form("form.form-grid button[type=submit]")
         .await
@@ -177,13 +191,39 @@ async fn on_a_phone_the_menu_folds_and_lists_show_status_and_total_without_sidew
     assert!(select["options"].as_u64().unwrap() >= 2, "{select}");
     assert!(select["right"].as_f64().unwrap() <= vw, "{select}");
 
-    // On a desktop nothing folds: the links show and the button does not.
+    // The "no backup yet" banner links to the page that fixes it.
+    let banner = js(
+        &b,
+        "const a = document.querySelector('.banner a'); return a ? [a.closest('.banner').innerText, a.getAttribute('href')] : null",
+    )
+    .await;
+    assert!(
+        banner[0]
+            .as_str()
+            .unwrap()
+            .contains("No backup has reached"),
+        "{banner}"
+    );
+    assert_eq!(banner[1], "/admin/backups", "{banner}");
+
+    // On a desktop nothing folds: the links show and the button does not; the client filter keeps
+    // a sensible width whatever the longest name.
     b.set_window_size(1280, 800).await.unwrap();
     b.goto(&format!("{base}/m/invoices")).await.unwrap();
     let l = js(&b, LAYOUT).await;
     shot(&b, "desktop").await;
     assert_eq!(l["button"]["shown"], false, "{l}");
     assert_eq!(l["nav"]["shown"], true, "{l}");
+    assert!(l["page"].as_f64() <= l["vw"].as_f64(), "{l}");
+    let width = js(
+        &b,
+        "return document.querySelector(\"select[name='client_id']\").getBoundingClientRect().width",
+    )
+    .await;
+    assert!(
+        width.as_f64().unwrap() <= 330.0,
+        "the filter grows with the longest client name: {width}"
+    );
     let head = js(
         &b,
         "const h = document.querySelector('table.data thead'); return h.getBoundingClientRect().height",
