@@ -444,7 +444,9 @@ async fn card_actions_redirect_to_the_card_and_their_addresses_lead_back_to_it()
         )
         .await;
     let card = format!("/m/invoices/{inv}");
-    let cases: Vec<(String, Vec<(&str, &str)>, &str, &str)> = vec![
+    // (action address, form fields, outcome key, sentence on the card)
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             format!("{card}/lines"),
             vec![
