@@ -50,6 +50,8 @@ pub struct Config {
     pub audit_forward: Option<AuditForwardConfig>,
     /// How often the security-log chain head is checkpointed into the forwarded stream.
     pub audit_checkpoint_interval_seconds: u64,
+    /// The zone pages show times in (stored times stay UTC).
+    pub time_zone: chrono_tz::Tz,
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +177,7 @@ struct ServerSection {
     max_connections: Option<usize>,
     max_connections_per_address: Option<usize>,
     idle_timeout_seconds: Option<u64>,
+    time_zone: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,6 +291,15 @@ impl Config {
                 ),
             });
         }
+        let time_zone = match file.server.time_zone.as_deref() {
+            Some(name) => name.parse().map_err(|_| ConfigError::Value {
+                setting: "server.time_zone".into(),
+                message: format!(
+                    "`{name}` is not a time zone of the IANA database (e.g. Europe/Warsaw, UTC)"
+                ),
+            })?,
+            None => local_time_zone(),
+        };
         let idle_timeout_seconds = file.server.idle_timeout_seconds.unwrap_or(60);
         if !(1..=3600).contains(&idle_timeout_seconds) {
             return Err(ConfigError::Value {
@@ -449,6 +461,7 @@ impl Config {
             source,
             data_dir,
             data_dir_is_default,
+            time_zone,
             public_port: file.server.public_port,
             listen,
             redirect_listen,
@@ -470,6 +483,21 @@ impl Config {
             None => "built-in defaults".into(),
         }
     }
+}
+
+/// The server's own zone: `TZ` when it names an IANA zone, else the system's (`/etc/localtime`),
+/// else UTC.
+fn local_time_zone() -> chrono_tz::Tz {
+    let from_env = std::env::var("TZ")
+        .ok()
+        .and_then(|v| v.trim_start_matches(':').parse().ok());
+    from_env
+        .or_else(|| {
+            iana_time_zone::get_timezone()
+                .ok()
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(chrono_tz::UTC)
 }
 
 /// `/var/lib/holdfast` for a packaged install (the binary lives under `/usr`), else `./holdfast-data`.

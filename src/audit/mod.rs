@@ -75,6 +75,8 @@ pub enum Event {
     SettingsChanged,
     /// An issued invoice voided, with the reason; its number stays taken.
     InvoiceVoided,
+    /// The seller's details on invoice documents (legal name, address, tax ID, bank account).
+    InvoiceProfileChanged,
     /// Refused requests (403, CSRF, 429) of one address in one minute, counted (see `refusals`).
     AccessRefused,
 }
@@ -136,6 +138,7 @@ impl Event {
         Event::TimeBilled,
         Event::SettingsChanged,
         Event::InvoiceVoided,
+        Event::InvoiceProfileChanged,
         Event::AccessRefused,
     ];
 
@@ -196,6 +199,7 @@ impl Event {
             Event::TimeBilled => "time_billed",
             Event::SettingsChanged => "settings_changed",
             Event::InvoiceVoided => "invoice_voided",
+            Event::InvoiceProfileChanged => "invoice_profile_changed",
             Event::AccessRefused => "access_refused",
         }
     }

@@ -587,6 +587,14 @@ pub fn active_support(
 
 pub const SETUP_LINK_HOURS: i64 = 24;
 
+/// Whether the instance has at least one administrator: until it has, the sign-in page and the
+/// server's start-up point to `holdfast admin setup-link`.
+pub async fn has_admin(inst: &Instance) -> Result<bool, AccountError> {
+    inst.db
+        .read(|c| -> Result<_, AccountError> { Ok(users::count_admins(c)? > 0) })
+        .await
+}
+
 /// Issues a one-time setup link token (stored hashed, valid 24 h) while the instance has no admin.
 pub async fn issue_setup_token(
     inst: &Instance,

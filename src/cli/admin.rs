@@ -1,7 +1,7 @@
 //! `holdfast admin …`: the local console for accounts, policy, support access and the security log.
 //! Works whether the server runs or not (SQLite WAL lets both use the database).
 
-use super::{Console, prepare_data_dir};
+use super::{Console, existing_data_dir, shown};
 use crate::audit::{self, Actor, ChainReport};
 use crate::auth::accounts::{self, NewAccount, SupportGrant};
 use crate::auth::services::AuthServices;
@@ -179,15 +179,15 @@ pub enum SupportCommand {
 
 fn open_instance(console: &Console) -> Result<Instance> {
     let cfg = &console.config;
-    prepare_data_dir(cfg)?;
+    existing_data_dir(cfg)?;
     let name = console
         .instance
         .clone()
         .unwrap_or_else(|| DEFAULT_INSTANCE.to_string());
     if instances::list_names(&cfg.data_dir)?.is_empty() {
         bail!(
-            "no instances yet in {}: start `holdfast serve` once first",
-            cfg.data_dir.display()
+            "no instances yet in {}: start `holdfast serve` once with this data dir (it creates `default`), or give this command the server's --data-dir",
+            shown(&cfg.data_dir)
         );
     }
     let (master, _) = keys::load(&cfg.data_dir, false)?;
@@ -217,20 +217,28 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
         AdminCommand::SetupLink => {
             match accounts::issue_setup_token(&inst, actor, src(), now).await? {
                 Some(token) => {
-                    let host = inst
-                        .hostnames
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| "localhost".into());
-                    let port = console
-                        .config
-                        .public_port
-                        .unwrap_or(console.config.listen.port());
-                    println!("https://{host}:{port}/setup?token={}", token.expose());
+                    let cfg = &console.config;
+                    let dir = &cfg.data_dir;
+                    // The address the server really listens on (`--listen`, port 0) is in its run
+                    // record; the configured one is only a guess while no server runs.
+                    let running = crate::update::runtime::server_running(dir)
+                        .then(|| crate::update::runtime::read(dir).ok().flatten())
+                        .flatten();
+                    let listen = running.as_ref().map_or(cfg.listen, |r| r.listen);
+                    println!(
+                        "{}",
+                        setup_link(&inst, listen, cfg.public_port, token.expose())
+                    );
                     eprintln!(
                         "One-time link, valid 24 hours, for the first administrator of instance `{}`.",
                         inst.name
                     );
+                    if running.is_none() {
+                        eprintln!(
+                            "No server is running on data dir {}: the link uses the configured address {listen}; start `holdfast serve` before opening it.",
+                            shown(dir)
+                        );
+                    }
                 }
                 None => bail!(
                     "instance `{}` already has an administrator; sign in, or use `holdfast admin user reset-password`",
@@ -448,6 +456,26 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The setup page's address for a server listening on `listen`: the instance's first host name,
+/// else the listening IP when it is a specific one, else `localhost` (in the server's certificate).
+/// A configured `public_port` (port forwarding) is the port people reach.
+pub(super) fn setup_link(
+    inst: &Instance,
+    listen: std::net::SocketAddr,
+    public_port: Option<u16>,
+    token: &str,
+) -> String {
+    let ip = listen.ip();
+    let host = match inst.hostnames.first() {
+        Some(h) => h.clone(),
+        None if ip.is_loopback() || ip.is_unspecified() => "localhost".into(),
+        None if ip.is_ipv6() => format!("[{ip}]"),
+        None => ip.to_string(),
+    };
+    let port = public_port.unwrap_or(listen.port());
+    format!("https://{host}:{port}/setup?token={token}")
 }
 
 /// `admin audit verify --checkpoint FILE`: every checkpoint in FILE for this instance must hold.

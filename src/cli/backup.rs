@@ -1,7 +1,7 @@
 //! `holdfast backup run|list|verify|export-key` and `holdfast restore`: the local console for
 //! encrypted backups, with progress on a terminal and plain log lines otherwise.
 
-use super::{Console, prepare_data_dir};
+use super::{Console, existing_data_dir, prepare_data_dir};
 use crate::audit::Event;
 use crate::backup::job::{Progress, backup_instances, record};
 use crate::backup::{engine, keyfile, recovery, status};
@@ -61,7 +61,16 @@ fn key_for(console: &Console, code: Option<&str>) -> Result<crate::crypto::Key25
 }
 
 pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
-    prepare_data_dir(&console.config)?;
+    // Checking an archive with its recovery code (on another machine) needs no data dir.
+    if !matches!(
+        cmd,
+        BackupCommand::Verify {
+            recovery_code: Some(_),
+            ..
+        }
+    ) {
+        existing_data_dir(&console.config)?;
+    }
     let cfg = &console.config;
     match cmd {
         BackupCommand::Run { all } => {

@@ -1,6 +1,6 @@
 //! `holdfast instance create|list|remove`: the local console for the instance registry.
 
-use super::{Console, prepare_data_dir};
+use super::{Console, existing_data_dir, prepare_data_dir, shown};
 use crate::instances;
 use crate::keys;
 use anyhow::{Context, Result, bail};
@@ -33,7 +33,12 @@ pub enum InstanceCommand {
 
 pub fn run(console: Console, cmd: InstanceCommand) -> Result<()> {
     let cfg = &console.config;
-    prepare_data_dir(cfg)?;
+    // Only creating an instance may set a data dir up; the other commands need the server's.
+    if matches!(cmd, InstanceCommand::Create { .. }) {
+        prepare_data_dir(cfg)?;
+    } else {
+        existing_data_dir(cfg)?;
+    }
     let dir = &cfg.data_dir;
     match cmd {
         InstanceCommand::Create {
@@ -62,7 +67,10 @@ pub fn run(console: Console, cmd: InstanceCommand) -> Result<()> {
         InstanceCommand::List => {
             let names = instances::list_names(dir)?;
             if names.is_empty() {
-                println!("no instances yet; `holdfast serve` creates `default` on first start");
+                println!(
+                    "no instances yet in {}; `holdfast serve` creates `default` on first start",
+                    shown(dir)
+                );
                 return Ok(());
             }
             let (master, _) = keys::load(dir, false)?;

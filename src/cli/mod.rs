@@ -146,7 +146,8 @@ fn fail(e: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Checks the data dir exists (creating the built-in default on first use) and is usable.
+/// Checks the data dir exists (creating the built-in default on first use) and is usable. Only
+/// commands that set a data dir up (`serve`, `init`, `instance create`, `restore`) call this.
 pub fn prepare_data_dir(config: &Config) -> Result<()> {
     let dir = &config.data_dir;
     if !dir.exists() {
@@ -161,6 +162,48 @@ pub fn prepare_data_dir(config: &Config) -> Result<()> {
             );
         }
     }
+    check_data_dir(dir)
+}
+
+/// For commands that work on what a server set up: the data dir must exist and is never created
+/// (a stray `./holdfast-data` would only hide the server's). The error names the directory looked
+/// at and how it was chosen, because a console run from another directory or without the server's
+/// `--data-dir` resolves to a different one.
+pub fn existing_data_dir(config: &Config) -> Result<()> {
+    let dir = &config.data_dir;
+    if !dir.exists() {
+        let how = if config.data_dir_is_default {
+            "the default for this binary; `holdfast serve` uses the same unless given --data-dir, HOLDFAST_DATA_DIR or data_dir in its config file"
+        } else {
+            "chosen by --data-dir, HOLDFAST_DATA_DIR or the config file"
+        };
+        let mut msg = format!(
+            "no data dir at {} ({how}): no instances yet there. Give this command the server's data dir (the same --data-dir, HOLDFAST_DATA_DIR or --config as `holdfast serve`)",
+            shown(dir)
+        );
+        let installed = std::path::Path::new(crate::config::INSTALLED_DATA_DIR);
+        if dir.as_path() != installed && installed.exists() {
+            msg.push_str(&format!(
+                "; {} exists: for the installed server, add --data-dir {}",
+                installed.display(),
+                installed.display()
+            ));
+        }
+        bail!(msg);
+    }
+    check_data_dir(dir)
+}
+
+/// A data dir as messages show it: absolute, so a relative default says where it was looked for.
+pub fn shown(dir: &std::path::Path) -> String {
+    std::path::absolute(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// The checks every command makes of an existing data dir.
+fn check_data_dir(dir: &std::path::Path) -> Result<()> {
     if !dir.is_dir() {
         bail!("data dir {} is not a directory", dir.display());
     }

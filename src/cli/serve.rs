@@ -151,7 +151,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             .context("cannot start the password hashing pool")?,
     );
     let state = AppState::new(config.clone(), registry, clock, auth);
-    announce_setup_links(&state, local.port()).await;
+    announce_setup_links(&state, local).await;
     let mailer = match &config.mail {
         Some(m) => {
             let settings = crate::mail::sender::settings_from(m).context("mail configuration")?;
@@ -445,15 +445,13 @@ async fn watchdog(every: Duration, mut stop: watch::Receiver<bool>) {
 
 /// Instances without an administrator need a setup link. It is a secret, so it goes to an
 /// interactive terminal only, never into the log (journald keeps logs).
-async fn announce_setup_links(state: &AppState, port: u16) {
+async fn announce_setup_links(state: &AppState, listen: SocketAddr) {
     use std::io::IsTerminal;
     let tty = std::io::stdout().is_terminal();
     for inst in state.registry.all() {
-        let has_admin = inst
-            .db
-            .read(crate::storage::users::count_admins)
+        // An unreadable instance is reported by its own requests; it gets no link here.
+        let has_admin = crate::auth::accounts::has_admin(&inst)
             .await
-            .map(|n| n > 0)
             .unwrap_or(true);
         if has_admin {
             continue;
@@ -476,15 +474,15 @@ async fn announce_setup_links(state: &AppState, port: u16) {
         .await
         {
             Ok(Some(token)) => {
-                let host = inst
-                    .hostnames
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "localhost".into());
                 println!(
-                    "\nInstance `{}` has no administrator yet. Open this one-time link (valid 24 h) to create one:\n  https://{host}:{port}/setup?token={}\n",
+                    "\nInstance `{}` has no administrator yet. Open this one-time link (valid 24 h) to create one:\n  {}\n",
                     inst.name,
-                    token.expose()
+                    super::admin::setup_link(
+                        &inst,
+                        listen,
+                        state.config.public_port,
+                        token.expose()
+                    )
                 );
             }
             Ok(None) => {}

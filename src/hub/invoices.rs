@@ -213,6 +213,7 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
                 &due,
                 &stamp(by.now),
             )?;
+            super::invoice_document::freeze(tx, id, &stamp(by.now))?;
             record_status(tx, id, &by, "draft", "issued")?;
             audit::write(
                 tx,

@@ -4,6 +4,9 @@
 pub mod csvio;
 pub mod documents;
 pub mod filetype;
+pub mod invoice_document;
+pub mod invoice_pdf;
+pub mod invoice_profile;
 pub mod invoices;
 pub mod money;
 pub mod records;

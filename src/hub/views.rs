@@ -131,7 +131,8 @@ pub struct Figures {
     /// Outstanding invoice amounts by days past due: not yet, 1–30, 31–60, 61–90, over 90.
     pub aged: [i64; 5],
     pub due: Vec<crate::storage::dashboard::DueTask>,
-    pub recent: Vec<crate::storage::dashboard::Change>,
+    /// The latest changes, each with its record's title (none once the record is deleted).
+    pub recent: Vec<(crate::storage::dashboard::Change, Option<String>)>,
 }
 
 /// The dashboard's figures: hours since `from`, tasks due until `until`, invoices aged at `today`
@@ -150,7 +151,16 @@ pub async fn dashboard(
                 burn: d::budget_burn(c, 8)?,
                 aged: d::outstanding_by_age(c, &today)?,
                 due: d::tasks_due(c, &until, 10)?,
-                recent: d::recent_changes(c, 12)?,
+                recent: d::recent_changes(c, 12)?
+                    .into_iter()
+                    .map(|change| {
+                        let title = match crate::schema::by_slug(&change.0) {
+                            Some(def) => store::title_of(c, def, change.1)?,
+                            None => None,
+                        };
+                        Ok((change, title))
+                    })
+                    .collect::<Result<_, StorageError>>()?,
             })
         })
         .await

@@ -47,9 +47,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "money_settings",
         sql: include_str!("migrations/0007_money_settings.sql"),
     },
+    Migration {
+        version: 8,
+        name: "invoice_document",
+        sql: include_str!("migrations/0008_invoice_document.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 7;
+pub const LATEST_SCHEMA_VERSION: i64 = 8;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -7,6 +7,7 @@ pub mod documents;
 mod engine;
 pub mod groups;
 pub mod history;
+pub mod invoice_document;
 pub mod invoices;
 mod migrations;
 pub mod outbox;

@@ -45,10 +45,11 @@ struct Extras {
     recovery_codes: Vec<String>,
 }
 
-/// "Your previous sign-in was at … from …; N failed attempts since."
-pub(super) fn previous_sign_in(s: &SessionInfo) -> Option<String> {
-    let at = s.prior.at.as_deref()?;
-    let from = s.prior.source.as_deref().unwrap_or("an unknown address");
+/// "Your previous sign-in was at … from …; N failed attempts since.", as markup (the time is a
+/// `<time>` element in the instance's zone).
+pub(super) fn previous_sign_in(s: &SessionInfo, when: super::time::Shown) -> Option<String> {
+    let at = when.at(s.prior.at.as_deref()?);
+    let from = super::html::esc(s.prior.source.as_deref().unwrap_or("an unknown address"));
     let failures = match s.prior.failures {
         0 => "no failed attempts since".to_string(),
         1 => "1 failed attempt since".to_string(),
@@ -72,11 +73,12 @@ async fn page(
         .unwrap_or_default();
     let list = sessions::list_own(inst, s, state.clock.now()).await?;
     let failed = !x.errors.is_empty();
+    let c = chrome(state, inst, Some(s)).await?;
     let p = AccountPage {
-        c: chrome(state, inst, Some(s)).await?,
+        previous: previous_sign_in(s, c.when),
+        c,
         messages: x.messages,
         errors: x.errors,
-        previous: previous_sign_in(s),
         failures: s.prior.failures,
         min_length: policy.password_min_length(),
         factor_label: match factor.as_str() {

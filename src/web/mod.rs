@@ -20,9 +20,11 @@ mod headers;
 mod health;
 mod html;
 mod hub;
+mod invoice_pages;
 mod pages;
 pub mod server;
 mod signin_pages;
+mod time;
 mod unread;
 
 pub use context::{Ctx, Visit};
@@ -685,6 +687,31 @@ pub fn routes() -> Vec<Route> {
         ),
         r("GET", "/admin/money", admin, get(admin::money)),
         r("POST", "/admin/money", admin, post(admin::save_money)),
+        r(
+            "GET",
+            "/m/invoices/{id}/document",
+            AllOf(invoice_pages::INVOICE_DOCUMENT),
+            get(invoice_pages::document_page),
+        ),
+        r(
+            "GET",
+            "/m/invoices/{id}/document.pdf",
+            AllOf(invoice_pages::INVOICE_DOCUMENT),
+            get(invoice_pages::document_pdf),
+        ),
+        r(
+            "GET",
+            "/admin/invoice-profile",
+            admin,
+            get(invoice_pages::show_profile),
+        ),
+        // The bank account printed on every invoice: a vendor support account may look, never change.
+        r(
+            "POST",
+            "/admin/invoice-profile",
+            AccountAdmin,
+            post(invoice_pages::save_profile),
+        ),
         r(
             "POST",
             "/m/projects/{id}/invoice",

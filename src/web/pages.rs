@@ -22,6 +22,8 @@ pub struct Chrome {
     pub banners: Vec<Banner>,
     /// Modules the user may open, as (slug, label).
     pub modules: Vec<(&'static str, &'static str)>,
+    /// How times are written: `{{ c.when.at(stamp)|safe }}` in templates.
+    pub when: super::time::Shown,
 }
 
 /// A warning across the top of every page, with a link to where it is fixed when there is one.
@@ -48,6 +50,7 @@ impl Chrome {
             csrf: String::new(),
             banners: vec![],
             modules: vec![],
+            when: super::time::Shown::default(),
         }
     }
 }
@@ -59,6 +62,10 @@ pub async fn chrome(
     session: Option<&SessionInfo>,
 ) -> Result<Chrome, WebError> {
     let mut c = Chrome::bare(inst.title().await?);
+    c.when = super::time::Shown {
+        tz: state.config.time_zone,
+        locale: super::time::Locale::En,
+    };
     if let Some(s) = session {
         c.csrf = s.csrf.clone();
         if s.stage == "active" {
@@ -157,7 +164,7 @@ struct HomePage {
     c: Chrome,
     username: String,
     second_factor: String,
-    /// "Your previous sign-in was at … from …; N failed attempts since."
+    /// "Your previous sign-in was at … from …; N failed attempts since." (markup)
     previous: Option<String>,
     failures: i64,
     hours_svg: String,
@@ -175,6 +182,7 @@ async fn dashboard(
     inst: &Instance,
     s: &SessionInfo,
     now: chrono::DateTime<chrono::Utc>,
+    when: super::time::Shown,
 ) -> Result<HomePage, WebError> {
     use crate::access::{Action, Module, Permission};
     let allows = |m| s.grants.allows(Permission::Module(m, Action::View));
@@ -231,19 +239,16 @@ async fn dashboard(
         c: Chrome::bare(String::new()),
         username: s.username.clone(),
         second_factor: String::new(),
-        previous: super::account_pages::previous_sign_in(s),
+        previous: super::account_pages::previous_sign_in(s, when),
         failures: s.prior.failures,
-        hours_svg: super::charts::columns("Hours logged per week", &bars),
+        hours_svg: super::charts::bars("Hours logged per week", &bars),
         // Budget burn is the projects' time: both modules must be visible.
-        burn_svg: if burn_rows.is_empty() || !allows(Module::Time) {
-            String::new()
-        } else {
+        burn_svg: if allows(Module::Time) {
             super::charts::progress("Budget used per active project", &burn_rows)
+        } else {
+            String::new()
         },
-        outstanding_svg: super::charts::columns(
-            "Outstanding invoices by days past due",
-            &aged_bars,
-        ),
+        outstanding_svg: super::charts::bars("Outstanding invoices by days past due", &aged_bars),
         due: if allows(Module::Tasks) {
             due.into_iter()
                 .map(|(id, t, date, who)| {
@@ -255,14 +260,25 @@ async fn dashboard(
         },
         recent: recent
             .into_iter()
-            .filter(|(m, ..)| crate::schema::by_slug(m).is_some_and(|d| allows(d.module)))
-            .map(|(m, id, actor, at, field)| {
-                (
+            .filter_map(|((m, id, actor, at, field), title)| {
+                let def = crate::schema::by_slug(&m).filter(|d| allows(d.module))?;
+                let name = title
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| format!("{} #{id}", super::hub::human(def.singular)));
+                let what = match field.as_str() {
+                    "(created)" => format!("created by {actor}"),
+                    f => format!(
+                        "{} changed by {actor}",
+                        def.field(f)
+                            .map_or_else(|| super::hub::human(f), |f| f.label.into())
+                    ),
+                };
+                Some((
                     format!("/m/{m}/{id}"),
-                    format!("{m} #{id}"),
-                    format!("{actor} · {field}"),
-                    at,
-                )
+                    name,
+                    format!("{} · {what}", def.label),
+                    when.at(&at),
+                ))
             })
             .collect(),
         show_time: allows(Module::Time),
@@ -288,8 +304,9 @@ pub async fn home(
         })
         .into_response());
     }
-    let mut page = dashboard(&inst, &s, state.clock.now()).await?;
-    page.c = chrome(&state, &inst, Some(&s)).await?;
+    let c = chrome(&state, &inst, Some(&s)).await?;
+    let mut page = dashboard(&inst, &s, state.clock.now(), c.when).await?;
+    page.c = c;
     page.second_factor = match s.second_factor.as_str() {
         "totp" => "authenticator app".into(),
         "email" => "e-mailed code".into(),

@@ -27,6 +27,8 @@ struct SignInPage {
     username: String,
     /// The administrator's pre-sign-in notice (consent banner), if set.
     banner: Option<String>,
+    /// True while the instance has no administrator: the page says how to create the first one.
+    no_admin: bool,
 }
 
 #[derive(Template)]
@@ -100,6 +102,7 @@ pub async fn signin_form(
     let page = SignInPage {
         c,
         banner: crate::auth::notice::get(&inst).await?,
+        no_admin: !crate::auth::accounts::has_admin(&inst).await?,
         error: None,
         notice: None,
         username: String::new(),
@@ -155,6 +158,7 @@ pub async fn signin_submit(
             let page = SignInPage {
                 c,
                 banner: crate::auth::notice::get(&visit.inst).await?,
+                no_admin: !crate::auth::accounts::has_admin(&visit.inst).await?,
                 error: Some(e.public_message()),
                 notice: None,
                 // Only what a user name can be is shown back.
@@ -355,6 +359,7 @@ async fn start_over(
     let page = SignInPage {
         c,
         banner: crate::auth::notice::get(inst).await?,
+        no_admin: !crate::auth::accounts::has_admin(inst).await?,
         error: Some(e.public_message()),
         notice: None,
         username: s.username.clone(),
@@ -449,6 +454,7 @@ pub async fn setup_submit(visit: Visit, Form(form): Form<SetupForm>) -> Result<R
                 let page = SignInPage {
                     c,
                     banner: crate::auth::notice::get(&inst).await?,
+                    no_admin: !crate::auth::accounts::has_admin(&inst).await?,
                     error: None,
                     notice: Some("The administrator account is ready. Sign in with it now.".into()),
                     username,

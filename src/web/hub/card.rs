@@ -20,6 +20,8 @@ struct Change {
     actor: String,
     diffs: Vec<(String, String, String)>,
     restorable: bool,
+    /// The record's creation: read as "Created by … on …", with no values to compare.
+    created: bool,
 }
 
 #[derive(Template)]
@@ -129,11 +131,12 @@ pub async fn detail_page(
                 actor: h.actor.clone(),
                 diffs: vec![],
                 restorable: false,
+                created: false,
             });
         }
         if let Some(ch) = history.last_mut() {
             if h.field == "(created)" {
-                ch.diffs.push(("created".into(), "—".into(), "—".into()));
+                ch.created = true;
             } else {
                 ch.restorable = true;
                 ch.diffs.push((

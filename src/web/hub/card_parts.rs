@@ -125,6 +125,7 @@ async fn invoice_extras(
             row.id
         ));
     }
+    h.push_str(&crate::web::invoice_pages::card_links(s, row.id));
     let mut actions = Vec::new();
     if may_edit {
         match status.as_str() {

@@ -69,7 +69,7 @@ fn amount_in(row: &Row, key: &str, locale: Locale) -> String {
     crate::hub::money::format_in(minor, currency, locale)
 }
 
-fn human(s: &str) -> String {
+pub(super) fn human(s: &str) -> String {
     let t = s.replace('_', " ");
     let mut c = t.chars();
     match c.next() {

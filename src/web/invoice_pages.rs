@@ -1,0 +1,319 @@
+//! The invoice a client receives: its document page (printable), its PDF download, the links to
+//! both on the invoice card, and the administrator's invoice profile page (the seller's details).
+
+use super::WebError;
+use super::form::{pairs, value};
+use super::pages::{Chrome, chrome, render, render_refused};
+use crate::access::{Action, Module, Permission};
+use crate::app::AppState;
+use crate::auth::signin::SessionInfo;
+use crate::hub::invoice_document::{self as document, DocStatus, InvoiceDocument};
+use crate::hub::invoice_profile::{self as profile, ProfileInput};
+use crate::hub::records::HubError;
+use crate::instances::Instance;
+use crate::web::Ctx;
+use askama::Template;
+use axum::extract::{Path, RawForm};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+/// The document shows the buyer's record (name, address, tax ID) beside the invoice: it reads two
+/// modules, so it needs the right to see both.
+pub(crate) const INVOICE_DOCUMENT: &[Permission] = &[
+    Permission::Module(Module::Invoices, Action::View),
+    Permission::Module(Module::Clients, Action::View),
+];
+
+/// The links on the invoice card, for those who may open the document.
+pub fn card_links(s: &SessionInfo, id: i64) -> String {
+    if !INVOICE_DOCUMENT.iter().all(|p| s.grants.allows(*p)) {
+        return String::new();
+    }
+    format!(
+        "<p class=\"doc-links\"><a href=\"/m/invoices/{id}/document\">Invoice document (print view)</a> · <a href=\"/m/invoices/{id}/document.pdf\">Download PDF</a></p>"
+    )
+}
+
+struct LineView {
+    no: usize,
+    description: String,
+    quantity: String,
+    unit_price: String,
+    rate: String,
+    net: String,
+}
+
+struct TaxView {
+    rate: String,
+    net: String,
+    tax: String,
+    gross: String,
+}
+
+#[derive(Template)]
+#[template(path = "invoice_document.html")]
+struct DocumentPage {
+    c: Chrome,
+    id: i64,
+    title: String,
+    mark: Option<&'static str>,
+    /// `draft`, `issued`, `paid` or `void`: a class on the sheet.
+    state: &'static str,
+    facts: Vec<(&'static str, String)>,
+    seller: Option<document::Seller>,
+    buyer: document::Buyer,
+    currency: String,
+    lines: Vec<LineView>,
+    taxes: Vec<TaxView>,
+    subtotal: String,
+    tax_total: String,
+    total: String,
+    payment: Vec<(&'static str, String)>,
+    payment_note: Option<&'static str>,
+    payment_details: Vec<String>,
+    notes: Vec<String>,
+    admin: bool,
+}
+
+fn page(c: Chrome, d: InvoiceDocument, admin: bool) -> DocumentPage {
+    let mut facts = Vec::new();
+    if let Some(n) = &d.number {
+        facts.push(("Invoice number", n.clone()));
+    }
+    facts.push((
+        "Issue date",
+        d.issue_date.clone().unwrap_or_else(|| "not issued".into()),
+    ));
+    if let Some(due) = &d.due_date {
+        facts.push(("Due date", due.clone()));
+    }
+    if let (DocStatus::Paid, Some(p)) = (d.status, &d.paid_at) {
+        facts.push(("Paid on", p.clone()));
+    }
+    let mut payment = Vec::new();
+    if let Some(s) = &d.seller
+        && !s.bank_account.is_empty()
+    {
+        payment.push(("Bank account", s.bank_account.clone()));
+    }
+    if let Some(r) = d.payment_reference() {
+        payment.push(("Payment reference", r.to_string()));
+    }
+    if let Some(due) = &d.due_date {
+        payment.push(("Pay by", due.clone()));
+    }
+    payment.push(("Amount", d.money(d.total)));
+    let plain = |m: i64| document::money(m, "");
+    DocumentPage {
+        c,
+        id: d.id,
+        title: d.title(),
+        mark: d.mark(),
+        state: match d.status {
+            DocStatus::Draft => "draft",
+            DocStatus::Issued => "issued",
+            DocStatus::Paid => "paid",
+            DocStatus::Void => "void",
+        },
+        facts,
+        lines: d
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LineView {
+                no: i + 1,
+                description: l.description.clone(),
+                quantity: document::quantity(l.quantity_milli),
+                unit_price: plain(l.unit_price),
+                rate: document::rate(l.tax_rate_bp),
+                net: plain(l.net),
+            })
+            .collect(),
+        taxes: d
+            .taxes
+            .iter()
+            .map(|t| TaxView {
+                rate: document::rate(t.rate_bp),
+                net: plain(t.net),
+                tax: plain(t.tax),
+                gross: plain(t.gross),
+            })
+            .collect(),
+        subtotal: d.money(d.subtotal),
+        tax_total: d.money(d.tax_total),
+        total: d.money(d.total),
+        payment,
+        payment_note: match d.status {
+            DocStatus::Void => Some("This invoice is void: do not pay it."),
+            DocStatus::Paid => Some("This invoice has been paid. Thank you."),
+            _ => None,
+        },
+        payment_details: d
+            .seller
+            .as_ref()
+            .map(|s| s.payment_details.lines().map(str::to_string).collect())
+            .unwrap_or_default(),
+        notes: d
+            .notes
+            .as_deref()
+            .map(|n| n.lines().map(str::to_string).collect())
+            .unwrap_or_default(),
+        currency: d.currency.clone(),
+        seller: d.seller.clone(),
+        buyer: d.buyer.clone(),
+        admin,
+    }
+}
+
+/// `GET /m/invoices/{id}/document`: the invoice as the client receives it, laid out for print.
+pub async fn document_page(
+    Ctx { state, inst, s, .. }: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let d = document::load(&inst, id).await?;
+    let c = chrome(&state, &inst, Some(&s)).await?;
+    render(&page(c, d, s.grants.is_admin()))
+}
+
+/// `GET /m/invoices/{id}/document.pdf`: the same document as a PDF, always as a download.
+pub async fn document_pdf(
+    Ctx { inst, .. }: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    let d = document::load(&inst, id).await?;
+    let name = d.file_name();
+    // Laying out and subsetting fonts is CPU work: off the async workers.
+    let bytes = tokio::task::spawn_blocking(move || crate::hub::invoice_pdf::render(&d))
+        .await
+        .map_err(|e| WebError::Internal(format!("PDF task: {e}")))?
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    // The name holds only ASCII letters, digits, '-' and '.' (InvoiceDocument::file_name).
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "admin_invoice_profile.html")]
+struct ProfilePage {
+    c: Chrome,
+    messages: Vec<String>,
+    errors: Vec<(String, String)>,
+    legal_name: String,
+    address: String,
+    tax_id: String,
+    bank_account: String,
+    payment_details: String,
+    name_max: usize,
+    lines_max: usize,
+    line_max: usize,
+    tax_id_max: usize,
+    account_max: usize,
+    details_max: usize,
+}
+
+async fn profile_page(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+    messages: Vec<String>,
+    errors: Vec<(String, String)>,
+    typed: Option<ProfileInput>,
+) -> Result<Response, WebError> {
+    let shown = match typed {
+        Some(t) => t,
+        None => profile::get(inst)
+            .await?
+            .map(|p| ProfileInput {
+                legal_name: p.legal_name,
+                address: p.address.join("\n"),
+                tax_id: p.tax_id,
+                bank_account: p.bank_account,
+                payment_details: p.payment_details,
+            })
+            .unwrap_or_default(),
+    };
+    let failed = !errors.is_empty();
+    render_refused(
+        &ProfilePage {
+            c: chrome(state, inst, Some(s)).await?,
+            messages,
+            errors,
+            legal_name: shown.legal_name,
+            address: shown.address,
+            tax_id: shown.tax_id,
+            bank_account: shown.bank_account,
+            payment_details: shown.payment_details,
+            name_max: profile::NAME_MAX,
+            lines_max: profile::ADDRESS_LINES_MAX,
+            line_max: profile::ADDRESS_LINE_MAX,
+            tax_id_max: profile::TAX_ID_MAX,
+            account_max: profile::ACCOUNT_MAX,
+            details_max: profile::DETAILS_MAX,
+        },
+        failed,
+    )
+}
+
+/// `GET /admin/invoice-profile`.
+pub async fn show_profile(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
+    profile_page(&state, &inst, &s, vec![], vec![], None).await
+}
+
+/// `POST /admin/invoice-profile`: every field checked; one bad field saves nothing and the page
+/// shows what was typed with each problem named.
+pub async fn save_profile(
+    Ctx {
+        state, inst, s, by, ..
+    }: Ctx,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let f = pairs(&raw);
+    let input = ProfileInput {
+        legal_name: value(&f, "legal_name"),
+        address: value(&f, "address"),
+        tax_id: value(&f, "tax_id"),
+        bank_account: value(&f, "bank_account"),
+        payment_details: value(&f, "payment_details"),
+    };
+    match profile::set(&inst, input.clone(), by).await {
+        Ok(0) => {
+            profile_page(
+                &state,
+                &inst,
+                &s,
+                vec!["Nothing changed.".into()],
+                vec![],
+                None,
+            )
+            .await
+        }
+        Ok(n) => {
+            profile_page(
+                &state,
+                &inst,
+                &s,
+                vec![format!("Invoice profile saved ({n} field(s) changed).")],
+                vec![],
+                None,
+            )
+            .await
+        }
+        Err(HubError::Invalid(errors)) => {
+            let errors = errors.into_iter().map(|e| (e.field, e.message)).collect();
+            profile_page(&state, &inst, &s, vec![], errors, Some(input)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
