@@ -44,7 +44,8 @@ pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExt
         .allows(Permission::Module(Module::Documents, Action::Edit))
     {
         h.push_str(&format!(
-            "<form method=\"post\" action=\"/m/documents/{}/upload?csrf={}\" enctype=\"multipart/form-data\" class=\"stack\">\
+            "<form method=\"post\" action=\"/m/documents/{}/upload\" enctype=\"multipart/form-data\" class=\"stack\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <label>Upload a new version <input type=\"file\" name=\"file\" required></label>\
              <button class=\"button secondary\" type=\"submit\">Upload</button></form>",
             row.id,
@@ -140,7 +141,7 @@ pub async fn upload_page(
         Err(e) => Err(e),
     };
     let notes = match result {
-        Ok(v) => Notes::done(format!("Version {v} uploaded.")),
+        Ok(_) => return Ok(super::hub::Done::Uploaded.redirect(&DOCUMENTS, id)),
         Err(e @ (WebError::Invalid { .. } | WebError::Conflict(_))) => {
             Notes::refused(vec![e.public_message()])
         }

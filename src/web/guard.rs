@@ -417,17 +417,32 @@ pub async fn guard(
             }
             req = Request::from_parts(parts, Body::from(bytes));
         } else if !is_json && session.is_some() {
-            // Uploads and CSV: the token travels in a header (scripts) or the form's action URL.
-            let given = req
+            // Uploads and CSV: the token travels in a header (scripts) or, from a page's form, as
+            // the first part of the multipart body. Never in the URL: an address ends up in
+            // history, logs and screenshots.
+            let header_token = req
                 .headers()
                 .get("x-csrf-token")
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-                .or_else(|| {
-                    req.uri()
-                        .query()
-                        .and_then(|q| form_field(q.as_bytes(), "csrf"))
-                });
+                .map(str::to_string);
+            let boundary = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(multipart_boundary);
+            let given = match (header_token, boundary) {
+                (Some(t), _) => Some(t),
+                (None, Some(boundary)) => {
+                    let (parts, body) = req.into_parts();
+                    let (token, body) = match take_csrf_part(body, &boundary, limit).await {
+                        Ok(found) => found,
+                        Err(e) => return reject(api, e),
+                    };
+                    req = Request::from_parts(parts, body);
+                    token
+                }
+                (None, None) => None,
+            };
             let ok = matches!((&expected, &given), (Some(e), Some(g)) if crypto::ct_eq(e.as_bytes(), g.as_bytes()));
             if !ok {
                 return refuse(api, WebError::CsrfFailed, req).await;
@@ -440,6 +455,172 @@ pub async fn guard(
     run(next, req, &unread).await
 }
 
+/// The most of a multipart body read while looking for its leading `csrf` part: the part's headers
+/// and the token are small, so a body whose first part is something else is not buffered.
+const CSRF_PART_MAX: usize = 4096;
+
+/// The boundary of a `multipart/form-data` content type, if it is one.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (kind, params) = content_type.split_once(';')?;
+    if !kind.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params
+        .split(';')
+        .find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| v.trim().trim_matches('"').to_string())
+        })
+        // RFC 2046: 1 to 70 characters.
+        .filter(|b| !b.is_empty() && b.len() <= 70)
+}
+
+/// What the start of a multipart body says about a leading `csrf` part.
+#[derive(Debug, PartialEq)]
+enum CsrfScan {
+    /// Not enough bytes yet to tell.
+    More,
+    /// The first part is not a `csrf` field (or the body is not well formed).
+    Absent,
+    /// The token, and where the delimiter after it ends (the rest of the body starts there).
+    Token(String, usize),
+}
+
+/// Looks for a first part `Content-Disposition: form-data; name="csrf"` (no file name) at the very
+/// start of `buf`, as browsers send a form whose first control is the hidden `csrf` input.
+fn scan_csrf_part(buf: &[u8], boundary: &str) -> CsrfScan {
+    let open = format!("--{boundary}\r\n");
+    if buf.len() < open.len() {
+        return if open.as_bytes().starts_with(buf) {
+            CsrfScan::More
+        } else {
+            CsrfScan::Absent
+        };
+    }
+    if !buf.starts_with(open.as_bytes()) {
+        return CsrfScan::Absent;
+    }
+    let after_open = &buf[open.len()..];
+    let Some(head_end) = find(after_open, b"\r\n\r\n") else {
+        return more_unless_full(buf);
+    };
+    let head = String::from_utf8_lossy(&after_open[..head_end]);
+    let is_csrf = head.split("\r\n").any(|line| {
+        let Some((name, value)) = line.split_once(':') else {
+            return false;
+        };
+        if !name.trim().eq_ignore_ascii_case("content-disposition") {
+            return false;
+        }
+        let mut params = value.split(';').map(str::trim);
+        params
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("form-data"))
+            && {
+                let rest: Vec<&str> = params.collect();
+                rest.contains(&"name=\"csrf\"")
+                    && !rest
+                        .iter()
+                        .any(|p| p.to_ascii_lowercase().starts_with("filename"))
+            }
+    });
+    if !is_csrf {
+        return CsrfScan::Absent;
+    }
+    let value_at = open.len() + head_end + 4;
+    let close = format!("\r\n--{boundary}");
+    let Some(value_len) = find(&buf[value_at..], close.as_bytes()) else {
+        return more_unless_full(buf);
+    };
+    match std::str::from_utf8(&buf[value_at..value_at + value_len]) {
+        Ok(token) => CsrfScan::Token(token.to_string(), value_at + value_len + close.len()),
+        Err(_) => CsrfScan::Absent,
+    }
+}
+
+fn more_unless_full(buf: &[u8]) -> CsrfScan {
+    if buf.len() >= CSRF_PART_MAX {
+        CsrfScan::Absent
+    } else {
+        CsrfScan::More
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads the start of a multipart body (bounded by [`CSRF_PART_MAX`] plus one chunk) for a leading
+/// `csrf` part. The body handed on has that part removed, so the handlers see only their own
+/// fields; when there is no such part it is handed on unchanged, for the refusal to drain.
+async fn take_csrf_part(
+    mut body: Body,
+    boundary: &str,
+    limit: u64,
+) -> Result<(Option<String>, Body), WebError> {
+    use http_body_util::BodyExt;
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        match scan_csrf_part(&buf, boundary) {
+            CsrfScan::Token(token, rest_at) => {
+                let mut head = format!("--{boundary}").into_bytes();
+                head.extend_from_slice(&buf[rest_at..]);
+                return Ok((Some(token), Prefixed::body(head, body)));
+            }
+            CsrfScan::Absent => return Ok((None, Prefixed::body(buf, body))),
+            CsrfScan::More => {}
+        }
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    buf.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) if is_too_large(&e) => return Err(WebError::TooLarge { limit }),
+            Some(Err(_)) => {
+                return Err(WebError::BadRequest("the upload could not be read".into()));
+            }
+            None => return Ok((None, Prefixed::body(buf, body))),
+        }
+    }
+}
+
+/// A body whose first bytes were already read: those bytes, then the rest of the original.
+struct Prefixed {
+    head: Option<axum::body::Bytes>,
+    inner: Body,
+}
+
+impl Prefixed {
+    fn body(head: Vec<u8>, inner: Body) -> Body {
+        Body::new(Prefixed {
+            head: (!head.is_empty()).then(|| head.into()),
+            inner,
+        })
+    }
+}
+
+impl http_body::Body for Prefixed {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Some(head) = self.head.take() {
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(head))));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.head.is_none() && self.inner.is_end_stream()
+    }
+}
+
 /// Runs the handler, then reads what it left of a small body (see [`super::unread`]) before the
 /// answer goes out, bounded in bytes and time as a refusal's body is.
 async fn run(next: Next, req: Request, unread: &super::unread::Unread) -> Response {
@@ -449,4 +630,73 @@ async fn run(next: Next, req: Request, unread: &super::unread::Unread) -> Respon
         drain(declared, rest).await;
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    const FORM: &[u8] = b"--b1\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok3n\r\n--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--b1--\r\n";
+
+    #[test]
+    fn the_boundary_is_read_from_a_multipart_content_type_only() {
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=\"x y\"").as_deref(),
+            Some("x y")
+        );
+        assert_eq!(
+            multipart_boundary("Multipart/Form-Data;boundary=abc").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(multipart_boundary("text/csv; boundary=abc"), None);
+        assert_eq!(multipart_boundary("multipart/form-data"), None);
+    }
+
+    #[test]
+    fn a_leading_csrf_part_is_found_and_anything_else_is_not() {
+        assert_eq!(scan_csrf_part(&FORM[..10], "b1"), CsrfScan::More);
+        match scan_csrf_part(FORM, "b1") {
+            CsrfScan::Token(t, at) => {
+                assert_eq!(t, "tok3n");
+                assert!(
+                    FORM[at..].starts_with(b"\r\nContent-Disposition: form-data; name=\"file\"")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A file part first, a file named csrf, another boundary: no token.
+        let file_first = b"--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"csrf\"\r\n\r\nx\r\n--b1--\r\n";
+        assert_eq!(scan_csrf_part(file_first, "b1"), CsrfScan::Absent);
+        let csrf_file = b"--b1\r\nContent-Disposition: form-data; name=\"csrf\"; filename=\"t\"\r\n\r\nx\r\n--b1--\r\n";
+        assert_eq!(scan_csrf_part(csrf_file, "b1"), CsrfScan::Absent);
+        assert_eq!(scan_csrf_part(FORM, "b2"), CsrfScan::Absent);
+        // A csrf part that never ends is not buffered past the bound.
+        let mut endless = b"--b1\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n".to_vec();
+        endless.resize(CSRF_PART_MAX, b'a');
+        assert_eq!(scan_csrf_part(&endless, "b1"), CsrfScan::Absent);
+    }
+
+    #[tokio::test]
+    async fn the_token_part_is_taken_out_and_the_rest_handed_on_intact() {
+        // Split into small chunks, as a network delivers it.
+        let body = FORM
+            .chunks(7)
+            .rev()
+            .fold(Body::empty(), |rest, c| Prefixed::body(c.to_vec(), rest));
+        let (token, rest) = take_csrf_part(body, "b1", 1 << 20).await.unwrap();
+        assert_eq!(token.as_deref(), Some("tok3n"));
+        let rest = rest.collect().await.unwrap().to_bytes();
+        assert_eq!(
+            &rest[..],
+            &b"--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhello\r\n--b1--\r\n"[..]
+        );
+
+        let other = b"--b1\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nx\r\n--b1--\r\n";
+        let (token, rest) = take_csrf_part(Body::from(&other[..]), "b1", 1 << 20)
+            .await
+            .unwrap();
+        assert_eq!(token, None);
+        assert_eq!(&rest.collect().await.unwrap().to_bytes()[..], &other[..]);
+    }
 }

@@ -295,6 +295,24 @@ fn module_pages(def: &'static crate::schema::ModuleDef) -> Vec<Route> {
             post(hub::restore).layer(ext),
         ),
     ]
+    .into_iter()
+    .chain(
+        ["delete", "comments", "restore"]
+            .into_iter()
+            .map(|a| back_to_card(&format!("{base}/{{id}}/{a}"), def.module)),
+    )
+    .collect()
+}
+
+/// `GET` on the address of an action on a card (a reload after post/redirect/get was missed, a
+/// bookmark): a redirect to the card for anyone who may view it, instead of a blank 405.
+fn back_to_card(path: &str, module: crate::access::Module) -> Route {
+    r(
+        "GET",
+        path,
+        Access::Perm(Permission::Module(module, crate::access::Action::View)),
+        get(hub::back_to_card),
+    )
 }
 
 /// Every route holdfast answers, each with who may call it. `holdfast routes` prints this table and
@@ -713,6 +731,11 @@ pub fn routes() -> Vec<Route> {
             Perm(Permission::Module(Module::Documents, View)),
             get(documents::download),
         ),
+        back_to_card("/m/invoices/{id}/lines", Module::Invoices),
+        back_to_card("/m/invoices/{id}/lines/{line}/delete", Module::Invoices),
+        back_to_card("/m/invoices/{id}/do/{action}", Module::Invoices),
+        back_to_card("/m/projects/{id}/invoice", Module::Projects),
+        back_to_card("/m/documents/{id}/upload", Module::Documents),
         r(
             "POST",
             "/api/v1/documents/{id}/file",

@@ -19,11 +19,24 @@ pub struct Chrome {
     pub user: Option<String>,
     pub admin: bool,
     pub csrf: String,
-    pub banners: Vec<String>,
+    pub banners: Vec<Banner>,
     /// Modules the user may open, as (slug, label).
     pub modules: Vec<(&'static str, &'static str)>,
     /// How times are written: `{{ c.when.at(stamp)|safe }}` in templates.
     pub when: super::time::Shown,
+}
+
+/// A warning across the top of every page, with a link to where it is fixed when there is one.
+pub struct Banner {
+    pub text: String,
+    /// (address, link text)
+    pub fix: Option<(&'static str, &'static str)>,
+}
+
+impl Banner {
+    fn new(text: String, fix: Option<(&'static str, &'static str)>) -> Self {
+        Self { text, fix }
+    }
 }
 
 impl Chrome {
@@ -73,15 +86,28 @@ pub async fn chrome(
             let now = state.clock.now();
             let (support, mail) = crate::auth::directory::admin_attention(inst, now).await?;
             for (name, until) in support {
-                c.banners.push(format!(
-                    "Vendor support access is open: account \"{name}\" can sign in until {until} (UTC). Revoke it under Administration → Users when it is no longer needed."
+                c.banners.push(Banner::new(
+                    format!(
+                        "Vendor support access is open: account \"{name}\" can sign in until {until} (UTC). Revoke it under Administration → Users when it is no longer needed."
+                    ),
+                    Some(("/admin/users", "Open users")),
                 ));
             }
-            c.banners.extend(super::admin::backup_warnings(state));
+            // Backups cover the whole appliance: only the operator instance has their page.
+            let backups = (inst.name == crate::instances::DEFAULT_INSTANCE)
+                .then_some(("/admin/backups", "Open backups"));
+            c.banners.extend(
+                super::admin::backup_warnings(state)
+                    .into_iter()
+                    .map(|w| Banner::new(w, backups)),
+            );
             if mail.0 > 0 {
-                c.banners.push(format!(
-                    "{} e-mail message(s) could not be delivered. See Administration → Mail.",
-                    mail.0
+                c.banners.push(Banner::new(
+                    format!(
+                        "{} e-mail message(s) could not be delivered. See Administration → Mail.",
+                        mail.0
+                    ),
+                    Some(("/admin/mail", "Open mail")),
                 ));
             }
         }

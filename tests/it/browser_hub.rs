@@ -191,7 +191,9 @@ async fn a_working_day_in_the_hub() {
     b.submit_form("form[enctype='multipart/form-data'] button[type=submit]")
         .await
         .unwrap();
-    b.wait_for_text("Version 1 uploaded", WAIT).await.unwrap();
+    b.wait_for_text("new version was uploaded", WAIT)
+        .await
+        .unwrap();
     let fetched = b
         .execute(
             "const r = await fetch(arguments[0]); const t = await r.text(); return [r.status, r.headers.get('content-disposition'), t];",

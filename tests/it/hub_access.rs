@@ -148,8 +148,9 @@ async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_
         assert_eq!(disposition_name(&d), *want, "{name} (page)");
     }
 
-    // The upload form of the document's card (multipart, token in the action URL) does the same.
-    let (ct, body) = multipart(
+    // The upload form of the document's card (multipart, the token as the first part) does the same.
+    let (ct, body) = multipart_form(
+        &s.csrf(),
         "file",
         "invoice.pdf.vbs",
         "text/vbscript",
@@ -158,13 +159,14 @@ async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_
     let r = s
         .send(
             "POST",
-            &format!("/m/documents/{doc}/upload?csrf={}", s.csrf()),
+            &format!("/m/documents/{doc}/upload"),
             &[("content-type", &ct)],
             &body,
             false,
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = s.get(&r.header("location")).await;
     assert!(r.body.contains("uploaded"), "{}", r.body);
     assert!(
         r.body.contains("invoice.pdf.txt"),
@@ -174,6 +176,78 @@ async fn uploads_are_stored_and_downloaded_under_an_extension_of_their_detected_
     let d = s.get(&format!("/api/v1/documents/{doc}/file")).await;
     assert_eq!(disposition_name(&d), "invoice.pdf.txt");
     assert_eq!(d.header("content-type"), "text/plain");
+}
+
+// BUG (fixed): the upload forms (document card, CSV import, update check) carried the CSRF token in
+// their action URL (`/upload?csrf=…`), so it landed in the address bar, history and any log of URLs.
+// The token now travels as the form's first part; the URL no longer counts.
+#[tokio::test]
+async fn upload_forms_carry_the_token_in_the_body_and_never_in_the_url() {
+    let env = Env::start();
+    let s = env.admin().await;
+    let doc = s.create_id("documents", json!({ "title": "Inbox" })).await;
+    let token = s.csrf();
+    for page in [
+        format!("/m/documents/{doc}"),
+        "/m/clients/import".to_string(),
+    ] {
+        let p = s.get(&page).await;
+        assert_eq!(p.status, 200, "{page}");
+        assert!(
+            p.body.contains("multipart/form-data"),
+            "{page}: an upload form"
+        );
+        assert!(!p.body.contains("csrf="), "{page}: no token in a URL");
+        assert!(!p.body.contains(&format!("?{token}")) && !p.body.contains(&format!("={token}\"")));
+    }
+    let upload = |body: Vec<u8>, ct: String, path: String| {
+        let s = &s;
+        async move {
+            s.send("POST", &path, &[("content-type", &ct)], &body, false)
+                .await
+        }
+    };
+    let path = format!("/m/documents/{doc}/upload");
+    // The old way, token in the URL only: refused.
+    let (ct, body) = multipart("file", "a.txt", "text/plain", b"hello");
+    let r = upload(body, ct, format!("{path}?csrf={token}")).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // No token, a wrong one, or the token part after the file: refused.
+    let (ct, body) = multipart("file", "a.txt", "text/plain", b"hello");
+    assert_eq!(upload(body, ct, path.clone()).await.status, 403);
+    let (ct, body) = multipart_form("not-the-token", "file", "a.txt", "text/plain", b"hello");
+    assert_eq!(upload(body, ct, path.clone()).await.status, 403);
+    let (ct, file) = multipart("file", "a.txt", "text/plain", b"hello");
+    let mut late = file[..file.len() - 4].to_vec();
+    let boundary = ct.rsplit('=').next().unwrap().to_string();
+    late.extend_from_slice(
+        format!(
+            "\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n--{boundary}--\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(upload(late, ct, path.clone()).await.status, 403);
+    let versions = s.get(&format!("/m/documents/{doc}")).await;
+    assert!(
+        versions.body.contains("No file uploaded yet"),
+        "nothing was stored"
+    );
+    // The token first: stored.
+    let (ct, body) = multipart_form(&token, "file", "a.txt", "text/plain", b"hello");
+    let r = upload(body, ct, path.clone()).await;
+    assert!(
+        r.status == 200 || r.status == 303,
+        "{} {}",
+        r.status,
+        r.body
+    );
+    let versions = s.get(&format!("/m/documents/{doc}")).await;
+    assert!(versions.body.contains("v1"), "{}", versions.body);
+    // The CSV import form takes the token the same way.
+    let (ct, body) = multipart_form(&token, "file", "c.csv", "text/csv", b"name\nAcme\n");
+    let r = upload(body, ct, "/m/clients/import".into()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("all good"), "{}", r.body);
 }
 
 // ---- defect 8: no module shows what another module keeps ----------------------------------------
@@ -519,7 +593,7 @@ async fn invoice_lines_and_billed_time_are_in_the_security_log() {
             ],
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
     let lines = admin
         .get(&format!("/api/v1/invoices/{inv}/lines"))
         .await
@@ -536,7 +610,7 @@ async fn invoice_lines_and_billed_time_are_in_the_security_log() {
     let r = admin
         .form(&format!("/m/invoices/{inv}/lines/{hotel}/delete"), &[])
         .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
 
     let added = env.audit("invoice_line_added");
     let removed = env.audit("invoice_line_removed");

@@ -427,3 +427,85 @@ async fn invoice_from_project_bills_partial_hours_to_the_cent() {
     assert_eq!(nets, vec![2000, 4000], "10 and 20 minutes at 120.00/h");
     assert_eq!(inv["subtotal"], 6000);
 }
+
+// BUG (fixed): after an action on a card the page stayed on the action's address
+// (`/m/invoices/1/do/issue`), so a reload answered a blank 405 and the back button re-posted.
+// Now every card action answers 303 to the card, which says what happened by a fixed key, and a
+// GET on an action's address leads back to the card.
+#[tokio::test]
+async fn card_actions_redirect_to_the_card_and_their_addresses_lead_back_to_it() {
+    let env = Env::start();
+    let s = env.admin().await;
+    let client = s.create_id("clients", json!({ "name": "Initech" })).await;
+    let inv = s
+        .create_id(
+            "invoices",
+            json!({ "client_id": client, "currency": "EUR" }),
+        )
+        .await;
+    let card = format!("/m/invoices/{inv}");
+    // (action address, form fields, outcome key, sentence on the card)
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            format!("{card}/lines"),
+            vec![
+                ("description", "Audit"),
+                ("quantity", "1"),
+                ("unit_price", "100.00"),
+                ("tax_rate", "23"),
+            ],
+            "line-added",
+            "Line added.",
+        ),
+        (
+            format!("{card}/comments"),
+            vec![("body", "Sent by post <b>today</b>")],
+            "commented",
+            "Comment added.",
+        ),
+        (
+            format!("{card}/do/issue"),
+            vec![],
+            "issued",
+            "Invoice issued.",
+        ),
+        (format!("{card}/do/paid"), vec![], "paid", "Marked paid."),
+    ];
+    for (action, fields, key, message) in cases {
+        let r = s.form(&action, &fields).await;
+        assert_eq!(r.status, 303, "{action}: {}", r.body);
+        assert_eq!(
+            r.header("location"),
+            format!("{card}?done={key}"),
+            "{action}"
+        );
+        let shown = s.get(&r.header("location")).await;
+        assert_eq!(shown.status, 200);
+        assert!(shown.body.contains(message), "{action}: {}", shown.body);
+        // A reload of the action's address: back to the card, not a blank 405.
+        let again = s.get(&action).await;
+        assert_eq!(again.status, 303, "GET {action}: {}", again.body);
+        assert_eq!(again.header("location"), card, "GET {action}");
+    }
+    // The outcome key is looked up, never echoed: an unknown one shows nothing.
+    let odd = s.get(&format!("{card}?done=%3Cscript%3Ealert(1)")).await;
+    assert_eq!(odd.status, 200);
+    assert!(!odd.body.contains("<script>alert"), "{}", odd.body);
+    assert!(!odd.body.contains("alert(1)"), "{}", odd.body);
+    // A refusal still renders in place (422), with what to fix.
+    let r = s.form(&format!("{card}/do/issue"), &[]).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    // GET on other action addresses, and one for a module that does not exist.
+    for path in [
+        format!("{card}/delete"),
+        format!("{card}/restore"),
+        format!("{card}/lines/1/delete"),
+        format!("/m/documents/{inv}/upload"),
+    ] {
+        let r = s.get(&path).await;
+        assert_eq!(r.status, 303, "GET {path}");
+        assert!(r.header("location").starts_with("/m/"), "GET {path}");
+    }
+    assert_eq!(s.get("/m/nothing/1/delete").await.status, 404);
+}

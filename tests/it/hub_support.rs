@@ -492,6 +492,23 @@ pub fn multipart(field: &str, filename: &str, ctype: &str, bytes: &[u8]) -> (Str
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// A multipart body as a page's upload form sends it: the hidden `csrf` field first, then the file.
+pub fn multipart_form(
+    csrf: &str,
+    field: &str,
+    filename: &str,
+    ctype: &str,
+    bytes: &[u8],
+) -> (String, Vec<u8>) {
+    let (ct, file) = multipart(field, filename, ctype, bytes);
+    let boundary = ct.rsplit('=').next().unwrap_or_default().to_string();
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+            .into_bytes();
+    body.extend_from_slice(&file);
+    (ct, body)
+}
+
 /// A CSV text as rows of cells (header row included).
 pub fn csv_rows(text: &str) -> Vec<Vec<String>> {
     csv::ReaderBuilder::new()

@@ -13,6 +13,7 @@ mod app;
 mod browser;
 mod browser_flows;
 mod browser_hub;
+mod browser_phone;
 mod hub_support;
 mod identity_support;
 mod smtp_sink;

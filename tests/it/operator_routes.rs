@@ -55,8 +55,8 @@ async fn sign_in(c: &crate::support::Client, host: &'static str, user: &str) -> 
     }
 }
 
-/// Calls a route of the table as `who`, with the CSRF token in the query (forms and uploads both
-/// accept it there) and a small body of the kind the route reads.
+/// Calls a route of the table as `who`, with the CSRF token in the body (a form field, or an upload's
+/// first part) and a small body of the kind the route reads.
 async fn call(c: &crate::support::Client, who: &Caller, method: &str, path: &str) -> u16 {
     let concrete = path
         .replace("{action}", "run")
@@ -68,21 +68,22 @@ async fn call(c: &crate::support::Client, who: &Caller, method: &str, path: &str
             .await;
         return r.status;
     }
-    let (ct, body): (&str, &[u8]) = if path.starts_with("/admin/updates") {
+    let (ct, body): (&str, String) = if path.starts_with("/admin/updates") {
         (
             "multipart/form-data; boundary=b0",
-            b"--b0\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"b.hfu\"\r\n\r\nx\r\n--b0--\r\n",
+            format!(
+                "--b0\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--b0\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"b.hfu\"\r\n\r\nx\r\n--b0--\r\n",
+                who.csrf
+            ),
         )
     } else {
-        ("application/x-www-form-urlencoded", b"")
+        (
+            "application/x-www-form-urlencoded",
+            format!("csrf={}", who.csrf),
+        )
     };
-    let form = format!("csrf={}", who.csrf);
-    let body = if ct.starts_with("application/x-www") {
-        form.as_bytes()
-    } else {
-        body
-    };
-    let uri = format!("{concrete}?csrf={}", who.csrf);
+    let body = body.as_bytes();
+    let uri = concrete;
     c.request(
         method,
         who.host,

@@ -474,14 +474,21 @@ async fn admin_console(rig: &Rig) {
         let c = &c;
         let cookie = cookie.clone();
         async move {
-            let path = match token {
-                Some(t) => format!("/admin/updates/verify?csrf={t}"),
-                None => "/admin/updates/verify".into(),
+            // A page's form sends the token as the first part.
+            let boundary = ct.rsplit('=').next().unwrap_or_default().to_string();
+            let body = match token {
+                Some(t) => {
+                    let mut b = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{t}\r\n").into_bytes();
+                    b.extend_from_slice(&body);
+                    b
+                }
+                None => body,
             };
+            let path = "/admin/updates/verify";
             c.request(
                 "POST",
                 "localhost",
-                &path,
+                path,
                 &[("cookie", cookie.as_str()), ("content-type", ct.as_str())],
                 &body,
             )

@@ -178,18 +178,18 @@ pub async fn detail_page(
     render_refused(&page, page.notes.failed())
 }
 
-/// The card again after an action on it: the action's message, or what the user can fix there (a
-/// conflict; invalid input, each error worded by `field_error`). Other errors go to the error
-/// mapping.
+/// After an action on a card: done, a 303 back to the card that says so (post/redirect/get);
+/// refused, the card in place with what the user can fix there (a conflict; invalid input, each
+/// error worded by `field_error`). Other errors go to the error mapping.
 pub async fn card_after(
     ctx: &Ctx,
     def: &'static ModuleDef,
     id: i64,
-    outcome: Result<String, HubError>,
+    outcome: Result<Done, HubError>,
     field_error: fn(records::FieldError) -> String,
 ) -> Result<Response, WebError> {
     let notes = match outcome {
-        Ok(message) => Notes::done(message),
+        Ok(done) => return Ok(done.redirect(def, id)),
         Err(HubError::Conflict(m)) => Notes::refused(vec![m]),
         Err(HubError::Invalid(e)) => Notes::refused(e.into_iter().map(field_error).collect()),
         Err(e) => return Err(e.into()),
@@ -206,8 +206,12 @@ pub async fn detail(
     ctx: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
     Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
-    detail_page(&ctx, def, id, Notes::default()).await
+    let notes = Done::from_query(query.as_deref())
+        .map(|d| Notes::done(d.message()))
+        .unwrap_or_default();
+    detail_page(&ctx, def, id, notes).await
 }
 
 pub async fn delete(
@@ -229,7 +233,7 @@ pub async fn comment(
 ) -> Result<Response, WebError> {
     let body = crate::web::form::value(&crate::web::form::pairs(&raw), "body");
     match records::add_comment(&ctx.inst, def, id, body, ctx.by.clone()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/m/{}/{id}", def.slug)).into_response()),
+        Ok(_) => Ok(Done::Commented.redirect(def, id)),
         Err(e) => card_after(&ctx, def, id, Err(e), message_only).await,
     }
 }
@@ -246,6 +250,6 @@ pub async fn restore(
         .ok_or_else(|| WebError::invalid("change", "which change to restore?"))?;
     let restored = records::restore(&ctx.inst, def, id, change, ctx.by.clone())
         .await
-        .map(|_| "The earlier values are back.".to_string());
+        .map(|_| Done::Restored);
     card_after(&ctx, def, id, restored, message_only).await
 }

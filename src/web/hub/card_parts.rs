@@ -14,7 +14,7 @@ use crate::instances::Instance;
 use crate::schema::{INVOICES, ModuleDef, PROJECTS};
 use crate::web::Ctx;
 use crate::web::WebError;
-use crate::web::hub::{CardExtras, card_after};
+use crate::web::hub::{CardExtras, Done, card_after};
 use crate::web::pages::{Chrome, chrome, render_refused};
 use askama::Template;
 use axum::extract::{Path, RawForm};
@@ -201,7 +201,7 @@ pub async fn add_line(
             };
             invoices::add_line(&ctx.inst, id, line, ctx.by.clone())
                 .await
-                .map(|()| "Line added.".to_string())
+                .map(|()| Done::LineAdded)
         }
         Err(e) => Err(e),
     };
@@ -214,7 +214,7 @@ pub async fn remove_line(
 ) -> Result<Response, WebError> {
     let r = invoices::remove_line(&ctx.inst, id, line, ctx.by.clone())
         .await
-        .map(|()| "Line removed.".to_string());
+        .map(|()| Done::LineRemoved);
     card_after(&ctx, &INVOICES, id, r, named).await
 }
 
@@ -224,15 +224,13 @@ pub async fn transition(
 ) -> Result<Response, WebError> {
     let (inst, b) = (&ctx.inst, ctx.by.clone());
     let r = match action.as_str() {
-        "issue" => invoices::issue(inst, id, b)
-            .await
-            .map(|n| format!("Invoice {n} issued.")),
+        "issue" => invoices::issue(inst, id, b).await.map(|_| Done::Issued),
         "paid" => invoices::set_status(inst, id, "paid", b)
             .await
-            .map(|()| "Marked paid.".to_string()),
+            .map(|()| Done::Paid),
         "cancel" => invoices::set_status(inst, id, "cancelled", b)
             .await
-            .map(|()| "Draft discarded.".to_string()),
+            .map(|()| Done::Discarded),
         _ => return Err(WebError::NotFound),
     };
     card_after(&ctx, &INVOICES, id, r, named).await
@@ -318,7 +316,7 @@ pub async fn void_submit(
 ) -> Result<Response, WebError> {
     let reason = crate::web::form::value(&crate::web::form::pairs(&raw), "reason");
     match invoices::void(&ctx.inst, id, reason.clone(), ctx.by.clone()).await {
-        Ok(()) => Ok(Redirect::to(&format!("/m/invoices/{id}")).into_response()),
+        Ok(()) => Ok(Done::Voided.redirect(&INVOICES, id)),
         Err(HubError::Invalid(e)) => {
             void_page(&ctx, id, reason, e.into_iter().map(|e| e.message).collect()).await
         }

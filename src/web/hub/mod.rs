@@ -1,11 +1,13 @@
 //! The pages of every business module: list (search, filters, sort, paging), record card
 //! (fields, related records, comments, history with restore), create/edit forms with messages per
 //! field, CSV import with a preview; one file per section, the module-specific parts of cards
-//! (invoice lines and actions, invoicing a project, document versions) in `card_parts.rs`. What
+//! (invoice lines and actions, invoicing a project, document versions) in `card_parts.rs`,
+//! post/redirect/get for card actions in `done.rs`. What
 //! the sections share (permission checks, cell display, reference titles) lives here.
 
 mod card;
 mod card_parts;
+mod done;
 mod form;
 mod import;
 mod list;
@@ -13,6 +15,7 @@ mod search;
 
 pub use card::*;
 pub use card_parts::*;
+pub use done::*;
 pub use form::*;
 pub use import::*;
 pub use list::*;
