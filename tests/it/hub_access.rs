@@ -40,22 +40,6 @@ fn disposition_name(r: &R) -> String {
         .to_string()
 }
 
-/// A group with exactly these permissions, made on the admin pages.
-async fn group(admin: &Caller<'_>, name: &str, perms: &[&str]) {
-    let r = admin
-        .form(
-            "/admin/groups",
-            &[("name", name), ("description", "access test")],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let fields: Vec<(&str, &str)> = perms.iter().map(|p| ("perm", *p)).collect();
-    let r = admin
-        .form(&format!("/admin/groups/{name}/permissions"), &fields)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 // ---- defect 7: uploads are named by what they are -------------------------------------------------
 
 // BUG (fixed): src/hub/documents.rs stored the uploader's file name as it came; text with any name

@@ -131,22 +131,6 @@ async fn the_invoice_list_shows_each_column_under_its_header() {
     assert_eq!(cell(&d, "Total"), "0.00 EUR");
 }
 
-/// A group with exactly these permissions, made on the admin pages.
-async fn group(admin: &Caller<'_>, name: &str, perms: &[&str]) {
-    let r = admin
-        .form(
-            "/admin/groups",
-            &[("name", name), ("description", "money test")],
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let fields: Vec<(&str, &str)> = perms.iter().map(|p| ("perm", *p)).collect();
-    let r = admin
-        .form(&format!("/admin/groups/{name}/permissions"), &fields)
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 /// The admin's money settings form with these values (rates as (name, percent), the default by
 /// its row).
 async fn save_money(

@@ -603,3 +603,19 @@ pub fn route_table() -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A group with exactly these permissions, made on the admin pages.
+pub async fn group(admin: &Caller<'_>, name: &str, perms: &[&str]) {
+    let r = admin
+        .form(
+            "/admin/groups",
+            &[("name", name), ("description", "made by a test")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let fields: Vec<(&str, &str)> = perms.iter().map(|p| ("perm", *p)).collect();
+    let r = admin
+        .form(&format!("/admin/groups/{name}/permissions"), &fields)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
