@@ -213,26 +213,24 @@ impl<'a> Layout<'a> {
         }
     }
 
-    fn text(&mut self, x: f32, size: f32, bold: bool, text: &str) {
+    /// Text with its baseline at `y`, wherever the running position is (side-by-side blocks).
+    fn text_at(&mut self, x: f32, y: f32, size: f32, (bold, grey): (bool, bool), text: &str) {
         self.op(Op::Text {
             x,
-            y: self.y,
+            y,
             size,
             bold,
-            grey: false,
+            grey,
             text: text.to_string(),
         });
     }
 
+    fn text(&mut self, x: f32, size: f32, bold: bool, text: &str) {
+        self.text_at(x, self.y, size, (bold, false), text);
+    }
+
     fn grey(&mut self, x: f32, size: f32, text: &str) {
-        self.op(Op::Text {
-            x,
-            y: self.y,
-            size,
-            bold: false,
-            grey: true,
-            text: text.to_string(),
-        });
+        self.text_at(x, self.y, size, (false, true), text);
     }
 
     fn right(&mut self, right: f32, size: f32, bold: bool, text: &str) {
@@ -291,36 +289,15 @@ fn table_header(l: &mut Layout, currency: &str) {
 fn party(l: &mut Layout, x: f32, heading: &str, name: &str, lines: &[String]) -> f32 {
     let w = (PAGE_W - 2.0 * MARGIN) / 2.0 - 12.0;
     let mut y = l.y + 12.0;
-    l.op(Op::Text {
-        x,
-        y,
-        size: 8.5,
-        bold: false,
-        grey: true,
-        text: heading.to_string(),
-    });
+    l.text_at(x, y, 8.5, (false, true), heading);
     for n in l.faces.wrap(name, 11.0, true, w) {
         y += 15.0;
-        l.op(Op::Text {
-            x,
-            y,
-            size: 11.0,
-            bold: true,
-            grey: false,
-            text: n,
-        });
+        l.text_at(x, y, 11.0, (true, false), &n);
     }
     for line in lines {
         for part in l.faces.wrap(line, 9.5, false, w) {
             y += 13.0;
-            l.op(Op::Text {
-                x,
-                y,
-                size: 9.5,
-                bold: false,
-                grey: false,
-                text: part,
-            });
+            l.text_at(x, y, 9.5, (false, false), &part);
         }
     }
     y
