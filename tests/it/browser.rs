@@ -218,6 +218,13 @@ impl Browser {
         Ok(url.to_string())
     }
 
+    /// The id of the record whose card is open: the last path segment of the current address.
+    pub async fn record_id(&self) -> Result<String, String> {
+        let url = self.current_url().await?;
+        let path = url.split(['?', '#']).next().unwrap_or_default();
+        Ok(path.rsplit('/').next().unwrap_or_default().to_string())
+    }
+
     pub async fn title(&self) -> Result<String, String> {
         bounded("title", CALL_TIMEOUT, self.wd()?.title()).await
     }

@@ -95,8 +95,7 @@ async fn a_working_day_in_the_hub() {
     field(&b, "phone", "+48 58 000 11 22").await;
     save(&b).await;
     b.wait_for_text("Harbourside Ferries", WAIT).await.unwrap();
-    let client_url = b.current_url().await.unwrap();
-    let client_id = client_url.rsplit('/').next().unwrap().to_string();
+    let client_id = b.record_id().await.unwrap();
     shoot(&b, "client-card").await;
 
     // A project for it, with an hourly rate.
@@ -108,14 +107,7 @@ async fn a_working_day_in_the_hub() {
     field(&b, "manager", "office").await;
     save(&b).await;
     b.wait_for_text("Timetable redesign", WAIT).await.unwrap();
-    let project_id = b
-        .current_url()
-        .await
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let project_id = b.record_id().await.unwrap();
 
     // Time on it.
     b.goto(&format!(
@@ -149,8 +141,7 @@ async fn a_working_day_in_the_hub() {
         .unwrap();
     // 90 min at 150.00 = 225.00 net, 23 % tax = 51.75, total 276.75.
     b.wait_for_text("276.75", WAIT).await.unwrap();
-    let invoice_url = b.current_url().await.unwrap();
-    let invoice_id = invoice_url.rsplit('/').next().unwrap().to_string();
+    let invoice_id = b.record_id().await.unwrap();
     b.submit_form(&format!(
         "form[action='/m/invoices/{invoice_id}/do/issue'] button"
     ))
@@ -175,14 +166,7 @@ async fn a_working_day_in_the_hub() {
     field(&b, "title", "Signed contract").await;
     save(&b).await;
     b.wait_for_text("No file uploaded yet", WAIT).await.unwrap();
-    let doc_id = b
-        .current_url()
-        .await
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let doc_id = b.record_id().await.unwrap();
     let pdf_path = app.data().join("contract.pdf");
     let pdf = b"%PDF-1.4\n% contract between the parties: lighthouse-quartz-2207\n%%EOF\n";
     std::fs::write(&pdf_path, pdf).unwrap();

@@ -121,14 +121,7 @@ async fn on_a_phone_the_menu_folds_and_lists_show_status_and_total_without_sidew
         .await
         .unwrap();
     b.wait_for_text("Żeglugi", WAIT).await.unwrap();
-    let client_id = b
-        .current_url()
-        .await
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let client_id = b.record_id().await.unwrap();
     b.goto(&format!("{base}/m/invoices/new?client_id={client_id}"))
         .await
         .unwrap();
