@@ -291,7 +291,7 @@ pub async fn load(inst: &Instance, id: i64) -> Result<InvoiceDocument, HubError>
                 due_date: text(&row, "due_date"),
                 paid_at: text(&row, "paid_at").map(|t| t.chars().take(10).collect()),
                 currency: text(&row, "currency").unwrap_or_default(),
-                locale: settings::read(c)?.locale,
+                locale: settings::read_locale(c)?,
                 seller,
                 buyer,
                 taxes: tax_summary(&lines),

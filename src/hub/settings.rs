@@ -120,9 +120,7 @@ pub fn read(conn: &Connection) -> Result<MoneySettings, StorageError> {
         currency: text(CURRENCY)?.unwrap_or_else(|| "EUR".into()),
         hourly_rate: number(HOURLY_RATE, 0)?,
         payment_terms_days: number(PAYMENT_TERMS, 30)?,
-        locale: text(LOCALE)?
-            .and_then(|c| Locale::parse(&c))
-            .unwrap_or_default(),
+        locale: read_locale(conn)?,
         tax_rates: tax_rates::list(conn)?,
     })
 }
@@ -133,10 +131,12 @@ pub async fn get(inst: &Instance) -> Result<MoneySettings, HubError> {
 
 /// The locale amounts are written in for everyone (until a person picks their own).
 pub async fn locale(inst: &Instance) -> Result<Locale, HubError> {
-    Ok(inst
-        .db
-        .read(|c| kv::get(c, LOCALE))
-        .await?
+    Ok(inst.db.read(read_locale).await?)
+}
+
+/// `locale` inside a read or transaction the caller already holds.
+pub fn read_locale(conn: &Connection) -> Result<Locale, StorageError> {
+    Ok(kv::get(conn, LOCALE)?
         .and_then(|c| Locale::parse(&c))
         .unwrap_or_default())
 }

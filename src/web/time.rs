@@ -5,12 +5,8 @@ use super::html::esc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-/// The language dates are written in. English only for now; the catalogue work adds Polish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Locale {
-    #[default]
-    En,
-}
+/// The one locale type: the same one money is written in.
+pub use crate::hub::money::Locale;
 
 /// How a page writes times: the instance's zone and the reader's locale.
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +36,8 @@ pub fn local_text(at: DateTime<Utc>, tz: Tz, locale: Locale) -> String {
     let local = at.with_timezone(&tz);
     match locale {
         Locale::En => local.format("%-d %b %Y, %H:%M").to_string(),
+        // Polish writes day.month.year, without month names that would need declension.
+        Locale::Pl => local.format("%-d.%m.%Y, %H:%M").to_string(),
     }
 }
 
@@ -92,6 +90,10 @@ mod tests {
         assert_eq!(
             local_text(utc("2026-03-29T01:00:00Z"), warsaw, Locale::En),
             "29 Mar 2026, 03:00"
+        );
+        assert_eq!(
+            local_text(utc("2026-12-06T04:34:08.011Z"), warsaw, Locale::Pl),
+            "6.12.2026, 05:34"
         );
         let new_york: Tz = "America/New_York".parse().unwrap();
         assert_eq!(
