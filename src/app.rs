@@ -18,6 +18,8 @@ pub struct Inner {
     pub auth: Arc<AuthServices>,
     /// Refused requests counted per address and minute until they are written to the log.
     pub refusals: crate::audit::refusals::Refusals,
+    /// Every page's and mail's words, in each language, parsed once.
+    pub catalogue: Arc<crate::i18n::Catalogue>,
     /// True between "storage open and listener bound" and "shutdown began".
     ready: AtomicBool,
 }
@@ -35,6 +37,7 @@ impl AppState {
             clock,
             auth,
             refusals: Default::default(),
+            catalogue: Arc::new(crate::i18n::Catalogue::embedded()),
             ready: AtomicBool::new(false),
         }))
     }

@@ -47,16 +47,22 @@ struct Extras {
 
 /// "Your previous sign-in was at … from …; N failed attempts since.", as markup (the time is a
 /// `<time>` element in the instance's zone).
-pub(super) fn previous_sign_in(s: &SessionInfo, when: super::time::Shown) -> Option<String> {
+/// "Your previous sign-in was on … from …. No failed attempts since." as markup: the time keeps
+/// its `<time>` element, the address is escaped (the catalogue's own text is trusted, compiled in).
+pub(super) fn previous_sign_in(
+    s: &SessionInfo,
+    when: super::time::Shown,
+    tr: &crate::i18n::Tr,
+) -> Option<String> {
     let at = when.at(s.prior.at.as_deref()?);
-    let from = super::html::esc(s.prior.source.as_deref().unwrap_or("an unknown address"));
-    let failures = match s.prior.failures {
-        0 => "no failed attempts since".to_string(),
-        1 => "1 failed attempt since".to_string(),
-        n => format!("{n} failed attempts since"),
-    };
+    let from = super::html::esc(s.prior.source.as_deref().unwrap_or("?"));
+    let failures = tr.count(
+        "previous-failures",
+        usize::try_from(s.prior.failures).unwrap_or(0),
+    );
     Some(format!(
-        "Your previous sign-in was at {at} from {from}; {failures}."
+        "{} {failures}",
+        tr.with("previous-signin", &[("at", at.into()), ("source", from.into())])
     ))
 }
 
@@ -75,7 +81,7 @@ async fn page(
     let failed = !x.errors.is_empty();
     let c = chrome(state, inst, Some(s)).await?;
     let p = AccountPage {
-        previous: previous_sign_in(s, c.when),
+        previous: previous_sign_in(s, c.when, &c.tr),
         c,
         messages: x.messages,
         errors: x.errors,

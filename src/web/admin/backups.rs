@@ -25,9 +25,13 @@ struct BackupsPage {
 }
 
 /// Problems an admin must see: a failing destination, or no success for 26 hours.
-pub fn backup_warnings(state: &AppState) -> Vec<String> {
+pub fn backup_warnings(state: &AppState, tr: &crate::i18n::Tr) -> Vec<String> {
     let st = crate::backup::status::load(&state.config.data_dir);
     let limit = crate::clock::stamp(state.clock.now() - chrono::Duration::hours(26));
+    let when = crate::web::time::Shown {
+        tz: state.config.time_zone,
+        locale: tr.locale,
+    };
     let mut out = Vec::new();
     for dest in &state.config.backup.destinations {
         let ds = st
@@ -35,23 +39,27 @@ pub fn backup_warnings(state: &AppState) -> Vec<String> {
             .get(&dest.display().to_string())
             .cloned()
             .unwrap_or_default();
+        let place = || ("place", crate::i18n::Arg::from(dest.display().to_string()));
         match &ds.last_success {
-            None => out.push(format!("No backup has reached {} yet.", dest.display())),
-            Some(t) if *t < limit => out.push(format!(
-                "No backup reached {} in the last 26 hours (last: {t}).",
-                dest.display()
+            None => out.push(tr.with("banner-backup-never", &[place()])),
+            Some(t) if *t < limit => out.push(tr.with(
+                "banner-backup-old",
+                &[place(), ("last", when.text(t).into())],
             )),
             _ => {}
         }
         if let (Some(e), Some(at)) = (&ds.last_error, &ds.last_error_at)
             && ds.last_success.as_ref().is_none_or(|s| s < at)
         {
-            out.push(format!("The last backup to {} failed: {e}", dest.display()));
+            out.push(tr.with(
+                "banner-backup-failed",
+                &[place(), ("error", e.into())],
+            ));
         }
         if let Some(e) = &ds.last_verify_error {
-            out.push(format!(
-                "The newest archive in {} failed its test restore: {e}",
-                dest.display()
+            out.push(tr.with(
+                "banner-backup-verify-failed",
+                &[place(), ("error", e.into())],
             ));
         }
     }
@@ -99,14 +107,15 @@ async fn backups_page(
         })
         .collect();
     let (h, m) = state.config.backup.schedule;
+    let c = chrome(state, inst, Some(s)).await?;
     render(&BackupsPage {
-        c: chrome(state, inst, Some(s)).await?,
         messages,
-        warnings: backup_warnings(state),
+        warnings: backup_warnings(state, &c.tr),
         schedule: format!("{h:02}:{m:02}"),
         exported: crate::backup::keyfile::exported_at(&state.config.data_dir)
             .unwrap_or_else(|| "not yet — run `holdfast backup export-key` on the server".into()),
         dests,
+        c,
     })
 }
 
