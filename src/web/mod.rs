@@ -417,6 +417,13 @@ pub fn routes() -> Vec<Route> {
         r("GET", "/account", Signed, get(account_pages::show)),
         r(
             "POST",
+            "/account/language",
+            Signed,
+            post(account_pages::set_language),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
             "/account/password",
             Signed,
             post(account_pages::change_password),
