@@ -25,12 +25,14 @@ pub(crate) const INVOICE_DOCUMENT: &[Permission] = &[
 ];
 
 /// The links on the invoice card, for those who may open the document.
-pub fn card_links(s: &SessionInfo, id: i64) -> String {
+pub fn card_links(s: &SessionInfo, id: i64, tr: &crate::i18n::Tr) -> String {
     if !INVOICE_DOCUMENT.iter().all(|p| s.grants.allows(*p)) {
         return String::new();
     }
     format!(
-        "<p class=\"doc-links\"><a href=\"/m/invoices/{id}/document\">Invoice document (print view)</a> · <a href=\"/m/invoices/{id}/document.pdf\">Download PDF</a></p>"
+        "<p class=\"doc-links\"><a href=\"/m/invoices/{id}/document\">{}</a> · <a href=\"/m/invoices/{id}/document.pdf\">{}</a></p>",
+        super::html::esc(&tr.t("doc-print-view")),
+        super::html::esc(&tr.t("doc-download-pdf"))
     )
 }
 

@@ -47,6 +47,26 @@ pub fn second_factor(tr: &Tr, kind: &str) -> String {
     }
 }
 
+/// Why a typed amount was refused, with examples written in the reader's own way.
+pub fn money_problem(tr: &Tr, e: &crate::hub::money::MoneyError) -> String {
+    use crate::hub::money::{MoneyError, format, format_plain};
+    let l = tr.locale;
+    match e {
+        MoneyError::Empty => tr.t("money-empty"),
+        MoneyError::Negative => tr.t("money-negative"),
+        MoneyError::NotANumber(_) => tr.t1("money-not-a-number", "example", format_plain(9550, l)),
+        MoneyError::TooManyDecimals => tr.t("money-decimals"),
+        MoneyError::BadGrouping(_) => tr.with(
+            "money-grouping",
+            &[
+                ("grouped", format(123_450, l).into()),
+                ("plain", format_plain(123_450, l).into()),
+            ],
+        ),
+        MoneyError::TooLarge { max, .. } => tr.t1("money-too-large", "max", format(*max, l)),
+    }
+}
+
 /// Yes or no.
 pub fn yes_no(tr: &Tr, yes: bool) -> String {
     tr.t(if yes { "value-yes" } else { "value-no" })
@@ -77,7 +97,13 @@ pub fn choice_key(value: &str) -> String {
 /// Every key this file can ask for, so the catalogue test can check them in each language.
 pub fn every_key() -> Vec<String> {
     let mut keys = vec![
-        "factor-totp".to_string(),
+        "money-empty".to_string(),
+        "money-negative".into(),
+        "money-not-a-number".into(),
+        "money-decimals".into(),
+        "money-grouping".into(),
+        "money-too-large".into(),
+        "factor-totp".into(),
         "factor-email".into(),
         "factor-none".into(),
         "value-yes".into(),
@@ -94,6 +120,12 @@ pub fn every_key() -> Vec<String> {
         }
         keys.extend(def.computed.iter().map(|c| field_key(def, c)));
     }
+    keys.extend(super::hub::Done::every_key());
+    keys.extend(
+        super::error::STATUS_KEYS
+            .iter()
+            .map(|c| format!("status-{c}")),
+    );
     keys.sort();
     keys.dedup();
     keys

@@ -71,6 +71,21 @@ impl Chrome {
         self.tr.t1(key, name, value)
     }
 
+    /// The message `key` with two text arguments.
+    pub fn t2(
+        &self,
+        key: &str,
+        n1: &str,
+        v1: impl std::fmt::Display,
+        n2: &str,
+        v2: impl std::fmt::Display,
+    ) -> String {
+        self.tr.with(
+            key,
+            &[(n1, v1.to_string().into()), (n2, v2.to_string().into())],
+        )
+    }
+
     /// The message `key` with `$count`, which picks the plural form.
     pub fn count(&self, key: &str, n: usize) -> String {
         self.tr.count(key, n)
@@ -298,16 +313,16 @@ async fn dashboard(
         })
         .collect();
     let labels = [
-        "aged-not-due",
-        "aged-1-30",
-        "aged-31-60",
-        "aged-61-90",
-        "aged-over-90",
+        tr.t("aged-not-due"),
+        tr.t("aged-1-30"),
+        tr.t("aged-31-60"),
+        tr.t("aged-61-90"),
+        tr.t("aged-over-90"),
     ];
     let aged_bars: Vec<(String, i64, String)> = labels
-        .iter()
+        .into_iter()
         .zip(aged.iter())
-        .map(|(l, v)| (tr.t(l), *v, super::hub::money(*v, locale)))
+        .map(|(l, v)| (l, *v, super::hub::money(*v, locale)))
         .collect();
     let no_data = tr.t("chart-no-data");
     Ok(HomePage {

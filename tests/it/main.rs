@@ -41,6 +41,7 @@ mod hub_readable;
 mod hub_records;
 mod hub_search;
 mod hub_validation;
+mod i18n;
 mod identity_admin;
 mod identity_passwords;
 mod identity_second_factor;
