@@ -295,7 +295,7 @@ pub async fn save_profile(
                 &state,
                 &inst,
                 &s,
-                vec!["Nothing changed.".into()],
+                vec![ctx_words(&state, &inst, &s).await?.t("nothing-changed")],
                 vec![],
                 None,
             )
@@ -306,7 +306,7 @@ pub async fn save_profile(
                 &state,
                 &inst,
                 &s,
-                vec![format!("Invoice profile saved ({n} field(s) changed).")],
+                vec![ctx_words(&state, &inst, &s).await?.count("profile-saved", n)],
                 vec![],
                 None,
             )
@@ -318,4 +318,14 @@ pub async fn save_profile(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The reader's words, for the messages a handler writes before its page.
+async fn ctx_words(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+) -> Result<crate::i18n::Tr, WebError> {
+    let locale = super::pages::reader_locale(inst, Some(s)).await?;
+    Ok(super::pages::words(state, locale))
 }

@@ -121,6 +121,15 @@ pub fn every_key() -> Vec<String> {
         keys.extend(def.computed.iter().map(|c| field_key(def, c)));
     }
     keys.extend(super::hub::Done::every_key());
+    for key in crate::auth::policy::KEYS {
+        keys.push(format!("policy-{key}"));
+        keys.push(format!("policy-{key}-help"));
+    }
+    keys.extend(
+        crate::auth::policy::Departure::ALL
+            .iter()
+            .map(|d| d.key().to_string()),
+    );
     keys.extend(
         super::error::STATUS_KEYS
             .iter()

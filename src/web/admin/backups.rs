@@ -73,6 +73,13 @@ async fn backups_page(
     messages: Vec<String>,
 ) -> Result<Response, WebError> {
     let st = crate::backup::status::load(&state.config.data_dir);
+    let c = chrome(state, inst, Some(s)).await?;
+    let mb = |b: u64| {
+        format!(
+            "{} MB",
+            crate::hub::money::format_quantity((b / 100_000) as i64 * 100, c.tr.locale)
+        )
+    };
     let dests = state
         .config
         .backup
@@ -88,32 +95,38 @@ async fn backups_page(
             DestView {
                 index,
                 path: d.display().to_string(),
-                last_success: ds.last_success.unwrap_or_else(|| "never".into()),
-                size: ds
-                    .last_size
-                    .map(|b| format!("{:.1} MB", b as f64 / 1e6))
-                    .unwrap_or_else(|| "—".into()),
+                last_success: ds
+                    .last_success
+                    .map(|t| c.when.text(&t))
+                    .unwrap_or_else(|| c.t("tokens-never")),
+                size: ds.last_size.map(mb).unwrap_or_else(|| "—".into()),
                 verified: match (ds.last_verified, ds.last_verify_seconds) {
-                    (Some(t), Some(sec)) => format!("{t}, took {sec:.1} s"),
-                    _ => "never".into(),
+                    (Some(t), Some(sec)) => c.t2(
+                        "backups-verified-took",
+                        "at",
+                        c.when.text(&t),
+                        "seconds",
+                        format!("{sec:.1}"),
+                    ),
+                    _ => c.t("tokens-never"),
                 },
                 error: ds.last_error,
                 archives: crate::backup::engine::list(d)
                     .into_iter()
                     .rev()
-                    .map(|(n, _, size)| (n, format!("{:.1} MB", size as f64 / 1e6)))
+                    .map(|(n, _, size)| (n, mb(size)))
                     .collect(),
             }
         })
         .collect();
     let (h, m) = state.config.backup.schedule;
-    let c = chrome(state, inst, Some(s)).await?;
     render(&BackupsPage {
         messages,
         warnings: backup_warnings(state, &c.tr),
         schedule: format!("{h:02}:{m:02}"),
         exported: crate::backup::keyfile::exported_at(&state.config.data_dir)
-            .unwrap_or_else(|| "not yet — run `holdfast backup export-key` on the server".into()),
+            .map(|t| c.when.text(&t))
+            .unwrap_or_else(|| c.t("backups-not-exported")),
         dests,
         c,
     })
