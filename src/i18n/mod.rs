@@ -132,7 +132,11 @@ impl Catalogue {
             return key.to_string();
         };
         let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
-            tracing::warn!(key, locale = locale.code(), "message missing from the catalogue");
+            tracing::warn!(
+                key,
+                locale = locale.code(),
+                "message missing from the catalogue"
+            );
             return key.to_string();
         };
         let mut fluent_args = FluentArgs::new();
@@ -146,7 +150,12 @@ impl Catalogue {
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
         if !errors.is_empty() {
-            tracing::warn!(key, locale = locale.code(), ?errors, "message formatted with errors");
+            tracing::warn!(
+                key,
+                locale = locale.code(),
+                ?errors,
+                "message formatted with errors"
+            );
         }
         text.into_owned()
     }
@@ -219,9 +228,29 @@ impl Tr {
 
     /// The message `key` with `$count` = `n`, which picks the plural form.
     pub fn count(&self, key: &str, n: usize) -> String {
-        self.catalogue.format(self.locale, key, &[("count", n.into())])
+        self.catalogue
+            .format(self.locale, key, &[("count", n.into())])
     }
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_read_back_from_their_codes() {
+        for l in Locale::ALL {
+            assert_eq!(Locale::parse(l.code()), Some(l));
+        }
+        assert_eq!(Locale::parse("de"), None);
+    }
+
+    #[test]
+    fn arguments_fill_their_places_without_isolation_marks() {
+        let tr = Tr::new(Arc::new(Catalogue::embedded()), Locale::En);
+        assert_eq!(tr.t1("form-new", "what", "client"), "New client");
+        let pl = Tr::new(Arc::new(Catalogue::embedded()), Locale::Pl);
+        assert_eq!(pl.count("saved-settings", 2), "Zapisano 2 ustawienia.");
+        assert_eq!(pl.count("saved-settings", 5), "Zapisano 5 ustawień.");
+    }
+}

@@ -85,7 +85,10 @@ pub(super) fn previous_sign_in(
     );
     Some(format!(
         "{} {failures}",
-        tr.with("previous-signin", &[("at", at.into()), ("source", from.into())])
+        tr.with(
+            "previous-signin",
+            &[("at", at.into()), ("source", from.into())]
+        )
     ))
 }
 
@@ -312,8 +315,7 @@ pub async fn change_email(
         code: f.code,
     };
     let mut x = Extras::default();
-    match accounts::change_email(&state.auth, &inst, &s, proof, f.email, by).await
-    {
+    match accounts::change_email(&state.auth, &inst, &s, proof, f.email, by).await {
         Ok(()) => x.messages.push(Said::key("account-email-changed")),
         Err(e) => x.errors = user_errors(e)?,
     }

@@ -118,7 +118,11 @@ mod tests {
             ],
         );
         assert!(svg.starts_with("<svg") && svg.contains("&lt;b&gt;") && !svg.contains("<script"));
-        let p = progress("Budget", "No data yet", &[("Alpha".into(), 1.4, "140 %".into())]);
+        let p = progress(
+            "Budget",
+            "No data yet",
+            &[("Alpha".into(), 1.4, "140 %".into())],
+        );
         assert!(p.contains("bar over"));
     }
 
@@ -128,7 +132,11 @@ mod tests {
         let narrowest = 320.0 - 40.0;
         let smallest = FONT * narrowest / VIEW_W;
         assert!(smallest >= 12.0, "{smallest}");
-        let svg = bars("Hours", "No data yet", &[("01 Dec".into(), 90, "1.5 h".into())]);
+        let svg = bars(
+            "Hours",
+            "No data yet",
+            &[("01 Dec".into(), 90, "1.5 h".into())],
+        );
         assert!(svg.contains(&format!("viewBox=\"0 0 {VIEW_W} ")), "{svg}");
         assert!(svg.contains(&format!("font-size=\"{FONT}\"")), "{svg}");
     }
@@ -137,7 +145,11 @@ mod tests {
     fn nothing_to_show_says_so() {
         for svg in [
             bars("Hours", "No data yet", &[]),
-            bars("Hours", "No data yet", &[("01 Dec".into(), 0, "0.0 h".into())]),
+            bars(
+                "Hours",
+                "No data yet",
+                &[("01 Dec".into(), 0, "0.0 h".into())],
+            ),
             progress("Budget", "No data yet", &[]),
         ] {
             assert!(svg.contains(">No data yet</text>"), "{svg}");
@@ -148,7 +160,11 @@ mod tests {
     #[test]
     fn long_labels_are_cut_and_kept_whole_in_the_tooltip() {
         let long = "A project with a very long name indeed".to_string();
-        let svg = progress("Budget", "No data yet", &[(long.clone(), 0.5, "50 %".into())]);
+        let svg = progress(
+            "Budget",
+            "No data yet",
+            &[(long.clone(), 0.5, "50 %".into())],
+        );
         assert!(
             svg.contains(&format!("<title>{long}: 50 %</title>")),
             "{svg}"

@@ -98,7 +98,10 @@ impl Chrome {
 }
 
 /// The language a page is shown in: the person's own choice, else the instance's default.
-pub async fn reader_locale(inst: &Instance, session: Option<&SessionInfo>) -> Result<Locale, WebError> {
+pub async fn reader_locale(
+    inst: &Instance,
+    session: Option<&SessionInfo>,
+) -> Result<Locale, WebError> {
     if let Some(l) = session.and_then(|s| s.language) {
         return Ok(l);
     }
@@ -351,9 +354,9 @@ async fn dashboard(
             .into_iter()
             .filter_map(|((m, id, actor, at, field), title)| {
                 let def = crate::schema::by_slug(&m).filter(|d| allows(d.module))?;
-                let name = title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| {
-                    format!("{} #{id}", super::labels::singular(&tr, def))
-                });
+                let name = title
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or_else(|| format!("{} #{id}", super::labels::singular(&tr, def)));
                 let what = match field.as_str() {
                     "(created)" => tr.t1("recent-created", "actor", actor),
                     f => tr.with(

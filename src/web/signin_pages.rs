@@ -155,8 +155,7 @@ pub async fn signin_submit(
             ) {
                 return Err(e);
             }
-            let (c, set) =
-                public_chrome(&visit.state, &visit.inst, &visit.headers, None).await?;
+            let (c, set) = public_chrome(&visit.state, &visit.inst, &visit.headers, None).await?;
             let page = SignInPage {
                 error: Some(e.message_in(&c.tr)),
                 c,
@@ -311,7 +310,9 @@ pub async fn password_submit(
     }
     let now = state.clock.now();
     let result = if form.new_password != form.confirm {
-        Err(vec![chrome(&state, &inst, Some(&s)).await?.t("passwords-differ")])
+        Err(vec![
+            chrome(&state, &inst, Some(&s)).await?.t("passwords-differ"),
+        ])
     } else {
         match accounts::change_password(
             &state.auth,

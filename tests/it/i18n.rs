@@ -16,11 +16,8 @@ fn messages(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
         }
         let mut current: Option<String> = None;
         for line in text.lines() {
-            let starts_message = line
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic())
-                && line.contains('=');
+            let starts_message =
+                line.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && line.contains('=');
             if starts_message {
                 let id = line.split('=').next().unwrap().trim().to_string();
                 out.entry(id.clone()).or_default();
@@ -58,13 +55,20 @@ fn the_catalogue_parses_without_a_problem() {
 fn both_languages_have_the_same_messages_with_the_same_arguments() {
     let en = messages(Locale::En);
     let pl = messages(Locale::Pl);
-    assert!(en.len() > 300, "the English catalogue has {} messages", en.len());
+    assert!(
+        en.len() > 300,
+        "the English catalogue has {} messages",
+        en.len()
+    );
     let only_en: Vec<_> = en.keys().filter(|k| !pl.contains_key(*k)).collect();
     let only_pl: Vec<_> = pl.keys().filter(|k| !en.contains_key(*k)).collect();
     assert!(only_en.is_empty(), "missing in Polish: {only_en:?}");
     assert!(only_pl.is_empty(), "missing in English: {only_pl:?}");
     for (id, vars) in &en {
-        assert_eq!(vars, &pl[id], "{id}: the two languages use different arguments");
+        assert_eq!(
+            vars, &pl[id],
+            "{id}: the two languages use different arguments"
+        );
     }
 }
 
@@ -102,7 +106,7 @@ fn used_keys() -> BTreeSet<String> {
     files(&root.join("assets/templates"), "html", &mut templates);
     for f in &templates {
         let text = std::fs::read_to_string(f).unwrap();
-        for needle in ["c.t(", "c.t1(", "c.t2(", "c.count("] {
+        for needle in ["c.t(", "c.t1(", "c.t2(", "c.count(", "doc.t(", "doc.t1("] {
             keys_after(&text, needle, &mut keys);
         }
     }
@@ -137,7 +141,11 @@ fn used_keys() -> BTreeSet<String> {
 fn every_key_the_code_uses_is_in_both_languages() {
     let c = Catalogue::embedded();
     let keys = used_keys();
-    assert!(keys.len() > 300, "only {} keys found: the scan is broken", keys.len());
+    assert!(
+        keys.len() > 300,
+        "only {} keys found: the scan is broken",
+        keys.len()
+    );
     let mut missing = Vec::new();
     for k in &keys {
         for l in Locale::ALL {
@@ -146,7 +154,11 @@ fn every_key_the_code_uses_is_in_both_languages() {
             }
         }
     }
-    assert!(missing.is_empty(), "keys missing from the catalogue:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "keys missing from the catalogue:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -168,7 +180,7 @@ fn polish_plurals_take_their_three_forms() {
     assert_eq!(tr.count("import-done", 22), "Zaimportowano 22 wiersze.");
     assert_eq!(tr.count("import-done", 12), "Zaimportowano 12 wierszy.");
     let en = Tr::new(Arc::new(Catalogue::embedded()), Locale::En);
-    assert_eq!(en.count("import-done", 1), "Imported one row.");
+    assert_eq!(en.count("import-done", 1), "Imported 1 row.");
     assert_eq!(en.count("import-done", 2), "Imported 2 rows.");
     // A key the catalogue lacks shows as itself rather than failing the page.
     assert_eq!(en.t("no-such-key"), "no-such-key");

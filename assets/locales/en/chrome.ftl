@@ -61,12 +61,11 @@ aged-over-90 = over 90 days
 recent-created = created by { $actor }
 recent-changed = { $field } changed by { $actor }
 
-previous-signin = Your previous sign-in was on { $at } from { $source }.
-previous-none = This is your first sign-in.
+previous-signin = Your previous sign-in was at { $at } from { $source };
 previous-failures =
     { $count ->
-        [0] No failed attempts since.
-        [one] One failed attempt since.
+        [0] no failed attempts since.
+        [one] 1 failed attempt since.
        *[other] { $count } failed attempts since.
     }
 

@@ -109,6 +109,7 @@ list-newest = newest first
 list-show = Show
 list-empty = Nothing here yet.
 list-next = Next page
+invoice-column = Invoice
 invoice-draft-id = Draft #{ $id }
 form-new = New { $what }
 form-edit = Edit { $what }
@@ -201,6 +202,50 @@ import-confirm =
     }
 import-done =
     { $count ->
-        [one] Imported one row.
+        [one] Imported 1 row.
        *[other] Imported { $count } rows.
     }
+
+## The invoice document (HTML and PDF), in the language invoices are written in
+
+invdoc-title = Invoice { $number }
+invdoc-draft-title = Draft invoice (not issued)
+invdoc-mark-draft = DRAFT
+invdoc-mark-paid = PAID
+invdoc-mark-void = VOID
+invdoc-number = Invoice number
+invdoc-issue-date = Issue date
+invdoc-not-issued = not issued
+invdoc-due-date = Due date
+invdoc-paid-on = Paid on
+invdoc-draft-warning = This is a draft: it has no number yet and is not an invoice.
+invdoc-tax-id = Tax ID: { $id }
+invdoc-seller-missing = Seller details are not set: an administrator enters them under Administration → Invoice profile.
+invdoc-seller = Seller
+invdoc-buyer = Buyer
+invdoc-lines = Lines
+invdoc-description = Description
+invdoc-quantity = Quantity
+invdoc-unit-price = Unit price ({ $currency })
+invdoc-tax-rate = Tax rate
+invdoc-net = Net ({ $currency })
+invdoc-no-lines = No lines yet.
+invdoc-tax-summary = Tax summary
+invdoc-rate = Rate
+invdoc-tax = Tax ({ $currency })
+invdoc-gross = Gross ({ $currency })
+invdoc-total-net = Total net
+invdoc-tax-total = Tax
+invdoc-total = Total
+invdoc-payment = Payment
+invdoc-void-note = This invoice is void: do not pay it.
+invdoc-paid-note = This invoice has been paid. Thank you.
+invdoc-bank = Bank account
+invdoc-reference = Payment reference
+invdoc-pay-by = Pay by
+invdoc-amount = Amount
+invdoc-notes = Notes
+invdoc-page = { $title } · page { $page } of { $pages }
+invdoc-invoice-card = Invoice card
+invdoc-print-hint = To print, use the browser's print command: menus and buttons are left out.
+invdoc-seller-link = Enter the seller's details

@@ -62,14 +62,13 @@ aged-over-90 = ponad 90 dni
 recent-created = utworzył(a) { $actor }
 recent-changed = { $field } — zmienił(a) { $actor }
 
-previous-signin = Poprzednie logowanie: { $at } z adresu { $source }.
-previous-none = To Twoje pierwsze logowanie.
+previous-signin = Poprzednie logowanie: { $at } z adresu { $source };
 previous-failures =
     { $count ->
-        [0] Od tego czasu nie było nieudanych prób.
-        [one] Od tego czasu była jedna nieudana próba.
-        [few] Od tego czasu były { $count } nieudane próby.
-       *[other] Od tego czasu było { $count } nieudanych prób.
+        [0] od tego czasu bez nieudanych prób.
+        [one] od tego czasu 1 nieudana próba.
+        [few] od tego czasu { $count } nieudane próby.
+       *[other] od tego czasu { $count } nieudanych prób.
     }
 
 ## Wyszukiwanie

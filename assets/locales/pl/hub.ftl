@@ -109,6 +109,7 @@ list-newest = od najnowszych
 list-show = Pokaż
 list-empty = Jeszcze nic tu nie ma.
 list-next = Następna strona
+invoice-column = Faktura
 invoice-draft-id = Szkic nr { $id }
 form-new = Nowy rekord: { $what }
 form-edit = Edycja: { $what }
@@ -207,3 +208,47 @@ import-done =
         [few] Zaimportowano { $count } wiersze.
        *[other] Zaimportowano { $count } wierszy.
     }
+
+## Dokument faktury (HTML i PDF), w języku, w którym wystawiane są faktury
+
+invdoc-title = Faktura { $number }
+invdoc-draft-title = Szkic faktury (niewystawiona)
+invdoc-mark-draft = SZKIC
+invdoc-mark-paid = ZAPŁACONA
+invdoc-mark-void = UNIEWAŻNIONA
+invdoc-number = Numer faktury
+invdoc-issue-date = Data wystawienia
+invdoc-not-issued = niewystawiona
+invdoc-due-date = Termin płatności
+invdoc-paid-on = Zapłacono
+invdoc-draft-warning = To jest szkic: nie ma jeszcze numeru i nie jest fakturą.
+invdoc-tax-id = NIP: { $id }
+invdoc-seller-missing = Dane sprzedawcy nie są ustawione: administrator wpisuje je w Administracja → Profil faktury.
+invdoc-seller = Sprzedawca
+invdoc-buyer = Nabywca
+invdoc-lines = Pozycje
+invdoc-description = Opis
+invdoc-quantity = Ilość
+invdoc-unit-price = Cena jedn. netto ({ $currency })
+invdoc-tax-rate = Stawka VAT
+invdoc-net = Netto ({ $currency })
+invdoc-no-lines = Jeszcze brak pozycji.
+invdoc-tax-summary = Podsumowanie VAT
+invdoc-rate = Stawka
+invdoc-tax = VAT ({ $currency })
+invdoc-gross = Brutto ({ $currency })
+invdoc-total-net = Razem netto
+invdoc-tax-total = VAT
+invdoc-total = Do zapłaty
+invdoc-payment = Płatność
+invdoc-void-note = Ta faktura jest unieważniona: nie płać jej.
+invdoc-paid-note = Ta faktura została zapłacona. Dziękujemy.
+invdoc-bank = Rachunek bankowy
+invdoc-reference = Tytuł przelewu
+invdoc-pay-by = Zapłać do
+invdoc-amount = Kwota
+invdoc-notes = Uwagi
+invdoc-page = { $title } · strona { $page } z { $pages }
+invdoc-invoice-card = Karta faktury
+invdoc-print-hint = Aby wydrukować, użyj polecenia drukowania w przeglądarce: menu i przyciski są pomijane.
+invdoc-seller-link = Wpisz dane sprzedawcy

@@ -51,10 +51,7 @@ pub fn backup_warnings(state: &AppState, tr: &crate::i18n::Tr) -> Vec<String> {
         if let (Some(e), Some(at)) = (&ds.last_error, &ds.last_error_at)
             && ds.last_success.as_ref().is_none_or(|s| s < at)
         {
-            out.push(tr.with(
-                "banner-backup-failed",
-                &[place(), ("error", e.into())],
-            ));
+            out.push(tr.with("banner-backup-failed", &[place(), ("error", e.into())]));
         }
         if let Some(e) = &ds.last_verify_error {
             out.push(tr.with(

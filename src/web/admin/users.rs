@@ -108,16 +108,14 @@ pub async fn user_action(
         "unlock" => accounts::unlock(svc, inst, b, name.clone())
             .await
             .map(|()| named("user-unlocked")),
-        "reset-password" => {
-            accounts::reset_password(svc, inst, b, name.clone())
-                .await
-                .map(|p| {
-                    tr.with(
-                        "user-new-password",
-                        &[("name", (&name).into()), ("password", p.expose().into())],
-                    )
-                })
-        }
+        "reset-password" => accounts::reset_password(svc, inst, b, name.clone())
+            .await
+            .map(|p| {
+                tr.with(
+                    "user-new-password",
+                    &[("name", (&name).into()), ("password", p.expose().into())],
+                )
+            }),
         "disable" => accounts::set_enabled(inst, b, name.clone(), false)
             .await
             .map(|()| named("user-disabled-done")),

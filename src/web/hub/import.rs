@@ -87,18 +87,7 @@ pub async fn import_submit(
         Ok(r) if r.dry_run => {
             import_page(&state, &inst, &s, def, None, vec![], Some((r.rows, csv))).await
         }
-        Ok(r) => {
-            import_page(
-                &state,
-                &inst,
-                &s,
-                def,
-                Some(r.created),
-                vec![],
-                None,
-            )
-            .await
-        }
+        Ok(r) => import_page(&state, &inst, &s, def, Some(r.created), vec![], None).await,
         Err(ImportError::Problems(p)) => import_page(&state, &inst, &s, def, None, p, None).await,
         Err(ImportError::Hub(e)) => Err(e.into()),
     }

@@ -131,7 +131,7 @@ pub async fn list(
     // status and total; every header is pushed together with its cell below, so the two stay in
     // step.
     if invoices {
-        headers.insert(0, labels::singular(&tr, def));
+        headers.insert(0, tr.t("invoice-column"));
         headers.extend([
             labels::field_name(&tr, def, "status"),
             labels::field_name(&tr, def, "total"),

@@ -30,13 +30,13 @@ use crate::auth::signin::SessionInfo;
 use crate::hub::Value;
 use crate::hub::csvio::{self, ImportError, Problem};
 use crate::hub::money::Locale;
-use crate::i18n::Tr;
-use crate::web::labels;
 use crate::hub::records::{self, HubError, ListParams};
 use crate::hub::views::{self, Row};
+use crate::i18n::Tr;
 use crate::instances::Instance;
 use crate::schema::{self, Kind, ModuleDef};
 use crate::web::Ctx;
+use crate::web::labels;
 use askama::Template;
 use axum::extract::{Extension, Multipart, Path, RawForm, RawQuery};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -70,7 +70,6 @@ fn amount_in(row: &Row, key: &str, locale: Locale) -> String {
     };
     crate::hub::money::format_in(minor, currency, locale)
 }
-
 
 /// Titles of referenced records, and the modules whose records the caller may not see (shown as
 /// a bare id without a link).
