@@ -308,6 +308,25 @@ impl Browser {
         el.click().await.map_err(|e| format!("click({css}): {e}"))
     }
 
+    /// Types `keys` into whatever has the focus, as a person at the keyboard would: nothing is
+    /// clicked or focused for them. WebDriver key codes ("\u{E004}" Tab, "\u{E007}" Enter) count.
+    pub async fn press(&self, keys: &str) -> Result<(), String> {
+        let chain = self.wd()?.action_chain().send_keys(keys);
+        bounded("press", CALL_TIMEOUT, chain.perform()).await
+    }
+
+    /// Shift+Tab, `times` times: focus moves backwards.
+    pub async fn press_shift_tab(&self, times: usize) -> Result<(), String> {
+        let mut chain = self.wd()?.action_chain();
+        for _ in 0..times {
+            chain = chain
+                .key_down(Key::Shift)
+                .send_keys(Key::Tab)
+                .key_up(Key::Shift);
+        }
+        bounded("press_shift_tab", CALL_TIMEOUT, chain.perform()).await
+    }
+
     /// Clicks a submit button and waits (at most 30 s) for the resulting page.
     ///
     /// Navigation is detected by a marker planted in the old page's `window`:

@@ -78,7 +78,7 @@ async fn invoice_extras(
     let editable = status == "draft" && may_edit;
     let csrf = esc(&s.csrf);
     let mut h = String::from(
-        "<h2>Lines</h2><div class=\"table-wrap\"><table class=\"data\"><thead><tr><th>Description</th><th>Qty</th><th class=\"money\">Unit price</th><th>Tax</th><th class=\"money\">Net</th><th></th></tr></thead><tbody>",
+        "<h2>Lines</h2><div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Lines\"><table class=\"data\"><thead><tr><th>Description</th><th>Qty</th><th class=\"money\">Unit price</th><th>Tax</th><th class=\"money\">Net</th><th></th></tr></thead><tbody>",
     );
     for l in &lines {
         h.push_str(&format!(
