@@ -243,3 +243,145 @@ async fn every_page_of_the_working_day_passes_axe_wcag_21_aa_at_three_widths() {
         problems.join("\n")
     );
 }
+
+/// The focused element, and whether a person can see that it has the focus.
+const FOCUS: &str = r#"
+  const e = document.activeElement;
+  if (!e || e === document.body) return { none: true };
+  const st = getComputedStyle(e); const r = e.getBoundingClientRect();
+  return { matches: e.matches(arguments[0]), what: e.outerHTML.slice(0, 140),
+    focus_visible: e.matches(':focus-visible'), focus: e.matches(':focus'), within: e.matches(':focus-within'), outline: st.outlineStyle + ' ' + st.outlineWidth,
+    ring: (st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0) || st.boxShadow !== 'none',
+    on_screen: r.width > 0 && r.height > 0 && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth };
+"#;
+
+/// Presses Tab until the focus reaches an element matching `css` (at most 80 presses); at every stop
+/// on the way the focused element must show a focus ring and be on the screen.
+async fn tab_to(b: &Browser, css: &str) {
+    for _ in 0..80 {
+        b.press(TAB).await.unwrap();
+        let f = b.execute(FOCUS, json!([css])).await.unwrap();
+        if f["none"] == true {
+            continue;
+        }
+        assert!(
+            f["ring"] == true && f["on_screen"] == true,
+            "the focus is not visible on the way to {css}: {f}"
+        );
+        if f["matches"] == true {
+            return;
+        }
+    }
+    panic!("80 presses of Tab did not reach {css}");
+}
+
+/// Waits until the address matches `pattern` (a regular expression, in the page) and the page has
+/// loaded.
+async fn wait_address(b: &Browser, pattern: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let at = b
+            .execute(
+                "return document.readyState === 'complete' && new RegExp(arguments[0]).test(location.pathname) ? location.pathname : null",
+                json!([pattern]),
+            )
+            .await
+            .unwrap_or(Value::Null);
+        if !at.is_null() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the address never matched {pattern}: {:?}",
+            b.current_url().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn sign_in_create_a_client_and_issue_an_invoice_with_the_keyboard_alone() {
+    let staged = crate::app::TestApp::builder().prepare();
+    staged.ok(&["init"]);
+    staged.add_user("office", &["admins", "users"], PASSWORD);
+    let app = staged.start();
+    let base = app.origin.clone();
+    let b = app.browser(1280, 800).await;
+
+    // The first Tab on any page reaches the skip link, which shows itself and leads to the content.
+    b.goto(&format!("{base}/signin")).await.unwrap();
+    tab_to(&b, "a.skip[href='#main']").await;
+    tab_to(&b, "input[name=username]").await;
+    b.press("office").await.unwrap();
+    tab_to(&b, "input[name=password]").await;
+    b.press(PASSWORD).await.unwrap();
+    b.press(ENTER).await.unwrap();
+    b.wait_for_text("Good to see you", WAIT).await.unwrap();
+
+    // A client: the menu, the list's "New client", the form, saved with the Space bar.
+    tab_to(&b, "#mainnav a[href='/m/clients']").await;
+    b.press(ENTER).await.unwrap();
+    wait_address(&b, "^/m/clients$").await;
+    tab_to(&b, "a[href='/m/clients/new']").await;
+    b.press(ENTER).await.unwrap();
+    wait_address(&b, "^/m/clients/new$").await;
+    tab_to(&b, "input[name=name]").await;
+    b.press("Harbourside Ferries").await.unwrap();
+    tab_to(&b, "form.form-grid button[type=submit]").await;
+    b.press(" ").await.unwrap();
+    wait_address(&b, "^/m/clients/[0-9]+$").await;
+    b.wait_for_text("Harbourside Ferries", WAIT).await.unwrap();
+
+    // An invoice for it: the client picked in the drop-down by typing its name.
+    tab_to(&b, "#mainnav a[href='/m/invoices']").await;
+    b.press(ENTER).await.unwrap();
+    wait_address(&b, "^/m/invoices$").await;
+    tab_to(&b, "a[href='/m/invoices/new']").await;
+    b.press(ENTER).await.unwrap();
+    wait_address(&b, "^/m/invoices/new$").await;
+    tab_to(&b, "select[name=client_id]").await;
+    b.press("Harbour").await.unwrap();
+    let picked = b
+        .execute(
+            "const s = document.querySelector('select[name=client_id]'); return s.options[s.selectedIndex].text",
+            Value::Null,
+        )
+        .await
+        .unwrap();
+    assert_eq!(picked, "Harbourside Ferries");
+    tab_to(&b, "form.form-grid button[type=submit]").await;
+    b.press(ENTER).await.unwrap();
+    wait_address(&b, "^/m/invoices/[0-9]+$").await;
+
+    // A line, then issue.
+    tab_to(&b, "input[name=description]").await;
+    b.press("Harbour survey").await.unwrap();
+    tab_to(&b, "input[name=unit_price]").await;
+    b.press("120.50").await.unwrap();
+    tab_to(&b, "form[action$='/lines'] button[type=submit]").await;
+    b.press(" ").await.unwrap();
+    b.wait_for_text("Harbour survey", WAIT).await.unwrap();
+    wait_address(&b, "^/m/invoices/[0-9]+$").await;
+    tab_to(&b, "form[action$='/do/issue'] button").await;
+    b.press(ENTER).await.unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status = b
+            .execute(
+                "return [...document.querySelectorAll('dl.fields .tag')].map(t => t.innerText).join(' ')",
+                Value::Null,
+            )
+            .await
+            .unwrap_or(Value::Null);
+        if status.as_str().is_some_and(|s| s.contains("issued")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the invoice was not issued: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = b.screenshot(&artifacts().join("keyboard-issued.png")).await;
+    b.quit().await.unwrap();
+}
