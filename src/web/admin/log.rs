@@ -358,10 +358,10 @@ mod tests {
                 r#"{"reason":"wrong password","attempts":3,"fields":["name","email"],"kept":false}"#
             ),
             vec![
+                ("Reason".to_string(), "wrong password".to_string()),
                 ("Attempts".to_string(), "3".to_string()),
                 ("Fields".to_string(), "name, email".to_string()),
                 ("Kept".to_string(), "no".to_string()),
-                ("Reason".to_string(), "wrong password".to_string()),
             ]
         );
         assert_eq!(
