@@ -119,23 +119,26 @@ async fn the_security_log_reads_in_words_and_fits_the_screen() {
             json!({ "username": ADMIN, "password": "not the password" }),
         )
         .await;
-    group(
-        &admin,
-        "field-auditors",
-        &["clients:view", "clients:create", "invoices:view"],
-    )
-    .await;
-    // A long unbroken value in the details (a 600-character comment) must wrap, not widen.
-    let client = admin
-        .create_id("clients", json!({ "name": "Harbourside Ferries" }))
-        .await;
+    // A long unbroken value in the details (the group's description) must wrap, not widen the table.
+    let long = "Z".repeat(180);
     let r = admin
         .form(
-            &format!("/m/clients/{client}/comments"),
-            &[("body", &"x".repeat(600))],
+            "/admin/groups",
+            &[("name", "field-auditors"), ("description", &long)],
         )
         .await;
-    assert!(r.status < 400, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = admin
+        .form(
+            "/admin/groups/field-auditors/permissions",
+            &[
+                ("perm", "clients:view"),
+                ("perm", "clients:create"),
+                ("perm", "invoices:view"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 
     for width in [1280, 390] {
         let b = admin_browser(&env, width).await;
@@ -156,6 +159,7 @@ async fn the_security_log_reads_in_words_and_fits_the_screen() {
         )
         .await;
         let text = facts["text"].as_str().unwrap();
+        assert!(text.contains(&long), "{width}: the long description is not shown");
         for code in ["login_succeeded", "login_failed", "permission_changed"] {
             assert!(
                 !text.contains(code),
@@ -249,6 +253,7 @@ async fn primary_and_secondary_buttons_share_one_size_on_every_page() {
         .create_id("invoices", json!({ "client_id": client }))
         .await;
     let b = admin_browser(&env, 1280).await;
+    let mut heights = std::collections::BTreeSet::new();
     for page in [
         format!("/m/clients/{client}"),
         format!("/m/invoices/{invoice}"),
@@ -285,6 +290,9 @@ async fn primary_and_secondary_buttons_share_one_size_on_every_page() {
             }
         }
         assert_eq!(found["stray"], json!([]), "{page}: {found}");
+        heights.insert(first["height"].as_i64().unwrap());
     }
+    // And one height across pages.
+    assert_eq!(heights.len(), 1, "button heights differ between pages: {heights:?}");
     b.quit().await.unwrap();
 }
