@@ -159,7 +159,10 @@ async fn the_security_log_reads_in_words_and_fits_the_screen() {
         )
         .await;
         let text = facts["text"].as_str().unwrap();
-        assert!(text.contains(&long), "{width}: the long description is not shown");
+        assert!(
+            text.contains(&long),
+            "{width}: the long description is not shown"
+        );
         for code in ["login_succeeded", "login_failed", "permission_changed"] {
             assert!(
                 !text.contains(code),
@@ -203,7 +206,7 @@ async fn the_security_log_reads_in_words_and_fits_the_screen() {
 }
 
 #[tokio::test]
-async fn admin_tables_on_a_phone_do_not_scroll_the_page_sideways() {
+async fn admin_tables_do_not_scroll_the_page_sideways_on_a_phone_nor_at_all_on_a_desktop() {
     let env = Env::start();
     let admin = env.admin().await;
     env.token("a-connected-service-with-a-long-name", ALL_SCOPES);
@@ -237,6 +240,26 @@ async fn admin_tables_on_a_phone_do_not_scroll_the_page_sideways() {
                     "{page}: a table scrolls sideways with no cue: {wrap}"
                 );
             }
+        }
+    }
+    b.quit().await.unwrap();
+
+    // On a desktop the same tables fit their area: nothing to scroll at all.
+    let b = admin_browser(&env, 1280).await;
+    for page in [
+        "/admin/users",
+        "/admin/tokens",
+        "/admin/groups",
+        "/admin/log",
+    ] {
+        b.goto(&format!("{}{page}", env.origin)).await.unwrap();
+        let w = js(&b, WIDTHS).await;
+        assert!(w["page"].as_f64() <= w["vw"].as_f64(), "{page}: {w}");
+        for wrap in w["wraps"].as_array().unwrap() {
+            assert!(
+                wrap["scroll"].as_f64() <= wrap["client"].as_f64(),
+                "{page}: a table is wider than its area at 1280 px: {wrap}"
+            );
         }
     }
     b.quit().await.unwrap();
@@ -293,6 +316,10 @@ async fn primary_and_secondary_buttons_share_one_size_on_every_page() {
         heights.insert(first["height"].as_i64().unwrap());
     }
     // And one height across pages.
-    assert_eq!(heights.len(), 1, "button heights differ between pages: {heights:?}");
+    assert_eq!(
+        heights.len(),
+        1,
+        "button heights differ between pages: {heights:?}"
+    );
     b.quit().await.unwrap();
 }

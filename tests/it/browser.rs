@@ -130,6 +130,17 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and opens a headless
     /// Chromium session with a fresh profile and a `width`×`height` viewport.
     pub async fn start(width: u32, height: u32) -> Result<Browser, String> {
+        Self::start_with(width, height, &[]).await
+    }
+
+    /// [`Browser::start`] with a dark colour scheme preferred (`prefers-color-scheme: dark`), as
+    /// a person whose system is set to dark sees the pages.
+    pub async fn start_dark(width: u32, height: u32) -> Result<Browser, String> {
+        // Blink's PreferredColorScheme: 0 is dark.
+        Self::start_with(width, height, &["--blink-settings=preferredColorScheme=0"]).await
+    }
+
+    async fn start_with(width: u32, height: u32, extra: &[&str]) -> Result<Browser, String> {
         let driver_bin = find_binary(&["chromedriver"], &["/usr/bin/chromedriver"])
             .ok_or_else(|| missing("chromedriver"))?;
         // Debian's /usr/bin/chromium is a shell wrapper that exports Google
@@ -174,8 +185,9 @@ impl Browser {
                     return Err(format!("{why}{}", log_tail(&log_path)));
                 }
             }
-            let caps = chrome_capabilities(&chrome_bin, browser.profile.path(), width, height)
-                .map_err(|e| format!("browser: capabilities: {e}"))?;
+            let caps =
+                chrome_capabilities(&chrome_bin, browser.profile.path(), width, height, extra)
+                    .map_err(|e| format!("browser: capabilities: {e}"))?;
             // An HTTP(S)_PROXY in the developer's environment must not carry
             // commands meant for our chromedriver on loopback.
             let http = reqwest::Client::builder()
@@ -511,10 +523,11 @@ fn chrome_capabilities(
     profile: &Path,
     width: u32,
     height: u32,
+    extra: &[&str],
 ) -> WebDriverResult<thirtyfour::ChromeCapabilities> {
     let mut caps = DesiredCapabilities::chrome();
     caps.set_binary(&chrome.display().to_string())?;
-    for arg in CHROME_ARGS {
+    for arg in CHROME_ARGS.iter().chain(extra) {
         caps.add_arg(arg)?;
     }
     caps.add_arg(&format!(

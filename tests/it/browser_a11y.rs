@@ -234,8 +234,35 @@ async fn every_page_of_the_working_day_passes_axe_wcag_21_aa_at_three_widths() {
             checked += 1;
         }
     }
+    // On a phone the menu opens over the page: its links are checked too.
+    b.goto(&format!("{base}/")).await.unwrap();
+    b.click(".menu-button").await.unwrap();
+    problems.extend(axe(&b, "menu-open-390").await);
     b.quit().await.unwrap();
-    assert!(checked >= 3 * 30, "only {checked} pages checked");
+
+    // A person whose system prefers dark colours gets the dark scheme: the same rules hold.
+    let b = Browser::start_dark(1280, 800).await.unwrap();
+    let dark = b
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+            Value::Null,
+        )
+        .await
+        .unwrap();
+    assert_eq!(dark, true, "the browser did not take the dark scheme");
+    b.goto(&format!("{base}/signin")).await.unwrap();
+    problems.extend(axe(&b, "dark-signin").await);
+    sign_in(&b, &base).await;
+    for (w, h) in [WIDTHS[0], WIDTHS[2]] {
+        b.set_window_size(w, h).await.unwrap();
+        for (name, path) in &pages {
+            b.goto(&format!("{base}{path}")).await.unwrap();
+            problems.extend(axe(&b, &format!("dark-{name}-{w}")).await);
+            checked += 1;
+        }
+    }
+    b.quit().await.unwrap();
+    assert!(checked >= 5 * 30, "only {checked} pages checked");
     assert!(
         problems.is_empty(),
         "{} WCAG 2.1 A/AA violations (screenshots and HTML in target/test-artifacts/a11y-*):\n{}",
