@@ -355,6 +355,17 @@ async fn sign_in_create_a_client_and_issue_an_invoice_with_the_keyboard_alone() 
     tab_to(&b, "input[name=name]").await;
     b.press("Harbourside Ferries").await.unwrap();
     tab_to(&b, "form.form-grid button[type=submit]").await;
+    // Shift+Tab goes back a field, with its ring showing; Tab returns to the button.
+    b.press_shift_tab(1).await.unwrap();
+    let back = b
+        .execute(FOCUS, json!(["form.form-grid button[type=submit]"]))
+        .await
+        .unwrap();
+    assert!(
+        back["matches"] == false && back["ring"] == true && back["on_screen"] == true,
+        "Shift+Tab: {back}"
+    );
+    tab_to(&b, "form.form-grid button[type=submit]").await;
     b.press(" ").await.unwrap();
     wait_address(&b, "^/m/clients/[0-9]+$").await;
     b.wait_for_text("Harbourside Ferries", WAIT).await.unwrap();
