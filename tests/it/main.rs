@@ -11,6 +11,7 @@
 
 mod app;
 mod browser;
+mod browser_a11y;
 mod browser_flows;
 mod browser_hub;
 mod browser_phone;
@@ -19,6 +20,7 @@ mod identity_support;
 mod smtp_sink;
 mod support;
 
+mod admin_readable;
 mod api_schema;
 mod architecture;
 mod audit_chain;

@@ -8,6 +8,12 @@ impl GroupView {
     fn has(&self, permission: &str) -> bool {
         self.0.permissions.iter().any(|p| p == permission)
     }
+
+    /// `admin` grants every module permission without storing them: the page shows them ticked
+    /// (and fixed), not unticked as if the group lacked them.
+    fn implied(&self) -> bool {
+        self.has("admin")
+    }
 }
 
 impl std::ops::Deref for GroupView {

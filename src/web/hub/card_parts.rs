@@ -82,7 +82,8 @@ async fn invoice_extras(
     let editable = status == "draft" && may_edit;
     let csrf = esc(&s.csrf);
     let mut h = format!(
-        "<h2>{}</h2><div class=\"table-wrap\"><table class=\"data\"><thead><tr><th>{}</th><th>{}</th><th class=\"money\">{}</th><th>{}</th><th class=\"money\">{}</th><th><span class=\"visually-hidden\">{}</span></th></tr></thead><tbody>",
+        "<h2>{}</h2><div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"{}\"><table class=\"data\"><thead><tr><th>{}</th><th>{}</th><th class=\"money\">{}</th><th>{}</th><th class=\"money\">{}</th><th><span class=\"visually-hidden\">{}</span></th></tr></thead><tbody>",
+        esc(&tr.t("card-lines")),
         esc(&tr.t("card-lines")),
         esc(&tr.t("card-description")),
         esc(&tr.t("card-qty")),
