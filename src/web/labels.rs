@@ -121,6 +121,11 @@ pub fn every_key() -> Vec<String> {
         keys.extend(def.computed.iter().map(|c| field_key(def, c)));
     }
     keys.extend(super::hub::Done::every_key());
+    keys.extend(
+        crate::audit::Event::ALL
+            .iter()
+            .map(|e| super::admin::event_key(*e)),
+    );
     for key in crate::auth::policy::KEYS {
         keys.push(format!("policy-{key}"));
         keys.push(format!("policy-{key}-help"));

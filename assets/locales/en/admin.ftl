@@ -227,3 +227,109 @@ profile-saved =
         [one] Invoice profile saved (one field changed).
        *[other] Invoice profile saved ({ $count } fields changed).
     }
+
+## Security log: event names, and the page around them
+
+event-login_succeeded = Signed in
+event-login_failed = Sign-in failed
+event-account_locked = Account locked
+event-account_unlocked = Account unlocked
+event-second_factor_sent = Sign-in code sent
+event-second_factor_failed = Second factor failed
+event-second_factor_enrolled = Second factor set up
+event-recovery_code_used = Recovery code used
+event-password_changed = Password changed
+event-password_reset = Password reset
+event-session_revoked = Session ended
+event-signed_out = Signed out
+event-user_created = User created
+event-user_disabled = User disabled
+event-user_enabled = User enabled
+event-group_changed = Group changed
+event-permission_changed = Permissions changed
+event-policy_changed = Security policy changed
+event-support_granted = Support access granted
+event-support_revoked = Support access closed
+event-setup_link_issued = Setup link issued
+event-setup_completed = Setup completed
+event-mail_test_sent = Test e-mail sent
+event-audit_exported = Security log exported
+event-record_created = Record created
+event-record_updated = Record changed
+event-record_deleted = Record deleted
+event-record_restored = Record restored
+event-data_exported = Data exported
+event-data_imported = Data imported
+event-invoice_issued = Invoice issued
+event-token_created = API token created
+event-token_revoked = API token revoked
+event-token_used = API token used
+event-update_verified = Update checked
+event-update_refused = Update refused
+event-backup_completed = Backup made
+event-backup_verified = Backup checked
+event-backup_restored = Backup restored
+event-backup_key_exported = Backup key exported
+event-update_extracted = Update unpacked
+event-update_applied = Update installed
+event-update_failed = Update failed
+event-update_rolled_back = Update rolled back
+event-enrolment_verified = Enrolment confirmed
+event-enrolment_code_issued = Enrolment code issued
+event-second_factor_reset = Second factor removed
+event-email_changed = E-mail address changed
+event-signin_notice_changed = Sign-in notice changed
+event-comment_added = Comment added
+event-invoice_line_added = Invoice line added
+event-invoice_line_removed = Invoice line removed
+event-time_billed = Time billed
+event-settings_changed = Money settings changed
+event-invoice_voided = Invoice voided
+event-invoice_profile_changed = Invoice profile changed
+event-access_refused = Requests refused
+log-chain-intact =
+    { $count ->
+        [one] Hash chain verified: 1 entry, none altered or removed.
+       *[other] Hash chain verified: { $count } entries, none altered or removed.
+    }
+log-chain-broken = WARNING: the hash chain is broken at entry { $id }: { $reason }.
+log-from = From (UTC)
+log-to = To (UTC)
+log-event = Event
+log-any = any
+log-user = User
+log-address = Address
+log-filter = Filter
+log-export-csv = Export CSV
+log-export-json = Export JSON
+log-entries = Security log entries
+log-time = Time
+log-outcome = Outcome
+log-actor = Actor
+log-target = Target
+log-details = Details
+log-success = success
+log-failure = failure
+log-support = support
+log-none-match = No entries match these filters.
+log-older = Older entries
+log-none = none
+
+## Groups
+
+groups-builtin = built in
+groups-members = members:
+groups-admin = administers this instance (implies everything)
+groups-admin-implies = Every module permission below is included in admin.
+groups-permissions-of = Permissions of { $group }
+groups-module = Module
+groups-save = Save permissions of { $group }
+groups-delete = Delete group
+groups-delete-confirm = Delete group { $group }?
+groups-new = New group
+groups-name = Name
+groups-description = Description
+groups-create = Create group
+groups-created = Group { $group } created.
+groups-saved = Permissions of { $group } saved.
+groups-deleted = Group { $group } deleted.

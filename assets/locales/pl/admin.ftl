@@ -230,3 +230,110 @@ profile-saved =
         [few] Zapisano profil faktury (zmieniono { $count } pola).
        *[other] Zapisano profil faktury (zmieniono { $count } pól).
     }
+
+## Dziennik bezpieczeństwa: nazwy zdarzeń i strona wokół nich
+
+event-login_succeeded = Zalogowano
+event-login_failed = Nieudane logowanie
+event-account_locked = Konto zablokowane
+event-account_unlocked = Konto odblokowane
+event-second_factor_sent = Wysłano kod logowania
+event-second_factor_failed = Błędny drugi składnik
+event-second_factor_enrolled = Skonfigurowano drugi składnik
+event-recovery_code_used = Użyto kodu odzyskiwania
+event-password_changed = Zmieniono hasło
+event-password_reset = Zresetowano hasło
+event-session_revoked = Zakończono sesję
+event-signed_out = Wylogowano
+event-user_created = Utworzono użytkownika
+event-user_disabled = Wyłączono użytkownika
+event-user_enabled = Włączono użytkownika
+event-group_changed = Zmieniono grupę
+event-permission_changed = Zmieniono uprawnienia
+event-policy_changed = Zmieniono zasady bezpieczeństwa
+event-support_granted = Przyznano dostęp serwisowy
+event-support_revoked = Zamknięto dostęp serwisowy
+event-setup_link_issued = Wystawiono link konfiguracyjny
+event-setup_completed = Zakończono konfigurację
+event-mail_test_sent = Wysłano testowy e-mail
+event-audit_exported = Wyeksportowano dziennik bezpieczeństwa
+event-record_created = Utworzono rekord
+event-record_updated = Zmieniono rekord
+event-record_deleted = Usunięto rekord
+event-record_restored = Przywrócono rekord
+event-data_exported = Wyeksportowano dane
+event-data_imported = Zaimportowano dane
+event-invoice_issued = Wystawiono fakturę
+event-token_created = Utworzono token API
+event-token_revoked = Cofnięto token API
+event-token_used = Użyto tokenu API
+event-update_verified = Sprawdzono aktualizację
+event-update_refused = Odrzucono aktualizację
+event-backup_completed = Wykonano kopię zapasową
+event-backup_verified = Sprawdzono kopię zapasową
+event-backup_restored = Odtworzono kopię zapasową
+event-backup_key_exported = Wyeksportowano klucz kopii
+event-update_extracted = Rozpakowano aktualizację
+event-update_applied = Zainstalowano aktualizację
+event-update_failed = Aktualizacja nieudana
+event-update_rolled_back = Wycofano aktualizację
+event-enrolment_verified = Potwierdzono rejestrację
+event-enrolment_code_issued = Wystawiono kod rejestracyjny
+event-second_factor_reset = Usunięto drugi składnik
+event-email_changed = Zmieniono adres e-mail
+event-signin_notice_changed = Zmieniono komunikat logowania
+event-comment_added = Dodano komentarz
+event-invoice_line_added = Dodano pozycję faktury
+event-invoice_line_removed = Usunięto pozycję faktury
+event-time_billed = Rozliczono czas
+event-settings_changed = Zmieniono ustawienia finansowe
+event-invoice_voided = Unieważniono fakturę
+event-invoice_profile_changed = Zmieniono profil faktury
+event-access_refused = Odrzucone żądania
+log-chain-intact =
+    { $count ->
+        [one] Łańcuch skrótów sprawdzony: 1 wpis, nic nie zmieniono ani nie usunięto.
+        [few] Łańcuch skrótów sprawdzony: { $count } wpisy, nic nie zmieniono ani nie usunięto.
+       *[other] Łańcuch skrótów sprawdzony: { $count } wpisów, nic nie zmieniono ani nie usunięto.
+    }
+log-chain-broken = UWAGA: łańcuch skrótów jest przerwany na wpisie { $id }: { $reason }.
+log-from = Od (UTC)
+log-to = Do (UTC)
+log-event = Zdarzenie
+log-any = dowolne
+log-user = Użytkownik
+log-address = Adres
+log-filter = Filtruj
+log-export-csv = Eksportuj CSV
+log-export-json = Eksportuj JSON
+log-entries = Wpisy dziennika bezpieczeństwa
+log-time = Czas
+log-outcome = Wynik
+log-actor = Wykonawca
+log-target = Obiekt
+log-details = Szczegóły
+log-success = sukces
+log-failure = porażka
+log-support = serwis
+log-none-match = Żaden wpis nie pasuje do tych filtrów.
+log-older = Starsze wpisy
+log-none = brak
+
+## Grupy
+
+groups-builtin = wbudowana
+groups-members = członkowie:
+groups-admin = administruje tą instancją (obejmuje wszystko)
+groups-admin-implies = Każde uprawnienie modułu poniżej jest zawarte w admin.
+groups-permissions-of = Uprawnienia grupy { $group }
+groups-module = Moduł
+groups-save = Zapisz uprawnienia grupy { $group }
+groups-delete = Usuń grupę
+groups-delete-confirm = Usunąć grupę { $group }?
+groups-new = Nowa grupa
+groups-name = Nazwa
+groups-description = Opis
+groups-create = Utwórz grupę
+groups-created = Utworzono grupę { $group }.
+groups-saved = Zapisano uprawnienia grupy { $group }.
+groups-deleted = Usunięto grupę { $group }.
