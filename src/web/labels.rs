@@ -20,6 +20,8 @@ pub fn singular(tr: &Tr, def: &ModuleDef) -> String {
 pub fn field_name(tr: &Tr, def: &ModuleDef, name: &str) -> String {
     if knows(def, name) {
         tr.t(&field_key(def, name))
+    } else if name == "updated_at" {
+        tr.t("field-updated-at")
     } else {
         human(name)
     }
@@ -107,6 +109,7 @@ pub fn every_key() -> Vec<String> {
         "factor-email".into(),
         "factor-none".into(),
         "value-yes".into(),
+        "field-updated-at".into(),
         "value-no".into(),
     ];
     for def in crate::schema::ALL {

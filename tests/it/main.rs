@@ -15,6 +15,7 @@ mod browser_a11y;
 mod browser_flows;
 mod browser_hub;
 mod browser_phone;
+mod browser_polish;
 mod hub_support;
 mod identity_support;
 mod smtp_sink;

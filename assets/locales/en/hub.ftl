@@ -76,6 +76,8 @@ field-documents-client_id = Client
 field-documents-project_id = Project
 field-documents-current_version = Current version
 
+field-updated-at = Last changed
+
 ## Choice values
 
 choice-active = Active

@@ -76,6 +76,8 @@ field-documents-client_id = Klient
 field-documents-project_id = Projekt
 field-documents-current_version = Aktualna wersja
 
+field-updated-at = Ostatnia zmiana
+
 ## Wartości do wyboru
 
 choice-active = Aktywny
