@@ -38,6 +38,15 @@ pub fn head(conn: &Connection) -> Result<Option<(i64, String)>, StorageError> {
         .optional()?)
 }
 
+/// The stored hash of row `id`, or `None` when there is no such row.
+pub fn hash_of(conn: &Connection, id: i64) -> Result<Option<String>, StorageError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT hash FROM audit_log WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn insert(tx: &Transaction, row: &AuditRow) -> Result<i64, StorageError> {
     tx.prepare_cached(
         "INSERT INTO audit_log (at, event, actor, actor_kind, target, source, outcome, details, prev_hash, hash)

@@ -52,9 +52,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "invoice_document",
         sql: include_str!("migrations/0008_invoice_document.sql"),
     },
+    Migration {
+        version: 10,
+        name: "alerts",
+        sql: include_str!("migrations/0010_alerts.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 8;
+pub const LATEST_SCHEMA_VERSION: i64 = 10;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
