@@ -24,6 +24,8 @@ pub struct Chrome {
     pub modules: Vec<(&'static str, &'static str)>,
     /// How times are written: `{{ c.when.at(stamp)|safe }}` in templates.
     pub when: super::time::Shown,
+    /// Open alerts of the instance (administrators only; the badge in the header).
+    pub open_alerts: i64,
 }
 
 /// A warning across the top of every page, with a link to where it is fixed when there is one.
@@ -51,6 +53,7 @@ impl Chrome {
             banners: vec![],
             modules: vec![],
             when: super::time::Shown::default(),
+            open_alerts: 0,
         }
     }
 }
@@ -83,6 +86,11 @@ pub async fn chrome(
                 .collect();
         }
         if c.admin {
+            c.open_alerts = crate::watch::open_counts(inst)
+                .await?
+                .iter()
+                .map(|(_, n)| n)
+                .sum();
             let now = state.clock.now();
             let (support, mail) = crate::auth::directory::admin_attention(inst, now).await?;
             for (name, until) in support {
