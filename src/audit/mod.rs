@@ -462,7 +462,7 @@ pub enum Verified {
 /// stored unchanged), or the whole chain when `from` is `None`. Reads 5000 rows at a time, so a
 /// check every hour costs what an hour of events costs, not the whole log.
 pub fn verify_from(conn: &Connection, from: Option<(i64, String)>) -> Result<Verified, StorageError> {
-    let (mut after, mut prev) = match &from {
+    let (after, prev) = match &from {
         Some((id, hash)) => {
             if store::hash_of(conn, *id)?.as_deref() != Some(hash.as_str()) {
                 return Ok(Verified::Broken {
@@ -474,11 +474,42 @@ pub fn verify_from(conn: &Connection, from: Option<(i64, String)>) -> Result<Ver
         }
         None => (0, GENESIS.to_string()),
     };
-    let mut head = from;
+    walk(conn, after, prev, from, usize::MAX)
+}
+
+/// Checks up to `limit` rows after row `after` against the hash stored in that row: a slice of
+/// the older log, so that repeated checks sweep the whole chain a slice at a time.
+pub fn verify_slice(conn: &Connection, after: i64, limit: usize) -> Result<Verified, StorageError> {
+    let prev = if after == 0 {
+        GENESIS.to_string()
+    } else {
+        match store::hash_of(conn, after)? {
+            Some(h) => h,
+            None => {
+                return Ok(Verified::Broken {
+                    id: after,
+                    reason: "the row was removed".into(),
+                });
+            }
+        }
+    };
+    walk(conn, after, prev, None, limit)
+}
+
+fn walk(
+    conn: &Connection,
+    mut after: i64,
+    mut prev: String,
+    mut head: Option<(i64, String)>,
+    limit: usize,
+) -> Result<Verified, StorageError> {
+    const BATCH: usize = 5000;
+    let mut done = 0usize;
     loop {
+        let take = BATCH.min(limit - done);
         let mut seen = 0usize;
         let mut broken: Option<(i64, String)> = None;
-        store::for_each_after(conn, after, 5000, |row| {
+        store::for_each_after(conn, after, take, |row| {
             seen += 1;
             if broken.is_some() {
                 return Ok(());
@@ -502,7 +533,8 @@ pub fn verify_from(conn: &Connection, from: Option<(i64, String)>) -> Result<Ver
         if let Some((id, reason)) = broken {
             return Ok(Verified::Broken { id, reason });
         }
-        if seen < 5000 {
+        done += seen;
+        if seen < take || done >= limit {
             return Ok(Verified::Upto(head));
         }
     }

@@ -41,18 +41,54 @@ pub fn disk_space(dir: &Path) -> Result<(u64, u64), String> {
     Ok((free, total))
 }
 
-/// Checks the chain after `from` (the whole chain when `None`); returns the new verified head
-/// and a finding when it is broken.
-pub async fn chain(
-    inst: &Instance,
-    from: Option<(i64, String)>,
-) -> Result<(Option<(i64, String)>, Option<Finding>), StorageError> {
-    let keep = from.clone();
-    match inst.db.read(move |c| audit::verify_from(c, from)).await? {
-        Verified::Upto(head) => Ok((head, None)),
-        Verified::Broken { id, reason } => Ok((
-            keep,
-            Some(Finding {
+/// Older rows re-checked per scheduled check, on top of the new ones: an hourly check sweeps a
+/// million-row log in ten hours, at the cost of hashing 100 000 rows (well under a second).
+pub const SWEEP_ROWS: usize = 100_000;
+
+/// Where the chain checks of one instance got to.
+#[derive(Debug, Default, Clone)]
+pub struct ChainState {
+    /// The newest verified row; `None` until the first (full) check of this run.
+    pub head: Option<Option<(i64, String)>>,
+    /// The row after which the next sweep of older rows starts.
+    pub sweep: i64,
+}
+
+/// Checks the rows written since the last check (the whole chain at the first check of a run) and
+/// a slice of older rows; returns a finding when the chain is broken.
+pub async fn chain(inst: &Instance, st: &mut ChainState) -> Result<Option<Finding>, StorageError> {
+    let from = st.head.clone().flatten();
+    let first = st.head.is_none();
+    let sweep = st.sweep;
+    let (new, old) = inst
+        .db
+        .read(move |c| {
+            let new = audit::verify_from(c, from)?;
+            let old = if first {
+                Verified::Upto(None)
+            } else {
+                audit::verify_slice(c, sweep, SWEEP_ROWS)?
+            };
+            Ok::<_, StorageError>((new, old))
+        })
+        .await?;
+    let broken = match (new, old) {
+        (Verified::Broken { id, reason }, _) | (_, Verified::Broken { id, reason }) => {
+            Some((id, reason))
+        }
+        (Verified::Upto(head), Verified::Upto(swept)) => {
+            st.head = Some(head.clone());
+            let head_id = head.map_or(0, |(id, _)| id);
+            st.sweep = match swept {
+                Some((id, _)) if id < head_id => id,
+                _ => 0,
+            };
+            None
+        }
+    };
+    match broken {
+        None => Ok(None),
+        Some((id, reason)) => Ok(Some(Finding {
                 rule: Rule::LogChainBroken,
                 subject: "security log".into(),
                 summary: format!(
@@ -61,8 +97,7 @@ pub async fn chain(
                 ),
                 log_filter: format!("before={}", id + 1),
                 event_id: Some(id),
-            }),
-        )),
+        })),
     }
 }
 

@@ -35,8 +35,7 @@ pub struct Watch {
 struct Seen {
     detector: Arc<Mutex<Detector>>,
     cursor: Option<i64>,
-    /// The chain's verified head; `None` until the first (full) check of this run.
-    verified: Option<Option<(i64, String)>>,
+    chain: health::ChainState,
 }
 
 /// Runs until `stop` turns true.
@@ -142,9 +141,7 @@ async fn scan(w: &Watch, inst: &Instance, seen: &mut Seen) -> Result<bool, Stora
 
 /// The chain of every instance; backups, certificate and disk for the operator's instance.
 async fn check(w: &Watch, inst: &Arc<Instance>, seen: &mut Seen) -> Result<(), StorageError> {
-    let from = seen.verified.clone().flatten();
-    let (head, broken) = health::chain(inst, from).await?;
-    seen.verified = Some(head);
+    let broken = health::chain(inst, &mut seen.chain).await?;
     let mut findings: Vec<Finding> = broken.into_iter().collect();
     if inst.name == DEFAULT_INSTANCE {
         let defaults = w.config.alerts.thresholds;
