@@ -52,3 +52,4 @@ mod totp;
 mod update_apply;
 mod update_bundle;
 mod update_cli;
+mod watch;
