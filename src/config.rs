@@ -146,7 +146,9 @@ impl AlertThresholds {
             return Err(format!("`{name}` is not an alert threshold"));
         };
         if !(*lo..=*hi).contains(&value) {
-            return Err(format!("{name}: {value} is outside the allowed range {lo}–{hi}"));
+            return Err(format!(
+                "{name}: {value} is outside the allowed range {lo}–{hi}"
+            ));
         }
         let slot = match name {
             "spray_accounts" => &mut self.spray_accounts,

@@ -455,13 +455,19 @@ pub fn verify(conn: &Connection) -> Result<ChainReport, StorageError> {
 pub enum Verified {
     /// Every row up to this one (id and hash) links and matches; `None` for an empty log.
     Upto(Option<(i64, String)>),
-    Broken { id: i64, reason: String },
+    Broken {
+        id: i64,
+        reason: String,
+    },
 }
 
 /// Checks the rows after `from`, a row verified before (its id and hash, which must still be
 /// stored unchanged), or the whole chain when `from` is `None`. Reads 5000 rows at a time, so a
 /// check every hour costs what an hour of events costs, not the whole log.
-pub fn verify_from(conn: &Connection, from: Option<(i64, String)>) -> Result<Verified, StorageError> {
+pub fn verify_from(
+    conn: &Connection,
+    from: Option<(i64, String)>,
+) -> Result<Verified, StorageError> {
     let (after, prev) = match &from {
         Some((id, hash)) => {
             if store::hash_of(conn, *id)?.as_deref() != Some(hash.as_str()) {

@@ -171,21 +171,22 @@ pub fn run(
                     Ok(inst) => {
                         alerts_line(&mut r, &inst);
                         match inst.db.integrity_problems() {
-                        Ok(p) if p.is_empty() => r.line(
-                            Status::Ok,
-                            &check,
-                            format!(
-                                "integrity_check and cipher_integrity_check ok (schema {})",
-                                inst.db.schema_version().unwrap_or(0)
+                            Ok(p) if p.is_empty() => r.line(
+                                Status::Ok,
+                                &check,
+                                format!(
+                                    "integrity_check and cipher_integrity_check ok (schema {})",
+                                    inst.db.schema_version().unwrap_or(0)
+                                ),
                             ),
-                        ),
-                        Ok(p) => r.line(
-                            Status::Fail,
-                            &check,
-                            format!("database damaged: {}", p.join("; ")),
-                        ),
-                        Err(e) => r.line(Status::Fail, &check, e.to_string()),
-                    }},
+                            Ok(p) => r.line(
+                                Status::Fail,
+                                &check,
+                                format!("database damaged: {}", p.join("; ")),
+                            ),
+                            Err(e) => r.line(Status::Fail, &check, e.to_string()),
+                        }
+                    }
                     Err(e) => r.line(Status::Fail, &check, e.to_string()),
                 }
             }
@@ -219,12 +220,7 @@ fn alerts_line(r: &mut Report, inst: &instances::Instance) {
     let check = format!("alerts {}", inst.name);
     match crate::watch::open_counts_blocking(inst) {
         Ok(counts) => {
-            let n = |sev: &str| {
-                counts
-                    .iter()
-                    .find(|(s, _)| s == sev)
-                    .map_or(0, |(_, n)| *n)
-            };
+            let n = |sev: &str| counts.iter().find(|(s, _)| s == sev).map_or(0, |(_, n)| *n);
             let text = counts
                 .iter()
                 .map(|(s, n)| format!("{n} {s}"))

@@ -233,9 +233,13 @@ pub fn earlier_in_log(
             "SELECT max(at) FROM audit_log
              WHERE event = ?1 AND at >= ?4 AND actor = ?2 AND source = ?3 AND id < ?5",
         )?
-        .query_row(params![event, actor, source, since, before_id], |r| r.get(0))?;
+        .query_row(params![event, actor, source, since, before_id], |r| {
+            r.get(0)
+        })?;
     let any = conn
-        .prepare_cached("SELECT 1 FROM audit_log WHERE event = ?1 AND actor = ?2 AND id < ?3 LIMIT 1")?
+        .prepare_cached(
+            "SELECT 1 FROM audit_log WHERE event = ?1 AND actor = ?2 AND id < ?3 LIMIT 1",
+        )?
         .query_row(params![event, actor, before_id], |_| Ok(()))
         .optional()?
         .is_some();

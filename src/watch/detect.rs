@@ -265,10 +265,7 @@ impl Detector {
                 out.push(found(
                     Rule::AdminGranted,
                     r.target.clone(),
-                    format!(
-                        "New administrator \"{}\" created by {}.",
-                        r.target, r.actor
-                    ),
+                    format!("New administrator \"{}\" created by {}.", r.target, r.actor),
                     filter(&[("user", &r.target)]),
                 ));
             }
@@ -422,6 +419,27 @@ impl Detector {
             store::earlier_in_log(tx, &r.event, &r.actor, &r.source, &cutoff, r.id)?;
         Ok(here.is_none() && (earlier || any))
     }
+}
+
+/// Whether any rule looks at `r`: the rows worth a write transaction.
+pub fn interesting(r: &AuditRow) -> bool {
+    r.actor_kind == "support"
+        || matches!(
+            r.event.as_str(),
+            "login_failed"
+                | "account_locked"
+                | "login_succeeded"
+                | "user_created"
+                | "group_changed"
+                | "permission_changed"
+                | "policy_changed"
+                | "token_created"
+                | "token_used"
+                | "data_exported"
+                | "audit_exported"
+                | "backup_completed"
+                | "backup_verified"
+        )
 }
 
 fn is_admin(tx: &Transaction, name: &str) -> Result<bool, StorageError> {

@@ -89,14 +89,14 @@ pub async fn chain(inst: &Instance, st: &mut ChainState) -> Result<Option<Findin
     match broken {
         None => Ok(None),
         Some((id, reason)) => Ok(Some(Finding {
-                rule: Rule::LogChainBroken,
-                subject: "security log".into(),
-                summary: format!(
-                    "The security log's hash chain is broken at row {id}: {reason}. The log may \
+            rule: Rule::LogChainBroken,
+            subject: "security log".into(),
+            summary: format!(
+                "The security log's hash chain is broken at row {id}: {reason}. The log may \
                      have been tampered with; compare it with the checkpoints kept outside."
-                ),
-                log_filter: format!("before={}", id + 1),
-                event_id: Some(id),
+            ),
+            log_filter: format!("before={}", id + 1),
+            event_id: Some(id),
         })),
     }
 }
@@ -160,7 +160,11 @@ pub fn appliance(
             rule: Rule::CertificateExpiry,
             subject: cert.display().to_string(),
             summary: if days < 0 {
-                format!("The certificate {} expired {} days ago.", cert.display(), -days)
+                format!(
+                    "The certificate {} expired {} days ago.",
+                    cert.display(),
+                    -days
+                )
             } else {
                 format!("The certificate {} expires in {days} days.", cert.display())
             },

@@ -291,10 +291,9 @@ pub async fn set_thresholds(
             let before = thresholds_in(tx, &defaults)?;
             let mut after = before;
             for (name, value) in &changes {
-                let v: u32 = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| WatchError::Invalid(format!("{name}: `{value}` is not a number")))?;
+                let v: u32 = value.trim().parse().map_err(|_| {
+                    WatchError::Invalid(format!("{name}: `{value}` is not a number"))
+                })?;
                 after.set(name, v).map_err(WatchError::Invalid)?;
             }
             if after == before {

@@ -3,7 +3,7 @@
 //! scheduled checks; sends the digest of alerts below high severity. Detection stays off the
 //! request path: a request pays nothing for it but the rows it writes anyway.
 
-use super::detect::{Context, Detector};
+use super::detect::{self, Context, Detector};
 use super::{Finding, health, raise, thresholds_in};
 use crate::clock::{SharedClock, stamp};
 use crate::config::Config;
@@ -34,7 +34,11 @@ pub struct Watch {
 #[derive(Default)]
 struct Seen {
     detector: Arc<Mutex<Detector>>,
+    /// The last row evaluated; `None` until read from the instance's settings.
     cursor: Option<i64>,
+    /// When the cursor was last stored: rows no rule looks at advance it at most every 30 s (a
+    /// restart re-reads them, which raises nothing).
+    persisted_at: Option<tokio::time::Instant>,
     chain: health::ChainState,
 }
 
@@ -89,53 +93,91 @@ pub async fn run(w: Watch, mut stop: tokio::sync::watch::Receiver<bool>) {
 }
 
 /// Evaluates the rows written since the last scan; returns whether an alert mail was queued.
+/// Rows are read on a reader connection and only the few a rule looks at (sign-ins, changes of
+/// rights and policy, tokens, exports, backups, the support account) are evaluated in a write
+/// transaction, so a burst of record changes costs the one writer nothing but a cursor update
+/// every half minute.
 async fn scan(w: &Watch, inst: &Instance, seen: &mut Seen) -> Result<bool, StorageError> {
-    let head = inst
-        .db
-        .read(log_store::head)
-        .await?
-        .map_or(0, |(id, _)| id);
-    if seen.cursor.is_some_and(|c| c >= head) {
+    let head = inst.db.read(log_store::head).await?.map_or(0, |(id, _)| id);
+    let now = w.clock.now();
+    let cursor = match seen.cursor {
+        Some(c) => c,
+        None => {
+            let c = inst
+                .db
+                .write(move |tx| {
+                    let now_s = stamp(now);
+                    if let Some(c) =
+                        settings::get(tx, CURSOR_KEY)?.and_then(|v| v.parse::<i64>().ok())
+                    {
+                        return Ok::<_, StorageError>(c);
+                    }
+                    // The first run watches from now on: the history before it was nobody's alert.
+                    let head = log_store::head(tx)?.map_or(0, |(id, _)| id);
+                    settings::set(tx, CURSOR_KEY, &head.to_string(), &now_s)?;
+                    settings::set(tx, STARTED_KEY, &now_s, &now_s)?;
+                    Ok(head)
+                })
+                .await?;
+            seen.cursor = Some(c);
+            seen.persisted_at = Some(tokio::time::Instant::now());
+            c
+        }
+    };
+    if cursor >= head {
         return Ok(false);
     }
-    let detector = Arc::clone(&seen.detector);
-    let defaults = w.config.alerts.thresholds;
-    let mail_enabled = w.config.mail.is_some();
-    let now = w.clock.now();
-    let (cursor, mailed) = inst
-        .db
-        .write(move |tx| -> Result<(i64, bool), StorageError> {
-            let now_s = stamp(now);
-            let Some(cursor) = settings::get(tx, CURSOR_KEY)?.and_then(|v| v.parse::<i64>().ok())
-            else {
-                // The first run watches from now on: the history before it was nobody's alert.
-                let head = log_store::head(tx)?.map_or(0, |(id, _)| id);
-                settings::set(tx, CURSOR_KEY, &head.to_string(), &now_s)?;
-                settings::set(tx, STARTED_KEY, &now_s, &now_s)?;
-                return Ok((head, false));
-            };
-            let th = thresholds_in(tx, &defaults)?;
-            let mut rows = Vec::new();
-            log_store::for_each_after(tx, cursor, BATCH, |r| {
-                rows.push(r);
-                Ok(())
-            })?;
-            let Some(last) = rows.last().map(|r| r.id) else {
-                return Ok((cursor, false));
-            };
-            let mut detector = detector.lock().unwrap_or_else(|p| p.into_inner());
-            let cx = Context { thresholds: &th };
-            let mut mailed = false;
-            for r in &rows {
-                for f in detector.row(tx, &cx, r)? {
-                    mailed |= raise(tx, now, mail_enabled, &f)?;
-                }
-            }
-            settings::set(tx, CURSOR_KEY, &last.to_string(), &now_s)?;
-            Ok((last, mailed))
-        })
-        .await?;
-    seen.cursor = Some(cursor);
+    let mut cursor = cursor;
+    let mut mailed = false;
+    // Bounded per tick, so one instance's backlog cannot starve the others.
+    for _ in 0..20 {
+        let after = cursor;
+        let (rows, last) = inst
+            .db
+            .read(move |c| {
+                let mut rows = Vec::new();
+                let mut last = after;
+                log_store::for_each_after(c, after, BATCH, |r| {
+                    last = r.id;
+                    if detect::interesting(&r) {
+                        rows.push(r);
+                    }
+                    Ok(())
+                })?;
+                Ok::<_, StorageError>((rows, last))
+            })
+            .await?;
+        if last == cursor {
+            break;
+        }
+        let persist_due = seen
+            .persisted_at
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(30));
+        if !rows.is_empty() || persist_due {
+            let detector = Arc::clone(&seen.detector);
+            let defaults = w.config.alerts.thresholds;
+            let mail_enabled = w.config.mail.is_some();
+            mailed |= inst
+                .db
+                .write(move |tx| -> Result<bool, StorageError> {
+                    let th = thresholds_in(tx, &defaults)?;
+                    let mut detector = detector.lock().unwrap_or_else(|p| p.into_inner());
+                    let cx = Context { thresholds: &th };
+                    let mut mailed = false;
+                    for r in &rows {
+                        for f in detector.row(tx, &cx, r)? {
+                            mailed |= raise(tx, now, mail_enabled, &f)?;
+                        }
+                    }
+                    settings::set(tx, CURSOR_KEY, &last.to_string(), &stamp(now))?;
+                    Ok(mailed)
+                })
+                .await?;
+            seen.persisted_at = Some(tokio::time::Instant::now());
+        }
+        cursor = last;
+        seen.cursor = Some(cursor);
+    }
     Ok(mailed)
 }
 
@@ -156,11 +198,10 @@ async fn check(w: &Watch, inst: &Arc<Instance>, seen: &mut Seen) -> Result<(), S
             .await?;
         let config = w.config.clone();
         let now = w.clock.now();
-        let found = tokio::task::spawn_blocking(move || {
-            health::appliance(&config, &th, now, since)
-        })
-        .await
-        .map_err(|_| StorageError::Worker)?;
+        let found =
+            tokio::task::spawn_blocking(move || health::appliance(&config, &th, now, since))
+                .await
+                .map_err(|_| StorageError::Worker)?;
         findings.extend(found);
     }
     if findings.is_empty() {

@@ -86,13 +86,23 @@ async fn password_spraying_raises_exactly_one_alert_mailed_to_admins_and_sent_to
         let r = hub
             .sign_in(&format!("sprayed-{i:02}"), "Winter2026! everyone's")
             .await;
-        assert!(r.status == 401 || r.status == 429, "{} {}", r.status, r.body);
+        assert!(
+            r.status == 401 || r.status == 429,
+            "{} {}",
+            r.status,
+            r.body
+        );
     }
     let alert = wait_alert(&hub, "password_spraying").await;
     assert_eq!(alert["severity"], "high");
     assert_eq!(alert["state"], "open");
     assert_eq!(alert["subject"], "address 127.0.0.1");
-    assert!(alert["log_filter"].as_str().unwrap().contains("source=127.0.0.1"));
+    assert!(
+        alert["log_filter"]
+            .as_str()
+            .unwrap()
+            .contains("source=127.0.0.1")
+    );
     assert_eq!(
         of_rule(&hub, "password_spraying").len(),
         1,
@@ -114,9 +124,10 @@ async fn password_spraying_raises_exactly_one_alert_mailed_to_admins_and_sent_to
     // The raise itself is in the security log.
     let raised = hub.audit_rows("alert_raised", None);
     assert!(
-        raised
-            .iter()
-            .any(|r| r["details"].as_str().unwrap_or_default().contains("password_spraying")),
+        raised.iter().any(|r| r["details"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("password_spraying")),
         "{raised:?}"
     );
 }
@@ -173,7 +184,10 @@ async fn admin_sign_in_from_a_new_address_raises_once_and_only_admins_see_and_ch
         .await;
     assert_eq!(r.status, 403, "{}", r.body);
     let home = hub.get("/", Some(&nora)).await;
-    assert!(!home.body.contains("open alerts"), "badge shown to a non-admin");
+    assert!(
+        !home.body.contains("open alerts"),
+        "badge shown to a non-admin"
+    );
     assert_eq!(
         of_rule(&hub, "admin_new_address")[0]["state"],
         "open",
@@ -214,7 +228,12 @@ async fn admin_sign_in_from_a_new_address_raises_once_and_only_admins_see_and_ch
     let ack = hub.audit_rows("alert_acknowledged", Some(&format!("alert {id}")));
     assert_eq!(ack.len(), 1, "{ack:?}");
     assert_eq!(ack[0]["actor_kind"], "console");
-    assert!(ack[0]["details"].as_str().unwrap().contains("confirmed by phone"));
+    assert!(
+        ack[0]["details"]
+            .as_str()
+            .unwrap()
+            .contains("confirmed by phone")
+    );
     let close = hub.audit_rows("alert_closed", Some(&format!("alert {id}")));
     assert_eq!(close.len(), 1, "{close:?}");
     assert_eq!(close[0]["actor"], ADMIN);
@@ -249,7 +268,11 @@ async fn support_sign_in_weakened_policy_and_a_token_from_a_new_address_raise_al
     let r = hub.code(&session_cookie(&r).unwrap(), &code).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = hub
-        .change_password(&session_cookie(&r).unwrap(), None, "vendor engineer staple 77 kiwi")
+        .change_password(
+            &session_cookie(&r).unwrap(),
+            None,
+            "vendor engineer staple 77 kiwi",
+        )
         .await;
     assert_eq!(json_of(&r)["status"], "signed_in", "{}", r.body);
     let support = wait_alert(&hub, "support_activity").await;
@@ -262,7 +285,10 @@ async fn support_sign_in_weakened_policy_and_a_token_from_a_new_address_raise_al
     hub.policy("password_min_length=8");
     let weak = wait_alert(&hub, "policy_weakened").await;
     assert_eq!(weak["subject"], "password_min_length");
-    assert!(weak["summary"].as_str().unwrap().contains("16 → 8"), "{weak}");
+    assert!(
+        weak["summary"].as_str().unwrap().contains("16 → 8"),
+        "{weak}"
+    );
     assert_eq!(of_rule(&hub, "policy_weakened")[0]["count"], 1);
 
     // A token is created, used from its first address, then from another one.
@@ -337,11 +363,15 @@ async fn a_tampered_log_row_raises_a_critical_alert_that_the_doctor_reports() {
     let hub = Hub {
         app: TestApp::builder().with_admin().config(FAST).start(),
     };
-    let r = hub.sign_in("evidence-account", "not the password 123").await;
+    let r = hub
+        .sign_in("evidence-account", "not the password 123")
+        .await;
     assert_eq!(r.status, 401);
     assert!(
         eventually(WAIT, || {
-            let n = hub.audit_rows("login_failed", Some("evidence-account")).len();
+            let n = hub
+                .audit_rows("login_failed", Some("evidence-account"))
+                .len();
             async move { n == 1 }
         })
         .await

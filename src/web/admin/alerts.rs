@@ -36,7 +36,9 @@ async fn alerts_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
 async fn after(ctx: &Ctx, result: Result<String, WatchError>) -> Result<Response, WebError> {
     match result {
         Ok(m) => alerts_page(ctx, Notes::done(m)).await,
-        Err(e @ WatchError::Invalid(_)) => alerts_page(ctx, Notes::refused(vec![e.to_string()])).await,
+        Err(e @ WatchError::Invalid(_)) => {
+            alerts_page(ctx, Notes::refused(vec![e.to_string()])).await
+        }
         Err(other) => Err(other.into()),
     }
 }
