@@ -116,6 +116,38 @@ pub fn for_each_after(
     Ok(())
 }
 
+/// The rows after `after` (up to `limit` of them) whose event is one of `events` or whose actor is
+/// of `actor_kind`, oldest first, and the id of the last row in the range, matched or not (the
+/// watch's next cursor). The other rows are skipped inside SQLite, never built.
+pub fn matching_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    events: &[&str],
+    actor_kind: &str,
+) -> Result<(Vec<AuditRow>, i64), StorageError> {
+    let last: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(id) FROM (SELECT id FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2)",
+        )?
+        .query_row(params![after, limit as i64], |r| r.get(0))?;
+    let Some(last) = last else {
+        return Ok((Vec::new(), after));
+    };
+    let marks = vec!["?"; events.len()].join(", ");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE id > ? AND id <= ? AND (event IN ({marks}) OR actor_kind = ?) ORDER BY id"
+    );
+    let mut args: Vec<Value> = vec![Value::Integer(after), Value::Integer(last)];
+    args.extend(events.iter().map(|e| Value::Text(e.to_string())));
+    args.push(Value::Text(actor_kind.to_string()));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, last))
+}
+
 /// Filters for reading the log; every field optional.
 #[derive(Debug, Default, Clone)]
 pub struct Filter {

@@ -421,25 +421,29 @@ impl Detector {
     }
 }
 
+/// The events a rule looks at (besides anything the support account does).
+pub const WATCHED_EVENTS: [&str; 13] = [
+    "login_failed",
+    "account_locked",
+    "login_succeeded",
+    "user_created",
+    "group_changed",
+    "permission_changed",
+    "policy_changed",
+    "token_created",
+    "token_used",
+    "data_exported",
+    "audit_exported",
+    "backup_completed",
+    "backup_verified",
+];
+
+/// The actor kind whose every action is watched.
+pub const SUPPORT: &str = "support";
+
 /// Whether any rule looks at `r`: the rows worth a write transaction.
 pub fn interesting(r: &AuditRow) -> bool {
-    r.actor_kind == "support"
-        || matches!(
-            r.event.as_str(),
-            "login_failed"
-                | "account_locked"
-                | "login_succeeded"
-                | "user_created"
-                | "group_changed"
-                | "permission_changed"
-                | "policy_changed"
-                | "token_created"
-                | "token_used"
-                | "data_exported"
-                | "audit_exported"
-                | "backup_completed"
-                | "backup_verified"
-        )
+    r.actor_kind == SUPPORT || WATCHED_EVENTS.contains(&r.event.as_str())
 }
 
 fn is_admin(tx: &Transaction, name: &str) -> Result<bool, StorageError> {
@@ -497,6 +501,121 @@ mod tests {
         assert_eq!(w.add("a", "x", 1, 60, 10), 1);
         assert_eq!(w.add("a", "y", 2, 60, 10), 2);
         assert_eq!(w.add("a", "z", 100, 60, 10), 1, "older values expire");
+    }
+
+    /// Writes `entries` through the one audit writer into a fresh database, then runs the
+    /// detector over the committed rows; returns the rules found, in order.
+    fn findings(th: AlertThresholds, entries: Vec<crate::audit::Entry>) -> Vec<(Rule, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let key = crate::crypto::Key256::generate().unwrap();
+        let db = crate::storage::Database::open(
+            &dir.path().join("db.sqlite"),
+            &key,
+            true,
+            Default::default(),
+        )
+        .unwrap();
+        let now = chrono::Utc::now();
+        for e in entries {
+            db.write_blocking(|tx| crate::audit::write(tx, now, e))
+                .unwrap();
+        }
+        let mut d = Detector::default();
+        db.write_blocking(|tx| {
+            let mut rows = Vec::new();
+            crate::storage::audit::for_each_after(tx, 0, 10_000, |r| {
+                rows.push(r);
+                Ok(())
+            })?;
+            let mut out = Vec::new();
+            for r in rows.iter().filter(|r| interesting(r)) {
+                for f in d.row(tx, &Context { thresholds: &th }, r)? {
+                    out.push((f.rule, f.subject));
+                }
+            }
+            Ok::<_, StorageError>(out)
+        })
+        .unwrap()
+    }
+
+    fn failed(user: &str, from: &str) -> crate::audit::Entry {
+        crate::audit::Entry::new(
+            crate::audit::Event::LoginFailed,
+            crate::audit::Actor::Anonymous,
+            user,
+            from,
+        )
+        .failed()
+    }
+
+    #[test]
+    fn spraying_lockout_waves_and_mass_exports_reach_their_thresholds() {
+        use crate::audit::{Actor, Entry, Event};
+        let th = AlertThresholds {
+            spray_accounts: 3,
+            spray_addresses: 3,
+            lockout_accounts: 2,
+            export_rows: 100,
+            ..Default::default()
+        };
+        let mut entries = vec![
+            failed("a", "192.0.2.1"),
+            failed("b", "192.0.2.1"),
+            failed("b", "192.0.2.1"),
+            failed("c", "192.0.2.1"),
+            failed("z", "198.51.100.1"),
+            failed("z", "198.51.100.2"),
+            failed("z", "198.51.100.3"),
+        ];
+        for u in ["x", "y"] {
+            entries.push(Entry::new(
+                Event::AccountLocked,
+                Actor::System,
+                u,
+                "192.0.2.9",
+            ));
+        }
+        let alice = || Actor::User {
+            name: "alice".into(),
+            support: false,
+        };
+        entries.push(
+            Entry::new(Event::DataExported, alice(), "clients", "192.0.2.5")
+                .with(serde_json::json!({ "rows": 60 })),
+        );
+        entries.push(
+            Entry::new(Event::DataExported, alice(), "clients", "192.0.2.5")
+                .with(serde_json::json!({ "rows": 60 })),
+        );
+        let found = findings(th, entries);
+        assert_eq!(
+            found,
+            vec![
+                (Rule::PasswordSpraying, "address 192.0.2.1".to_string()),
+                (Rule::PasswordSpraying, "account z".to_string()),
+                (Rule::LockoutWave, "instance".to_string()),
+                (Rule::MassExport, "alice (user)".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn below_the_thresholds_nothing_is_found() {
+        let th = AlertThresholds {
+            spray_accounts: 3,
+            spray_addresses: 3,
+            ..Default::default()
+        };
+        let found = findings(
+            th,
+            vec![
+                failed("a", "192.0.2.1"),
+                failed("a", "192.0.2.1"),
+                failed("a", "192.0.2.1"),
+                failed("b", "192.0.2.1"),
+            ],
+        );
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

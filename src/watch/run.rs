@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 const CURSOR_KEY: &str = "watch.scanned_id";
 const STARTED_KEY: &str = "watch.started_at";
 /// Rows evaluated per transaction.
-const BATCH: usize = 1000;
+const BATCH: usize = 5000;
 
 /// What the loop needs from the server.
 pub struct Watch {
@@ -135,16 +135,7 @@ async fn scan(w: &Watch, inst: &Instance, seen: &mut Seen) -> Result<bool, Stora
         let (rows, last) = inst
             .db
             .read(move |c| {
-                let mut rows = Vec::new();
-                let mut last = after;
-                log_store::for_each_after(c, after, BATCH, |r| {
-                    last = r.id;
-                    if detect::interesting(&r) {
-                        rows.push(r);
-                    }
-                    Ok(())
-                })?;
-                Ok::<_, StorageError>((rows, last))
+                log_store::matching_after(c, after, BATCH, &detect::WATCHED_EVENTS, detect::SUPPORT)
             })
             .await?;
         if last == cursor {
