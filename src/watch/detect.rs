@@ -244,9 +244,12 @@ impl Detector {
                     ));
                 }
             }
-            "login_succeeded" if r.actor_kind == "user" => {
-                if is_admin(tx, &r.actor)? && self.address_is_new(tx, th, r, "admin")? {
-                    out.push(found(
+            "login_succeeded"
+                if r.actor_kind == "user"
+                    && is_admin(tx, &r.actor)?
+                    && self.address_is_new(tx, th, r, "admin")? =>
+            {
+                out.push(found(
                         Rule::AdminNewAddress,
                         format!("{} from {}", r.actor, r.source),
                         format!(
@@ -259,7 +262,6 @@ impl Detector {
                             ("source", &r.source),
                         ]),
                     ));
-                }
             }
             "user_created" if is_admin(tx, &r.target)? => {
                 out.push(found(
@@ -349,18 +351,16 @@ impl Detector {
                 format!("API token for \"{}\" created by {}.", r.target, r.actor),
                 filter(&[("type", "token_created")]),
             )),
-            "token_used" => {
-                if self.address_is_new(tx, th, r, "token")? {
-                    out.push(found(
-                        Rule::TokenNewAddress,
-                        format!("token {}", r.target),
-                        format!(
-                            "API token of \"{}\" used from {}, an address it had not used before.",
-                            r.target, r.source
-                        ),
-                        filter(&[("type", "token_used"), ("source", &r.source)]),
-                    ));
-                }
+            "token_used" if self.address_is_new(tx, th, r, "token")? => {
+                out.push(found(
+                    Rule::TokenNewAddress,
+                    format!("token {}", r.target),
+                    format!(
+                        "API token of \"{}\" used from {}, an address it had not used before.",
+                        r.target, r.source
+                    ),
+                    filter(&[("type", "token_used"), ("source", &r.source)]),
+                ));
             }
             "data_exported" | "audit_exported" => {
                 let rows = details.get("rows").and_then(|v| v.as_u64()).unwrap_or(1);
@@ -515,7 +515,7 @@ mod tests {
             Default::default(),
         )
         .unwrap();
-        let now = chrono::Utc::now();
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         for e in entries {
             db.write_blocking(|tx| crate::audit::write(tx, now, e))
                 .unwrap();

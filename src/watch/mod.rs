@@ -254,7 +254,7 @@ pub async fn change_state(
                     "note": note,
                 })),
             )?;
-            Ok(store::get(tx, id)?.ok_or(WatchError::NotFound(id))?)
+            store::get(tx, id)?.ok_or(WatchError::NotFound(id))
         })
         .await
 }
