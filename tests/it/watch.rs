@@ -224,6 +224,47 @@ async fn admin_sign_in_from_a_new_address_raises_once_and_only_admins_see_and_ch
     assert_eq!(closed[0]["state"], "closed");
     assert_eq!(closed[0]["note"], "root travelling, confirmed by phone");
 
+    // The rules' thresholds: only an admin changes them, within their ranges, and it is logged.
+    let r = hub
+        .form(
+            "/admin/alerts/rules",
+            &cookie,
+            &[("csrf", &nora_csrf), ("spray_accounts", "1000")],
+            &[("origin", &hub.origin)],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = hub
+        .form(
+            "/admin/alerts/rules",
+            &admin_cookie,
+            &[("csrf", &csrf), ("spray_accounts", "1")],
+            &[("origin", &hub.origin)],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("2–1000"), "{}", r.body);
+    assert!(hub.audit_rows("alert_rules_changed", None).is_empty());
+    let r = hub
+        .form(
+            "/admin/alerts/rules",
+            &admin_cookie,
+            &[("csrf", &csrf), ("spray_accounts", "7")],
+            &[("origin", &hub.origin)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let changed = hub.audit_rows("alert_rules_changed", None);
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["actor"], ADMIN);
+    assert!(
+        changed[0]["details"]
+            .as_str()
+            .unwrap()
+            .contains(r#""spray_accounts":{"from":10,"to":7}"#),
+        "{changed:?}"
+    );
+
     // Both state changes are in the security log, with who made them.
     let ack = hub.audit_rows("alert_acknowledged", Some(&format!("alert {id}")));
     assert_eq!(ack.len(), 1, "{ack:?}");

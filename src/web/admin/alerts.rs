@@ -71,6 +71,8 @@ pub async fn save_alert_rules(ctx: Ctx, RawForm(raw): RawForm) -> Result<Respons
     let changes = crate::config::AlertThresholds::RANGES
         .iter()
         .map(|(name, _, _)| (name.to_string(), value(&f, name).to_string()))
+        // A field the form did not send stays as it is.
+        .filter(|(_, v)| !v.trim().is_empty())
         .collect();
     let result = watch::set_thresholds(
         &ctx.inst,
