@@ -52,6 +52,127 @@ pub struct Config {
     pub audit_checkpoint_interval_seconds: u64,
     /// The zone pages show times in (stored times stay UTC).
     pub time_zone: chrono_tz::Tz,
+    /// The watch over the security log (`[alerts]`).
+    pub alerts: AlertsConfig,
+}
+
+/// `[alerts]`: whether the watch runs, how often it looks, and the rules' default thresholds
+/// (an administrator may change the thresholds per instance on the Alerts page).
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    pub enabled: bool,
+    /// How often new security-log rows are read, in milliseconds.
+    pub scan_interval_ms: u64,
+    /// How often the chain, backups, certificate and disk are checked (at most hourly).
+    pub check_interval_seconds: u64,
+    /// How often alerts below high severity go out in one digest mail.
+    pub digest_interval_seconds: u64,
+    pub thresholds: AlertThresholds,
+}
+
+/// The thresholds and windows of the watch's rules. Serialised into the instance's settings when
+/// an administrator changes them, so the field names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertThresholds {
+    /// Password spraying: failed sign-ins for at least this many accounts from one address…
+    pub spray_accounts: u32,
+    /// …or for one account from at least this many addresses…
+    pub spray_addresses: u32,
+    /// …within this many seconds.
+    pub spray_window_seconds: u32,
+    /// Lockout wave: at least this many accounts locked…
+    pub lockout_accounts: u32,
+    /// …within this many seconds.
+    pub lockout_window_seconds: u32,
+    /// An administrator's sign-in address counts as new when not seen for them in this many days.
+    pub admin_address_days: u32,
+    /// Mass export: more than this many rows exported or downloaded by one person or token in an hour.
+    pub export_rows: u32,
+    /// A backup older than this many hours (or a failed one) raises an alert.
+    pub backup_max_age_hours: u32,
+    /// The certificate expiring within this many days raises an alert.
+    pub certificate_days: u32,
+}
+
+impl Default for AlertThresholds {
+    fn default() -> Self {
+        Self {
+            spray_accounts: 10,
+            spray_addresses: 10,
+            spray_window_seconds: 600,
+            lockout_accounts: 5,
+            lockout_window_seconds: 600,
+            admin_address_days: 90,
+            export_rows: 10_000,
+            backup_max_age_hours: 26,
+            certificate_days: 30,
+        }
+    }
+}
+
+impl AlertThresholds {
+    /// Each field with its allowed range, in the order the page and the docs list them.
+    pub const RANGES: [(&'static str, u32, u32); 9] = [
+        ("spray_accounts", 2, 1000),
+        ("spray_addresses", 2, 1000),
+        ("spray_window_seconds", 10, 86_400),
+        ("lockout_accounts", 2, 1000),
+        ("lockout_window_seconds", 10, 86_400),
+        ("admin_address_days", 1, 3650),
+        ("export_rows", 1, 100_000_000),
+        ("backup_max_age_hours", 1, 720),
+        ("certificate_days", 1, 365),
+    ];
+
+    /// Every field as (name, value), in `RANGES` order.
+    pub fn pairs(&self) -> [(&'static str, u32); 9] {
+        [
+            ("spray_accounts", self.spray_accounts),
+            ("spray_addresses", self.spray_addresses),
+            ("spray_window_seconds", self.spray_window_seconds),
+            ("lockout_accounts", self.lockout_accounts),
+            ("lockout_window_seconds", self.lockout_window_seconds),
+            ("admin_address_days", self.admin_address_days),
+            ("export_rows", self.export_rows),
+            ("backup_max_age_hours", self.backup_max_age_hours),
+            ("certificate_days", self.certificate_days),
+        ]
+    }
+
+    /// Sets one field, refusing an unknown name or a value outside its range (naming the range).
+    pub fn set(&mut self, name: &str, value: u32) -> Result<(), String> {
+        let Some((_, lo, hi)) = Self::RANGES.iter().find(|(n, _, _)| *n == name) else {
+            return Err(format!("`{name}` is not an alert threshold"));
+        };
+        if !(*lo..=*hi).contains(&value) {
+            return Err(format!(
+                "{name}: {value} is outside the allowed range {lo}–{hi}"
+            ));
+        }
+        let slot = match name {
+            "spray_accounts" => &mut self.spray_accounts,
+            "spray_addresses" => &mut self.spray_addresses,
+            "spray_window_seconds" => &mut self.spray_window_seconds,
+            "lockout_accounts" => &mut self.lockout_accounts,
+            "lockout_window_seconds" => &mut self.lockout_window_seconds,
+            "admin_address_days" => &mut self.admin_address_days,
+            "export_rows" => &mut self.export_rows,
+            "backup_max_age_hours" => &mut self.backup_max_age_hours,
+            _ => &mut self.certificate_days,
+        };
+        *slot = value;
+        Ok(())
+    }
+
+    /// Every field checked against its range.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut copy = *self;
+        for (name, v) in self.pairs() {
+            copy.set(name, v)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +238,83 @@ struct FileConfig {
     update: UpdateSection,
     #[serde(default)]
     backup: BackupSection,
+    #[serde(default)]
+    alerts: AlertsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertsSection {
+    enabled: Option<bool>,
+    scan_interval_ms: Option<u64>,
+    check_interval_seconds: Option<u64>,
+    digest_interval_seconds: Option<u64>,
+    spray_accounts: Option<u32>,
+    spray_addresses: Option<u32>,
+    spray_window_seconds: Option<u32>,
+    lockout_accounts: Option<u32>,
+    lockout_window_seconds: Option<u32>,
+    admin_address_days: Option<u32>,
+    export_rows: Option<u32>,
+    backup_max_age_hours: Option<u32>,
+    certificate_days: Option<u32>,
+}
+
+impl AlertsSection {
+    fn resolve(&self) -> Result<AlertsConfig, ConfigError> {
+        let range = |name: &str, v: u64, lo: u64, hi: u64| {
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(ConfigError::Value {
+                    setting: format!("alerts.{name}"),
+                    message: format!("{v} is outside the allowed range {lo}–{hi}"),
+                })
+            }
+        };
+        let mut t = AlertThresholds::default();
+        for (name, v) in [
+            ("spray_accounts", self.spray_accounts),
+            ("spray_addresses", self.spray_addresses),
+            ("spray_window_seconds", self.spray_window_seconds),
+            ("lockout_accounts", self.lockout_accounts),
+            ("lockout_window_seconds", self.lockout_window_seconds),
+            ("admin_address_days", self.admin_address_days),
+            ("export_rows", self.export_rows),
+            ("backup_max_age_hours", self.backup_max_age_hours),
+            ("certificate_days", self.certificate_days),
+        ] {
+            if let Some(v) = v {
+                t.set(name, v).map_err(|message| ConfigError::Value {
+                    setting: format!("alerts.{name}"),
+                    message,
+                })?;
+            }
+        }
+        Ok(AlertsConfig {
+            enabled: self.enabled.unwrap_or(true),
+            scan_interval_ms: range(
+                "scan_interval_ms",
+                self.scan_interval_ms.unwrap_or(2000),
+                50,
+                60_000,
+            )?,
+            // At least hourly: the chain check is what catches a tampered log.
+            check_interval_seconds: range(
+                "check_interval_seconds",
+                self.check_interval_seconds.unwrap_or(3600),
+                1,
+                3600,
+            )?,
+            digest_interval_seconds: range(
+                "digest_interval_seconds",
+                self.digest_interval_seconds.unwrap_or(3600),
+                1,
+                86_400,
+            )?,
+            thresholds: t,
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -458,6 +656,7 @@ impl Config {
             mail,
             audit_forward,
             audit_checkpoint_interval_seconds,
+            alerts: file.alerts.resolve()?,
             source,
             data_dir,
             data_dir_is_default,

@@ -25,4 +25,5 @@ pub mod storage;
 pub mod systemd;
 pub mod tls;
 pub mod update;
+pub mod watch;
 pub mod web;

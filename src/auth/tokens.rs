@@ -166,17 +166,18 @@ pub async fn authenticate(
             return Ok(None);
         }
     }
-    // last_used_at is refreshed at most once a minute so that reads stay cheap.
+    // last_used_at is refreshed at most once a minute so that reads stay cheap; a use from
+    // another address than the last one is always recorded, so the watch sees every new address.
     let stale = row.last_used_at.as_ref().is_none_or(|t| {
         DateTime::parse_from_rfc3339(t)
             .map(|t| now - t.with_timezone(&Utc) > Duration::seconds(60))
             .unwrap_or(true)
-    });
+    }) || row.last_used_source.as_deref() != Some(source.as_str());
     if stale {
         let (id, service) = (row.id, row.service.clone());
         inst.db
             .write(move |tx| -> Result<(), StorageError> {
-                tokens::touch(tx, id, &now_s)?;
+                tokens::touch(tx, id, &now_s, &source)?;
                 audit::write(
                     tx,
                     now,

@@ -34,6 +34,14 @@ pub enum AdminCommand {
     /// The notice shown on the sign-in page before anyone signs in
     #[command(subcommand)]
     Notice(NoticeCommand),
+    /// Alerts the watch raised: list them, acknowledge or close one
+    Alerts {
+        /// Print JSON lines instead of a table
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<AlertsAction>,
+    },
     /// Read or verify the security log
     Audit {
         /// Print JSON lines instead of a table
@@ -72,6 +80,23 @@ pub enum TokenCommand {
     List,
     Revoke {
         id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Acknowledge an alert: someone looked and acts on it
+    Ack {
+        id: i64,
+        /// What was checked and who acts (required)
+        #[arg(long)]
+        note: String,
+    },
+    /// Close an alert; a repeat opens a new one
+    Close {
+        id: i64,
+        #[arg(long, default_value = "")]
+        note: String,
     },
 }
 
@@ -404,6 +429,38 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             accounts::revoke_support(&inst, console_by(now), name.clone()).await?;
             println!("support account `{name}` closed; its sessions are ended");
         }
+        AdminCommand::Alerts { json, action } => match action {
+            None => {
+                for a in crate::watch::list(&inst).await? {
+                    if json {
+                        println!("{}", serde_json::to_string(&a)?);
+                    } else {
+                        println!(
+                            "{:<5} {:<8} {:<12} {:<18} {:>5}  {}  {}",
+                            a.id, a.severity, a.state, a.rule, a.count, a.last_seen, a.summary
+                        );
+                    }
+                }
+            }
+            Some(AlertsAction::Ack { id, note }) => {
+                let by = audit::By {
+                    actor: actor.clone(),
+                    source: src(),
+                    now,
+                };
+                crate::watch::change_state(&inst, by, id, false, note).await?;
+                println!("alert {id} acknowledged");
+            }
+            Some(AlertsAction::Close { id, note }) => {
+                let by = audit::By {
+                    actor: actor.clone(),
+                    source: src(),
+                    now,
+                };
+                crate::watch::change_state(&inst, by, id, true, note).await?;
+                println!("alert {id} closed");
+            }
+        },
         AdminCommand::Audit {
             json,
             types,

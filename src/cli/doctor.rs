@@ -3,7 +3,6 @@
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError};
 use crate::{instances, keys};
-use nix::sys::statvfs::statvfs;
 use std::os::unix::fs::MetadataExt;
 use std::process::ExitCode;
 
@@ -169,22 +168,25 @@ pub fn run(
                     continue;
                 };
                 match instances::open(dir, master, name, crate::storage::Options::from(&config)) {
-                    Ok(inst) => match inst.db.integrity_problems() {
-                        Ok(p) if p.is_empty() => r.line(
-                            Status::Ok,
-                            &check,
-                            format!(
-                                "integrity_check and cipher_integrity_check ok (schema {})",
-                                inst.db.schema_version().unwrap_or(0)
+                    Ok(inst) => {
+                        alerts_line(&mut r, &inst);
+                        match inst.db.integrity_problems() {
+                            Ok(p) if p.is_empty() => r.line(
+                                Status::Ok,
+                                &check,
+                                format!(
+                                    "integrity_check and cipher_integrity_check ok (schema {})",
+                                    inst.db.schema_version().unwrap_or(0)
+                                ),
                             ),
-                        ),
-                        Ok(p) => r.line(
-                            Status::Fail,
-                            &check,
-                            format!("database damaged: {}", p.join("; ")),
-                        ),
-                        Err(e) => r.line(Status::Fail, &check, e.to_string()),
-                    },
+                            Ok(p) => r.line(
+                                Status::Fail,
+                                &check,
+                                format!("database damaged: {}", p.join("; ")),
+                            ),
+                            Err(e) => r.line(Status::Fail, &check, e.to_string()),
+                        }
+                    }
                     Err(e) => r.line(Status::Fail, &check, e.to_string()),
                 }
             }
@@ -192,27 +194,56 @@ pub fn run(
         Err(e) => r.line(Status::Fail, "instances", e.to_string()),
     }
 
-    match statvfs(dir) {
-        Ok(s) => {
-            let free = s.blocks_available() * s.fragment_size();
-            let total = (s.blocks() * s.fragment_size()).max(1);
-            let pct = free as f64 * 100.0 / total as f64;
+    match crate::watch::health::disk_space(dir) {
+        Ok((free, total)) => {
+            let pct = free as f64 * 100.0 / total.max(1) as f64;
             let text = format!("{} free ({pct:.1}%)", super::instance::human_size(free));
-            let gib = 1024 * 1024 * 1024;
-            if free < gib || pct < 2.0 {
-                r.line(Status::Fail, "free disk", text);
-            } else if free < 5 * gib || pct < 10.0 {
-                r.line(Status::Warn, "free disk", text);
-            } else {
-                r.line(Status::Ok, "free disk", text);
+            use crate::watch::health::{DiskLevel, disk_level};
+            match disk_level(free, total) {
+                DiskLevel::Critical => r.line(Status::Fail, "free disk", text),
+                DiskLevel::Low => r.line(Status::Warn, "free disk", text),
+                DiskLevel::Ok => r.line(Status::Ok, "free disk", text),
             }
         }
-        Err(e) => r.line(Status::Fail, "free disk", e.to_string()),
+        Err(e) => r.line(Status::Fail, "free disk", e),
     }
 
     if r.failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Open alerts of an instance: a critical one (a broken log chain) fails the doctor, a high one warns.
+fn alerts_line(r: &mut Report, inst: &instances::Instance) {
+    let check = format!("alerts {}", inst.name);
+    match crate::watch::open_counts_blocking(inst) {
+        Ok(counts) => {
+            let n = |sev: &str| counts.iter().find(|(s, _)| s == sev).map_or(0, |(_, n)| *n);
+            let text = counts
+                .iter()
+                .map(|(s, n)| format!("{n} {s}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if n("critical") > 0 {
+                r.line(
+                    Status::Fail,
+                    &check,
+                    format!("open alerts: {text} (holdfast admin alerts)"),
+                );
+            } else if n("high") > 0 {
+                r.line(
+                    Status::Warn,
+                    &check,
+                    format!("open alerts: {text} (holdfast admin alerts)"),
+                );
+            } else if text.is_empty() {
+                r.line(Status::Ok, &check, "no open alerts");
+            } else {
+                r.line(Status::Ok, &check, format!("open alerts: {text}"));
+            }
+        }
+        Err(e) => r.line(Status::Fail, &check, e.to_string()),
     }
 }

@@ -208,6 +208,17 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             forward_stop_rx,
         )));
     }
+    if config.alerts.enabled {
+        tokio::spawn(crate::watch::run::run(
+            crate::watch::run::Watch {
+                config: config.clone(),
+                registry: Arc::clone(&state.registry),
+                clock: state.clock.clone(),
+                mail_wakeup: Arc::clone(&state.auth.mail_wakeup),
+            },
+            stop_rx.clone(),
+        ));
+    }
     tokio::spawn(backup_schedule(state.clone(), stop_rx.clone()));
     tokio::spawn(write_refusals(state.clone(), stop_rx.clone()));
     let instances = {

@@ -38,6 +38,15 @@ pub fn head(conn: &Connection) -> Result<Option<(i64, String)>, StorageError> {
         .optional()?)
 }
 
+/// The stored hash of row `id`, or `None` when there is no such row.
+pub fn hash_of(conn: &Connection, id: i64) -> Result<Option<String>, StorageError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT hash FROM audit_log WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 pub fn insert(tx: &Transaction, row: &AuditRow) -> Result<i64, StorageError> {
     tx.prepare_cached(
         "INSERT INTO audit_log (at, event, actor, actor_kind, target, source, outcome, details, prev_hash, hash)
@@ -105,6 +114,38 @@ pub fn for_each_after(
         f(row?)?;
     }
     Ok(())
+}
+
+/// The rows after `after` (up to `limit` of them) whose event is one of `events` or whose actor is
+/// of `actor_kind`, oldest first, and the id of the last row in the range, matched or not (the
+/// watch's next cursor). The other rows are skipped inside SQLite, never built.
+pub fn matching_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+    events: &[&str],
+    actor_kind: &str,
+) -> Result<(Vec<AuditRow>, i64), StorageError> {
+    let last: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(id) FROM (SELECT id FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2)",
+        )?
+        .query_row(params![after, limit as i64], |r| r.get(0))?;
+    let Some(last) = last else {
+        return Ok((Vec::new(), after));
+    };
+    let marks = vec!["?"; events.len()].join(", ");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE id > ? AND id <= ? AND (event IN ({marks}) OR actor_kind = ?) ORDER BY id"
+    );
+    let mut args: Vec<Value> = vec![Value::Integer(after), Value::Integer(last)];
+    args.extend(events.iter().map(|e| Value::Text(e.to_string())));
+    args.push(Value::Text(actor_kind.to_string()));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, last))
 }
 
 /// Filters for reading the log; every field optional.

@@ -57,9 +57,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "language",
         sql: include_str!("migrations/0009_language.sql"),
     },
+    Migration {
+        version: 10,
+        name: "alerts",
+        sql: include_str!("migrations/0010_alerts.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 9;
+pub const LATEST_SCHEMA_VERSION: i64 = 10;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -1,6 +1,7 @@
 //! SQLCipher storage: opening with a raw key, connection pool (one writer, a few readers), migrations.
 //! All SQL in holdfast lives under this module.
 
+pub mod alerts;
 pub mod audit;
 pub mod dashboard;
 pub mod documents;

@@ -24,11 +24,15 @@ pub struct TokenRow {
     pub owner_blocked: bool,
     /// Comma-separated networks the token may be used from (`None`: anywhere).
     pub networks: Option<String>,
+    /// The address of the last use recorded in the security log.
+    #[serde(skip)]
+    pub last_used_source: Option<String>,
 }
 
 const COLUMNS: &str = "t.id, t.service, t.token_hash, t.scopes, t.created_by, t.created_at, t.expires_at, \
 t.revoked_at, t.last_used_at, t.owner_user_id, u.username, \
-(u.id IS NOT NULL AND (u.disabled_at IS NOT NULL OR u.locked_at IS NOT NULL)), t.networks";
+(u.id IS NOT NULL AND (u.disabled_at IS NOT NULL OR u.locked_at IS NOT NULL)), t.networks, \
+t.last_used_source";
 const FROM: &str = "api_tokens t LEFT JOIN users u ON u.id = t.owner_user_id";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
@@ -46,6 +50,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<TokenRow> {
         owner: r.get(10)?,
         owner_blocked: r.get::<_, i64>(11)? != 0,
         networks: r.get(12)?,
+        last_used_source: r.get(13)?,
     })
 }
 
@@ -110,10 +115,10 @@ pub fn revoke(tx: &Transaction, id: i64, now: &str) -> Result<Option<String>, St
     Ok(service)
 }
 
-pub fn touch(tx: &Transaction, id: i64, now: &str) -> Result<(), StorageError> {
+pub fn touch(tx: &Transaction, id: i64, now: &str, source: &str) -> Result<(), StorageError> {
     tx.execute(
-        "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
-        params![id, now],
+        "UPDATE api_tokens SET last_used_at = ?2, last_used_source = ?3 WHERE id = ?1",
+        params![id, now, source],
     )?;
     Ok(())
 }

@@ -206,6 +206,20 @@ impl From<AuthError> for WebError {
     }
 }
 
+impl From<crate::watch::WatchError> for WebError {
+    fn from(e: crate::watch::WatchError) -> Self {
+        use crate::watch::WatchError;
+        match e {
+            WatchError::NotFound(_) => WebError::NotFound,
+            WatchError::Invalid(m) => WebError::Invalid {
+                field: None,
+                message: m,
+            },
+            WatchError::Storage(s) => s.into(),
+        }
+    }
+}
+
 impl From<AccountError> for WebError {
     fn from(e: AccountError) -> Self {
         match e {

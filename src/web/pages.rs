@@ -27,6 +27,8 @@ pub struct Chrome {
     pub when: super::time::Shown,
     /// The reader's words: `{{ c.t("key") }}` in templates.
     pub tr: Tr,
+    /// Open alerts of the instance (administrators only; the badge in the header).
+    pub open_alerts: i64,
 }
 
 /// A warning across the top of every page, with a link to where it is fixed when there is one.
@@ -57,6 +59,7 @@ impl Chrome {
                 tz: chrono_tz::UTC,
                 locale: tr.locale,
             },
+            open_alerts: 0,
             tr,
         }
     }
@@ -142,6 +145,11 @@ pub async fn chrome(
                 .collect();
         }
         if c.admin {
+            c.open_alerts = crate::watch::open_counts(inst)
+                .await?
+                .iter()
+                .map(|(_, n)| n)
+                .sum();
             let now = state.clock.now();
             let (support, mail) = crate::auth::directory::admin_attention(inst, now).await?;
             for (name, until) in support {

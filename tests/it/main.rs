@@ -56,3 +56,4 @@ mod totp;
 mod update_apply;
 mod update_bundle;
 mod update_cli;
+mod watch;

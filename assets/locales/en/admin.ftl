@@ -333,3 +333,14 @@ groups-create = Create group
 groups-created = Group { $group } created.
 groups-saved = Permissions of { $group } saved.
 groups-deleted = Group { $group } deleted.
+
+## Alerts
+
+alerts = Alerts
+alerts-link = Alerts and their rules
+alerts-link-hint = what the watch over the security log raised
+alerts-open-badge =
+    { $count ->
+        [one] 1 open alert
+       *[other] { $count } open alerts
+    }

@@ -337,3 +337,15 @@ groups-create = Utwórz grupę
 groups-created = Utworzono grupę { $group }.
 groups-saved = Zapisano uprawnienia grupy { $group }.
 groups-deleted = Usunięto grupę { $group }.
+
+## Alerty
+
+alerts = Alerty
+alerts-link = Alerty i ich reguły
+alerts-link-hint = co zgłosił nadzór nad dziennikiem bezpieczeństwa
+alerts-open-badge =
+    { $count ->
+        [one] 1 otwarty alert
+        [few] { $count } otwarte alerty
+       *[other] { $count } otwartych alertów
+    }

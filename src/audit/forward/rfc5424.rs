@@ -52,6 +52,20 @@ pub fn severity_for(event: &str, outcome: &str) -> u8 {
     }
 }
 
+/// An alert the watch raised travels with its own severity, so a SIEM can page on it:
+/// critical → 2 (critical), high → 3 (error), medium → 4 (warning), low → 5 (notice).
+pub fn alert_severity(e: &ForwardEvent) -> Option<u8> {
+    if e.event != "alert_raised" {
+        return None;
+    }
+    match e.details.get("severity").and_then(|v| v.as_str())? {
+        "critical" => Some(2),
+        "high" => Some(3),
+        "medium" => Some(4),
+        _ => Some(SEVERITY_NOTICE),
+    }
+}
+
 /// Renders one RFC 5424 message (without the octet-count frame), at most
 /// [`MAX_MESSAGE_LEN`] octets.
 ///
@@ -60,7 +74,8 @@ pub fn severity_for(event: &str, outcome: &str) -> u8 {
 /// receiver that honours the BOM decodes names correctly while the common ASCII case does
 /// not show a stray BOM in SIEMs that ignore it.
 pub fn format_rfc5424(e: &ForwardEvent, cfg_app: &str, cfg_hostname: &str, pid: u32) -> String {
-    let pri = u16::from(FACILITY) * 8 + u16::from(severity_for(&e.event, &e.outcome));
+    let severity = alert_severity(e).unwrap_or_else(|| severity_for(&e.event, &e.outcome));
+    let pri = u16::from(FACILITY) * 8 + u16::from(severity);
     let mut out = String::with_capacity(512);
     // Writing to a String cannot fail; the results are ignored deliberately.
     let _ = write!(

@@ -2,6 +2,7 @@
 //! security log (with exports), mail, money settings, API tokens, backups and updates (the operator's instance
 //! only). What several sections share (the index page, messages the admin can act on) lives here.
 
+mod alerts;
 mod backups;
 mod groups;
 mod log;
@@ -12,6 +13,7 @@ mod tokens;
 mod updates;
 mod users;
 
+pub use alerts::*;
 pub use backups::*;
 pub use groups::*;
 pub use log::*;

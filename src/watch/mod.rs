@@ -1,0 +1,321 @@
+//! The watch: rules over the security log as it is written (`detect.rs`), scheduled checks of the
+//! chain, backups, certificate and disk (`health.rs`), the loop that feeds them committed rows and
+//! mails alerts (`run.rs`), and alerts as records — raised, folded, acknowledged, closed, audited.
+
+pub mod detect;
+pub mod health;
+pub mod run;
+
+use crate::audit::{self, By, Entry, Event};
+use crate::clock::stamp;
+use crate::config::AlertThresholds;
+use crate::instances::Instance;
+use crate::storage::alerts::{self as store, Raise};
+use crate::storage::{StorageError, Transaction, settings};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+pub use crate::storage::alerts::AlertRow;
+
+/// How bad an alert is; decides immediate mail (high, critical) or the digest (the rest), and the
+/// syslog severity of its `alert_raised` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Every rule the watch knows, with its fixed severity. The string forms are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    PasswordSpraying,
+    LockoutWave,
+    AdminNewAddress,
+    SupportActivity,
+    AdminGranted,
+    PermissionGranted,
+    PolicyWeakened,
+    TokenCreated,
+    TokenNewAddress,
+    MassExport,
+    BackupFailed,
+    BackupStale,
+    LogChainBroken,
+    CertificateExpiry,
+    DiskLow,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 15] = [
+        Rule::PasswordSpraying,
+        Rule::LockoutWave,
+        Rule::AdminNewAddress,
+        Rule::SupportActivity,
+        Rule::AdminGranted,
+        Rule::PermissionGranted,
+        Rule::PolicyWeakened,
+        Rule::TokenCreated,
+        Rule::TokenNewAddress,
+        Rule::MassExport,
+        Rule::BackupFailed,
+        Rule::BackupStale,
+        Rule::LogChainBroken,
+        Rule::CertificateExpiry,
+        Rule::DiskLow,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Rule::PasswordSpraying => "password_spraying",
+            Rule::LockoutWave => "lockout_wave",
+            Rule::AdminNewAddress => "admin_new_address",
+            Rule::SupportActivity => "support_activity",
+            Rule::AdminGranted => "admin_granted",
+            Rule::PermissionGranted => "permission_granted",
+            Rule::PolicyWeakened => "policy_weakened",
+            Rule::TokenCreated => "token_created",
+            Rule::TokenNewAddress => "token_new_address",
+            Rule::MassExport => "mass_export",
+            Rule::BackupFailed => "backup_failed",
+            Rule::BackupStale => "backup_stale",
+            Rule::LogChainBroken => "log_chain_broken",
+            Rule::CertificateExpiry => "certificate_expiry",
+            Rule::DiskLow => "disk_low",
+        }
+    }
+
+    pub const fn severity(self) -> Severity {
+        match self {
+            Rule::LogChainBroken => Severity::Critical,
+            Rule::PermissionGranted | Rule::TokenCreated | Rule::DiskLow => Severity::Medium,
+            _ => Severity::High,
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("no alert {0}")]
+    NotFound(i64),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Storage(#[from] StorageError),
+}
+
+/// One finding, before it is folded into an alert.
+pub struct Finding {
+    pub rule: Rule,
+    pub subject: String,
+    pub summary: String,
+    /// Query string of the security-log page that shows the events behind it.
+    pub log_filter: String,
+    pub event_id: Option<i64>,
+}
+
+/// Folds `f` into its alert in the caller's transaction. A new alert is audited (the syslog
+/// stream carries it with its severity) and, when high or critical and mail is on, mailed to
+/// the administrators at once. Returns whether a mail was queued.
+pub fn raise(
+    tx: &Transaction,
+    now: DateTime<Utc>,
+    mail_enabled: bool,
+    f: &Finding,
+) -> Result<bool, StorageError> {
+    let now_s = stamp(now);
+    let severity = f.rule.severity();
+    let (row, new) = store::raise(
+        tx,
+        &Raise {
+            rule: f.rule.as_str(),
+            subject: &f.subject,
+            severity: severity.as_str(),
+            summary: &f.summary,
+            log_filter: &f.log_filter,
+            event_id: f.event_id,
+            now: &now_s,
+        },
+    )?;
+    if !new {
+        return Ok(false);
+    }
+    audit::write(
+        tx,
+        now,
+        Entry::new(
+            Event::AlertRaised,
+            audit::Actor::System,
+            format!("alert {}", row.id),
+            "-",
+        )
+        .with(json!({
+            "rule": row.rule,
+            "severity": row.severity,
+            "subject": row.subject,
+            "summary": row.summary,
+            "events": row.events,
+        })),
+    )?;
+    if severity >= Severity::High && mail_enabled {
+        crate::mail::notify_admins(
+            tx,
+            &format!("holdfast alert ({}): {}", row.severity, row.rule),
+            &format!(
+                "{}\n\nRule: {}\nSeverity: {}\nSubject: {}\nFirst seen: {} (UTC)\n\n\
+                 Open Administration → Alerts to acknowledge or close it; the security log \
+                 shows the events behind it.",
+                row.summary, row.rule, row.severity, row.subject, row.first_seen
+            ),
+            now,
+        )?;
+        store::mark_mailed(tx, &[row.id], &now_s)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Every alert that is not closed, then the newest 100 closed ones.
+pub async fn list(inst: &Instance) -> Result<Vec<AlertRow>, StorageError> {
+    inst.db.read(|c| store::list(c, 100)).await
+}
+
+/// Open alerts (not acknowledged) by severity.
+pub async fn open_counts(inst: &Instance) -> Result<Vec<(String, i64)>, StorageError> {
+    inst.db.read(store::open_counts).await
+}
+
+/// `open_counts` for the doctor, which runs without a runtime.
+pub fn open_counts_blocking(inst: &Instance) -> Result<Vec<(String, i64)>, StorageError> {
+    inst.db.read_blocking(store::open_counts)
+}
+
+/// The longest note kept with an alert.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// Moves an alert to `acknowledged` (with a note) or `closed`, audited in the same transaction.
+pub async fn change_state(
+    inst: &Instance,
+    by: By,
+    id: i64,
+    close: bool,
+    note: String,
+) -> Result<AlertRow, WatchError> {
+    let note = note.trim().to_string();
+    if !close && note.is_empty() {
+        return Err(WatchError::Invalid(
+            "a note is required to acknowledge an alert (what was checked, who acts)".into(),
+        ));
+    }
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(WatchError::Invalid(format!(
+            "the note is longer than {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    inst.db
+        .write(move |tx| -> Result<AlertRow, WatchError> {
+            let before = store::get(tx, id)?.ok_or(WatchError::NotFound(id))?;
+            let (state, event) = if close {
+                ("closed", Event::AlertClosed)
+            } else {
+                ("acknowledged", Event::AlertAcknowledged)
+            };
+            if before.state == "closed" {
+                return Err(WatchError::Invalid(format!("alert {id} is already closed")));
+            }
+            let now = stamp(by.now);
+            let who = by.actor.name();
+            let note_opt = (!note.is_empty()).then_some(note.as_str());
+            store::set_state(tx, id, state, note_opt, &who, &now)?;
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(event, by.actor, format!("alert {id}"), by.source).with(json!({
+                    "rule": before.rule,
+                    "subject": before.subject,
+                    "from": before.state,
+                    "to": state,
+                    "note": note,
+                })),
+            )?;
+            store::get(tx, id)?.ok_or(WatchError::NotFound(id))
+        })
+        .await
+}
+
+const THRESHOLDS_KEY: &str = "alerts.thresholds";
+
+/// The instance's thresholds: what an administrator saved, else the configuration's defaults.
+pub fn thresholds_in(
+    conn: &crate::storage::Connection,
+    defaults: &AlertThresholds,
+) -> Result<AlertThresholds, StorageError> {
+    Ok(settings::get(conn, THRESHOLDS_KEY)?
+        .and_then(|t| serde_json::from_str::<AlertThresholds>(&t).ok())
+        .filter(|t| t.validate().is_ok())
+        .unwrap_or(*defaults))
+}
+
+pub async fn thresholds(
+    inst: &Instance,
+    defaults: AlertThresholds,
+) -> Result<AlertThresholds, StorageError> {
+    inst.db.read(move |c| thresholds_in(c, &defaults)).await
+}
+
+/// Saves the thresholds (each checked against its range) with one audit event naming what changed.
+pub async fn set_thresholds(
+    inst: &Instance,
+    by: By,
+    defaults: AlertThresholds,
+    changes: Vec<(String, String)>,
+) -> Result<AlertThresholds, WatchError> {
+    inst.db
+        .write(move |tx| -> Result<AlertThresholds, WatchError> {
+            let before = thresholds_in(tx, &defaults)?;
+            let mut after = before;
+            for (name, value) in &changes {
+                let v: u32 = value.trim().parse().map_err(|_| {
+                    WatchError::Invalid(format!("{name}: `{value}` is not a number"))
+                })?;
+                after.set(name, v).map_err(WatchError::Invalid)?;
+            }
+            if after == before {
+                return Ok(after);
+            }
+            let text = serde_json::to_string(&after)
+                .map_err(|e| WatchError::Invalid(format!("thresholds not saved: {e}")))?;
+            settings::set(tx, THRESHOLDS_KEY, &text, &stamp(by.now))?;
+            let changed: serde_json::Map<String, serde_json::Value> = before
+                .pairs()
+                .iter()
+                .zip(after.pairs().iter())
+                .filter(|(b, a)| b.1 != a.1)
+                .map(|(b, a)| (b.0.to_string(), json!({ "from": b.1, "to": a.1 })))
+                .collect();
+            audit::write(
+                tx,
+                by.now,
+                Entry::new(Event::AlertRulesChanged, by.actor, "alert rules", by.source)
+                    .with(serde_json::Value::Object(changed)),
+            )?;
+            Ok(after)
+        })
+        .await
+}

@@ -1,0 +1,86 @@
+//! Alerts: what the watch raised, with links to the events behind each in the security log;
+//! acknowledging (with a note) and closing; the rules' thresholds.
+
+use super::*;
+use crate::watch::{self, AlertRow, WatchError};
+
+#[derive(Template)]
+#[template(path = "admin_alerts.html")]
+struct AlertsPage {
+    c: Chrome,
+    notes: Notes,
+    alerts: Vec<AlertRow>,
+    /// (name, value, low, high)
+    thresholds: Vec<(&'static str, u32, u32, u32)>,
+}
+
+async fn alerts_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
+    let alerts = watch::list(&ctx.inst).await?;
+    let t = watch::thresholds(&ctx.inst, ctx.state.config.alerts.thresholds).await?;
+    let thresholds = t
+        .pairs()
+        .iter()
+        .zip(crate::config::AlertThresholds::RANGES.iter())
+        .map(|((name, v), (_, lo, hi))| (*name, *v, *lo, *hi))
+        .collect();
+    let page = AlertsPage {
+        c: frame(ctx).await?,
+        notes,
+        alerts,
+        thresholds,
+    };
+    render_refused(&page, page.notes.failed())
+}
+
+/// The admin's outcome of a change: a refusal the admin can fix is shown on the page.
+async fn after(ctx: &Ctx, result: Result<String, WatchError>) -> Result<Response, WebError> {
+    match result {
+        Ok(m) => alerts_page(ctx, Notes::done(m)).await,
+        Err(e @ WatchError::Invalid(_)) => {
+            alerts_page(ctx, Notes::refused(vec![e.to_string()])).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn alerts(ctx: Ctx) -> Result<Response, WebError> {
+    alerts_page(&ctx, Notes::default()).await
+}
+
+/// `POST /admin/alerts/{id}/{action}`: `ack` (a note is required) or `close`.
+pub async fn alert_action(
+    ctx: Ctx,
+    Path((id, action)): Path<(i64, String)>,
+    RawForm(raw): RawForm,
+) -> Result<Response, WebError> {
+    let note = value(&form_pairs(&raw), "note").to_string();
+    let close = match action.as_str() {
+        "ack" => false,
+        "close" => true,
+        _ => return Err(WebError::NotFound),
+    };
+    let result = watch::change_state(&ctx.inst, ctx.by.clone(), id, close, note)
+        .await
+        .map(|a| format!("Alert {} is now {}.", a.id, a.state));
+    after(&ctx, result).await
+}
+
+/// `POST /admin/alerts/rules`: the thresholds; a bad value is reported and nothing is saved.
+pub async fn save_alert_rules(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
+    let f = form_pairs(&raw);
+    let changes = crate::config::AlertThresholds::RANGES
+        .iter()
+        .map(|(name, _, _)| (name.to_string(), value(&f, name).to_string()))
+        // A field the form did not send stays as it is.
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    let result = watch::set_thresholds(
+        &ctx.inst,
+        ctx.by.clone(),
+        ctx.state.config.alerts.thresholds,
+        changes,
+    )
+    .await
+    .map(|_| "Alert rules saved.".to_string());
+    after(&ctx, result).await
+}
