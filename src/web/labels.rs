@@ -124,6 +124,7 @@ pub fn every_key() -> Vec<String> {
         keys.extend(def.computed.iter().map(|c| field_key(def, c)));
     }
     keys.extend(super::hub::Done::every_key());
+    keys.extend(super::admin::alert_keys());
     keys.extend(
         crate::audit::Event::ALL
             .iter()

@@ -94,6 +94,14 @@ impl Chrome {
         self.tr.count(key, n)
     }
 
+    /// The header's badge: "2 open alerts".
+    pub fn alerts_badge(&self) -> String {
+        self.count(
+            "alerts-open-badge",
+            usize::try_from(self.open_alerts).unwrap_or(0),
+        )
+    }
+
     /// The language code for `<html lang>`.
     pub fn lang(&self) -> &'static str {
         self.tr.locale.code()

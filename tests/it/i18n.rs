@@ -78,10 +78,10 @@ fn keys_after(text: &str, needle: &str, out: &mut BTreeSet<String>) {
     while let Some(i) = rest.find(needle) {
         rest = &rest[i + needle.len()..];
         let after = rest.trim_start();
-        if let Some(quoted) = after.strip_prefix('"') {
-            if let Some(end) = quoted.find('"') {
-                out.insert(quoted[..end].to_string());
-            }
+        if let Some(quoted) = after.strip_prefix('"')
+            && let Some(end) = quoted.find('"')
+        {
+            out.insert(quoted[..end].to_string());
         }
     }
 }

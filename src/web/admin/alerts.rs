@@ -9,22 +9,66 @@ use crate::watch::{self, AlertRow, WatchError};
 struct AlertsPage {
     c: Chrome,
     notes: Notes,
-    alerts: Vec<AlertRow>,
-    /// (name, value, low, high)
-    thresholds: Vec<(&'static str, u32, u32, u32)>,
+    alerts: Vec<AlertView>,
+    /// (name, label, value, low, high)
+    thresholds: Vec<(&'static str, String, u32, u32, u32)>,
+}
+
+/// An alert with its rule, severity and state in the reader's words.
+struct AlertView {
+    a: AlertRow,
+    rule: String,
+    severity: String,
+    state: String,
+}
+
+/// The catalogue keys this page can ask for, for the catalogue test.
+pub fn alert_keys() -> Vec<String> {
+    let mut keys: Vec<String> = watch::Rule::ALL
+        .iter()
+        .map(|r| format!("alert-rule-{}", r.as_str()))
+        .collect();
+    keys.extend(
+        ["low", "medium", "high", "critical"]
+            .iter()
+            .map(|s| format!("alert-severity-{s}")),
+    );
+    keys.extend(
+        ["open", "acknowledged", "closed"]
+            .iter()
+            .map(|s| format!("alert-state-{s}")),
+    );
+    keys.extend(
+        crate::config::AlertThresholds::RANGES
+            .iter()
+            .map(|(n, _, _)| format!("alert-threshold-{n}")),
+    );
+    keys
 }
 
 async fn alerts_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
     let alerts = watch::list(&ctx.inst).await?;
     let t = watch::thresholds(&ctx.inst, ctx.state.config.alerts.thresholds).await?;
+    let c = frame(ctx).await?;
     let thresholds = t
         .pairs()
         .iter()
         .zip(crate::config::AlertThresholds::RANGES.iter())
-        .map(|((name, v), (_, lo, hi))| (*name, *v, *lo, *hi))
+        .map(|((name, v), (_, lo, hi))| {
+            (*name, c.t(&format!("alert-threshold-{name}")), *v, *lo, *hi)
+        })
+        .collect();
+    let alerts = alerts
+        .into_iter()
+        .map(|a| AlertView {
+            rule: c.t(&format!("alert-rule-{}", a.rule)),
+            severity: c.t(&format!("alert-severity-{}", a.severity)),
+            state: c.t(&format!("alert-state-{}", a.state)),
+            a,
+        })
         .collect();
     let page = AlertsPage {
-        c: frame(ctx).await?,
+        c,
         notes,
         alerts,
         thresholds,
@@ -59,9 +103,18 @@ pub async fn alert_action(
         "close" => true,
         _ => return Err(WebError::NotFound),
     };
+    let tr = ctx.words().await?;
     let result = watch::change_state(&ctx.inst, ctx.by.clone(), id, close, note)
         .await
-        .map(|a| format!("Alert {} is now {}.", a.id, a.state));
+        .map(|a| {
+            tr.with(
+                "alert-now",
+                &[
+                    ("id", a.id.to_string().into()),
+                    ("state", tr.t(&format!("alert-state-{}", a.state)).into()),
+                ],
+            )
+        });
     after(&ctx, result).await
 }
 
@@ -81,6 +134,10 @@ pub async fn save_alert_rules(ctx: Ctx, RawForm(raw): RawForm) -> Result<Respons
         changes,
     )
     .await
-    .map(|_| "Alert rules saved.".to_string());
+    .map(|_| String::new());
+    let result = match result {
+        Ok(_) => Ok(ctx.words().await?.t("alert-rules-saved")),
+        Err(e) => Err(e),
+    };
     after(&ctx, result).await
 }
