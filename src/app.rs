@@ -18,6 +18,8 @@ pub struct Inner {
     pub auth: Arc<AuthServices>,
     /// Refused requests counted per address and minute until they are written to the log.
     pub refusals: crate::audit::refusals::Refusals,
+    /// Requests by route and status and their latency, for the Prometheus endpoint.
+    pub requests: crate::metrics::RequestMetrics,
     /// True between "storage open and listener bound" and "shutdown began".
     ready: AtomicBool,
 }
@@ -35,6 +37,7 @@ impl AppState {
             clock,
             auth,
             refusals: Default::default(),
+            requests: Default::default(),
             ready: AtomicBool::new(false),
         }))
     }

@@ -21,6 +21,7 @@ mod health;
 mod html;
 mod hub;
 mod invoice_pages;
+pub mod metrics;
 mod pages;
 pub mod server;
 mod signin_pages;
@@ -789,6 +790,7 @@ pub fn router(state: AppState) -> Router {
             select_instance,
         ))
         .layer(middleware::from_fn(headers::security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
 }
 
