@@ -381,12 +381,9 @@ struct GroupCommitFamily(Vec<(Labels, GroupCommits)>);
 impl EncodeMetric for GroupCommitFamily {
     fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
         for (labels, h) in &self.0 {
-            encoder.encode_family(labels)?.encode_histogram::<NoLabelSet>(
-                h.writes as f64,
-                h.commits,
-                &h.buckets,
-                None,
-            )?;
+            encoder
+                .encode_family(labels)?
+                .encode_histogram::<NoLabelSet>(h.writes as f64, h.commits, &h.buckets, None)?;
         }
         Ok(())
     }
@@ -495,7 +492,10 @@ mod tests {
             text.contains("# TYPE holdfast_accounts_locked gauge\n"),
             "{text}"
         );
-        assert!(!text.contains("# EOF") && !text.contains("# UNIT"), "{text}");
+        assert!(
+            !text.contains("# EOF") && !text.contains("# UNIT"),
+            "{text}"
+        );
     }
 
     #[test]

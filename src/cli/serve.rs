@@ -238,7 +238,9 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         let tls = crate::tls::metrics_server_config(&cert, m.client_ca_file.as_deref())
             .context("metrics listener (metrics.client_ca_file)")?;
         let listener = bind(m.listen, "metrics").await?;
-        let addr = listener.local_addr().context("metrics listener has no address")?;
+        let addr = listener
+            .local_addr()
+            .context("metrics listener has no address")?;
         tracing::info!(
             token = token.is_some(),
             client_certificate = m.client_ca_file.is_some(),
@@ -328,7 +330,13 @@ fn read_metrics_token(path: &std::path::Path) -> Result<crate::crypto::Secret<St
         );
     }
     let text = crate::crypto::Secret::new(std::fs::read_to_string(path).with_context(what)?);
-    let token = text.expose().lines().next().unwrap_or("").trim().to_string();
+    let token = text
+        .expose()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if token.len() < 16 {
         anyhow::bail!("{}: the token must be at least 16 characters", what());
     }

@@ -78,10 +78,7 @@ fn authorised(access: &Access, headers: &HeaderMap) -> bool {
     bool::from(digest(presented.as_bytes()).ct_eq(want.as_ref())) && !presented.is_empty()
 }
 
-async fn scrape(
-    State((state, access)): State<(AppState, Access)>,
-    headers: HeaderMap,
-) -> Response {
+async fn scrape(State((state, access)): State<(AppState, Access)>, headers: HeaderMap) -> Response {
     if !authorised(&access, &headers) {
         let mut resp = ApiError(WebError::Unauthenticated).into_response();
         resp.headers_mut().insert(
@@ -103,9 +100,7 @@ async fn scrape(
             to_prometheus_text(&text),
         )
             .into_response(),
-        Err(_) => {
-            ApiError(WebError::Internal("cannot encode the metrics".into())).into_response()
-        }
+        Err(_) => ApiError(WebError::Internal("cannot encode the metrics".into())).into_response(),
     }
 }
 

@@ -790,7 +790,10 @@ pub fn router(state: AppState) -> Router {
             select_instance,
         ))
         .layer(middleware::from_fn(headers::security_headers))
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

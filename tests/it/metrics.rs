@@ -26,6 +26,11 @@ pub struct Metered {
 
 impl Metered {
     pub fn start(token: bool) -> Metered {
+        Self::start_with(token, "")
+    }
+
+    /// `extra`: more `[metrics]` lines.
+    pub fn start_with(token: bool, extra: &str) -> Metered {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let token_file = dir.path().join("metrics.token");
@@ -35,6 +40,7 @@ impl Metered {
         if token {
             toml.push_str(&format!("token_file = \"{}\"\n", token_file.display()));
         }
+        toml.push_str(extra);
         let app = TestApp::builder().config(&toml).start();
         let log = app.server.log();
         let addr = log
@@ -78,7 +84,12 @@ pub async fn failed_sign_in(client: &Client, user: &str, password: &str) -> u16 
             body.as_bytes(),
         )
         .await;
-    assert!(r.status == 401 || r.status == 429, "{} {}", r.status, r.body);
+    assert!(
+        r.status == 401 || r.status == 429,
+        "{} {}",
+        r.status,
+        r.body
+    );
     r.status
 }
 
@@ -164,7 +175,10 @@ async fn wrong_or_missing_token_gets_401_and_no_figures() {
         let r = m.scrape(auth).await;
         assert_eq!(r.status, 401, "{auth:?}: {}", r.body);
         assert!(!r.body.contains("holdfast_"), "{auth:?}: {}", r.body);
-        assert!(r.header("www-authenticate").starts_with("Bearer"), "{auth:?}");
+        assert!(
+            r.header("www-authenticate").starts_with("Bearer"),
+            "{auth:?}"
+        );
     }
     let ok = m.scrape(Some(&format!("Bearer {TOKEN}"))).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
@@ -196,7 +210,10 @@ async fn exposition_counts_requests_and_sign_ins_and_passes_promtool() {
     }
     let r = m.scrape(Some(&format!("Bearer {TOKEN}"))).await;
     assert_eq!(r.status, 200);
-    assert!(r.header("content-type").starts_with("text/plain; version=0.0.4"));
+    assert!(
+        r.header("content-type")
+            .starts_with("text/plain; version=0.0.4")
+    );
     let body = &r.body;
     for line in [
         r#"holdfast_signins_total{step="password",outcome="rejected"} 3"#,
@@ -230,7 +247,10 @@ async fn exposition_counts_requests_and_sign_ins_and_passes_promtool() {
             b"",
         )
         .await;
-    assert!(om.header("content-type").starts_with("application/openmetrics-text"));
+    assert!(
+        om.header("content-type")
+            .starts_with("application/openmetrics-text")
+    );
     assert!(om.body.ends_with("# EOF\n"));
 }
 
@@ -350,4 +370,109 @@ async fn real_prometheus_scrapes_the_endpoint_and_answers_a_query() {
     // The shipped rules loaded into the real server.
     let rules = prom.get("/api/v1/rules").unwrap_or_default();
     assert!(rules.contains("HoldfastBackupTooOld"), "{rules}");
+}
+
+/// A CA (PEM) and a client certificate it signed (chain PEM, key PEM).
+fn client_ca_and_cert(name: &str) -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{name} scraper CA"));
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(vec![format!("{name}.example.test")]).unwrap();
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// GET /metrics over TLS with an optional client certificate (chain PEM, key PEM); Err when the
+/// handshake or the exchange fails.
+async fn scrape_with_certificate(
+    m: &Metered,
+    identity: Option<(&str, &str)>,
+) -> Result<(u16, String), String> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Bytes;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&m.app.ca_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match identity {
+        None => builder.with_no_client_auth(),
+        Some((chain, key)) => {
+            let chain = CertificateDer::pem_slice_iter(chain.as_bytes())
+                .map(|c| c.unwrap())
+                .collect();
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        }
+    };
+    let tcp = tokio::net::TcpStream::connect(m.addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let req = hyper::Request::builder()
+        .uri("/metrics")
+        .header("host", "localhost")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+#[tokio::test]
+async fn client_certificate_check_refuses_scrapers_without_a_trusted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, chain, key) = client_ca_and_cert("prometheus");
+    let (_, stranger_chain, stranger_key) = client_ca_and_cert("stranger");
+    let ca_file = dir.path().join("scraper-ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let m = Metered::start_with(
+        false,
+        &format!("client_ca_file = \"{}\"\n", ca_file.display()),
+    );
+    for (what, identity) in [
+        ("no certificate", None),
+        (
+            "a certificate of another CA",
+            Some((stranger_chain.as_str(), stranger_key.as_str())),
+        ),
+    ] {
+        let r = scrape_with_certificate(&m, identity).await;
+        assert!(r.is_err(), "{what}: {r:?}");
+    }
+    let (status, body) = scrape_with_certificate(&m, Some((&chain, &key)))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("holdfast_build_info"), "{body}");
 }
