@@ -20,6 +20,8 @@ pub struct Inner {
     pub refusals: crate::audit::refusals::Refusals,
     /// Requests by route and status and their latency, for the Prometheus endpoint.
     pub requests: crate::metrics::RequestMetrics,
+    /// Every page's and mail's words, in each language, parsed once.
+    pub catalogue: Arc<crate::i18n::Catalogue>,
     /// True between "storage open and listener bound" and "shutdown began".
     ready: AtomicBool,
 }
@@ -38,6 +40,7 @@ impl AppState {
             auth,
             refusals: Default::default(),
             requests: Default::default(),
+            catalogue: Arc::new(crate::i18n::Catalogue::embedded()),
             ready: AtomicBool::new(false),
         }))
     }

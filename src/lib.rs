@@ -15,6 +15,7 @@ pub mod fsutil;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
 pub mod hub;
+pub mod i18n;
 pub mod instances;
 pub mod keys;
 pub mod logging;

@@ -459,6 +459,19 @@ pub async fn change_email(
     Ok(())
 }
 
+/// The language a person reads holdfast in; `None` follows the instance's default. Only the page
+/// language changes, so no password is asked and no event is written.
+pub async fn set_language(
+    inst: &Instance,
+    user_id: i64,
+    language: Option<crate::i18n::Locale>,
+) -> Result<(), AccountError> {
+    inst.db
+        .write(move |tx| users::set_language(tx, user_id, language.map(|l| l.code())))
+        .await?;
+    Ok(())
+}
+
 /// Enables or disables an account. Disabling ends its sessions at once.
 pub async fn set_enabled(
     inst: &Instance,

@@ -346,44 +346,95 @@ impl Policy {
     /// One plain sentence per setting that OWASP ASVS 5.0 advises against. Empty when the
     /// policy raises no concern.
     pub fn asvs_warnings(&self) -> Vec<&'static str> {
+        self.departures().into_iter().map(Departure::text).collect()
+    }
+
+    /// How the policy departs from ASVS level 2, one entry per departure.
+    pub fn departures(&self) -> Vec<Departure> {
         let mut w = Vec::new();
         if self.password_min_length < 15 {
-            w.push(
-                "OWASP ASVS 5.0 (V6.2) requires passwords of at least 8 characters and strongly \
-                 recommends a minimum of 15.",
-            );
+            w.push(Departure::ShortPasswords);
         }
         if self.password_require_classes > 0 {
-            w.push(
-                "Composition rules (required character classes) are discouraged by OWASP ASVS \
-                 5.0 (V6.2): they push users toward predictable passwords.",
-            );
+            w.push(Departure::CompositionRules);
         }
         if self.password_max_age_days > 0 {
-            w.push(
-                "Forced periodic password changes are advised against by OWASP ASVS 5.0 (V6.2, \
-                 level 2): a password should stay valid until it is known to be compromised or \
-                 the user changes it.",
-            );
+            w.push(Departure::PeriodicChanges);
         }
         match self.second_factor {
-            SecondFactorMode::Off => w.push(
-                "The second factor is off: OWASP ASVS 5.0 (V6.3) requires multi-factor \
-                 authentication from level 2 upward, so this setting meets level 1 only.",
-            ),
-            SecondFactorMode::Optional => w.push(
-                "The second factor is optional: OWASP ASVS 5.0 (V6.3) requires multi-factor \
-                 authentication for every user from level 2 upward; users who do not enrol \
-                 are at level 1 only.",
-            ),
-            SecondFactorMode::Required => w.push(
-                "With `required`, an e-mailed code counts as a second factor, but OWASP ASVS \
-                 5.0 does not accept e-mail as an authentication mechanism (V6.6 calls it \
-                 unsafe; level 3 forbids it); `required_totp` avoids this.",
-            ),
+            SecondFactorMode::Off => w.push(Departure::FactorOff),
+            SecondFactorMode::Optional => w.push(Departure::FactorOptional),
+            SecondFactorMode::Required => w.push(Departure::EmailFactor),
             SecondFactorMode::RequiredTotp => {}
         }
         w
+    }
+}
+
+/// One way a policy falls short of OWASP ASVS 5.0 level 2: the console prints `text`, pages show
+/// the catalogue's `key` in the reader's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    ShortPasswords,
+    CompositionRules,
+    PeriodicChanges,
+    FactorOff,
+    FactorOptional,
+    EmailFactor,
+}
+
+impl Departure {
+    pub const ALL: [Departure; 6] = [
+        Departure::ShortPasswords,
+        Departure::CompositionRules,
+        Departure::PeriodicChanges,
+        Departure::FactorOff,
+        Departure::FactorOptional,
+        Departure::EmailFactor,
+    ];
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Departure::ShortPasswords => {
+                "OWASP ASVS 5.0 (V6.2) requires passwords of at least 8 characters and strongly \
+                 recommends a minimum of 15."
+            }
+            Departure::CompositionRules => {
+                "Composition rules (required character classes) are discouraged by OWASP ASVS \
+                 5.0 (V6.2): they push users toward predictable passwords."
+            }
+            Departure::PeriodicChanges => {
+                "Forced periodic password changes are advised against by OWASP ASVS 5.0 (V6.2, \
+                 level 2): a password should stay valid until it is known to be compromised or \
+                 the user changes it."
+            }
+            Departure::FactorOff => {
+                "The second factor is off: OWASP ASVS 5.0 (V6.3) requires multi-factor \
+                 authentication from level 2 upward, so this setting meets level 1 only."
+            }
+            Departure::FactorOptional => {
+                "The second factor is optional: OWASP ASVS 5.0 (V6.3) requires multi-factor \
+                 authentication for every user from level 2 upward; users who do not enrol \
+                 are at level 1 only."
+            }
+            Departure::EmailFactor => {
+                "With `required`, an e-mailed code counts as a second factor, but OWASP ASVS \
+                 5.0 does not accept e-mail as an authentication mechanism (V6.6 calls it \
+                 unsafe; level 3 forbids it); `required_totp` avoids this."
+            }
+        }
+    }
+
+    /// The catalogue key of the same warning.
+    pub fn key(self) -> &'static str {
+        match self {
+            Departure::ShortPasswords => "asvs-short-passwords",
+            Departure::CompositionRules => "asvs-composition",
+            Departure::PeriodicChanges => "asvs-periodic",
+            Departure::FactorOff => "asvs-factor-off",
+            Departure::FactorOptional => "asvs-factor-optional",
+            Departure::EmailFactor => "asvs-email-factor",
+        }
     }
 }
 

@@ -27,6 +27,8 @@ pub struct SessionInfo {
     pub second_factor: String,
     /// Set when the caller is a connected service with an API token instead of a person.
     pub token_service: Option<String>,
+    /// The language the person picked; `None` follows the instance's default.
+    pub language: Option<crate::i18n::Locale>,
     /// The sign-in before this session's, and the failed attempts between (shown once signed in).
     pub prior: Prior,
 }
@@ -57,6 +59,7 @@ impl SessionInfo {
             support: false,
             second_factor: "none".into(),
             token_service: Some(service),
+            language: None,
             prior: Prior::default(),
         }
     }

@@ -820,6 +820,7 @@ pub async fn authenticate(
         grants: Grants::from_strings(&perms),
         second_factor: u.second_factor,
         token_service: None,
+        language: u.language.as_deref().and_then(crate::i18n::Locale::parse),
         prior: Prior {
             at: s.prior_signin_at,
             source: s.prior_signin_source,

@@ -151,6 +151,9 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             .context("cannot start the password hashing pool")?,
     );
     let state = AppState::new(config.clone(), registry, clock, auth);
+    for problem in &state.catalogue.problems {
+        tracing::error!(%problem, "message catalogue");
+    }
     announce_setup_links(&state, local).await;
     let mailer = match &config.mail {
         Some(m) => {

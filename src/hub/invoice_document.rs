@@ -6,6 +6,7 @@ use super::invoice_profile::{Profile, lines as text_lines};
 use super::money::{self, Locale};
 use super::records::HubError;
 use super::settings;
+use crate::i18n::Tr;
 use crate::instances::Instance;
 use crate::schema::{CLIENTS, INVOICES};
 use crate::storage::invoice_document as store;
@@ -96,20 +97,77 @@ pub struct InvoiceDocument {
 
 impl InvoiceDocument {
     /// "Invoice 2026-0007"; a draft is never titled like an invoice it is not yet.
-    pub fn title(&self) -> String {
+    pub fn title(&self, tr: &Tr) -> String {
         match (&self.status, &self.number) {
-            (DocStatus::Draft, _) | (_, None) => "Draft invoice (not issued)".to_string(),
-            (_, Some(n)) => format!("Invoice {n}"),
+            (DocStatus::Draft, _) | (_, None) => tr.t("invdoc-draft-title"),
+            (_, Some(n)) => tr.t1("invdoc-title", "number", n),
         }
     }
 
     /// The stamp across the document: DRAFT, PAID or VOID; an issued invoice has none.
-    pub fn mark(&self) -> Option<&'static str> {
+    pub fn mark(&self, tr: &Tr) -> Option<String> {
         match self.status {
-            DocStatus::Draft => Some("DRAFT"),
-            DocStatus::Paid => Some("PAID"),
-            DocStatus::Void => Some("VOID"),
+            DocStatus::Draft => Some(tr.t("invdoc-mark-draft")),
+            DocStatus::Paid => Some(tr.t("invdoc-mark-paid")),
+            DocStatus::Void => Some(tr.t("invdoc-mark-void")),
             DocStatus::Issued => None,
+        }
+    }
+
+    /// The word written large across every page of a document that must not be paid: a draft or
+    /// a void invoice.
+    pub fn watermark(&self, tr: &Tr) -> Option<String> {
+        match self.status {
+            DocStatus::Draft | DocStatus::Void => self.mark(tr),
+            DocStatus::Paid | DocStatus::Issued => None,
+        }
+    }
+
+    /// The facts under the title, as (label, value): number, dates.
+    pub fn facts(&self, tr: &Tr) -> Vec<(String, String)> {
+        let mut facts = Vec::new();
+        if let Some(n) = &self.number {
+            facts.push((tr.t("invdoc-number"), n.clone()));
+        }
+        facts.push((
+            tr.t("invdoc-issue-date"),
+            self.issue_date
+                .clone()
+                .unwrap_or_else(|| tr.t("invdoc-not-issued")),
+        ));
+        if let Some(due) = &self.due_date {
+            facts.push((tr.t("invdoc-due-date"), due.clone()));
+        }
+        if let (DocStatus::Paid, Some(p)) = (self.status, &self.paid_at) {
+            facts.push((tr.t("invdoc-paid-on"), p.clone()));
+        }
+        facts
+    }
+
+    /// How to pay, as (label, value): account, reference, date, amount.
+    pub fn payment(&self, tr: &Tr) -> Vec<(String, String)> {
+        let mut pay = Vec::new();
+        if let Some(s) = &self.seller
+            && !s.bank_account.is_empty()
+        {
+            pay.push((tr.t("invdoc-bank"), s.bank_account.clone()));
+        }
+        if let Some(r) = self.payment_reference() {
+            pay.push((tr.t("invdoc-reference"), r.to_string()));
+        }
+        if let Some(due) = &self.due_date {
+            pay.push((tr.t("invdoc-pay-by"), due.clone()));
+        }
+        pay.push((tr.t("invdoc-amount"), self.money(self.total)));
+        pay
+    }
+
+    /// Above the payment details of a void or paid invoice: whether to pay at all.
+    pub fn payment_note(&self, tr: &Tr) -> Option<String> {
+        match self.status {
+            DocStatus::Void => Some(tr.t("invdoc-void-note")),
+            DocStatus::Paid => Some(tr.t("invdoc-paid-note")),
+            _ => None,
         }
     }
 
@@ -307,6 +365,13 @@ pub async fn load(inst: &Instance, id: i64) -> Result<InvoiceDocument, HubError>
 
 #[cfg(test)]
 mod tests {
+    fn en() -> crate::i18n::Tr {
+        crate::i18n::Tr::new(
+            std::sync::Arc::new(crate::i18n::Catalogue::embedded()),
+            crate::i18n::Locale::En,
+        )
+    }
+
     use super::*;
     use crate::hub::invoices::line_amounts;
 
@@ -403,16 +468,16 @@ mod tests {
     #[test]
     fn drafts_are_not_titled_as_invoices_and_file_names_are_safe() {
         let mut d = document(DocStatus::Draft);
-        assert_eq!(d.title(), "Draft invoice (not issued)");
-        assert_eq!(d.mark(), Some("DRAFT"));
+        assert_eq!(d.title(&en()), "Draft invoice (not issued)");
+        assert_eq!(d.mark(&en()).as_deref(), Some("DRAFT"));
         assert_eq!(d.file_name(), "invoice-draft-7.pdf");
         assert_eq!(d.payment_reference(), None);
         d.status = DocStatus::Issued;
         d.number = Some("2026-0007\"; x/../y".into());
         assert_eq!(d.file_name(), "invoice-2026-0007---x----y.pdf");
         d.number = Some("2026-0007".into());
-        assert_eq!(d.title(), "Invoice 2026-0007");
-        assert_eq!(d.mark(), None);
+        assert_eq!(d.title(&en()), "Invoice 2026-0007");
+        assert_eq!(d.mark(&en()), None);
         assert_eq!(d.payment_reference(), Some("2026-0007"));
         assert_eq!(DocStatus::from_status("cancelled"), DocStatus::Void);
         assert_eq!(DocStatus::from_status("paid"), DocStatus::Paid);

@@ -5,6 +5,7 @@
 //! krilla's shaping feature would bring in rustybuzz, which RustSec lists as unmaintained.
 
 use super::invoice_document::{DocStatus, InvoiceDocument};
+use crate::i18n::Tr;
 use krilla::Document;
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Transform};
@@ -62,7 +63,7 @@ enum Op {
         width: f32,
     },
     /// A large, light word across the page (DRAFT, VOID).
-    Watermark(&'static str),
+    Watermark(String),
 }
 
 /// One font's character map and advance widths.
@@ -174,11 +175,11 @@ struct Layout<'a> {
     faces: &'a Faces<'a>,
     pages: Vec<Vec<Op>>,
     y: f32,
-    mark: Option<&'static str>,
+    mark: Option<String>,
 }
 
 impl<'a> Layout<'a> {
-    fn new(faces: &'a Faces<'a>, mark: Option<&'static str>) -> Self {
+    fn new(faces: &'a Faces<'a>, mark: Option<String>) -> Self {
         let mut l = Layout {
             faces,
             pages: vec![],
@@ -191,8 +192,8 @@ impl<'a> Layout<'a> {
 
     fn new_page(&mut self) {
         let mut ops = Vec::new();
-        if let Some(m @ ("DRAFT" | "VOID")) = self.mark {
-            ops.push(Op::Watermark(m));
+        if let Some(m) = &self.mark {
+            ops.push(Op::Watermark(m.clone()));
         }
         self.pages.push(ops);
         self.y = MARGIN;
@@ -274,14 +275,19 @@ const COL_QTY: f32 = MARGIN + 268.0;
 const COL_PRICE: f32 = MARGIN + 350.0;
 const COL_TAX: f32 = MARGIN + 398.0;
 
-fn table_header(l: &mut Layout, currency: &str) {
+fn table_header(l: &mut Layout, currency: &str, tr: &Tr) {
     l.y += 14.0;
     l.text(COL_NO, 8.5, true, "#");
-    l.text(COL_DESC, 8.5, true, "Description");
-    l.right(COL_QTY, 8.5, true, "Quantity");
-    l.right(COL_PRICE, 8.5, true, &format!("Unit price ({currency})"));
-    l.right(COL_TAX, 8.5, true, "Tax rate");
-    l.right(RIGHT, 8.5, true, &format!("Net ({currency})"));
+    l.text(COL_DESC, 8.5, true, &tr.t("invdoc-description"));
+    l.right(COL_QTY, 8.5, true, &tr.t("invdoc-quantity"));
+    l.right(
+        COL_PRICE,
+        8.5,
+        true,
+        &tr.t1("invdoc-unit-price", "currency", currency),
+    );
+    l.right(COL_TAX, 8.5, true, &tr.t("invdoc-tax-rate"));
+    l.right(RIGHT, 8.5, true, &tr.t1("invdoc-net", "currency", currency));
     l.y += 4.0;
     l.rule(MARGIN, RIGHT, 0.5);
 }
@@ -303,31 +309,16 @@ fn party(l: &mut Layout, x: f32, heading: &str, name: &str, lines: &[String]) ->
     y
 }
 
-fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
-    let mut l = Layout::new(faces, doc.mark());
+fn layout(doc: &InvoiceDocument, faces: &Faces, tr: &Tr) -> Vec<Vec<Op>> {
+    let mut l = Layout::new(faces, doc.watermark(tr));
     let cur = doc.currency.as_str();
 
     l.y += 20.0;
-    l.text(MARGIN, 20.0, true, &doc.title());
-    if let Some(m) = doc.mark() {
-        l.right(RIGHT, 16.0, true, m);
+    l.text(MARGIN, 20.0, true, &doc.title(tr));
+    if let Some(m) = doc.mark(tr) {
+        l.right(RIGHT, 16.0, true, &m);
     }
-    let mut facts: Vec<(String, String)> = Vec::new();
-    if let Some(n) = &doc.number {
-        facts.push(("Invoice number".into(), n.clone()));
-    }
-    facts.push((
-        "Issue date".into(),
-        doc.issue_date
-            .clone()
-            .unwrap_or_else(|| "not issued".into()),
-    ));
-    if let Some(d) = &doc.due_date {
-        facts.push(("Due date".into(), d.clone()));
-    }
-    if let (DocStatus::Paid, Some(p)) = (doc.status, &doc.paid_at) {
-        facts.push(("Paid on".into(), p.clone()));
-    }
+    let facts = doc.facts(tr);
     l.y += 8.0;
     for (k, v) in &facts {
         l.y += 13.0;
@@ -336,11 +327,7 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
     }
     if doc.status == DocStatus::Draft {
         l.y += 13.0;
-        l.grey(
-            MARGIN,
-            9.0,
-            "This is a draft: it has no number yet and is not an invoice.",
-        );
+        l.grey(MARGIN, 9.0, &tr.t("invdoc-draft-warning"));
     }
     l.y += 10.0;
     l.rule(MARGIN, RIGHT, 0.5);
@@ -350,37 +337,46 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
         Some(s) => {
             seller_lines.extend(s.address.iter().cloned());
             if !s.tax_id.is_empty() {
-                seller_lines.push(format!("Tax ID: {}", s.tax_id));
+                seller_lines.push(tr.t1("invdoc-tax-id", "id", &s.tax_id));
             }
             s.name.clone()
         }
         None => {
-            seller_lines.push(
-                "Seller details are not set: an administrator enters them under Administration → Invoice profile."
-                    .into(),
-            );
+            seller_lines.push(tr.t("invdoc-seller-missing"));
             "—".into()
         }
     };
     let mut buyer_lines = doc.buyer.address.clone();
     if !doc.buyer.tax_id.is_empty() {
-        buyer_lines.push(format!("Tax ID: {}", doc.buyer.tax_id));
+        buyer_lines.push(tr.t1("invdoc-tax-id", "id", &doc.buyer.tax_id));
     }
     if !doc.buyer.email.is_empty() {
         buyer_lines.push(doc.buyer.email.clone());
     }
     let mid = MARGIN + (PAGE_W - 2.0 * MARGIN) / 2.0 + 12.0;
-    let a = party(&mut l, MARGIN, "Seller", &seller_name, &seller_lines);
-    let b = party(&mut l, mid, "Buyer", &doc.buyer.name, &buyer_lines);
+    let a = party(
+        &mut l,
+        MARGIN,
+        &tr.t("invdoc-seller"),
+        &seller_name,
+        &seller_lines,
+    );
+    let b = party(
+        &mut l,
+        mid,
+        &tr.t("invdoc-buyer"),
+        &doc.buyer.name,
+        &buyer_lines,
+    );
     l.y = a.max(b) + 12.0;
 
-    l.heading("Lines");
-    table_header(&mut l, cur);
+    l.heading(&tr.t("invdoc-lines"));
+    table_header(&mut l, cur, tr);
     for (i, line) in doc.lines.iter().enumerate() {
         let desc = faces.wrap(&line.description, 9.0, false, DESC_W);
         let h = desc.len() as f32 * 12.0 + 4.0;
         if l.room(h + 4.0) {
-            table_header(&mut l, cur);
+            table_header(&mut l, cur, tr);
         }
         l.y += 14.0;
         let top = l.y;
@@ -398,17 +394,17 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
     }
     if doc.lines.is_empty() {
         l.y += 14.0;
-        l.grey(COL_DESC, 9.0, "No lines yet.");
+        l.grey(COL_DESC, 9.0, &tr.t("invdoc-no-lines"));
     }
 
-    l.heading("Tax summary");
+    l.heading(&tr.t("invdoc-tax-summary"));
     let (c_net, c_tax) = (RIGHT - 200.0, RIGHT - 100.0);
     l.room(20.0);
     l.y += 14.0;
-    l.text(MARGIN, 8.5, true, "Rate");
-    l.right(c_net, 8.5, true, &format!("Net ({cur})"));
-    l.right(c_tax, 8.5, true, &format!("Tax ({cur})"));
-    l.right(RIGHT, 8.5, true, &format!("Gross ({cur})"));
+    l.text(MARGIN, 8.5, true, &tr.t("invdoc-rate"));
+    l.right(c_net, 8.5, true, &tr.t1("invdoc-net", "currency", cur));
+    l.right(c_tax, 8.5, true, &tr.t1("invdoc-tax", "currency", cur));
+    l.right(RIGHT, 8.5, true, &tr.t1("invdoc-gross", "currency", cur));
     for t in &doc.taxes {
         l.room(14.0);
         l.y += 13.0;
@@ -422,47 +418,22 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
     l.y += 12.0;
     l.rule(RIGHT - 230.0, RIGHT, 0.5);
     for (label, amount, bold) in [
-        ("Total net", doc.subtotal, false),
-        ("Tax", doc.tax_total, false),
-        ("Total", doc.total, true),
+        (tr.t("invdoc-total-net"), doc.subtotal, false),
+        (tr.t("invdoc-tax-total"), doc.tax_total, false),
+        (tr.t("invdoc-total"), doc.total, true),
     ] {
         let size = if bold { 12.0 } else { 9.5 };
         l.y += size + 5.0;
-        l.text(RIGHT - 230.0, size, bold, label);
+        l.text(RIGHT - 230.0, size, bold, &label);
         l.right(RIGHT, size, bold, &doc.money(amount));
     }
 
-    l.heading("Payment");
-    match doc.status {
-        DocStatus::Void => l.para(
-            MARGIN,
-            RIGHT - MARGIN,
-            9.5,
-            "This invoice is void: do not pay it.",
-        ),
-        DocStatus::Paid => l.para(
-            MARGIN,
-            RIGHT - MARGIN,
-            9.5,
-            "This invoice has been paid. Thank you.",
-        ),
-        _ => {}
+    l.heading(&tr.t("invdoc-payment"));
+    if let Some(note) = doc.payment_note(tr) {
+        l.para(MARGIN, RIGHT - MARGIN, 9.5, &note);
     }
-    let mut pay: Vec<String> = Vec::new();
-    if let Some(s) = &doc.seller
-        && !s.bank_account.is_empty()
-    {
-        pay.push(format!("Bank account: {}", s.bank_account));
-    }
-    if let Some(r) = doc.payment_reference() {
-        pay.push(format!("Payment reference: {r}"));
-    }
-    if let Some(d) = &doc.due_date {
-        pay.push(format!("Pay by: {d}"));
-    }
-    pay.push(format!("Amount: {}", doc.money(doc.total)));
-    for p in pay {
-        l.para(MARGIN, RIGHT - MARGIN, 9.5, &p);
+    for (label, value) in doc.payment(tr) {
+        l.para(MARGIN, RIGHT - MARGIN, 9.5, &format!("{label}: {value}"));
     }
     if let Some(s) = &doc.seller
         && !s.payment_details.is_empty()
@@ -472,12 +443,12 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
     }
 
     if let Some(n) = &doc.notes {
-        l.heading("Notes");
+        l.heading(&tr.t("invdoc-notes"));
         l.para(MARGIN, RIGHT - MARGIN, 9.0, n);
     }
 
     let total = l.pages.len();
-    let title = doc.title();
+    let title = doc.title(tr);
     for (i, page) in l.pages.iter_mut().enumerate() {
         page.push(Op::Text {
             x: MARGIN,
@@ -485,7 +456,14 @@ fn layout(doc: &InvoiceDocument, faces: &Faces) -> Vec<Vec<Op>> {
             size: 8.0,
             bold: false,
             grey: true,
-            text: format!("{title} · page {} of {total}", i + 1),
+            text: tr.with(
+                "invdoc-page",
+                &[
+                    ("title", title.clone().into()),
+                    ("page", (i + 1).to_string().into()),
+                    ("pages", total.to_string().into()),
+                ],
+            ),
         });
     }
     l.pages
@@ -505,7 +483,7 @@ fn krilla_font(bytes: Cow<'static, [u8]>, name: &'static str) -> Result<Font, Pd
 }
 
 /// The document as PDF bytes.
-pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
+pub fn render(doc: &InvoiceDocument, tr: &Tr) -> Result<Vec<u8>, PdfError> {
     let regular_bytes = font_bytes(REGULAR)?;
     let bold_bytes = font_bytes(BOLD)?;
     let faces = Faces {
@@ -514,12 +492,12 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
     };
     let regular = krilla_font(regular_bytes.clone(), REGULAR)?;
     let bold = krilla_font(bold_bytes.clone(), BOLD)?;
-    let pages = layout(doc, &faces);
+    let pages = layout(doc, &faces, tr);
 
     let mut pdf = Document::new();
     pdf.set_metadata(
         Metadata::new()
-            .title(doc.title())
+            .title(doc.title(tr))
             .creator("holdfast".to_string())
             .language("en".to_string()),
     );
@@ -543,6 +521,7 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
         for op in ops {
             match op {
                 Op::Watermark(word) => {
+                    let word = word.as_str();
                     let size = 110.0;
                     let w = faces.width(word, size, true);
                     surface.push_transform(&Transform::from_rotate_at(
@@ -613,6 +592,13 @@ pub fn render(doc: &InvoiceDocument) -> Result<Vec<u8>, PdfError> {
 
 #[cfg(test)]
 mod tests {
+    fn en() -> crate::i18n::Tr {
+        crate::i18n::Tr::new(
+            std::sync::Arc::new(crate::i18n::Catalogue::embedded()),
+            crate::i18n::Locale::En,
+        )
+    }
+
     use super::*;
     use crate::hub::invoice_document::{Buyer, DocLine, Seller, tax_summary};
 
@@ -660,7 +646,7 @@ mod tests {
 
     #[test]
     fn a_pdf_is_made_and_long_invoices_break_onto_numbered_pages() {
-        let bytes = render(&doc(3)).unwrap();
+        let bytes = render(&doc(3), &en()).unwrap();
         assert!(bytes.starts_with(b"%PDF-"));
         let regular = font_bytes(REGULAR).unwrap();
         let bold = font_bytes(BOLD).unwrap();
@@ -668,8 +654,8 @@ mod tests {
             regular: Face::parse(&regular, REGULAR).unwrap(),
             bold: Face::parse(&bold, BOLD).unwrap(),
         };
-        assert_eq!(layout(&doc(3), &faces).len(), 1);
-        let pages = layout(&doc(60), &faces);
+        assert_eq!(layout(&doc(3), &faces, &en()).len(), 1);
+        let pages = layout(&doc(60), &faces, &en());
         assert!(pages.len() > 2, "{} pages", pages.len());
         for (i, page) in pages.iter().enumerate() {
             let footer = format!("page {} of {}", i + 1, pages.len());
@@ -713,11 +699,15 @@ mod tests {
         };
         let mut d = doc(60);
         d.status = DocStatus::Draft;
-        let pages = layout(&d, &faces);
-        assert!(pages.iter().all(|p| p.contains(&Op::Watermark("DRAFT"))));
+        let pages = layout(&d, &faces, &en());
+        assert!(
+            pages
+                .iter()
+                .all(|p| p.contains(&Op::Watermark("DRAFT".into())))
+        );
         d.status = DocStatus::Issued;
         assert!(
-            layout(&d, &faces)
+            layout(&d, &faces, &en())
                 .iter()
                 .all(|p| !p.iter().any(|o| matches!(o, Op::Watermark(_))))
         );

@@ -4,69 +4,41 @@
 
 use std::fmt;
 
-/// The languages numbers are written in. The instance has a default (`hub::settings`); a
-/// person's own choice can later be passed in the same way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Locale {
-    #[default]
-    En,
-    Pl,
+/// The language amounts are written in: the catalogue's (`i18n`), so that a page's words and its
+/// numbers always agree.
+pub use crate::i18n::Locale;
+
+const fn decimal(l: Locale) -> char {
+    match l {
+        Locale::En => '.',
+        Locale::Pl => ',',
+    }
 }
 
-impl Locale {
-    pub const ALL: [Locale; 2] = [Locale::En, Locale::Pl];
-
-    pub const fn code(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::Pl => "pl",
-        }
+/// What separates groups of three digits when holdfast writes a number. Polish uses a no-break
+/// space so that an amount never wraps between its groups.
+const fn group(l: Locale) -> char {
+    match l {
+        Locale::En => ',',
+        Locale::Pl => '\u{a0}',
     }
+}
 
-    /// The locale's name in its own language (what a chooser shows).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Locale::En => "English",
-            Locale::Pl => "polski",
-        }
+/// Whether `c` may separate digit groups in what a person types.
+fn is_group(l: Locale, c: char) -> bool {
+    match l {
+        Locale::En => matches!(c, ',' | ' ' | '\u{a0}' | '\u{202f}'),
+        // A dot is never a group separator in Polish input: "95.50" means 95,50 (people paste
+        // amounts from English documents), never 9550.
+        Locale::Pl => matches!(c, ' ' | '\u{a0}' | '\u{202f}'),
     }
+}
 
-    pub fn parse(code: &str) -> Option<Locale> {
-        Locale::ALL.into_iter().find(|l| l.code() == code)
-    }
-
-    const fn decimal(self) -> char {
-        match self {
-            Locale::En => '.',
-            Locale::Pl => ',',
-        }
-    }
-
-    /// What separates groups of three digits when holdfast writes a number. Polish uses a
-    /// no-break space so that an amount never wraps between its groups.
-    const fn group(self) -> char {
-        match self {
-            Locale::En => ',',
-            Locale::Pl => '\u{a0}',
-        }
-    }
-
-    /// Whether `c` may separate digit groups in what a person types.
-    fn is_group(self, c: char) -> bool {
-        match self {
-            Locale::En => matches!(c, ',' | ' ' | '\u{a0}' | '\u{202f}'),
-            // A dot is never a group separator in Polish input: "95.50" means 95,50 (people paste
-            // amounts from English documents), never 9550.
-            Locale::Pl => matches!(c, ' ' | '\u{a0}' | '\u{202f}'),
-        }
-    }
-
-    /// Whether `c` may separate the decimals in what a person types.
-    fn is_decimal(self, c: char) -> bool {
-        match self {
-            Locale::En => c == '.',
-            Locale::Pl => matches!(c, ',' | '.'),
-        }
+/// Whether `c` may separate the decimals in what a person types.
+fn is_decimal(l: Locale, c: char) -> bool {
+    match l {
+        Locale::En => c == '.',
+        Locale::Pl => matches!(c, ',' | '.'),
     }
 }
 
@@ -138,11 +110,11 @@ fn write(minor: i64, locale: Locale, grouped: bool) -> String {
     }
     for (i, ch) in units.chars().enumerate() {
         if grouped && i > 0 && (units.len() - i).is_multiple_of(3) {
-            out.push(locale.group());
+            out.push(group(locale));
         }
         out.push(ch);
     }
-    out.push(locale.decimal());
+    out.push(decimal(locale));
     out.push_str(&format!("{:02}", abs % 100));
     out
 }
@@ -154,8 +126,8 @@ pub fn format_percent(bp: i64, locale: Locale) -> String {
     let frac = (bp % 100).unsigned_abs();
     let number = match frac {
         0 => whole.to_string(),
-        f if f % 10 == 0 => format!("{whole}{}{}", locale.decimal(), f / 10),
-        f => format!("{whole}{}{f:02}", locale.decimal()),
+        f if f % 10 == 0 => format!("{whole}{}{}", decimal(locale), f / 10),
+        f => format!("{whole}{}{f:02}", decimal(locale)),
     };
     format!("{number}\u{a0}%")
 }
@@ -168,7 +140,7 @@ pub fn format_quantity(milli: i64, locale: Locale) -> String {
     if frac.is_empty() {
         whole.to_string()
     } else {
-        format!("{whole}{}{frac}", locale.decimal())
+        format!("{whole}{}{frac}", decimal(locale))
     }
 }
 
@@ -182,7 +154,7 @@ pub fn parse(text: &str, locale: Locale, max: i64) -> Result<i64, MoneyError> {
     if t.starts_with('-') || t.starts_with('\u{2212}') {
         return Err(MoneyError::Negative);
     }
-    let (whole, frac) = match t.char_indices().find(|(_, c)| locale.is_decimal(*c)) {
+    let (whole, frac) = match t.char_indices().find(|(_, c)| is_decimal(locale, *c)) {
         Some((i, c)) => (&t[..i], &t[i + c.len_utf8()..]),
         None => (t, ""),
     };
@@ -199,7 +171,7 @@ pub fn parse(text: &str, locale: Locale, max: i64) -> Result<i64, MoneyError> {
         return Err(
             if frac
                 .chars()
-                .any(|c| locale.is_decimal(c) || locale.is_group(c))
+                .any(|c| is_decimal(locale, c) || is_group(locale, c))
             {
                 MoneyError::BadGrouping(locale)
             } else {
@@ -212,11 +184,11 @@ pub fn parse(text: &str, locale: Locale, max: i64) -> Result<i64, MoneyError> {
     }
     if whole
         .chars()
-        .any(|c| !c.is_ascii_digit() && !locale.is_group(c))
+        .any(|c| !c.is_ascii_digit() && !is_group(locale, c))
     {
         return Err(MoneyError::NotANumber(locale));
     }
-    let groups: Vec<&str> = whole.split(|c| locale.is_group(c)).collect();
+    let groups: Vec<&str> = whole.split(|c| is_group(locale, c)).collect();
     // "95" is one group; "1 234" and "12,345,678" have 1–3 digits first and threes after.
     let grouped_well =
         groups.len() == 1 || (groups[0].len() <= 3 && groups.iter().skip(1).all(|g| g.len() == 3));

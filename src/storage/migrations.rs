@@ -52,9 +52,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "invoice_document",
         sql: include_str!("migrations/0008_invoice_document.sql"),
     },
+    Migration {
+        version: 9,
+        name: "language",
+        sql: include_str!("migrations/0009_language.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 8;
+pub const LATEST_SCHEMA_VERSION: i64 = 9;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -28,12 +28,14 @@ pub struct UserRow {
     pub last_signin_source: Option<String>,
     pub enrolment_code_hash: Option<String>,
     pub enrolment_code_expires_at: Option<String>,
+    /// The language code the person picked; `None` follows the instance's default.
+    pub language: Option<String>,
 }
 
 const COLUMNS: &str = "id, username, email, password_hash, password_changed_at, must_change_password, \
 failed_attempts, locked_at, disabled_at, second_factor, totp_secret, totp_pending_secret, totp_last_step, \
 support_expires_at, support_networks, created_at, must_enrol, last_signin_at, last_signin_source, \
-enrolment_code_hash, enrolment_code_expires_at";
+enrolment_code_hash, enrolment_code_expires_at, language";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -58,6 +60,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<UserRow> {
         last_signin_source: r.get(18)?,
         enrolment_code_hash: r.get(19)?,
         enrolment_code_expires_at: r.get(20)?,
+        language: r.get(21)?,
     })
 }
 
@@ -259,6 +262,14 @@ pub fn set_email(tx: &Transaction, id: i64, email: &str) -> Result<(), StorageEr
     tx.execute(
         "UPDATE users SET email = ?2 WHERE id = ?1",
         params![id, email],
+    )?;
+    Ok(())
+}
+
+pub fn set_language(tx: &Transaction, id: i64, code: Option<&str>) -> Result<(), StorageError> {
+    tx.execute(
+        "UPDATE users SET language = ?2 WHERE id = ?1",
+        params![id, code],
     )?;
     Ok(())
 }

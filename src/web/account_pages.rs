@@ -14,7 +14,7 @@ use crate::web::Ctx;
 use askama::Template;
 use axum::Form;
 use axum::extract::Path;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -27,8 +27,11 @@ struct AccountPage {
     failures: i64,
     min_length: u32,
     factor: String,
-    factor_label: &'static str,
-    code_label: &'static str,
+    factor_label: String,
+    code_label: String,
+    /// The person's own language, or `None` for the instance's default.
+    language: Option<crate::i18n::Locale>,
+    languages: Vec<(&'static str, &'static str)>,
     policy_mode: &'static str,
     email: String,
     enrolment_svg: Option<String>,
@@ -37,26 +40,55 @@ struct AccountPage {
     sessions: Vec<SessionView>,
 }
 
+/// Something the page says after an action: a catalogue key (with `$count` when it has one), or a
+/// sentence the domain wrote (a refused password's reasons).
+enum Said {
+    Key(&'static str, usize),
+    Text(String),
+}
+
+impl Said {
+    fn key(k: &'static str) -> Self {
+        Said::Key(k, 0)
+    }
+
+    fn show(self, c: &Chrome) -> String {
+        match self {
+            Said::Key(k, n) => c.count(k, n),
+            Said::Text(t) => t,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Extras {
-    messages: Vec<String>,
-    errors: Vec<String>,
+    messages: Vec<Said>,
+    errors: Vec<Said>,
     enrolment: Option<second_factor::Enrolment>,
     recovery_codes: Vec<String>,
 }
 
 /// "Your previous sign-in was at … from …; N failed attempts since.", as markup (the time is a
 /// `<time>` element in the instance's zone).
-pub(super) fn previous_sign_in(s: &SessionInfo, when: super::time::Shown) -> Option<String> {
+/// "Your previous sign-in was on … from …. No failed attempts since." as markup: the time keeps
+/// its `<time>` element, the address is escaped (the catalogue's own text is trusted, compiled in).
+pub(super) fn previous_sign_in(
+    s: &SessionInfo,
+    when: super::time::Shown,
+    tr: &crate::i18n::Tr,
+) -> Option<String> {
     let at = when.at(s.prior.at.as_deref()?);
-    let from = super::html::esc(s.prior.source.as_deref().unwrap_or("an unknown address"));
-    let failures = match s.prior.failures {
-        0 => "no failed attempts since".to_string(),
-        1 => "1 failed attempt since".to_string(),
-        n => format!("{n} failed attempts since"),
-    };
+    let from = super::html::esc(s.prior.source.as_deref().unwrap_or("?"));
+    let failures = tr.count(
+        "previous-failures",
+        usize::try_from(s.prior.failures).unwrap_or(0),
+    );
     Some(format!(
-        "Your previous sign-in was at {at} from {from}; {failures}."
+        "{} {failures}",
+        tr.with(
+            "previous-signin",
+            &[("at", at.into()), ("source", from.into())]
+        )
     ))
 }
 
@@ -75,29 +107,33 @@ async fn page(
     let failed = !x.errors.is_empty();
     let c = chrome(state, inst, Some(s)).await?;
     let p = AccountPage {
-        previous: previous_sign_in(s, c.when),
-        c,
-        messages: x.messages,
-        errors: x.errors,
+        previous: previous_sign_in(s, c.when, &c.tr),
+        messages: x.messages.into_iter().map(|m| m.show(&c)).collect(),
+        errors: x.errors.into_iter().map(|m| m.show(&c)).collect(),
         failures: s.prior.failures,
         min_length: policy.password_min_length(),
         factor_label: match factor.as_str() {
-            "totp" => "authenticator app",
-            "email" => "e-mailed code",
+            "totp" | "email" => super::labels::second_factor(&c.tr, &factor),
             _ if matches!(
                 policy.second_factor(),
                 crate::auth::policy::SecondFactorMode::Required
                     | crate::auth::policy::SecondFactorMode::RequiredTotp
             ) =>
             {
-                "e-mailed code (required by the instance policy)"
+                c.t("account-factor-required")
             }
-            _ => "none",
+            _ => super::labels::second_factor(&c.tr, "none"),
         },
         code_label: match factor.as_str() {
-            "totp" => "Code from your app (or a recovery code)",
-            _ => "Code we e-mailed you",
+            "totp" => c.t("account-code-app"),
+            _ => c.t("account-code-email"),
         },
+        language: s.language,
+        languages: crate::i18n::Locale::ALL
+            .iter()
+            .map(|l| (l.code(), l.name()))
+            .collect(),
+        c,
         factor,
         email,
         policy_mode: policy.second_factor().as_str(),
@@ -113,8 +149,15 @@ async fn page(
     render_refused(&p, failed)
 }
 
-pub async fn show(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
-    page(&state, &inst, &s, Extras::default()).await
+pub async fn show(
+    Ctx { state, inst, s, .. }: Ctx,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Result<Response, WebError> {
+    let mut x = Extras::default();
+    if q.as_deref() == Some("done=language") {
+        x.messages.push(Said::key("account-language-saved"));
+    }
+    page(&state, &inst, &s, x).await
 }
 
 #[derive(Deserialize)]
@@ -128,12 +171,13 @@ pub struct PasswordForm {
     confirm: String,
 }
 
-fn user_errors(e: AccountError) -> Result<Vec<String>, WebError> {
+fn user_errors(e: AccountError) -> Result<Vec<Said>, WebError> {
     match e {
-        AccountError::PasswordRejected(p) => Ok(p),
-        e @ (AccountError::WrongPassword
-        | AccountError::Invalid { .. }
-        | AccountError::NotFound(_)) => Ok(vec![e.to_string()]),
+        AccountError::PasswordRejected(p) => Ok(p.into_iter().map(Said::Text).collect()),
+        AccountError::WrongPassword => Ok(vec![Said::key("account-wrong-password")]),
+        e @ (AccountError::Invalid { .. } | AccountError::NotFound(_)) => {
+            Ok(vec![Said::Text(e.to_string())])
+        }
         AccountError::Throttled(s) => Err(WebError::Throttled(s)),
         other => Err(other.into()),
     }
@@ -147,7 +191,7 @@ pub async fn change_password(
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
     if f.new_password != f.confirm {
-        x.errors.push("The two new passwords differ.".into());
+        x.errors.push(Said::key("passwords-differ"));
     } else {
         let proof = Proof {
             password: Secret::new(f.current_password),
@@ -163,9 +207,7 @@ pub async fn change_password(
         )
         .await
         {
-            Ok(()) => x
-                .messages
-                .push("Password changed. Your other sessions were signed out.".into()),
+            Ok(()) => x.messages.push(Said::key("account-password-changed")),
             Err(e) => x.errors = user_errors(e)?,
         }
     }
@@ -180,10 +222,7 @@ pub async fn send_code(
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
     match reauth::send_code(&state.auth, &inst, &s, ip, state.clock.now()).await {
-        Ok(()) => x.messages.push(
-            "We e-mailed you a confirmation code. It is valid for 10 minutes in this session."
-                .into(),
-        ),
+        Ok(()) => x.messages.push(Said::key("account-code-sent")),
         Err(e) => x.errors = user_errors(e)?,
     }
     page(&state, &inst, &s, x).await
@@ -223,17 +262,10 @@ pub async fn set_method(
             .map(|e| x.enrolment = Some(e)),
         "email" => second_factor::set_simple(&state.auth, &inst, &s, proof, b, "email")
             .await
-            .map(|()| {
-                x.messages.push(
-                    "Second factor: e-mailed codes. Your other sessions were signed out.".into(),
-                )
-            }),
+            .map(|()| x.messages.push(Said::key("account-factor-email"))),
         "none" => second_factor::set_simple(&state.auth, &inst, &s, proof, b, "none")
             .await
-            .map(|()| {
-                x.messages
-                    .push("Second factor turned off. Your other sessions were signed out.".into())
-            }),
+            .map(|()| x.messages.push(Said::key("account-factor-off"))),
         _ => return Err(WebError::invalid("method", "choose totp, email or none")),
     };
     if let Err(e) = result {
@@ -254,10 +286,7 @@ pub async fn totp_confirm(ctx: Ctx, Form(f): Form<CodeForm>) -> Result<Response,
     let mut x = Extras::default();
     match second_factor::confirm_totp(&state.auth, inst, s, ctx.by.clone(), f.code).await {
         Ok(codes) => {
-            x.messages.push(
-                "The authenticator app is now your second factor. Your other sessions were signed out."
-                    .into(),
-            );
+            x.messages.push(Said::key("account-factor-app"));
             x.recovery_codes = codes.iter().map(|c| c.expose().clone()).collect();
         }
         Err(e) => x.errors = user_errors(e)?,
@@ -286,12 +315,8 @@ pub async fn change_email(
         code: f.code,
     };
     let mut x = Extras::default();
-    match accounts::change_email(&state.auth, &inst, &s, proof, f.email, by).await
-    {
-        Ok(()) => x.messages.push(
-            "E-mail address changed; both addresses were told. Your other sessions were signed out."
-                .into(),
-        ),
+    match accounts::change_email(&state.auth, &inst, &s, proof, f.email, by).await {
+        Ok(()) => x.messages.push(Said::key("account-email-changed")),
         Err(e) => x.errors = user_errors(e)?,
     }
     page(&state, &inst, &s, x).await
@@ -306,7 +331,7 @@ pub async fn end_session(
 ) -> Result<Response, WebError> {
     let mut x = Extras::default();
     match sessions::end_own(&inst, &s, handle, by).await {
-        Ok(()) => x.messages.push("That session was signed out.".into()),
+        Ok(()) => x.messages.push(Said::key("account-session-ended")),
         Err(e) => x.errors = user_errors(e)?,
     }
     page(&state, &inst, &s, x).await
@@ -320,8 +345,33 @@ pub async fn end_other_sessions(
 ) -> Result<Response, WebError> {
     let n = sessions::end_others(&inst, &s, by).await?;
     let x = Extras {
-        messages: vec![format!("{n} other session(s) signed out.")],
+        messages: vec![Said::Key("account-others-ended", n)],
         ..Default::default()
     };
     page(&state, &inst, &s, x).await
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    #[allow(dead_code)]
+    csrf: String,
+    /// A language code, or empty for the instance's default.
+    language: String,
+}
+
+/// `POST /account/language`: the language this person reads holdfast in. Only the pages change,
+/// so neither the password nor a code is asked.
+pub async fn set_language(
+    Ctx { inst, s, .. }: Ctx,
+    Form(f): Form<LanguageForm>,
+) -> Result<Response, WebError> {
+    let language = match f.language.as_str() {
+        "" => None,
+        code => Some(
+            crate::i18n::Locale::parse(code)
+                .ok_or_else(|| WebError::invalid("language", "unknown language"))?,
+        ),
+    };
+    accounts::set_language(&inst, s.user_id, language).await?;
+    Ok(axum::response::Redirect::to("/account?done=language").into_response())
 }

@@ -25,12 +25,14 @@ fn open(title: &str, h: f64, class: &str) -> String {
     )
 }
 
-/// What a chart with nothing to show says instead of an empty frame.
-fn empty(title: &str) -> String {
-    let mut out = open(&format!("{title}: no data yet"), 60.0, "chart empty");
+/// What a chart with nothing to show says instead of an empty frame (`no_data`, in the reader's
+/// language: "No data yet").
+fn empty(title: &str, no_data: &str) -> String {
+    let mut out = open(&format!("{title}: {no_data}"), 60.0, "chart empty");
     out.push_str(&format!(
-        "<text x=\"{}\" y=\"36\" text-anchor=\"middle\">No data yet</text></svg>",
-        VIEW_W / 2.0
+        "<text x=\"{}\" y=\"36\" text-anchor=\"middle\">{}</text></svg>",
+        VIEW_W / 2.0,
+        esc(no_data)
     ));
     out
 }
@@ -80,10 +82,10 @@ fn rows(title: &str, entries: &[(String, f64, String)]) -> String {
 
 /// Amounts per label: (label, value, display text), each bar scaled to the largest value. All
 /// zero (or none) is "No data yet".
-pub fn bars(title: &str, bars: &[(String, i64, String)]) -> String {
+pub fn bars(title: &str, no_data: &str, bars: &[(String, i64, String)]) -> String {
     let max = bars.iter().map(|b| b.1).max().unwrap_or(0);
     if max <= 0 {
-        return empty(title);
+        return empty(title, no_data);
     }
     let entries: Vec<(String, f64, String)> = bars
         .iter()
@@ -94,9 +96,9 @@ pub fn bars(title: &str, bars: &[(String, i64, String)]) -> String {
 
 /// Progress per label: (label, fraction used, display text); over 100 % is drawn in red. None is
 /// "No data yet".
-pub fn progress(title: &str, entries: &[(String, f64, String)]) -> String {
+pub fn progress(title: &str, no_data: &str, entries: &[(String, f64, String)]) -> String {
     if entries.is_empty() {
-        return empty(title);
+        return empty(title, no_data);
     }
     rows(title, entries)
 }
@@ -109,13 +111,18 @@ mod tests {
     fn charts_escape_labels_and_have_no_script() {
         let svg = bars(
             "Hours",
+            "No data yet",
             &[
                 ("<b>".into(), 5, "5 h".into()),
                 ("w2".into(), 0, "0 h".into()),
             ],
         );
         assert!(svg.starts_with("<svg") && svg.contains("&lt;b&gt;") && !svg.contains("<script"));
-        let p = progress("Budget", &[("Alpha".into(), 1.4, "140 %".into())]);
+        let p = progress(
+            "Budget",
+            "No data yet",
+            &[("Alpha".into(), 1.4, "140 %".into())],
+        );
         assert!(p.contains("bar over"));
     }
 
@@ -125,7 +132,11 @@ mod tests {
         let narrowest = 320.0 - 40.0;
         let smallest = FONT * narrowest / VIEW_W;
         assert!(smallest >= 12.0, "{smallest}");
-        let svg = bars("Hours", &[("01 Dec".into(), 90, "1.5 h".into())]);
+        let svg = bars(
+            "Hours",
+            "No data yet",
+            &[("01 Dec".into(), 90, "1.5 h".into())],
+        );
         assert!(svg.contains(&format!("viewBox=\"0 0 {VIEW_W} ")), "{svg}");
         assert!(svg.contains(&format!("font-size=\"{FONT}\"")), "{svg}");
     }
@@ -133,19 +144,27 @@ mod tests {
     #[test]
     fn nothing_to_show_says_so() {
         for svg in [
-            bars("Hours", &[]),
-            bars("Hours", &[("01 Dec".into(), 0, "0.0 h".into())]),
-            progress("Budget", &[]),
+            bars("Hours", "No data yet", &[]),
+            bars(
+                "Hours",
+                "No data yet",
+                &[("01 Dec".into(), 0, "0.0 h".into())],
+            ),
+            progress("Budget", "No data yet", &[]),
         ] {
             assert!(svg.contains(">No data yet</text>"), "{svg}");
-            assert!(svg.contains("no data yet\""), "{svg}");
+            assert!(svg.contains(": No data yet\""), "{svg}");
         }
     }
 
     #[test]
     fn long_labels_are_cut_and_kept_whole_in_the_tooltip() {
         let long = "A project with a very long name indeed".to_string();
-        let svg = progress("Budget", &[(long.clone(), 0.5, "50 %".into())]);
+        let svg = progress(
+            "Budget",
+            "No data yet",
+            &[(long.clone(), 0.5, "50 %".into())],
+        );
         assert!(
             svg.contains(&format!("<title>{long}: 50 %</title>")),
             "{svg}"

@@ -43,6 +43,14 @@ impl FromRequestParts<AppState> for Ctx {
     }
 }
 
+impl Ctx {
+    /// The caller's words: their own language, else the instance's default.
+    pub async fn words(&self) -> Result<crate::i18n::Tr, WebError> {
+        let locale = super::pages::reader_locale(&self.inst, Some(&self.s)).await?;
+        Ok(super::pages::words(&self.state, locale))
+    }
+}
+
 /// What a handler before sign-in knows about its request: the state, the instance the host
 /// selected, the caller's address and the request's headers (cookies, user agent).
 pub struct Visit {

@@ -18,11 +18,20 @@ use axum::response::{IntoResponse, Response};
 
 use crate::web::html::esc;
 
-pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExtras, WebError> {
+pub async fn card(
+    inst: &Instance,
+    s: &SessionInfo,
+    row: &Row,
+    tr: &crate::i18n::Tr,
+    when: super::time::Shown,
+) -> Result<CardExtras, WebError> {
     let versions = documents::versions(inst, row.id).await?;
-    let mut h = String::from("<h2>Versions</h2>");
+    let mut h = format!("<h2>{}</h2>", esc(&tr.t("doc-versions")));
     if versions.is_empty() {
-        h.push_str("<p class=\"hint\">No file uploaded yet.</p>");
+        h.push_str(&format!(
+            "<p class=\"hint\">{}</p>",
+            esc(&tr.t("doc-no-file"))
+        ));
     } else {
         h.push_str("<ul class=\"links\">");
         for v in &versions {
@@ -35,7 +44,7 @@ pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExt
                 (v.size + 1023) / 1024,
                 esc(&v.content_type),
                 esc(&v.uploaded_by),
-                esc(&v.uploaded_at)
+                when.at(&v.uploaded_at)
             ));
         }
         h.push_str("</ul>");
@@ -46,10 +55,12 @@ pub async fn card(inst: &Instance, s: &SessionInfo, row: &Row) -> Result<CardExt
         h.push_str(&format!(
             "<form method=\"post\" action=\"/m/documents/{}/upload\" enctype=\"multipart/form-data\" class=\"stack\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <label>Upload a new version <input type=\"file\" name=\"file\" required></label>\
-             <button class=\"button secondary\" type=\"submit\">Upload</button></form>",
+             <label>{} <input type=\"file\" name=\"file\" required></label>\
+             <button class=\"button secondary\" type=\"submit\">{}</button></form>",
             row.id,
-            esc(&s.csrf)
+            esc(&s.csrf),
+            esc(&tr.t("doc-upload-label")),
+            esc(&tr.t("doc-upload"))
         ));
     }
     Ok(CardExtras {

@@ -9,7 +9,7 @@ use crate::hub::csvio::{ImportError, Problem};
 use crate::hub::records::HubError;
 use crate::storage::StorageError;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -272,6 +272,11 @@ impl From<ImportError> for WebError {
     }
 }
 
+/// An error page still to be written: `web::error_pages` renders it in the reader's language once
+/// the instance is known (the error mapping itself has no state).
+#[derive(Clone)]
+pub struct PageError(pub std::sync::Arc<WebError>);
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         self.log();
@@ -279,21 +284,55 @@ impl IntoResponse for WebError {
             return axum::response::Redirect::to("/signin").into_response();
         }
         let status = self.status();
-        let message = self.public_message();
-        let page = super::pages::ErrorPage {
-            status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("Error"),
-            message: &message,
-            c: super::pages::Chrome::bare("holdfast".into()),
-        };
-        let mut resp = match askama::Template::render(&page) {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, message.clone()).into_response(),
-        };
+        let mut resp = (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            self.public_message(),
+        )
+            .into_response();
         self.decorate(&mut resp);
+        resp.extensions_mut()
+            .insert(PageError(std::sync::Arc::new(self)));
         resp
     }
 }
+
+impl WebError {
+    /// What a page tells the reader, in their language; a message the domain wrote (a field's
+    /// problem, a conflict) is shown as written.
+    pub fn message_in(&self, tr: &crate::i18n::Tr) -> String {
+        match self {
+            WebError::NotFound => tr.t("error-not-found"),
+            WebError::NotReady => tr.t("error-not-ready"),
+            WebError::Unauthenticated => tr.t("error-unauthenticated"),
+            WebError::Forbidden => tr.t("error-forbidden"),
+            WebError::CsrfFailed => tr.t("error-csrf"),
+            WebError::SignInFailed => tr.t("error-signin-failed"),
+            WebError::Throttled(s) => tr.t1("error-throttled", "seconds", s.to_string()),
+            WebError::Busy => tr.t("error-busy"),
+            WebError::TooLarge { limit } => tr.t1("error-too-large", "limit", human_bytes(*limit)),
+            WebError::Internal(_) => tr.t("error-internal"),
+            WebError::InvalidFile(p) => tr.count("error-invalid-file", p.len()),
+            WebError::Invalid { .. }
+            | WebError::Unresolved { .. }
+            | WebError::BadRequest(_)
+            | WebError::Conflict(_) => self.public_message(),
+        }
+    }
+
+    /// The status's name in the reader's language ("Not found").
+    pub fn reason_in(&self, tr: &crate::i18n::Tr) -> String {
+        let code = self.status().as_u16();
+        if STATUS_KEYS.contains(&code) {
+            tr.t(&format!("status-{code}"))
+        } else {
+            tr.t("error-title")
+        }
+    }
+}
+
+/// The statuses the catalogue names (`status-NNN`); any other is "Error".
+pub const STATUS_KEYS: &[u16] = &[400, 401, 403, 404, 405, 409, 413, 422, 429, 500, 503];
 
 /// The same error, rendered as JSON for `/api/…`.
 #[derive(Debug)]

@@ -10,6 +10,7 @@ use crate::auth::signin::SessionInfo;
 use crate::hub::invoice_document::{self as document, DocStatus, InvoiceDocument};
 use crate::hub::invoice_profile::{self as profile, ProfileInput};
 use crate::hub::records::HubError;
+use crate::i18n::Tr;
 use crate::instances::Instance;
 use crate::web::Ctx;
 use askama::Template;
@@ -25,12 +26,14 @@ pub(crate) const INVOICE_DOCUMENT: &[Permission] = &[
 ];
 
 /// The links on the invoice card, for those who may open the document.
-pub fn card_links(s: &SessionInfo, id: i64) -> String {
+pub fn card_links(s: &SessionInfo, id: i64, tr: &crate::i18n::Tr) -> String {
     if !INVOICE_DOCUMENT.iter().all(|p| s.grants.allows(*p)) {
         return String::new();
     }
     format!(
-        "<p class=\"doc-links\"><a href=\"/m/invoices/{id}/document\">Invoice document (print view)</a> · <a href=\"/m/invoices/{id}/document.pdf\">Download PDF</a></p>"
+        "<p class=\"doc-links\"><a href=\"/m/invoices/{id}/document\">{}</a> · <a href=\"/m/invoices/{id}/document.pdf\">{}</a></p>",
+        super::html::esc(&tr.t("doc-print-view")),
+        super::html::esc(&tr.t("doc-download-pdf"))
     )
 }
 
@@ -54,12 +57,15 @@ struct TaxView {
 #[template(path = "invoice_document.html")]
 struct DocumentPage {
     c: Chrome,
+    /// The document's own words: the language invoices are written in (the instance's default),
+    /// whatever the reader's.
+    doc: Tr,
     id: i64,
     title: String,
-    mark: Option<&'static str>,
+    mark: Option<String>,
     /// `draft`, `issued`, `paid` or `void`: a class on the sheet.
     state: &'static str,
-    facts: Vec<(&'static str, String)>,
+    facts: Vec<(String, String)>,
     seller: Option<document::Seller>,
     buyer: document::Buyer,
     currency: String,
@@ -68,54 +74,26 @@ struct DocumentPage {
     subtotal: String,
     tax_total: String,
     total: String,
-    payment: Vec<(&'static str, String)>,
-    payment_note: Option<&'static str>,
+    payment: Vec<(String, String)>,
+    payment_note: Option<String>,
     payment_details: Vec<String>,
     notes: Vec<String>,
     admin: bool,
 }
 
-fn page(c: Chrome, d: InvoiceDocument, admin: bool) -> DocumentPage {
-    let mut facts = Vec::new();
-    if let Some(n) = &d.number {
-        facts.push(("Invoice number", n.clone()));
-    }
-    facts.push((
-        "Issue date",
-        d.issue_date.clone().unwrap_or_else(|| "not issued".into()),
-    ));
-    if let Some(due) = &d.due_date {
-        facts.push(("Due date", due.clone()));
-    }
-    if let (DocStatus::Paid, Some(p)) = (d.status, &d.paid_at) {
-        facts.push(("Paid on", p.clone()));
-    }
-    let mut payment = Vec::new();
-    if let Some(s) = &d.seller
-        && !s.bank_account.is_empty()
-    {
-        payment.push(("Bank account", s.bank_account.clone()));
-    }
-    if let Some(r) = d.payment_reference() {
-        payment.push(("Payment reference", r.to_string()));
-    }
-    if let Some(due) = &d.due_date {
-        payment.push(("Pay by", due.clone()));
-    }
-    payment.push(("Amount", d.money(d.total)));
+fn page(c: Chrome, doc: Tr, d: InvoiceDocument, admin: bool) -> DocumentPage {
     let plain = |m: i64| d.amount(m);
     DocumentPage {
-        c,
         id: d.id,
-        title: d.title(),
-        mark: d.mark(),
+        title: d.title(&doc),
+        mark: d.mark(&doc),
         state: match d.status {
             DocStatus::Draft => "draft",
             DocStatus::Issued => "issued",
             DocStatus::Paid => "paid",
             DocStatus::Void => "void",
         },
-        facts,
+        facts: d.facts(&doc),
         lines: d
             .lines
             .iter()
@@ -142,12 +120,8 @@ fn page(c: Chrome, d: InvoiceDocument, admin: bool) -> DocumentPage {
         subtotal: d.money(d.subtotal),
         tax_total: d.money(d.tax_total),
         total: d.money(d.total),
-        payment,
-        payment_note: match d.status {
-            DocStatus::Void => Some("This invoice is void: do not pay it."),
-            DocStatus::Paid => Some("This invoice has been paid. Thank you."),
-            _ => None,
-        },
+        payment: d.payment(&doc),
+        payment_note: d.payment_note(&doc),
         payment_details: d
             .seller
             .as_ref()
@@ -162,6 +136,8 @@ fn page(c: Chrome, d: InvoiceDocument, admin: bool) -> DocumentPage {
         seller: d.seller.clone(),
         buyer: d.buyer.clone(),
         admin,
+        doc,
+        c,
     }
 }
 
@@ -172,18 +148,20 @@ pub async fn document_page(
 ) -> Result<Response, WebError> {
     let d = document::load(&inst, id).await?;
     let c = chrome(&state, &inst, Some(&s)).await?;
-    render(&page(c, d, s.grants.is_admin()))
+    let doc = super::pages::words(&state, d.locale);
+    render(&page(c, doc, d, s.grants.is_admin()))
 }
 
 /// `GET /m/invoices/{id}/document.pdf`: the same document as a PDF, always as a download.
 pub async fn document_pdf(
-    Ctx { inst, .. }: Ctx,
+    Ctx { state, inst, .. }: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     let d = document::load(&inst, id).await?;
     let name = d.file_name();
+    let doc = super::pages::words(&state, d.locale);
     // Laying out and subsetting fonts is CPU work: off the async workers.
-    let bytes = tokio::task::spawn_blocking(move || crate::hub::invoice_pdf::render(&d))
+    let bytes = tokio::task::spawn_blocking(move || crate::hub::invoice_pdf::render(&d, &doc))
         .await
         .map_err(|e| WebError::Internal(format!("PDF task: {e}")))?
         .map_err(|e| WebError::Internal(e.to_string()))?;
@@ -293,7 +271,7 @@ pub async fn save_profile(
                 &state,
                 &inst,
                 &s,
-                vec!["Nothing changed.".into()],
+                vec![ctx_words(&state, &inst, &s).await?.t("nothing-changed")],
                 vec![],
                 None,
             )
@@ -304,7 +282,11 @@ pub async fn save_profile(
                 &state,
                 &inst,
                 &s,
-                vec![format!("Invoice profile saved ({n} field(s) changed).")],
+                vec![
+                    ctx_words(&state, &inst, &s)
+                        .await?
+                        .count("profile-saved", n),
+                ],
                 vec![],
                 None,
             )
@@ -316,4 +298,14 @@ pub async fn save_profile(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The reader's words, for the messages a handler writes before its page.
+async fn ctx_words(
+    state: &AppState,
+    inst: &Instance,
+    s: &SessionInfo,
+) -> Result<crate::i18n::Tr, WebError> {
+    let locale = super::pages::reader_locale(inst, Some(s)).await?;
+    Ok(super::pages::words(state, locale))
 }

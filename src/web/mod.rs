@@ -21,6 +21,7 @@ mod health;
 mod html;
 mod hub;
 mod invoice_pages;
+pub mod labels;
 pub mod metrics;
 mod pages;
 pub mod server;
@@ -417,6 +418,13 @@ pub fn routes() -> Vec<Route> {
         r("GET", "/account", Signed, get(account_pages::show)),
         r(
             "POST",
+            "/account/language",
+            Signed,
+            post(account_pages::set_language),
+        )
+        .body(BodyLimit::Small),
+        r(
+            "POST",
             "/account/password",
             Signed,
             post(account_pages::change_password),
@@ -784,6 +792,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(pages::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(state.clone(), error_pages))
         .layer(middleware::from_fn_with_state(state.clone(), note_refusals))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -815,6 +824,16 @@ async fn note_refusals(State(state): State<AppState>, req: Request, next: Next) 
             .note(&inst.name, ip, kind, uri.path(), state.clock.now());
     }
     resp
+}
+
+/// Writes the page of an error the error mapping left for it, in the reader's language.
+async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let instance = req.extensions().get::<CurrentInstance>().cloned();
+    let resp = next.run(req).await;
+    match instance {
+        Some(CurrentInstance(inst)) => pages::error_page(&state, &inst, resp).await,
+        None => resp,
+    }
 }
 
 /// Routes the request to its instance by host name (HTTP/2 `:authority` or HTTP/1.1 `Host`).

@@ -4,6 +4,7 @@ use super::guard::{MaybeSession, PRE_COOKIE, cookie};
 use super::{CurrentInstance, WebError, assets};
 use crate::app::AppState;
 use crate::auth::signin::SessionInfo;
+use crate::i18n::{Locale, Tr};
 use crate::instances::Instance;
 use askama::Template;
 use axum::extract::State;
@@ -21,26 +22,28 @@ pub struct Chrome {
     pub csrf: String,
     pub banners: Vec<Banner>,
     /// Modules the user may open, as (slug, label).
-    pub modules: Vec<(&'static str, &'static str)>,
+    pub modules: Vec<(&'static str, String)>,
     /// How times are written: `{{ c.when.at(stamp)|safe }}` in templates.
     pub when: super::time::Shown,
+    /// The reader's words: `{{ c.t("key") }}` in templates.
+    pub tr: Tr,
 }
 
 /// A warning across the top of every page, with a link to where it is fixed when there is one.
 pub struct Banner {
     pub text: String,
     /// (address, link text)
-    pub fix: Option<(&'static str, &'static str)>,
+    pub fix: Option<(&'static str, String)>,
 }
 
 impl Banner {
-    fn new(text: String, fix: Option<(&'static str, &'static str)>) -> Self {
+    fn new(text: String, fix: Option<(&'static str, String)>) -> Self {
         Self { text, fix }
     }
 }
 
 impl Chrome {
-    pub fn bare(instance_title: String) -> Self {
+    pub fn bare(instance_title: String, tr: Tr) -> Self {
         Self {
             assets: assets::base(),
             instance_title,
@@ -50,9 +53,64 @@ impl Chrome {
             csrf: String::new(),
             banners: vec![],
             modules: vec![],
-            when: super::time::Shown::default(),
+            when: super::time::Shown {
+                tz: chrono_tz::UTC,
+                locale: tr.locale,
+            },
+            tr,
         }
     }
+
+    /// The message `key` in the reader's language.
+    pub fn t(&self, key: &str) -> String {
+        self.tr.t(key)
+    }
+
+    /// The message `key` with one argument.
+    pub fn t1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        self.tr.t1(key, name, value)
+    }
+
+    /// The message `key` with two text arguments.
+    pub fn t2(
+        &self,
+        key: &str,
+        n1: &str,
+        v1: impl std::fmt::Display,
+        n2: &str,
+        v2: impl std::fmt::Display,
+    ) -> String {
+        self.tr.with(
+            key,
+            &[(n1, v1.to_string().into()), (n2, v2.to_string().into())],
+        )
+    }
+
+    /// The message `key` with `$count`, which picks the plural form.
+    pub fn count(&self, key: &str, n: usize) -> String {
+        self.tr.count(key, n)
+    }
+
+    /// The language code for `<html lang>`.
+    pub fn lang(&self) -> &'static str {
+        self.tr.locale.code()
+    }
+}
+
+/// The language a page is shown in: the person's own choice, else the instance's default.
+pub async fn reader_locale(
+    inst: &Instance,
+    session: Option<&SessionInfo>,
+) -> Result<Locale, WebError> {
+    if let Some(l) = session.and_then(|s| s.language) {
+        return Ok(l);
+    }
+    Ok(crate::hub::settings::locale(inst).await?)
+}
+
+/// The words of a page for `locale`.
+pub fn words(state: &AppState, locale: Locale) -> Tr {
+    Tr::new(state.catalogue.clone(), locale)
 }
 
 /// Chrome for a signed-in (or half-signed-in) user; admins see warnings that need them.
@@ -61,10 +119,11 @@ pub async fn chrome(
     inst: &Instance,
     session: Option<&SessionInfo>,
 ) -> Result<Chrome, WebError> {
-    let mut c = Chrome::bare(inst.title().await?);
+    let locale = reader_locale(inst, session).await?;
+    let mut c = Chrome::bare(inst.title().await?, words(state, locale));
     c.when = super::time::Shown {
         tz: state.config.time_zone,
-        locale: super::time::Locale::En,
+        locale,
     };
     if let Some(s) = session {
         c.csrf = s.csrf.clone();
@@ -79,35 +138,33 @@ pub async fn chrome(
                         crate::access::Action::View,
                     ))
                 })
-                .map(|d| (d.slug, d.label))
+                .map(|d| (d.slug, super::labels::module(&c.tr, d)))
                 .collect();
         }
         if c.admin {
             let now = state.clock.now();
             let (support, mail) = crate::auth::directory::admin_attention(inst, now).await?;
             for (name, until) in support {
+                let until = c.when.text(&until);
                 c.banners.push(Banner::new(
-                    format!(
-                        "Vendor support access is open: account \"{name}\" can sign in until {until} (UTC). Revoke it under Administration → Users when it is no longer needed."
+                    c.tr.with(
+                        "banner-support-open",
+                        &[("name", name.into()), ("until", until.into())],
                     ),
-                    Some(("/admin/users", "Open users")),
+                    Some(("/admin/users", c.t("banner-open-users"))),
                 ));
             }
             // Backups cover the whole appliance: only the operator instance has their page.
             let backups = (inst.name == crate::instances::DEFAULT_INSTANCE)
-                .then_some(("/admin/backups", "Open backups"));
-            c.banners.extend(
-                super::admin::backup_warnings(state)
-                    .into_iter()
-                    .map(|w| Banner::new(w, backups)),
-            );
+                .then(|| ("/admin/backups", c.t("banner-open-backups")));
+            for w in super::admin::backup_warnings(state, &c.tr) {
+                c.banners.push(Banner::new(w, backups.clone()));
+            }
             if mail.0 > 0 {
+                let text = c.count("banner-mail-failed", usize::try_from(mail.0).unwrap_or(0));
                 c.banners.push(Banner::new(
-                    format!(
-                        "{} e-mail message(s) could not be delivered. See Administration → Mail.",
-                        mail.0
-                    ),
-                    Some(("/admin/mail", "Open mail")),
+                    text,
+                    Some(("/admin/mail", c.t("banner-open-mail"))),
                 ));
             }
         }
@@ -118,11 +175,17 @@ pub async fn chrome(
 /// Chrome for a page shown before sign-in: carries a double-submit token in a cookie.
 /// With a half-finished sign-in in progress, that session's token protects the form instead.
 pub async fn public_chrome(
+    state: &AppState,
     inst: &Instance,
     headers: &HeaderMap,
     session: Option<&SessionInfo>,
 ) -> Result<(Chrome, Option<String>), WebError> {
-    let mut c = Chrome::bare(inst.title().await?);
+    let locale = reader_locale(inst, session).await?;
+    let mut c = Chrome::bare(inst.title().await?, words(state, locale));
+    c.when = super::time::Shown {
+        tz: state.config.time_zone,
+        locale,
+    };
     if let Some(s) = session {
         c.csrf = s.csrf.clone();
         return Ok((c, None));
@@ -151,11 +214,34 @@ pub fn with_cookie(resp: Response, set_cookie: Option<String>) -> Response {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-pub struct ErrorPage<'a> {
+pub struct ErrorPage {
     pub status: u16,
-    pub reason: &'static str,
-    pub message: &'a str,
+    pub reason: String,
+    pub message: String,
     pub c: Chrome,
+}
+
+/// The page for an error the mapping left for it (`error::PageError`), in the instance's default
+/// language (the request's session is not looked up again for an error).
+pub async fn error_page(state: &AppState, inst: &Instance, resp: Response) -> Response {
+    let Some(super::error::PageError(err)) = resp.extensions().get().cloned() else {
+        return resp;
+    };
+    let locale = crate::hub::settings::locale(inst).await.unwrap_or_default();
+    let c = Chrome::bare("holdfast".into(), words(state, locale));
+    let page = ErrorPage {
+        status: resp.status().as_u16(),
+        reason: err.reason_in(&c.tr),
+        message: err.message_in(&c.tr),
+        c,
+    };
+    match page.render() {
+        Ok(html) => {
+            let (parts, _) = resp.into_parts();
+            Response::from_parts(parts, axum::body::Body::from(html))
+        }
+        Err(_) => resp,
+    }
 }
 
 #[derive(Template)]
@@ -182,10 +268,13 @@ async fn dashboard(
     inst: &Instance,
     s: &SessionInfo,
     now: chrono::DateTime<chrono::Utc>,
-    when: super::time::Shown,
+    c: Chrome,
 ) -> Result<HomePage, WebError> {
     use crate::access::{Action, Module, Permission};
     let allows = |m| s.grants.allows(Permission::Module(m, Action::View));
+    let when = c.when;
+    let tr = c.tr.clone();
+    let locale = tr.locale;
     let today = now.date_naive();
     let from = (today - chrono::Days::new(7 * 11))
         .format("%Y-%m-%d")
@@ -210,9 +299,13 @@ async fn dashboard(
         let key = wk.format("%Y-%m-%d").to_string();
         let minutes = weeks.iter().find(|(w, _)| *w == key).map_or(0, |(_, m)| *m);
         bars.push((
-            wk.format("%d %b").to_string(),
+            super::time::day_month(wk, locale),
             minutes,
-            format!("{:.1} h", minutes as f64 / 60.0),
+            tr.t1(
+                "chart-hours-value",
+                "hours",
+                crate::hub::money::format_quantity((minutes * 10 + 30) / 60 * 100, locale),
+            ),
         ));
     }
     let burn_rows: Vec<(String, f64, String)> = burn
@@ -223,32 +316,31 @@ async fn dashboard(
         })
         .collect();
     let labels = [
-        "not yet due",
-        "1–30 days",
-        "31–60 days",
-        "61–90 days",
-        "over 90 days",
+        tr.t("aged-not-due"),
+        tr.t("aged-1-30"),
+        tr.t("aged-31-60"),
+        tr.t("aged-61-90"),
+        tr.t("aged-over-90"),
     ];
-    let locale = crate::hub::settings::locale(inst).await?;
     let aged_bars: Vec<(String, i64, String)> = labels
-        .iter()
+        .into_iter()
         .zip(aged.iter())
-        .map(|(l, v)| (l.to_string(), *v, super::hub::money(*v, locale)))
+        .map(|(l, v)| (l, *v, super::hub::money(*v, locale)))
         .collect();
+    let no_data = tr.t("chart-no-data");
     Ok(HomePage {
-        c: Chrome::bare(String::new()),
         username: s.username.clone(),
         second_factor: String::new(),
-        previous: super::account_pages::previous_sign_in(s, when),
+        previous: super::account_pages::previous_sign_in(s, when, &tr),
         failures: s.prior.failures,
-        hours_svg: super::charts::bars("Hours logged per week", &bars),
+        hours_svg: super::charts::bars(&tr.t("chart-hours"), &no_data, &bars),
         // Budget burn is the projects' time: both modules must be visible.
         burn_svg: if allows(Module::Time) {
-            super::charts::progress("Budget used per active project", &burn_rows)
+            super::charts::progress(&tr.t("chart-burn"), &no_data, &burn_rows)
         } else {
             String::new()
         },
-        outstanding_svg: super::charts::bars("Outstanding invoices by days past due", &aged_bars),
+        outstanding_svg: super::charts::bars(&tr.t("chart-outstanding"), &no_data, &aged_bars),
         due: if allows(Module::Tasks) {
             due.into_iter()
                 .map(|(id, t, date, who)| {
@@ -264,19 +356,21 @@ async fn dashboard(
                 let def = crate::schema::by_slug(&m).filter(|d| allows(d.module))?;
                 let name = title
                     .filter(|t| !t.trim().is_empty())
-                    .unwrap_or_else(|| format!("{} #{id}", super::hub::human(def.singular)));
+                    .unwrap_or_else(|| format!("{} #{id}", super::labels::singular(&tr, def)));
                 let what = match field.as_str() {
-                    "(created)" => format!("created by {actor}"),
-                    f => format!(
-                        "{} changed by {actor}",
-                        def.field(f)
-                            .map_or_else(|| super::hub::human(f), |f| f.label.into())
+                    "(created)" => tr.t1("recent-created", "actor", actor),
+                    f => tr.with(
+                        "recent-changed",
+                        &[
+                            ("field", super::labels::field_name(&tr, def, f).into()),
+                            ("actor", actor.into()),
+                        ],
                     ),
                 };
                 Some((
                     format!("/m/{m}/{id}"),
                     name,
-                    format!("{} · {what}", def.label),
+                    format!("{} · {what}", super::labels::module(&tr, def)),
                     when.at(&at),
                 ))
             })
@@ -284,6 +378,7 @@ async fn dashboard(
         show_time: allows(Module::Time),
         show_projects: allows(Module::Projects),
         show_invoices: allows(Module::Invoices),
+        c,
     })
 }
 
@@ -305,13 +400,8 @@ pub async fn home(
         .into_response());
     }
     let c = chrome(&state, &inst, Some(&s)).await?;
-    let mut page = dashboard(&inst, &s, state.clock.now(), c.when).await?;
-    page.c = c;
-    page.second_factor = match s.second_factor.as_str() {
-        "totp" => "authenticator app".into(),
-        "email" => "e-mailed code".into(),
-        _ => "none".into(),
-    };
+    let mut page = dashboard(&inst, &s, state.clock.now(), c).await?;
+    page.second_factor = super::labels::second_factor(&page.c.tr, &s.second_factor);
     render(&page)
 }
 

@@ -91,6 +91,7 @@ async fn go_on(inst: &crate::instances::Instance, issued: Issued) -> Response {
 }
 
 pub async fn signin_form(
+    State(state): State<AppState>,
     CurrentInstance(inst): CurrentInstance,
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
@@ -98,7 +99,7 @@ pub async fn signin_form(
     if session.as_ref().is_some_and(|s| s.stage == "active") {
         return Ok(Redirect::to("/").into_response());
     }
-    let (c, set) = public_chrome(&inst, &headers, session.as_deref()).await?;
+    let (c, set) = public_chrome(&state, &inst, &headers, session.as_deref()).await?;
     let page = SignInPage {
         c,
         banner: crate::auth::notice::get(&inst).await?,
@@ -154,12 +155,12 @@ pub async fn signin_submit(
             ) {
                 return Err(e);
             }
-            let (c, set) = public_chrome(&visit.inst, &visit.headers, None).await?;
+            let (c, set) = public_chrome(&visit.state, &visit.inst, &visit.headers, None).await?;
             let page = SignInPage {
+                error: Some(e.message_in(&c.tr)),
                 c,
                 banner: crate::auth::notice::get(&visit.inst).await?,
                 no_admin: !crate::auth::accounts::has_admin(&visit.inst).await?,
-                error: Some(e.public_message()),
                 notice: None,
                 // Only what a user name can be is shown back.
                 username: username.chars().take(signin::MAX_USERNAME_CHARS).collect(),
@@ -174,19 +175,20 @@ pub async fn code_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebE
     if s.stage != "second_factor" {
         return Ok(Redirect::to("/").into_response());
     }
+    let c = chrome(&state, &inst, Some(&s)).await?;
     let page = CodePage {
-        c: chrome(&state, &inst, Some(&s)).await?,
         error: None,
-        hint: hint_for(&s.second_factor),
+        hint: hint_for(&c.tr, &s.second_factor),
+        c,
     };
     render(&page)
 }
 
-fn hint_for(second_factor: &str) -> String {
+fn hint_for(tr: &crate::i18n::Tr, second_factor: &str) -> String {
     if second_factor == "totp" {
-        "Enter the 6-digit code from your authenticator app, or one of your recovery codes.".into()
+        tr.t("code-hint-totp")
     } else {
-        "We sent a 6-digit code to your e-mail address. It is valid for 10 minutes and only for this sign-in.".into()
+        tr.t("code-hint-email")
     }
 }
 
@@ -248,25 +250,25 @@ async fn submit_code(
     // The attempt may have been ended (too many tries, account locked): then start over.
     let still = signin::authenticate(inst, &token, ip, state.clock.now()).await?;
     if still.is_none() {
-        return start_over(inst, headers, s, &e).await;
+        return start_over(state, inst, headers, s, &e).await;
     }
     let c = chrome(state, inst, Some(s)).await?;
     match step {
         CodeStep::SecondFactor => {
             let page = CodePage {
+                error: Some(c.t("code-wrong")),
+                hint: hint_for(&c.tr, &s.second_factor),
                 c,
-                error: Some("That code is not right or has expired.".into()),
-                hint: hint_for(&s.second_factor),
             };
             Ok(WebError::SignInFailed.shown_on(render(&page)?))
         }
         CodeStep::EnrolmentVerify => {
             let resp = render(&VerifyPage {
-                c,
                 error: Some(match &e {
-                    WebError::SignInFailed => "That code is not right or has expired.".into(),
-                    other => other.public_message(),
+                    WebError::SignInFailed => c.t("code-wrong"),
+                    other => other.message_in(&c.tr),
                 }),
+                c,
                 emailed: state.auth.mail_enabled && !s.email.is_empty(),
             })?;
             Ok(e.shown_on(resp))
@@ -279,9 +281,10 @@ pub async fn password_form(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, 
         return Ok(Redirect::to("/").into_response());
     }
     let policy = accounts::policy(&inst).await?;
+    let c = chrome(&state, &inst, Some(&s)).await?;
     let page = NewPasswordPage {
-        c: chrome(&state, &inst, Some(&s)).await?,
-        reason: "Your password was set by an administrator or has expired. Choose a new one before you continue.".into(),
+        reason: c.t("newpassword-reason-set"),
+        c,
         errors: vec![],
         min_length: policy.password_min_length(),
     };
@@ -307,7 +310,9 @@ pub async fn password_submit(
     }
     let now = state.clock.now();
     let result = if form.new_password != form.confirm {
-        Err(vec!["The two passwords differ.".to_string()])
+        Err(vec![
+            chrome(&state, &inst, Some(&s)).await?.t("passwords-differ"),
+        ])
     } else {
         match accounts::change_password(
             &state.auth,
@@ -335,9 +340,10 @@ pub async fn password_submit(
         }
         Err(errors) => {
             let policy = accounts::policy(&inst).await?;
+            let c = chrome(&state, &inst, Some(&s)).await?;
             let page = NewPasswordPage {
-                c: chrome(&state, &inst, Some(&s)).await?,
-                reason: "Choose a new password before you continue.".into(),
+                reason: c.t("newpassword-reason"),
+                c,
                 errors,
                 min_length: policy.password_min_length(),
             };
@@ -350,17 +356,18 @@ pub async fn password_submit(
 /// The sign-in page again after a code step that ended the attempt (too many tries, the account
 /// locked): the user starts over, told why.
 async fn start_over(
+    state: &AppState,
     inst: &crate::instances::Instance,
     headers: &HeaderMap,
     s: &crate::auth::signin::SessionInfo,
     e: &WebError,
 ) -> Result<Response, WebError> {
-    let (c, set) = public_chrome(inst, headers, None).await?;
+    let (c, set) = public_chrome(state, inst, headers, None).await?;
     let page = SignInPage {
+        error: Some(e.message_in(&c.tr)),
         c,
         banner: crate::auth::notice::get(inst).await?,
         no_admin: !crate::auth::accounts::has_admin(inst).await?,
-        error: Some(e.public_message()),
         notice: None,
         username: s.username.clone(),
     };
@@ -393,14 +400,11 @@ pub async fn setup_form(
     Query(q): Query<SetupQuery>,
 ) -> Result<Response, WebError> {
     let token = q.token.unwrap_or_default();
+    let (c, set) = public_chrome(&state, &inst, &headers, None).await?;
     if !accounts::setup_token_valid(&inst, &token, state.clock.now()).await? {
-        return Err(WebError::invalid(
-            "token",
-            "This setup link is invalid, already used or expired. On the server, run `holdfast admin setup-link` for a new one.",
-        ));
+        return Err(WebError::invalid("token", c.t("setup-link-invalid")));
     }
     let policy = accounts::policy(&inst).await?;
-    let (c, set) = public_chrome(&inst, &headers, None).await?;
     let page = SetupPage {
         c,
         errors: vec![],
@@ -432,8 +436,9 @@ pub async fn setup_submit(visit: Visit, Form(form): Form<SetupForm>) -> Result<R
     } = visit;
     let username = form.username.trim().to_string();
     let email = form.email.trim().to_string();
+    let (c, set) = public_chrome(&state, &inst, &headers, None).await?;
     let errors = if form.password != form.confirm {
-        vec!["The two passwords differ.".to_string()]
+        vec![c.t("passwords-differ")]
     } else {
         match accounts::complete_setup(
             &state.auth,
@@ -450,13 +455,12 @@ pub async fn setup_submit(visit: Visit, Form(form): Form<SetupForm>) -> Result<R
         .await
         {
             Ok(()) => {
-                let (c, set) = public_chrome(&inst, &headers, None).await?;
                 let page = SignInPage {
+                    notice: Some(c.t("setup-done")),
                     c,
                     banner: crate::auth::notice::get(&inst).await?,
                     no_admin: !crate::auth::accounts::has_admin(&inst).await?,
                     error: None,
-                    notice: Some("The administrator account is ready. Sign in with it now.".into()),
                     username,
                 };
                 return Ok(with_cookie(render(&page)?, set));
@@ -469,7 +473,6 @@ pub async fn setup_submit(visit: Visit, Form(form): Form<SetupForm>) -> Result<R
         }
     };
     let policy = accounts::policy(&inst).await?;
-    let (c, set) = public_chrome(&inst, &headers, None).await?;
     let page = SetupPage {
         c,
         errors,
@@ -551,9 +554,10 @@ pub async fn enroll_submit(
         Err(e @ AccountError::Invalid { .. }) => {
             let en =
                 crate::auth::second_factor::start_totp(&state.auth, &inst, &s, None, &by).await?;
+            let c = chrome(&state, &inst, Some(&s)).await?;
             let resp = render(&EnrollPage {
-                c: chrome(&state, &inst, Some(&s)).await?,
-                error: Some(format!("{e} A new key was made: scan the new code.")),
+                error: Some(format!("{e} {}", c.t("enroll-new-key"))),
+                c,
                 svg: en.qr_svg,
                 key: en.secret_base32.expose().clone(),
             })?;

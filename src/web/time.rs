@@ -29,6 +29,15 @@ impl Shown {
     pub fn at(&self, stamp: &str) -> String {
         time_html(stamp, self.tz, self.locale)
     }
+
+    /// A stored time as plain text in the zone and locale (for sentences, where markup cannot go);
+    /// text that is not a time is returned as it is.
+    pub fn text(&self, stamp: &str) -> String {
+        match DateTime::parse_from_rfc3339(stamp) {
+            Ok(at) => local_text(at.with_timezone(&Utc), self.tz, self.locale),
+            Err(_) => stamp.to_string(),
+        }
+    }
 }
 
 /// `at` in `tz`, written for people: "6 Dec 2026, 05:34".
@@ -38,6 +47,15 @@ pub fn local_text(at: DateTime<Utc>, tz: Tz, locale: Locale) -> String {
         Locale::En => local.format("%-d %b %Y, %H:%M").to_string(),
         // Polish writes day.month.year, without month names that would need declension.
         Locale::Pl => local.format("%-d.%m.%Y, %H:%M").to_string(),
+    }
+}
+
+/// A week's first day as a chart label: "6 Dec" (English) or "6.12" (Polish, which would need
+/// month names in the genitive).
+pub fn day_month(day: chrono::NaiveDate, locale: Locale) -> String {
+    match locale {
+        Locale::En => day.format("%-d %b").to_string(),
+        Locale::Pl => day.format("%-d.%m").to_string(),
     }
 }
 

@@ -130,6 +130,17 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and opens a headless
     /// Chromium session with a fresh profile and a `width`×`height` viewport.
     pub async fn start(width: u32, height: u32) -> Result<Browser, String> {
+        Self::start_with(width, height, &[]).await
+    }
+
+    /// [`Browser::start`] with a dark colour scheme preferred (`prefers-color-scheme: dark`), as
+    /// a person whose system is set to dark sees the pages.
+    pub async fn start_dark(width: u32, height: u32) -> Result<Browser, String> {
+        // Blink's PreferredColorScheme: 0 is dark.
+        Self::start_with(width, height, &["--blink-settings=preferredColorScheme=0"]).await
+    }
+
+    async fn start_with(width: u32, height: u32, extra: &[&str]) -> Result<Browser, String> {
         let driver_bin = find_binary(&["chromedriver"], &["/usr/bin/chromedriver"])
             .ok_or_else(|| missing("chromedriver"))?;
         // Debian's /usr/bin/chromium is a shell wrapper that exports Google
@@ -174,8 +185,9 @@ impl Browser {
                     return Err(format!("{why}{}", log_tail(&log_path)));
                 }
             }
-            let caps = chrome_capabilities(&chrome_bin, browser.profile.path(), width, height)
-                .map_err(|e| format!("browser: capabilities: {e}"))?;
+            let caps =
+                chrome_capabilities(&chrome_bin, browser.profile.path(), width, height, extra)
+                    .map_err(|e| format!("browser: capabilities: {e}"))?;
             // An HTTP(S)_PROXY in the developer's environment must not carry
             // commands meant for our chromedriver on loopback.
             let http = reqwest::Client::builder()
@@ -306,6 +318,25 @@ impl Browser {
     pub async fn click(&self, css: &str) -> Result<(), String> {
         let el = self.find(css).await?;
         el.click().await.map_err(|e| format!("click({css}): {e}"))
+    }
+
+    /// Types `keys` into whatever has the focus, as a person at the keyboard would: nothing is
+    /// clicked or focused for them. WebDriver key codes ("\u{E004}" Tab, "\u{E007}" Enter) count.
+    pub async fn press(&self, keys: &str) -> Result<(), String> {
+        let chain = self.wd()?.action_chain().send_keys(keys);
+        bounded("press", CALL_TIMEOUT, chain.perform()).await
+    }
+
+    /// Shift+Tab, `times` times: focus moves backwards.
+    pub async fn press_shift_tab(&self, times: usize) -> Result<(), String> {
+        let mut chain = self.wd()?.action_chain();
+        for _ in 0..times {
+            chain = chain
+                .key_down(Key::Shift)
+                .send_keys(Key::Tab)
+                .key_up(Key::Shift);
+        }
+        bounded("press_shift_tab", CALL_TIMEOUT, chain.perform()).await
     }
 
     /// Clicks a submit button and waits (at most 30 s) for the resulting page.
@@ -492,10 +523,11 @@ fn chrome_capabilities(
     profile: &Path,
     width: u32,
     height: u32,
+    extra: &[&str],
 ) -> WebDriverResult<thirtyfour::ChromeCapabilities> {
     let mut caps = DesiredCapabilities::chrome();
     caps.set_binary(&chrome.display().to_string())?;
-    for arg in CHROME_ARGS {
+    for arg in CHROME_ARGS.iter().chain(extra) {
         caps.add_arg(arg)?;
     }
     caps.add_arg(&format!(

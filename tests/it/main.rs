@@ -11,6 +11,7 @@
 
 mod app;
 mod browser;
+mod browser_a11y;
 mod browser_flows;
 mod browser_hub;
 mod browser_phone;
@@ -19,6 +20,7 @@ mod identity_support;
 mod smtp_sink;
 mod support;
 
+mod admin_readable;
 mod api_schema;
 mod architecture;
 mod audit_chain;
@@ -42,6 +44,7 @@ mod hub_readable;
 mod hub_records;
 mod hub_search;
 mod hub_validation;
+mod i18n;
 mod identity_admin;
 mod identity_passwords;
 mod identity_second_factor;

@@ -25,9 +25,13 @@ struct BackupsPage {
 }
 
 /// Problems an admin must see: a failing destination, or no success for 26 hours.
-pub fn backup_warnings(state: &AppState) -> Vec<String> {
+pub fn backup_warnings(state: &AppState, tr: &crate::i18n::Tr) -> Vec<String> {
     let st = crate::backup::status::load(&state.config.data_dir);
     let limit = crate::clock::stamp(state.clock.now() - chrono::Duration::hours(26));
+    let when = crate::web::time::Shown {
+        tz: state.config.time_zone,
+        locale: tr.locale,
+    };
     let mut out = Vec::new();
     for dest in &state.config.backup.destinations {
         let ds = st
@@ -35,23 +39,24 @@ pub fn backup_warnings(state: &AppState) -> Vec<String> {
             .get(&dest.display().to_string())
             .cloned()
             .unwrap_or_default();
+        let place = || ("place", crate::i18n::Arg::from(dest.display().to_string()));
         match &ds.last_success {
-            None => out.push(format!("No backup has reached {} yet.", dest.display())),
-            Some(t) if *t < limit => out.push(format!(
-                "No backup reached {} in the last 26 hours (last: {t}).",
-                dest.display()
+            None => out.push(tr.with("banner-backup-never", &[place()])),
+            Some(t) if *t < limit => out.push(tr.with(
+                "banner-backup-old",
+                &[place(), ("last", when.text(t).into())],
             )),
             _ => {}
         }
         if let (Some(e), Some(at)) = (&ds.last_error, &ds.last_error_at)
             && ds.last_success.as_ref().is_none_or(|s| s < at)
         {
-            out.push(format!("The last backup to {} failed: {e}", dest.display()));
+            out.push(tr.with("banner-backup-failed", &[place(), ("error", e.into())]));
         }
         if let Some(e) = &ds.last_verify_error {
-            out.push(format!(
-                "The newest archive in {} failed its test restore: {e}",
-                dest.display()
+            out.push(tr.with(
+                "banner-backup-verify-failed",
+                &[place(), ("error", e.into())],
             ));
         }
     }
@@ -65,6 +70,13 @@ async fn backups_page(
     messages: Vec<String>,
 ) -> Result<Response, WebError> {
     let st = crate::backup::status::load(&state.config.data_dir);
+    let c = chrome(state, inst, Some(s)).await?;
+    let mb = |b: u64| {
+        format!(
+            "{} MB",
+            crate::hub::money::format_quantity((b / 100_000) as i64 * 100, c.tr.locale)
+        )
+    };
     let dests = state
         .config
         .backup
@@ -80,33 +92,40 @@ async fn backups_page(
             DestView {
                 index,
                 path: d.display().to_string(),
-                last_success: ds.last_success.unwrap_or_else(|| "never".into()),
-                size: ds
-                    .last_size
-                    .map(|b| format!("{:.1} MB", b as f64 / 1e6))
-                    .unwrap_or_else(|| "—".into()),
+                last_success: ds
+                    .last_success
+                    .map(|t| c.when.text(&t))
+                    .unwrap_or_else(|| c.t("tokens-never")),
+                size: ds.last_size.map(mb).unwrap_or_else(|| "—".into()),
                 verified: match (ds.last_verified, ds.last_verify_seconds) {
-                    (Some(t), Some(sec)) => format!("{t}, took {sec:.1} s"),
-                    _ => "never".into(),
+                    (Some(t), Some(sec)) => c.t2(
+                        "backups-verified-took",
+                        "at",
+                        c.when.text(&t),
+                        "seconds",
+                        format!("{sec:.1}"),
+                    ),
+                    _ => c.t("tokens-never"),
                 },
                 error: ds.last_error,
                 archives: crate::backup::engine::list(d)
                     .into_iter()
                     .rev()
-                    .map(|(n, _, size)| (n, format!("{:.1} MB", size as f64 / 1e6)))
+                    .map(|(n, _, size)| (n, mb(size)))
                     .collect(),
             }
         })
         .collect();
     let (h, m) = state.config.backup.schedule;
     render(&BackupsPage {
-        c: chrome(state, inst, Some(s)).await?,
         messages,
-        warnings: backup_warnings(state),
+        warnings: backup_warnings(state, &c.tr),
         schedule: format!("{h:02}:{m:02}"),
         exported: crate::backup::keyfile::exported_at(&state.config.data_dir)
-            .unwrap_or_else(|| "not yet — run `holdfast backup export-key` on the server".into()),
+            .map(|t| c.when.text(&t))
+            .unwrap_or_else(|| c.t("backups-not-exported")),
         dests,
+        c,
     })
 }
 

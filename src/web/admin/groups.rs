@@ -8,6 +8,12 @@ impl GroupView {
     fn has(&self, permission: &str) -> bool {
         self.0.permissions.iter().any(|p| p == permission)
     }
+
+    /// `admin` grants every module permission without storing them: the page shows them ticked
+    /// (and fixed), not unticked as if the group lacked them.
+    fn implied(&self) -> bool {
+        self.has("admin")
+    }
 }
 
 impl std::ops::Deref for GroupView {
@@ -46,6 +52,7 @@ pub async fn groups(ctx: Ctx) -> Result<Response, WebError> {
 pub async fn create_group(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
     let name = value(&f, "name").trim().to_string();
+    let tr = ctx.words().await?;
     let created = access_groups::create(
         &ctx.inst,
         ctx.by.clone(),
@@ -53,7 +60,7 @@ pub async fn create_group(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
         value(&f, "description"),
     )
     .await
-    .map(|()| format!("Group {name} created."));
+    .map(|()| tr.t1("groups-created", "group", &name));
     groups_page(&ctx, outcome(created)?).await
 }
 
@@ -63,6 +70,7 @@ pub async fn group_action(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let b = ctx.by.clone();
+    let tr = ctx.words().await?;
     let result = match action.as_str() {
         "permissions" => {
             let mut perms = Vec::new();
@@ -74,11 +82,11 @@ pub async fn group_action(
             }
             access_groups::set_permissions(&ctx.inst, b, name.clone(), perms)
                 .await
-                .map(|()| format!("Permissions of {name} saved."))
+                .map(|()| tr.t1("groups-saved", "group", &name))
         }
         "delete" => access_groups::delete(&ctx.inst, b, name.clone())
             .await
-            .map(|()| format!("Group {name} deleted.")),
+            .map(|()| tr.t1("groups-deleted", "group", &name)),
         _ => return Err(WebError::NotFound),
     };
     groups_page(&ctx, outcome(result)?).await

@@ -2,6 +2,7 @@
 //! and JSON exports.
 
 use super::*;
+use crate::i18n::Tr;
 
 /// Filters shared by the log page, its exports and `GET /api/v1/audit`.
 #[derive(Debug, Default, Deserialize, Serialize, Clone)]
@@ -77,6 +78,92 @@ impl LogQuery {
     }
 }
 
+/// The catalogue key of an event's short phrase, for people reading the log page; the codes
+/// themselves stay in the exports and the API, where SIEM rules match them. The catalogue test
+/// walks `Event::ALL`, so a new event cannot be added without a phrase in each language.
+pub fn event_key(e: Event) -> String {
+    format!("event-{}", e.as_str())
+}
+
+/// `some_key` as "Some key".
+fn label_of(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
+/// One value of the details as text: strings as they are, lists joined, nested objects as
+/// `key: value` pairs, nothing as a dash.
+fn value_text(v: &serde_json::Value, tr: &Tr) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "—".to_string(),
+        Value::Bool(b) => crate::web::labels::yes_no(tr, *b),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.is_empty() => "—".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => tr.t("log-none"),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| value_text(i, tr))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{}: {}", label_of(k), value_text(v, tr)))
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// The stored details (a JSON object) as label/value pairs; text that is not an object stays one
+/// pair labelled "Details", so nothing in the log is hidden from the page.
+pub fn detail_pairs(details: &str, tr: &Tr) -> Vec<(String, String)> {
+    match serde_json::from_str::<serde_json::Value>(details) {
+        Ok(serde_json::Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| (label_of(k), value_text(v, tr)))
+            .collect(),
+        _ if details.trim().is_empty() => Vec::new(),
+        Ok(other) => vec![(tr.t("log-details"), value_text(&other, tr))],
+        Err(_) => vec![(tr.t("log-details"), details.to_string())],
+    }
+}
+
+/// One row of the page, as people read it.
+struct LogRowView {
+    at: String,
+    event: String,
+    code: String,
+    success: bool,
+    actor: String,
+    support: bool,
+    target: String,
+    source: String,
+    details: Vec<(String, String)>,
+}
+
+impl LogRowView {
+    fn new(r: audit::log::AuditRow, tr: &Tr) -> Self {
+        LogRowView {
+            event: Event::parse(&r.event)
+                .map(|e| tr.t(&event_key(e)))
+                .unwrap_or_else(|| r.event.clone()),
+            success: r.outcome == "success",
+            support: r.actor_kind == "support",
+            details: detail_pairs(&r.details, tr),
+            at: r.at,
+            code: r.event,
+            actor: r.actor,
+            target: r.target,
+            source: r.source,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin_log.html")]
 struct LogPage {
@@ -84,8 +171,8 @@ struct LogPage {
     chain: String,
     q: LogQuery,
     query: String,
-    types: Vec<String>,
-    rows: Vec<audit::log::AuditRow>,
+    types: Vec<(&'static str, String)>,
+    rows: Vec<LogRowView>,
     older: Option<i64>,
 }
 
@@ -97,25 +184,28 @@ pub async fn log(
 ) -> Result<Response, WebError> {
     let filter = q.filter(PAGE_ROWS)?;
     let (rows, report) = audit::log::page_checked(&inst, filter).await?;
+    let c = chrome(&state, &inst, Some(&s)).await?;
     let chain = match report {
-        ChainReport::Intact { rows } => {
-            format!("Hash chain verified: {rows} entries, none altered or removed.")
-        }
-        ChainReport::Broken { id, reason } => {
-            format!("WARNING: the hash chain is broken at entry {id}: {reason}.")
-        }
+        ChainReport::Intact { rows } => c.count("log-chain-intact", rows as usize),
+        ChainReport::Broken { id, reason } => c.t2("log-chain-broken", "id", id, "reason", reason),
     };
     let older = (rows.len() == PAGE_ROWS)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
     render(&LogPage {
-        c: chrome(&state, &inst, Some(&s)).await?,
         chain,
         query: q.query_string(),
         q,
-        types: Event::ALL.iter().map(|e| e.as_str().to_string()).collect(),
-        rows,
+        types: Event::ALL
+            .iter()
+            .map(|e| (e.as_str(), c.t(&event_key(*e))))
+            .collect(),
+        rows: rows
+            .into_iter()
+            .map(|r| LogRowView::new(r, &c.tr))
+            .collect(),
         older,
+        c,
     })
 }
 
@@ -188,4 +278,45 @@ pub async fn export_json(
         axum::Json(rows),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn en() -> Tr {
+        Tr::new(
+            std::sync::Arc::new(crate::i18n::Catalogue::embedded()),
+            crate::i18n::Locale::En,
+        )
+    }
+
+    #[test]
+    fn details_read_as_label_value_pairs() {
+        assert_eq!(
+            detail_pairs(
+                r#"{"reason":"wrong password","attempts":3,"fields":["name","email"],"kept":false}"#,
+                &en()
+            ),
+            vec![
+                ("Reason".to_string(), "wrong password".to_string()),
+                ("Attempts".to_string(), "3".to_string()),
+                ("Fields".to_string(), "name, email".to_string()),
+                ("Kept".to_string(), "no".to_string()),
+            ]
+        );
+        assert_eq!(
+            detail_pairs(r#"{"from":{"min_length":12},"to":null}"#, &en()),
+            vec![
+                ("From".to_string(), "Min length: 12".to_string()),
+                ("To".to_string(), "—".to_string()),
+            ]
+        );
+        assert!(detail_pairs("{}", &en()).is_empty());
+        assert!(detail_pairs("", &en()).is_empty());
+        assert_eq!(
+            detail_pairs("not json", &en()),
+            vec![("Details".to_string(), "not json".to_string())]
+        );
+    }
 }

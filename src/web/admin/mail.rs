@@ -13,10 +13,11 @@ struct MailPage {
 
 async fn mail_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
     let mails = crate::mail::recent(&ctx.inst, 50).await?;
+    let c = frame(ctx).await?;
     render(&MailPage {
-        c: frame(ctx).await?,
+        state: mail_state(&ctx.state, &c.tr),
+        c,
         notes,
-        state: mail_state(&ctx.state),
         mails,
     })
 }
@@ -27,14 +28,15 @@ pub async fn mail(ctx: Ctx) -> Result<Response, WebError> {
 
 pub async fn mail_test(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
     let to = value(&form_pairs(&raw), "to").trim().to_string();
+    let tr = ctx.words().await?;
     if ctx.state.config.mail.is_none() {
-        return mail_page(&ctx, Notes::refused(vec![mail_state(&ctx.state)])).await;
+        return mail_page(&ctx, Notes::refused(vec![mail_state(&ctx.state, &tr)])).await;
     }
     if let Err(e) = accounts::validate_email(&to) {
         return mail_page(&ctx, Notes::refused(vec![e.to_string()])).await;
     }
     crate::mail::send_test(&ctx.inst, ctx.by.clone(), to.clone()).await?;
     ctx.state.auth.wake_mail();
-    let queued = format!("Test message to {to} queued; its state appears below.");
+    let queued = tr.t1("mail-test-queued", "to", to);
     mail_page(&ctx, Notes::done(queued)).await
 }

@@ -67,7 +67,7 @@ async fn frame(ctx: &Ctx) -> Result<Chrome, WebError> {
 #[template(path = "admin_index.html")]
 struct IndexPage {
     c: Chrome,
-    warnings: Vec<&'static str>,
+    warnings: Vec<String>,
     user_count: usize,
     mail_state: String,
 }
@@ -75,17 +75,34 @@ struct IndexPage {
 pub async fn index(Ctx { state, inst, s, .. }: Ctx) -> Result<Response, WebError> {
     let policy = accounts::policy(&inst).await?;
     let count = crate::auth::directory::count(&inst).await?;
+    let c = chrome(&state, &inst, Some(&s)).await?;
     render(&IndexPage {
-        c: chrome(&state, &inst, Some(&s)).await?,
-        warnings: policy.asvs_warnings(),
+        warnings: policy_warnings(&policy, &c.tr),
         user_count: count,
-        mail_state: mail_state(&state),
+        mail_state: mail_state(&state, &c.tr),
+        c,
     })
 }
 
-fn mail_state(state: &AppState) -> String {
+/// The policy's departures from ASVS level 2, in the reader's language.
+fn policy_warnings(policy: &crate::auth::policy::Policy, tr: &crate::i18n::Tr) -> Vec<String> {
+    policy
+        .departures()
+        .into_iter()
+        .map(|d| tr.t(d.key()))
+        .collect()
+}
+
+fn mail_state(state: &AppState, tr: &crate::i18n::Tr) -> String {
     match &state.config.mail {
-        Some(m) => format!("sending through {}:{} ({})", m.smtp_host, m.smtp_port, m.tls),
-        None => "off: no [mail] section in the configuration, so e-mailed codes and notifications are unavailable".into(),
+        Some(m) => tr.with(
+            "mail-state-on",
+            &[
+                ("host", m.smtp_host.clone().into()),
+                ("port", m.smtp_port.to_string().into()),
+                ("tls", m.tls.to_string().into()),
+            ],
+        ),
+        None => tr.t("mail-state-off"),
     }
 }

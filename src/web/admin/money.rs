@@ -38,7 +38,9 @@ async fn money_page(
     form: Option<&[(String, String)]>,
 ) -> Result<Response, WebError> {
     let m = money_settings::get(&ctx.inst).await?;
-    let l = m.locale;
+    let c = frame(ctx).await?;
+    // Amounts on the page are written the way its reader reads them.
+    let l = c.tr.locale;
     let (currency, hourly_rate, payment_terms_days, locale, rates) = match form {
         None => {
             let mut rates: Vec<RateRow> = m
@@ -62,7 +64,7 @@ async fn money_page(
                 m.currency.clone(),
                 fmt_money::format_plain(m.hourly_rate, l),
                 m.payment_terms_days.to_string(),
-                l.code().to_string(),
+                m.locale.code().to_string(),
                 rates,
             )
         }
@@ -89,7 +91,7 @@ async fn money_page(
         }
     };
     let page = MoneyPage {
-        c: frame(ctx).await?,
+        c,
         notes,
         currencies: crate::schema::CURRENCIES
             .iter()
@@ -115,13 +117,18 @@ pub async fn money(ctx: Ctx) -> Result<Response, WebError> {
 
 /// The settings a form asks for, read in the locale the page was shown in; every problem, each
 /// worded with its field's label.
-fn read_form(f: &[(String, String)], shown_in: Locale) -> Result<MoneySettings, Vec<String>> {
+fn read_form(f: &[(String, String)], tr: &crate::i18n::Tr) -> Result<MoneySettings, Vec<String>> {
+    let shown_in = tr.locale;
+    let named = |field: &str, problem: String| format!("{}: {problem}", label(tr, field));
     let mut errors = Vec::new();
     let hourly_rate =
         match fmt_money::parse(&value(f, "hourly_rate"), shown_in, crate::schema::MONEY_MAX) {
             Ok(v) => v,
             Err(e) => {
-                errors.push(format!("Default hourly rate: {e}"));
+                errors.push(named(
+                    "hourly_rate",
+                    crate::web::labels::money_problem(tr, &e),
+                ));
                 0
             }
         };
@@ -129,9 +136,13 @@ fn read_form(f: &[(String, String)], shown_in: Locale) -> Result<MoneySettings, 
     let payment_terms_days = match terms_text.trim().parse::<i64>() {
         Ok(d) => d,
         Err(_) => {
-            errors.push(format!(
-                "Payment terms: write a whole number of days from 0 to {}",
-                money_settings::PAYMENT_TERMS_MAX
+            errors.push(named(
+                "payment_terms_days",
+                tr.t1(
+                    "money-terms-invalid",
+                    "max",
+                    money_settings::PAYMENT_TERMS_MAX,
+                ),
             ));
             0
         }
@@ -139,7 +150,7 @@ fn read_form(f: &[(String, String)], shown_in: Locale) -> Result<MoneySettings, 
     let locale = match Locale::parse(&value(f, "locale")) {
         Some(l) => l,
         None => {
-            errors.push("Language of amounts: choose one of the offered languages".into());
+            errors.push(named("locale", tr.t("money-locale-invalid")));
             shown_in
         }
     };
@@ -152,12 +163,15 @@ fn read_form(f: &[(String, String)], shown_in: Locale) -> Result<MoneySettings, 
         let is_default = default == i.to_string();
         if name.trim().is_empty() && rate.trim().is_empty() {
             if is_default {
-                errors.push("Tax rates: the default rate needs a name and a rate".into());
+                errors.push(named("tax_rates", tr.t("money-default-rate-empty")));
             }
             continue;
         }
         if name.trim().is_empty() {
-            errors.push(format!("Tax rates: row {} needs a name", i + 1));
+            errors.push(named(
+                "tax_rates",
+                tr.t1("money-rate-needs-name", "row", i + 1),
+            ));
             continue;
         }
         match fmt_money::parse(rate, shown_in, money_settings::TAX_RATE_MAX_BP) {
@@ -166,11 +180,13 @@ fn read_form(f: &[(String, String)], shown_in: Locale) -> Result<MoneySettings, 
                 rate_bp: bp,
                 is_default,
             }),
-            Err(e) => errors.push(format!(
-                "Tax rate {}: {} (a percentage from 0 to 100, like {})",
-                name.trim(),
-                e,
-                fmt_money::format_percent(850, shown_in)
+            Err(e) => errors.push(tr.with(
+                "money-rate-invalid",
+                &[
+                    ("name", name.trim().into()),
+                    ("problem", crate::web::labels::money_problem(tr, &e).into()),
+                    ("example", fmt_money::format_percent(850, shown_in).into()),
+                ],
             )),
         }
     }
@@ -187,33 +203,33 @@ fn read_form(f: &[(String, String)], shown_in: Locale) -> Result<MoneySettings, 
     }
 }
 
-fn label(field: &str) -> &'static str {
-    match field {
-        "currency" => "Currency of new invoices",
-        "hourly_rate" => "Default hourly rate",
-        "payment_terms_days" => "Payment terms",
-        "tax_rates" => "Tax rates",
-        "tax_default" => "Default tax rate",
-        _ => "Settings",
-    }
+fn label(tr: &crate::i18n::Tr, field: &str) -> String {
+    tr.t(match field {
+        "currency" => "money-currency",
+        "hourly_rate" => "money-hourly-rate",
+        "payment_terms_days" => "money-terms",
+        "locale" => "money-locale",
+        "tax_rates" => "money-tax-rates",
+        "tax_default" => "money-default-rate",
+        _ => "money-settings",
+    })
 }
 
 /// `POST /admin/money`: saves every changed setting in one audited change; anything refused
 /// changes nothing and the form comes back with what was typed.
 pub async fn save_money(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebError> {
     let f = form_pairs(&raw);
-    let shown_in = money_settings::locale(&ctx.inst).await?;
-    let settings = match read_form(&f, shown_in) {
+    let tr = ctx.words().await?;
+    let settings = match read_form(&f, &tr) {
         Ok(s) => s,
         Err(errors) => return money_page(&ctx, Notes::refused(errors), Some(&f)).await,
     };
     match money_settings::save(&ctx.inst, settings, ctx.by.clone()).await {
-        Ok(0) => money_page(&ctx, Notes::done("Nothing changed."), None).await,
-        Ok(n) => money_page(&ctx, Notes::done(format!("Saved {n} setting(s).")), None).await,
+        Ok(n) => money_page(&ctx, Notes::done(tr.count("saved-settings", n)), None).await,
         Err(HubError::Invalid(errs)) => {
             let errors = errs
                 .into_iter()
-                .map(|e| format!("{}: {}", label(&e.field), e.message))
+                .map(|e| format!("{}: {}", label(&tr, &e.field), e.message))
                 .collect();
             money_page(&ctx, Notes::refused(errors), Some(&f)).await
         }

@@ -4,8 +4,8 @@ use super::*;
 
 struct PolicyField {
     key: &'static str,
-    label: &'static str,
-    help: &'static str,
+    label: String,
+    help: String,
     value: String,
 }
 
@@ -14,75 +14,29 @@ struct PolicyField {
 struct PolicyPage {
     c: Chrome,
     notes: Notes,
-    warnings: Vec<&'static str>,
+    warnings: Vec<String>,
     fields: Vec<PolicyField>,
     factor_options: Vec<String>,
     signin_notice: String,
 }
 
-fn describe(key: &str) -> (&'static str, &'static str) {
-    match key {
-        "password_min_length" => (
-            "Minimum password length",
-            "8–128 characters; passwords up to 256 characters are always accepted.",
-        ),
-        "password_require_classes" => (
-            "Required character classes",
-            "0–4 of lower case, upper case, digit, symbol.",
-        ),
-        "password_history" => (
-            "Password history",
-            "0–24: how many previous passwords cannot be reused.",
-        ),
-        "password_max_age_days" => (
-            "Password expiry (days)",
-            "0 = never; otherwise the password must be changed at sign-in after this many days.",
-        ),
-        "lockout_threshold" => (
-            "Lockout threshold",
-            "1–100 consecutive failures lock the account until an admin unlocks it.",
-        ),
-        "second_factor" => (
-            "Second factor",
-            "off, optional, required (e-mailed code or app), required_totp (app only).",
-        ),
-        "session_idle_minutes" => ("Idle timeout (minutes)", "5–1440."),
-        "session_absolute_hours" => ("Absolute session limit (hours)", "1–168."),
-        "temporary_password_hours" => (
-            "Temporary passwords expire after (hours)",
-            "1–720: a password set by an administrator or the console must be changed within this time, or it stops working.",
-        ),
-        "token_max_days" => (
-            "Longest API token lifetime (days)",
-            "1–3650: no token can be made to live longer.",
-        ),
-        "inactive_disable_days" => (
-            "Disable unused accounts after (days)",
-            "0 = never; otherwise an account with no sign-in for this many days is disabled (support accounts excepted).",
-        ),
-        _ => ("", ""),
-    }
-}
-
 async fn policy_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
     let p = accounts::policy(&ctx.inst).await?;
+    let c = frame(ctx).await?;
     let fields = p
         .to_pairs()
         .into_iter()
-        .map(|(key, value)| {
-            let (label, help) = describe(key);
-            PolicyField {
-                key,
-                label,
-                help,
-                value,
-            }
+        .map(|(key, value)| PolicyField {
+            key,
+            label: c.t(&format!("policy-{key}")),
+            help: c.t(&format!("policy-{key}-help")),
+            value,
         })
         .collect();
     let page = PolicyPage {
-        c: frame(ctx).await?,
+        warnings: policy_warnings(&p, &c.tr),
+        c,
         notes,
-        warnings: p.asvs_warnings(),
         fields,
         factor_options: SecondFactorMode::ALL
             .iter()
@@ -124,11 +78,7 @@ pub async fn save_policy(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
         current = accounts::set_policy(&ctx.inst, b, key.clone(), new.clone()).await?;
     }
     let _ = current;
-    let msg = if changes.is_empty() {
-        "Nothing changed.".to_string()
-    } else {
-        format!("Saved {} setting(s).", changes.len())
-    };
+    let msg = ctx.words().await?.count("saved-settings", changes.len());
     policy_page(&ctx, Notes::done(msg)).await
 }
 
@@ -137,6 +87,10 @@ pub async fn save_notice(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
     let f = form_pairs(&raw);
     let saved = crate::auth::notice::set(&ctx.inst, ctx.by.clone(), value(&f, "notice"))
         .await
-        .map(|()| "Notice saved.".to_string());
+        .map(|()| String::new());
+    let saved = match saved {
+        Ok(_) => Ok(ctx.words().await?.t("policy-notice-saved")),
+        Err(e) => Err(e),
+    };
     policy_page(&ctx, outcome(saved)?).await
 }

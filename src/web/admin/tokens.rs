@@ -35,8 +35,8 @@ pub async fn create_token(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
         match days.trim().parse::<u32>() {
             Ok(d) => Some(d),
             _ => {
-                let why = "expires_days: a whole number of days, or empty for the longest the policy allows";
-                return tokens_page(&ctx, Notes::refused(vec![why.into()])).await;
+                let why = ctx.words().await?.t("token-days-invalid");
+                return tokens_page(&ctx, Notes::refused(vec![why])).await;
             }
         }
     };
@@ -52,21 +52,25 @@ pub async fn create_token(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
         networks,
         owner_user_id: Some(ctx.s.user_id),
     };
+    let tr = ctx.words().await?;
     let created = crate::auth::tokens::create(&ctx.inst, ctx.by.clone(), request)
         .await
         .map(|t| {
-            format!(
-                "Token #{} created. Copy it now, it is not shown again: {}",
-                t.id,
-                t.token.expose()
+            tr.with(
+                "token-created",
+                &[
+                    ("id", t.id.to_string().into()),
+                    ("token", t.token.expose().into()),
+                ],
             )
         });
     tokens_page(&ctx, outcome(created)?).await
 }
 
 pub async fn revoke_token(ctx: Ctx, Path(id): Path<i64>) -> Result<Response, WebError> {
+    let tr = ctx.words().await?;
     let revoked = crate::auth::tokens::revoke(&ctx.inst, ctx.by.clone(), id)
         .await
-        .map(|()| format!("Token #{id} revoked."));
+        .map(|()| tr.t1("token-revoked", "id", id));
     tokens_page(&ctx, outcome(revoked)?).await
 }

@@ -8,6 +8,7 @@ struct UserView {
     email: String,
     groups: Vec<String>,
     factor: String,
+    factor_label: String,
     states: Vec<(String, &'static str)>,
     locked: bool,
     disabled: bool,
@@ -25,24 +26,25 @@ struct UsersPage {
 
 async fn users_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
     let (rows, group_names) = crate::auth::directory::with_groups(&ctx.inst).await?;
+    let c = frame(ctx).await?;
     let views = rows
         .into_iter()
         .map(|(u, g)| {
             let mut states = Vec::new();
             if u.locked_at.is_some() {
-                states.push(("locked".to_string(), "bad"));
+                states.push((c.t("user-locked"), "bad"));
             }
             if u.disabled_at.is_some() {
-                states.push(("disabled".to_string(), "bad"));
+                states.push((c.t("user-disabled"), "bad"));
             }
             if let Some(e) = &u.support_expires_at {
-                states.push((format!("support until {e}"), "warn"));
+                states.push((c.t1("user-support-until", "until", c.when.text(e)), "warn"));
             }
             if u.must_change_password {
-                states.push(("must change password".to_string(), "warn"));
+                states.push((c.t("user-must-change"), "warn"));
             }
             if states.is_empty() {
-                states.push(("active".to_string(), "ok"));
+                states.push((c.t("user-active"), "ok"));
             }
             UserView {
                 locked: u.locked_at.is_some(),
@@ -51,13 +53,14 @@ async fn users_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
                 name: u.username,
                 email: u.email,
                 groups: g,
+                factor_label: crate::web::labels::second_factor(&c.tr, &u.second_factor),
                 factor: u.second_factor,
                 states,
             }
         })
         .collect();
     let page = UsersPage {
-        c: frame(ctx).await?,
+        c,
         notes,
         users: views,
         group_names,
@@ -80,14 +83,15 @@ pub async fn create_user(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
     };
     let name = acc.username.clone();
     let b = ctx.by.clone();
+    let tr = ctx.words().await?;
     let created = accounts::create_user(&ctx.state.auth, &ctx.inst, b, acc)
         .await
         .map(|created| match created.temporary_password {
-            Some(p) => format!(
-                "User {name} created. Temporary password (shown only now; they must change it at first sign-in): {}",
-                p.expose()
+            Some(p) => tr.with(
+                "user-created-password",
+                &[("name", name.into()), ("password", p.expose().into())],
             ),
-            None => format!("User {name} created."),
+            None => tr.t1("user-created", "name", name),
         });
     users_page(&ctx, outcome(created)?).await
 }
@@ -98,52 +102,53 @@ pub async fn user_action(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let (svc, inst, b) = (&ctx.state.auth, &ctx.inst, ctx.by.clone());
+    let tr = ctx.words().await?;
+    let named = |key: &str| tr.t1(key, "name", &name);
     let result: Result<String, AccountError> = match action.as_str() {
         "unlock" => accounts::unlock(svc, inst, b, name.clone())
             .await
-            .map(|()| format!("{name} unlocked.")),
-        "reset-password" => {
-            accounts::reset_password(svc, inst, b, name.clone())
-                .await
-                .map(|p| {
-                    format!(
-                        "New temporary password for {name} (shown only now): {}",
-                        p.expose()
-                    )
-                })
-        }
-        "disable" => accounts::set_enabled(inst, b, name.clone(), false)
+            .map(|()| named("user-unlocked")),
+        "reset-password" => accounts::reset_password(svc, inst, b, name.clone())
             .await
-            .map(|()| format!("{name} disabled and signed out.")),
-        "enable" => accounts::set_enabled(inst, b, name.clone(), true)
-            .await
-            .map(|()| format!("{name} enabled.")),
-        "revoke" => accounts::revoke_sessions(inst, b, name.clone())
-            .await
-            .map(|n| format!("{n} session(s) of {name} ended.")),
-        "revoke-support" => accounts::revoke_support(inst, b, name.clone())
-            .await
-            .map(|()| format!("Support access of {name} closed.")),
-        "reset-factor" => crate::auth::enrolment::reset_factor(svc, inst, b, name.clone())
-            .await
-            .map(|()| {
-                format!(
-                    "Second factor of {name} removed and their sessions ended; they set one up again at their next sign-in."
+            .map(|p| {
+                tr.with(
+                    "user-new-password",
+                    &[("name", (&name).into()), ("password", p.expose().into())],
                 )
             }),
+        "disable" => accounts::set_enabled(inst, b, name.clone(), false)
+            .await
+            .map(|()| named("user-disabled-done")),
+        "enable" => accounts::set_enabled(inst, b, name.clone(), true)
+            .await
+            .map(|()| named("user-enabled")),
+        "revoke" => accounts::revoke_sessions(inst, b, name.clone())
+            .await
+            .map(|n| {
+                tr.with(
+                    "user-sessions-ended",
+                    &[("name", (&name).into()), ("count", n.into())],
+                )
+            }),
+        "revoke-support" => accounts::revoke_support(inst, b, name.clone())
+            .await
+            .map(|()| named("user-support-closed")),
+        "reset-factor" => crate::auth::enrolment::reset_factor(svc, inst, b, name.clone())
+            .await
+            .map(|()| named("user-factor-reset")),
         "enrolment-code" => crate::auth::enrolment::issue_code(svc, inst, b, name.clone())
             .await
             .map(|code| {
-                format!(
-                    "Enrolment code for {name} (shown only now; give it to them in person): {}",
-                    code.expose()
+                tr.with(
+                    "user-enrolment-code",
+                    &[("name", (&name).into()), ("code", code.expose().into())],
                 )
             }),
         "groups" => {
             let f = form_pairs(&raw);
             access_groups::set_membership(inst, b, name.clone(), values(&f, "group"))
                 .await
-                .map(|()| format!("Groups of {name} saved."))
+                .map(|()| named("user-groups-saved"))
         }
         _ => return Err(WebError::NotFound),
     };

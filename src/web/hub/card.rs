@@ -3,7 +3,7 @@
 use super::*;
 
 struct FieldView {
-    label: &'static str,
+    label: String,
     text: String,
     link: Option<String>,
 }
@@ -29,6 +29,8 @@ struct Change {
 struct DetailPage {
     c: Chrome,
     def: &'static ModuleDef,
+    module_label: String,
+    singular: String,
     id: i64,
     title: String,
     fields: Vec<FieldView>,
@@ -57,37 +59,25 @@ pub async fn detail_page(
     let (state, inst, s) = (&ctx.state, &*ctx.inst, &*ctx.s);
     let row = records::get(inst, def, id).await?;
     let titles = ref_titles(inst, s, def, std::slice::from_ref(&row)).await?;
-    let locale = crate::hub::settings::locale(inst).await?;
+    let c = chrome(state, inst, Some(s)).await?;
+    let tr = c.tr.clone();
     let mut fields: Vec<FieldView> = def
         .fields
         .iter()
         .map(|f| {
-            let c = display(def, f.name, &row, &titles, locale);
+            let c = display(def, f.name, &row, &titles, &tr);
             FieldView {
-                label: f.label,
+                label: labels::field_name(&tr, def, f.name),
                 text: c.text,
                 link: c.link,
             }
         })
         .collect();
-    for c in def.computed {
-        let cell = display(def, c, &row, &titles, locale);
-        let label = match *c {
-            "number" => "Number",
-            "status" => "Status",
-            "subtotal" => "Subtotal",
-            "tax_total" => "Tax",
-            "total" => "Total",
-            "issued_at" => "Issued at",
-            "paid_at" => "Paid at",
-            "void_reason" => "Reason for voiding",
-            "invoice_id" => "Billed on invoice",
-            "current_version" => "Current version",
-            _ => "Other",
-        };
+    for name in def.computed {
+        let cell = display(def, name, &row, &titles, &tr);
         if cell.text != "—" {
             fields.push(FieldView {
-                label,
+                label: labels::field_name(&tr, def, name),
                 text: cell.text,
                 link: cell.link,
             });
@@ -112,7 +102,7 @@ pub async fn detail_page(
                  field,
                  items,
              }| Related {
-                label: child.label.to_string(),
+                label: labels::module(&tr, child),
                 items: items
                     .into_iter()
                     .map(|(cid, t)| (format!("/m/{}/{cid}", child.slug), t))
@@ -140,16 +130,14 @@ pub async fn detail_page(
             } else {
                 ch.restorable = true;
                 ch.diffs.push((
-                    def.field(&h.field)
-                        .map(|f| f.label.to_string())
-                        .unwrap_or(h.field.clone()),
+                    labels::field_name(&tr, def, &h.field),
                     h.old_value.unwrap_or_else(|| "—".into()),
                     h.new_value.unwrap_or_else(|| "—".into()),
                 ));
             }
         }
     }
-    let extras = crate::web::hub::card_extras(state, inst, s, def, &row).await?;
+    let extras = crate::web::hub::card_extras(state, inst, s, def, &row, &tr, c.when).await?;
     let locked = match def.module {
         crate::access::Module::Invoices => row.get("status") != Some(&Value::Text("draft".into())),
         crate::access::Module::Time => !matches!(row.get("invoice_id"), None | Some(Value::Null)),
@@ -157,10 +145,12 @@ pub async fn detail_page(
     };
     let title = match row.get(def.title) {
         Some(Value::Text(t)) => t.clone(),
-        _ => format!("{} #{id}", human(def.singular)),
+        _ => format!("{} #{id}", labels::singular(&tr, def)),
     };
     let page = DetailPage {
-        c: chrome(state, inst, Some(s)).await?,
+        module_label: labels::module(&tr, def),
+        singular: labels::singular(&tr, def),
+        c,
         def,
         id,
         title,
@@ -208,9 +198,10 @@ pub async fn detail(
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, WebError> {
-    let notes = Done::from_query(query.as_deref())
-        .map(|d| Notes::done(d.message()))
-        .unwrap_or_default();
+    let notes = match Done::from_query(query.as_deref()) {
+        Some(d) => Notes::done(ctx.words().await?.t(&d.message_key())),
+        None => Notes::default(),
+    };
     detail_page(&ctx, def, id, notes).await
 }
 

@@ -20,6 +20,7 @@ use askama::Template;
 use axum::extract::{Path, RawForm};
 use axum::response::{IntoResponse, Redirect, Response};
 
+use crate::i18n::Tr;
 use crate::web::html::esc;
 
 pub async fn card_extras(
@@ -28,9 +29,11 @@ pub async fn card_extras(
     s: &SessionInfo,
     def: &'static ModuleDef,
     row: &Row,
+    tr: &Tr,
+    when: crate::web::time::Shown,
 ) -> Result<CardExtras, WebError> {
     match def.module {
-        Module::Invoices => invoice_extras(inst, s, row).await,
+        Module::Invoices => invoice_extras(inst, s, row, tr).await,
         Module::Projects
             if crate::web::INVOICE_FROM_PROJECT
                 .iter()
@@ -39,12 +42,12 @@ pub async fn card_extras(
             Ok(CardExtras {
                 actions: vec![(
                     format!("/m/projects/{}/invoice", row.id),
-                    "Invoice unbilled time".into(),
+                    tr.t("card-invoice-time"),
                 )],
                 html: String::new(),
             })
         }
-        Module::Documents => crate::web::documents::card(inst, s, row).await,
+        Module::Documents => crate::web::documents::card(inst, s, row, tr, when).await,
         _ => Ok(CardExtras {
             actions: vec![],
             html: String::new(),
@@ -56,10 +59,11 @@ async fn invoice_extras(
     inst: &Instance,
     s: &SessionInfo,
     row: &Row,
+    tr: &Tr,
 ) -> Result<CardExtras, WebError> {
     let lines = invoices::lines(inst, row.id).await?;
     let settings = money_settings::get(inst).await?;
-    let locale = settings.locale;
+    let locale = tr.locale;
     let status = match row.get("status") {
         Some(Value::Text(t)) => t.clone(),
         _ => String::new(),
@@ -77,8 +81,16 @@ async fn invoice_extras(
         .allows(Permission::Module(Module::Invoices, Action::Edit));
     let editable = status == "draft" && may_edit;
     let csrf = esc(&s.csrf);
-    let mut h = String::from(
-        "<h2>Lines</h2><div class=\"table-wrap\"><table class=\"data\"><thead><tr><th>Description</th><th>Qty</th><th class=\"money\">Unit price</th><th>Tax</th><th class=\"money\">Net</th><th></th></tr></thead><tbody>",
+    let mut h = format!(
+        "<h2>{}</h2><div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"{}\"><table class=\"data\"><thead><tr><th>{}</th><th>{}</th><th class=\"money\">{}</th><th>{}</th><th class=\"money\">{}</th><th><span class=\"visually-hidden\">{}</span></th></tr></thead><tbody>",
+        esc(&tr.t("card-lines")),
+        esc(&tr.t("card-lines")),
+        esc(&tr.t("card-description")),
+        esc(&tr.t("card-qty")),
+        esc(&tr.t("card-unit-price")),
+        esc(&tr.t("card-tax")),
+        esc(&tr.t("card-net")),
+        esc(&tr.t("account-action")),
     );
     for l in &lines {
         h.push_str(&format!(
@@ -91,58 +103,70 @@ async fn invoice_extras(
         ));
         if editable {
             h.push_str(&format!(
-                "<form method=\"post\" action=\"/m/invoices/{}/lines/{}/delete\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"link\" type=\"submit\">Remove</button></form>",
-                row.id, l.id
+                "<form method=\"post\" action=\"/m/invoices/{}/lines/{}/delete\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button class=\"link\" type=\"submit\">{}</button></form>",
+                row.id,
+                l.id,
+                esc(&tr.t("card-remove"))
             ));
         }
         h.push_str("</td></tr>");
     }
     h.push_str(&format!(
-        "</tbody></table></div><dl class=\"fields\"><dt>Status</dt><dd><span class=\"tag\">{}</span></dd><dt>Subtotal</dt><dd>{}</dd><dt>Tax</dt><dd>{}</dd><dt>Total</dt><dd><strong>{}</strong></dd></dl>",
-        esc(&status),
+        "</tbody></table></div><dl class=\"fields\"><dt>{}</dt><dd><span class=\"tag\">{}</span></dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd><strong>{}</strong></dd></dl>",
+        esc(&tr.t("field-invoices-status")),
+        esc(&crate::web::labels::choice(tr, &status)),
+        esc(&tr.t("field-invoices-subtotal")),
         esc(&amount("subtotal")),
+        esc(&tr.t("field-invoices-tax_total")),
         esc(&amount("tax_total")),
+        esc(&tr.t("field-invoices-total")),
         esc(&amount("total"))
     ));
     if editable {
         h.push_str(&format!(
             "<form method=\"post\" action=\"/m/invoices/{}/lines\" class=\"form-grid\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <label class=\"wide\">Description <input name=\"description\" required maxlength=\"500\"></label>\
-             <label>Quantity <input name=\"quantity\" inputmode=\"decimal\" value=\"1\" required></label>\
-             <label>Unit price ({}) <input name=\"unit_price\" type=\"text\" inputmode=\"decimal\" autocomplete=\"off\" placeholder=\"{}\" required></label>\
-             <label>Tax rate <select name=\"tax_rate\">{}</select></label>\
-             <div class=\"wide\"><button class=\"button secondary\" type=\"submit\">Add line</button></div></form>",
+             <label class=\"wide\">{} <input name=\"description\" required maxlength=\"500\"></label>\
+             <label>{} <input name=\"quantity\" inputmode=\"decimal\" value=\"1\" required></label>\
+             <label>{} ({}) <input name=\"unit_price\" type=\"text\" inputmode=\"decimal\" autocomplete=\"off\" placeholder=\"{}\" required></label>\
+             <label>{} <select name=\"tax_rate\">{}</select></label>\
+             <div class=\"wide\"><button class=\"button secondary\" type=\"submit\">{}</button></div></form>",
             row.id,
+            esc(&tr.t("card-description")),
+            esc(&tr.t("card-quantity")),
+            esc(&tr.t("card-unit-price")),
             esc(&currency),
             esc(&fmt_money::format_plain(9550, locale)),
-            tax_options(&settings)
+            esc(&tr.t("card-tax-rate")),
+            tax_options(&settings, locale),
+            esc(&tr.t("card-add-line"))
         ));
     }
     if status == "issued" && may_edit {
         // Voiding cannot be undone: it has its own page that asks for the reason.
         h.push_str(&format!(
-            "<p><a class=\"button danger\" href=\"/m/invoices/{}/void\">Void invoice…</a></p>",
-            row.id
+            "<p><a class=\"button danger\" href=\"/m/invoices/{}/void\">{}…</a></p>",
+            row.id,
+            esc(&tr.t("void-button"))
         ));
     }
-    h.push_str(&crate::web::invoice_pages::card_links(s, row.id));
+    h.push_str(&crate::web::invoice_pages::card_links(s, row.id, tr));
     let mut actions = Vec::new();
     if may_edit {
         match status.as_str() {
             "draft" => {
                 actions.push((
                     format!("/m/invoices/{}/do/issue", row.id),
-                    "Issue invoice".to_string(),
+                    tr.t("card-issue"),
                 ));
                 actions.push((
                     format!("/m/invoices/{}/do/cancel", row.id),
-                    "Discard draft".to_string(),
+                    tr.t("card-discard"),
                 ));
             }
             "issued" => {
                 actions.push((
                     format!("/m/invoices/{}/do/paid", row.id),
-                    "Mark paid".to_string(),
+                    tr.t("card-mark-paid"),
                 ));
             }
             _ => {}
@@ -153,7 +177,7 @@ async fn invoice_extras(
 
 /// The `<option>`s of the configured tax rates, the default one selected. The value is the rate
 /// in percent as the API takes it ("23.00").
-fn tax_options(settings: &MoneySettings) -> String {
+fn tax_options(settings: &MoneySettings, locale: Locale) -> String {
     let any_default = settings.tax_rates.iter().any(|r| r.is_default);
     settings
         .tax_rates
@@ -167,7 +191,7 @@ fn tax_options(settings: &MoneySettings) -> String {
                 r.rate_bp % 100,
                 if selected { " selected" } else { "" },
                 esc(&r.name),
-                esc(&fmt_money::format_percent(r.rate_bp, settings.locale))
+                esc(&fmt_money::format_percent(r.rate_bp, locale))
             )
         })
         .collect()
@@ -184,13 +208,18 @@ pub async fn add_line(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let f = crate::web::form::pairs(&raw);
-    let locale: Locale = money_settings::locale(&ctx.inst).await?;
+    let tr = ctx.words().await?;
     let price = fmt_money::parse(
         &crate::web::form::value(&f, "unit_price"),
-        locale,
+        tr.locale,
         crate::schema::MONEY_MAX,
     )
-    .map_err(|e| HubError::field("unit price", e.to_string()));
+    .map_err(|e| {
+        HubError::field(
+            &tr.t("card-unit-price"),
+            crate::web::labels::money_problem(&tr, &e),
+        )
+    });
     let r = match price {
         Ok(unit_price) => {
             let line = LineInput {
@@ -275,7 +304,8 @@ async fn void_page(
         )
         .await;
     }
-    let locale = money_settings::locale(&ctx.inst).await?;
+    let c = chrome(&ctx.state, &ctx.inst, Some(&ctx.s)).await?;
+    let locale = c.tr.locale;
     let number = match row.get("number") {
         Some(Value::Text(n)) => n.clone(),
         _ => String::new(),
@@ -291,7 +321,7 @@ async fn void_page(
     let refused = !errors.is_empty();
     render_refused(
         &VoidPage {
-            c: chrome(&ctx.state, &ctx.inst, Some(&ctx.s)).await?,
+            c,
             id,
             number,
             total,

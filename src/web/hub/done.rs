@@ -46,18 +46,14 @@ impl Done {
         }
     }
 
-    pub fn message(self) -> &'static str {
-        match self {
-            Done::Issued => "Invoice issued. Its number is on the card.",
-            Done::Paid => "Marked paid.",
-            Done::Discarded => "Draft discarded.",
-            Done::Voided => "Invoice voided. Its number stays taken.",
-            Done::LineAdded => "Line added.",
-            Done::LineRemoved => "Line removed.",
-            Done::Commented => "Comment added.",
-            Done::Restored => "The earlier values are back.",
-            Done::Uploaded => "A new version was uploaded.",
-        }
+    /// The catalogue key of the sentence the card shows: `done-issued`, ….
+    pub fn message_key(self) -> String {
+        format!("done-{}", self.key())
+    }
+
+    /// Every outcome's catalogue key, for the catalogue test.
+    pub fn every_key() -> Vec<String> {
+        ALL_DONE.iter().map(|d| d.message_key()).collect()
     }
 
     /// The outcome a card's query names, if it names a known one; anything else is ignored.

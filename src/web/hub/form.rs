@@ -4,7 +4,7 @@ use super::*;
 
 struct FormField {
     name: &'static str,
-    label: &'static str,
+    label: String,
     required: bool,
     widget: &'static str,
     value: String,
@@ -45,7 +45,9 @@ async fn form_page(
     errors: Vec<records::FieldError>,
 ) -> Result<Response, WebError> {
     let money = crate::hub::settings::get(inst).await?;
-    let locale = money.locale;
+    let c = chrome(state, inst, Some(s)).await?;
+    let tr = c.tr.clone();
+    let locale = tr.locale;
     let mut fields = Vec::new();
     for f in def.fields {
         let value = match input.get(f.name) {
@@ -75,10 +77,10 @@ async fn form_page(
             Kind::Money => "money",
             Kind::Text { .. } => "text",
         };
-        let options = options_for(inst, s, f.kind, &value).await?;
+        let options = options_for(inst, s, f.kind, &value, &tr).await?;
         fields.push(FormField {
             name: f.name,
-            label: f.label,
+            label: labels::field_name(&tr, def, f.name),
             required: f.required,
             widget,
             value,
@@ -104,13 +106,13 @@ async fn form_page(
     let failed = !errors.is_empty();
     let (heading, action, cancel, version) = match existing {
         Some(r) => (
-            format!("Edit {}", def.singular),
+            tr.t1("form-edit", "what", labels::singular(&tr, def)),
             format!("/m/{}/{}", def.slug, r.id),
             format!("/m/{}/{}", def.slug, r.id),
             Some(r.version),
         ),
         None => (
-            format!("New {}", def.singular),
+            tr.t1("form-new", "what", labels::singular(&tr, def)),
             format!("/m/{}", def.slug),
             format!("/m/{}", def.slug),
             None,
@@ -118,17 +120,17 @@ async fn form_page(
     };
     render_refused(
         &FormPage {
-            c: chrome(state, inst, Some(s)).await?,
             heading,
             action,
             cancel,
             version,
             fields,
             errors: if failed && general.is_empty() {
-                vec!["Please correct the marked fields.".into()]
+                vec![tr.t("form-correct")]
             } else {
                 general
             },
+            c,
         },
         failed,
     )
@@ -154,7 +156,7 @@ pub async fn new_form(
 fn money_input(
     def: &ModuleDef,
     input: &Map<String, Json>,
-    locale: Locale,
+    tr: &Tr,
 ) -> Result<Map<String, Json>, Vec<records::FieldError>> {
     let mut out = input.clone();
     let mut errors = Vec::new();
@@ -165,13 +167,13 @@ fn money_input(
         if text.trim().is_empty() {
             continue;
         }
-        match crate::hub::money::parse(text, locale, schema::MONEY_MAX) {
+        match crate::hub::money::parse(text, tr.locale, schema::MONEY_MAX) {
             Ok(minor) => {
                 out.insert(f.name.into(), Json::String(minor.to_string()));
             }
             Err(e) => errors.push(records::FieldError {
                 field: f.name.into(),
-                message: e.to_string(),
+                message: labels::money_problem(tr, &e),
             }),
         }
     }
@@ -204,8 +206,11 @@ pub async fn create(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let (input, _) = form_input(def, &raw);
-    let locale = crate::hub::settings::locale(&inst).await?;
-    let values = match money_input(def, &input, locale) {
+    let tr = crate::web::pages::words(
+        &state,
+        crate::web::pages::reader_locale(&inst, Some(&s)).await?,
+    );
+    let values = match money_input(def, &input, &tr) {
         Ok(v) => v,
         Err(errs) => return form_page(&state, &inst, &s, def, None, &input, errs).await,
     };
@@ -236,8 +241,11 @@ pub async fn update(
     RawForm(raw): RawForm,
 ) -> Result<Response, WebError> {
     let (input, version) = form_input(def, &raw);
-    let locale = crate::hub::settings::locale(&inst).await?;
-    let values = match money_input(def, &input, locale) {
+    let tr = crate::web::pages::words(
+        &state,
+        crate::web::pages::reader_locale(&inst, Some(&s)).await?,
+    );
+    let values = match money_input(def, &input, &tr) {
         Ok(v) => v,
         Err(errs) => {
             let row = records::get(&inst, def, id).await?;

@@ -7,6 +7,7 @@ use super::*;
 struct ImportPage {
     c: Chrome,
     def: &'static ModuleDef,
+    module_label: String,
     columns: String,
     messages: Vec<String>,
     problems: Vec<Problem>,
@@ -19,20 +20,25 @@ async fn import_page(
     inst: &Instance,
     s: &SessionInfo,
     def: &'static ModuleDef,
-    messages: Vec<String>,
+    imported: Option<usize>,
     problems: Vec<Problem>,
     preview: Option<(usize, String)>,
 ) -> Result<Response, WebError> {
     let failed = !problems.is_empty();
+    let c = chrome(state, inst, Some(s)).await?;
     render_refused(
         &ImportPage {
-            c: chrome(state, inst, Some(s)).await?,
+            module_label: labels::module(&c.tr, def),
+            messages: imported
+                .map(|n| c.count("import-done", n))
+                .into_iter()
+                .collect(),
+            c,
             def,
             columns: std::iter::once("id")
                 .chain(def.fields.iter().map(|f| f.name))
                 .collect::<Vec<_>>()
                 .join(","),
-            messages,
             problems,
             preview_rows: preview.as_ref().map(|p| p.0),
             csv: preview.map(|p| p.1).unwrap_or_default(),
@@ -45,7 +51,7 @@ pub async fn import_form(
     Ctx { state, inst, s, .. }: Ctx,
     Extension(ModuleRef(def)): Extension<ModuleRef>,
 ) -> Result<Response, WebError> {
-    import_page(&state, &inst, &s, def, vec![], vec![], None).await
+    import_page(&state, &inst, &s, def, None, vec![], None).await
 }
 
 /// First post: the uploaded file is checked (dry run) and previewed; the confirmation posts the same
@@ -79,21 +85,10 @@ pub async fn import_submit(
     let csv = csv.ok_or_else(|| WebError::invalid("file", "choose a CSV file"))?;
     match csvio::import(&inst, def, csv.clone().into_bytes(), !confirm, by).await {
         Ok(r) if r.dry_run => {
-            import_page(&state, &inst, &s, def, vec![], vec![], Some((r.rows, csv))).await
+            import_page(&state, &inst, &s, def, None, vec![], Some((r.rows, csv))).await
         }
-        Ok(r) => {
-            import_page(
-                &state,
-                &inst,
-                &s,
-                def,
-                vec![format!("Imported {} row(s).", r.created)],
-                vec![],
-                None,
-            )
-            .await
-        }
-        Err(ImportError::Problems(p)) => import_page(&state, &inst, &s, def, vec![], p, None).await,
+        Ok(r) => import_page(&state, &inst, &s, def, Some(r.created), vec![], None).await,
+        Err(ImportError::Problems(p)) => import_page(&state, &inst, &s, def, None, p, None).await,
         Err(ImportError::Hub(e)) => Err(e.into()),
     }
 }

@@ -9,7 +9,7 @@ struct ListRow {
 
 struct FilterView {
     name: String,
-    label: &'static str,
+    label: String,
     options: Vec<(String, String)>,
     selected: String,
 }
@@ -19,7 +19,10 @@ struct FilterView {
 struct ListPage {
     c: Chrome,
     def: &'static ModuleDef,
-    headers: Vec<&'static str>,
+    headers: Vec<String>,
+    /// The module's name and one of its records, in the reader's language.
+    title: String,
+    singular: String,
     rows: Vec<ListRow>,
     errors: Vec<String>,
     q: String,
@@ -42,6 +45,7 @@ pub(super) async fn options_for(
     s: &SessionInfo,
     kind: Kind,
     current: &str,
+    tr: &Tr,
 ) -> Result<Vec<(String, String)>, WebError> {
     match kind {
         Kind::Ref(m) if !sees(s, m) => Ok(vec![]),
@@ -69,10 +73,13 @@ pub(super) async fn options_for(
             .into_iter()
             .map(|u| (u.clone(), u))
             .collect()),
-        Kind::Choice(opts) => Ok(opts.iter().map(|o| (o.to_string(), human(o))).collect()),
+        Kind::Choice(opts) => Ok(opts
+            .iter()
+            .map(|o| (o.to_string(), labels::choice(tr, o)))
+            .collect()),
         Kind::Bool => Ok(vec![
-            ("true".into(), "yes".into()),
-            ("false".into(), "no".into()),
+            ("true".into(), labels::yes_no(tr, true)),
+            ("false".into(), labels::yes_no(tr, false)),
         ]),
         _ => Ok(vec![]),
     }
@@ -84,6 +91,8 @@ pub async fn list(
     RawQuery(q): RawQuery,
 ) -> Result<Response, WebError> {
     let pairs = query_pairs(q.as_deref());
+    let c = chrome(&state, &inst, Some(&s)).await?;
+    let tr = c.tr.clone();
     let mut errors = Vec::new();
     let params = match ListParams::from_pairs(def, &pairs, 50) {
         Ok(p) => p,
@@ -112,16 +121,21 @@ pub async fn list(
         Err(e) => return Err(e.into()),
     };
     let titles = ref_titles(&inst, &s, def, &page.rows).await?;
-    let fmt = crate::hub::settings::locale(&inst).await?;
     let cols: Vec<&'static schema::Field> = def.fields.iter().filter(|f| f.list).collect();
     let invoices = def.module == crate::access::Module::Invoices;
-    let mut headers: Vec<&'static str> = cols.iter().map(|f| f.label).collect();
+    let mut headers: Vec<String> = cols
+        .iter()
+        .map(|f| labels::field_name(&tr, def, f.name))
+        .collect();
     // Invoices are named by their number (first column, drafts have none yet) and end with their
     // status and total; every header is pushed together with its cell below, so the two stay in
     // step.
     if invoices {
-        headers.insert(0, "Invoice");
-        headers.extend(["Status", "Total"]);
+        headers.insert(0, tr.t("invoice-column"));
+        headers.extend([
+            labels::field_name(&tr, def, "status"),
+            labels::field_name(&tr, def, "total"),
+        ]);
     }
     let rows = page
         .rows
@@ -129,12 +143,12 @@ pub async fn list(
         .map(|r| {
             let mut cells: Vec<Cell> = cols
                 .iter()
-                .map(|f| display(def, f.name, r, &titles, fmt))
+                .map(|f| display(def, f.name, r, &titles, &tr))
                 .collect();
             if invoices {
-                let num = display(def, "number", r, &titles, fmt).text;
+                let num = display(def, "number", r, &titles, &tr).text;
                 let name = if num == "—" {
-                    format!("Draft #{}", r.id)
+                    tr.t1("invoice-draft-id", "id", r.id)
                 } else {
                     num
                 };
@@ -145,14 +159,14 @@ pub async fn list(
                         link: None,
                     },
                 );
-                cells.push(display(def, "status", r, &titles, fmt));
+                cells.push(display(def, "status", r, &titles, &tr));
                 cells.push(Cell {
-                    text: amount_in(r, "total", fmt),
+                    text: amount_in(r, "total", tr.locale),
                     link: None,
                 });
             }
             if cells.first().is_some_and(|c| c.text == "—") {
-                cells[0].text = format!("{} #{}", human(def.singular), r.id);
+                cells[0].text = format!("{} #{}", labels::singular(&tr, def), r.id);
             }
             ListRow { id: r.id, cells }
         })
@@ -171,8 +185,8 @@ pub async fn list(
             .unwrap_or_default();
         filters.push(FilterView {
             name: f.name.into(),
-            label: f.label,
-            options: options_for(&inst, &s, f.kind, &selected).await?,
+            label: labels::field_name(&tr, def, f.name),
+            options: options_for(&inst, &s, f.kind, &selected, &tr).await?,
             selected,
         });
     }
@@ -182,7 +196,8 @@ pub async fn list(
         .cloned()
         .collect();
     let page_view = ListPage {
-        c: chrome(&state, &inst, Some(&s)).await?,
+        title: labels::module(&tr, def),
+        singular: labels::singular(&tr, def),
         def,
         headers,
         rows,
@@ -193,10 +208,7 @@ pub async fn list(
             .sortable
             .iter()
             .flat_map(|c| {
-                let label = def
-                    .field(c)
-                    .map(|f| f.label.to_string())
-                    .unwrap_or_else(|| human(c));
+                let label = labels::field_name(&tr, def, c);
                 [
                     (c.to_string(), format!("{label} ↑")),
                     (format!("-{c}"), format!("{label} ↓")),
@@ -209,6 +221,7 @@ pub async fn list(
         can_create: can(&s, def, Action::Create),
         can_export: can(&s, def, Action::Export),
         can_import: can(&s, def, Action::Import),
+        c,
     };
     render(&page_view)
 }

@@ -32,9 +32,11 @@ use crate::hub::csvio::{self, ImportError, Problem};
 use crate::hub::money::Locale;
 use crate::hub::records::{self, HubError, ListParams};
 use crate::hub::views::{self, Row};
+use crate::i18n::Tr;
 use crate::instances::Instance;
 use crate::schema::{self, Kind, ModuleDef};
 use crate::web::Ctx;
+use crate::web::labels;
 use askama::Template;
 use axum::extract::{Extension, Multipart, Path, RawForm, RawQuery};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -67,15 +69,6 @@ fn amount_in(row: &Row, key: &str, locale: Locale) -> String {
         _ => "",
     };
     crate::hub::money::format_in(minor, currency, locale)
-}
-
-pub(super) fn human(s: &str) -> String {
-    let t = s.replace('_', " ");
-    let mut c = t.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => t,
-    }
 }
 
 /// Titles of referenced records, and the modules whose records the caller may not see (shown as
@@ -121,7 +114,8 @@ struct Cell {
 }
 
 /// Column `name` of a row as a page shows it; amounts in `locale`, with the row's currency.
-fn display(def: &ModuleDef, name: &str, row: &Row, titles: &Titles, locale: Locale) -> Cell {
+fn display(def: &ModuleDef, name: &str, row: &Row, titles: &Titles, tr: &Tr) -> Cell {
+    let locale = tr.locale;
     let v = row.get(name);
     let kind = def
         .field(name)
@@ -149,7 +143,7 @@ fn display(def: &ModuleDef, name: &str, row: &Row, titles: &Titles, locale: Loca
             }
         }
         (Some(Kind::Bool), Some(Value::Integer(i))) => Cell {
-            text: if *i != 0 { "yes" } else { "no" }.into(),
+            text: labels::yes_no(tr, *i != 0),
             link: None,
         },
         (Some(Kind::Money), Some(Value::Integer(_))) => Cell {
@@ -163,7 +157,7 @@ fn display(def: &ModuleDef, name: &str, row: &Row, titles: &Titles, locale: Loca
             }
         }
         (Some(Kind::Choice(_)), Some(Value::Text(t))) => Cell {
-            text: human(t),
+            text: labels::choice(tr, t),
             link: None,
         },
         (_, Some(Value::Integer(i))) => Cell {

@@ -7,17 +7,17 @@ use super::*;
 struct SearchPage {
     c: Chrome,
     q: String,
-    results: Vec<(&'static str, String, String)>,
+    results: Vec<(String, String, String)>,
     /// (module label, that module's list searched for the same words).
-    module_links: Vec<(&'static str, String)>,
+    module_links: Vec<(String, String)>,
 }
 
-/// Best matches across the modules the user may see: (module label, link, title).
+/// Best matches across the modules the user may see: (module, link, title).
 pub async fn search_results(
     inst: &Instance,
     s: &SessionInfo,
     q: &str,
-) -> Result<Vec<(&'static str, String, String)>, WebError> {
+) -> Result<Vec<(&'static ModuleDef, String, String)>, WebError> {
     if !views::searchable(q) {
         return Ok(vec![]);
     }
@@ -33,7 +33,7 @@ pub async fn search_results(
         .into_iter()
         .filter_map(|(slug, id, title)| {
             let def = schema::by_slug(slug)?;
-            Some((def.label, format!("/m/{slug}/{id}"), title))
+            Some((def, format!("/m/{slug}/{id}"), title))
         })
         .collect())
 }
@@ -52,16 +52,26 @@ pub async fn search(
     RawQuery(q): RawQuery,
 ) -> Result<Response, WebError> {
     let q = search_term(q.as_deref());
-    let results = search_results(&inst, &s, &q).await?;
+    let c = chrome(&state, &inst, Some(&s)).await?;
+    let results = search_results(&inst, &s, &q)
+        .await?
+        .into_iter()
+        .map(|(def, link, title)| (crate::web::labels::module(&c.tr, def), link, title))
+        .collect();
     // The cross-module list shows each module's best few; every match is one click away, paged.
     let encoded = serde_urlencoded::to_string([("q", q.as_str())]).unwrap_or_default();
     let module_links = schema::ALL
         .iter()
         .filter(|def| can(&s, def, Action::View))
-        .map(|def| (def.label, format!("/m/{}?{encoded}", def.slug)))
+        .map(|def| {
+            (
+                crate::web::labels::module(&c.tr, def),
+                format!("/m/{}?{encoded}", def.slug),
+            )
+        })
         .collect();
     render(&SearchPage {
-        c: chrome(&state, &inst, Some(&s)).await?,
+        c,
         q,
         results,
         module_links,
@@ -75,6 +85,6 @@ pub async fn search_api(
     let q = search_term(q.as_deref());
     let results = search_results(&inst, &s, &q).await?;
     Ok(axum::Json(serde_json::json!({
-        "items": results.into_iter().map(|(m, link, title)| serde_json::json!({ "module": m, "title": title, "link": link })).collect::<Vec<_>>()
+        "items": results.into_iter().map(|(m, link, title)| serde_json::json!({ "module": m.label, "title": title, "link": link })).collect::<Vec<_>>()
     })))
 }

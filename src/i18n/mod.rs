@@ -1,0 +1,256 @@
+//! The message catalogue: every word a page or a mail shows a person, in English and Polish
+//! (Project Fluent files under `assets/locales/`, compiled into the binary), with each language's
+//! plural rules; and `Locale`, the language a person reads and types numbers, dates and money in.
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use std::sync::Arc;
+
+/// The languages holdfast speaks. The instance has a default (`hub::settings`); each person may
+/// pick their own (`users.language`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, PartialOrd, Ord)]
+pub enum Locale {
+    #[default]
+    En,
+    Pl,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::En, Locale::Pl];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Pl => "pl",
+        }
+    }
+
+    /// The language's name in itself (what a chooser shows, whatever the page's language).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Locale::En => "English",
+            Locale::Pl => "polski",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Locale> {
+        Locale::ALL.into_iter().find(|l| l.code() == code)
+    }
+}
+
+/// The catalogue files, one per area of the product; each language has the same set.
+pub const FILES: &[&str] = &["chrome", "signin", "account", "hub", "admin"];
+
+/// The catalogue sources as compiled in: (locale, file name, text).
+pub fn sources() -> Vec<(Locale, &'static str, &'static str)> {
+    macro_rules! both {
+        ($($file:literal),*) => {
+            vec![
+                $(
+                    (Locale::En, $file, include_str!(concat!("../../assets/locales/en/", $file, ".ftl"))),
+                    (Locale::Pl, $file, include_str!(concat!("../../assets/locales/pl/", $file, ".ftl"))),
+                )*
+            ]
+        };
+    }
+    both!("chrome", "signin", "account", "hub", "admin")
+}
+
+/// Every language's messages, parsed once at start-up and shared by every request.
+pub struct Catalogue {
+    bundles: Vec<(Locale, FluentBundle<FluentResource>)>,
+    /// Problems found while loading (a syntax error, a message defined twice); the unit tests
+    /// require none, and the server logs them at start-up.
+    pub problems: Vec<String>,
+}
+
+impl std::fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue")
+            .field("languages", &self.bundles.len())
+            .finish()
+    }
+}
+
+impl Catalogue {
+    /// The catalogue compiled into the binary. A broken file still loads what parses (a page with
+    /// one message missing beats a server that does not start); `problems` says what broke.
+    pub fn embedded() -> Self {
+        let mut problems = Vec::new();
+        let mut bundles = Vec::new();
+        for locale in Locale::ALL {
+            let id: unic_langid::LanguageIdentifier = match locale.code().parse() {
+                Ok(id) => id,
+                Err(e) => {
+                    problems.push(format!("{}: {e}", locale.code()));
+                    continue;
+                }
+            };
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            // Pages are left-to-right in both languages; isolation marks around every argument
+            // would only get in the way of copy and paste.
+            bundle.set_use_isolating(false);
+            for (l, file, text) in sources() {
+                if l != locale {
+                    continue;
+                }
+                let resource = match FluentResource::try_new(text.to_string()) {
+                    Ok(r) => r,
+                    Err((r, errors)) => {
+                        for e in errors {
+                            problems.push(format!("{}/{file}.ftl: {e:?}", l.code()));
+                        }
+                        r
+                    }
+                };
+                if let Err(errors) = bundle.add_resource(resource) {
+                    for e in errors {
+                        problems.push(format!("{}/{file}.ftl: {e}", l.code()));
+                    }
+                }
+            }
+            bundles.push((locale, bundle));
+        }
+        Self { bundles, problems }
+    }
+
+    fn bundle(&self, locale: Locale) -> Option<&FluentBundle<FluentResource>> {
+        self.bundles
+            .iter()
+            .find(|(l, _)| *l == locale)
+            .map(|(_, b)| b)
+    }
+
+    pub fn has(&self, locale: Locale, key: &str) -> bool {
+        self.bundle(locale).is_some_and(|b| b.has_message(key))
+    }
+
+    /// The message `key` in `locale` with `args`. A key the catalogue lacks shows as itself (the
+    /// unit tests fail on any key the code uses that is missing in either language).
+    pub fn format(&self, locale: Locale, key: &str, args: &[(&str, Arg)]) -> String {
+        let Some(bundle) = self.bundle(locale) else {
+            return key.to_string();
+        };
+        let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+            tracing::warn!(
+                key,
+                locale = locale.code(),
+                "message missing from the catalogue"
+            );
+            return key.to_string();
+        };
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            let v: FluentValue = match value {
+                Arg::Text(s) => FluentValue::from(s.as_str()),
+                Arg::Number(n) => FluentValue::from(*n),
+            };
+            fluent_args.set(*name, v);
+        }
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
+        if !errors.is_empty() {
+            tracing::warn!(
+                key,
+                locale = locale.code(),
+                ?errors,
+                "message formatted with errors"
+            );
+        }
+        text.into_owned()
+    }
+}
+
+/// A value put into a message: text, or a number (which also picks the plural form).
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Number(i64),
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Text(s.to_string())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(s: &String) -> Self {
+        Arg::Text(s.clone())
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(n: i64) -> Self {
+        Arg::Number(n)
+    }
+}
+
+impl From<usize> for Arg {
+    fn from(n: usize) -> Self {
+        Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+}
+
+/// One reader's language over the shared catalogue: what pages and mails translate with.
+#[derive(Debug, Clone)]
+pub struct Tr {
+    catalogue: Arc<Catalogue>,
+    pub locale: Locale,
+}
+
+impl Tr {
+    pub fn new(catalogue: Arc<Catalogue>, locale: Locale) -> Self {
+        Self { catalogue, locale }
+    }
+
+    /// The message `key`.
+    pub fn t(&self, key: &str) -> String {
+        self.catalogue.format(self.locale, key, &[])
+    }
+
+    /// The message `key` with one text argument (for a count, use [`Tr::count`]).
+    pub fn t1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
+        self.catalogue
+            .format(self.locale, key, &[(name, Arg::Text(value.to_string()))])
+    }
+
+    /// The message `key` with several arguments.
+    pub fn with(&self, key: &str, args: &[(&str, Arg)]) -> String {
+        self.catalogue.format(self.locale, key, args)
+    }
+
+    /// The message `key` with `$count` = `n`, which picks the plural form.
+    pub fn count(&self, key: &str, n: usize) -> String {
+        self.catalogue
+            .format(self.locale, key, &[("count", n.into())])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locales_read_back_from_their_codes() {
+        for l in Locale::ALL {
+            assert_eq!(Locale::parse(l.code()), Some(l));
+        }
+        assert_eq!(Locale::parse("de"), None);
+    }
+
+    #[test]
+    fn arguments_fill_their_places_without_isolation_marks() {
+        let tr = Tr::new(Arc::new(Catalogue::embedded()), Locale::En);
+        assert_eq!(tr.t1("form-new", "what", "client"), "New client");
+        let pl = Tr::new(Arc::new(Catalogue::embedded()), Locale::Pl);
+        assert_eq!(pl.count("saved-settings", 2), "Zapisano 2 ustawienia.");
+        assert_eq!(pl.count("saved-settings", 5), "Zapisano 5 ustawień.");
+    }
+}
