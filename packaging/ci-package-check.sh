@@ -139,6 +139,9 @@ expect_file -rw-r--r-- usr/share/doc/holdfast/copyright
 expect_file -rw-r--r-- usr/share/doc/holdfast/changelog.gz
 expect_file -rw-r--r-- usr/share/doc/holdfast/README.md
 expect_file -rw-r--r-- usr/share/doc/holdfast/docs/install.md
+expect_file -rw-r--r-- usr/share/holdfast/prometheus/holdfast-rules.yml
+expect_file -rw-r--r-- usr/share/holdfast/fail2ban/holdfast.conf
+expect_file -rw-r--r-- usr/share/holdfast/fail2ban/holdfast.local
 awk '$2 != "root/root" || $1 ~ /[sS]/ { bad = 1; print "unexpected owner or set-id bit: " $0 } END { exit bad }' \
     "$WORK/contents" || fail "every file must be root/root without set-id bits"
 ok "every file root/root, no set-id bit"

@@ -18,6 +18,8 @@ pub struct Inner {
     pub auth: Arc<AuthServices>,
     /// Refused requests counted per address and minute until they are written to the log.
     pub refusals: crate::audit::refusals::Refusals,
+    /// Requests by route and status and their latency, for the Prometheus endpoint.
+    pub requests: crate::metrics::RequestMetrics,
     /// Every page's and mail's words, in each language, parsed once.
     pub catalogue: Arc<crate::i18n::Catalogue>,
     /// True between "storage open and listener bound" and "shutdown began".
@@ -37,6 +39,7 @@ impl AppState {
             clock,
             auth,
             refusals: Default::default(),
+            requests: Default::default(),
             catalogue: Arc::new(crate::i18n::Catalogue::embedded()),
             ready: AtomicBool::new(false),
         }))

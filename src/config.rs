@@ -54,6 +54,18 @@ pub struct Config {
     pub time_zone: chrono_tz::Tz,
     /// The watch over the security log (`[alerts]`).
     pub alerts: AlertsConfig,
+    /// The Prometheus endpoint's own listener; `None` (the default) binds nothing.
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// `[metrics]`: where `/metrics` is served (HTTPS, the server's certificate) and who may read it.
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub listen: SocketAddr,
+    /// A file holding the bearer token scrapers must send; read once at start.
+    pub token_file: Option<PathBuf>,
+    /// CA certificates (PEM) a scraper's client certificate must chain to; none asked when unset.
+    pub client_ca_file: Option<PathBuf>,
 }
 
 /// `[alerts]`: whether the watch runs, how often it looks, and the rules' default thresholds
@@ -240,6 +252,15 @@ struct FileConfig {
     backup: BackupSection,
     #[serde(default)]
     alerts: AlertsSection,
+    metrics: MetricsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsSection {
+    listen: Option<String>,
+    token_file: Option<PathBuf>,
+    client_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -642,6 +663,7 @@ impl Config {
                 message: "name at least one directory".into(),
             });
         }
+        let metrics = metrics_config(file.metrics)?;
         let backup = BackupConfig {
             destinations,
             schedule,
@@ -650,6 +672,7 @@ impl Config {
             keep_monthly: file.backup.keep_monthly.unwrap_or(6),
         };
         Ok(Self {
+            metrics,
             backup,
             update,
             document_max_bytes: max_mb * 1024 * 1024,
@@ -682,6 +705,37 @@ impl Config {
             None => "built-in defaults".into(),
         }
     }
+}
+
+/// `[metrics]`: off without `listen`. Beyond this machine the endpoint must ask for a token or a
+/// client certificate: instance names, backup destinations and sign-in figures are not public.
+fn metrics_config(m: MetricsSection) -> Result<Option<MetricsConfig>, ConfigError> {
+    let Some(text) = m.listen.filter(|l| !l.trim().is_empty()) else {
+        if m.token_file.is_some() || m.client_ca_file.is_some() {
+            return Err(ConfigError::Value {
+                setting: "metrics.listen".into(),
+                message: "is required when metrics.token_file or metrics.client_ca_file is set \
+                          (without it the endpoint is off)"
+                    .into(),
+            });
+        }
+        return Ok(None);
+    };
+    let listen = parse_addr("metrics.listen", &text)?;
+    if !listen.ip().is_loopback() && m.token_file.is_none() && m.client_ca_file.is_none() {
+        return Err(ConfigError::Value {
+            setting: "metrics.listen".into(),
+            message: format!(
+                "{listen} is reachable from other machines: set metrics.token_file or \
+                 metrics.client_ca_file so that only your Prometheus can read the figures"
+            ),
+        });
+    }
+    Ok(Some(MetricsConfig {
+        listen,
+        token_file: m.token_file,
+        client_ca_file: m.client_ca_file,
+    }))
 }
 
 /// The server's own zone: `TZ` when it names an IANA zone, else the system's (`/etc/localtime`),
@@ -849,6 +903,23 @@ mod tests {
             ..Default::default()
         });
         assert!(cfg.is_ok(), "{cfg:?}");
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_need_a_check_beyond_loopback() {
+        let resolve =
+            |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());
+        assert!(resolve("").unwrap().metrics.is_none());
+        let local = resolve("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap();
+        assert_eq!(local.metrics.unwrap().listen.port(), 9464);
+        let open = resolve("[metrics]\nlisten = \"0.0.0.0:9464\"\n").unwrap_err();
+        assert!(open.to_string().starts_with("metrics.listen"), "{open}");
+        let guarded =
+            resolve("[metrics]\nlisten = \"0.0.0.0:9464\"\ntoken_file = \"/etc/holdfast/m\"\n")
+                .unwrap();
+        assert!(guarded.metrics.unwrap().token_file.is_some());
+        let orphan = resolve("[metrics]\ntoken_file = \"/etc/holdfast/m\"\n").unwrap_err();
+        assert!(orphan.to_string().starts_with("metrics.listen"), "{orphan}");
     }
 
     #[test]

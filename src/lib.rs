@@ -20,6 +20,7 @@ pub mod instances;
 pub mod keys;
 pub mod logging;
 pub mod mail;
+pub mod metrics;
 pub mod schema;
 pub mod storage;
 pub mod systemd;

@@ -118,16 +118,56 @@ pub fn load_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 
 /// rustls configuration: TLS 1.3 and 1.2 only, AEAD suites only (ring's defaults), ALPN h2 and http/1.1.
 pub fn server_config(paths: &CertPaths) -> Result<Arc<ServerConfig>, TlsError> {
+    config_with(paths, None)
+}
+
+/// The same configuration for the metrics listener; with `client_ca`, a client must present a
+/// certificate that chains to one of the CA certificates in that PEM file.
+pub fn metrics_server_config(
+    paths: &CertPaths,
+    client_ca: Option<&Path>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let verifier = match client_ca {
+        None => None,
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in load_chain(ca)? {
+                roots.add(cert).map_err(|e| TlsError::Cert {
+                    path: ca.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+            Some(v)
+        }
+    };
+    config_with(paths, verifier)
+}
+
+fn config_with(
+    paths: &CertPaths,
+    client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let certs = load_chain(&paths.cert)?;
     let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|e| TlsError::Key {
         path: paths.key.clone(),
         reason: e.to_string(),
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let builder = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| TlsError::Config(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| TlsError::Config(e.to_string()))?;
+    let builder = match client_verifier {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| TlsError::Config(e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -136,12 +176,17 @@ pub fn server_config(paths: &CertPaths) -> Result<Arc<ServerConfig>, TlsError> {
 
 /// Days until the first certificate in `path` expires (negative when expired).
 pub fn days_until_expiry(path: &Path, now: chrono::DateTime<chrono::Utc>) -> Result<i64, TlsError> {
+    let not_after = expiry(path)?;
+    Ok((not_after - now.timestamp()).div_euclid(86_400))
+}
+
+/// When the first certificate in `path` expires (Unix seconds).
+pub fn expiry(path: &Path) -> Result<i64, TlsError> {
     let certs = load_chain(path)?;
     let (_, cert) =
         x509_parser::parse_x509_certificate(certs[0].as_ref()).map_err(|e| TlsError::Cert {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
-    let not_after = cert.validity().not_after.timestamp();
-    Ok((not_after - now.timestamp()).div_euclid(86_400))
+    Ok(cert.validity().not_after.timestamp())
 }

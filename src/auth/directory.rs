@@ -11,6 +11,13 @@ pub async fn count(inst: &Instance) -> Result<usize, StorageError> {
     inst.db.read(|c| Ok(users::list(c)?.len())).await
 }
 
+/// How many accounts are locked now.
+pub async fn locked_count(inst: &Instance) -> Result<u64, StorageError> {
+    inst.db
+        .read(|c| Ok(users::count_locked(c)?.max(0) as u64))
+        .await
+}
+
 /// Every account with the names of its groups, and the names of every group, read together so
 /// the page never shows a group a user is in but the list lacks.
 pub async fn with_groups(

@@ -5,6 +5,7 @@ use super::AuthError;
 use super::password::{HashParams, PasswordHasher};
 use super::policy::CommonPasswords;
 use super::throttle::{Attempt, Refusal, Throttle};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -16,6 +17,46 @@ pub struct AuthServices {
     pub mail_wakeup: Arc<Notify>,
     /// Only queue notification mail when an SMTP server is configured.
     pub mail_enabled: bool,
+    /// Sign-in outcomes and throttle refusals since start, for the monitoring endpoint.
+    pub counts: SignInCounts,
+}
+
+/// The steps and outcomes [`SignInCounts`] tells apart (fixed, so the metric labels are bounded).
+pub const SIGNIN_STEPS: [&str; 2] = ["password", "second_factor"];
+pub const SIGNIN_OUTCOMES: [&str; 5] = ["accepted", "rejected", "throttled", "invalid", "error"];
+
+/// Counters only: no lock, nothing that grows with the number of clients or names tried.
+#[derive(Default)]
+pub struct SignInCounts {
+    steps: [[AtomicU64; SIGNIN_OUTCOMES.len()]; SIGNIN_STEPS.len()],
+    throttled: AtomicU64,
+}
+
+impl SignInCounts {
+    /// Counts one finished step; names outside the fixed lists are not counted.
+    pub fn record(&self, step: &str, outcome: &str) {
+        let s = SIGNIN_STEPS.iter().position(|x| *x == step);
+        let o = SIGNIN_OUTCOMES.iter().position(|x| *x == outcome);
+        if let (Some(s), Some(o)) = (s, o) {
+            self.steps[s][o].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// (step, outcome, count) for every pair.
+    pub fn figures(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let mut out = Vec::new();
+        for (s, step) in SIGNIN_STEPS.iter().enumerate() {
+            for (o, outcome) in SIGNIN_OUTCOMES.iter().enumerate() {
+                out.push((*step, *outcome, self.steps[s][o].load(Ordering::Relaxed)));
+            }
+        }
+        out
+    }
+
+    /// Attempts the per-address throttle refused, whatever asked (sign-in, codes, re-authentication).
+    pub fn throttle_refusals(&self) -> u64 {
+        self.throttled.load(Ordering::Relaxed)
+    }
 }
 
 impl AuthServices {
@@ -30,6 +71,7 @@ impl AuthServices {
             throttle: Mutex::new(Throttle::new(10, 10, 4, 100_000)),
             mail_wakeup: Arc::new(Notify::new()),
             mail_enabled,
+            counts: SignInCounts::default(),
         })
     }
 
@@ -39,7 +81,11 @@ impl AuthServices {
         ip: std::net::IpAddr,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Attempt<'_>, Refusal> {
-        Attempt::begin(&self.throttle, ip, now.timestamp_millis())
+        let attempt = Attempt::begin(&self.throttle, ip, now.timestamp_millis());
+        if attempt.is_err() {
+            self.counts.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        attempt
     }
 
     /// Which stored recovery code (rowid, Argon2 hash) `typed` is, if any. Each is checked with

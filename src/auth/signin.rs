@@ -435,6 +435,48 @@ pub async fn password_step(
     user_agent: &str,
     now: DateTime<Utc>,
 ) -> Result<Issued, SignInError> {
+    let result = password_step_inner(svc, inst, username, password, ip, user_agent, now).await;
+    note_outcome(svc, inst, "password", ip, &result);
+    result
+}
+
+/// Counts a finished step, and writes one log line per refused one: the client address, the step
+/// and the instance, never what the person typed (a password typed into the name field would
+/// otherwise land in the journal). fail2ban's filter (`packaging/fail2ban/`) reads this line, so
+/// its shape is fixed: `sign-in refused: address=<ip> step=<step> reason=<rejected|throttled>
+/// instance=<name>`.
+fn note_outcome(
+    svc: &AuthServices,
+    inst: &Instance,
+    step: &'static str,
+    ip: IpAddr,
+    result: &Result<Issued, SignInError>,
+) {
+    let outcome = match result {
+        Ok(_) => "accepted",
+        Err(SignInError::Rejected) => "rejected",
+        Err(SignInError::Throttled(_)) => "throttled",
+        Err(SignInError::Invalid { .. }) => "invalid",
+        Err(_) => "error",
+    };
+    svc.counts.record(step, outcome);
+    if matches!(outcome, "rejected" | "throttled") {
+        tracing::warn!(
+            "sign-in refused: address={ip} step={step} reason={outcome} instance={}",
+            inst.name
+        );
+    }
+}
+
+async fn password_step_inner(
+    svc: &AuthServices,
+    inst: &Instance,
+    username: String,
+    password: Secret<String>,
+    ip: IpAddr,
+    user_agent: &str,
+    now: DateTime<Utc>,
+) -> Result<Issued, SignInError> {
     shape_check(&username, password.expose())?;
     let attempt = begin_attempt(svc, ip, now)?;
     let source = ip.to_string();
@@ -590,6 +632,19 @@ pub(super) async fn pending_session(
 }
 
 pub async fn second_factor_step(
+    svc: &AuthServices,
+    inst: &Instance,
+    token: &str,
+    code: String,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Issued, SignInError> {
+    let result = second_factor_step_inner(svc, inst, token, code, ip, now).await;
+    note_outcome(svc, inst, "second_factor", ip, &result);
+    result
+}
+
+async fn second_factor_step_inner(
     svc: &AuthServices,
     inst: &Instance,
     token: &str,

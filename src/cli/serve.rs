@@ -244,6 +244,38 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         tokio::spawn(watchdog(every, stop_rx.clone()));
     }
 
+    if let Some(m) = &config.metrics {
+        let token = match &m.token_file {
+            Some(path) => Some(read_metrics_token(path)?),
+            None => None,
+        };
+        let tls = crate::tls::metrics_server_config(&cert, m.client_ca_file.as_deref())
+            .context("metrics listener (metrics.client_ca_file)")?;
+        let listener = bind(m.listen, "metrics").await?;
+        let addr = listener
+            .local_addr()
+            .context("metrics listener has no address")?;
+        tracing::info!(
+            token = token.is_some(),
+            client_certificate = m.client_ca_file.is_some(),
+            "metrics endpoint on https://{addr}/metrics"
+        );
+        // A scraper needs few connections; the limits keep a flood on this port from costing more.
+        let limits = web::connections::Limits {
+            max_connections: 64,
+            per_address: 16,
+            idle_timeout: Duration::from_secs(config.idle_timeout_seconds),
+        };
+        tokio::spawn(web::server::serve_tls(
+            listener,
+            tls,
+            web::metrics::router(state.clone(), token),
+            limits,
+            Duration::from_secs(1),
+            wait_stop(stop_rx.clone()),
+        ));
+    }
+
     let signals = install_signals()?;
     state.set_ready(true);
     write_run_record(&state, local).await;
@@ -297,6 +329,32 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The scrapers' bearer token: the file's first line. A file others can read is refused, and so is
+/// an empty one (it would let anyone in while looking protected).
+fn read_metrics_token(path: &std::path::Path) -> Result<crate::crypto::Secret<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let what = || format!("metrics.token_file {}", path.display());
+    let meta = std::fs::metadata(path).with_context(what)?;
+    if meta.permissions().mode() & 0o007 != 0 {
+        anyhow::bail!(
+            "{}: readable by other users; chmod 0640 (owner root, group holdfast)",
+            what()
+        );
+    }
+    let text = crate::crypto::Secret::new(std::fs::read_to_string(path).with_context(what)?);
+    let token = text
+        .expose()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if token.len() < 16 {
+        anyhow::bail!("{}: the token must be at least 16 characters", what());
+    }
+    Ok(crate::crypto::Secret::new(token))
 }
 
 /// Writes the refusal counts of every minute that has ended (checked every 5 s).

@@ -130,6 +130,41 @@ pub struct Database {
     queue: Arc<Mutex<VecDeque<Box<dyn WriteJob>>>>,
     readers: Arc<Mutex<Vec<rusqlite::Connection>>>,
     read_gate: Semaphore,
+    /// How many writes each batch took, for the monitoring endpoint.
+    batches: BatchSizes,
+}
+
+/// Upper bounds of the batch-size buckets (writes per commit); `MAX_BATCH` is the last finite one.
+pub const BATCH_BUCKETS: [u64; 7] = [1, 2, 4, 8, 16, 32, MAX_BATCH as u64];
+
+/// Batch sizes counted without a lock: one counter per bucket of [`BATCH_BUCKETS`], and the total
+/// number of writes.
+#[derive(Default)]
+struct BatchSizes {
+    buckets: [std::sync::atomic::AtomicU64; BATCH_BUCKETS.len()],
+    writes: std::sync::atomic::AtomicU64,
+}
+
+/// The writer's figures at one moment: queued writes, batches per bucket of [`BATCH_BUCKETS`]
+/// (non-cumulative), and writes batched in all.
+#[derive(Debug, Clone, Default)]
+pub struct WriterFigures {
+    pub queued: u64,
+    pub batches: Vec<(u64, u64)>,
+    pub writes: u64,
+}
+
+impl BatchSizes {
+    fn count(&self, n: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = n as u64;
+        let i = BATCH_BUCKETS
+            .iter()
+            .position(|b| n <= *b)
+            .unwrap_or(BATCH_BUCKETS.len() - 1);
+        self.buckets[i].fetch_add(1, Relaxed);
+        self.writes.fetch_add(n, Relaxed);
+    }
 }
 
 pub use engine::{Connection, Transaction};
@@ -228,7 +263,23 @@ impl Database {
             queue: Arc::new(Mutex::new(VecDeque::new())),
             read_gate: Semaphore::new(readers.len()),
             readers: Arc::new(Mutex::new(readers)),
+            batches: BatchSizes::default(),
         })
+    }
+
+    /// Queued writes and batch sizes so far (read by the monitoring endpoint; no lock but the
+    /// queue's, held for one length read).
+    pub fn writer_figures(&self) -> WriterFigures {
+        use std::sync::atomic::Ordering::Relaxed;
+        WriterFigures {
+            queued: self.queue.lock().map(|q| q.len() as u64).unwrap_or(0),
+            batches: BATCH_BUCKETS
+                .iter()
+                .zip(&self.batches.buckets)
+                .map(|(b, n)| (*b, n.load(Relaxed)))
+                .collect(),
+            writes: self.batches.writes.load(Relaxed),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -327,6 +378,7 @@ impl Database {
                 drop(permit);
                 return answer.await.map_err(|_| StorageError::Worker)?;
             }
+            self.batches.count(jobs.len());
             let writer = Arc::clone(&self.writer);
             // The permit travels with the batch: if this task is cancelled, the next leader still
             // waits until the batch is done.
@@ -763,5 +815,11 @@ mod tests {
         }
         let want: Vec<i64> = (1..=200).filter(|i| i % 7 != 0).collect();
         assert_eq!(committed(&db), want);
+        // Every queued write is counted once, in some batch; none waits any more.
+        let figures = db.writer_figures();
+        assert_eq!(figures.writes, 200);
+        assert_eq!(figures.queued, 0);
+        let batches: u64 = figures.batches.iter().map(|(_, n)| n).sum();
+        assert!((4..=200).contains(&batches), "{figures:?}");
     }
 }

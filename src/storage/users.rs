@@ -387,6 +387,15 @@ pub fn count_enabled_admins(conn: &Connection) -> Result<i64, StorageError> {
     )?)
 }
 
+/// Accounts locked now (failed sign-ins or an administrator), for the monitoring endpoint.
+pub fn count_locked(conn: &Connection) -> Result<i64, StorageError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM users WHERE locked_at IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Administrators of any state (an instance with one needs no setup link).
 pub fn count_admins(conn: &Connection) -> Result<i64, StorageError> {
     Ok(conn.query_row(

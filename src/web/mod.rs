@@ -22,6 +22,7 @@ mod html;
 mod hub;
 mod invoice_pages;
 pub mod labels;
+pub mod metrics;
 mod pages;
 pub mod server;
 mod signin_pages;
@@ -811,6 +812,10 @@ pub fn router(state: AppState) -> Router {
             select_instance,
         ))
         .layer(middleware::from_fn(headers::security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 
