@@ -252,6 +252,7 @@ struct FileConfig {
     backup: BackupSection,
     #[serde(default)]
     alerts: AlertsSection,
+    #[serde(default)]
     metrics: MetricsSection,
 }
 

@@ -108,7 +108,24 @@ async fn scrape(State((state, access)): State<(AppState, Access)>, headers: Head
 async fn snapshot(state: &AppState) -> Snapshot {
     let now = state.clock.now();
     let mut instances = Vec::new();
+    // Every severity appears, zero when none is open, so a rule can compare against 0.
+    let mut open_alerts: Vec<(String, u64)> = ["low", "medium", "high", "critical"]
+        .iter()
+        .map(|s| (s.to_string(), 0))
+        .collect();
     for inst in state.registry.all() {
+        match crate::watch::open_counts(&inst).await {
+            Ok(counts) => {
+                for (severity, n) in counts {
+                    if let Some(slot) = open_alerts.iter_mut().find(|(s, _)| *s == severity) {
+                        slot.1 += u64::try_from(n).unwrap_or(0);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(instance = %inst.name, error = %e, "metrics: cannot count open alerts");
+            }
+        }
         let locked = match crate::auth::directory::locked_count(&inst).await {
             Ok(n) => n,
             Err(e) => {
@@ -147,7 +164,7 @@ async fn snapshot(state: &AppState) -> Snapshot {
         backups,
         certificate_expiry,
         update,
-        open_alerts: None,
+        open_alerts: Some(open_alerts),
     }
 }
 

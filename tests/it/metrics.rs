@@ -183,6 +183,13 @@ async fn wrong_or_missing_token_gets_401_and_no_figures() {
     let ok = m.scrape(Some(&format!("Bearer {TOKEN}"))).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(ok.body.contains("holdfast_build_info"), "{}", ok.body);
+    // Open alerts by severity, every severity present (zero here: nothing raised yet).
+    assert!(
+        ok.body
+            .contains("holdfast_alerts_open{severity=\"critical\"} 0"),
+        "{}",
+        ok.body
+    );
     // Only /metrics exists on this listener.
     let other = m
         .client()
