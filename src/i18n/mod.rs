@@ -39,7 +39,9 @@ impl Locale {
 }
 
 /// The catalogue files, one per area of the product; each language has the same set.
-pub const FILES: &[&str] = &["chrome", "signin", "account", "hub", "admin"];
+pub const FILES: &[&str] = &[
+    "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice",
+];
 
 /// The catalogue sources as compiled in: (locale, file name, text).
 pub fn sources() -> Vec<(Locale, &'static str, &'static str)> {
@@ -53,7 +55,9 @@ pub fn sources() -> Vec<(Locale, &'static str, &'static str)> {
             ]
         };
     }
-    both!("chrome", "signin", "account", "hub", "admin")
+    both!(
+        "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice"
+    )
 }
 
 /// Every language's messages, parsed once at start-up and shared by every request.

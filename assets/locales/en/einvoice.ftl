@@ -1,0 +1,1 @@
+# einvoice: the pages of this integration (issue 15).

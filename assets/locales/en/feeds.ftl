@@ -1,0 +1,1 @@
+# feeds: the pages of this integration (issue 15).

@@ -1,0 +1,1 @@
+# webhooks: the pages of this integration (issue 15).

@@ -1,0 +1,1 @@
+# einvoice: strony tej integracji (issue 15).

@@ -1,0 +1,1 @@
+# feeds: strony tej integracji (issue 15).

@@ -1,0 +1,1 @@
+# webhooks: strony tej integracji (issue 15).
