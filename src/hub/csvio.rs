@@ -275,7 +275,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
         match validate(def, &input, false) {
             Ok(values) => out.push(Parsed { line, id, values }),
             Err(HubError::Invalid(errs)) => {
-                for FieldError { field, message } in errs {
+                for FieldError { field, message, .. } in errs {
                     let column = headers
                         .iter()
                         .position(|h| *h == field)

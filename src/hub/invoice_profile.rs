@@ -116,6 +116,7 @@ fn push(errors: &mut Vec<FieldError>, field: &str, message: String) {
     errors.push(FieldError {
         field: field.into(),
         message,
+        problem: None,
     });
 }
 

@@ -9,6 +9,7 @@ pub mod invoice_pdf;
 pub mod invoice_profile;
 pub mod invoices;
 pub mod money;
+pub mod problem;
 pub mod records;
 pub mod settings;
 pub mod views;

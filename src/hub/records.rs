@@ -2,6 +2,7 @@
 //! validation, a change history per field, full-text indexing and audit events — all in the
 //! transaction that makes the change.
 
+pub use super::problem::Problem;
 use crate::access::Module;
 use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
@@ -17,6 +18,20 @@ use serde_json::{Map, Value as Json, json};
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The same refusal as pages word it, when the domain knows its kind (`message` is its English).
+    #[serde(skip)]
+    pub problem: Option<Problem>,
+}
+
+impl FieldError {
+    /// A refusal of a known kind: its English message and its catalogue key together.
+    pub fn of(field: impl Into<String>, problem: Problem) -> Self {
+        FieldError {
+            field: field.into(),
+            message: problem.to_string(),
+            problem: Some(problem),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +57,7 @@ impl HubError {
         HubError::Invalid(vec![FieldError {
             field: field.into(),
             message: message.into(),
+            problem: None,
         }])
     }
 }
@@ -85,11 +101,11 @@ fn valid_email(t: &str) -> bool {
 
 /// Parses one input value for `field`; `Ok(None)` means "empty" (stored as NULL).
 /// Accepts JSON types and the string forms that forms and CSV send.
-fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
+fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, Problem> {
     if v.is_null() {
         return Ok(None);
     }
-    let text = as_text(v).ok_or("must be a single value, not a list or object")?;
+    let text = as_text(v).ok_or(Problem::NotSingleValue)?;
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -97,64 +113,60 @@ fn parse_value(field: &Field, v: &Json) -> Result<Option<Value>, String> {
     Ok(Some(match field.kind {
         Kind::Text { max } => {
             if t.chars().count() > max {
-                return Err(format!("at most {max} characters"));
+                return Err(Problem::TooLong { max });
             }
             if t.chars().any(|c| c.is_control()) {
-                return Err("must be a single line without control characters".into());
+                return Err(Problem::NotOneLine);
             }
             Value::Text(t.to_string())
         }
         Kind::LongText => {
             if t.chars().count() > crate::schema::LONG_TEXT_MAX {
-                return Err("at most 20,000 characters".into());
+                return Err(Problem::TooLong {
+                    max: crate::schema::LONG_TEXT_MAX,
+                });
             }
             Value::Text(text.replace("\r\n", "\n"))
         }
         Kind::Email => {
             if !valid_email(t) {
-                return Err("is not an e-mail address".into());
+                return Err(Problem::NotEmail);
             }
             Value::Text(t.to_string())
         }
         Kind::Date => {
             if !valid_date(t) {
-                return Err("must be a date like 2026-11-22".into());
+                return Err(Problem::NotDate);
             }
             Value::Text(t.to_string())
         }
         Kind::Bool => match t.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Value::Integer(1),
             "false" | "0" | "no" | "off" => Value::Integer(0),
-            _ => return Err("must be true or false".into()),
+            _ => return Err(Problem::NotBool),
         },
         Kind::Int { min, max } => {
-            let n: i64 = t
-                .parse()
-                .map_err(|_| "must be a whole number".to_string())?;
+            let n: i64 = t.parse().map_err(|_| Problem::NotWhole)?;
             if n < min || n > max {
-                return Err(format!("must be between {min} and {max}"));
+                return Err(Problem::OutOfRange { min, max });
             }
             Value::Integer(n)
         }
         Kind::Money => {
-            let n: i64 = t
-                .parse()
-                .map_err(|_| "must be a whole number of cents".to_string())?;
+            let n: i64 = t.parse().map_err(|_| Problem::NotCents)?;
             if !(0..=crate::schema::MONEY_MAX).contains(&n) {
-                return Err("must be between 0 and 1,000,000,000,000 cents".into());
+                return Err(Problem::CentsOutOfRange);
             }
             Value::Integer(n)
         }
         Kind::Choice(options) => {
             if !options.contains(&t) {
-                return Err(format!("must be one of: {}", options.join(", ")));
+                return Err(Problem::NotChoice { options });
             }
             Value::Text(t.to_string())
         }
         Kind::Ref(_) => {
-            let n: i64 = t
-                .parse()
-                .map_err(|_| "must be the id of a record".to_string())?;
+            let n: i64 = t.parse().map_err(|_| Problem::NotId)?;
             Value::Integer(n)
         }
         Kind::User => Value::Text(t.to_string()),
@@ -216,6 +228,7 @@ pub fn check_json_types(
             errors.push(FieldError {
                 field: key.clone(),
                 message,
+                problem: None,
             });
         }
     }
@@ -225,6 +238,7 @@ pub fn check_json_types(
                 errors.push(FieldError {
                     field: f.name.into(),
                     message: "is required".into(),
+                    problem: None,
                 });
             }
         }
@@ -250,19 +264,18 @@ fn check_links(
         let problem = match (field.kind, v) {
             (Kind::Ref(m), Value::Integer(id)) => {
                 let target = crate::schema::by_module(m);
-                (!store::exists(tx, target.table, *id)?)
-                    .then(|| format!("no {} with id {id}", target.singular))
+                (!store::exists(tx, target.table, *id)?).then_some(Problem::NoRecord {
+                    what: target.singular,
+                    id: *id,
+                })
             }
             (Kind::User, Value::Text(u)) => users::by_name(tx, u)?
                 .is_none()
-                .then(|| format!("no user named {u}")),
+                .then(|| Problem::NoUser { name: u.clone() }),
             _ => None,
         };
-        if let Some(message) = problem {
-            errors.push(FieldError {
-                field: name.to_string(),
-                message,
-            });
+        if let Some(problem) = problem {
+            errors.push(FieldError::of(*name, problem));
         }
     }
     if errors.is_empty() {
@@ -342,6 +355,7 @@ fn check_agreements(
                     "{} {id} belongs to another {}, not to {} {own}",
                     a.target.singular, a.what, a.what
                 ),
+                problem: None,
             }]));
         }
     }
@@ -368,6 +382,7 @@ pub fn validate(
             errors.push(FieldError {
                 field: key.clone(),
                 message: why.into(),
+                problem: None,
             });
         }
     }
@@ -388,20 +403,16 @@ pub fn validate(
             // An empty value for a field with a default: the default on create; on change it
             // cannot be emptied (the column always has a value).
             (Ok(None), Some(d)) if !partial => parse_value(field, &Json::String(d.into())),
-            (Ok(None), Some(_)) => Err("cannot be empty".to_string()),
+            (Ok(None), Some(_)) => Err(Problem::CannotBeEmpty),
             (other, _) => other,
         };
         match parsed {
             Ok(Some(v)) => out.push((field.name, v)),
-            Ok(None) if field.required => errors.push(FieldError {
-                field: field.name.into(),
-                message: "is required".into(),
-            }),
+            Ok(None) if field.required => {
+                errors.push(FieldError::of(field.name, Problem::Required))
+            }
             Ok(None) => out.push((field.name, Value::Null)),
-            Err(message) => errors.push(FieldError {
-                field: field.name.into(),
-                message,
-            }),
+            Err(problem) => errors.push(FieldError::of(field.name, problem)),
         }
     }
     if errors.is_empty() {
@@ -617,9 +628,18 @@ pub fn create_in(
 pub async fn create(
     inst: &Instance,
     def: &'static ModuleDef,
-    input: Map<String, Json>,
+    mut input: Map<String, Json>,
     by: By,
 ) -> Result<Json, HubError> {
+    // A record in money that does not name its currency is in the instance's (the schema's EUR is
+    // only the fallback of an instance that never chose one).
+    let unnamed = input
+        .get("currency")
+        .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()));
+    if def.field("currency").is_some() && unnamed {
+        let currency = super::settings::get(inst).await?.currency;
+        input.insert("currency".into(), Json::String(currency));
+    }
     let values = validate(def, &input, false)?;
     inst.db
         .write(move |tx| -> Result<Json, HubError> {
@@ -729,7 +749,7 @@ pub async fn restore(
                     let v = match &h.old_value {
                         None => Value::Null,
                         Some(s) => parse_value(field, &Json::String(s.clone()))
-                            .map_err(|m| HubError::field(field.name, m))?
+                            .map_err(|p| HubError::Invalid(vec![FieldError::of(field.name, p)]))?
                             .unwrap_or(Value::Null),
                     };
                     values.push((field.name, v));
@@ -875,6 +895,7 @@ impl ListParams {
                 "q" if v.chars().count() > SEARCH_MAX => errors.push(FieldError {
                     field: "q".into(),
                     message: format!("at most {SEARCH_MAX} characters"),
+                    problem: None,
                 }),
                 // Text without a letter or digit searches for nothing: no condition at all.
                 "q" => p.q = Some(v.clone()).filter(|s| store::fts_query(s).is_some()),
@@ -885,6 +906,7 @@ impl ListParams {
                     _ => errors.push(FieldError {
                         field: "limit".into(),
                         message: "must be 1–500".into(),
+                        problem: None,
                     }),
                 },
                 "csrf" | "dry_run" => {}
@@ -905,6 +927,7 @@ impl ListParams {
                         errors.push(FieldError {
                             field: k.clone(),
                             message: "is not a filter of this list".into(),
+                            problem: None,
                         });
                     }
                 }
@@ -932,6 +955,7 @@ impl ListParams {
             .map(|(k, _)| FieldError {
                 field: k.clone(),
                 message: "give a value or leave the parameter out".into(),
+                problem: None,
             })
             .collect();
         if !empty.is_empty() {
@@ -979,8 +1003,8 @@ impl ListParams {
                         format!("at most {} characters", crate::schema::USER_MAX),
                     ));
                 }
-                let parsed =
-                    parse_value(f, &Json::String(v.clone())).map_err(|m| HubError::field(k, m))?;
+                let parsed = parse_value(f, &Json::String(v.clone()))
+                    .map_err(|p| HubError::Invalid(vec![FieldError::of(k.as_str(), p)]))?;
                 q.equals.push((f.name, parsed.unwrap_or(Value::Null)));
             }
         }

@@ -58,6 +58,7 @@ impl MoneySettings {
             out.push(FieldError {
                 field: field.into(),
                 message,
+                problem: None,
             })
         };
         if !CURRENCIES.contains(&self.currency.as_str()) {

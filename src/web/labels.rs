@@ -69,6 +69,19 @@ pub fn money_problem(tr: &Tr, e: &crate::hub::money::MoneyError) -> String {
     }
 }
 
+/// A refused field's message in the reader's language when the domain named its kind; the
+/// domain's own (English) sentence otherwise.
+pub fn problem(tr: &Tr, e: &crate::hub::records::FieldError) -> String {
+    match &e.problem {
+        Some(p) => {
+            let args: Vec<(&str, crate::i18n::Arg)> =
+                p.args().into_iter().map(|(k, v)| (k, v.into())).collect();
+            tr.with(p.key(), &args)
+        }
+        None => e.message.clone(),
+    }
+}
+
 /// Yes or no.
 pub fn yes_no(tr: &Tr, yes: bool) -> String {
     tr.t(if yes { "value-yes" } else { "value-no" })
@@ -124,6 +137,11 @@ pub fn every_key() -> Vec<String> {
         keys.extend(def.computed.iter().map(|c| field_key(def, c)));
     }
     keys.extend(super::hub::Done::every_key());
+    keys.extend(
+        crate::hub::problem::Problem::KEYS
+            .iter()
+            .map(|k| k.to_string()),
+    );
     keys.extend(super::admin::alert_keys());
     keys.extend(
         crate::audit::Event::ALL

@@ -402,7 +402,8 @@ impl Browser {
         let what = format!("set_window_size({width}x{height})");
         let (want_w, want_h) = (i64::from(width), i64::from(height));
         let (mut outer_w, mut outer_h) = (want_w, want_h);
-        for _ in 0..3 {
+        // A busy machine may report the viewport before the resize settled: a few more rounds.
+        for _ in 0..6 {
             let (w, h) = (
                 u32::try_from(outer_w).map_err(|e| format!("{what}: {e}"))?,
                 u32::try_from(outer_h).map_err(|e| format!("{what}: {e}"))?,

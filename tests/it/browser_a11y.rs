@@ -411,7 +411,10 @@ async fn sign_in_create_a_client_and_issue_an_invoice_with_the_keyboard_alone() 
             )
             .await
             .unwrap_or(Value::Null);
-        if status.as_str().is_some_and(|s| s.contains("issued")) {
+        if status
+            .as_str()
+            .is_some_and(|s| s.to_lowercase().contains("issued"))
+        {
             break;
         }
         assert!(

@@ -448,6 +448,27 @@ async fn money_settings_are_an_audited_admin_page_used_by_the_forms_and_issuing(
         "unchanged: {details}"
     );
 
+    // The API starts from them too: an invoice or project created without a currency gets the
+    // instance's (it used to get EUR whatever the settings said); one that names its own keeps it.
+    let inv = api
+        .create_id("invoices", json!({ "client_id": client }))
+        .await;
+    let got = api.get(&format!("/api/v1/invoices/{inv}")).await.json();
+    assert_eq!(got["currency"], "PLN", "{got}");
+    let own = api
+        .create_id(
+            "invoices",
+            json!({ "client_id": client, "currency": "USD" }),
+        )
+        .await;
+    let got = api.get(&format!("/api/v1/invoices/{own}")).await.json();
+    assert_eq!(got["currency"], "USD", "{got}");
+    let project = api
+        .create_id("projects", json!({ "name": "Audit", "client_id": client }))
+        .await;
+    let got = api.get(&format!("/api/v1/projects/{project}")).await.json();
+    assert_eq!(got["currency"], "PLN", "{got}");
+
     // The forms start from them.
     let form = anna.get("/m/invoices/new").await;
     assert!(
@@ -507,7 +528,7 @@ async fn money_settings_are_an_audited_admin_page_used_by_the_forms_and_issuing(
         (
             "currency",
             save_money(&admin, "XYZ", "120.00", "14", "en", &ok, "0").await,
-            "Currency of new invoices: must be one of",
+            "Currency of new invoices and projects: must be one of",
         ),
         (
             "rate",
@@ -574,7 +595,7 @@ async fn money_settings_are_an_audited_admin_page_used_by_the_forms_and_issuing(
         (
             "locale",
             save_money(&admin, "PLN", "120.00", "14", "de", &ok, "0").await,
-            "Language of amounts: choose one",
+            "Default language: choose one",
         ),
     ] {
         assert_eq!(r.status, 422, "{what}: {}", r.body);

@@ -251,3 +251,22 @@ invdoc-page = { $title } · page { $page } of { $pages }
 invdoc-invoice-card = Invoice card
 invdoc-print-hint = To print, use the browser's print command: menus and buttons are left out.
 invdoc-seller-link = Enter the seller's details
+
+## Why a value was refused
+
+problem-required = is required
+problem-cannot-be-empty = cannot be empty
+problem-not-single = must be a single value, not a list or object
+problem-too-long = at most { $max } characters
+problem-not-one-line = must be a single line without control characters
+problem-not-email = is not an e-mail address
+problem-not-date = must be a date like 2026-11-22
+problem-not-bool = must be true or false
+problem-not-whole = must be a whole number
+problem-out-of-range = must be between { $min } and { $max }
+problem-not-cents = must be a whole number of cents
+problem-cents-range = must be between 0 and 1,000,000,000,000 cents
+problem-not-choice = must be one of: { $options }
+problem-not-id = must be the id of a record
+problem-no-record = no { $what } with id { $id }
+problem-no-user = no user named { $name }

@@ -254,3 +254,22 @@ invdoc-page = { $title } · strona { $page } z { $pages }
 invdoc-invoice-card = Karta faktury
 invdoc-print-hint = Aby wydrukować, użyj polecenia drukowania w przeglądarce: menu i przyciski są pomijane.
 invdoc-seller-link = Wpisz dane sprzedawcy
+
+## Dlaczego wartość została odrzucona
+
+problem-required = jest wymagane
+problem-cannot-be-empty = nie może być puste
+problem-not-single = musi być pojedynczą wartością, nie listą ani obiektem
+problem-too-long = najwyżej { $max } znaków
+problem-not-one-line = musi być jednym wierszem bez znaków sterujących
+problem-not-email = to nie jest adres e-mail
+problem-not-date = musi być datą w postaci 2026-11-22
+problem-not-bool = musi być „tak” albo „nie”
+problem-not-whole = musi być liczbą całkowitą
+problem-out-of-range = musi mieścić się między { $min } a { $max }
+problem-not-cents = musi być liczbą całkowitą groszy
+problem-cents-range = musi mieścić się między 0 a 1 000 000 000 000 groszy
+problem-not-choice = musi być jednym z: { $options }
+problem-not-id = musi być identyfikatorem rekordu
+problem-no-record = nie ma rekordu ({ $what }) o id { $id }
+problem-no-user = nie ma użytkownika { $name }

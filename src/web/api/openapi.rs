@@ -61,7 +61,10 @@ fn input_schema(f: &Field, required: bool, nullable: bool) -> Value {
             u
         }
     };
-    if let Some(d) = f.default {
+    if f.name == "currency" {
+        // hub::records::create fills it from the money settings, not the schema's fallback.
+        s["description"] = json!("default: the instance's currency (Administration → Money)");
+    } else if let Some(d) = f.default {
         s["description"] = match s["description"].as_str() {
             Some(what) => json!(format!("{what}; default {d}")),
             None => json!(format!("default {d}")),

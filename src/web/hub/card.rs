@@ -176,20 +176,23 @@ pub async fn card_after(
     def: &'static ModuleDef,
     id: i64,
     outcome: Result<Done, HubError>,
-    field_error: fn(records::FieldError) -> String,
+    field_error: fn(&Tr, records::FieldError) -> String,
 ) -> Result<Response, WebError> {
     let notes = match outcome {
         Ok(done) => return Ok(done.redirect(def, id)),
         Err(HubError::Conflict(m)) => Notes::refused(vec![m]),
-        Err(HubError::Invalid(e)) => Notes::refused(e.into_iter().map(field_error).collect()),
+        Err(HubError::Invalid(e)) => {
+            let tr = ctx.words().await?;
+            Notes::refused(e.into_iter().map(|e| field_error(&tr, e)).collect())
+        }
         Err(e) => return Err(e.into()),
     };
     detail_page(ctx, def, id, notes).await
 }
 
 /// A field error on a card with one input: its message alone.
-fn message_only(e: records::FieldError) -> String {
-    e.message
+fn message_only(tr: &Tr, e: records::FieldError) -> String {
+    labels::problem(tr, &e)
 }
 
 pub async fn detail(

@@ -198,8 +198,8 @@ fn tax_options(settings: &MoneySettings, locale: Locale) -> String {
 }
 
 /// The invoice and project cards word a refused field with its name: their forms have several.
-fn named(e: crate::hub::records::FieldError) -> String {
-    format!("{}: {}", e.field, e.message)
+fn named(tr: &Tr, e: crate::hub::records::FieldError) -> String {
+    format!("{}: {}", e.field, crate::web::labels::problem(tr, &e))
 }
 
 pub async fn add_line(

@@ -88,7 +88,7 @@ async fn form_page(
             error: errors
                 .iter()
                 .find(|e| e.field == f.name)
-                .map(|e| e.message.clone()),
+                .map(|e| labels::problem(&tr, e)),
             wide: matches!(f.kind, Kind::LongText),
         });
     }
@@ -97,9 +97,13 @@ async fn form_page(
         .filter(|e| def.field(&e.field).is_none())
         .map(|e| {
             if e.field.is_empty() {
-                e.message.clone()
+                labels::problem(&tr, e)
             } else {
-                format!("{}: {}", e.field, e.message)
+                format!(
+                    "{}: {}",
+                    labels::field_name(&tr, def, &e.field),
+                    labels::problem(&tr, e)
+                )
             }
         })
         .collect();
@@ -174,6 +178,7 @@ fn money_input(
             Err(e) => errors.push(records::FieldError {
                 field: f.name.into(),
                 message: labels::money_problem(tr, &e),
+                problem: None,
             }),
         }
     }
@@ -270,6 +275,7 @@ pub async fn update(
                 vec![records::FieldError {
                     field: String::new(),
                     message: m,
+                    problem: None,
                 }],
             )
             .await

@@ -1,0 +1,126 @@
+//! Why a field's value was refused: one type that the API and CSV word in English (`Display`) and
+//! pages word in the reader's language (a catalogue key with its arguments, `key` and `args`).
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    Required,
+    /// A field with a default cannot be emptied on a change.
+    CannotBeEmpty,
+    NotSingleValue,
+    TooLong {
+        max: usize,
+    },
+    NotOneLine,
+    NotEmail,
+    NotDate,
+    NotBool,
+    NotWhole,
+    OutOfRange {
+        min: i64,
+        max: i64,
+    },
+    NotCents,
+    CentsOutOfRange,
+    NotChoice {
+        options: &'static [&'static str],
+    },
+    NotId,
+    /// A reference to a record that does not exist.
+    NoRecord {
+        what: &'static str,
+        id: i64,
+    },
+    NoUser {
+        name: String,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Required => f.write_str("is required"),
+            Problem::CannotBeEmpty => f.write_str("cannot be empty"),
+            Problem::NotSingleValue => f.write_str("must be a single value, not a list or object"),
+            Problem::TooLong { max } if *max == crate::schema::LONG_TEXT_MAX => {
+                f.write_str("at most 20,000 characters")
+            }
+            Problem::TooLong { max } => write!(f, "at most {max} characters"),
+            Problem::NotOneLine => f.write_str("must be a single line without control characters"),
+            Problem::NotEmail => f.write_str("is not an e-mail address"),
+            Problem::NotDate => f.write_str("must be a date like 2026-11-22"),
+            Problem::NotBool => f.write_str("must be true or false"),
+            Problem::NotWhole => f.write_str("must be a whole number"),
+            Problem::OutOfRange { min, max } => write!(f, "must be between {min} and {max}"),
+            Problem::NotCents => f.write_str("must be a whole number of cents"),
+            Problem::CentsOutOfRange => {
+                f.write_str("must be between 0 and 1,000,000,000,000 cents")
+            }
+            Problem::NotChoice { options } => write!(f, "must be one of: {}", options.join(", ")),
+            Problem::NotId => f.write_str("must be the id of a record"),
+            Problem::NoRecord { what, id } => write!(f, "no {what} with id {id}"),
+            Problem::NoUser { name } => write!(f, "no user named {name}"),
+        }
+    }
+}
+
+impl Problem {
+    /// Every catalogue key a problem can have, for the catalogue test.
+    pub const KEYS: &'static [&'static str] = &[
+        "problem-required",
+        "problem-cannot-be-empty",
+        "problem-not-single",
+        "problem-too-long",
+        "problem-not-one-line",
+        "problem-not-email",
+        "problem-not-date",
+        "problem-not-bool",
+        "problem-not-whole",
+        "problem-out-of-range",
+        "problem-not-cents",
+        "problem-cents-range",
+        "problem-not-choice",
+        "problem-not-id",
+        "problem-no-record",
+        "problem-no-user",
+    ];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            Problem::Required => "problem-required",
+            Problem::CannotBeEmpty => "problem-cannot-be-empty",
+            Problem::NotSingleValue => "problem-not-single",
+            Problem::TooLong { .. } => "problem-too-long",
+            Problem::NotOneLine => "problem-not-one-line",
+            Problem::NotEmail => "problem-not-email",
+            Problem::NotDate => "problem-not-date",
+            Problem::NotBool => "problem-not-bool",
+            Problem::NotWhole => "problem-not-whole",
+            Problem::OutOfRange { .. } => "problem-out-of-range",
+            Problem::NotCents => "problem-not-cents",
+            Problem::CentsOutOfRange => "problem-cents-range",
+            Problem::NotChoice { .. } => "problem-not-choice",
+            Problem::NotId => "problem-not-id",
+            Problem::NoRecord { .. } => "problem-no-record",
+            Problem::NoUser { .. } => "problem-no-user",
+        }
+    }
+
+    /// The message's arguments, as text (numbers are written by the caller's locale rules where it
+    /// matters; these are limits and ids).
+    pub fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Problem::TooLong { max } => vec![("max", max.to_string())],
+            Problem::OutOfRange { min, max } => {
+                vec![("min", min.to_string()), ("max", max.to_string())]
+            }
+            Problem::NotChoice { options } => vec![("options", options.join(", "))],
+            Problem::NoRecord { what, id } => {
+                vec![("what", what.to_string()), ("id", id.to_string())]
+            }
+            Problem::NoUser { name } => vec![("name", name.clone())],
+            _ => vec![],
+        }
+    }
+}
