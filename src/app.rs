@@ -33,6 +33,7 @@ impl AppState {
         clock: SharedClock,
         auth: Arc<AuthServices>,
     ) -> Self {
+        let catalogue = auth.catalogue.clone();
         Self(Arc::new(Inner {
             config,
             registry: Arc::new(registry),
@@ -40,7 +41,7 @@ impl AppState {
             auth,
             refusals: Default::default(),
             requests: Default::default(),
-            catalogue: Arc::new(crate::i18n::Catalogue::embedded()),
+            catalogue,
             ready: AtomicBool::new(false),
         }))
     }

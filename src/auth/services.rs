@@ -19,6 +19,9 @@ pub struct AuthServices {
     pub mail_enabled: bool,
     /// Sign-in outcomes and throttle refusals since start, for the monitoring endpoint.
     pub counts: SignInCounts,
+    /// The words of the mails people get, in each language; the same catalogue pages use
+    /// (`AppState.catalogue` is this one).
+    pub catalogue: Arc<crate::i18n::Catalogue>,
 }
 
 /// The steps and outcomes [`SignInCounts`] tells apart (fixed, so the metric labels are bounded).
@@ -72,6 +75,7 @@ impl AuthServices {
             mail_wakeup: Arc::new(Notify::new()),
             mail_enabled,
             counts: SignInCounts::default(),
+            catalogue: Arc::new(crate::i18n::Catalogue::embedded()),
         })
     }
 

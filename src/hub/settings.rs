@@ -19,7 +19,7 @@ pub use crate::storage::tax_rates::TaxRateRow as TaxRate;
 const CURRENCY: &str = "money.currency";
 const HOURLY_RATE: &str = "money.hourly_rate";
 const PAYMENT_TERMS: &str = "money.payment_terms_days";
-const LOCALE: &str = "money.locale";
+const LOCALE: &str = crate::storage::settings::DEFAULT_LOCALE;
 
 /// Longest payment terms, in days.
 pub const PAYMENT_TERMS_MAX: i64 = 365;

@@ -4,6 +4,10 @@ use super::StorageError;
 use super::{Connection, Transaction};
 use rusqlite::{OptionalExtension, params};
 
+/// The instance's default language (a locale code); the money settings page sets it, and pages
+/// and mails fall back to it for people who picked none.
+pub const DEFAULT_LOCALE: &str = "money.locale";
+
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
     Ok(conn
         .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
