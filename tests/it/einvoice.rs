@@ -90,18 +90,18 @@ fn elements(xml: &[u8], name: &str) -> Vec<(Vec<String>, String)> {
     loop {
         match r.read_event_into(&mut buf).unwrap() {
             Event::Start(s) => open.push((
-                String::from_utf8(s.name().as_ref().to_vec()).unwrap(),
+                s.name().as_ref().to_string(),
                 String::new(),
             )),
             Event::Text(t) => {
                 if let Some(top) = open.last_mut() {
-                    top.1.push_str(&t.decode().unwrap());
+                    top.1.push_str(&t.into_inner());
                 }
             }
             Event::GeneralRef(g) => {
                 let c = match g.resolve_char_ref().unwrap() {
                     Some(c) => c,
-                    None => match g.decode().unwrap().as_ref() {
+                    None => match g.into_inner().as_ref() {
                         "lt" => '<',
                         "gt" => '>',
                         "amp" => '&',
