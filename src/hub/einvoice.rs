@@ -112,7 +112,9 @@ fn vat_form(tax_id: &str) -> Option<String> {
 /// Why an invoice has no e-invoice yet, in words an administrator can act on; `None` when it has.
 pub fn refusal(d: &InvoiceDocument) -> Option<String> {
     match d.status {
-        DocStatus::Draft => return Some("a draft has no e-invoice: issue the invoice first".into()),
+        DocStatus::Draft => {
+            return Some("a draft has no e-invoice: issue the invoice first".into());
+        }
         DocStatus::Void => return Some("a void invoice is not sent as an e-invoice".into()),
         DocStatus::Issued | DocStatus::Paid => {}
     }

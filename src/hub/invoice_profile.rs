@@ -361,7 +361,10 @@ mod tests {
         let p = check(&input()).unwrap();
         assert_eq!(p.address, vec!["ul. Świętokrzyska 12", "00-916 Warszawa"]);
         assert_eq!(p.legal_name, "Żółta Łódź sp. z o.o.");
-        assert_eq!((p.country_code.as_str(), p.vat_id.as_str()), ("PL", "PL5260250995"));
+        assert_eq!(
+            (p.country_code.as_str(), p.vat_id.as_str()),
+            ("PL", "PL5260250995")
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@ use super::einvoice::amount;
 use super::invoice_document::Buyer;
 use super::records::{FieldError, HubError};
 use crate::audit::{self, By, Entry, Event};
-use chrono::Datelike;
 use crate::instances::Instance;
 use crate::schema::CLIENTS;
 use crate::storage::invoice_document as parties;
@@ -15,6 +14,7 @@ use crate::storage::journal as store;
 use crate::storage::records as recs;
 use crate::storage::tax_rates;
 use crate::storage::{Connection, Value};
+use chrono::Datelike;
 use serde_json::{Map, Value as Json, json};
 
 /// Longest account code, in characters.

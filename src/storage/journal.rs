@@ -7,7 +7,8 @@ use rusqlite::params;
 
 /// Every (role, account) pair, by role.
 pub fn accounts(conn: &Connection) -> Result<Vec<(String, String)>, StorageError> {
-    let mut stmt = conn.prepare_cached("SELECT role, account FROM journal_accounts ORDER BY role")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT role, account FROM journal_accounts ORDER BY role")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

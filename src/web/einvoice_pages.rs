@@ -18,7 +18,10 @@ use serde::Deserialize;
 
 /// `GET /m/invoices/{id}/einvoice.xml`: the EN 16931 e-invoice of an issued or paid invoice, as a
 /// download; a draft or void invoice, or a seller profile without country and VAT ID, is 409.
-pub async fn einvoice_xml(Ctx { inst, .. }: Ctx, Path(id): Path<i64>) -> Result<Response, WebError> {
+pub async fn einvoice_xml(
+    Ctx { inst, .. }: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
     let d = document::load(&inst, id).await?;
     let name = einvoice::file_name(&d);
     let bytes = einvoice::build(&d)?;
@@ -123,15 +126,7 @@ pub async fn save_journal(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
     let tr = ctx.words().await?;
     match journal::set(&ctx.inst, input, ctx.by.clone()).await {
         Ok(0) => journal_page(&ctx, vec![tr.t("nothing-changed")], vec![], None).await,
-        Ok(n) => {
-            journal_page(
-                &ctx,
-                vec![tr.count("einv-journal-saved", n)],
-                vec![],
-                None,
-            )
-            .await
-        }
+        Ok(n) => journal_page(&ctx, vec![tr.count("einv-journal-saved", n)], vec![], None).await,
         Err(HubError::Invalid(errors)) => {
             let errors = errors
                 .into_iter()

@@ -728,7 +728,12 @@ pub fn routes() -> Vec<Route> {
             AllOf(invoice_pages::INVOICE_DOCUMENT),
             get(einvoice_pages::einvoice_xml),
         ),
-        r("GET", "/admin/journal", admin, get(einvoice_pages::show_journal)),
+        r(
+            "GET",
+            "/admin/journal",
+            admin,
+            get(einvoice_pages::show_journal),
+        ),
         // The accounts every exported posting goes to: like the invoice profile, a vendor support
         // account may look, never change.
         r(

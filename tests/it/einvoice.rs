@@ -89,10 +89,7 @@ fn elements(xml: &[u8], name: &str) -> Vec<(Vec<String>, String)> {
     let mut buf = Vec::new();
     loop {
         match r.read_event_into(&mut buf).unwrap() {
-            Event::Start(s) => open.push((
-                s.name().as_ref().to_string(),
-                String::new(),
-            )),
+            Event::Start(s) => open.push((s.name().as_ref().to_string(), String::new())),
             Event::Text(t) => {
                 if let Some(top) = open.last_mut() {
                     top.1.push_str(&t.into_inner());
@@ -138,7 +135,8 @@ fn one(xml: &[u8], name: &str) -> String {
 fn minor(text: &str) -> i64 {
     let (whole, frac) = text.split_once('.').unwrap();
     assert_eq!(frac.len(), 2, "{text}");
-    let v = whole.trim_start_matches('-').parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap();
+    let v =
+        whole.trim_start_matches('-').parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap();
     if text.starts_with('-') { -v } else { v }
 }
 
@@ -147,7 +145,7 @@ fn page_amount(minor: i64) -> String {
     let whole = (minor / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
@@ -177,7 +175,10 @@ async fn an_issued_invoice_is_a_valid_en16931_einvoice_whose_totals_and_vat_matc
     assert!(!r.body.contains("CrossIndustryInvoice"));
     assert!(r.body.contains("draft"), "{}", r.body);
     let page = admin.get(&format!("/m/invoices/{inv}/document")).await;
-    assert!(!page.body.contains("einvoice.xml"), "draft page links an e-invoice");
+    assert!(
+        !page.body.contains("einvoice.xml"),
+        "draft page links an e-invoice"
+    );
 
     let issued = admin
         .post(&format!("/api/v1/invoices/{inv}/issue"), json!({}))
@@ -192,12 +193,19 @@ async fn an_issued_invoice_is_a_valid_en16931_einvoice_whose_totals_and_vat_matc
     // The profile checks what it is given.
     let r = save_profile(&admin, &profile("XQ", "5260250995")).await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.body.contains("ISO 3166-1") && r.body.contains("country prefix"), "{}", r.body);
+    assert!(
+        r.body.contains("ISO 3166-1") && r.body.contains("country prefix"),
+        "{}",
+        r.body
+    );
     let r = save_profile(&admin, &profile("pl", "PL 526 025 09 95")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let changed = env.audit("invoice_profile_changed");
     let last = changed.last().unwrap().to_string();
-    assert!(last.contains("PL5260250995") && last.contains("country_code"), "{last}");
+    assert!(
+        last.contains("PL5260250995") && last.contains("country_code"),
+        "{last}"
+    );
 
     let r = admin.get(&url).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -208,8 +216,15 @@ async fn an_issued_invoice_is_a_valid_en16931_einvoice_whose_totals_and_vat_matc
     );
     let xml = r.bytes.clone();
     let (valid, said) = factur_x(&env, "einvoice.xml", &xml);
-    assert!(valid, "factur-x refused the e-invoice: {said}\n{}", String::from_utf8_lossy(&xml));
-    assert!(said.contains("valid: XSD and EN 16931 schematron"), "{said}");
+    assert!(
+        valid,
+        "factur-x refused the e-invoice: {said}\n{}",
+        String::from_utf8_lossy(&xml)
+    );
+    assert!(
+        said.contains("valid: XSD and EN 16931 schematron"),
+        "{said}"
+    );
 
     // The validator is not a rubber stamp: a total that does not add up is caught (BR-CO-15).
     let text = String::from_utf8(xml.clone()).unwrap();
@@ -223,11 +238,17 @@ async fn an_issued_invoice_is_a_valid_en16931_einvoice_whose_totals_and_vat_matc
     assert!(!valid && said.contains("BR-CO-15"), "{said}");
 
     // Escaped text reads back as it was typed.
-    let names: Vec<String> = elements(&xml, "ram:Name").into_iter().map(|e| e.1).collect();
+    let names: Vec<String> = elements(&xml, "ram:Name")
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
     assert!(names.contains(&SELLER.to_string()), "{names:?}");
     assert!(names.contains(&BUYER.to_string()), "{names:?}");
     assert!(names.contains(&"Konsultacje <ekspert> & \"więcej\"".to_string()));
-    assert!(text.contains("&lt;ekspert&gt; &amp;"), "not escaped: {text}");
+    assert!(
+        text.contains("&lt;ekspert&gt; &amp;"),
+        "not escaped: {text}"
+    );
 
     // Totals: the invoice's, to the cent.
     let (subtotal, tax_total, total) = (
@@ -260,7 +281,10 @@ async fn an_issued_invoice_is_a_valid_en16931_einvoice_whose_totals_and_vat_matc
     let calc = elements(&xml, "ram:CalculatedAmount");
     let rates: Vec<String> = elements(&xml, "ram:RateApplicablePercent")
         .into_iter()
-        .filter(|(p, _)| p.last().unwrap() == "ram:ApplicableTradeTax" && p.iter().any(|a| a == "ram:ApplicableHeaderTradeSettlement"))
+        .filter(|(p, _)| {
+            p.last().unwrap() == "ram:ApplicableTradeTax"
+                && p.iter().any(|a| a == "ram:ApplicableHeaderTradeSettlement")
+        })
         .map(|e| e.1)
         .collect();
     let cats: Vec<String> = elements(&xml, "ram:CategoryCode")
@@ -288,43 +312,77 @@ async fn an_issued_invoice_is_a_valid_en16931_einvoice_whose_totals_and_vat_matc
     let page = admin.get(&format!("/m/invoices/{inv}/document")).await;
     assert_eq!(page.status, 200);
     for (b, c) in &rows {
-        assert!(page.body.contains(&page_amount(*b)), "{} not on the page", page_amount(*b));
-        assert!(page.body.contains(&page_amount(*c)), "{} not on the page", page_amount(*c));
+        assert!(
+            page.body.contains(&page_amount(*b)),
+            "{} not on the page",
+            page_amount(*b)
+        );
+        assert!(
+            page.body.contains(&page_amount(*c)),
+            "{} not on the page",
+            page_amount(*c)
+        );
     }
     for m in [subtotal, tax_total, total] {
-        assert!(page.body.contains(&page_amount(m)), "{} not on the page", page_amount(m));
+        assert!(
+            page.body.contains(&page_amount(m)),
+            "{} not on the page",
+            page_amount(m)
+        );
     }
-    assert!(page.body.contains(&url), "the document page links the e-invoice");
+    assert!(
+        page.body.contains(&url),
+        "the document page links the e-invoice"
+    );
     let card = admin.get(&format!("/m/invoices/{inv}")).await;
     assert!(card.body.contains(&url), "the card links the e-invoice");
 
     // The buyer: its VAT ID (country from its prefix), e-mail; the seller's VAT ID and country.
     let ids: Vec<String> = elements(&xml, "ram:ID").into_iter().map(|e| e.1).collect();
-    assert!(ids.contains(&"DE123456789".to_string()) && ids.contains(&"PL5260250995".to_string()), "{ids:?}");
-    let countries: Vec<String> = elements(&xml, "ram:CountryID").into_iter().map(|e| e.1).collect();
+    assert!(
+        ids.contains(&"DE123456789".to_string()) && ids.contains(&"PL5260250995".to_string()),
+        "{ids:?}"
+    );
+    let countries: Vec<String> = elements(&xml, "ram:CountryID")
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
     assert_eq!(countries, vec!["PL", "DE"]);
     assert_eq!(one(&xml, "ram:URIID"), "rechnung@example.test");
 
     // A void invoice is not sent as an e-invoice; a missing one is 404.
     let r = admin
-        .post(&format!("/api/v1/invoices/{inv}/void"), json!({ "reason": "wrong buyer" }))
+        .post(
+            &format!("/api/v1/invoices/{inv}/void"),
+            json!({ "reason": "wrong buyer" }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(admin.get(&url).await.status, 409);
-    assert_eq!(admin.get("/m/invoices/999999/einvoice.xml").await.status, 404);
+    assert_eq!(
+        admin.get("/m/invoices/999999/einvoice.xml").await.status,
+        404
+    );
 }
 
 #[tokio::test]
 async fn the_einvoice_needs_the_right_to_see_invoices_and_clients() {
     let env = Env::start();
     let admin = env.admin().await;
-    assert_eq!(save_profile(&admin, &profile("PL", "PL5260250995")).await.status, 200);
+    assert_eq!(
+        save_profile(&admin, &profile("PL", "PL5260250995"))
+            .await
+            .status,
+        200
+    );
     group(&admin, "invoices-only", &["invoices:view"]).await;
     env.add_user("ivo", "invoices-only", USER_PW);
     env.add_user("anna", "users", USER_PW);
     let client = admin.create_id("clients", json!({ "name": BUYER })).await;
     let inv = invoice(&admin, client).await;
-    let r = admin.post(&format!("/api/v1/invoices/{inv}/issue"), json!({})).await;
+    let r = admin
+        .post(&format!("/api/v1/invoices/{inv}/issue"), json!({}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let url = format!("/m/invoices/{inv}/einvoice.xml");
 
@@ -370,7 +428,9 @@ async fn the_journal_balances_per_invoice_and_in_total_and_only_an_admin_maps_it
     let today = {
         let c = admin.create_id("clients", json!({ "name": BUYER })).await;
         let inv = invoice(&admin, c).await;
-        let r = admin.post(&format!("/api/v1/invoices/{inv}/issue"), json!({})).await;
+        let r = admin
+            .post(&format!("/api/v1/invoices/{inv}/issue"), json!({}))
+            .await;
         assert_eq!(r.status, 200, "{}", r.body);
         r.json()["issue_date"].as_str().unwrap().to_string()
     };
@@ -383,10 +443,21 @@ async fn the_journal_balances_per_invoice_and_in_total_and_only_an_admin_maps_it
 
     // Bad accounts are named and nothing is saved.
     let r = admin
-        .form("/admin/journal", &[("receivables", "=1+1"), ("vat_payable", ""), ("revenue", "700")])
+        .form(
+            "/admin/journal",
+            &[
+                ("receivables", "=1+1"),
+                ("vat_payable", ""),
+                ("revenue", "700"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.body.contains("receivables") && r.body.contains("vat_payable"), "{}", r.body);
+    assert!(
+        r.body.contains("receivables") && r.body.contains("vat_payable"),
+        "{}",
+        r.body
+    );
     assert!(env.audit("journal_accounts_changed").is_empty());
     let r = admin.form("/admin/journal", &accounts()).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -395,13 +466,22 @@ async fn the_journal_balances_per_invoice_and_in_total_and_only_an_admin_maps_it
     assert!(rows[0].to_string().contains("201-1"), "{}", rows[0]);
     let r = admin.form("/admin/journal", &accounts()).await;
     assert_eq!(r.status, 200);
-    assert_eq!(env.audit("journal_accounts_changed").len(), 1, "same values log nothing");
+    assert_eq!(
+        env.audit("journal_accounts_changed").len(),
+        1,
+        "same values log nothing"
+    );
     let page = admin.get("/admin/journal").await;
-    assert_eq!(input_value(&page.body, "revenue:2300").as_deref(), Some("701"));
+    assert_eq!(
+        input_value(&page.body, "revenue:2300").as_deref(),
+        Some("701")
+    );
 
     // A second invoice issued, a third left as a draft, a fourth issued then voided.
     let c2 = admin.create_id("clients", json!({ "name": "Beta" })).await;
-    let second = admin.create_id("invoices", json!({ "client_id": c2, "currency": "PLN" })).await;
+    let second = admin
+        .create_id("invoices", json!({ "client_id": c2, "currency": "PLN" }))
+        .await;
     let r = admin
         .post(
             &format!("/api/v1/invoices/{second}/lines"),
@@ -409,12 +489,27 @@ async fn the_journal_balances_per_invoice_and_in_total_and_only_an_admin_maps_it
         )
         .await;
     assert_eq!(r.status, 201);
-    assert_eq!(admin.post(&format!("/api/v1/invoices/{second}/issue"), json!({})).await.status, 200);
+    assert_eq!(
+        admin
+            .post(&format!("/api/v1/invoices/{second}/issue"), json!({}))
+            .await
+            .status,
+        200
+    );
     let _draft = invoice(&admin, c2).await;
     let voided = invoice(&admin, c2).await;
-    assert_eq!(admin.post(&format!("/api/v1/invoices/{voided}/issue"), json!({})).await.status, 200);
+    assert_eq!(
+        admin
+            .post(&format!("/api/v1/invoices/{voided}/issue"), json!({}))
+            .await
+            .status,
+        200
+    );
     let r = admin
-        .post(&format!("/api/v1/invoices/{voided}/void"), json!({ "reason": "duplicate" }))
+        .post(
+            &format!("/api/v1/invoices/{voided}/void"),
+            json!({ "reason": "duplicate" }),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
@@ -424,7 +519,9 @@ async fn the_journal_balances_per_invoice_and_in_total_and_only_an_admin_maps_it
     let table = csv_rows(&r.body);
     assert_eq!(
         table[0],
-        vec!["date", "number", "account", "debit", "credit", "vat_rate", "client", "currency"]
+        vec![
+            "date", "number", "account", "debit", "credit", "vat_rate", "client", "currency"
+        ]
     );
     let cents = |s: &str| if s.is_empty() { 0 } else { minor(s) };
     let mut per_invoice: BTreeMap<String, (i64, i64)> = BTreeMap::new();
@@ -438,7 +535,11 @@ async fn the_journal_balances_per_invoice_and_in_total_and_only_an_admin_maps_it
         debit += d;
         credit += c;
     }
-    assert_eq!(per_invoice.len(), 2, "drafts and void invoices are not posted: {table:?}");
+    assert_eq!(
+        per_invoice.len(),
+        2,
+        "drafts and void invoices are not posted: {table:?}"
+    );
     for (n, (d, c)) in &per_invoice {
         assert_eq!(d, c, "invoice {n} does not balance");
     }
@@ -460,13 +561,21 @@ async fn the_journal_balances_per_invoice_and_in_total_and_only_an_admin_maps_it
     assert!(accounts_used.contains(&("700", "8.00")));
     assert!(accounts_used.contains(&("700", "0.00")));
     assert!(accounts_used.contains(&("222", "23.00")));
-    assert!(table[1..].iter().any(|r| r[6] == format!("'{BUYER}")), "{table:?}");
+    assert!(
+        table[1..].iter().any(|r| r[6] == format!("'{BUYER}")),
+        "{table:?}"
+    );
 
     let exports = env.audit("data_exported");
     let last = exports.last().unwrap().to_string();
-    assert!(last.contains("accounting journal") && last.contains(ADMIN), "{last}");
+    assert!(
+        last.contains("accounting journal") && last.contains(ADMIN),
+        "{last}"
+    );
 
     // A period that ends before it starts is refused.
-    let r = admin.get("/admin/journal/export.csv?from=2026-02-01&to=2026-01-01").await;
+    let r = admin
+        .get("/admin/journal/export.csv?from=2026-02-01&to=2026-01-01")
+        .await;
     assert_eq!(r.status, 422, "{}", r.body);
 }
