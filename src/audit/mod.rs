@@ -87,6 +87,8 @@ pub enum Event {
     AlertClosed,
     /// An administrator changed the watch's thresholds.
     AlertRulesChanged,
+    /// An administrator changed the accounts the accounting journal posts to.
+    JournalAccountsChanged,
 }
 
 impl Event {
@@ -152,6 +154,7 @@ impl Event {
         Event::AlertAcknowledged,
         Event::AlertClosed,
         Event::AlertRulesChanged,
+        Event::JournalAccountsChanged,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -217,6 +220,7 @@ impl Event {
             Event::AlertAcknowledged => "alert_acknowledged",
             Event::AlertClosed => "alert_closed",
             Event::AlertRulesChanged => "alert_rules_changed",
+            Event::JournalAccountsChanged => "journal_accounts_changed",
         }
     }
 

@@ -23,6 +23,11 @@ pub struct Seller {
     pub tax_id: String,
     pub bank_account: String,
     pub payment_details: String,
+    /// Added for e-invoices (migration 13): parties frozen before then have none.
+    #[serde(default)]
+    pub country_code: String,
+    #[serde(default)]
+    pub vat_id: String,
 }
 
 /// The buyer block: the client record as it stood (name, address, tax ID, e-mail).
@@ -266,6 +271,8 @@ fn seller_now(conn: &Connection) -> Result<Option<Seller>, HubError> {
             tax_id: p.tax_id,
             bank_account: p.bank_account,
             payment_details: p.payment_details,
+            country_code: p.country_code,
+            vat_id: p.vat_id,
         }
     }))
 }
@@ -323,6 +330,15 @@ pub async fn load(inst: &Instance, id: i64) -> Result<InvoiceDocument, HubError>
                 Some((s, b)) => {
                     let seller: Option<Seller> = serde_json::from_str(&s).map_err(bad)?;
                     let seller = match seller {
+                        // Frozen before the profile had a country and VAT ID (or while they were
+                        // blank): those two come from the profile of the day, the rest stays.
+                        Some(mut s) if s.country_code.is_empty() && s.vat_id.is_empty() => {
+                            if let Some(now) = seller_now(c)? {
+                                s.country_code = now.country_code;
+                                s.vat_id = now.vat_id;
+                            }
+                            Some(s)
+                        }
                         Some(s) => Some(s),
                         None => seller_now(c)?,
                     };

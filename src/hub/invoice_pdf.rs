@@ -628,6 +628,7 @@ mod tests {
                 tax_id: "PL5260250995".into(),
                 bank_account: "PL61 1090 1014 0000 0712 1981 2874".into(),
                 payment_details: "Przelew w ciągu 30 dni.".into(),
+                ..Seller::default()
             }),
             buyer: Buyer {
                 name: "Ćma Źródło Ńówka".into(),

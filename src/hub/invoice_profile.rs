@@ -30,6 +30,10 @@ pub struct Profile {
     pub tax_id: String,
     pub bank_account: String,
     pub payment_details: String,
+    /// ISO 3166-1 alpha-2, upper case, or empty: EN 16931 needs it for an e-invoice.
+    pub country_code: String,
+    /// The VAT identifier with its country prefix, without spaces, or empty.
+    pub vat_id: String,
 }
 
 impl Profile {
@@ -40,6 +44,8 @@ impl Profile {
             tax_id: r.tax_id,
             bank_account: r.bank_account,
             payment_details: r.payment_details,
+            country_code: r.country_code,
+            vat_id: r.vat_id,
         }
     }
 
@@ -50,16 +56,20 @@ impl Profile {
             tax_id: self.tax_id.clone(),
             bank_account: self.bank_account.clone(),
             payment_details: self.payment_details.clone(),
+            country_code: self.country_code.clone(),
+            vat_id: self.vat_id.clone(),
         }
     }
 
-    fn fields(&self) -> [(&'static str, String); 5] {
+    fn fields(&self) -> [(&'static str, String); 7] {
         [
             ("legal_name", self.legal_name.clone()),
             ("address", self.address.join("\n")),
             ("tax_id", self.tax_id.clone()),
             ("bank_account", self.bank_account.clone()),
             ("payment_details", self.payment_details.clone()),
+            ("country_code", self.country_code.clone()),
+            ("vat_id", self.vat_id.clone()),
         ]
     }
 }
@@ -72,6 +82,8 @@ pub struct ProfileInput {
     pub tax_id: String,
     pub bank_account: String,
     pub payment_details: String,
+    pub country_code: String,
+    pub vat_id: String,
 }
 
 /// Non-empty, trimmed lines of a multi-line text.
@@ -251,6 +263,27 @@ pub fn check(input: &ProfileInput) -> Result<Profile, HubError> {
             format!("the payment details have at most {DETAILS_LINES_MAX} lines"),
         );
     }
+    let country_code = input.country_code.trim().to_ascii_uppercase();
+    if !country_code.is_empty() && !crate::hub::einvoice::is_country(&country_code) {
+        push(
+            &mut errors,
+            "country_code",
+            "the country is a two-letter ISO 3166-1 code, such as PL or DE".into(),
+        );
+    }
+    let vat_id: String = input
+        .vat_id
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if !vat_id.is_empty() && !crate::hub::einvoice::is_vat_id(&vat_id) {
+        push(
+            &mut errors,
+            "vat_id",
+            "the VAT ID is a two-letter country prefix and 2–18 letters or digits, such as PL5260250995".into(),
+        );
+    }
     if !errors.is_empty() {
         return Err(HubError::Invalid(errors));
     }
@@ -260,6 +293,8 @@ pub fn check(input: &ProfileInput) -> Result<Profile, HubError> {
         tax_id,
         bank_account,
         payment_details: details,
+        country_code,
+        vat_id,
     })
 }
 
@@ -317,6 +352,8 @@ mod tests {
             tax_id: "PL5260250995".into(),
             bank_account: "PL61 1090 1014 0000 0712 1981 2874".into(),
             payment_details: "Bank Przykładowy S.A.\nSWIFT: WBKPPLPP".into(),
+            country_code: "pl".into(),
+            vat_id: "PL 526 025 09 95".into(),
         }
     }
 
@@ -325,6 +362,10 @@ mod tests {
         let p = check(&input()).unwrap();
         assert_eq!(p.address, vec!["ul. Świętokrzyska 12", "00-916 Warszawa"]);
         assert_eq!(p.legal_name, "Żółta Łódź sp. z o.o.");
+        assert_eq!(
+            (p.country_code.as_str(), p.vat_id.as_str()),
+            ("PL", "PL5260250995")
+        );
     }
 
     #[test]
@@ -356,6 +397,8 @@ mod tests {
             tax_id: "x".repeat(TAX_ID_MAX + 1),
             bank_account: String::new(),
             payment_details: "ok\u{1b}[31m".into(),
+            country_code: "XQ".into(),
+            vat_id: "5260250995".into(),
         };
         let HubError::Invalid(errors) = check(&i).unwrap_err() else {
             panic!("not a field error");
@@ -363,7 +406,14 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            vec!["legal_name", "address", "tax_id", "payment_details"]
+            vec![
+                "legal_name",
+                "address",
+                "tax_id",
+                "payment_details",
+                "country_code",
+                "vat_id"
+            ]
         );
         let mut i = input();
         i.legal_name = "   ".into();

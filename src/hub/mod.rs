@@ -3,11 +3,13 @@
 
 pub mod csvio;
 pub mod documents;
+pub mod einvoice;
 pub mod filetype;
 pub mod invoice_document;
 pub mod invoice_pdf;
 pub mod invoice_profile;
 pub mod invoices;
+pub mod journal;
 pub mod money;
 pub mod problem;
 pub mod records;

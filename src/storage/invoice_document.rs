@@ -13,12 +13,16 @@ pub struct ProfileRow {
     pub tax_id: String,
     pub bank_account: String,
     pub payment_details: String,
+    /// ISO 3166-1 alpha-2 country of the address, or empty (added for e-invoices).
+    pub country_code: String,
+    /// The VAT identifier with its country prefix, or empty (added for e-invoices).
+    pub vat_id: String,
 }
 
 pub fn profile(conn: &Connection) -> Result<Option<ProfileRow>, StorageError> {
     Ok(conn
         .query_row(
-            "SELECT legal_name, address, tax_id, bank_account, payment_details
+            "SELECT legal_name, address, tax_id, bank_account, payment_details, country_code, vat_id
              FROM invoice_profile WHERE id = 1",
             [],
             |r| {
@@ -28,6 +32,8 @@ pub fn profile(conn: &Connection) -> Result<Option<ProfileRow>, StorageError> {
                     tax_id: r.get(2)?,
                     bank_account: r.get(3)?,
                     payment_details: r.get(4)?,
+                    country_code: r.get(5)?,
+                    vat_id: r.get(6)?,
                 })
             },
         )
@@ -36,12 +42,23 @@ pub fn profile(conn: &Connection) -> Result<Option<ProfileRow>, StorageError> {
 
 pub fn set_profile(tx: &Transaction, p: &ProfileRow, now: &str) -> Result<(), StorageError> {
     tx.execute(
-        "INSERT INTO invoice_profile (id, legal_name, address, tax_id, bank_account, payment_details, updated_at)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO invoice_profile (id, legal_name, address, tax_id, bank_account, payment_details,
+             country_code, vat_id, updated_at)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (id) DO UPDATE SET legal_name = excluded.legal_name, address = excluded.address,
              tax_id = excluded.tax_id, bank_account = excluded.bank_account,
-             payment_details = excluded.payment_details, updated_at = excluded.updated_at",
-        params![p.legal_name, p.address, p.tax_id, p.bank_account, p.payment_details, now],
+             payment_details = excluded.payment_details, country_code = excluded.country_code,
+             vat_id = excluded.vat_id, updated_at = excluded.updated_at",
+        params![
+            p.legal_name,
+            p.address,
+            p.tax_id,
+            p.bank_account,
+            p.payment_details,
+            p.country_code,
+            p.vat_id,
+            now
+        ],
     )?;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod history;
 pub mod invoice_document;
 pub mod invoices;
+pub mod journal;
 mod migrations;
 pub mod outbox;
 pub mod records;

@@ -31,9 +31,10 @@ pub fn card_links(s: &SessionInfo, id: i64, tr: &crate::i18n::Tr) -> String {
         return String::new();
     }
     format!(
-        "<p class=\"doc-links\"><a href=\"/m/invoices/{id}/document\">{}</a> · <a href=\"/m/invoices/{id}/document.pdf\">{}</a></p>",
+        "<p class=\"doc-links\"><a href=\"/m/invoices/{id}/document\">{}</a> · <a href=\"/m/invoices/{id}/document.pdf\">{}</a> · <a href=\"/m/invoices/{id}/einvoice.xml\">{}</a></p>",
         super::html::esc(&tr.t("doc-print-view")),
-        super::html::esc(&tr.t("doc-download-pdf"))
+        super::html::esc(&tr.t("doc-download-pdf")),
+        super::html::esc(&tr.t("einv-download-xml"))
     )
 }
 
@@ -193,6 +194,8 @@ struct ProfilePage {
     tax_id: String,
     bank_account: String,
     payment_details: String,
+    country_code: String,
+    vat_id: String,
     name_max: usize,
     lines_max: usize,
     line_max: usize,
@@ -219,6 +222,8 @@ async fn profile_page(
                 tax_id: p.tax_id,
                 bank_account: p.bank_account,
                 payment_details: p.payment_details,
+                country_code: p.country_code,
+                vat_id: p.vat_id,
             })
             .unwrap_or_default(),
     };
@@ -233,6 +238,8 @@ async fn profile_page(
             tax_id: shown.tax_id,
             bank_account: shown.bank_account,
             payment_details: shown.payment_details,
+            country_code: shown.country_code,
+            vat_id: shown.vat_id,
             name_max: profile::NAME_MAX,
             lines_max: profile::ADDRESS_LINES_MAX,
             line_max: profile::ADDRESS_LINE_MAX,
@@ -264,6 +271,8 @@ pub async fn save_profile(
         tax_id: value(&f, "tax_id"),
         bank_account: value(&f, "bank_account"),
         payment_details: value(&f, "payment_details"),
+        country_code: value(&f, "country_code"),
+        vat_id: value(&f, "vat_id"),
     };
     match profile::set(&inst, input.clone(), by).await {
         Ok(0) => {

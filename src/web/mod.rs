@@ -13,6 +13,7 @@ mod charts;
 pub mod connections;
 mod context;
 pub(crate) mod documents;
+mod einvoice_pages;
 mod error;
 mod form;
 pub mod guard;
@@ -720,6 +721,32 @@ pub fn routes() -> Vec<Route> {
             "/m/invoices/{id}/document.pdf",
             AllOf(invoice_pages::INVOICE_DOCUMENT),
             get(invoice_pages::document_pdf),
+        ),
+        r(
+            "GET",
+            "/m/invoices/{id}/einvoice.xml",
+            AllOf(invoice_pages::INVOICE_DOCUMENT),
+            get(einvoice_pages::einvoice_xml),
+        ),
+        r(
+            "GET",
+            "/admin/journal",
+            admin,
+            get(einvoice_pages::show_journal),
+        ),
+        // The accounts every exported posting goes to: like the invoice profile, a vendor support
+        // account may look, never change.
+        r(
+            "POST",
+            "/admin/journal",
+            AccountAdmin,
+            post(einvoice_pages::save_journal),
+        ),
+        r(
+            "GET",
+            "/admin/journal/export.csv",
+            admin,
+            get(einvoice_pages::journal_csv),
         ),
         r(
             "GET",

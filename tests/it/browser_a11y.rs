@@ -203,6 +203,7 @@ fn signed_in_pages(ids: &[(&'static str, i64)]) -> Vec<(String, String)> {
             "admin-invoice-profile",
             "/admin/invoice-profile".to_string(),
         ),
+        ("admin-journal", "/admin/journal".to_string()),
         ("error-not-found", "/m/clients/999999".to_string()),
     ] {
         pages.push((name.to_string(), path));

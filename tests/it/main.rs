@@ -29,6 +29,7 @@ mod backup;
 mod connections;
 mod core;
 mod crash;
+mod einvoice;
 mod fail2ban;
 mod first_run;
 mod forwarding;
