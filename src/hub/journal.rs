@@ -117,6 +117,7 @@ pub fn check(input: &[(String, String)], rates: &[i64]) -> Result<Vec<(String, S
             errors.push(FieldError {
                 field: role.into(),
                 message: "write an account for this posting".into(),
+                problem: None,
             });
         } else if !account_ok(&a) {
             errors.push(FieldError {
@@ -124,6 +125,7 @@ pub fn check(input: &[(String, String)], rates: &[i64]) -> Result<Vec<(String, S
                 message: format!(
                     "an account has at most {ACCOUNT_MAX} letters, digits, spaces, '.', '-', '/' or '_'"
                 ),
+                problem: None,
             });
         } else {
             out.push((role.to_string(), a));
@@ -139,6 +141,7 @@ pub fn check(input: &[(String, String)], rates: &[i64]) -> Result<Vec<(String, S
             None => errors.push(FieldError {
                 field: role.clone(),
                 message: "no such tax rate".into(),
+                problem: None,
             }),
             Some(_) if a.is_empty() => {}
             Some(_) if !account_ok(a) => errors.push(FieldError {
@@ -146,6 +149,7 @@ pub fn check(input: &[(String, String)], rates: &[i64]) -> Result<Vec<(String, S
                 message: format!(
                     "an account has at most {ACCOUNT_MAX} letters, digits, spaces, '.', '-', '/' or '_'"
                 ),
+                problem: None,
             }),
             Some(b) => out.push((revenue_role(b), a.to_string())),
         }
