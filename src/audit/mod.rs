@@ -87,6 +87,16 @@ pub enum Event {
     AlertClosed,
     /// An administrator changed the watch's thresholds.
     AlertRulesChanged,
+    /// An administrator registered a webhook endpoint (URL, events, scopes in `details`).
+    WebhookAdded,
+    /// An administrator disabled a webhook endpoint.
+    WebhookDisabled,
+    /// An administrator replaced a webhook endpoint's signing secret.
+    WebhookSecretRotated,
+    /// An administrator queued a finished webhook delivery again.
+    WebhookRedelivered,
+    /// A webhook delivery gave up after the retry window; the endpoint is marked failing.
+    WebhookFailing,
 }
 
 impl Event {
@@ -152,6 +162,11 @@ impl Event {
         Event::AlertAcknowledged,
         Event::AlertClosed,
         Event::AlertRulesChanged,
+        Event::WebhookAdded,
+        Event::WebhookDisabled,
+        Event::WebhookSecretRotated,
+        Event::WebhookRedelivered,
+        Event::WebhookFailing,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -217,6 +232,11 @@ impl Event {
             Event::AlertAcknowledged => "alert_acknowledged",
             Event::AlertClosed => "alert_closed",
             Event::AlertRulesChanged => "alert_rules_changed",
+            Event::WebhookAdded => "webhook_added",
+            Event::WebhookDisabled => "webhook_disabled",
+            Event::WebhookSecretRotated => "webhook_secret_rotated",
+            Event::WebhookRedelivered => "webhook_redelivered",
+            Event::WebhookFailing => "webhook_failing",
         }
     }
 

@@ -599,6 +599,7 @@ pub fn create_in(
     index_row(tx, def, &row)?;
     let actor = by.actor.name();
     store::Change::begin(tx, def.slug, id, &now, &actor)?.field(tx, "(created)", None, None)?;
+    crate::webhooks::record_event(tx, by.now, def, id, "created")?;
     if audit_it {
         audit::write(
             tx,
@@ -676,6 +677,7 @@ fn update_in(
     }
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
     index_row(tx, def, &row)?;
+    crate::webhooks::record_event(tx, by.now, def, id, "updated")?;
     audit::write(
         tx,
         by.now,
@@ -768,6 +770,7 @@ pub async fn delete(
             store::delete(tx, def, id)
                 .map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
             store::unindex(tx, def, id)?;
+            crate::webhooks::record_deleted(tx, by.now, def, id)?;
             let title = old.get(def.title).and_then(value_text).unwrap_or_default();
             audit::write(
                 tx,

@@ -62,9 +62,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "alerts",
         sql: include_str!("migrations/0010_alerts.sql"),
     },
+    Migration {
+        version: 11,
+        name: "webhooks",
+        sql: include_str!("migrations/0011_webhooks.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 10;
+pub const LATEST_SCHEMA_VERSION: i64 = 11;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -21,6 +21,7 @@ pub mod tax_rates;
 pub mod tokens;
 pub mod users;
 mod value;
+pub mod webhooks;
 
 use crate::crypto::{Key256, Secret};
 use rusqlite::{OpenFlags, TransactionBehavior};
