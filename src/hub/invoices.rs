@@ -220,7 +220,7 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
                 by.now,
                 invoice_entry(Event::InvoiceIssued, &by, id).with(json!({ "number": number })),
             )?;
-            crate::webhooks::record_event(tx, by.now, &INVOICES, id, "issued")?;
+            super::records::notify(tx, by.now, &INVOICES, id, "issued")?;
             let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
             let title = format!("Invoice {number}");
             recs::index(tx, &INVOICES, id, &number, &title)?;
@@ -274,7 +274,7 @@ pub async fn set_status(
                     .with(json!({ "status": to, "time_entries_released": released })),
             )?;
             let what = if to == "paid" { "paid" } else { "updated" };
-            crate::webhooks::record_event(tx, by.now, &INVOICES, id, what)?;
+            super::records::notify(tx, by.now, &INVOICES, id, what)?;
             Ok(())
         })
         .await
@@ -321,7 +321,7 @@ pub async fn void(inst: &Instance, id: i64, reason: String, by: By) -> Result<()
                     "time_entries_released": released
                 })),
             )?;
-            crate::webhooks::record_event(tx, by.now, &INVOICES, id, "updated")?;
+            super::records::notify(tx, by.now, &INVOICES, id, "updated")?;
             Ok(())
         })
         .await

@@ -13,6 +13,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+/// Trust store used when `webhooks.ca_file` is not set (Debian/Ubuntu layout, as for mail).
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
 /// How much of a receiver's answer is kept for the delivery log.
 pub const RESPONSE_KEEP: usize = 512;
 
@@ -237,7 +240,7 @@ where
 pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    let path = ca_file.unwrap_or(std::path::Path::new(crate::mail::smtp::SYSTEM_CA_BUNDLE));
+    let path = ca_file.unwrap_or(std::path::Path::new(SYSTEM_CA_BUNDLE));
     let shown = path.display();
     let pem = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let mut roots = rustls::RootCertStore::empty();

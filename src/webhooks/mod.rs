@@ -10,7 +10,6 @@ use crate::audit::{self, Actor, By, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Key256, Secret};
 use crate::instances::Instance;
-use crate::schema::ModuleDef;
 use crate::storage::webhooks::{self as store, DeliveryRow, EndpointRow, NewEndpoint};
 use crate::storage::{StorageError, Transaction};
 use base64::Engine;
@@ -18,6 +17,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
 use serde_json::{Value as Json, json};
+
+pub use crate::storage::webhooks::{DeliveryRow as Delivery, EndpointRow as Endpoint};
 
 /// Event types that are not "a record of a module was created, updated or deleted".
 const SPECIAL_EVENTS: [&str; 4] = [
@@ -393,43 +394,9 @@ pub fn emit(
     Ok(())
 }
 
-/// A record of `def` was created or changed (`what` = "created", "updated", ...): its body as the
-/// API returns it goes to the endpoints that may read the module.
-pub fn record_event(
-    tx: &Transaction,
-    now: DateTime<Utc>,
-    def: &ModuleDef,
-    id: i64,
-    what: &str,
-) -> Result<(), StorageError> {
-    let event = format!("{}.{what}", def.module.as_str());
-    if !any_wants(tx, &event)? {
-        return Ok(());
-    }
-    let data = match crate::storage::records::get(tx, def, id)? {
-        Some(row) => crate::hub::records::to_json(def, &row),
-        None => json!({ "id": id }),
-    };
-    emit(tx, now, &event, &data)
-}
-
-/// A record was deleted: only its id leaves (the record no longer exists to be read).
-pub fn record_deleted(
-    tx: &Transaction,
-    now: DateTime<Utc>,
-    def: &ModuleDef,
-    id: i64,
-) -> Result<(), StorageError> {
-    emit(
-        tx,
-        now,
-        &format!("{}.deleted", def.module.as_str()),
-        &json!({ "id": id }),
-    )
-}
-
-/// Skips reading the record when nobody listens (the common case: no endpoint at all).
-fn any_wants(tx: &Transaction, event: &str) -> Result<bool, StorageError> {
+/// Whether any active endpoint asked for `event`, so that callers skip building a body nobody
+/// gets (the common case: no endpoint at all).
+pub fn wanted(tx: &Transaction, event: &str) -> Result<bool, StorageError> {
     Ok(store::active_endpoints(tx)?.iter().any(|e| wants(e, event)))
 }
 

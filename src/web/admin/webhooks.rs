@@ -2,8 +2,9 @@
 //! endpoint's delivery log with manual redelivery.
 
 use super::*;
-use crate::storage::webhooks::{DeliveryRow, EndpointRow};
-use crate::webhooks::{self as hooks, WebhookError};
+use crate::webhooks::{
+    self as hooks, Delivery as DeliveryRow, Endpoint as EndpointRow, WebhookError,
+};
 
 /// Deliveries shown on an endpoint's page.
 const LOG_ROWS: usize = 100;
