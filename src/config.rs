@@ -1006,6 +1006,23 @@ mod tests {
     }
 
     #[test]
+    fn webhook_retries_have_defaults_and_bounds() {
+        let resolve =
+            |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());
+        let d = resolve("").unwrap().webhooks;
+        assert_eq!((d.retry_first_ms, d.give_up_seconds), (30_000, 86_400));
+        let fast =
+            resolve("[webhooks]\nretry_first_ms = 50\nretry_max_ms = 300\ngive_up_hours = 2\n")
+                .unwrap()
+                .webhooks;
+        assert_eq!((fast.retry_max_ms, fast.give_up_seconds), (300, 7200));
+        let e = resolve("[webhooks]\nretry_first_ms = 500\nretry_max_ms = 100\n").unwrap_err();
+        assert!(e.to_string().starts_with("webhooks.retry_max_ms"), "{e}");
+        let e = resolve("[webhooks]\ngive_up_hours = 1\ngive_up_seconds = 5\n").unwrap_err();
+        assert!(e.to_string().starts_with("webhooks.give_up_seconds"), "{e}");
+    }
+
+    #[test]
     fn metrics_are_off_by_default_and_need_a_check_beyond_loopback() {
         let resolve =
             |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());
