@@ -264,6 +264,53 @@ pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::Clien
 mod tests {
     use super::*;
 
+    fn endpoint(id: i64, url: &str, allow_http: bool) -> EndpointRow {
+        EndpointRow {
+            id,
+            url: url.into(),
+            events: "*".into(),
+            scopes: "clients:read".into(),
+            secret_sealed: vec![],
+            allow_http,
+            created_at: String::new(),
+            created_by: String::new(),
+            disabled_at: None,
+            failing_since: None,
+            last_success_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_configured_enabled_endpoints_are_contacted() {
+        // A listener that must never see a connection from the refused posts below.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let t = Duration::from_secs(2);
+        let wanted = endpoint(1, &url, true);
+        let post_to = |configured: Vec<EndpointRow>, e: EndpointRow| async move {
+            post(&configured, &e, None, &[], "{}".into(), t).await
+        };
+        // Not among the configured endpoints, or configured under another URL, or disabled.
+        let r = post_to(vec![], wanted.clone()).await;
+        assert!(matches!(r, Err(EgressError::NotConfigured(_))));
+        let r = post_to(
+            vec![endpoint(1, "http://127.0.0.1:1/x", true)],
+            wanted.clone(),
+        )
+        .await;
+        assert!(matches!(r, Err(EgressError::NotConfigured(_))));
+        let mut off = wanted.clone();
+        off.disabled_at = Some("2026-12-07T00:00:00.000Z".into());
+        let r = post_to(vec![off.clone()], off).await;
+        assert!(matches!(r, Err(EgressError::NotConfigured(_))));
+        // Configured, but plain http without the override.
+        let plain = endpoint(1, &url, false);
+        let r = post_to(vec![plain.clone()], plain).await;
+        assert!(matches!(r, Err(EgressError::Scheme(_))));
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(accepted.is_err(), "a refused destination was contacted");
+    }
+
     #[test]
     fn targets_parse() {
         let t = Target::parse("https://Hooks.example.com:8443/a/b?x=1").unwrap();
