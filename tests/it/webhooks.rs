@@ -482,3 +482,32 @@ async fn only_administrators_see_or_change_endpoints() {
     assert_eq!(env.audit("webhook_added").len(), 1);
     assert_eq!(env.audit("webhook_disabled").len(), 1);
 }
+
+#[tokio::test]
+async fn alerts_go_only_to_endpoints_that_name_them() {
+    let env = Env::with_config(Some(&format!(
+        "{CONFIG}[alerts]\nscan_interval_ms = 100\ncheck_interval_seconds = 1\n"
+    )));
+    let named = Receiver::start(UP).await;
+    let every = Receiver::start(UP).await;
+    let (_, secret) = add(&env, &named.url, "alert.raised", "clients:read");
+    add(&env, &every.url, "*", "clients:read");
+    // A weaker password policy is an alert of the watch.
+    env.ok(&["admin", "policy", "set", "password_min_length=16"]);
+    env.ok(&["admin", "policy", "set", "password_min_length=8"]);
+    let got = named.wait_accepted(1).await;
+    let b = body(&got[0]);
+    assert_eq!(b["type"], "alert.raised", "{b}");
+    assert_eq!(b["data"]["rule"], "policy_weakened", "{b}");
+    assert!(verify(&secret, &got[0]));
+    // `*` is every record event, not alerts: after a client event arrives at `every`, no alert
+    // queued before it can still be on its way.
+    let api = env.full_token();
+    api.create_id("clients", json!({ "name": "After the alert" }))
+        .await;
+    let later = every.wait_accepted(1).await;
+    assert!(
+        later.iter().all(|g| body(g)["type"] == "clients.created"),
+        "{later:?}"
+    );
+}
