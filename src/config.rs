@@ -56,6 +56,39 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// The Prometheus endpoint's own listener; `None` (the default) binds nothing.
     pub metrics: Option<MetricsConfig>,
+    /// Outbound webhook delivery (`[webhooks]`); endpoints themselves are set per instance.
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`: how the deliverer retries and whom it trusts. Nothing is sent until an
+/// administrator registers an endpoint.
+#[derive(Debug, Clone)]
+pub struct WebhooksConfig {
+    /// Pause after the first failed attempt; it doubles with each further failure.
+    pub retry_first_ms: u64,
+    /// Longest pause between attempts.
+    pub retry_max_ms: u64,
+    /// How long after it was queued an event is retried before it is marked failed.
+    pub give_up_seconds: u64,
+    /// How often the queue is looked at.
+    pub poll_ms: u64,
+    /// One attempt's limit (connect, TLS, request and answer).
+    pub timeout_seconds: u64,
+    /// CA certificates (PEM) https endpoints must chain to; the system bundle when unset.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            retry_first_ms: 30_000,
+            retry_max_ms: 3_600_000,
+            give_up_seconds: 86_400,
+            poll_ms: 2_000,
+            timeout_seconds: 10,
+            ca_file: None,
+        }
+    }
 }
 
 /// `[metrics]`: where `/metrics` is served (HTTPS, the server's certificate) and who may read it.
@@ -254,6 +287,71 @@ struct FileConfig {
     alerts: AlertsSection,
     #[serde(default)]
     metrics: MetricsSection,
+    #[serde(default)]
+    webhooks: WebhooksSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhooksSection {
+    retry_first_ms: Option<u64>,
+    retry_max_ms: Option<u64>,
+    give_up_hours: Option<u64>,
+    give_up_seconds: Option<u64>,
+    poll_ms: Option<u64>,
+    timeout_seconds: Option<u64>,
+    ca_file: Option<PathBuf>,
+}
+
+impl WebhooksSection {
+    fn resolve(&self) -> Result<WebhooksConfig, ConfigError> {
+        let d = WebhooksConfig::default();
+        let range = |name: &str, v: u64, lo: u64, hi: u64| {
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(ConfigError::Value {
+                    setting: format!("webhooks.{name}"),
+                    message: format!("{v} is outside the allowed range {lo}–{hi}"),
+                })
+            }
+        };
+        let give_up_seconds = match (self.give_up_hours, self.give_up_seconds) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Value {
+                    setting: "webhooks.give_up_seconds".into(),
+                    message: "set give_up_hours or give_up_seconds, not both".into(),
+                });
+            }
+            (Some(h), None) => range("give_up_hours", h, 1, 24 * 14)? * 3600,
+            (None, Some(s)) => range("give_up_seconds", s, 1, 86_400 * 14)?,
+            (None, None) => d.give_up_seconds,
+        };
+        let retry_first_ms = range(
+            "retry_first_ms",
+            self.retry_first_ms.unwrap_or(d.retry_first_ms),
+            10,
+            3_600_000,
+        )?;
+        Ok(WebhooksConfig {
+            retry_first_ms,
+            retry_max_ms: range(
+                "retry_max_ms",
+                self.retry_max_ms.unwrap_or(d.retry_max_ms),
+                retry_first_ms,
+                86_400_000,
+            )?,
+            give_up_seconds,
+            poll_ms: range("poll_ms", self.poll_ms.unwrap_or(d.poll_ms), 10, 60_000)?,
+            timeout_seconds: range(
+                "timeout_seconds",
+                self.timeout_seconds.unwrap_or(d.timeout_seconds),
+                1,
+                120,
+            )?,
+            ca_file: self.ca_file.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -681,6 +779,7 @@ impl Config {
             audit_forward,
             audit_checkpoint_interval_seconds,
             alerts: file.alerts.resolve()?,
+            webhooks: file.webhooks.resolve()?,
             source,
             data_dir,
             data_dir_is_default,
@@ -904,6 +1003,23 @@ mod tests {
             ..Default::default()
         });
         assert!(cfg.is_ok(), "{cfg:?}");
+    }
+
+    #[test]
+    fn webhook_retries_have_defaults_and_bounds() {
+        let resolve =
+            |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());
+        let d = resolve("").unwrap().webhooks;
+        assert_eq!((d.retry_first_ms, d.give_up_seconds), (30_000, 86_400));
+        let fast =
+            resolve("[webhooks]\nretry_first_ms = 50\nretry_max_ms = 300\ngive_up_hours = 2\n")
+                .unwrap()
+                .webhooks;
+        assert_eq!((fast.retry_max_ms, fast.give_up_seconds), (300, 7200));
+        let e = resolve("[webhooks]\nretry_first_ms = 500\nretry_max_ms = 100\n").unwrap_err();
+        assert!(e.to_string().starts_with("webhooks.retry_max_ms"), "{e}");
+        let e = resolve("[webhooks]\ngive_up_hours = 1\ngive_up_seconds = 5\n").unwrap_err();
+        assert!(e.to_string().starts_with("webhooks.give_up_seconds"), "{e}");
     }
 
     #[test]

@@ -28,3 +28,4 @@ pub mod tls;
 pub mod update;
 pub mod watch;
 pub mod web;
+pub mod webhooks;

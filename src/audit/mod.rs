@@ -89,6 +89,16 @@ pub enum Event {
     AlertRulesChanged,
     /// An administrator changed the accounts the accounting journal posts to.
     JournalAccountsChanged,
+    /// An administrator registered a webhook endpoint (URL, events, scopes in `details`).
+    WebhookAdded,
+    /// An administrator disabled a webhook endpoint.
+    WebhookDisabled,
+    /// An administrator replaced a webhook endpoint's signing secret.
+    WebhookSecretRotated,
+    /// An administrator queued a finished webhook delivery again.
+    WebhookRedelivered,
+    /// A webhook delivery gave up after the retry window; the endpoint is marked failing.
+    WebhookFailing,
 }
 
 impl Event {
@@ -155,6 +165,11 @@ impl Event {
         Event::AlertClosed,
         Event::AlertRulesChanged,
         Event::JournalAccountsChanged,
+        Event::WebhookAdded,
+        Event::WebhookDisabled,
+        Event::WebhookSecretRotated,
+        Event::WebhookRedelivered,
+        Event::WebhookFailing,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -221,6 +236,11 @@ impl Event {
             Event::AlertClosed => "alert_closed",
             Event::AlertRulesChanged => "alert_rules_changed",
             Event::JournalAccountsChanged => "journal_accounts_changed",
+            Event::WebhookAdded => "webhook_added",
+            Event::WebhookDisabled => "webhook_disabled",
+            Event::WebhookSecretRotated => "webhook_secret_rotated",
+            Event::WebhookRedelivered => "webhook_redelivered",
+            Event::WebhookFailing => "webhook_failing",
         }
     }
 

@@ -28,6 +28,9 @@ pub enum AdminCommand {
     /// API tokens for connected services
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Outbound webhook endpoints and their deliveries
+    #[command(subcommand)]
+    Webhook(super::webhook::WebhookCommand),
     /// Sessions of the whole instance
     #[command(subcommand)]
     Sessions(SessionsCommand),
@@ -299,6 +302,7 @@ async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
             let n = crate::auth::sessions::purge(&inst, now).await?;
             println!("deleted {n} ended session(s) of instance `{}`", inst.name);
         }
+        AdminCommand::Webhook(w) => super::webhook::run(&inst, w, now).await?,
         AdminCommand::Token(t) => {
             let by = console_by(now);
             match t {

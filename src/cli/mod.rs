@@ -6,6 +6,7 @@ mod doctor;
 mod instance;
 mod serve;
 mod update;
+mod webhook;
 
 use crate::clock::{self, SharedClock};
 use crate::config::{Config, Overrides};

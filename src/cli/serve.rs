@@ -240,6 +240,12 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             stop_rx.clone(),
         ));
     }
+    tokio::spawn(crate::webhooks::deliver::run(
+        state.config.webhooks.clone(),
+        Arc::clone(&state.registry),
+        state.clock.clone(),
+        stop_rx.clone(),
+    ));
     if let Some(every) = systemd::watchdog_interval() {
         tokio::spawn(watchdog(every, stop_rx.clone()));
     }

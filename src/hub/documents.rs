@@ -109,6 +109,7 @@ pub async fn upload(
                 Entry::new(Event::RecordUpdated, by.actor.clone(), format!("documents/{id}"), by.source.clone())
                     .with(json!({ "uploaded_version": v, "filename": filename, "size": size, "sha256": sha })),
             )?;
+            super::records::notify(tx, by.now, &crate::schema::DOCUMENTS, id, "uploaded")?;
             Ok(v)
         })
         .await;

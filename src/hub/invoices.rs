@@ -220,6 +220,7 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
                 by.now,
                 invoice_entry(Event::InvoiceIssued, &by, id).with(json!({ "number": number })),
             )?;
+            super::records::notify(tx, by.now, &INVOICES, id, "issued")?;
             let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
             let title = format!("Invoice {number}");
             recs::index(tx, &INVOICES, id, &number, &title)?;
@@ -272,6 +273,8 @@ pub async fn set_status(
                 invoice_entry(Event::RecordUpdated, &by, id)
                     .with(json!({ "status": to, "time_entries_released": released })),
             )?;
+            let what = if to == "paid" { "paid" } else { "updated" };
+            super::records::notify(tx, by.now, &INVOICES, id, what)?;
             Ok(())
         })
         .await
@@ -318,6 +321,7 @@ pub async fn void(inst: &Instance, id: i64, reason: String, by: By) -> Result<()
                     "time_entries_released": released
                 })),
             )?;
+            super::records::notify(tx, by.now, &INVOICES, id, "updated")?;
             Ok(())
         })
         .await

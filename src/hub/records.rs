@@ -594,6 +594,26 @@ fn fk_error(e: StorageError, what: &str) -> HubError {
     HubError::Storage(e)
 }
 
+/// Queues the webhook event `{module}.{what}` with the record as the API returns it, in `tx`
+/// (only endpoints whose scopes may read the module get it; see `webhooks::emit`).
+pub(crate) fn notify(
+    tx: &Transaction,
+    now: chrono::DateTime<chrono::Utc>,
+    def: &ModuleDef,
+    id: i64,
+    what: &str,
+) -> Result<(), StorageError> {
+    let event = format!("{}.{what}", def.module.as_str());
+    if !crate::webhooks::wanted(tx, &event)? {
+        return Ok(());
+    }
+    let data = match store::get(tx, def, id)? {
+        Some(row) => to_json(def, &row),
+        None => json!({ "id": id }),
+    };
+    crate::webhooks::emit(tx, now, &event, &data)
+}
+
 /// Creates a record inside `tx` (shared by the API, forms and CSV import).
 pub fn create_in(
     tx: &Transaction,
@@ -610,6 +630,7 @@ pub fn create_in(
     index_row(tx, def, &row)?;
     let actor = by.actor.name();
     store::Change::begin(tx, def.slug, id, &now, &actor)?.field(tx, "(created)", None, None)?;
+    notify(tx, by.now, def, id, "created")?;
     if audit_it {
         audit::write(
             tx,
@@ -696,6 +717,7 @@ fn update_in(
     }
     let row = store::get(tx, def, id)?.ok_or(HubError::NotFound)?;
     index_row(tx, def, &row)?;
+    notify(tx, by.now, def, id, "updated")?;
     audit::write(
         tx,
         by.now,
@@ -788,6 +810,12 @@ pub async fn delete(
             store::delete(tx, def, id)
                 .map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
             store::unindex(tx, def, id)?;
+            crate::webhooks::emit(
+                tx,
+                by.now,
+                &format!("{}.deleted", def.module.as_str()),
+                &json!({ "id": id }),
+            )?;
             let title = old.get(def.title).and_then(value_text).unwrap_or_default();
             audit::write(
                 tx,

@@ -63,6 +63,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0010_alerts.sql"),
     },
     Migration {
+        version: 11,
+        name: "webhooks",
+        sql: include_str!("migrations/0011_webhooks.sql"),
+    },
+    Migration {
         version: 13,
         name: "einvoice",
         sql: include_str!("migrations/0013_einvoice.sql"),

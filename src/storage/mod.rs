@@ -22,6 +22,7 @@ pub mod tax_rates;
 pub mod tokens;
 pub mod users;
 mod value;
+pub mod webhooks;
 
 use crate::crypto::{Key256, Secret};
 use rusqlite::{OpenFlags, TransactionBehavior};

@@ -173,6 +173,19 @@ pub fn raise(
             "events": row.events,
         })),
     )?;
+    crate::webhooks::emit(
+        tx,
+        now,
+        crate::webhooks::ALERT_RAISED,
+        &json!({
+            "id": row.id,
+            "rule": row.rule,
+            "severity": row.severity,
+            "subject": row.subject,
+            "summary": row.summary,
+            "first_seen": row.first_seen,
+        }),
+    )?;
     if severity >= Severity::High && mail_enabled {
         crate::mail::notify_admins(
             tx,

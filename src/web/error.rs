@@ -220,6 +220,21 @@ impl From<crate::watch::WatchError> for WebError {
     }
 }
 
+impl From<crate::webhooks::WebhookError> for WebError {
+    fn from(e: crate::webhooks::WebhookError) -> Self {
+        use crate::webhooks::WebhookError;
+        match e {
+            WebhookError::NotFound(_) => WebError::NotFound,
+            WebhookError::Invalid(m) => WebError::Invalid {
+                field: None,
+                message: m,
+            },
+            WebhookError::Storage(s) => s.into(),
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<AccountError> for WebError {
     fn from(e: AccountError) -> Self {
         match e {

@@ -608,6 +608,21 @@ pub fn routes() -> Vec<Route> {
         r("POST", "/admin/mail/test", admin, post(admin::mail_test)),
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
         r("GET", "/admin/tokens", admin, get(admin::tokens)),
+        r("GET", "/admin/webhooks", admin, get(admin::webhooks)),
+        r("POST", "/admin/webhooks", admin, post(admin::add_webhook)),
+        r("GET", "/admin/webhooks/{id}", admin, get(admin::webhook)),
+        r(
+            "POST",
+            "/admin/webhooks/{id}/{action}",
+            admin,
+            post(admin::webhook_action),
+        ),
+        r(
+            "POST",
+            "/admin/webhooks/{id}/redeliver/{delivery}",
+            admin,
+            post(admin::redeliver_webhook),
+        ),
         r("GET", "/admin/backups", Operator, get(admin::backups)),
         r("GET", "/admin/updates", Operator, get(admin::show)),
         r(

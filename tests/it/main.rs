@@ -60,3 +60,4 @@ mod update_apply;
 mod update_bundle;
 mod update_cli;
 mod watch;
+mod webhooks;

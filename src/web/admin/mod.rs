@@ -12,6 +12,7 @@ mod policy;
 mod tokens;
 mod updates;
 mod users;
+mod webhooks;
 
 pub use alerts::*;
 pub use backups::*;
@@ -23,6 +24,7 @@ pub use policy::*;
 pub use tokens::*;
 pub use updates::*;
 pub use users::*;
+pub use webhooks::*;
 
 use super::WebError;
 use super::form::{pairs as form_pairs, value, values};

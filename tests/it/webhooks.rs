@@ -1,0 +1,513 @@
+//! Outbound webhooks end to end: a receiver on 127.0.0.1 checks every Standard Webhooks signature
+//! with its own HMAC code (independent of holdfast's), the queue survives a receiver outage and a
+//! SIGKILL of holdfast without losing or reordering events, scopes keep other modules' bodies home,
+//! and only administrators see or change endpoints.
+
+use crate::app::{Launch, Server};
+use crate::hub_support::*;
+use crate::support::*;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{KeyInit, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Fast retries so that an outage of a few hundred milliseconds is ridden out quickly.
+const CONFIG: &str =
+    "[webhooks]\nretry_first_ms = 50\nretry_max_ms = 300\npoll_ms = 50\ntimeout_seconds = 2\n";
+const WAIT: Duration = Duration::from_secs(60);
+
+const DOWN: u8 = 0;
+const UP: u8 = 1;
+/// Reads the request and never answers: holdfast is "mid-delivery".
+const HANG: u8 = 2;
+
+#[derive(Debug, Clone)]
+struct Got {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+    /// What the receiver answered (0: nothing, it hung).
+    answered: u16,
+}
+
+/// A webhook receiver on 127.0.0.1:0 that records every request and answers as `mode` says.
+struct Receiver {
+    url: String,
+    mode: Arc<AtomicU8>,
+    got: Arc<Mutex<Vec<Got>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Receiver {
+    async fn start(mode: u8) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let mode = Arc::new(AtomicU8::new(mode));
+        let got: Arc<Mutex<Vec<Got>>> = Arc::default();
+        let (m, g) = (Arc::clone(&mode), Arc::clone(&got));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (m, g) = (Arc::clone(&m), Arc::clone(&g));
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let (m, g) = (Arc::clone(&m), Arc::clone(&g));
+                            async move {
+                                let h = |n: &str| {
+                                    req.headers()
+                                        .get(n)
+                                        .and_then(|v| v.to_str().ok())
+                                        .unwrap_or("")
+                                        .to_string()
+                                };
+                                let (id, timestamp, signature) = (
+                                    h("webhook-id"),
+                                    h("webhook-timestamp"),
+                                    h("webhook-signature"),
+                                );
+                                let body = req.into_body().collect().await.unwrap().to_bytes();
+                                let mode = m.load(Ordering::SeqCst);
+                                let answered = match mode {
+                                    UP => 200,
+                                    DOWN => 503,
+                                    _ => 0,
+                                };
+                                g.lock().unwrap().push(Got {
+                                    id,
+                                    timestamp,
+                                    signature,
+                                    body: String::from_utf8_lossy(&body).into_owned(),
+                                    answered,
+                                });
+                                if mode == HANG {
+                                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                                }
+                                Ok::<_, std::convert::Infallible>(
+                                    hyper::Response::builder()
+                                        .status(answered.max(200))
+                                        .body(Full::new(Bytes::from_static(b"thanks")))
+                                        .unwrap(),
+                                )
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Receiver {
+            url,
+            mode,
+            got,
+            task,
+        }
+    }
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+    }
+
+    fn all(&self) -> Vec<Got> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Requests answered 2xx, in arrival order.
+    fn accepted(&self) -> Vec<Got> {
+        self.all()
+            .into_iter()
+            .filter(|g| g.answered == 200)
+            .collect()
+    }
+
+    async fn wait_accepted(&self, n: usize) -> Vec<Got> {
+        let ok = eventually(WAIT, || async { self.accepted().len() >= n }).await;
+        assert!(
+            ok,
+            "only {} of {n} events arrived: {:?}",
+            self.accepted().len(),
+            self.all()
+        );
+        self.accepted()
+    }
+}
+
+/// Standard Webhooks verification written from the specification, not from holdfast's code.
+fn verify(secret: &str, g: &Got) -> bool {
+    let Some(key) = secret
+        .strip_prefix("whsec_")
+        .and_then(|s| B64.decode(s).ok())
+    else {
+        return false;
+    };
+    let Ok(ts) = g.timestamp.parse::<i64>() else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    if (now - ts).abs() > 300 {
+        return false;
+    }
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.{}", g.id, g.timestamp, g.body).as_bytes());
+    let expected = B64.encode(mac.finalize().into_bytes());
+    g.signature
+        .split(' ')
+        .filter_map(|s| s.strip_prefix("v1,"))
+        .any(|s| s == expected)
+}
+
+/// `admin webhook add`: (id, secret).
+fn add(env: &Env, url: &str, events: &str, scopes: &str) -> (i64, String) {
+    let out = env.ok(&[
+        "admin",
+        "webhook",
+        "add",
+        "--url",
+        url,
+        "--events",
+        events,
+        "--scopes",
+        scopes,
+        "--allow-http",
+    ]);
+    let id = out
+        .split('#')
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no id in {out}"));
+    let secret = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("whsec_"))
+        .unwrap_or_else(|| panic!("no secret in {out}"))
+        .to_string();
+    (id, secret)
+}
+
+fn body(g: &Got) -> Value {
+    serde_json::from_str(&g.body).unwrap_or_else(|e| panic!("{e}: {}", g.body))
+}
+
+/// Distinct webhook ids in the order they were first accepted, with how often each was accepted.
+fn first_arrivals(got: &[Got]) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for g in got {
+        match out.iter_mut().find(|(id, _)| *id == g.id) {
+            Some((_, n)) => *n += 1,
+            None => out.push((g.id.clone(), 1)),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn events_arrive_signed_once_and_in_order_after_an_outage() {
+    let env = Env::with_config(Some(CONFIG));
+    let rx = Receiver::start(DOWN).await;
+    let (_, secret) = add(&env, &rx.url, "*", "clients:read");
+    let api = env.full_token();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            api.create_id("clients", json!({ "name": format!("Hooked {n}") }))
+                .await,
+        );
+    }
+    let r = api
+        .patch(
+            &format!("/api/v1/clients/{}", ids[1]),
+            json!({ "notes": "changed" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api.delete(&format!("/api/v1/clients/{}", ids[4])).await;
+    assert!(r.status < 300, "{}", r.body);
+    // The receiver is down: holdfast keeps trying the first event and nothing else overtakes it.
+    assert!(
+        eventually(WAIT, || async { rx.all().len() >= 3 }).await,
+        "no retries while the receiver was down"
+    );
+    assert!(
+        rx.all().iter().all(|g| g.id == rx.all()[0].id),
+        "a later event overtook the one being retried"
+    );
+    rx.set(UP);
+    let got = rx.wait_accepted(7).await;
+    for g in rx.all() {
+        assert!(verify(&secret, &g), "bad signature on {g:?}");
+        assert!(
+            !verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &g),
+            "a wrong secret verified {g:?}"
+        );
+    }
+    // Every event once, in the order of the changes.
+    let arrivals = first_arrivals(&got);
+    assert_eq!(arrivals.len(), 7, "{got:?}");
+    assert!(arrivals.iter().all(|(_, n)| *n == 1), "{arrivals:?}");
+    let seen: Vec<(String, i64)> = got
+        .iter()
+        .map(|g| {
+            let b = body(g);
+            (
+                b["type"].as_str().unwrap().to_string(),
+                b["data"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(String, i64)> = ids.iter().map(|i| ("clients.created".into(), *i)).collect();
+    want.push(("clients.updated".into(), ids[1]));
+    want.push(("clients.deleted".into(), ids[4]));
+    assert_eq!(seen, want);
+    // The body is the record as the API returns it.
+    let api_view = api.get(&format!("/api/v1/clients/{}", ids[0])).await.json();
+    assert_eq!(body(&got[0])["data"], api_view);
+    assert_eq!(body(&got[5])["data"]["notes"], "changed");
+    // The delivery log shows the retries of the first event and its answer.
+    let log = env.ok(&["admin", "webhook", "deliveries", "1"]);
+    assert_eq!(log.matches("delivered").count(), 7, "{log}");
+    assert!(log.contains("thanks"), "{log}");
+    let first = log.lines().last().unwrap();
+    let attempts: i64 = first.split_whitespace().nth(4).unwrap().parse().unwrap();
+    assert!(attempts >= 3, "{first}");
+    // A manual redelivery sends the same webhook id again.
+    let delivery = first.split_whitespace().next().unwrap();
+    env.ok(&["admin", "webhook", "redeliver", "1", delivery]);
+    let again = rx.wait_accepted(8).await;
+    assert_eq!(again[7].id, got[0].id);
+    assert!(verify(&secret, &again[7]));
+    assert_eq!(env.audit("webhook_added").len(), 1);
+    assert_eq!(env.audit("webhook_redelivered").len(), 1);
+}
+
+#[tokio::test]
+async fn an_endpoint_without_invoices_read_never_gets_invoice_bodies() {
+    let env = Env::with_config(Some(CONFIG));
+    let narrow = Receiver::start(UP).await;
+    let wide = Receiver::start(UP).await;
+    add(&env, &narrow.url, "*", "clients:read");
+    add(&env, &wide.url, "*", "clients:read,invoices:read");
+    let api = env.full_token();
+    let client = api
+        .create_id("clients", json!({ "name": "Scoped Ltd" }))
+        .await;
+    let invoice = api
+        .create_id("invoices", json!({ "client_id": client }))
+        .await;
+    let r = api
+        .patch(
+            &format!("/api/v1/invoices/{invoice}"),
+            json!({ "notes": "secret terms" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let last = api
+        .create_id("clients", json!({ "name": "After Ltd" }))
+        .await;
+    // Per-endpoint order: once the last client arrived, everything queued before it has too.
+    let wide_got = wide.wait_accepted(4).await;
+    let narrow_got = narrow.wait_accepted(2).await;
+    let types = |got: &[Got]| -> Vec<String> {
+        got.iter()
+            .map(|g| body(g)["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        types(&wide_got),
+        [
+            "clients.created",
+            "invoices.created",
+            "invoices.updated",
+            "clients.created"
+        ]
+    );
+    assert_eq!(types(&narrow_got), ["clients.created", "clients.created"]);
+    assert_eq!(body(&narrow_got[1])["data"]["id"], last);
+    for g in narrow.all() {
+        assert!(
+            !g.body.contains("invoice") && !g.body.contains("secret terms"),
+            "{g:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sigkill_mid_delivery_loses_nothing() {
+    let mut env = Env::with_config(Some(CONFIG));
+    let rx = Receiver::start(HANG).await;
+    let (_, secret) = add(&env, &rx.url, "clients.created", "clients:read");
+    let (_, token) = env.token("crash-writer", ALL_SCOPES);
+    let mut ids = Vec::new();
+    {
+        let api = env.bearer(&token);
+        for n in 0..6 {
+            ids.push(
+                api.create_id("clients", json!({ "name": format!("Crash {n}") }))
+                    .await,
+            );
+        }
+    }
+    // holdfast has sent the first event and waits for an answer that never comes.
+    assert!(eventually(WAIT, || async { !rx.all().is_empty() }).await);
+    nix::sys::signal::kill(env.server.pid(), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let _ = env.app.server.child.wait();
+    rx.set(UP);
+    let mut args = Vec::new();
+    if let Some(c) = env.config() {
+        args.push("--config".to_string());
+        args.push(c.display().to_string());
+    }
+    let server = Server::launch(
+        env.data(),
+        Launch {
+            args,
+            exe: Some(env.exe().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    env.app.client = Client::trusting(&env.app.ca_pem, "localhost", server.addr);
+    env.app.host = format!("localhost:{}", server.addr.port());
+    env.app.origin = format!("https://{}", env.app.host);
+    env.app.server = server;
+    let got = rx.wait_accepted(6).await;
+    let arrivals = first_arrivals(&got);
+    assert_eq!(arrivals.len(), 6, "{got:?}");
+    assert!(arrivals.iter().all(|(_, n)| *n == 1), "{arrivals:?}");
+    let data_ids: Vec<i64> = got
+        .iter()
+        .map(|g| body(g)["data"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(data_ids, ids);
+    // The event in flight at the kill came again with the same id: a receiver drops the repeat.
+    assert_eq!(rx.all()[0].id, got[0].id);
+    for g in rx.all() {
+        assert!(verify(&secret, &g), "{g:?}");
+    }
+}
+
+#[tokio::test]
+async fn only_administrators_see_or_change_endpoints() {
+    let env = Env::with_config(Some(CONFIG));
+    env.add_user("clerk", "users", USER_PW);
+    let clerk = env.session("clerk", USER_PW).await;
+    assert_eq!(clerk.get("/admin/webhooks").await.status, 403);
+    let r = clerk
+        .form(
+            "/admin/webhooks",
+            &[
+                ("url", "https://hooks.example.com/x"),
+                ("events", "*"),
+                ("scopes", "clients:read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let token = env.full_token();
+    assert!(token.get("/admin/webhooks").await.status >= 400);
+    let admin = env.admin().await;
+    // No CSRF field: refused.
+    let r = admin
+        .send(
+            "POST",
+            "/admin/webhooks",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            b"url=https%3A%2F%2Fhooks.example.com%2Fx&events=*&scopes=clients%3Aread",
+            false,
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Plain http to a public address is refused even with the override.
+    let r = admin
+        .form(
+            "/admin/webhooks",
+            &[
+                ("url", "http://8.8.8.8/x"),
+                ("events", "*"),
+                ("scopes", "clients:read"),
+                ("allow_http", "on"),
+            ],
+        )
+        .await;
+    assert!(!r.body.contains("whsec_"), "{}", r.body);
+    let r = admin
+        .form(
+            "/admin/webhooks",
+            &[
+                ("url", "https://hooks.example.com/x"),
+                ("events", "*"),
+                ("scopes", "clients:read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("whsec_"),
+        "the secret is shown once: {}",
+        r.body
+    );
+    let page = admin.get("/admin/webhooks").await;
+    assert!(page.body.contains("https://hooks.example.com/x"));
+    assert!(
+        !page.body.contains("whsec_"),
+        "the secret is shown only once"
+    );
+    assert_eq!(clerk.get("/admin/webhooks/1").await.status, 403);
+    let r = clerk.form("/admin/webhooks/1/disable", &[]).await;
+    assert_eq!(r.status, 403);
+    assert!(env.ok(&["admin", "webhook", "list"]).contains("active"));
+    let r = admin.form("/admin/webhooks/1/disable", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(env.ok(&["admin", "webhook", "list"]).contains("disabled"));
+    assert_eq!(env.audit("webhook_added").len(), 1);
+    assert_eq!(env.audit("webhook_disabled").len(), 1);
+}
+
+#[tokio::test]
+async fn alerts_go_only_to_endpoints_that_name_them() {
+    let env = Env::with_config(Some(&format!(
+        "{CONFIG}[alerts]\nscan_interval_ms = 100\ncheck_interval_seconds = 1\n"
+    )));
+    let named = Receiver::start(UP).await;
+    let every = Receiver::start(UP).await;
+    let (_, secret) = add(&env, &named.url, "alert.raised", "clients:read");
+    add(&env, &every.url, "*", "clients:read");
+    // A weaker password policy is an alert of the watch.
+    env.ok(&["admin", "policy", "set", "password_min_length=16"]);
+    env.ok(&["admin", "policy", "set", "password_min_length=8"]);
+    let got = named.wait_accepted(1).await;
+    let b = body(&got[0]);
+    assert_eq!(b["type"], "alert.raised", "{b}");
+    assert_eq!(b["data"]["rule"], "policy_weakened", "{b}");
+    assert!(verify(&secret, &got[0]));
+    // `*` is every record event, not alerts: after a client event arrives at `every`, no alert
+    // queued before it can still be on its way.
+    let api = env.full_token();
+    api.create_id("clients", json!({ "name": "After the alert" }))
+        .await;
+    let later = every.wait_accepted(1).await;
+    assert!(
+        later.iter().all(|g| body(g)["type"] == "clients.created"),
+        "{later:?}"
+    );
+}
