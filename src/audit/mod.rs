@@ -87,6 +87,14 @@ pub enum Event {
     AlertClosed,
     /// An administrator changed the watch's thresholds.
     AlertRulesChanged,
+    /// A person switched on their calendar feed (a new feed token).
+    FeedCreated,
+    /// A calendar feed token revoked (switched off, or replaced by a new one).
+    FeedRevoked,
+    /// A calendar feed fetched with its token (at most once an hour per token).
+    FeedUsed,
+    /// An administrator allowed or forbade calendar feeds on the instance.
+    FeedsSettingChanged,
 }
 
 impl Event {
@@ -152,6 +160,10 @@ impl Event {
         Event::AlertAcknowledged,
         Event::AlertClosed,
         Event::AlertRulesChanged,
+        Event::FeedCreated,
+        Event::FeedRevoked,
+        Event::FeedUsed,
+        Event::FeedsSettingChanged,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -217,6 +229,10 @@ impl Event {
             Event::AlertAcknowledged => "alert_acknowledged",
             Event::AlertClosed => "alert_closed",
             Event::AlertRulesChanged => "alert_rules_changed",
+            Event::FeedCreated => "feed_created",
+            Event::FeedRevoked => "feed_revoked",
+            Event::FeedUsed => "feed_used",
+            Event::FeedsSettingChanged => "feeds_setting_changed",
         }
     }
 

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod dashboard;
 pub mod documents;
+pub mod feeds;
 mod engine;
 pub mod groups;
 pub mod history;

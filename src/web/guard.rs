@@ -53,6 +53,11 @@ pub enum Access {
     /// An administrator of the appliance operator's own instance (`default`): what covers every
     /// instance of the appliance (backups, updates) is not for each instance's admins.
     Operator,
+    /// A calendar feed: the feed token in the path is the only credential. The guard never looks
+    /// at a session cookie or bearer token here (a feed URL in a calendar client carries none, and
+    /// a cookie sent along must not turn the feed into that session's view); the handler's one
+    /// domain call (`hub::feeds::calendar`) checks the token and answers 404 for any bad one.
+    FeedToken,
 }
 
 impl std::fmt::Display for Access {
@@ -68,6 +73,7 @@ impl std::fmt::Display for Access {
             }
             Access::AccountAdmin => f.write_str("permission admin, not a support account"),
             Access::Operator => f.write_str("permission admin, operator instance only"),
+            Access::FeedToken => f.write_str("feed token (in the path)"),
         }
     }
 }
@@ -278,6 +284,13 @@ pub async fn guard(
             WebError::Internal("instance routing did not run".into()),
         );
     };
+    if access == Access::FeedToken {
+        // Reads only: the routes with this rule are GETs, and nothing here checks a CSRF token.
+        if unsafe_method {
+            return refuse(api, WebError::Forbidden, req).await;
+        }
+        return run(next, req, &unread).await;
+    }
     let ip = client_ip(req.extensions());
     let now = state.clock.now();
     let bearer = req
@@ -300,7 +313,11 @@ pub async fn guard(
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
             Access::Public => true,
-            Access::Pending | Access::Signed | Access::AccountAdmin | Access::Operator => false,
+            Access::Pending
+            | Access::Signed
+            | Access::AccountAdmin
+            | Access::Operator
+            | Access::FeedToken => false,
             Access::Perm(p) => info.grants.allows(p),
             Access::AllOf(ps) => ps.iter().all(|p| info.grants.allows(*p)),
         };
@@ -320,6 +337,8 @@ pub async fn guard(
     };
     let allowed = match (access, &session) {
         (Access::Public, _) => Ok(()),
+        // Answered above, before any credential is looked at.
+        (Access::FeedToken, _) => Err(WebError::NotFound),
         (_, None) => Err(WebError::Unauthenticated),
         (Access::Pending, Some(_)) => Ok(()),
         (

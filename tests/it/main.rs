@@ -30,6 +30,7 @@ mod connections;
 mod core;
 mod crash;
 mod fail2ban;
+mod feeds;
 mod first_run;
 mod forwarding;
 mod hub_access;
