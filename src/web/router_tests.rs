@@ -90,6 +90,29 @@ async fn every_route_that_is_not_public_refuses_a_caller_without_credentials() {
 }
 
 #[tokio::test]
+async fn a_feed_route_takes_only_its_path_token_never_a_session_or_bearer() {
+    let (_dir, state) = app().await;
+    let feeds: Vec<_> = routes()
+        .into_iter()
+        .filter(|r| r.access == Access::FeedToken)
+        .collect();
+    assert!(!feeds.is_empty());
+    for r in &feeds {
+        assert_eq!(r.method, "GET", "a feed is read-only: {}", r.path);
+        let path = concrete(&r.path);
+        // No credentials: not found, not a redirect to sign in (a calendar client cannot sign in).
+        let resp = call(&state, "GET", &path, &[]).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        // A session cookie or an unknown token in the path changes nothing.
+        let cookie = [("cookie", "holdfast_session=whatever")];
+        let resp = call(&state, "GET", &path, &cookie).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        let resp = call(&state, "POST", &path, &[]).await;
+        assert_ne!(resp.status(), StatusCode::OK, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn tokens_are_refused_on_pages_and_unknown_ones_everywhere() {
     let (_dir, state) = app().await;
     let bearer = [("authorization", "Bearer hft_not_a_token")];
