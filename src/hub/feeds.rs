@@ -5,6 +5,7 @@
 //! per hour).
 
 use super::ical::{Calendar, Event as IcalEvent};
+use crate::access::{Action, Grants, Module, Permission};
 use crate::audit::{self, Actor, By, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
@@ -62,7 +63,12 @@ pub async fn set_allowed(inst: &Instance, by: By, allow: bool) -> Result<bool, S
             if is_allowed(tx)? == allow {
                 return Ok(false);
             }
-            settings::set(tx, ALLOWED_KEY, if allow { "1" } else { "0" }, &stamp(by.now))?;
+            settings::set(
+                tx,
+                ALLOWED_KEY,
+                if allow { "1" } else { "0" },
+                &stamp(by.now),
+            )?;
             audit::write(
                 tx,
                 by.now,
@@ -222,10 +228,21 @@ pub async fn calendar(
     let since = (now - Duration::days(PAST_DAYS))
         .format("%Y-%m-%d")
         .to_string();
-    let (username, include_time) = (row.username.clone(), row.include_time);
+    let (username, include_time, user_id) = (row.username.clone(), row.include_time, row.user_id);
     let data = inst
         .db
-        .read(move |c| store::data(c, &username, include_time, &since, MAX_EACH))
+        .read(move |c| -> Result<store::FeedData, StorageError> {
+            // The feed shows only the kinds of records the owner may view now: a person moved out
+            // of the group that sees time entries stops seeing them in the feed too.
+            let grants = Grants::from_strings(&crate::storage::users::permissions(c, user_id)?);
+            let may = |m| grants.allows(Permission::Module(m, Action::View));
+            let kinds = store::Kinds {
+                tasks: may(Module::Tasks),
+                deadlines: may(Module::Projects),
+                time: include_time && may(Module::Time),
+            };
+            store::data(c, &username, kinds, &since, MAX_EACH)
+        })
         .await?;
     let uid_host = inst
         .hostnames

@@ -149,7 +149,11 @@ mod tests {
             name: "n".into(),
             events: vec![e],
         }
-        .render(DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z").unwrap().into())
+        .render(
+            DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+                .unwrap()
+                .into(),
+        )
     }
 
     #[test]

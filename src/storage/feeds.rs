@@ -130,10 +130,18 @@ pub struct FeedData {
     pub time: Vec<Dated>,
 }
 
+/// Which kinds of records a feed may show (the owner's view permissions, and their choice of time).
+#[derive(Debug, Clone, Copy)]
+pub struct Kinds {
+    pub tasks: bool,
+    pub deadlines: bool,
+    pub time: bool,
+}
+
 pub fn data(
     conn: &Connection,
     username: &str,
-    include_time: bool,
+    kinds: Kinds,
     since: &str,
     limit: i64,
 ) -> Result<FeedData, StorageError> {
@@ -149,25 +157,31 @@ pub fn data(
             version: r.get(7)?,
         })
     };
-    let tasks = conn
-        .prepare_cached(
+    let tasks = if !kinds.tasks {
+        Vec::new()
+    } else {
+        conn.prepare_cached(
             "SELECT t.id, t.due_date, t.title, p.name, t.status, t.priority, t.updated_at, t.version
              FROM tasks t JOIN projects p ON p.id = t.project_id
              WHERE t.assignee = ?1 AND t.due_date IS NOT NULL AND t.due_date >= ?2
              ORDER BY t.due_date, t.id LIMIT ?3",
         )?
         .query_map(params![username, since, limit], map)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let deadlines = conn
-        .prepare_cached(
+        .collect::<Result<Vec<_>, _>>()?
+    };
+    let deadlines = if !kinds.deadlines {
+        Vec::new()
+    } else {
+        conn.prepare_cached(
             "SELECT p.id, p.end_date, p.name, c.name, p.status, '', p.updated_at, p.version
              FROM projects p JOIN clients c ON c.id = p.client_id
              WHERE p.manager = ?1 AND p.end_date IS NOT NULL AND p.end_date >= ?2
              ORDER BY p.end_date, p.id LIMIT ?3",
         )?
         .query_map(params![username, since, limit], map)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let time = if include_time {
+        .collect::<Result<Vec<_>, _>>()?
+    };
+    let time = if kinds.time {
         conn.prepare_cached(
             "SELECT e.id, e.date, coalesce(e.note, ''), p.name, CAST(e.minutes AS TEXT), '',
                     e.updated_at, e.version

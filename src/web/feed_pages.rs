@@ -76,11 +76,7 @@ struct CalendarPage {
     url: Option<String>,
 }
 
-async fn calendar_page(
-    ctx: &Ctx,
-    notes: Notes,
-    url: Option<String>,
-) -> Result<Response, WebError> {
+async fn calendar_page(ctx: &Ctx, notes: Notes, url: Option<String>) -> Result<Response, WebError> {
     let allowed = feeds::allowed(&ctx.inst).await?;
     let feed = if allowed {
         feeds::status(&ctx.inst, ctx.s.user_id).await?
@@ -134,7 +130,8 @@ pub async fn change(
             calendar_page(&ctx, Notes::done(tr.t("feeds-made")), Some(url)).await
         }
         "off" => {
-            let done = feeds::switch_off(&ctx.inst, ctx.by.clone(), ctx.s.user_id, username).await?;
+            let done =
+                feeds::switch_off(&ctx.inst, ctx.by.clone(), ctx.s.user_id, username).await?;
             let note = if done {
                 Notes::done(tr.t("feeds-off-done"))
             } else {

@@ -275,6 +275,15 @@ pub async fn guard(
     let access = rule.access;
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let authority = req.uri().authority().map(|a| a.as_str().to_string());
+    if access == Access::FeedToken {
+        // Reads only: the routes with this rule are GETs. Anything else is "not found" (before the
+        // origin check): a refusal the security log counts would carry the path, and with it the
+        // feed token.
+        if unsafe_method {
+            return refuse(api, WebError::NotFound, req).await;
+        }
+        return run(next, req, &unread).await;
+    }
     if unsafe_method && !origin_ok(req.headers(), authority.as_deref()) {
         return refuse(api, WebError::CsrfFailed, req).await;
     }
@@ -284,13 +293,6 @@ pub async fn guard(
             WebError::Internal("instance routing did not run".into()),
         );
     };
-    if access == Access::FeedToken {
-        // Reads only: the routes with this rule are GETs, and nothing here checks a CSRF token.
-        if unsafe_method {
-            return refuse(api, WebError::Forbidden, req).await;
-        }
-        return run(next, req, &unread).await;
-    }
     let ip = client_ip(req.extensions());
     let now = state.clock.now();
     let bearer = req

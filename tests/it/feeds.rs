@@ -7,7 +7,13 @@ use crate::hub_support::*;
 use serde_json::{Value, json};
 use std::path::Path;
 
-const PEOPLE: &[&str] = &["tasks:view", "tasks:create", "tasks:edit", "projects:view"];
+const PEOPLE: &[&str] = &[
+    "tasks:view",
+    "tasks:create",
+    "tasks:edit",
+    "projects:view",
+    "time:view",
+];
 
 /// The events of a feed as `icalendar` reads them; panics (failing the test) when it does not parse.
 fn parse(env: &Env, ics: &str) -> Vec<Value> {
@@ -129,14 +135,23 @@ async fn a_feed_shows_the_persons_dated_work_and_follows_edits_and_deletes() {
     assert_framing(&r.body);
     let events = parse(&env, &r.body);
     let task = by_uid(&events, &format!("task-{mine}@")).expect("anna's task");
-    assert_eq!(task["summary"], long.trim(), "escaped and folded, read back whole");
+    assert_eq!(
+        task["summary"],
+        long.trim(),
+        "escaped and folded, read back whole"
+    );
     assert_eq!(task["dtstart"], "2027-01-15");
     assert_eq!(task["dtstart_kind"], "date", "an all-day event");
     assert_eq!(task["dtend"], "2027-01-16");
     assert!(task["last_modified"].is_string());
     let deadline = by_uid(&events, &format!("project-end-{project}@")).expect("deadline");
     assert_eq!(deadline["dtstart"], "2027-03-31");
-    assert!(deadline["summary"].as_str().unwrap().contains("Website, phase 2"));
+    assert!(
+        deadline["summary"]
+            .as_str()
+            .unwrap()
+            .contains("Website, phase 2")
+    );
     let time = by_uid(&events, "time-").expect("time entry (asked for)");
     assert!(time["summary"].as_str().unwrap().starts_with("1h 30m"));
     // Bert's task is not in Anna's feed.
@@ -163,7 +178,10 @@ async fn a_feed_shows_the_persons_dated_work_and_follows_edits_and_deletes() {
     let r = admin.delete(&format!("/api/v1/tasks/{mine}")).await;
     assert!(r.status == 204 || r.status == 200, "{}", r.body);
     let events = parse(&env, &feed(&env, &path).await.body);
-    assert!(by_uid(&events, &format!("task-{mine}@")).is_none(), "deleted");
+    assert!(
+        by_uid(&events, &format!("task-{mine}@")).is_none(),
+        "deleted"
+    );
     assert!(by_uid(&events, &format!("project-end-{project}@")).is_some());
 }
 
@@ -194,8 +212,14 @@ async fn a_token_shows_only_its_owners_work_and_stops_when_revoked_or_replaced()
     let bert_feed = switch_on(&bert, false).await;
     let a = feed(&env, &anna_feed).await.body;
     let b = feed(&env, &bert_feed).await.body;
-    assert!(a.contains("Anna's task") && !a.contains("Bert's task"), "{a}");
-    assert!(b.contains("Bert's task") && !b.contains("Anna's task"), "{b}");
+    assert!(
+        a.contains("Anna's task") && !a.contains("Bert's task"),
+        "{a}"
+    );
+    assert!(
+        b.contains("Bert's task") && !b.contains("Anna's task"),
+        "{b}"
+    );
     // Anna's session cookie on Bert's feed changes nothing: the path's token is the credential.
     let r = anna.get(&bert_feed).await;
     assert!(r.body.contains("Bert's task") && !r.body.contains("Anna's task"));
@@ -222,14 +246,20 @@ async fn a_token_shows_only_its_owners_work_and_stops_when_revoked_or_replaced()
     let r = feed(&env, &renewed).await;
     assert_eq!(r.status, 404, "revoked: {}", r.body);
     assert!(!r.body.contains("Anna's task"));
-    assert_eq!(feed(&env, &bert_feed).await.status, 200, "others unaffected");
+    assert_eq!(
+        feed(&env, &bert_feed).await.status,
+        200,
+        "others unaffected"
+    );
 
     let made = env.audit("feed_created");
     assert_eq!(made.len(), 3, "{made:?}");
     let revoked = env.audit("feed_revoked");
     assert_eq!(revoked.len(), 2, "replaced and switched off: {revoked:?}");
     // The token itself never reaches the security log.
-    let token = renewed.trim_start_matches("/feed/").trim_end_matches("/calendar.ics");
+    let token = renewed
+        .trim_start_matches("/feed/")
+        .trim_end_matches("/calendar.ics");
     let all = env.audit_json(&[]);
     assert!(!serde_json::to_string(&all).unwrap().contains(token));
 }
@@ -244,12 +274,20 @@ async fn forbidding_feeds_turns_every_feed_off_and_hides_the_switch() {
 
     // Off until an administrator allows them.
     let page = anna.get("/account").await.body;
-    assert!(!page.contains("/account/calendar"), "no switch while forbidden");
+    assert!(
+        !page.contains("/account/calendar"),
+        "no switch while forbidden"
+    );
     let r = anna.form("/account/calendar", &[("action", "on")]).await;
     assert_eq!(r.status, 404, "{}", r.body);
 
     allow(&admin, true).await;
-    assert!(anna.get("/account").await.body.contains("/account/calendar"));
+    assert!(
+        anna.get("/account")
+            .await
+            .body
+            .contains("/account/calendar")
+    );
     let path = switch_on(&anna, false).await;
     assert_eq!(feed(&env, &path).await.status, 200);
 
@@ -294,4 +332,41 @@ async fn feed_use_is_audited_once_per_token_and_hour_not_on_every_fetch() {
     // A refused fetch records nothing.
     let _ = feed(&env, "/feed/hfc_nope/calendar.ics").await;
     assert_eq!(env.audit("feed_used").len(), 2);
+}
+
+#[tokio::test]
+async fn a_feed_shows_only_the_kinds_of_records_its_owner_may_view() {
+    let env = Env::start();
+    let admin = env.admin().await;
+    group(&admin, "taskers", &["tasks:view"]).await;
+    env.add_user("tess", "taskers", USER_PW);
+    allow(&admin, true).await;
+    let client = admin.create_id("clients", json!({ "name": "Acme" })).await;
+    let project = admin
+        .create_id(
+            "projects",
+            json!({ "name": "Hidden project", "client_id": client, "manager": "tess",
+                    "end_date": "2027-03-31" }),
+        )
+        .await;
+    let task = admin
+        .create_id(
+            "tasks",
+            json!({ "title": "Visible task", "project_id": project, "assignee": "tess",
+                    "due_date": "2027-01-15" }),
+        )
+        .await;
+    admin
+        .create(
+            "time-entries",
+            json!({ "user": "tess", "project_id": project, "date": "2026-12-01", "minutes": 30 }),
+        )
+        .await;
+    let tess = env.session("tess", USER_PW).await;
+    // Time entries asked for, but Tess may not view time entries (nor projects).
+    let path = switch_on(&tess, true).await;
+    let events = parse(&env, &feed(&env, &path).await.body);
+    assert!(by_uid(&events, &format!("task-{task}@")).is_some());
+    assert!(by_uid(&events, "project-end-").is_none(), "{events:?}");
+    assert!(by_uid(&events, "time-").is_none(), "{events:?}");
 }
