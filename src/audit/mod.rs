@@ -99,6 +99,14 @@ pub enum Event {
     WebhookRedelivered,
     /// A webhook delivery gave up after the retry window; the endpoint is marked failing.
     WebhookFailing,
+    /// A person switched on their calendar feed (a new feed token).
+    FeedCreated,
+    /// A calendar feed token revoked (switched off, or replaced by a new one).
+    FeedRevoked,
+    /// A calendar feed fetched with its token (at most once an hour per token).
+    FeedUsed,
+    /// An administrator allowed or forbade calendar feeds on the instance.
+    FeedsSettingChanged,
 }
 
 impl Event {
@@ -170,6 +178,10 @@ impl Event {
         Event::WebhookSecretRotated,
         Event::WebhookRedelivered,
         Event::WebhookFailing,
+        Event::FeedCreated,
+        Event::FeedRevoked,
+        Event::FeedUsed,
+        Event::FeedsSettingChanged,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -241,6 +253,10 @@ impl Event {
             Event::WebhookSecretRotated => "webhook_secret_rotated",
             Event::WebhookRedelivered => "webhook_redelivered",
             Event::WebhookFailing => "webhook_failing",
+            Event::FeedCreated => "feed_created",
+            Event::FeedRevoked => "feed_revoked",
+            Event::FeedUsed => "feed_used",
+            Event::FeedsSettingChanged => "feeds_setting_changed",
         }
     }
 

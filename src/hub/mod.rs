@@ -4,7 +4,9 @@
 pub mod csvio;
 pub mod documents;
 pub mod einvoice;
+pub mod feeds;
 pub mod filetype;
+pub mod ical;
 pub mod invoice_document;
 pub mod invoice_pdf;
 pub mod invoice_profile;

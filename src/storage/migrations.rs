@@ -68,6 +68,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("migrations/0011_webhooks.sql"),
     },
     Migration {
+        version: 12,
+        name: "feeds",
+        sql: include_str!("migrations/0012_feeds.sql"),
+    },
+    Migration {
         version: 13,
         name: "einvoice",
         sql: include_str!("migrations/0013_einvoice.sql"),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod documents;
 mod engine;
+pub mod feeds;
 pub mod groups;
 pub mod history;
 pub mod invoice_document;

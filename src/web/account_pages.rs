@@ -38,6 +38,8 @@ struct AccountPage {
     enrolment_key: String,
     recovery_codes: Vec<String>,
     sessions: Vec<SessionView>,
+    /// Whether the instance allows calendar feeds (the link to the person's switch).
+    feeds_allowed: bool,
 }
 
 /// Something the page says after an action: a catalogue key (with `$count` when it has one), or a
@@ -104,6 +106,7 @@ async fn page(
         .map(|u| (u.second_factor, u.email))
         .unwrap_or_default();
     let list = sessions::list_own(inst, s, state.clock.now()).await?;
+    let feeds_allowed = crate::hub::feeds::allowed(inst).await?;
     let failed = !x.errors.is_empty();
     let c = chrome(state, inst, Some(s)).await?;
     let p = AccountPage {
@@ -145,6 +148,7 @@ async fn page(
         enrolment_svg: x.enrolment.map(|e| e.qr_svg),
         recovery_codes: x.recovery_codes,
         sessions: list,
+        feeds_allowed,
     };
     render_refused(&p, failed)
 }

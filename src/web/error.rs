@@ -235,6 +235,18 @@ impl From<crate::webhooks::WebhookError> for WebError {
     }
 }
 
+impl From<crate::hub::feeds::FeedError> for WebError {
+    fn from(e: crate::hub::feeds::FeedError) -> Self {
+        use crate::hub::feeds::FeedError;
+        match e {
+            // The switch is hidden while feeds are forbidden: a form sent anyway finds nothing.
+            FeedError::Forbidden => WebError::NotFound,
+            FeedError::Random => WebError::Internal(e.to_string()),
+            FeedError::Storage(s) => s.into(),
+        }
+    }
+}
+
 impl From<AccountError> for WebError {
     fn from(e: AccountError) -> Self {
         match e {

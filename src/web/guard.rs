@@ -53,6 +53,11 @@ pub enum Access {
     /// An administrator of the appliance operator's own instance (`default`): what covers every
     /// instance of the appliance (backups, updates) is not for each instance's admins.
     Operator,
+    /// A calendar feed: the feed token in the path is the only credential. The guard never looks
+    /// at a session cookie or bearer token here (a feed URL in a calendar client carries none, and
+    /// a cookie sent along must not turn the feed into that session's view); the handler's one
+    /// domain call (`hub::feeds::calendar`) checks the token and answers 404 for any bad one.
+    FeedToken,
 }
 
 impl std::fmt::Display for Access {
@@ -68,6 +73,7 @@ impl std::fmt::Display for Access {
             }
             Access::AccountAdmin => f.write_str("permission admin, not a support account"),
             Access::Operator => f.write_str("permission admin, operator instance only"),
+            Access::FeedToken => f.write_str("feed token (in the path)"),
         }
     }
 }
@@ -269,6 +275,15 @@ pub async fn guard(
     let access = rule.access;
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let authority = req.uri().authority().map(|a| a.as_str().to_string());
+    if access == Access::FeedToken {
+        // Reads only: the routes with this rule are GETs. Anything else is "not found" (before the
+        // origin check): a refusal the security log counts would carry the path, and with it the
+        // feed token.
+        if unsafe_method {
+            return refuse(api, WebError::NotFound, req).await;
+        }
+        return run(next, req, &unread).await;
+    }
     if unsafe_method && !origin_ok(req.headers(), authority.as_deref()) {
         return refuse(api, WebError::CsrfFailed, req).await;
     }
@@ -300,7 +315,11 @@ pub async fn guard(
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
             Access::Public => true,
-            Access::Pending | Access::Signed | Access::AccountAdmin | Access::Operator => false,
+            Access::Pending
+            | Access::Signed
+            | Access::AccountAdmin
+            | Access::Operator
+            | Access::FeedToken => false,
             Access::Perm(p) => info.grants.allows(p),
             Access::AllOf(ps) => ps.iter().all(|p| info.grants.allows(*p)),
         };
@@ -320,6 +339,8 @@ pub async fn guard(
     };
     let allowed = match (access, &session) {
         (Access::Public, _) => Ok(()),
+        // Answered above, before any credential is looked at.
+        (Access::FeedToken, _) => Err(WebError::NotFound),
         (_, None) => Err(WebError::Unauthenticated),
         (Access::Pending, Some(_)) => Ok(()),
         (

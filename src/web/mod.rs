@@ -15,6 +15,7 @@ mod context;
 pub(crate) mod documents;
 mod einvoice_pages;
 mod error;
+mod feed_pages;
 mod form;
 pub mod guard;
 mod headers;
@@ -819,6 +820,28 @@ pub fn routes() -> Vec<Route> {
             Public,
             get(api::openapi::serve),
         ),
+        r(
+            "GET",
+            "/feed/{token}/calendar.ics",
+            FeedToken,
+            get(feed_pages::serve),
+        ),
+        r("GET", "/account/calendar", Signed, get(feed_pages::show)),
+        r(
+            "POST",
+            "/account/calendar",
+            Signed,
+            post(feed_pages::change),
+        )
+        .body(BodyLimit::Small),
+        r("GET", "/admin/feeds", admin, get(feed_pages::admin_show)),
+        r(
+            "POST",
+            "/admin/feeds",
+            AccountAdmin,
+            post(feed_pages::admin_save),
+        )
+        .body(BodyLimit::Small),
         r("GET", "/search", Signed, get(hub::search)),
         r("GET", "/api/v1/search", Signed, get(hub::search_api)),
     ]

@@ -68,7 +68,11 @@ async fn error_code(resp: Response) -> String {
 async fn every_route_that_is_not_public_refuses_a_caller_without_credentials() {
     let (_dir, state) = app().await;
     let mut checked = 0;
-    for r in routes().iter().filter(|r| r.access != Access::Public) {
+    // A feed's token is in its path: without a valid one it is simply not found (tested below).
+    for r in routes()
+        .iter()
+        .filter(|r| !matches!(r.access, Access::Public | Access::FeedToken))
+    {
         let path = concrete(&r.path);
         let resp = call(&state, r.method, &path, &[]).await;
         let what = format!("{} {path} ({})", r.method, r.access);
@@ -83,6 +87,38 @@ async fn every_route_that_is_not_public_refuses_a_caller_without_credentials() {
         checked += 1;
     }
     assert!(checked > 100, "only {checked} routes checked");
+}
+
+#[tokio::test]
+async fn a_feed_route_takes_only_its_path_token_never_a_session_or_bearer() {
+    let (_dir, state) = app().await;
+    let feeds: Vec<_> = routes()
+        .into_iter()
+        .filter(|r| r.access == Access::FeedToken)
+        .collect();
+    assert!(!feeds.is_empty());
+    for r in &feeds {
+        assert_eq!(r.method, "GET", "a feed is read-only: {}", r.path);
+        let path = concrete(&r.path);
+        // No credentials: not found, not a redirect to sign in (a calendar client cannot sign in).
+        let resp = call(&state, "GET", &path, &[]).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        // A session cookie or an unknown token in the path changes nothing.
+        let cookie = [("cookie", "holdfast_session=whatever")];
+        let resp = call(&state, "GET", &path, &cookie).await;
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        // A change is never taken, and its refusal is not one the security log counts with the
+        // path (which holds the token: 403, CSRF and 429 are), even from a foreign origin.
+        for origin in [None, Some("https://evil.example")] {
+            let h: Vec<(&str, &str)> = origin.map(|o| ("origin", o)).into_iter().collect();
+            let resp = call(&state, "POST", &path, &h).await;
+            assert_eq!(
+                resp.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{path} {origin:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

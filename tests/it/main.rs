@@ -31,6 +31,7 @@ mod core;
 mod crash;
 mod einvoice;
 mod fail2ban;
+mod feeds;
 mod first_run;
 mod forwarding;
 mod hub_access;

@@ -1,1 +1,35 @@
 # feeds: the pages of this integration (issue 15).
+
+feeds-title = Calendar feed
+feeds-forbidden = Your administrator has not allowed calendar feeds on this hub.
+feeds-what = A private address your calendar program (Thunderbird, Outlook, Evolution, a calendar server) subscribes to: your tasks with a due date, the deadlines of projects you manage and, if you choose, your time entries. Anyone who has the address can read this calendar, so keep it to yourself; make a new one if it got out.
+feeds-url-once = Copy this address into your calendar program now: it is shown only this once. If you lose it, make a new one.
+feeds-url = Feed address
+feeds-on-since = Your calendar feed is on since { $at }.
+feeds-last-used = Last fetched around { $at } (recorded at most once an hour).
+feeds-never-used = Not fetched yet.
+feeds-with-time = It includes your time entries.
+feeds-without-time = It does not include your time entries.
+feeds-include-time = Include my time entries
+feeds-renew = Make a new address (the old one stops working)
+feeds-off = Switch the feed off
+feeds-is-off = Your calendar feed is off.
+feeds-on = Switch the feed on
+feeds-made = Your calendar feed is on.
+feeds-off-done = Your calendar feed is off; its address no longer works.
+feeds-none = Your calendar feed was already off.
+feeds-account-link = Calendar feed
+feeds-account-hint = Subscribe to your tasks and deadlines from your calendar program.
+feeds-admin-title = Calendar feeds
+feeds-admin-link = Calendar feeds
+feeds-admin-state-on = Calendar feeds are allowed: each person may switch on their own feed on their account page.
+feeds-admin-state-off = Calendar feeds are forbidden: every feed address answers "not found" and nobody can switch one on.
+feeds-admin-what = A feed gives whoever holds its address a read-only calendar of one person's tasks, project deadlines and, if they chose, time entries. Forbidding keeps the addresses people made: allowing feeds again brings them back.
+feeds-admin-allow = Allow calendar feeds on this hub
+feeds-admin-save = Save
+feeds-admin-allowed = Calendar feeds are now allowed.
+feeds-admin-forbidden = Calendar feeds are now forbidden.
+event-feed_created = Calendar feed switched on
+event-feed_revoked = Calendar feed switched off
+event-feed_used = Calendar feed fetched
+event-feeds_setting_changed = Calendar feeds allowed or forbidden

@@ -1,1 +1,35 @@
 # feeds: strony tej integracji (issue 15).
+
+feeds-title = Kanał kalendarza
+feeds-forbidden = Administrator nie zezwolił na kanały kalendarza w tym hubie.
+feeds-what = Prywatny adres, który subskrybuje Twój program kalendarza (Thunderbird, Outlook, Evolution, serwer kalendarza): Twoje zadania z terminem, terminy projektów, którymi kierujesz, oraz, jeśli zechcesz, Twoje wpisy czasu pracy. Każdy, kto zna ten adres, może czytać ten kalendarz, więc zachowaj go dla siebie; utwórz nowy, jeśli wyciekł.
+feeds-url-once = Skopiuj teraz ten adres do programu kalendarza: jest pokazywany tylko ten jeden raz. Jeśli go zgubisz, utwórz nowy.
+feeds-url = Adres kanału
+feeds-on-since = Twój kanał kalendarza jest włączony od { $at }.
+feeds-last-used = Ostatnio pobrany około { $at } (zapisywane najwyżej raz na godzinę).
+feeds-never-used = Jeszcze nie pobrany.
+feeds-with-time = Zawiera Twoje wpisy czasu pracy.
+feeds-without-time = Nie zawiera Twoich wpisów czasu pracy.
+feeds-include-time = Dołącz moje wpisy czasu pracy
+feeds-renew = Utwórz nowy adres (stary przestanie działać)
+feeds-off = Wyłącz kanał
+feeds-is-off = Twój kanał kalendarza jest wyłączony.
+feeds-on = Włącz kanał
+feeds-made = Twój kanał kalendarza jest włączony.
+feeds-off-done = Twój kanał kalendarza jest wyłączony; jego adres już nie działa.
+feeds-none = Twój kanał kalendarza był już wyłączony.
+feeds-account-link = Kanał kalendarza
+feeds-account-hint = Subskrybuj swoje zadania i terminy w programie kalendarza.
+feeds-admin-title = Kanały kalendarza
+feeds-admin-link = Kanały kalendarza
+feeds-admin-state-on = Kanały kalendarza są dozwolone: każda osoba może włączyć własny kanał na stronie swojego konta.
+feeds-admin-state-off = Kanały kalendarza są zabronione: każdy adres kanału odpowiada „nie znaleziono” i nikt nie może włączyć nowego.
+feeds-admin-what = Kanał daje każdemu, kto zna jego adres, kalendarz tylko do odczytu z zadaniami, terminami projektów i, jeśli ta osoba wybrała, wpisami czasu pracy jednej osoby. Zabronienie zachowuje utworzone adresy: ponowne zezwolenie przywraca je.
+feeds-admin-allow = Zezwól na kanały kalendarza w tym hubie
+feeds-admin-save = Zapisz
+feeds-admin-allowed = Kanały kalendarza są teraz dozwolone.
+feeds-admin-forbidden = Kanały kalendarza są teraz zabronione.
+event-feed_created = Włączono kanał kalendarza
+event-feed_revoked = Wyłączono kanał kalendarza
+event-feed_used = Pobrano kanał kalendarza
+event-feeds_setting_changed = Zezwolono na kanały kalendarza lub ich zabroniono
