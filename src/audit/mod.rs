@@ -363,6 +363,17 @@ impl Entry {
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Why `row` does not follow a row whose hash is `prev`, if it does not.
+fn link_problem(prev: &str, row: &AuditRow) -> Option<&'static str> {
+    if row.prev_hash != prev {
+        Some("does not link to the row before it (a row was removed or inserted)")
+    } else if chain_hash(prev, row) != row.hash {
+        Some("content does not match its hash (the row was altered)")
+    } else {
+        None
+    }
+}
+
 fn chain_hash(prev: &str, r: &AuditRow) -> String {
     let mut h = Sha256::new();
     for part in [
@@ -469,17 +480,7 @@ pub fn verify(conn: &Connection) -> Result<ChainReport, StorageError> {
         if broken.is_some() {
             return Ok(());
         }
-        if row.prev_hash != prev {
-            broken = Some((
-                row.id,
-                "does not link to the row before it (a row was removed or inserted)".into(),
-            ));
-        } else if chain_hash(&prev, &row) != row.hash {
-            broken = Some((
-                row.id,
-                "content does not match its hash (the row was altered)".into(),
-            ));
-        }
+        broken = link_problem(&prev, &row).map(|why| (row.id, why.to_string()));
         prev = row.hash.clone();
         count += 1;
         Ok(())
@@ -560,17 +561,7 @@ fn walk(
             if broken.is_some() {
                 return Ok(());
             }
-            if row.prev_hash != prev {
-                broken = Some((
-                    row.id,
-                    "does not link to the row before it (a row was removed or inserted)".into(),
-                ));
-            } else if chain_hash(&prev, &row) != row.hash {
-                broken = Some((
-                    row.id,
-                    "content does not match its hash (the row was altered)".into(),
-                ));
-            }
+            broken = link_problem(&prev, &row).map(|why| (row.id, why.to_string()));
             prev = row.hash.clone();
             after = row.id;
             head = Some((row.id, row.hash));

@@ -13,8 +13,8 @@ use crate::instances::Instance;
 use crate::schema::DOCUMENTS;
 use crate::web::Ctx;
 use axum::extract::{Multipart, Path};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use crate::web::html::esc;
 
@@ -179,23 +179,11 @@ pub async fn upload_api(
 }
 
 fn attachment(row: &crate::hub::documents::VersionRow, bytes: Vec<u8>) -> Response {
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&row.content_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        crate::hub::filetype::download_name(&row.filename, &row.content_type)
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    // Even if a browser tried to render it, nothing in it may run.
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    resp
+    super::headers::attachment(
+        bytes,
+        &row.content_type,
+        &crate::hub::filetype::download_name(&row.filename, &row.content_type),
+    )
 }
 
 pub async fn download(

@@ -11,8 +11,7 @@ use crate::hub::records::HubError;
 use crate::web::Ctx;
 use askama::Template;
 use axum::extract::{Path, Query, RawForm};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Datelike;
 use serde::Deserialize;
 
@@ -25,21 +24,12 @@ pub async fn einvoice_xml(
     let d = document::load(&inst, id).await?;
     let name = einvoice::file_name(&d);
     let bytes = einvoice::build(&d)?;
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml; charset=utf-8"),
-    );
     // The name holds only ASCII letters, digits, '-' and '.' (InvoiceDocument::file_name).
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(resp)
+    Ok(super::headers::attachment(
+        bytes,
+        "application/xml; charset=utf-8",
+        &name,
+    ))
 }
 
 struct RateRow {
@@ -151,15 +141,10 @@ pub async fn journal_csv(ctx: Ctx, Query(p): Query<Period>) -> Result<Response, 
     let to = p.to.unwrap_or_default();
     let postings = journal::postings(&ctx.inst, &from, &to, ctx.by.clone()).await?;
     let name = format!("holdfast-journal-{from}-{to}.csv");
-    let mut resp = journal::csv(&postings).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
     // The dates were checked (YYYY-MM-DD) by journal::period.
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(super::headers::attachment(
+        journal::csv(&postings).into_bytes(),
+        "text/csv; charset=utf-8",
+        &name,
+    ))
 }

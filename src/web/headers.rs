@@ -3,7 +3,7 @@
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 
@@ -43,5 +43,24 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     // Pages carry instance data: no shared or disk cache unless a handler chose otherwise (assets).
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A download: `bytes` as `content_type`, always saved as `filename` (never shown inline), under a
+/// policy that lets nothing in it run even if a browser tried to render it. A type or name that is
+/// not a valid header value is left out rather than failing the download.
+pub fn attachment(bytes: Vec<u8>, content_type: &str, filename: &str) -> Response {
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
     resp
 }

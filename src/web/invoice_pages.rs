@@ -15,8 +15,7 @@ use crate::instances::Instance;
 use crate::web::Ctx;
 use askama::Template;
 use axum::extract::{Path, RawForm};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 /// The document shows the buyer's record (name, address, tax ID) beside the invoice: it reads two
 /// modules, so it needs the right to see both.
@@ -166,21 +165,8 @@ pub async fn document_pdf(
         .await
         .map_err(|e| WebError::Internal(format!("PDF task: {e}")))?
         .map_err(|e| WebError::Internal(e.to_string()))?;
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
     // The name holds only ASCII letters, digits, '-' and '.' (InvoiceDocument::file_name).
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; sandbox"),
-    );
-    Ok(resp)
+    Ok(super::headers::attachment(bytes, "application/pdf", &name))
 }
 
 #[derive(Template)]
