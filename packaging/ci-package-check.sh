@@ -108,7 +108,9 @@ step "build"
 pkgid="$(cargo pkgid)"
 VERSION="${pkgid##*[#@]}"
 ARCH="$(dpkg --print-architecture)"
-UPGRADE_VERSION="${VERSION}+ci1"    # sorts after $VERSION: dpkg treats it as an upgrade
+# The next patch version: dpkg treats it as an upgrade, and the signed update bundle can name it
+# (a bundle must carry the package of exactly the version it names).
+UPGRADE_VERSION="${VERSION%.*}.$(( ${VERSION##*.} + 1 ))"
 mkdir -p "$WORK/upgrade"
 DEB="$(timeout 3600 packaging/build-deb.sh | tail -n 1)"
 [ "$(basename "$DEB")" = "holdfast_${VERSION}_${ARCH}.deb" ] ||
@@ -356,11 +358,17 @@ ok "watchdog: same process after 40 s, no restart"
 
 step "live: signed offline update, apply and roll back (docs/updating.md)"
 # A vendor key made here and trusted through /etc/holdfast/trusted-keys (root-owned, as required);
-# the bundle carries the upgrade test package under the next patch version (hence
+# the bundle carries the upgrade test package, the next patch version (hence
 # --allow-version-mismatch: its SBOM, generated from this tree, names the tree's version).
 RELEASE_TOOL="${CARGO_TARGET_DIR:-target}/release/holdfast-release"
 [ -x "$RELEASE_TOOL" ] || cargo build --release --bin holdfast-release
-BUNDLE_VERSION="${VERSION%.*}.$(( ${VERSION##*.} + 1 ))"
+BUNDLE_VERSION="$UPGRADE_VERSION"
+# A bundle labelled with another version than its package is refused by the signing tool.
+if "$RELEASE_TOOL" bundle --key /dev/null --version 9.9.9 --allow-version-mismatch --deb "$DEB2" \
+    --out "$WORK/liar.hfu" 2> "$WORK/liar.txt"; then fail "a 9.9.9 bundle around $UPGRADE_VERSION was signed"; fi
+grep -q "is holdfast $UPGRADE_VERSION, the bundle would say 9.9.9" "$WORK/liar.txt" ||
+    { cat "$WORK/liar.txt"; fail "the version mismatch was refused for another reason"; }
+ok "the signing tool refuses a bundle whose package is another version"
 mkdir -p "$WORK/vendor"
 "$RELEASE_TOOL" keygen --out "$WORK/vendor" >/dev/null
 "$RELEASE_TOOL" bundle --key "$WORK/vendor/release.key" --version "$BUNDLE_VERSION" \
@@ -386,6 +394,13 @@ grep -E 'rolled back' "$WORK/rollback.txt" || fail "rollback printed no result"
 [ "$(unit_prop ActiveState)" = active ] || fail "not running after rollback"
 in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after rollback"
 ok "rollback: $VERSION reinstalled with dpkg, restarted, ready"
+# The package rolled back to is kept: the next apply does not ask for --previous-deb again.
+in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup > "$WORK/apply2.txt" 2>&1 ||
+    { cat "$WORK/apply2.txt"; fail "a second apply after a rollback (without --previous-deb)"; }
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$UPGRADE_VERSION" ] || fail "second apply did not install the package"
+in_ct holdfast update rollback > "$WORK/rollback2.txt" 2>&1 || { cat "$WORK/rollback2.txt"; fail "second rollback"; }
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "second rollback did not reinstall $VERSION"
+ok "after a rollback the next apply needs no --previous-deb"
 pid1="$(unit_prop MainPID)"
 
 in_ct dpkg -i "/root/debs/$(basename "$DEB2")"

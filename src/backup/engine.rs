@@ -75,11 +75,64 @@ fn snapshot(inst: &Instance, dest: &Path) -> Result<(), BackupError> {
     })
 }
 
-/// `holdfast-<instance>-<UTC time>.hfb`
-pub fn archive_name(instance: &str, clock: &dyn Clock) -> String {
+/// Who made an archive. Retention deletes only what the schedule made: an archive an operator
+/// asked for, or one an update took before changing anything, stays until an explicit prune.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Made {
+    Schedule,
+    Hand,
+    Update,
+}
+
+impl Made {
+    /// Instance names cannot contain a dot, so the mark cannot be mistaken for a name.
+    fn mark(self) -> &'static str {
+        match self {
+            Made::Schedule => "",
+            Made::Hand => ".hand",
+            Made::Update => ".update",
+        }
+    }
+
+    /// The maker an archive's file name records (names before the mark existed: the schedule's).
+    pub fn of(name: &str) -> Made {
+        let stem = name.strip_suffix(".hfb").unwrap_or(name);
+        if stem.ends_with(Made::Hand.mark()) {
+            Made::Hand
+        } else if stem.ends_with(Made::Update.mark()) {
+            Made::Update
+        } else {
+            Made::Schedule
+        }
+    }
+
+    /// The catalogue key of the backups page's words for it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Made::Schedule => "backups-made-scheduled",
+            Made::Hand => "backups-made-hand",
+            Made::Update => "backups-made-update",
+        }
+    }
+
+    pub const ALL: [Made; 3] = [Made::Schedule, Made::Hand, Made::Update];
+
+    /// How `backup list` (operator text, English) says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Made::Schedule => "scheduled",
+            Made::Hand => "by hand, kept",
+            Made::Update => "before an update, kept",
+        }
+    }
+}
+
+/// `holdfast-<instance>-<UTC time>[.hand|.update].hfb`
+pub fn archive_name(instance: &str, clock: &dyn Clock, made: Made) -> String {
     format!(
-        "holdfast-{instance}-{}.hfb",
-        clock.now().format("%Y%m%dT%H%M%SZ")
+        "holdfast-{instance}-{}{}.hfb",
+        clock.now().format("%Y%m%dT%H%M%SZ"),
+        made.mark()
     )
 }
 
@@ -99,12 +152,13 @@ pub fn run(
     backup_key: &Key256,
     destinations: &[PathBuf],
     clock: &dyn Clock,
+    made: Made,
     progress: &mut dyn FnMut(u64),
 ) -> Result<RunOutcome, BackupError> {
     let started = Instant::now();
     let scratch = data_dir.join("backups").join("tmp");
     fsutil::ensure_private_dir(&scratch).map_err(|e| files_err(&scratch, e))?;
-    let name = archive_name(&inst.name, clock);
+    let name = archive_name(&inst.name, clock, made);
     let snap = scratch.join(format!("{}.snapshot-{}", inst.name, std::process::id()));
     let partial = scratch.join(format!("{name}.partial-{}", std::process::id()));
     let result = (|| {
@@ -254,6 +308,7 @@ pub fn list(dest: &Path) -> Vec<(String, chrono::DateTime<chrono::Utc>, u64)> {
             let Some(stem) = name.strip_suffix(".hfb") else {
                 continue;
             };
+            let stem = stem.strip_suffix(Made::of(&name).mark()).unwrap_or(stem);
             let Some(ts) = stem.rsplit('-').next() else {
                 continue;
             };
@@ -283,8 +338,9 @@ pub fn list_instance(
         .collect()
 }
 
-/// Applies the retention rule to one instance's archives in one destination (each instance keeps
-/// its own dailies, weeklies and monthlies); returns the deleted names.
+/// Applies the retention rule to the scheduled archives of one instance in one destination (each
+/// instance keeps its own dailies, weeklies and monthlies); returns the deleted names. Archives
+/// made by hand or before an update take no part: only [`prune_kept`] removes them.
 pub fn prune(
     dest: &Path,
     instance: &str,
@@ -295,11 +351,27 @@ pub fn prune(
 ) -> Vec<String> {
     let archives: Vec<(String, chrono::DateTime<chrono::Utc>)> = list_instance(dest, instance)
         .into_iter()
+        .filter(|(n, _, _)| Made::of(n) == Made::Schedule)
         .map(|(n, t, _)| (n, t))
         .collect();
     let doomed = super::retention::to_delete(&archives, daily, weekly, monthly, now);
     doomed
         .into_iter()
+        .filter(|n| fs::remove_file(dest.join(n)).is_ok())
+        .collect()
+}
+
+/// The operator's explicit prune: removes one instance's archives made by hand or before an
+/// update that are older than `before`; returns the deleted names.
+pub fn prune_kept(
+    dest: &Path,
+    instance: &str,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    list_instance(dest, instance)
+        .into_iter()
+        .filter(|(n, t, _)| Made::of(n) != Made::Schedule && *t < before)
+        .map(|(n, _, _)| n)
         .filter(|n| fs::remove_file(dest.join(n)).is_ok())
         .collect()
 }

@@ -106,6 +106,7 @@ pub fn backup_instances(
     clock: &SharedClock,
     names: &[String],
     progress: bool,
+    made: engine::Made,
 ) -> Result<(Vec<String>, bool)> {
     let (master, _) = keys::load(&cfg.data_dir, false)?;
     let key = keyfile::load_or_create(&cfg.data_dir, &master).map_err(anyhow::Error::msg)?;
@@ -133,6 +134,7 @@ pub fn backup_instances(
             &key,
             &cfg.backup.destinations,
             clock.as_ref(),
+            made,
             &mut tick,
         ) {
             Ok(out) => {
@@ -288,13 +290,15 @@ pub async fn run_all(
     clock: &SharedClock,
     registry: &crate::instances::Registry,
     mail_wakeup: &tokio::sync::Notify,
+    made: engine::Made,
 ) -> (Vec<String>, bool) {
     let report_by_mail = config.mail.is_some();
     let (config, task_clock) = (config.clone(), clock.clone());
     let result = tokio::task::spawn_blocking(move || {
         let clock = task_clock;
         let names = instances::list_names(&config.data_dir)?;
-        let (mut lines, ok) = crate::backup::job::backup_instances(&config, &clock, &names, false)?;
+        let (mut lines, ok) =
+            crate::backup::job::backup_instances(&config, &clock, &names, false, made)?;
         lines.extend(crate::backup::job::verify_newest(&config, &clock)?);
         Ok::<_, anyhow::Error>((lines, ok))
     })

@@ -143,6 +143,16 @@ fn run(command: Command) -> Result<(), SignError> {
             manifest_path,
             allow_version_mismatch,
         } => {
+            // The appliance refuses a bundle whose package is another version than it names;
+            // refusing here keeps such a bundle from ever being signed.
+            let package = holdfast::update::apply::package_version(&deb)
+                .map_err(|e| SignError::BadSpec(format!("{}: {e}", deb.display())))?;
+            if package != version.to_string() {
+                return Err(SignError::BadSpec(format!(
+                    "{} is holdfast {package}, the bundle would say {version}: give --version {package} or the package of {version}",
+                    deb.display()
+                )));
+            }
             let signing_keys = keys
                 .iter()
                 .map(|k| sign::load_signing_key(k))

@@ -623,11 +623,10 @@ async fn user(
             password_stdin,
         } => {
             let password = if password_stdin {
-                let mut s = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut s)
-                    .context("cannot read the password from stdin")?;
-                Some(Secret::new(s.trim_end_matches(['\n', '\r']).to_string()))
+                Some(super::secret_input::read(
+                    "password",
+                    super::secret_input::Source::File(std::path::Path::new("-")),
+                )?)
             } else {
                 None
             };

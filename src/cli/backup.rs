@@ -1,10 +1,12 @@
 //! `holdfast backup run|list|verify|export-key` and `holdfast restore`: the local console for
 //! encrypted backups, with progress on a terminal and plain log lines otherwise.
 
-use super::{Console, existing_data_dir, prepare_data_dir};
+use super::{Console, existing_data_dir, prepare_data_dir, secret_input};
 use crate::audit::Event;
+use crate::backup::engine::Made;
 use crate::backup::job::{Progress, backup_instances, record};
 use crate::backup::{engine, keyfile, recovery, status};
+use crate::crypto::Secret;
 use crate::instances;
 use crate::keys;
 use anyhow::{Context, Result, bail};
@@ -17,14 +19,28 @@ pub enum BackupCommand {
     Run {
         #[arg(long)]
         all: bool,
+        /// Marks the archives as taken before an update (set by `update apply`)
+        #[arg(long, hide = true)]
+        before_update: bool,
+    },
+    /// Apply retention to the scheduled archives now; with --kept-older-than, also delete the
+    /// archives made by hand or before an update that are older than DAYS days (retention never
+    /// deletes those)
+    Prune {
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+        kept_older_than: Option<u32>,
     },
     /// List the archives in every destination
     List,
     /// Decrypt and check a whole archive, including a test restore of its database
     Verify {
         file: PathBuf,
-        /// Needed only when the archive comes from another machine
-        #[arg(long)]
+        /// Needed only when the archive comes from another machine: read the recovery code
+        /// from this file (`-`: standard input)
+        #[arg(long, value_name = "FILE")]
+        recovery_code_file: Option<PathBuf>,
+        /// Deprecated: the code on the command line is visible to other local users in `ps`
+        #[arg(long, value_name = "CODE", conflicts_with = "recovery_code_file")]
         recovery_code: Option<String>,
         /// Write the archive's security-log checkpoint (JSON) to this file, for
         /// `holdfast admin audit verify --checkpoint`
@@ -50,9 +66,11 @@ fn instances_for(console: &Console, all: bool) -> Result<Vec<String>> {
     }
 }
 
-fn key_for(console: &Console, code: Option<&str>) -> Result<crate::crypto::Key256> {
+fn key_for(console: &Console, code: Option<&Secret<String>>) -> Result<crate::crypto::Key256> {
     match code {
-        Some(c) => Ok(recovery::decode(c).map_err(|e| anyhow::anyhow!("recovery code: {e}"))?),
+        Some(c) => {
+            Ok(recovery::decode(c.expose()).map_err(|e| anyhow::anyhow!("recovery code: {e}"))?)
+        }
         None => {
             let (master, _) = keys::load(&console.config.data_dir, false)?;
             keyfile::load_or_create(&console.config.data_dir, &master).map_err(anyhow::Error::msg)
@@ -67,15 +85,24 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
         BackupCommand::Verify {
             recovery_code: Some(_),
             ..
+        } | BackupCommand::Verify {
+            recovery_code_file: Some(_),
+            ..
         }
     ) {
         existing_data_dir(&console.config)?;
     }
     let cfg = &console.config;
     match cmd {
-        BackupCommand::Run { all } => {
+        BackupCommand::Run { all, before_update } => {
             let names = instances_for(&console, all)?;
-            let (lines, ok) = backup_instances(&console.config, &console.clock, &names, true)?;
+            let made = if before_update {
+                Made::Update
+            } else {
+                Made::Hand
+            };
+            let (lines, ok) =
+                backup_instances(&console.config, &console.clock, &names, true, made)?;
             for l in lines {
                 println!("{l}");
             }
@@ -101,16 +128,56 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
                         .unwrap_or_default()
                 );
                 for (name, _, size) in engine::list(dest) {
-                    println!("  {name}  {:.1} MB", size as f64 / 1e6);
+                    println!(
+                        "  {name}  {:.1} MB  ({})",
+                        size as f64 / 1e6,
+                        Made::of(&name).label()
+                    );
                 }
             }
         }
+        BackupCommand::Prune { kept_older_than } => {
+            let now = console.clock.now();
+            let names = instances::list_names(&cfg.data_dir)?;
+            let mut removed = 0;
+            for dest in &cfg.backup.destinations {
+                for name in &names {
+                    let mut gone = engine::prune(
+                        dest,
+                        name,
+                        cfg.backup.keep_daily,
+                        cfg.backup.keep_weekly,
+                        cfg.backup.keep_monthly,
+                        now,
+                    );
+                    if let Some(days) = kept_older_than {
+                        let before = now - chrono::Duration::days(i64::from(days));
+                        gone.extend(engine::prune_kept(dest, name, before));
+                    }
+                    for g in gone {
+                        removed += 1;
+                        let line = format!("removed {}", dest.join(g).display());
+                        tracing::info!("{line}");
+                        println!("{line}");
+                    }
+                }
+            }
+            println!("{removed} archive(s) removed");
+        }
         BackupCommand::Verify {
             file,
+            recovery_code_file,
             recovery_code,
             save_checkpoint,
         } => {
-            let key = key_for(&console, recovery_code.as_deref())?;
+            let code = match (&recovery_code_file, recovery_code) {
+                (None, None) => None,
+                (f, argv) => Some(secret_input::read(
+                    "recovery code",
+                    secret_input::Source::pick(f.as_deref(), argv, "--recovery-code"),
+                )?),
+            };
+            let key = key_for(&console, code.as_ref())?;
             let scratch = std::env::temp_dir();
             let mut p = Progress::with_total(
                 "verify",
@@ -180,11 +247,11 @@ pub fn run(console: Console, cmd: BackupCommand) -> Result<()> {
     Ok(())
 }
 
-/// `holdfast restore FILE --recovery-code CODE [--instance NAME]`
-pub fn restore(console: Console, file: &Path, code: &str) -> Result<()> {
+/// `holdfast restore FILE [--recovery-code-file FILE] [--instance NAME]`
+pub fn restore(console: Console, file: &Path, code: &Secret<String>) -> Result<()> {
     let cfg = &console.config;
     prepare_data_dir(cfg)?;
-    let key = recovery::decode(code).map_err(|e| anyhow::anyhow!("recovery code: {e}"))?;
+    let key = recovery::decode(code.expose()).map_err(|e| anyhow::anyhow!("recovery code: {e}"))?;
     let existing = instances::list_names(&cfg.data_dir)?;
     let first = existing.is_empty();
     // A running server keeps its databases open: it may only receive a restore under a new name.

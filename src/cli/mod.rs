@@ -4,6 +4,7 @@ mod admin;
 mod backup;
 mod doctor;
 mod instance;
+mod secret_input;
 mod serve;
 mod update;
 mod webhook;
@@ -59,11 +60,16 @@ enum Command {
     /// Encrypted backups to every configured destination
     #[command(subcommand)]
     Backup(backup::BackupCommand),
-    /// Restore an instance from a backup archive (into this or a new data dir)
+    /// Restore an instance from a backup archive (into this or a new data dir); the recovery
+    /// code is read from standard input (a prompt on a terminal) or from --recovery-code-file
     Restore {
         file: PathBuf,
-        #[arg(long)]
-        recovery_code: String,
+        /// Read the recovery code from this file (`-`: standard input)
+        #[arg(long, value_name = "FILE")]
+        recovery_code_file: Option<PathBuf>,
+        /// Deprecated: the code on the command line is visible to other local users in `ps`
+        #[arg(long, value_name = "CODE", conflicts_with = "recovery_code_file")]
+        recovery_code: Option<String>,
     },
     /// Offline updates from signed bundles
     #[command(subcommand)]
@@ -114,8 +120,17 @@ pub fn main() -> ExitCode {
         Command::Backup(cmd) => backup::run(console, cmd),
         Command::Restore {
             file,
+            recovery_code_file,
             recovery_code,
-        } => backup::restore(console, &file, &recovery_code),
+        } => secret_input::read(
+            "recovery code",
+            secret_input::Source::pick(
+                recovery_code_file.as_deref(),
+                recovery_code,
+                "--recovery-code",
+            ),
+        )
+        .and_then(|code| backup::restore(console, &file, &code)),
         Command::Update(cmd) => update::run(console, cmd),
         Command::Routes => {
             for r in crate::web::routes() {

@@ -220,6 +220,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         ));
     }
     tokio::spawn(backup_schedule(state.clone(), stop_rx.clone()));
+    tokio::spawn(take_in_handed_over(state.clone(), stop_rx.clone()));
     tokio::spawn(write_refusals(state.clone(), stop_rx.clone()));
     let instances = {
         let st = state.clone();
@@ -510,6 +511,36 @@ async fn housekeeping(
     }
 }
 
+/// Update events the console handed over (it had no master key) go into the `default`
+/// instance's security log: at start, which every update and rollback causes, and on a short poll
+/// for the commands that restart nothing (`update verify` and refusals).
+async fn take_in_handed_over(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let dir = &state.config.data_dir;
+        if !crate::update::handover::waiting(dir) {
+            continue;
+        }
+        let Some(inst) = state.registry.get(crate::instances::DEFAULT_INSTANCE) else {
+            continue;
+        };
+        match crate::update::handover::take_in(dir, &inst, state.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                events = n,
+                "update events handed over by the console recorded in the security log"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "update events handed over by the console could not be recorded")
+            }
+        }
+    }
+}
+
 /// Pings come from the runtime itself, so a wedged runtime stops them and systemd restarts us.
 async fn watchdog(every: Duration, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
@@ -599,6 +630,7 @@ async fn backup_schedule(state: AppState, mut stop: watch::Receiver<bool>) {
                     &state.clock,
                     &state.registry,
                     &state.auth.mail_wakeup,
+                    crate::backup::engine::Made::Schedule,
                 )
                 .await;
             }

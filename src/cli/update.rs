@@ -59,14 +59,23 @@ fn trusted(console: &Console) -> Result<TrustedKeys> {
     Ok(trust::trusted_keys(&console.config.update)?)
 }
 
-/// Writes the event into the `default` instance's security log when it exists (the console may run
-/// before the first start, then only the update history records it).
+/// Writes the event into the `default` instance's security log. Without the master key (sealed
+/// in a systemd credential only the service receives) the event is handed to the service, which
+/// records it; before the first start only the update history has it.
 fn audit_update(console: &Console, event: Event, ok: bool, detail: serde_json::Value) {
     let dir = &console.config.data_dir;
     let (master, _) = match crate::keys::load(dir, false) {
         Ok(k) => k,
         Err(e) => {
-            tracing::warn!(error = %e, "no master key here: the update is recorded in the update history only");
+            match crate::update::handover::hand_over(dir, console.clock.now(), event, ok, detail) {
+                Ok(()) => tracing::info!(
+                    "no master key here ({e}): the event is handed to the service for the security log"
+                ),
+                Err(h) => tracing::warn!(
+                    error = %h,
+                    "no master key here ({e}) and the event could not be handed to the service: it is in the update history only"
+                ),
+            }
             return;
         }
     };
@@ -126,7 +135,7 @@ fn backup_as_owner(
     let out = cmd
         .arg("--data-dir")
         .arg(&cfg.data_dir)
-        .args(["backup", "run", "--all"])
+        .args(["backup", "run", "--all", "--before-update"])
         .current_dir("/")
         .uid(uid)
         .gid(gid)
@@ -276,7 +285,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                     return Ok(backup_as_owner(&cfg, owner)?);
                 }
                 let names = crate::instances::list_names(&cfg.data_dir)?;
-                let (lines, ok) = crate::backup::job::backup_instances(&cfg, &clock, &names, false)
+                let (lines, ok) = crate::backup::job::backup_instances(&cfg, &clock, &names, false, crate::backup::engine::Made::Update)
                     .map_err(|e| format!("pre-update backup failed: {e:#} (nothing was changed; use --no-backup if you took one yourself)"))?;
                 if !ok {
                     return Err(format!(
@@ -410,7 +419,27 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             let st = state::load(&dir)?;
             let keys = trusted(&console)?;
             let policy = policy_for(&console, &st, now)?;
-            match bundle::verify(&file, &keys, &policy) {
+            let checked = bundle::verify(&file, &keys, &policy)
+                .map_err(|e| e.to_string())
+                .and_then(|v| {
+                    // The signature covers the manifest; that the package inside is the release
+                    // the manifest names needs the package itself.
+                    let scratch = dir
+                        .join("update")
+                        .join(format!("verify-{}", std::process::id()));
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    crate::fsutil::ensure_private_dir(&scratch).map_err(|e| {
+                        format!(
+                            "cannot make the scratch directory {}: {e}",
+                            scratch.display()
+                        )
+                    })?;
+                    let checked = crate::update::apply::checked_package(&file, &v, &scratch)
+                        .map_err(|e| e.to_string());
+                    let _ = std::fs::remove_dir_all(&scratch);
+                    checked.map(|_| v)
+                });
+            match checked {
                 Ok(v) => {
                     let m = v.manifest();
                     if sbom {
@@ -439,12 +468,12 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                     Ok(())
                 }
                 Err(e) => {
-                    let _ = state::note(&dir, now, "verify", None, "refused", e.to_string());
+                    let _ = state::note(&dir, now, "verify", None, "refused", e.clone());
                     audit_update(
                         &console,
                         Event::UpdateRefused,
                         false,
-                        serde_json::json!({ "file": file.display().to_string(), "reason": e.to_string() }),
+                        serde_json::json!({ "file": file.display().to_string(), "reason": e }),
                     );
                     bail!("update bundle refused: {e}")
                 }

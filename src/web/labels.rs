@@ -138,6 +138,11 @@ pub fn every_key() -> Vec<String> {
     }
     keys.extend(super::hub::Done::every_key());
     keys.extend(
+        crate::backup::engine::Made::ALL
+            .iter()
+            .map(|m| m.key().to_string()),
+    );
+    keys.extend(
         crate::hub::problem::Problem::KEYS
             .iter()
             .map(|k| k.to_string()),

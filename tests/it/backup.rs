@@ -4,6 +4,14 @@
 use crate::support::*;
 use std::path::Path;
 
+/// A console command that reads the recovery code from standard input, as an operator pipes it
+/// (never on the command line, where `ps` shows it).
+fn holdfast_code(dir: &Path, args: &[&str], code: &str) -> std::process::Output {
+    let mut cmd = crate::app::console_command(Path::new(crate::app::BIN), dir, None);
+    cmd.args(args);
+    crate::app::run_with_stdin(cmd, &format!("{code}\n"))
+}
+
 const PASSWORD: &str = "archival copper meadow 52";
 
 fn add_admin(d: &Path, cfg: &str) {
@@ -164,15 +172,7 @@ async fn two_encrypted_copies_restore_on_a_fresh_machine() {
     // A new machine: empty data dir, only the archive and the recovery code.
     let fresh = data_dir();
     let f = fresh.path();
-    let out = holdfast(
-        f,
-        &[
-            "restore",
-            archive.to_str().unwrap(),
-            "--recovery-code",
-            &code,
-        ],
-    );
+    let out = holdfast_code(f, &["restore", archive.to_str().unwrap()], &code);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let server = Server::start(f);
     let c = server.client();
@@ -243,10 +243,7 @@ fn damaged_archives_and_wrong_codes_are_refused_and_change_nothing() {
         );
         assert!(!v.status.success(), "{what} archive passed verification");
         let fresh = data_dir();
-        let r = holdfast(
-            fresh.path(),
-            &["restore", p.to_str().unwrap(), "--recovery-code", &code],
-        );
+        let r = holdfast_code(fresh.path(), &["restore", p.to_str().unwrap()], &code);
         assert!(!r.status.success(), "{what} archive was restored");
         assert!(
             text(&r.stderr).contains("nothing was changed"),
@@ -265,14 +262,10 @@ fn damaged_archives_and_wrong_codes_are_refused_and_change_nothing() {
         .trim()
         .to_string();
     let fresh = data_dir();
-    let r = holdfast(
+    let r = holdfast_code(
         fresh.path(),
-        &[
-            "restore",
-            archive.to_str().unwrap(),
-            "--recovery-code",
-            &wrong,
-        ],
+        &["restore", archive.to_str().unwrap()],
+        &wrong,
     );
     assert!(
         !r.status.success() && text(&r.stderr).contains("recovery code does not open"),
@@ -281,15 +274,7 @@ fn damaged_archives_and_wrong_codes_are_refused_and_change_nothing() {
     );
     let mut typo = code.clone();
     typo.replace_range(5..6, if &code[5..6] == "A" { "B" } else { "A" });
-    let r = holdfast(
-        fresh.path(),
-        &[
-            "restore",
-            archive.to_str().unwrap(),
-            "--recovery-code",
-            &typo,
-        ],
-    );
+    let r = holdfast_code(fresh.path(), &["restore", archive.to_str().unwrap()], &typo);
     assert!(
         !r.status.success() && text(&r.stderr).contains("typo"),
         "{}",
@@ -381,7 +366,7 @@ async fn backup_during_writes_is_consistent_and_restore_refuses_a_running_server
         .trim()
         .to_string();
     // Replacing the instance of a running server is refused: it would keep the old database open.
-    let r = holdfast(
+    let r = holdfast_code(
         d,
         &[
             "--config",
@@ -390,9 +375,8 @@ async fn backup_during_writes_is_consistent_and_restore_refuses_a_running_server
             "default",
             "restore",
             archive.to_str().unwrap(),
-            "--recovery-code",
-            &code,
         ],
+        &code,
     );
     assert!(
         !r.status.success() && text(&r.stderr).contains("stop it"),
@@ -400,7 +384,7 @@ async fn backup_during_writes_is_consistent_and_restore_refuses_a_running_server
         text(&r.stderr)
     );
     assert!(server.stop().success());
-    let r = holdfast(
+    let r = holdfast_code(
         d,
         &[
             "--config",
@@ -409,16 +393,18 @@ async fn backup_during_writes_is_consistent_and_restore_refuses_a_running_server
             "default",
             "restore",
             archive.to_str().unwrap(),
-            "--recovery-code",
-            &code,
         ],
+        &code,
     );
     assert!(r.status.success(), "{}", text(&r.stderr));
     assert!(text(&r.stdout).contains("kept in"), "{}", text(&r.stdout));
 }
 
+/// Retention applies to what the schedule made. Defect from the operator drill: archives made by
+/// hand the same day, and those an update took, were pruned at the next run; now they stay until
+/// the operator prunes them explicitly (`backup prune --kept-older-than DAYS`).
 #[test]
-fn retention_keeps_exactly_the_daily_weekly_and_monthly_archives() {
+fn retention_keeps_exactly_the_daily_weekly_and_monthly_archives_and_never_the_kept_ones() {
     let dir = data_dir();
     let d = dir.path();
     let disk = data_dir();
@@ -426,29 +412,106 @@ fn retention_keeps_exactly_the_daily_weekly_and_monthly_archives() {
     std::fs::write(&cfg, format!("[backup]\ndestinations = [\"{}\"]\nkeep_daily = 2\nkeep_weekly = 1\nkeep_monthly = 2\n", disk.path().display())).unwrap();
     let cfg = cfg.display().to_string();
     assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
-    // Old archives, one a day for ~90 days before today (contents do not matter for retention).
+    // Old scheduled archives, one a day for ~90 days before today (contents do not matter for
+    // retention), and one made by hand and one before an update, 60 days ago.
     let today = chrono::Utc::now().date_naive();
     for back in 1..=90u64 {
         let day = today - chrono::Days::new(back);
         let name = format!("holdfast-default-{}T023000Z.hfb", day.format("%Y%m%d"));
         std::fs::write(disk.path().join(name), b"old").unwrap();
     }
+    let sixty = (today - chrono::Days::new(60)).format("%Y%m%d").to_string();
+    let by_hand = format!("holdfast-default-{sixty}T120000Z.hand.hfb");
+    let before_update = format!("holdfast-default-{sixty}T130000Z.update.hfb");
+    std::fs::write(disk.path().join(&by_hand), b"old").unwrap();
+    std::fs::write(disk.path().join(&before_update), b"old").unwrap();
+    let names = || -> Vec<String> {
+        files_below(disk.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    };
+
+    // A run by hand: its own archive is marked as such, and retention spares every kept one.
     let out = holdfast(d, &["--config", &cfg, "backup", "run", "--all"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let left: Vec<String> = files_below(disk.path())
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
-    // Today's new archive and yesterday's are the two dailies; the newest of this week is today's;
-    // the newest of this month and of last month make the monthlies.
-    let yesterday = (today - chrono::Days::new(1)).format("%Y%m%d").to_string();
-    assert!(left.iter().any(|n| n.contains(&yesterday)), "{left:?}");
+    let left = names();
     assert!(
-        left.len() >= 3 && left.len() <= 4,
+        left.contains(&by_hand) && left.contains(&before_update),
+        "{left:?}"
+    );
+    let todays: Vec<&String> = left
+        .iter()
+        .filter(|n| n.ends_with(".hand.hfb") && **n != by_hand)
+        .collect();
+    assert_eq!(todays.len(), 1, "{left:?}");
+    let scheduled: Vec<&String> = left
+        .iter()
+        .filter(|n| !n.ends_with(".hand.hfb") && !n.ends_with(".update.hfb"))
+        .collect();
+    // Yesterday's and the day before's are the two dailies; the newest of this week is yesterday's;
+    // the newest of this month and of the month before make the monthlies (some coincide).
+    let yesterday = (today - chrono::Days::new(1)).format("%Y%m%d").to_string();
+    assert!(scheduled.iter().any(|n| n.contains(&yesterday)), "{left:?}");
+    assert!(
+        (2..=3).contains(&scheduled.len()),
         "unexpected set kept: {left:?}"
     );
     let removed = text(&out.stdout).matches("retention: removed").count();
-    assert_eq!(removed, 91 - left.len(), "{}", text(&out.stdout));
+    assert_eq!(removed, 90 - scheduled.len(), "{}", text(&out.stdout));
+    let list = text(&holdfast(d, &["--config", &cfg, "backup", "list"]).stdout);
+    assert!(
+        list.contains("(by hand, kept)") && list.contains("(before an update, kept)"),
+        "{list}"
+    );
+
+    // The scheduled run's rule again: nothing more to remove, the kept ones stay.
+    let out = holdfast(d, &["--config", &cfg, "backup", "prune"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("0 archive(s) removed"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Zero days is refused: it would delete the archive just made.
+    let out = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "backup",
+            "prune",
+            "--kept-older-than",
+            "0",
+        ],
+    );
+    assert!(!out.status.success());
+    assert_eq!(names(), left);
+    // The explicit prune removes the kept archives older than 30 days, not today's.
+    let out = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg,
+            "backup",
+            "prune",
+            "--kept-older-than",
+            "30",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("2 archive(s) removed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let after = names();
+    assert!(
+        !after.contains(&by_hand) && !after.contains(&before_update),
+        "{after:?}"
+    );
+    assert!(after.contains(todays[0]), "{after:?}");
+    assert_eq!(after.len(), left.len() - 2);
 }
 
 #[test]
@@ -532,16 +595,10 @@ fn every_instance_keeps_its_own_archives() {
             .find(|n| n.starts_with("holdfast-default-"))
             .unwrap(),
     );
-    let r = holdfast(
+    let r = holdfast_code(
         d,
-        &[
-            "--config",
-            &cfg,
-            "restore",
-            archive.to_str().unwrap(),
-            "--recovery-code",
-            &code,
-        ],
+        &["--config", &cfg, "restore", archive.to_str().unwrap()],
+        &code,
     );
     assert!(
         !r.status.success() && text(&r.stderr).contains("running"),
@@ -549,7 +606,7 @@ fn every_instance_keeps_its_own_archives() {
         text(&r.stderr)
     );
     // Under a new name it is allowed, and the copy does not take over the original's host names.
-    let r = holdfast(
+    let r = holdfast_code(
         d,
         &[
             "--config",
@@ -558,10 +615,90 @@ fn every_instance_keeps_its_own_archives() {
             "copy",
             "restore",
             archive.to_str().unwrap(),
-            "--recovery-code",
-            &code,
         ],
+        &code,
     );
     assert!(r.status.success(), "{}", text(&r.stderr));
     assert!(server.stop().success());
+}
+
+/// Defect from the operator drill: `restore --recovery-code CODE` was the only way in, so the
+/// code sat in `ps` and the shell history. Now it comes from standard input or a file; the old
+/// flag still works but warns, and an empty or oversized input is refused without a change.
+#[test]
+fn the_recovery_code_comes_from_stdin_or_a_file_never_only_from_the_command_line() {
+    let dir = data_dir();
+    let d = dir.path();
+    let disk = data_dir();
+    let cfg = config(d, &[disk.path()]);
+    assert!(holdfast(d, &["--config", &cfg, "init"]).status.success());
+    let out = holdfast(d, &["--config", &cfg, "backup", "run", "--all"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let archive = files_below(disk.path()).remove(0);
+    let a = archive.to_str().unwrap();
+    let code = text(&holdfast(d, &["--config", &cfg, "backup", "export-key"]).stdout)
+        .trim()
+        .to_string();
+
+    // Nothing piped in: refused, nothing restored.
+    let fresh = data_dir();
+    let r = holdfast_code(fresh.path(), &["restore", a], "");
+    assert!(
+        !r.status.success() && text(&r.stderr).contains("no recovery code was given"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(instance_dirs(fresh.path()).is_empty());
+
+    // A file that is not a code (too large) is refused before anything else.
+    let big = d.join("big.txt");
+    std::fs::write(&big, "x".repeat(10_000)).unwrap();
+    let r = holdfast(
+        fresh.path(),
+        &["restore", a, "--recovery-code-file", big.to_str().unwrap()],
+    );
+    assert!(
+        !r.status.success() && text(&r.stderr).contains("that is not a recovery code"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(instance_dirs(fresh.path()).is_empty());
+
+    // From a file (mode 0600, as the docs show): restored, and the argv holds only the path.
+    let code_file = d.join("code.txt");
+    std::fs::write(&code_file, format!("{code}\n")).unwrap();
+    let r = holdfast(
+        fresh.path(),
+        &[
+            "restore",
+            a,
+            "--recovery-code-file",
+            code_file.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(!text(&r.stderr).contains("warning"), "{}", text(&r.stderr));
+    assert_eq!(instance_dirs(fresh.path()).len(), 1);
+
+    // The old flag still restores, with a warning saying why not to use it.
+    let other = data_dir();
+    let r = holdfast(other.path(), &["restore", a, "--recovery-code", &code]);
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr)
+            .contains("warning: --recovery-code puts the recovery code in the process list"),
+        "{}",
+        text(&r.stderr)
+    );
+
+    // `backup verify` of an archive from elsewhere takes the code the same way.
+    let elsewhere = data_dir();
+    assert!(holdfast(elsewhere.path(), &["init"]).status.success());
+    let r = holdfast_code(
+        elsewhere.path(),
+        &["backup", "verify", a, "--recovery-code-file", "-"],
+        &code,
+    );
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    assert!(text(&r.stdout).contains("OK"), "{}", text(&r.stdout));
 }

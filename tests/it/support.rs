@@ -20,6 +20,35 @@ pub const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
 /// A vendor signing key made by `holdfast-release keygen` (`release.key`, `release.pub` in the
 /// first directory) and a trusted-keys directory holding its public half as `vendor.pub`, with the
 /// modes an admin gives them (0755 directory, 0644 key).
+/// A real Debian package `holdfast_<version>_amd64.deb` in `dir`, built with `dpkg-deb`, whose
+/// only file is `binary` as usr/bin/holdfast.
+pub fn tiny_deb(dir: &Path, version: &str, binary: &[u8]) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let root = dir.join(format!("pkg-{version}"));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        format!(
+            "Package: holdfast\nVersion: {version}\nArchitecture: amd64\nMaintainer: Test <t@example.test>\nDescription: test build\n"
+        ),
+    )
+    .unwrap();
+    let b = root.join("usr/bin/holdfast");
+    std::fs::write(&b, binary).unwrap();
+    std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let deb = dir.join(format!("holdfast_{version}_amd64.deb"));
+    let out = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Znone", "--build"])
+        .arg(&root)
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    deb
+}
+
 pub fn vendor_keys() -> (tempfile::TempDir, tempfile::TempDir) {
     use std::os::unix::fs::PermissionsExt;
     let keys = tempfile::tempdir().unwrap();

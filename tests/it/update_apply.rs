@@ -3,7 +3,6 @@
 
 use crate::app::TestApp;
 use crate::support::*;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -133,31 +132,7 @@ impl Rig {
 
     /// A signed bundle of version `version` whose package installs `binary` as usr/bin/holdfast.
     fn bundle(&self, version: &str, binary: &[u8]) -> PathBuf {
-        let root = self.keys.path().join(format!("pkg-{version}"));
-        let _ = std::fs::remove_dir_all(&root);
-        std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
-        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
-        std::fs::write(
-            root.join("DEBIAN/control"),
-            format!(
-                "Package: holdfast\nVersion: {version}\nArchitecture: amd64\nMaintainer: Test <t@example.test>\nDescription: test build\n"
-            ),
-        )
-        .unwrap();
-        let b = root.join("usr/bin/holdfast");
-        std::fs::write(&b, binary).unwrap();
-        std::fs::set_permissions(&b, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let deb = self
-            .keys
-            .path()
-            .join(format!("holdfast_{version}_amd64.deb"));
-        let out = Command::new("dpkg-deb")
-            .args(["--root-owner-group", "-Znone", "--build"])
-            .arg(&root)
-            .arg(&deb)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        let deb = tiny_deb(self.keys.path(), version, binary);
         let bundle = self.keys.path().join(format!("holdfast-{version}.hfu"));
         let _ = std::fs::remove_file(&bundle);
         let out = Command::new(RELEASE)
@@ -292,6 +267,53 @@ fn apply_installs_keeps_data_and_rolls_back_on_request() {
             "{event} missing from the security log: {log}"
         );
     }
+}
+
+/// Defect from the operator drill: a rollback after an update whose binary was byte-identical
+/// to the old one took the running (new) server for the old one, waited for a restart nobody
+/// made, failed after the ready timeout, and left a journal that wedged every later recover and
+/// apply. Now the journal, not the binary's hash, says whether the old server still serves.
+#[test]
+fn a_rollback_after_an_identical_binary_restarts_and_never_wedges_recover() {
+    let rig = Rig::new(20);
+    let old = sha(&rig.exe());
+    let identical = std::fs::read(rig.exe()).unwrap();
+    let out = rig.apply(&rig.bundle("0.2.0", &identical));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let applied = rig.run_record().unwrap();
+    assert_eq!(sha(&rig.exe()), old);
+
+    let back = rig.cmd(&["update", "rollback"]);
+    assert!(
+        back.status.success(),
+        "{}{}",
+        text(&back.stdout),
+        text(&back.stderr)
+    );
+    let rolled = rig.run_record().unwrap();
+    assert_ne!(
+        rolled["boot_id"], applied["boot_id"],
+        "a rollback restarts the server"
+    );
+    assert!(rig.ready() && rig.server_runs_installed_file());
+    assert!(rig.status().contains("installed version: 0.1.0"));
+
+    let recover = rig.cmd(&["update", "recover"]);
+    assert!(recover.status.success(), "{}", text(&recover.stderr));
+    let next = rig.apply(&rig.bundle("0.2.1", &rig.next_binary("0.2.1")));
+    assert!(
+        next.status.success(),
+        "{}{}",
+        text(&next.stdout),
+        text(&next.stderr)
+    );
+    assert!(rig.status().contains("installed version: 0.2.1"));
+    assert!(rig.users().contains("keeper"));
 }
 
 #[test]

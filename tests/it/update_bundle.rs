@@ -1046,6 +1046,7 @@ fn release_binary_end_to_end() {
         assert!(out.contains("release.pub"));
     }
     let hfu = env.path("holdfast_0.2.0.hfu");
+    let real_deb = crate::support::tiny_deb(env.dir.path(), "0.2.0", b"#!/bin/sh\n");
     let (ok, out, err) = run(&[
         "bundle",
         "--key",
@@ -1055,7 +1056,7 @@ fn release_binary_end_to_end() {
         "--version",
         "0.2.0",
         "--deb",
-        &s(&env.deb),
+        &s(&real_deb),
         "--min-from",
         "0.1.0",
         "--expires-days",
@@ -1081,7 +1082,7 @@ fn release_binary_end_to_end() {
         "--version",
         "0.2.0",
         "--deb",
-        &s(&env.deb),
+        &s(&real_deb),
         "--out",
         &s(&env.path("mismatch.hfu")),
     ]);
@@ -1152,8 +1153,56 @@ fn release_binary_end_to_end() {
     assert_one_line_error(&err, ok, "missing.deb");
     let (ok, _, err) = run(&["inspect", &s(&env.deb)]);
     assert_one_line_error(&err, ok, "not a holdfast update bundle");
+
+    // Defect from the operator drill: a bundle labelled 0.3.0 around a 0.1.0 package was signed.
+    let old_deb = crate::support::tiny_deb(env.dir.path(), "0.1.0", b"#!/bin/sh\n");
+    let (ok, _, err) = run(&[
+        "bundle",
+        "--key",
+        &s(&k1.join("release.key")),
+        "--version",
+        "0.3.0",
+        "--deb",
+        &s(&old_deb),
+        "--out",
+        &s(&env.path("liar.hfu")),
+        "--allow-version-mismatch",
+    ]);
+    assert_one_line_error(&err, ok, "is holdfast 0.1.0, the bundle would say 0.3.0");
+    assert!(!env.path("liar.hfu").exists());
     let (ok, _, err) = run(&["bundle", "--version", "0.3.0"]);
     assert_one_line_error(&err, ok, "required");
     let (ok, _, err) = run(&[]);
     assert_one_line_error(&err, ok, "a command is required");
+}
+
+/// Defect from the operator drill: `update verify` said "bundle OK" for a bundle labelled 0.3.0
+/// around a 0.1.0 package. A signer that skips the vendor tool's check (or an old tool) can still
+/// make one; the appliance's package check (used by `update verify` and by `update apply` before
+/// anything changes) refuses it.
+#[test]
+fn the_appliance_refuses_a_bundle_whose_package_is_another_version() {
+    let env = Env::new();
+    let old_deb = crate::support::tiny_deb(env.dir.path(), "0.1.0", b"#!/bin/sh\n");
+    let out = env.path("liar.hfu");
+    sign::build_bundle(&[key(1)], &spec("0.3.0"), &old_deb, &out).unwrap();
+    let v = bundle::verify(&out, &trusted(&[&key(1)]), &policy()).unwrap();
+    let into = env.path("payload");
+    fs::create_dir(&into).unwrap();
+    let e = holdfast::update::apply::checked_package(&out, &v, &into).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the bundle says version 0.3.0 but the package inside it is holdfast 0.1.0"),
+        "{e}"
+    );
+
+    // The same package under its own version passes.
+    let honest = env.path("honest.hfu");
+    let deb = crate::support::tiny_deb(env.dir.path(), "0.2.0", b"#!/bin/sh\n");
+    sign::build_bundle(&[key(1)], &spec("0.2.0"), &deb, &honest).unwrap();
+    let v = bundle::verify(&honest, &trusted(&[&key(1)]), &policy()).unwrap();
+    let into = env.path("payload2");
+    fs::create_dir(&into).unwrap();
+    let got = holdfast::update::apply::checked_package(&honest, &v, &into).unwrap();
+    assert_eq!(fs::read(got).unwrap(), fs::read(&deb).unwrap());
 }

@@ -1,6 +1,8 @@
 //! `holdfast update verify|status` on the real binary, with bundles made by the real vendor tool.
 
+use crate::app::console_command;
 use crate::support::*;
+use std::path::Path;
 use std::process::Command;
 
 #[test]
@@ -18,12 +20,11 @@ fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
         ),
     )
     .unwrap();
-    let deb = d.join("holdfast_0.2.0_amd64.deb");
-    std::fs::write(
-        &deb,
-        b"!<arch>\ndebian-binary   a fake package body for the test".repeat(100),
-    )
-    .unwrap();
+    let deb = tiny_deb(
+        d,
+        "0.2.0",
+        &b"#!/bin/sh\n# a package body for the test\n".repeat(100),
+    );
     let bundle = d.join("holdfast-0.2.0.hfu");
     let out = Command::new(RELEASE)
         .args(["bundle", "--key"])
@@ -161,4 +162,120 @@ fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
         log.contains("update_verified") && log.contains("update_refused"),
         "{log}"
     );
+}
+
+/// Defect from the operator drill: once the master key is sealed in a systemd credential only
+/// the service receives, the console could not open the instances and no update event reached the
+/// security log (0 of 14). The console now hands its events to the running service, which records
+/// each exactly once.
+#[test]
+fn update_events_reach_the_security_log_when_only_the_service_has_the_key() {
+    let dir = data_dir();
+    let d = dir.path();
+    assert!(holdfast(d, &["init"]).status.success());
+    let (keys, trusted) = vendor_keys();
+    let cfg = d.join("holdfast.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[update]\ntrusted_keys_dir = \"{}\"\n",
+            trusted.path().display()
+        ),
+    )
+    .unwrap();
+    let cfg_s = cfg.display().to_string();
+    // Sealed: the key leaves the data dir; only the server is given it, as systemd would.
+    let creds = data_dir();
+    std::fs::rename(
+        d.join("keys/master.key"),
+        creds.path().join("holdfast-master"),
+    )
+    .unwrap();
+    let cred_env = ("CREDENTIALS_DIRECTORY", creds.path().display().to_string());
+    let server = Server::launch(
+        d,
+        Launch {
+            args: vec!["--config".into(), cfg_s.clone()],
+            env: vec![cred_env.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    let deb = tiny_deb(d, "0.2.0", b"#!/bin/sh\n");
+    let bundle = d.join("holdfast-0.2.0.hfu");
+    let out = Command::new(RELEASE)
+        .args(["bundle", "--key"])
+        .arg(keys.path().join("release.key"))
+        .args(["--version", "0.2.0", "--allow-version-mismatch", "--deb"])
+        .arg(&deb)
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let garbage = d.join("garbage.hfu");
+    std::fs::write(&garbage, b"HFUPDATE not really").unwrap();
+
+    // The operator's console has no key.
+    let ok = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg_s,
+            "update",
+            "verify",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    let refused = holdfast(
+        d,
+        &[
+            "--config",
+            &cfg_s,
+            "update",
+            "verify",
+            garbage.to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+
+    // The service records both within its poll; read back through the credential, as the docs
+    // show (systemd-run with LoadCredentialEncrypted does the same).
+    let audit = || {
+        let out = console_command(Path::new(BIN), d, Some(&cfg))
+            .env(cred_env.0, &cred_env.1)
+            .args(["admin", "audit", "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let log = loop {
+        let log = audit();
+        if log.contains("update_verified") && log.contains("update_refused") {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the handed-over events never reached the security log: {log}\n{}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(log.contains("handed_over_at"), "{log}");
+    assert_eq!(log.matches("update_verified").count(), 1, "{log}");
+    assert!(
+        !d.join("update/audit-handover.jsonl").exists()
+            && !d.join("update/audit-handover.taking").exists()
+    );
+    let chain = console_command(Path::new(BIN), d, Some(&cfg))
+        .env(cred_env.0, &cred_env.1)
+        .args(["admin", "audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(chain.status.success(), "{}", text(&chain.stderr));
+    assert!(server.stop().success());
 }

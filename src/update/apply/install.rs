@@ -236,7 +236,10 @@ fn replace_binary(exe: &Path, new: &Path) -> Result<(), InstallError> {
     result
 }
 
-pub(super) fn install_old(work: &Path, j: &Journal) -> Result<(), InstallError> {
+/// Puts the previous version back. On a packaged install its package becomes the kept one: the
+/// next update's rollback needs the package of the version then installed, and asking the operator
+/// for it again (`--previous-deb`) after every rollback was a defect.
+pub(super) fn install_old(d: &Path, work: &Path, j: &Journal) -> Result<(), InstallError> {
     match &j.kind {
         InstallKind::Packaged { .. } => {
             let prev = fs::read_dir(work.join("previous"))
@@ -245,7 +248,8 @@ pub(super) fn install_old(work: &Path, j: &Journal) -> Result<(), InstallError> 
                 .map(|e| e.path())
                 .find(|p| p.extension().is_some_and(|e| e == "deb"))
                 .ok_or(InstallError::PreviousMissing)?;
-            dpkg_install(&prev)
+            dpkg_install(&prev)?;
+            keep_package(d, &prev)
         }
         InstallKind::Binary => {
             // A copy, so that `previous/holdfast` survives for a second attempt.

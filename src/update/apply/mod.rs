@@ -26,6 +26,7 @@ pub use install::{InstallError, PACKAGED_EXE};
 pub use recover::{recover, rollback};
 pub use server::ServerError;
 pub use snapshot::SnapshotError;
+pub use stage::{checked_package, package_version};
 pub use tool::ToolError;
 
 use super::bundle::{BundleError, Verified};
@@ -99,6 +100,10 @@ pub enum ApplyError {
     WrongArch { deb: PathBuf, arch: String },
     #[error("{} is not a holdfast package", .deb.display())]
     NotHoldfast { deb: PathBuf },
+    #[error(
+        "the bundle says version {bundle} but the package inside it is holdfast {package}: a bundle must carry the release it names (nothing was changed)"
+    )]
+    VersionMismatch { bundle: String, package: String },
     #[error(
         "no holdfast server is running on this data dir: start it first, so that the update can check the new version against the running one"
     )]

@@ -39,10 +39,13 @@ pub(super) fn rollback_from(
 fn rollback_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyError> {
     let d = env.data_dir;
     let old_in_place = old_binary_in_place(j);
-    if old_in_place && !j.restore_databases && runtime::server_running(d) {
-        // Interrupted before anything changed: the old server is still (or again) serving.
-        let any: Vec<String> = j.new_boot.clone().into_iter().collect();
-        wait_ready(env, &any, None)?;
+    // Only the journal tells whether the old server was ever asked to stop. The binary's hash
+    // cannot: a release may be byte-identical to the one before it, and a server that is the new
+    // version's would then pass for the old one, leaving the rollback (and every later recover)
+    // waiting for a restart nobody makes.
+    let never_stopped = j.step_before_rollback.is_some_and(|s| s < Step::Stopping);
+    if never_stopped && old_in_place && !j.restore_databases && runtime::server_running(d) {
+        wait_ready(env, &[], None)?;
         return Ok(());
     }
     if j.stopped_at.is_none() {
@@ -50,7 +53,7 @@ fn rollback_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyEr
     }
     stop_server(env, j)?;
     if !old_in_place {
-        install_old(work, j)?;
+        install_old(d, work, j)?;
     }
     if j.restore_databases {
         if j.step_before_rollback == Some(Step::Ready) {

@@ -10,7 +10,7 @@ use crate::update::bundle::{self, BundleError};
 use crate::update::journal::{InstallKind, Journal, Restart, Step};
 use crate::update::{runtime, state};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub(super) fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, ApplyError> {
     let d = env.data_dir;
@@ -34,19 +34,7 @@ pub(super) fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, App
     let m = verified.manifest().clone();
     let payload_dir = work.join("payload");
     fsutil::ensure_private_dir(&payload_dir).map_err(ApplyError::io_at(&payload_dir))?;
-    let paths = bundle::extract(&staged, &verified, &payload_dir).map_err(ApplyError::Refused)?;
-    let deb = paths
-        .iter()
-        .find(|p| p.extension().is_some_and(|e| e == "deb"))
-        .cloned()
-        .ok_or(ApplyError::NoPackage)?;
-    let arch = crate::update::trust::arch();
-    if install::deb_field(&deb, "Architecture")? != arch {
-        return Err(ApplyError::WrongArch { deb, arch });
-    }
-    if install::deb_field(&deb, "Package")? != PACKAGE {
-        return Err(ApplyError::NotHoldfast { deb });
-    }
+    let deb = checked_package(&staged, &verified, &payload_dir)?;
 
     let run = runtime::read(d)?;
     if !runtime::server_running(d) {
@@ -155,4 +143,42 @@ pub(super) fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, App
     }
     advance(work, &mut j, Step::BackedUp)?;
     Ok(j)
+}
+
+/// Extracts a verified bundle's package into `into` and checks that it is what the signed manifest
+/// names: a holdfast package, for this machine's architecture, of exactly the manifest's version
+/// (a bundle labelled 0.3.0 around a 0.1.0 package would make `update status`, dpkg and
+/// `--version` disagree). Returns the package's path.
+pub fn checked_package(
+    bundle_file: &Path,
+    verified: &bundle::Verified,
+    into: &Path,
+) -> Result<PathBuf, ApplyError> {
+    let paths = bundle::extract(bundle_file, verified, into).map_err(ApplyError::Refused)?;
+    let deb = paths
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .cloned()
+        .ok_or(ApplyError::NoPackage)?;
+    let arch = crate::update::trust::arch();
+    if install::deb_field(&deb, "Architecture")? != arch {
+        return Err(ApplyError::WrongArch { deb, arch });
+    }
+    if install::deb_field(&deb, "Package")? != PACKAGE {
+        return Err(ApplyError::NotHoldfast { deb });
+    }
+    let package = package_version(&deb)?;
+    let named = verified.manifest().version.to_string();
+    if package != named {
+        return Err(ApplyError::VersionMismatch {
+            bundle: named,
+            package,
+        });
+    }
+    Ok(deb)
+}
+
+/// The `Version` field of a Debian package (the vendor's signing tool checks it too).
+pub fn package_version(deb: &Path) -> Result<String, ApplyError> {
+    Ok(install::deb_field(deb, "Version")?)
 }

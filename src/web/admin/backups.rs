@@ -10,7 +10,7 @@ struct DestView {
     size: String,
     verified: String,
     error: Option<String>,
-    archives: Vec<(String, String)>,
+    archives: Vec<(String, String, String)>,
 }
 
 #[derive(Template)]
@@ -111,7 +111,10 @@ async fn backups_page(
                 archives: crate::backup::engine::list(d)
                     .into_iter()
                     .rev()
-                    .map(|(n, _, size)| (n, mb(size)))
+                    .map(|(n, _, size)| {
+                        let made = c.t(crate::backup::engine::Made::of(&n).key());
+                        (n, mb(size), made)
+                    })
                     .collect(),
             }
         })
@@ -144,6 +147,7 @@ pub async fn backup_action(
                 &state.clock,
                 &state.registry,
                 &state.auth.mail_wakeup,
+                crate::backup::engine::Made::Hand,
             )
             .await
             .0
