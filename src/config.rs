@@ -40,6 +40,8 @@ pub struct Config {
     pub tls_key_file: Option<PathBuf>,
     pub read_connections: usize,
     pub busy_timeout_ms: u64,
+    /// Free disk below which the doctor warns and the watch raises `disk_low`.
+    pub disk_low: DiskLow,
     pub log_level: String,
     /// SMTP settings; `None` until the admin configures `[mail]` (mail is off by default).
     pub mail: Option<MailConfig>,
@@ -510,6 +512,25 @@ struct TlsSection {
 struct StorageSection {
     read_connections: Option<usize>,
     busy_timeout_ms: Option<u64>,
+    disk_low_free_mib: Option<u64>,
+    disk_low_free_percent: Option<u8>,
+}
+
+/// `[storage] disk_low_free_mib` / `disk_low_free_percent`: the doctor's warning level for free
+/// disk on the data dir's file system (below 1 GiB or 2 % is always critical).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskLow {
+    pub free_mib: u64,
+    pub free_percent: u8,
+}
+
+impl Default for DiskLow {
+    fn default() -> Self {
+        Self {
+            free_mib: 5 * 1024,
+            free_percent: 10,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -586,6 +607,25 @@ impl Config {
             return Err(ConfigError::Value {
                 setting: "storage.read_connections".into(),
                 message: format!("{read_connections} is outside the allowed range 1–64"),
+            });
+        }
+        let disk_low = DiskLow {
+            free_mib: file
+                .storage
+                .disk_low_free_mib
+                .unwrap_or(DiskLow::default().free_mib),
+            free_percent: file
+                .storage
+                .disk_low_free_percent
+                .unwrap_or(DiskLow::default().free_percent),
+        };
+        if disk_low.free_percent > 99 {
+            return Err(ConfigError::Value {
+                setting: "storage.disk_low_free_percent".into(),
+                message: format!(
+                    "{} is outside the allowed range 0–99",
+                    disk_low.free_percent
+                ),
             });
         }
         let max_connections = file.server.max_connections.unwrap_or(4096);
@@ -795,6 +835,7 @@ impl Config {
             tls_key_file: file.tls.key_file,
             read_connections,
             busy_timeout_ms: file.storage.busy_timeout_ms.unwrap_or(5000),
+            disk_low,
             log_level,
         })
     }
