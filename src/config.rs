@@ -1064,6 +1064,38 @@ mod tests {
     }
 
     #[test]
+    fn the_watch_is_on_by_default_checks_at_least_hourly_and_bounds_its_thresholds() {
+        let resolve =
+            |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());
+        let d = resolve("").unwrap();
+        assert!(d.alerts.enabled);
+        assert_eq!(d.alerts.check_interval_seconds, 3600);
+        assert_eq!(d.alerts.digest_interval_seconds, 3600);
+        assert_eq!(d.alerts.thresholds, AlertThresholds::default());
+        assert_eq!(d.alerts.thresholds.backup_max_age_hours, 26);
+        assert_eq!(d.alerts.thresholds.certificate_days, 30);
+        assert_eq!(d.alerts.thresholds.admin_address_days, 90);
+        assert_eq!(d.disk_low, DiskLow::default());
+        // A chain check less often than hourly is refused, as is a threshold out of its range.
+        let e = resolve("[alerts]\ncheck_interval_seconds = 3601\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("alerts.check_interval_seconds"),
+            "{e}"
+        );
+        let e = resolve("[alerts]\nspray_accounts = 1\n").unwrap_err();
+        assert!(e.to_string().starts_with("alerts.spray_accounts"), "{e}");
+        let set =
+            resolve("[alerts]\nexport_rows = 5\n[storage]\ndisk_low_free_mib = 20480\n").unwrap();
+        assert_eq!(set.alerts.thresholds.export_rows, 5);
+        assert_eq!(set.disk_low.free_mib, 20480);
+        let e = resolve("[storage]\ndisk_low_free_percent = 100\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("storage.disk_low_free_percent"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn metrics_are_off_by_default_and_need_a_check_beyond_loopback() {
         let resolve =
             |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());

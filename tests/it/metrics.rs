@@ -604,6 +604,19 @@ async fn every_series_operations_asked_for_is_exposed_with_its_figures() {
             assert_eq!(got, v, "{found}");
         }
     }
+    // Every series the shipped alert rules ask about exists (a misspelt one would never fire);
+    // the update result appears once an update has run.
+    let rules = std::fs::read_to_string(rules_file()).unwrap();
+    for name in rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("holdfast_"))
+        .filter(|w| *w != "holdfast_update_last_result_ok")
+    {
+        assert!(
+            body.lines().any(|l| l.starts_with(name)),
+            "the rules use {name}, which the endpoint does not expose"
+        );
+    }
     let (ok, out) = promtool(&["check", "metrics"], Some(&body));
     assert!(ok, "promtool check metrics:\n{out}\n{body}");
 }
