@@ -40,6 +40,8 @@ pub struct Config {
     pub tls_key_file: Option<PathBuf>,
     pub read_connections: usize,
     pub busy_timeout_ms: u64,
+    /// Free disk below which the doctor warns and the watch raises `disk_low`.
+    pub disk_low: DiskLow,
     pub log_level: String,
     /// SMTP settings; `None` until the admin configures `[mail]` (mail is off by default).
     pub mail: Option<MailConfig>,
@@ -510,6 +512,25 @@ struct TlsSection {
 struct StorageSection {
     read_connections: Option<usize>,
     busy_timeout_ms: Option<u64>,
+    disk_low_free_mib: Option<u64>,
+    disk_low_free_percent: Option<u8>,
+}
+
+/// `[storage] disk_low_free_mib` / `disk_low_free_percent`: the doctor's warning level for free
+/// disk on the data dir's file system (below 1 GiB or 2 % is always critical).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskLow {
+    pub free_mib: u64,
+    pub free_percent: u8,
+}
+
+impl Default for DiskLow {
+    fn default() -> Self {
+        Self {
+            free_mib: 5 * 1024,
+            free_percent: 10,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -586,6 +607,25 @@ impl Config {
             return Err(ConfigError::Value {
                 setting: "storage.read_connections".into(),
                 message: format!("{read_connections} is outside the allowed range 1–64"),
+            });
+        }
+        let disk_low = DiskLow {
+            free_mib: file
+                .storage
+                .disk_low_free_mib
+                .unwrap_or(DiskLow::default().free_mib),
+            free_percent: file
+                .storage
+                .disk_low_free_percent
+                .unwrap_or(DiskLow::default().free_percent),
+        };
+        if disk_low.free_percent > 99 {
+            return Err(ConfigError::Value {
+                setting: "storage.disk_low_free_percent".into(),
+                message: format!(
+                    "{} is outside the allowed range 0–99",
+                    disk_low.free_percent
+                ),
             });
         }
         let max_connections = file.server.max_connections.unwrap_or(4096);
@@ -795,6 +835,7 @@ impl Config {
             tls_key_file: file.tls.key_file,
             read_connections,
             busy_timeout_ms: file.storage.busy_timeout_ms.unwrap_or(5000),
+            disk_low,
             log_level,
         })
     }
@@ -1020,6 +1061,38 @@ mod tests {
         assert!(e.to_string().starts_with("webhooks.retry_max_ms"), "{e}");
         let e = resolve("[webhooks]\ngive_up_hours = 1\ngive_up_seconds = 5\n").unwrap_err();
         assert!(e.to_string().starts_with("webhooks.give_up_seconds"), "{e}");
+    }
+
+    #[test]
+    fn the_watch_is_on_by_default_checks_at_least_hourly_and_bounds_its_thresholds() {
+        let resolve =
+            |text: &str| Config::resolve(None, parse(text).unwrap(), &Overrides::default());
+        let d = resolve("").unwrap();
+        assert!(d.alerts.enabled);
+        assert_eq!(d.alerts.check_interval_seconds, 3600);
+        assert_eq!(d.alerts.digest_interval_seconds, 3600);
+        assert_eq!(d.alerts.thresholds, AlertThresholds::default());
+        assert_eq!(d.alerts.thresholds.backup_max_age_hours, 26);
+        assert_eq!(d.alerts.thresholds.certificate_days, 30);
+        assert_eq!(d.alerts.thresholds.admin_address_days, 90);
+        assert_eq!(d.disk_low, DiskLow::default());
+        // A chain check less often than hourly is refused, as is a threshold out of its range.
+        let e = resolve("[alerts]\ncheck_interval_seconds = 3601\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("alerts.check_interval_seconds"),
+            "{e}"
+        );
+        let e = resolve("[alerts]\nspray_accounts = 1\n").unwrap_err();
+        assert!(e.to_string().starts_with("alerts.spray_accounts"), "{e}");
+        let set =
+            resolve("[alerts]\nexport_rows = 5\n[storage]\ndisk_low_free_mib = 20480\n").unwrap();
+        assert_eq!(set.alerts.thresholds.export_rows, 5);
+        assert_eq!(set.disk_low.free_mib, 20480);
+        let e = resolve("[storage]\ndisk_low_free_percent = 100\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with("storage.disk_low_free_percent"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -272,6 +272,21 @@ pub fn verify_newest(cfg: &Config, clock: &SharedClock) -> Result<Vec<String>> {
             }
             Err(e) => {
                 ds.last_verify_error = Some(e.to_string());
+                // A failed restore is evidence too: the watch raises `backup_failed` from it.
+                if let Ok(inst) = instances::open(
+                    &cfg.data_dir,
+                    &master,
+                    inst_name,
+                    crate::storage::Options::from(cfg),
+                ) {
+                    record(
+                        &inst,
+                        clock,
+                        Event::BackupVerified,
+                        false,
+                        serde_json::json!({ "archive": name, "error": e.to_string() }),
+                    );
+                }
                 lines.push(format!(
                     "{}: {name} FAILED verification: {e}",
                     dest.display()

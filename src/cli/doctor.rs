@@ -199,7 +199,7 @@ pub fn run(
             let pct = free as f64 * 100.0 / total.max(1) as f64;
             let text = format!("{} free ({pct:.1}%)", super::instance::human_size(free));
             use crate::watch::health::{DiskLevel, disk_level};
-            match disk_level(free, total) {
+            match disk_level(free, total, &config.disk_low) {
                 DiskLevel::Critical => r.line(Status::Fail, "free disk", text),
                 DiskLevel::Low => r.line(Status::Warn, "free disk", text),
                 DiskLevel::Ok => r.line(Status::Ok, "free disk", text),

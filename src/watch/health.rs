@@ -4,7 +4,7 @@
 
 use super::{Finding, Rule};
 use crate::audit::{self, Verified};
-use crate::config::{AlertThresholds, Config};
+use crate::config::{AlertThresholds, Config, DiskLow};
 use crate::instances::Instance;
 use crate::storage::StorageError;
 use chrono::{DateTime, Duration, Utc};
@@ -14,19 +14,19 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiskLevel {
     Ok,
-    /// Below 5 GiB or 10 % free.
+    /// Below `[storage] disk_low_free_mib` or `disk_low_free_percent` (5 GiB, 10 % by default).
     Low,
     /// Below 1 GiB or 2 % free.
     Critical,
 }
 
 /// The doctor's thresholds for free disk, shared so the watch raises what the doctor reports.
-pub fn disk_level(free: u64, total: u64) -> DiskLevel {
+pub fn disk_level(free: u64, total: u64, low: &DiskLow) -> DiskLevel {
     let gib = 1024 * 1024 * 1024;
     let pct = free as f64 * 100.0 / total.max(1) as f64;
     if free < gib || pct < 2.0 {
         DiskLevel::Critical
-    } else if free < 5 * gib || pct < 10.0 {
+    } else if free < low.free_mib.saturating_mul(1024 * 1024) || pct < f64::from(low.free_percent) {
         DiskLevel::Low
     } else {
         DiskLevel::Ok
@@ -173,7 +173,7 @@ pub fn appliance(
         });
     }
     if let Ok((free, total)) = disk_space(&config.data_dir) {
-        let level = disk_level(free, total);
+        let level = disk_level(free, total, &config.disk_low);
         if level != DiskLevel::Ok {
             out.push(Finding {
                 rule: Rule::DiskLow,
@@ -184,9 +184,12 @@ pub fn appliance(
                     total / (1024 * 1024),
                     config.data_dir.display(),
                     if level == DiskLevel::Critical {
-                        "below 1 GiB or 2 %: writes will soon fail"
+                        "below 1 GiB or 2 %: writes will soon fail".to_string()
                     } else {
-                        "below 5 GiB or 10 %"
+                        format!(
+                            "below {} MiB or {} %",
+                            config.disk_low.free_mib, config.disk_low.free_percent
+                        )
                     }
                 ),
                 log_filter: String::new(),
@@ -195,4 +198,33 @@ pub fn appliance(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_low_disk_level_follows_the_configured_threshold() {
+        let gib = 1024 * 1024 * 1024;
+        let default = DiskLow::default();
+        assert_eq!(disk_level(6 * gib, 50 * gib, &default), DiskLevel::Ok);
+        assert_eq!(disk_level(4 * gib, 20 * gib, &default), DiskLevel::Low);
+        assert_eq!(disk_level(6 * gib, 100 * gib, &default), DiskLevel::Low);
+        let strict = DiskLow {
+            free_mib: 10 * 1024,
+            free_percent: 0,
+        };
+        assert_eq!(disk_level(6 * gib, 50 * gib, &strict), DiskLevel::Low);
+        let lax = DiskLow {
+            free_mib: 0,
+            free_percent: 0,
+        };
+        assert_eq!(disk_level(2 * gib, 50 * gib, &lax), DiskLevel::Ok);
+        assert_eq!(
+            disk_level(gib / 2, 50 * gib, &lax),
+            DiskLevel::Critical,
+            "below 1 GiB is critical whatever the setting"
+        );
+    }
 }

@@ -61,4 +61,5 @@ mod update_apply;
 mod update_bundle;
 mod update_cli;
 mod watch;
+mod watch_faults;
 mod webhooks;

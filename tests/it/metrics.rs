@@ -31,6 +31,11 @@ impl Metered {
 
     /// `extra`: more `[metrics]` lines.
     pub fn start_with(token: bool, extra: &str) -> Metered {
+        Self::launch(TestApp::builder(), token, extra)
+    }
+
+    /// [`Metered::start_with`] from a builder that may add mail or the first administrator.
+    pub fn launch(builder: crate::app::Builder, token: bool, extra: &str) -> Metered {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let token_file = dir.path().join("metrics.token");
@@ -41,7 +46,7 @@ impl Metered {
             toml.push_str(&format!("token_file = \"{}\"\n", token_file.display()));
         }
         toml.push_str(extra);
-        let app = TestApp::builder().config(&toml).start();
+        let app = builder.config(&toml).start();
         let log = app.server.log();
         let addr = log
             .lines()
@@ -482,4 +487,136 @@ async fn client_certificate_check_refuses_scrapers_without_a_trusted_one() {
         .unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("holdfast_build_info"), "{body}");
+}
+
+/// Every series issue 14 asks for, with real figures behind it: a locked account, an open alert,
+/// a backup and its verification restore (the admin's button), all in one exposition that
+/// `promtool check metrics` accepts.
+#[tokio::test]
+async fn every_series_operations_asked_for_is_exposed_with_its_figures() {
+    use crate::identity_support::{Hub, hidden_field};
+    let dest = crate::app::data_dir();
+    let m = Metered::launch(
+        TestApp::builder().with_admin(),
+        true,
+        &format!(
+            "[alerts]\nscan_interval_ms = 100\ncheck_interval_seconds = 1\n\
+             [backup]\ndestinations = [\"{}\"]\n",
+            dest.path().display()
+        ),
+    );
+    let Metered {
+        app, addr, _dir, ..
+    } = m;
+    let hub = Hub { app };
+    let scrape = || async {
+        Client::trusting(&hub.ca_pem, "localhost", addr)
+            .request(
+                "GET",
+                "localhost",
+                "/metrics",
+                &[("authorization", &format!("Bearer {TOKEN}"))],
+                b"",
+            )
+            .await
+            .body
+    };
+
+    // An account locked by guesses, and a medium alert (a token created) left open.
+    hub.policy("lockout_threshold=3");
+    hub.add_user("locked-out", &["users"], "harbour violet 27 staple");
+    for i in 0..3 {
+        let r = hub.sign_in("locked-out", &format!("wrong guess {i}")).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+    }
+    hub.ok(&[
+        "admin",
+        "token",
+        "create",
+        "--service",
+        "metrics-probe",
+        "--scopes",
+        "clients:view",
+    ]);
+    // A backup and its verification restore, as the admin's "back up now" runs them.
+    let admin = hub.signed_in(crate::app::ADMIN, crate::app::ADMIN_PW).await;
+    let page = hub.get("/admin/backups", Some(&admin)).await;
+    let csrf = hidden_field(&page.body, "csrf").expect("csrf field");
+    let r = hub
+        .form(
+            "/admin/backups/run",
+            &format!("{SESSION}={admin}"),
+            &[("csrf", &csrf)],
+            &[("origin", &hub.origin)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let medium = r#"holdfast_alerts_open{severity="medium"} 1"#;
+    let mut body = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        body = scrape().await;
+        if body.contains(medium) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let d = dest.path().display().to_string();
+    let present = |prefix: &str| body.lines().any(|l| l.starts_with(prefix));
+    for prefix in [
+        // requests by route and status, latency histograms
+        r#"holdfast_http_requests_total{route="/api/v1/session",method="POST",status="401"} 3"#,
+        r#"holdfast_http_request_duration_seconds_bucket{le="#,
+        // sign-in outcomes, lockouts, open alerts by severity, throttle refusals
+        r#"holdfast_signins_total{step="password",outcome="rejected"} 3"#,
+        r#"holdfast_accounts_locked{instance_name="default"} 1"#,
+        medium,
+        "holdfast_throttle_refusals_total ",
+        // writer queue and group-commit sizes, database and WAL sizes per instance
+        r#"holdfast_writer_queue_depth{instance_name="default"} "#,
+        r#"holdfast_group_commit_writes_bucket{le="#,
+        r#"holdfast_database_size_bytes{instance_name="default"} "#,
+        r#"holdfast_wal_size_bytes{instance_name="default"} "#,
+        // certificate, update state
+        "holdfast_tls_certificate_expiry_timestamp_seconds ",
+        "holdfast_update_in_progress 0",
+        "holdfast_update_security_epoch ",
+    ] {
+        assert!(present(prefix), "missing {prefix}:\n{body}");
+    }
+    // backup age and last result, last verification restore: its time, duration (the RTO), result
+    for (name, value) in [
+        ("holdfast_backup_age_seconds", None),
+        ("holdfast_backup_last_success_timestamp_seconds", None),
+        ("holdfast_backup_last_result_ok", Some(1.0)),
+        ("holdfast_backup_last_verify_timestamp_seconds", None),
+        ("holdfast_backup_last_verify_duration_seconds", None),
+        ("holdfast_backup_last_verify_ok", Some(1.0)),
+    ] {
+        let line = format!("{name}{{destination=\"{d}\"}} ");
+        let found = body
+            .lines()
+            .find(|l| l.starts_with(&line))
+            .unwrap_or_else(|| panic!("missing {line}:\n{body}"));
+        if let Some(v) = value {
+            let got: f64 = found.rsplit(' ').next().unwrap().parse().unwrap();
+            assert_eq!(got, v, "{found}");
+        }
+    }
+    // Every series the shipped alert rules ask about exists (a misspelt one would never fire);
+    // the update result appears once an update has run.
+    let rules = std::fs::read_to_string(rules_file()).unwrap();
+    for name in rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("holdfast_"))
+        .filter(|w| *w != "holdfast_update_last_result_ok")
+    {
+        assert!(
+            body.lines().any(|l| l.starts_with(name)),
+            "the rules use {name}, which the endpoint does not expose"
+        );
+    }
+    let (ok, out) = promtool(&["check", "metrics"], Some(&body));
+    assert!(ok, "promtool check metrics:\n{out}\n{body}");
 }

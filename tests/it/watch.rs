@@ -209,6 +209,18 @@ async fn admin_sign_in_from_a_new_address_raises_once_and_only_admins_see_and_ch
             && page.body.contains(" open alert"),
         "no badge for the admin"
     );
+    // The events behind it: a link to the security log with the filter applied.
+    let link = format!("/admin/log?type=login_succeeded&user={ADMIN}&source=127.0.0.2");
+    assert!(
+        ["&amp;", "&#38;"].iter().any(|amp| page
+            .body
+            .contains(&format!("href=\"{}\"", link.replace('&', amp)))),
+        "no link to the filtered log: {}",
+        page.body
+    );
+    let log = hub.get(&link, Some(&admin)).await;
+    assert_eq!(log.status, 200, "{}", log.body);
+    assert!(log.body.contains("127.0.0.2"), "{}", log.body);
     let refused = hub.refused(&["admin", "alerts", "ack", &id.to_string(), "--note", " "]);
     assert!(refused.contains("note"), "{refused}");
     hub.ok(&[
@@ -326,10 +338,47 @@ async fn support_sign_in_weakened_policy_and_a_token_from_a_new_address_raise_al
         )
         .await;
     assert_eq!(json_of(&r)["status"], "signed_in", "{}", r.body);
+    let vendor = session_cookie(&r).unwrap();
     let support = wait_alert(&hub, "support_activity").await;
     assert_eq!(support["subject"], "vendor1");
     assert_eq!(support["severity"], "high");
     hub.wait_mail(ADMIN_EMAIL, "support_activity");
+    // Every action it takes folds into the same alert, which names the latest one.
+    let seen = support["count"].as_i64().unwrap();
+    let csrf = json_of(&hub.whoami(&vendor).await)["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cookie = format!("{SESSION}={vendor}");
+    let r = hub
+        .req(
+            "POST",
+            "/api/v1/clients",
+            &[
+                ("cookie", cookie.as_str()),
+                ("content-type", "application/json"),
+                ("x-csrf-token", csrf.as_str()),
+            ],
+            br#"{"name":"Made by vendor support"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut folded = Value::Null;
+    let ok = eventually(WAIT, || {
+        folded = of_rule(&hub, "support_activity")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let done = folded["count"].as_i64().unwrap_or(0) > seen
+            && folded["summary"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("record_created clients/");
+        async move { done }
+    })
+    .await;
+    assert!(ok, "the support account's action was not watched: {folded}");
+    assert_eq!(of_rule(&hub, "support_activity").len(), 1);
 
     // A stronger policy raises nothing; a weaker one does.
     hub.policy("password_min_length=16");
