@@ -162,6 +162,11 @@ pub fn every_key() -> Vec<String> {
             .iter()
             .map(|c| format!("status-{c}")),
     );
+    keys.extend(
+        crate::auth::notices::every_key()
+            .into_iter()
+            .map(String::from),
+    );
     keys.sort();
     keys.dedup();
     keys

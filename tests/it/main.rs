@@ -53,6 +53,7 @@ mod identity_passwords;
 mod identity_second_factor;
 mod identity_sessions;
 mod identity_signin;
+mod mail_words;
 mod metrics;
 mod operator_routes;
 mod pentest;
