@@ -24,8 +24,8 @@ pub enum AccountError {
         field: &'static str,
         message: String,
     },
-    #[error("the password is not acceptable: {}", .0.join(" "))]
-    PasswordRejected(Vec<String>),
+    #[error("the password is not acceptable: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" "))]
+    PasswordRejected(Vec<super::policy::PasswordProblem>),
     #[error("the current password is wrong")]
     WrongPassword,
     #[error("too many failed attempts from this address; try again in {0} seconds")]
@@ -138,16 +138,15 @@ pub async fn vet_password(
     if let Err(problems) =
         check_new_password(policy, &svc.common, password.expose(), username, email)
     {
-        return Err(AccountError::PasswordRejected(
-            problems.iter().map(|p| p.to_string()).collect(),
-        ));
+        return Err(AccountError::PasswordRejected(problems));
     }
     for old in history.iter().take(policy.password_history() as usize) {
         if svc.hasher.verify(password.clone(), old).await?.ok {
-            return Err(AccountError::PasswordRejected(vec![format!(
-                "It was used recently; the policy forbids reusing the last {} passwords.",
-                policy.password_history()
-            )]));
+            return Err(AccountError::PasswordRejected(vec![
+                super::policy::PasswordProblem::Reused {
+                    count: policy.password_history(),
+                },
+            ]));
         }
     }
     Ok(())

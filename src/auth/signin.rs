@@ -756,6 +756,52 @@ async fn second_factor_step_inner(
     settle_attempt(svc, attempt, outcome, now)
 }
 
+/// Whether a session may still be used: not revoked, idle or expired, and its user neither
+/// disabled, locked, nor an expired support account.
+fn alive(
+    s: &SessionRow,
+    u: &users::UserRow,
+    policy: &Policy,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> bool {
+    let idle_limit = stamp(now - Duration::minutes(policy.session_idle_minutes() as i64));
+    s.revoked_at.is_none()
+        && s.absolute_expires_at > stamp(now)
+        && s.last_seen_at > idle_limit
+        && u.disabled_at.is_none()
+        && u.locked_at.is_none()
+        && support_usable(u, ip, now).is_ok()
+}
+
+/// The language the person behind a cookie token picked, when the session may still be used
+/// (as [`authenticate`] decides). Only reads: a page written for an error must not keep an idle
+/// session awake.
+pub async fn language_of(
+    inst: &Instance,
+    token: &str,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::i18n::Locale>, StorageError> {
+    let id_hash = crypto::sha256_hex(token.as_bytes());
+    inst.db
+        .read(move |c| -> Result<_, StorageError> {
+            let Some(s) = store::by_hash(c, &id_hash)? else {
+                return Ok(None);
+            };
+            let Some(u) = users::by_id(c, s.user_id)? else {
+                return Ok(None);
+            };
+            let Ok(policy) = read_policy(c) else {
+                return Ok(None);
+            };
+            Ok(alive(&s, &u, &policy, ip, now)
+                .then(|| u.language.as_deref().and_then(crate::i18n::Locale::parse))
+                .flatten())
+        })
+        .await
+}
+
 /// Looks up the session behind a cookie token; `None` when unknown, revoked, idle or expired, or
 /// when its user is disabled, locked, or an expired support account.
 pub async fn authenticate(
@@ -785,17 +831,10 @@ pub async fn authenticate(
     let Some((s, u, policy, perms)) = found else {
         return Ok(None);
     };
-    let now_s = stamp(now);
-    let idle_limit = stamp(now - Duration::minutes(policy.session_idle_minutes() as i64));
-    let alive = s.revoked_at.is_none()
-        && s.absolute_expires_at > now_s
-        && s.last_seen_at > idle_limit
-        && u.disabled_at.is_none()
-        && u.locked_at.is_none()
-        && support_usable(&u, ip, now).is_ok();
-    if !alive {
+    if !alive(&s, &u, &policy, ip, now) {
         return Ok(None);
     }
+    let now_s = stamp(now);
     let stale = DateTime::parse_from_rfc3339(&s.last_seen_at)
         .map(|t| now - t.with_timezone(&Utc) > Duration::seconds(TOUCH_SECONDS))
         .unwrap_or(true);

@@ -44,6 +44,7 @@ impl Locale {
 /// The catalogue files, one per area of the product; each language has the same set.
 pub const FILES: &[&str] = &[
     "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice", "mail",
+    "domain",
 ];
 
 /// The catalogue sources as compiled in: (locale, file name, text).
@@ -59,7 +60,8 @@ pub fn sources() -> Vec<(Locale, &'static str, &'static str)> {
         };
     }
     both!(
-        "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice", "mail"
+        "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice", "mail",
+        "domain"
     )
 }
 

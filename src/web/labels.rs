@@ -162,11 +162,7 @@ pub fn every_key() -> Vec<String> {
             .iter()
             .map(|c| format!("status-{c}")),
     );
-    keys.extend(
-        crate::auth::notices::every_key()
-            .into_iter()
-            .map(String::from),
-    );
+    keys.extend(super::words::every_key());
     keys.sort();
     keys.dedup();
     keys

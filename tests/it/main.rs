@@ -63,3 +63,4 @@ mod update_bundle;
 mod update_cli;
 mod watch;
 mod webhooks;
+mod words_pages;

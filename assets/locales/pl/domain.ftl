@@ -1,0 +1,38 @@
+# Zdania, którymi dziedzina opisuje odmowę: zasady haseł, zmiany kont, import CSV.
+
+password-too-short =
+    { $min ->
+        [one] Użyj co najmniej 1 znaku.
+       *[other] Użyj co najmniej { $min } znaków.
+    }
+password-too-long =
+    { $max ->
+        [one] Użyj najwyżej 1 znaku.
+       *[other] Użyj najwyżej { $max } znaków.
+    }
+password-missing-classes = Użyj co najmniej { $required } z tych rodzajów znaków: małe litery, wielkie litery, cyfry oraz symbole lub inne znaki (to hasło ma ich { $found }).
+password-common = To jedno z najczęściej używanych haseł i łatwo je odgadnąć; wybierz inne.
+password-contains-username = Hasło nie może zawierać Twojej nazwy użytkownika.
+password-contains-email = Hasło nie może zawierać części nazwy z Twojego adresu e-mail.
+password-reused =
+    { $count ->
+        [one] To hasło było niedawno używane; zasady nie pozwalają użyć ponownie ostatniego hasła.
+        [few] To hasło było niedawno używane; zasady nie pozwalają użyć ponownie ostatnich { $count } haseł.
+       *[many] To hasło było niedawno używane; zasady nie pozwalają użyć ponownie ostatnich { $count } haseł.
+    }
+
+account-error-not-found = Nie ma użytkownika o nazwie { $name }.
+account-error-exists = Użytkownik o nazwie { $name } już istnieje.
+account-error-wrong-password = Obecne hasło jest nieprawidłowe.
+account-error-last-admin = Instancja zostałaby bez aktywnego administratora.
+
+csv-not-utf8 = plik nie jest zapisany w UTF-8 (bajt { $byte })
+csv-unreadable-header = nie można odczytać wiersza nagłówka: { $detail }
+csv-too-many-columns = liczba kolumn w nagłówku: { $have }; pliki tego modułu mają ich najwyżej { $max }
+csv-unknown-column = nieznana kolumna
+csv-column-twice = kolumna występuje dwa razy
+csv-missing-column = brakuje wymaganej kolumny
+csv-malformed = błędny format CSV: { $detail }
+csv-not-positive-id = musi być dodatnią liczbą całkowitą
+csv-too-many-rows = najwyżej 100 000 wierszy w jednym imporcie
+csv-id-exists = rekord o id { $id } już istnieje

@@ -1,0 +1,131 @@
+//! Pages in the reader's language beyond the templates (issue 13, languages): error pages follow
+//! the signed-in person's language, and the sentences the domain writes (password refusals, CSV
+//! import problems) reach pages in it.
+
+use crate::hub_support::*;
+
+const OLA_PW: &str = "orchard lantern 71 quince";
+
+// BUG (fixed): error pages were always in the instance's default language, even for a person
+// who picked another one.
+#[tokio::test]
+async fn a_signed_in_persons_error_pages_are_in_their_language() {
+    let env = Env::start();
+    env.add_user("ola", "users", OLA_PW);
+    let ola = env.session("ola", OLA_PW).await;
+    let r = ola.form("/account/language", &[("language", "pl")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // A page no route knows, and a record that does not exist: both in Polish for her.
+    let r = ola.get("/no-such-page").await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.body.contains("<html lang=\"pl\"") && r.body.contains("Nie znaleziono"),
+        "{}",
+        r.body
+    );
+    let r = ola.get("/m/clients/987654").await;
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("Nie znaleziono"), "{}", r.body);
+
+    // The instance's default stays English: for a visitor without a session, for someone who
+    // picked nothing, and for a cookie that is no session.
+    let r = env.anonymous().get("/no-such-page").await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.body.contains("<html lang=\"en\"") && r.body.contains("Not found"),
+        "{}",
+        r.body
+    );
+    let admin = env.admin().await;
+    let r = admin.get("/no-such-page").await;
+    assert!(r.body.contains("Not found"), "{}", r.body);
+    let forged = Caller {
+        env: &env,
+        auth: Auth::Session {
+            cookie: "x".repeat(43),
+            csrf: String::new(),
+        },
+    };
+    let r = forged.get("/no-such-page").await;
+    assert!(r.body.contains("Not found"), "{}", r.body);
+
+    // Once she signs out, her old cookie no longer chooses the language.
+    let r = ola.send("DELETE", "/api/v1/session", &[], b"", true).await;
+    assert!(r.status < 300, "sign-out: {} {}", r.status, r.body);
+    let r = ola.get("/no-such-page").await;
+    assert!(r.body.contains("Not found"), "{}", r.body);
+}
+
+// BUG (fixed): a Polish page refused a password and listed a CSV file's problems in English
+// ("Use at least 12 characters.", "unknown column").
+#[tokio::test]
+async fn password_refusals_and_import_problems_are_in_the_readers_language() {
+    let env = Env::start();
+    let admin = env.admin().await;
+    let r = admin.form("/account/language", &[("language", "pl")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // A password the policy refuses on the account page.
+    let r = admin
+        .form(
+            "/account/password",
+            &[
+                ("current_password", crate::app::ADMIN_PW),
+                ("new_password", "root1"),
+                ("confirm", "root1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains("Użyj co najmniej 12 znaków.")
+            && r.body
+                .contains("Hasło nie może zawierać Twojej nazwy użytkownika."),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains("Use at least"), "{}", r.body);
+    // The API keeps its English sentence.
+    let r = admin
+        .post(
+            "/api/v1/session/password",
+            serde_json::json!({ "current_password": crate::app::ADMIN_PW, "new_password": "root1" }),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("Use at least 12 characters."), "{}", r.body);
+
+    // A CSV file with an unknown column, a repeated one and a refused value.
+    let csv = "name,colour,email,email\nAcme,red,not-an-address,x@example.test\n";
+    let (ct, body) = multipart_form(
+        &admin.csrf(),
+        "file",
+        "clients.csv",
+        "text/csv",
+        csv.as_bytes(),
+    );
+    let r = admin
+        .send(
+            "POST",
+            "/m/clients/import",
+            &[("content-type", &ct)],
+            &body,
+            false,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains("nieznana kolumna") && r.body.contains("kolumna występuje dwa razy"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("unknown column") && !r.body.contains("column appears twice"),
+        "{}",
+        r.body
+    );
+    // The same file over the API is described in English.
+    let r = admin.import("clients", csv, true).await;
+    assert!(r.body.contains("unknown column"), "{}", r.body);
+}
