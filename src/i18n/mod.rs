@@ -224,6 +224,11 @@ impl Tr {
         self.catalogue.format(self.locale, key, &[])
     }
 
+    /// Whether the catalogue has `key` in this language (for labels that fall back to a name).
+    pub fn has(&self, key: &str) -> bool {
+        self.catalogue.has(self.locale, key)
+    }
+
     /// The message `key` with one text argument (for a count, use [`Tr::count`]).
     pub fn t1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
         self.catalogue
@@ -253,6 +258,17 @@ pub fn local_text(at: DateTime<Utc>, tz: Tz, locale: Locale) -> String {
     }
 }
 
+/// The language of a reader whose own choice is `language` (`users.language`): that language,
+/// else the instance's default, else English. For what is read away from a page: mails, feeds.
+pub fn reader_locale(conn: &Connection, language: Option<&str>) -> Result<Locale, StorageError> {
+    Ok(match language.and_then(Locale::parse) {
+        Some(l) => l,
+        None => settings::get(conn, settings::DEFAULT_LOCALE)?
+            .and_then(|c| Locale::parse(&c))
+            .unwrap_or_default(),
+    })
+}
+
 /// What mails are written with: the catalogue and the instance's time zone. Each mail picks its
 /// reader's language with [`MailWords::for_reader`], inside the transaction that queues it.
 #[derive(Debug, Clone)]
@@ -273,13 +289,7 @@ impl MailWords {
         conn: &Connection,
         language: Option<&str>,
     ) -> Result<Words, StorageError> {
-        let locale = match language.and_then(Locale::parse) {
-            Some(l) => l,
-            None => settings::get(conn, settings::DEFAULT_LOCALE)?
-                .and_then(|c| Locale::parse(&c))
-                .unwrap_or_default(),
-        };
-        Ok(self.in_locale(locale))
+        Ok(self.in_locale(reader_locale(conn, language)?))
     }
 
     /// The words of `locale` (for a reader whose language is already known).

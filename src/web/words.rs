@@ -55,6 +55,11 @@ pub fn every_key() -> Vec<String> {
         .map(|k| k.to_string())
         .collect();
     keys.extend(
+        super::admin::DETAIL_LABELS
+            .iter()
+            .map(|k| format!("log-detail-{k}")),
+    );
+    keys.extend(
         crate::auth::notices::every_key()
             .into_iter()
             .map(String::from),

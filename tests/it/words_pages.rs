@@ -129,3 +129,51 @@ async fn password_refusals_and_import_problems_are_in_the_readers_language() {
     let r = admin.import("clients", csv, true).await;
     assert!(r.body.contains("unknown column"), "{}", r.body);
 }
+
+// BUG (fixed): a calendar feed's events read "Project deadline: …", "Project: …", "Task" for a
+// person who reads holdfast in Polish.
+#[tokio::test]
+async fn a_calendar_feed_is_written_in_its_owners_language() {
+    let env = Env::start();
+    let admin = env.admin().await;
+    let r = admin.form("/admin/feeds", &[("allowed", "1")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let client = admin
+        .create_id("clients", serde_json::json!({ "name": "Acme" }))
+        .await;
+    let project = admin
+        .create_id(
+            "projects",
+            serde_json::json!({ "name": "Strona", "client_id": client, "manager": "root",
+                    "end_date": "2027-03-31" }),
+        )
+        .await;
+    admin
+        .create_id(
+            "tasks",
+            serde_json::json!({ "title": "Makiety", "project_id": project, "assignee": "root",
+                    "due_date": "2027-01-15" }),
+        )
+        .await;
+    let r = admin.form("/account/language", &[("language", "pl")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = admin.form("/account/calendar", &[("action", "on")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let url = input_value(&r.body, "feed_url").unwrap_or_else(|| panic!("no URL in {}", r.body));
+    let path = format!(
+        "/{}",
+        url.split_once("://").unwrap().1.split_once('/').unwrap().1
+    );
+    let ics = env.anonymous().get(&path).await;
+    assert_eq!(ics.status, 200, "{}", ics.body);
+    let text = ics.body.replace("\r\n ", "");
+    for want in [
+        "SUMMARY:Termin projektu: Strona",
+        "CATEGORIES:Zadanie",
+        "CATEGORIES:Termin projektu",
+        "DESCRIPTION:Projekt: Strona\\nStatus: ",
+    ] {
+        assert!(text.contains(want), "{want} in\n{text}");
+    }
+    assert!(!text.contains("Project deadline"), "{text}");
+}
