@@ -46,12 +46,25 @@ pub fn csv_problem(tr: &Tr, p: &crate::hub::csvio::Problem) -> String {
     }
 }
 
+/// A change refused for the state of the data, in the reader's language.
+pub fn conflict(tr: &Tr, c: &crate::hub::problem::Conflict) -> String {
+    let mut args: Vec<(&str, Arg)> = c.args().into_iter().map(|(n, v)| (n, v.into())).collect();
+    if let Some(def) = c
+        .module()
+        .and_then(|slug| crate::schema::ALL.iter().find(|d| d.slug == slug))
+    {
+        args.push(("what", super::labels::singular(tr, def).into()));
+    }
+    tr.with(c.key(), &args)
+}
+
 /// The catalogue keys named through values in this file and in the mails (for the catalogue
 /// test, through `labels::every_key`).
 pub fn every_key() -> Vec<String> {
     let mut keys: Vec<String> = PasswordProblem::KEYS
         .iter()
         .chain(crate::hub::csvio::FileProblem::KEYS)
+        .chain(crate::hub::problem::Conflict::KEYS)
         .map(|k| k.to_string())
         .collect();
     keys.extend(

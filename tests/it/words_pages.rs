@@ -176,4 +176,25 @@ async fn a_calendar_feed_is_written_in_its_owners_language() {
         assert!(text.contains(want), "{want} in\n{text}");
     }
     assert!(!text.contains("Project deadline"), "{text}");
+
+    // A refused change (the client still has a project) is told in Polish on the card, and in
+    // English over the API.
+    let r = admin
+        .form(&format!("/m/clients/{client}/delete"), &[])
+        .await;
+    assert_ne!(r.status, 303, "{}", r.body);
+    assert!(
+        r.body.contains(
+            "Nie można usunąć tego rekordu (klient): inne rekordy wciąż się do niego odwołują."
+        ),
+        "{}",
+        r.body
+    );
+    let r = admin.delete(&format!("/api/v1/clients/{client}")).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("this client cannot be deleted"),
+        "{}",
+        r.body
+    );
 }

@@ -77,3 +77,9 @@ feed-time = { $spent } on { $project }
 feed-category-task = Task
 feed-category-deadline = Project deadline
 feed-category-time = Time
+
+# Changes refused for the state of the data (409).
+conflict-issued-invoice = An issued invoice cannot be changed; void it and issue a new one.
+conflict-billed-time = This time entry is billed on an invoice and cannot be changed.
+conflict-still-referenced = This { $what } cannot be deleted: other records still refer to it. Remove or move them first.
+conflict-changed-elsewhere = This { $what } was changed by someone else (version { $current } is current, you edited { $edited }). Reload the page and try again.

@@ -86,3 +86,9 @@ feed-time = { $spent } – { $project }
 feed-category-task = Zadanie
 feed-category-deadline = Termin projektu
 feed-category-time = Czas pracy
+
+# Zmiany odrzucone ze względu na stan danych (409).
+conflict-issued-invoice = Wystawionej faktury nie można zmienić; unieważnij ją i wystaw nową.
+conflict-billed-time = Ten wpis czasu jest rozliczony na fakturze i nie można go zmienić.
+conflict-still-referenced = Nie można usunąć tego rekordu ({ $what }): inne rekordy wciąż się do niego odwołują. Najpierw je usuń lub przenieś.
+conflict-changed-elsewhere = Ktoś inny zmienił ten rekord ({ $what }) (aktualna wersja: { $current }, edytowano wersję { $edited }). Odśwież stronę i spróbuj ponownie.
