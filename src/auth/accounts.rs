@@ -24,8 +24,8 @@ pub enum AccountError {
         field: &'static str,
         message: String,
     },
-    #[error("the password is not acceptable: {}", .0.join(" "))]
-    PasswordRejected(Vec<String>),
+    #[error("the password is not acceptable: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" "))]
+    PasswordRejected(Vec<super::policy::PasswordProblem>),
     #[error("the current password is wrong")]
     WrongPassword,
     #[error("too many failed attempts from this address; try again in {0} seconds")]
@@ -138,16 +138,15 @@ pub async fn vet_password(
     if let Err(problems) =
         check_new_password(policy, &svc.common, password.expose(), username, email)
     {
-        return Err(AccountError::PasswordRejected(
-            problems.iter().map(|p| p.to_string()).collect(),
-        ));
+        return Err(AccountError::PasswordRejected(problems));
     }
     for old in history.iter().take(policy.password_history() as usize) {
         if svc.hasher.verify(password.clone(), old).await?.ok {
-            return Err(AccountError::PasswordRejected(vec![format!(
-                "It was used recently; the policy forbids reusing the last {} passwords.",
-                policy.password_history()
-            )]));
+            return Err(AccountError::PasswordRejected(vec![
+                super::policy::PasswordProblem::Reused {
+                    count: policy.password_history(),
+                },
+            ]));
         }
     }
     Ok(())
@@ -267,7 +266,8 @@ pub async fn unlock(
     username: String,
 ) -> Result<(), AccountError> {
     let By { actor, source, now } = by;
-    let mail = svc.mail_enabled;
+    let mail = svc.mail();
+    let mailing = mail.is_some();
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let u = find(tx, &username)?;
@@ -278,26 +278,34 @@ pub async fn unlock(
                 Entry::new(Event::AccountUnlocked, actor.clone(), u.username.clone(), source)
                     .with(json!({ "was_locked": u.locked_at.is_some(), "failed_attempts": u.failed_attempts })),
             )?;
-            if mail {
-                let by = match &actor {
-                    Actor::User { name, .. } => name.clone(),
-                    _ => "the server console".into(),
-                };
-                crate::mail::notify_admins(
-                    tx,
-                    &format!("holdfast: account {} unlocked", u.username),
-                    &format!(
-                        "The account \"{}\" was unlocked by {by} at {}.\n\nIf you did not expect this, review the security log.",
-                        u.username,
-                        stamp(now)
-                    ),
-                    now,
-                )?;
+            if let Some(m) = &mail {
+                crate::mail::notify_admins_in(tx, m, now, |w| {
+                    let by = match &actor {
+                        Actor::User { name, .. } => name.clone(),
+                        _ => w.t("mail-unlocked-console"),
+                    };
+                    let name = || crate::i18n::Arg::from(u.username.as_str());
+                    (
+                        w.with("mail-unlocked-subject", &[("username", name())]),
+                        format!(
+                            "{}\n\n{}",
+                            w.with(
+                                "mail-unlocked-body",
+                                &[
+                                    ("username", name()),
+                                    ("by", by.into()),
+                                    ("at", w.when(now).into()),
+                                ],
+                            ),
+                            w.t("mail-unlocked-advice")
+                        ),
+                    )
+                })?;
             }
             Ok(())
         })
         .await?;
-    if mail {
+    if mailing {
         svc.wake_mail();
     }
     Ok(())
@@ -375,7 +383,7 @@ pub async fn change_password(
     };
     vet_password(svc, &policy, &new, &user.username, &user.email, &history).await?;
     let hash = svc.hasher.hash(new).await?;
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     inst.db
         .write(move |tx| -> Result<_, AccountError> {
             let now_s = stamp(now);
@@ -397,8 +405,8 @@ pub async fn change_password(
                 Entry::new(Event::PasswordChanged, actor, user.username.clone(), source)
                     .with(json!({ "other_sessions_revoked": revoked })),
             )?;
-            if mail_enabled {
-                crate::auth::notices::password_changed(tx, &user, &by)?;
+            if let Some(m) = &mail {
+                crate::auth::notices::password_changed(tx, m, &user, &by)?;
             }
             Ok(())
         })
@@ -428,7 +436,7 @@ pub async fn change_email(
     crate::auth::reauth::prove_for(svc, inst, session, proof, &by).await?;
     let user_id = session.user_id;
     let keep = session.id_hash.clone();
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     inst.db
         .write(move |tx| -> Result<(), AccountError> {
             let u =
@@ -449,8 +457,8 @@ pub async fn change_email(
                     json!({ "from": u.email, "to": new_email, "other_sessions_revoked": revoked }),
                 ),
             )?;
-            if mail_enabled {
-                crate::auth::notices::email_changed(tx, &u, &by, &new_email)?;
+            if let Some(m) = &mail {
+                crate::auth::notices::email_changed(tx, m, &u, &by, &new_email)?;
             }
             Ok(())
         })

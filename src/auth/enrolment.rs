@@ -59,7 +59,7 @@ pub async fn verify_step(
         }
         _ => false,
     };
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     let source = ip.to_string();
     let outcome = inst
         .db
@@ -87,7 +87,7 @@ pub async fn verify_step(
                     tx,
                     &s,
                     &u,
-                    (&policy, mail_enabled),
+                    (&policy, mail.as_ref()),
                     &source,
                     now,
                     json!({ "purpose": "enrolment" }),
@@ -173,7 +173,7 @@ pub async fn reset_factor(
     by: By,
     username: String,
 ) -> Result<(), AccountError> {
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     inst.db
         .write(move |tx| -> Result<(), AccountError> {
             let u = users::by_name(tx, &username)?
@@ -201,8 +201,8 @@ pub async fn reset_factor(
                     "sessions_revoked": ended,
                 })),
             )?;
-            if mail_enabled {
-                super::notices::factor_reset(tx, &u, &by, enrol)?;
+            if let Some(m) = &mail {
+                super::notices::factor_reset(tx, m, &u, &by, enrol)?;
             }
             Ok(())
         })

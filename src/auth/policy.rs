@@ -498,15 +498,68 @@ impl CommonPasswords {
     }
 }
 
-/// One reason a new password is refused; `Display` is a sentence for the user.
+/// One reason a new password is refused; `Display` is the English sentence (API, console), and
+/// pages word it in the reader's language from the catalogue (`key`, `args`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PasswordProblem {
-    TooShort { min: u32 },
-    TooLong { max: u32 },
-    MissingClasses { required: u32, found: u32 },
+    TooShort {
+        min: u32,
+    },
+    TooLong {
+        max: u32,
+    },
+    MissingClasses {
+        required: u32,
+        found: u32,
+    },
     Common,
     ContainsUserName,
     ContainsEmail,
+    /// One of the last `count` passwords of the account (`password_history`).
+    Reused {
+        count: u32,
+    },
+}
+
+impl PasswordProblem {
+    /// Every catalogue key a refusal can have, for the catalogue test.
+    pub const KEYS: &'static [&'static str] = &[
+        "password-too-short",
+        "password-too-long",
+        "password-missing-classes",
+        "password-common",
+        "password-contains-username",
+        "password-contains-email",
+        "password-reused",
+    ];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            PasswordProblem::TooShort { .. } => "password-too-short",
+            PasswordProblem::TooLong { .. } => "password-too-long",
+            PasswordProblem::MissingClasses { .. } => "password-missing-classes",
+            PasswordProblem::Common => "password-common",
+            PasswordProblem::ContainsUserName => "password-contains-username",
+            PasswordProblem::ContainsEmail => "password-contains-email",
+            PasswordProblem::Reused { .. } => "password-reused",
+        }
+    }
+
+    /// The message's arguments (numbers, which also pick plural forms).
+    pub fn args(&self) -> Vec<(&'static str, i64)> {
+        match self {
+            PasswordProblem::TooShort { min } => vec![("min", i64::from(*min))],
+            PasswordProblem::TooLong { max } => vec![("max", i64::from(*max))],
+            PasswordProblem::MissingClasses { required, found } => vec![
+                ("required", i64::from(*required)),
+                ("found", i64::from(*found)),
+            ],
+            PasswordProblem::Reused { count } => vec![("count", i64::from(*count))],
+            PasswordProblem::Common
+            | PasswordProblem::ContainsUserName
+            | PasswordProblem::ContainsEmail => vec![],
+        }
+    }
 }
 
 impl fmt::Display for PasswordProblem {
@@ -534,6 +587,10 @@ impl fmt::Display for PasswordProblem {
             PasswordProblem::ContainsEmail => {
                 f.write_str("The password must not contain the name part of your e-mail address.")
             }
+            PasswordProblem::Reused { count } => write!(
+                f,
+                "It was used recently; the policy forbids reusing the last {count} passwords."
+            ),
         }
     }
 }

@@ -96,7 +96,7 @@ pub async fn prove(
     } else {
         None
     };
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     let source = ip.to_string();
     let outcome = inst
         .db
@@ -137,7 +137,7 @@ pub async fn prove(
                     store::set_reauth(tx, &srow.id_hash, &stamp(now))?;
                     return Ok(Ok(()));
                 }
-                count_failure(tx, &u, &policy, mail_enabled, &source, now)?;
+                count_failure(tx, &u, &policy, mail.as_ref(), &source, now)?;
                 let (event, reason) = if password_ok {
                     store::count_code_attempt(tx, &srow.id_hash)?;
                     (Event::SecondFactorFailed, "wrong code (re-authentication)")
@@ -186,6 +186,7 @@ pub async fn send_code(
     let code = codes::new_email_code(6)?;
     let (uid, id_hash) = (session.user_id, session.id_hash.clone());
     let source = ip.to_string();
+    let words = svc.words();
     inst.db
         .write(move |tx| -> Result<(), AccountError> {
             let u = users::by_id(tx, uid)?.ok_or(AccountError::NotFound(format!("#{uid}")))?;
@@ -195,9 +196,14 @@ pub async fn send_code(
                     message: "your account does not use e-mailed codes".into(),
                 });
             }
-            let s = store::by_hash(tx, &id_hash)?.ok_or(AccountError::NotFound("session".into()))?;
-            let fresh = stamp(now + Duration::minutes(CODE_MINUTES) - Duration::seconds(RESEND_SECONDS));
-            if s.code_expires_at.as_deref().is_some_and(|e| e > fresh.as_str()) {
+            let s =
+                store::by_hash(tx, &id_hash)?.ok_or(AccountError::NotFound("session".into()))?;
+            let fresh =
+                stamp(now + Duration::minutes(CODE_MINUTES) - Duration::seconds(RESEND_SECONDS));
+            if s.code_expires_at
+                .as_deref()
+                .is_some_and(|e| e > fresh.as_str())
+            {
                 return Err(AccountError::Invalid {
                     field: "code",
                     message: "a code was sent less than a minute ago; check your mail".into(),
@@ -210,18 +216,10 @@ pub async fn send_code(
                 &hash,
                 &stamp(now + Duration::minutes(CODE_MINUTES)),
             )?;
-            crate::mail::enqueue(
-                tx,
-                &u.email,
-                "holdfast: confirmation code",
-                &format!(
-                    "Your holdfast confirmation code is {}\n\nIt is valid for {CODE_MINUTES} minutes, only to confirm \
-                     a change to your account in the session you are using from {source}. If that was not you, \
-                     tell your administrator.",
-                    code.expose()
-                ),
-                now,
-            )?;
+            let w = words.for_reader(tx, u.language.as_deref())?;
+            let (subject, body) =
+                super::notices::CodeMail::Confirm.write(&w, code.expose(), &source, CODE_MINUTES);
+            crate::mail::enqueue(tx, &u.email, &subject, &body, now)?;
             audit::write(
                 tx,
                 now,

@@ -125,7 +125,7 @@ pub async fn confirm_totp(
                 .await?,
         );
     }
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     let keep = session.id_hash.clone();
     inst.db
         .write(move |tx| -> Result<(), AccountError> {
@@ -155,11 +155,11 @@ pub async fn confirm_totp(
                     "other_sessions_revoked": ended,
                 })),
             )?;
-            if mail_enabled {
+            if let Some(m) = &mail {
                 if during_signin {
-                    super::notices::enrolled(tx, &u, &by.source, by.now)?;
+                    super::notices::enrolled(tx, m, &u, &by.source, by.now)?;
                 } else {
-                    super::notices::factor_changed(tx, &u, &by, "totp")?;
+                    super::notices::factor_changed(tx, m, &u, &by, "totp")?;
                 }
             }
             Ok(())
@@ -206,7 +206,7 @@ pub async fn set_simple(
     reauth::prove_for(svc, inst, session, proof, &by).await?;
     let user_id = session.user_id;
     let keep = session.id_hash.clone();
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     inst.db
         .write(move |tx| -> Result<(), AccountError> {
             let u =
@@ -228,8 +228,8 @@ pub async fn set_simple(
                     "other_sessions_revoked": ended,
                 })),
             )?;
-            if mail_enabled {
-                super::notices::factor_changed(tx, &u, &by, method)?;
+            if let Some(m) = &mail {
+                super::notices::factor_changed(tx, m, &u, &by, method)?;
             }
             Ok(())
         })

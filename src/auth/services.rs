@@ -22,6 +22,8 @@ pub struct AuthServices {
     /// The words of the mails people get, in each language; the same catalogue pages use
     /// (`AppState.catalogue` is this one).
     pub catalogue: Arc<crate::i18n::Catalogue>,
+    /// The zone the times in mails are written in (the server's `time_zone`, as on pages).
+    pub time_zone: chrono_tz::Tz,
 }
 
 /// The steps and outcomes [`SignInCounts`] tells apart (fixed, so the metric labels are bounded).
@@ -76,7 +78,26 @@ impl AuthServices {
             mail_enabled,
             counts: SignInCounts::default(),
             catalogue: Arc::new(crate::i18n::Catalogue::embedded()),
+            time_zone: chrono_tz::UTC,
         })
+    }
+
+    /// The same services writing the times of their mails in `tz`.
+    pub fn with_time_zone(mut self, tz: chrono_tz::Tz) -> Self {
+        self.time_zone = tz;
+        self
+    }
+
+    /// What notification mails are written with, or `None` when no SMTP server is configured
+    /// (then none is queued).
+    pub fn mail(&self) -> Option<crate::i18n::MailWords> {
+        self.mail_enabled.then(|| self.words())
+    }
+
+    /// What mails are written with, for the mails a step sends whatever `mail_enabled` says
+    /// (a code the person asked for).
+    pub fn words(&self) -> crate::i18n::MailWords {
+        crate::i18n::MailWords::new(self.catalogue.clone(), self.time_zone)
     }
 
     /// Reserves a password or code attempt for `ip` before any work (see `throttle::Attempt`).

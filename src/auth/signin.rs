@@ -2,6 +2,7 @@
 //! code bound to the attempt, TOTP, recovery codes), forced password change, and session checks.
 
 use super::accounts::{AccountError, read_policy};
+use super::notices::CodeMail;
 use super::policy::{Policy, SecondFactorMode};
 use super::services::AuthServices;
 pub use super::session_info::{Prior, SessionInfo};
@@ -10,6 +11,7 @@ use crate::access::Grants;
 use crate::audit::{self, Actor, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
+use crate::i18n::{Arg, MailWords};
 use crate::instances::Instance;
 use crate::storage::Transaction;
 use crate::storage::sessions::{self as store, SessionRow};
@@ -147,7 +149,7 @@ pub(crate) fn complete(
     u: &users::UserRow,
     source: &str,
     now: DateTime<Utc>,
-    mail_enabled: bool,
+    mail: Option<&MailWords>,
     details: serde_json::Value,
 ) -> Result<Prior, StorageError> {
     let prior = Prior {
@@ -173,8 +175,11 @@ pub(crate) fn complete(
         )
         .with(details),
     )?;
-    if new_address && had_signed_in && mail_enabled {
-        super::notices::new_address(tx, u, source, now)?;
+    if new_address
+        && had_signed_in
+        && let Some(m) = mail
+    {
+        super::notices::new_address(tx, m, u, source, now)?;
     }
     Ok(prior)
 }
@@ -305,13 +310,13 @@ pub(crate) fn wrong_code(
     tx: &Transaction,
     s: &store::SessionRow,
     u: &users::UserRow,
-    (policy, mail_enabled): (&Policy, bool),
+    (policy, mail): (&Policy, Option<&MailWords>),
     source: &str,
     now: DateTime<Utc>,
     mut detail: serde_json::Value,
 ) -> Result<(), StorageError> {
     store::count_code_attempt(tx, &s.id_hash)?;
-    let locked = count_failure(tx, u, policy, mail_enabled, source, now)?;
+    let locked = count_failure(tx, u, policy, mail, source, now)?;
     if s.code_attempts + 1 >= CODE_TRIES || locked {
         store::revoke(tx, &s.id_hash, &stamp(now))?;
     }
@@ -335,7 +340,7 @@ pub(crate) fn count_failure(
     tx: &Transaction,
     u: &users::UserRow,
     policy: &Policy,
-    mail_enabled: bool,
+    mail: Option<&MailWords>,
     source: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StorageError> {
@@ -355,19 +360,26 @@ pub(crate) fn count_failure(
             )
             .with(json!({ "failed_attempts": attempts })),
         )?;
-        if mail_enabled {
-            crate::mail::notify_admins(
-                tx,
-                &format!("holdfast: account {} locked", u.username),
-                &format!(
-                    "The account \"{}\" was locked at {} after {attempts} failed sign-in attempts (last from {source}).\n\n\
-                     It stays locked until an administrator unlocks it (admin page, or `holdfast admin user unlock {}` on the server).",
-                    u.username,
-                    stamp(now),
-                    u.username
-                ),
-                now,
-            )?;
+        if let Some(m) = mail {
+            crate::mail::notify_admins_in(tx, m, now, |w| {
+                let name = || Arg::from(u.username.as_str());
+                (
+                    w.with("mail-locked-subject", &[("username", name())]),
+                    format!(
+                        "{}\n\n{}",
+                        w.with(
+                            "mail-locked-body",
+                            &[
+                                ("username", name()),
+                                ("at", w.when(now).into()),
+                                ("attempts", attempts.into()),
+                                ("source", source.into()),
+                            ],
+                        ),
+                        w.with("mail-locked-advice", &[("username", name())])
+                    ),
+                )
+            })?;
         }
     }
     Ok(lock)
@@ -507,7 +519,8 @@ async fn password_step_inner(
     } else {
         None
     };
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
+    let words = svc.words();
     let code = codes::new_email_code(6)?;
     let user_agent = user_agent.to_string();
     let outcome = inst
@@ -530,7 +543,7 @@ async fn password_step_inner(
             };
             if let Some(reason) = refusal {
                 if reason == "wrong password" {
-                    count_failure(tx, &u, &policy, mail_enabled, &source, now)?;
+                    count_failure(tx, &u, &policy, mail.as_ref(), &source, now)?;
                 }
                 audit::write(
                     tx,
@@ -544,7 +557,7 @@ async fn password_step_inner(
             if let Some(hash) = &upgraded {
                 users::rehash(tx, u.id, hash)?;
             }
-            let stage = after_password(&policy, &u, now, mail_enabled);
+            let stage = after_password(&policy, &u, now, mail.is_some());
             let (token, mut row) = new_session(&policy, u.id, &stage, now, &source, &user_agent)?;
             let email_code = match &stage {
                 Stage::SecondFactor { methods } | Stage::EnrolVerify { methods } => {
@@ -553,7 +566,7 @@ async fn password_step_inner(
                 _ => false,
             };
             if stage == Stage::SignedIn {
-                let prior = complete(tx, &u, &source, now, mail_enabled, json!({}))?;
+                let prior = complete(tx, &u, &source, now, mail.as_ref(), json!({}))?;
                 row = with_prior(row, &prior);
             }
             store::insert(tx, &row)?;
@@ -561,26 +574,10 @@ async fn password_step_inner(
                 let enrolment = matches!(stage, Stage::EnrolVerify { .. });
                 let hash = codes::hash_code(row.id_hash.as_bytes(), code.expose());
                 store::set_code(tx, &row.id_hash, &hash, &stamp(now + Duration::minutes(CODE_MINUTES)))?;
-                let (subject, what, purpose) = if enrolment {
-                    (
-                        "holdfast: code to set up your second factor",
-                        "set-up",
-                        "to confirm it is you before you set up an authenticator app, in the sign-in",
-                    )
-                } else {
-                    ("holdfast sign-in code", "sign-in", "for the sign-in")
-                };
-                crate::mail::enqueue(
-                    tx,
-                    &u.email,
-                    subject,
-                    &format!(
-                        "Your holdfast {what} code is {}\n\nIt is valid for {CODE_MINUTES} minutes and only {purpose} \
-                         you just started from {source}. If that was not you, tell your administrator.",
-                        code.expose()
-                    ),
-                    now,
-                )?;
+                let w = words.for_reader(tx, u.language.as_deref())?;
+                let kind = if enrolment { CodeMail::SetUp } else { CodeMail::SignIn };
+                let (subject, body) = kind.write(&w, code.expose(), &source, CODE_MINUTES);
+                crate::mail::enqueue(tx, &u.email, &subject, &body, now)?;
                 audit::write(
                     tx,
                     now,
@@ -672,7 +669,7 @@ async fn second_factor_step_inner(
     } else {
         None
     };
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     let source = ip.to_string();
     let outcome = inst
         .db
@@ -715,7 +712,7 @@ async fn second_factor_step_inner(
                     tx,
                     &s,
                     &u,
-                    (&policy, mail_enabled),
+                    (&policy, mail.as_ref()),
                     &source,
                     now,
                     json!({ "method": method }),
@@ -743,7 +740,7 @@ async fn second_factor_step_inner(
                     &u,
                     &source,
                     now,
-                    mail_enabled,
+                    mail.as_ref(),
                     json!({ "second_factor": method }),
                 )?;
                 row = with_prior(row, &prior);
@@ -757,6 +754,52 @@ async fn second_factor_step_inner(
         })
         .await?;
     settle_attempt(svc, attempt, outcome, now)
+}
+
+/// Whether a session may still be used: not revoked, idle or expired, and its user neither
+/// disabled, locked, nor an expired support account.
+fn alive(
+    s: &SessionRow,
+    u: &users::UserRow,
+    policy: &Policy,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> bool {
+    let idle_limit = stamp(now - Duration::minutes(policy.session_idle_minutes() as i64));
+    s.revoked_at.is_none()
+        && s.absolute_expires_at > stamp(now)
+        && s.last_seen_at > idle_limit
+        && u.disabled_at.is_none()
+        && u.locked_at.is_none()
+        && support_usable(u, ip, now).is_ok()
+}
+
+/// The language the person behind a cookie token picked, when the session may still be used
+/// (as [`authenticate`] decides). Only reads: a page written for an error must not keep an idle
+/// session awake.
+pub async fn language_of(
+    inst: &Instance,
+    token: &str,
+    ip: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::i18n::Locale>, StorageError> {
+    let id_hash = crypto::sha256_hex(token.as_bytes());
+    inst.db
+        .read(move |c| -> Result<_, StorageError> {
+            let Some(s) = store::by_hash(c, &id_hash)? else {
+                return Ok(None);
+            };
+            let Some(u) = users::by_id(c, s.user_id)? else {
+                return Ok(None);
+            };
+            let Ok(policy) = read_policy(c) else {
+                return Ok(None);
+            };
+            Ok(alive(&s, &u, &policy, ip, now)
+                .then(|| u.language.as_deref().and_then(crate::i18n::Locale::parse))
+                .flatten())
+        })
+        .await
 }
 
 /// Looks up the session behind a cookie token; `None` when unknown, revoked, idle or expired, or
@@ -788,17 +831,10 @@ pub async fn authenticate(
     let Some((s, u, policy, perms)) = found else {
         return Ok(None);
     };
-    let now_s = stamp(now);
-    let idle_limit = stamp(now - Duration::minutes(policy.session_idle_minutes() as i64));
-    let alive = s.revoked_at.is_none()
-        && s.absolute_expires_at > now_s
-        && s.last_seen_at > idle_limit
-        && u.disabled_at.is_none()
-        && u.locked_at.is_none()
-        && support_usable(&u, ip, now).is_ok();
-    if !alive {
+    if !alive(&s, &u, &policy, ip, now) {
         return Ok(None);
     }
+    let now_s = stamp(now);
     let stale = DateTime::parse_from_rfc3339(&s.last_seen_at)
         .map(|t| now - t.with_timezone(&Utc) > Duration::seconds(TOUCH_SECONDS))
         .unwrap_or(true);
@@ -840,7 +876,7 @@ pub async fn advance(
 ) -> Result<Issued, SignInError> {
     let s = session.clone();
     let source = ip.to_string();
-    let mail_enabled = svc.mail_enabled;
+    let mail = svc.mail();
     let issued = inst
         .db
         .write(move |tx| -> Result<Issued, SignInError> {
@@ -857,7 +893,7 @@ pub async fn advance(
                     &u,
                     &source,
                     now,
-                    mail_enabled,
+                    mail.as_ref(),
                     json!({ "after": s.stage }),
                 )?;
                 row = with_prior(row, &prior);

@@ -237,7 +237,8 @@ pub fn run(console: Console, cmd: AdminCommand) -> Result<()> {
 
 async fn run_async(console: Console, cmd: AdminCommand) -> Result<()> {
     let inst = open_instance(&console)?;
-    let svc = AuthServices::new(1, 4, console.config.mail.is_some())?;
+    let svc = AuthServices::new(1, 4, console.config.mail.is_some())?
+        .with_time_zone(console.config.time_zone);
     let now = console.clock.now();
     let actor = Actor::Console;
     let src = || "console".to_string();

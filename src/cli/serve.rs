@@ -148,7 +148,8 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let auth = std::sync::Arc::new(
         AuthServices::new(workers, 256, config.mail.is_some())
-            .context("cannot start the password hashing pool")?,
+            .context("cannot start the password hashing pool")?
+            .with_time_zone(config.time_zone),
     );
     let state = AppState::new(config.clone(), registry, clock, auth);
     for problem in &state.catalogue.problems {
@@ -215,6 +216,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
                 registry: Arc::clone(&state.registry),
                 clock: state.clock.clone(),
                 mail_wakeup: Arc::clone(&state.auth.mail_wakeup),
+                words: crate::i18n::MailWords::new(state.catalogue.clone(), config.time_zone),
             },
             stop_rx.clone(),
         ));

@@ -121,7 +121,92 @@ pub struct Problem {
     pub row: usize,
     pub column: usize,
     pub field: String,
+    /// The English sentence (API, console).
     pub message: String,
+    /// The same problem as pages word it, when its kind is known.
+    #[serde(skip)]
+    pub kind: Option<FileProblem>,
+}
+
+/// What is wrong at one place of an imported file, for pages to word in the reader's language
+/// (`key`, `args`); `Problem::message` is the English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileProblem {
+    NotUtf8 {
+        byte: usize,
+    },
+    UnreadableHeader {
+        detail: String,
+    },
+    TooManyColumns {
+        have: usize,
+        max: usize,
+    },
+    UnknownColumn,
+    ColumnTwice,
+    MissingColumn,
+    Malformed {
+        detail: String,
+    },
+    NotPositiveId,
+    TooManyRows,
+    IdExists {
+        id: i64,
+    },
+    /// A field's value refused by the module's checks.
+    Field(crate::hub::problem::Problem),
+}
+
+impl FileProblem {
+    /// Every catalogue key of a problem of the file itself (field problems have their own).
+    pub const KEYS: &'static [&'static str] = &[
+        "csv-not-utf8",
+        "csv-unreadable-header",
+        "csv-too-many-columns",
+        "csv-unknown-column",
+        "csv-column-twice",
+        "csv-missing-column",
+        "csv-malformed",
+        "csv-not-positive-id",
+        "csv-too-many-rows",
+        "csv-id-exists",
+    ];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            FileProblem::NotUtf8 { .. } => "csv-not-utf8",
+            FileProblem::UnreadableHeader { .. } => "csv-unreadable-header",
+            FileProblem::TooManyColumns { .. } => "csv-too-many-columns",
+            FileProblem::UnknownColumn => "csv-unknown-column",
+            FileProblem::ColumnTwice => "csv-column-twice",
+            FileProblem::MissingColumn => "csv-missing-column",
+            FileProblem::Malformed { .. } => "csv-malformed",
+            FileProblem::NotPositiveId => "csv-not-positive-id",
+            FileProblem::TooManyRows => "csv-too-many-rows",
+            FileProblem::IdExists { .. } => "csv-id-exists",
+            FileProblem::Field(p) => p.key(),
+        }
+    }
+
+    /// The message's arguments, as text.
+    pub fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            FileProblem::NotUtf8 { byte } => vec![("byte", byte.to_string())],
+            FileProblem::UnreadableHeader { detail } | FileProblem::Malformed { detail } => {
+                vec![("detail", detail.clone())]
+            }
+            FileProblem::TooManyColumns { have, max } => {
+                vec![("have", have.to_string()), ("max", max.to_string())]
+            }
+            FileProblem::IdExists { id } => vec![("id", id.to_string())],
+            FileProblem::Field(p) => p.args(),
+            FileProblem::UnknownColumn
+            | FileProblem::ColumnTwice
+            | FileProblem::MissingColumn
+            | FileProblem::NotPositiveId
+            | FileProblem::TooManyRows => vec![],
+        }
+    }
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -163,6 +248,9 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 column: 0,
                 field: String::new(),
                 message: format!("the file is not UTF-8 (byte {})", e.valid_up_to()),
+                kind: Some(FileProblem::NotUtf8 {
+                    byte: e.valid_up_to(),
+                }),
             };
             return (vec![], vec![p], vec![]);
         }
@@ -179,6 +267,9 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 column: 0,
                 field: String::new(),
                 message: format!("cannot read the header row: {e}"),
+                kind: Some(FileProblem::UnreadableHeader {
+                    detail: e.to_string(),
+                }),
             };
             return (vec![], vec![p], vec![]);
         }
@@ -196,6 +287,10 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 headers.len(),
                 def.singular
             ),
+            kind: Some(FileProblem::TooManyColumns {
+                have: headers.len(),
+                max: columns,
+            }),
         };
         return (vec![], vec![p], vec![]);
     }
@@ -210,6 +305,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 column: i + 1,
                 field: h.clone(),
                 message: "unknown column".into(),
+                kind: Some(FileProblem::UnknownColumn),
             });
         }
         if headers[..i].contains(h) {
@@ -218,6 +314,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 column: i + 1,
                 field: h.clone(),
                 message: "column appears twice".into(),
+                kind: Some(FileProblem::ColumnTwice),
             });
         }
     }
@@ -228,6 +325,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 column: 0,
                 field: f.name.into(),
                 message: "required column is missing".into(),
+                kind: Some(FileProblem::MissingColumn),
             });
         }
     }
@@ -245,6 +343,9 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                     column: 0,
                     field: String::new(),
                     message: format!("malformed CSV: {e}"),
+                    kind: Some(FileProblem::Malformed {
+                        detail: e.to_string(),
+                    }),
                 });
                 continue;
             }
@@ -262,6 +363,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                             column: i + 1,
                             field: "id".into(),
                             message: "must be a positive whole number".into(),
+                            kind: Some(FileProblem::NotPositiveId),
                         }),
                     }
                 }
@@ -275,7 +377,12 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
         match validate(def, &input, false) {
             Ok(values) => out.push(Parsed { line, id, values }),
             Err(HubError::Invalid(errs)) => {
-                for FieldError { field, message, .. } in errs {
+                for FieldError {
+                    field,
+                    message,
+                    problem,
+                } in errs
+                {
                     let column = headers
                         .iter()
                         .position(|h| *h == field)
@@ -285,6 +392,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                         column,
                         field,
                         message,
+                        kind: problem.map(FileProblem::Field),
                     });
                 }
             }
@@ -293,6 +401,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 column: 0,
                 field: String::new(),
                 message: e.to_string(),
+                kind: None,
             }),
         }
         if out.len() + problems.len() > 100_000 {
@@ -301,6 +410,7 @@ fn parse(def: &'static ModuleDef, data: &[u8]) -> (Vec<Parsed>, Vec<Problem>, Ve
                 column: 0,
                 field: String::new(),
                 message: "at most 100,000 rows per import".into(),
+                kind: Some(FileProblem::TooManyRows),
             });
             break;
         }
@@ -352,6 +462,7 @@ pub async fn import(
                     column: column_of("id"),
                     field: "id".into(),
                     message: format!("a {} with id {id} already exists", def.singular),
+                    kind: Some(FileProblem::IdExists { id }),
                 });
                 continue;
             }
@@ -368,6 +479,7 @@ pub async fn import(
                             column: column_of(&e.field),
                             field: e.field,
                             message: e.message,
+                            kind: e.problem.map(FileProblem::Field),
                         });
                     }
                 }

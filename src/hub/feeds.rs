@@ -169,6 +169,8 @@ pub struct FeedSite {
     pub host: String,
     pub source: String,
     pub now: DateTime<Utc>,
+    /// The feed's words are its owner's language (their own choice, else the instance's default).
+    pub catalogue: std::sync::Arc<crate::i18n::Catalogue>,
 }
 
 /// The calendar of the feed token, or `None` when the token is unknown, revoked, its owner can
@@ -229,9 +231,11 @@ pub async fn calendar(
         .format("%Y-%m-%d")
         .to_string();
     let (username, include_time, user_id) = (row.username.clone(), row.include_time, row.user_id);
-    let data = inst
+    let (data, locale) = inst
         .db
-        .read(move |c| -> Result<store::FeedData, StorageError> {
+        .read(move |c| -> Result<_, StorageError> {
+            let language = crate::storage::users::by_id(c, user_id)?.and_then(|u| u.language);
+            let locale = crate::i18n::reader_locale(c, language.as_deref())?;
             // The feed shows only the kinds of records the owner may view now: a person moved out
             // of the group that sees time entries stops seeing them in the feed too.
             let grants = Grants::from_strings(&crate::storage::users::permissions(c, user_id)?);
@@ -241,9 +245,15 @@ pub async fn calendar(
                 deadlines: may(Module::Projects),
                 time: include_time && may(Module::Time),
             };
-            store::data(c, &username, kinds, &since, MAX_EACH)
+            Ok((store::data(c, &username, kinds, &since, MAX_EACH)?, locale))
         })
         .await?;
+    let tr = crate::i18n::Tr::new(site.catalogue.clone(), locale);
+    // A choice ("in_progress") by its label where the catalogue has one.
+    let choice = |v: &str| {
+        let k = format!("choice-{v}");
+        if tr.has(&k) { tr.t(&k) } else { v.to_string() }
+    };
     let uid_host = inst
         .hostnames
         .first()
@@ -255,19 +265,25 @@ pub async fn calendar(
         events.extend(event(t, &uid_host, "task", |t| IcalEvent {
             summary: t.title.clone(),
             description: format!(
-                "Project: {}\nStatus: {}\nPriority: {}",
-                t.context, t.status, t.detail
+                "{}\n{}\n{}",
+                tr.t1("feed-project", "name", &t.context),
+                tr.t1("feed-status", "status", choice(&t.status)),
+                tr.t1("feed-priority", "priority", choice(&t.detail))
             ),
-            categories: vec!["Task".into()],
+            categories: vec![tr.t("feed-category-task")],
             url: Some(link("tasks", t.id)),
             ..blank()
         }));
     }
     for p in &data.deadlines {
         events.extend(event(p, &uid_host, "project-end", |p| IcalEvent {
-            summary: format!("Project deadline: {}", p.title),
-            description: format!("Client: {}\nStatus: {}", p.context, p.status),
-            categories: vec!["Project deadline".into()],
+            summary: tr.t1("feed-deadline", "title", &p.title),
+            description: format!(
+                "{}\n{}",
+                tr.t1("feed-client", "name", &p.context),
+                tr.t1("feed-status", "status", choice(&p.status))
+            ),
+            categories: vec![tr.t("feed-category-deadline")],
             url: Some(link("projects", p.id)),
             ..blank()
         }));
@@ -277,9 +293,15 @@ pub async fn calendar(
             let minutes: i64 = e.status.parse().unwrap_or(0);
             let spent = format!("{}h {:02}m", minutes / 60, minutes % 60);
             IcalEvent {
-                summary: format!("{spent} on {}", e.context),
+                summary: tr.with(
+                    "feed-time",
+                    &[
+                        ("spent", spent.into()),
+                        ("project", e.context.as_str().into()),
+                    ],
+                ),
                 description: e.title.clone(),
-                categories: vec!["Time".into()],
+                categories: vec![tr.t("feed-category-time")],
                 url: Some(link("time-entries", e.id)),
                 ..blank()
             }

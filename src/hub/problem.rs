@@ -124,3 +124,91 @@ impl Problem {
         }
     }
 }
+
+/// Why a change was refused for the state of the data (409): one type that the API words in
+/// English (`Display`) and pages word in the reader's language (`key`, with the module's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// An invoice that is no longer a draft.
+    IssuedInvoice,
+    /// A time entry billed on an invoice.
+    BilledTime,
+    /// A record other records still refer to, so it cannot be deleted.
+    StillReferenced {
+        slug: &'static str,
+        singular: &'static str,
+    },
+    /// The record changed since the version the person edited.
+    ChangedElsewhere {
+        slug: &'static str,
+        singular: &'static str,
+        current: i64,
+        edited: i64,
+    },
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Conflict::IssuedInvoice => {
+                f.write_str("an issued invoice cannot be changed; cancel it and issue a new one")
+            }
+            Conflict::BilledTime => {
+                f.write_str("this time entry is billed on an invoice and cannot be changed")
+            }
+            Conflict::StillReferenced { singular, .. } => write!(
+                f,
+                "this {singular} cannot be deleted: other records still refer to it; remove or move them first"
+            ),
+            Conflict::ChangedElsewhere {
+                singular,
+                current,
+                edited,
+                ..
+            } => write!(
+                f,
+                "this {singular} was changed by someone else (version {current} is current, you edited {edited}); reload and try again"
+            ),
+        }
+    }
+}
+
+impl Conflict {
+    /// Every catalogue key a conflict can have, for the catalogue test.
+    pub const KEYS: &'static [&'static str] = &[
+        "conflict-issued-invoice",
+        "conflict-billed-time",
+        "conflict-still-referenced",
+        "conflict-changed-elsewhere",
+    ];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            Conflict::IssuedInvoice => "conflict-issued-invoice",
+            Conflict::BilledTime => "conflict-billed-time",
+            Conflict::StillReferenced { .. } => "conflict-still-referenced",
+            Conflict::ChangedElsewhere { .. } => "conflict-changed-elsewhere",
+        }
+    }
+
+    /// The slug of the module the conflict is about, whose name in the reader's language fills
+    /// `$what`.
+    pub fn module(&self) -> Option<&'static str> {
+        match self {
+            Conflict::StillReferenced { slug, .. } | Conflict::ChangedElsewhere { slug, .. } => {
+                Some(slug)
+            }
+            Conflict::IssuedInvoice | Conflict::BilledTime => None,
+        }
+    }
+
+    /// The numeric arguments (versions).
+    pub fn args(&self) -> Vec<(&'static str, i64)> {
+        match self {
+            Conflict::ChangedElsewhere {
+                current, edited, ..
+            } => vec![("current", *current), ("edited", *edited)],
+            _ => vec![],
+        }
+    }
+}

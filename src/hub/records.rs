@@ -38,6 +38,9 @@ impl FieldError {
 pub enum HubError {
     #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
     Invalid(Vec<FieldError>),
+    /// A conflict of a known kind (409), worded per language on pages.
+    #[error("{0}")]
+    Refused(crate::hub::problem::Conflict),
     /// Well-formed values that name a record or user that does not exist, or a record that belongs
     /// to another client or project: refused for the current state of the data, not for their shape
     /// (the API answers 409, so that every request its OpenAPI schema allows is either done or
@@ -571,25 +574,22 @@ fn index_row(tx: &Transaction, def: &ModuleDef, row: &Row) -> Result<(), Storage
 /// Blocks changes the business rules forbid (issued invoices, billed time).
 fn ensure_mutable(def: &ModuleDef, row: &Row) -> Result<(), HubError> {
     match def.module {
-        Module::Invoices if row.get("status") != Some(&Value::Text("draft".into())) => {
-            Err(HubError::Conflict(
-                "an issued invoice cannot be changed; cancel it and issue a new one".into(),
-            ))
-        }
+        Module::Invoices if row.get("status") != Some(&Value::Text("draft".into())) => Err(
+            HubError::Refused(crate::hub::problem::Conflict::IssuedInvoice),
+        ),
         Module::Time if !matches!(row.get("invoice_id"), None | Some(Value::Null)) => {
-            Err(HubError::Conflict(
-                "this time entry is billed on an invoice and cannot be changed".into(),
-            ))
+            Err(HubError::Refused(crate::hub::problem::Conflict::BilledTime))
         }
         _ => Ok(()),
     }
 }
 
-fn fk_error(e: StorageError, what: &str) -> HubError {
+fn fk_error(e: StorageError, def: &ModuleDef) -> HubError {
     if e.is_foreign_key_violation() {
-        return HubError::Conflict(format!(
-            "{what}: other records still refer to it; remove or move them first"
-        ));
+        return HubError::Refused(crate::hub::problem::Conflict::StillReferenced {
+            slug: def.slug,
+            singular: def.singular,
+        });
     }
     HubError::Storage(e)
 }
@@ -693,10 +693,14 @@ fn update_in(
     if let Some(v) = expected_version
         && v != old.version
     {
-        return Err(HubError::Conflict(format!(
-            "this {} was changed by someone else (version {} is current, you edited {v}); reload and try again",
-            def.singular, old.version
-        )));
+        return Err(HubError::Refused(
+            crate::hub::problem::Conflict::ChangedElsewhere {
+                slug: def.slug,
+                singular: def.singular,
+                current: old.version,
+                edited: v,
+            },
+        ));
     }
     let changed: Vec<(&'static str, Value)> = values
         .into_iter()
@@ -807,8 +811,7 @@ pub async fn delete(
                 // Files go after the commit; collect their names while the rows still exist.
                 stored_files.extend(crate::storage::documents::storage_names(tx, Some(id))?);
             }
-            store::delete(tx, def, id)
-                .map_err(|e| fk_error(e, &format!("this {} cannot be deleted", def.singular)))?;
+            store::delete(tx, def, id).map_err(|e| fk_error(e, def))?;
             store::unindex(tx, def, id)?;
             crate::webhooks::emit(
                 tx,

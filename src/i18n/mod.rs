@@ -2,6 +2,9 @@
 //! (Project Fluent files under `assets/locales/`, compiled into the binary), with each language's
 //! plural rules; and `Locale`, the language a person reads and types numbers, dates and money in.
 
+use crate::storage::{Connection, StorageError, settings};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use std::sync::Arc;
@@ -40,7 +43,8 @@ impl Locale {
 
 /// The catalogue files, one per area of the product; each language has the same set.
 pub const FILES: &[&str] = &[
-    "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice",
+    "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice", "mail",
+    "domain",
 ];
 
 /// The catalogue sources as compiled in: (locale, file name, text).
@@ -56,7 +60,8 @@ pub fn sources() -> Vec<(Locale, &'static str, &'static str)> {
         };
     }
     both!(
-        "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice"
+        "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice", "mail",
+        "domain"
     )
 }
 
@@ -219,6 +224,11 @@ impl Tr {
         self.catalogue.format(self.locale, key, &[])
     }
 
+    /// Whether the catalogue has `key` in this language (for labels that fall back to a name).
+    pub fn has(&self, key: &str) -> bool {
+        self.catalogue.has(self.locale, key)
+    }
+
     /// The message `key` with one text argument (for a count, use [`Tr::count`]).
     pub fn t1(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
         self.catalogue
@@ -234,6 +244,96 @@ impl Tr {
     pub fn count(&self, key: &str, n: usize) -> String {
         self.catalogue
             .format(self.locale, key, &[("count", n.into())])
+    }
+}
+
+/// `at` in `tz`, written for people: "6 Dec 2026, 05:34" (English) or "6.12.2026, 05:34"
+/// (Polish, day.month.year, without month names that would need declension). Pages and mails
+/// both write times with it.
+pub fn local_text(at: DateTime<Utc>, tz: Tz, locale: Locale) -> String {
+    let local = at.with_timezone(&tz);
+    match locale {
+        Locale::En => local.format("%-d %b %Y, %H:%M").to_string(),
+        Locale::Pl => local.format("%-d.%m.%Y, %H:%M").to_string(),
+    }
+}
+
+/// The language of a reader whose own choice is `language` (`users.language`): that language,
+/// else the instance's default, else English. For what is read away from a page: mails, feeds.
+pub fn reader_locale(conn: &Connection, language: Option<&str>) -> Result<Locale, StorageError> {
+    Ok(match language.and_then(Locale::parse) {
+        Some(l) => l,
+        None => settings::get(conn, settings::DEFAULT_LOCALE)?
+            .and_then(|c| Locale::parse(&c))
+            .unwrap_or_default(),
+    })
+}
+
+/// What mails are written with: the catalogue and the instance's time zone. Each mail picks its
+/// reader's language with [`MailWords::for_reader`], inside the transaction that queues it.
+#[derive(Debug, Clone)]
+pub struct MailWords {
+    pub catalogue: Arc<Catalogue>,
+    pub tz: Tz,
+}
+
+impl MailWords {
+    pub fn new(catalogue: Arc<Catalogue>, tz: Tz) -> Self {
+        Self { catalogue, tz }
+    }
+
+    /// The words for a reader whose own choice is `language` (`users.language`): that language,
+    /// else the instance's default, else English.
+    pub fn for_reader(
+        &self,
+        conn: &Connection,
+        language: Option<&str>,
+    ) -> Result<Words, StorageError> {
+        Ok(self.in_locale(reader_locale(conn, language)?))
+    }
+
+    /// The words of `locale` (for a reader whose language is already known).
+    pub fn in_locale(&self, locale: Locale) -> Words {
+        Words {
+            tr: Tr::new(self.catalogue.clone(), locale),
+            tz: self.tz,
+        }
+    }
+}
+
+/// One mail reader's words, and their way of writing the instance's times.
+#[derive(Debug, Clone)]
+pub struct Words {
+    pub tr: Tr,
+    pub tz: Tz,
+}
+
+impl Words {
+    /// `at` in the instance's zone, as this reader writes times, with the zone's name (a mail
+    /// has no page around it that says which zone its times are in).
+    pub fn when(&self, at: DateTime<Utc>) -> String {
+        self.tr.with(
+            "mail-when",
+            &[
+                ("at", local_text(at, self.tz, self.tr.locale).into()),
+                ("zone", self.tz.name().into()),
+            ],
+        )
+    }
+
+    /// A stored time (RFC 3339) as [`Words::when`] writes it; text that is not a time stays as it is.
+    pub fn when_stored(&self, stamp: &str) -> String {
+        match DateTime::parse_from_rfc3339(stamp) {
+            Ok(at) => self.when(at.with_timezone(&Utc)),
+            Err(_) => stamp.to_string(),
+        }
+    }
+}
+
+impl std::ops::Deref for Words {
+    type Target = Tr;
+    fn deref(&self) -> &Tr {
+        &self.tr
     }
 }
 

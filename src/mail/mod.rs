@@ -38,6 +38,23 @@ pub fn notify_admins(
     Ok(admins.len())
 }
 
+/// Queues a message to every enabled administrator of the instance, each written by `write` in
+/// that administrator's language: (subject, body).
+pub fn notify_admins_in(
+    tx: &Transaction,
+    words: &crate::i18n::MailWords,
+    now: DateTime<Utc>,
+    write: impl Fn(&crate::i18n::Words) -> (String, String),
+) -> Result<usize, StorageError> {
+    let admins = users::admin_readers(tx)?;
+    for (email, language) in &admins {
+        let w = words.for_reader(tx, language.as_deref())?;
+        let (subject, body) = write(&w);
+        enqueue(tx, email, &subject, &body, now)?;
+    }
+    Ok(admins.len())
+}
+
 /// The most recent `n` messages of the outbox, newest first, for the admin's mail page.
 pub async fn recent(inst: &Instance, n: usize) -> Result<Vec<outbox::MailRow>, StorageError> {
     inst.db.read(move |c| outbox::recent(c, n)).await

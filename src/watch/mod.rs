@@ -136,7 +136,7 @@ pub struct Finding {
 pub fn raise(
     tx: &Transaction,
     now: DateTime<Utc>,
-    mail_enabled: bool,
+    mail: Option<&crate::i18n::MailWords>,
     f: &Finding,
 ) -> Result<bool, StorageError> {
     let now_s = stamp(now);
@@ -186,18 +186,36 @@ pub fn raise(
             "first_seen": row.first_seen,
         }),
     )?;
-    if severity >= Severity::High && mail_enabled {
-        crate::mail::notify_admins(
-            tx,
-            &format!("holdfast alert ({}): {}", row.severity, row.rule),
-            &format!(
-                "{}\n\nRule: {}\nSeverity: {}\nSubject: {}\nFirst seen: {} (UTC)\n\n\
-                 Open Administration → Alerts to acknowledge or close it; the security log \
-                 shows the events behind it.",
-                row.summary, row.rule, row.severity, row.subject, row.first_seen
-            ),
-            now,
-        )?;
+    if severity >= Severity::High
+        && let Some(m) = mail
+    {
+        crate::mail::notify_admins_in(tx, m, now, |w| {
+            let rule = w.t(&format!("alert-rule-{}", row.rule));
+            let level = w.t(&format!("alert-severity-{}", row.severity));
+            (
+                w.with(
+                    "mail-alert-subject",
+                    &[
+                        ("severity", level.as_str().into()),
+                        ("rule", rule.as_str().into()),
+                        ("code", row.rule.as_str().into()),
+                    ],
+                ),
+                format!(
+                    "{}\n\n{}\n{}\n{}\n{}\n\n{}",
+                    row.summary,
+                    w.t1("mail-alert-rule", "rule", &rule),
+                    w.t1("mail-alert-severity", "severity", &level),
+                    w.t1("mail-alert-about", "subject", &row.subject),
+                    w.t1(
+                        "mail-alert-first-seen",
+                        "at",
+                        w.when_stored(&row.first_seen)
+                    ),
+                    w.t("mail-alert-advice"),
+                ),
+            )
+        })?;
         store::mark_mailed(tx, &[row.id], &now_s)?;
         return Ok(true);
     }

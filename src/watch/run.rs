@@ -28,6 +28,8 @@ pub struct Watch {
     pub clock: SharedClock,
     /// Woken when an alert mail was queued, so it goes out now rather than at the next poll.
     pub mail_wakeup: Arc<Notify>,
+    /// What alert mails are written with (each administrator reads them in their language).
+    pub words: crate::i18n::MailWords,
 }
 
 /// Per-instance memory of the loop.
@@ -74,7 +76,7 @@ pub async fn run(w: Watch, mut stop: tokio::sync::watch::Receiver<bool>) {
         if tokio::time::Instant::now() >= next_digest {
             if w.config.mail.is_some() {
                 for inst in w.registry.all() {
-                    match digest(&inst, w.clock.now()).await {
+                    match digest(&inst, &w.words, w.clock.now()).await {
                         Ok(true) => w.mail_wakeup.notify_one(),
                         Ok(false) => {}
                         Err(e) => {
@@ -147,7 +149,7 @@ async fn scan(w: &Watch, inst: &Instance, seen: &mut Seen) -> Result<bool, Stora
         if !rows.is_empty() || persist_due {
             let detector = Arc::clone(&seen.detector);
             let defaults = w.config.alerts.thresholds;
-            let mail_enabled = w.config.mail.is_some();
+            let mail = w.config.mail.is_some().then(|| w.words.clone());
             mailed |= inst
                 .db
                 .write(move |tx| -> Result<bool, StorageError> {
@@ -157,7 +159,7 @@ async fn scan(w: &Watch, inst: &Instance, seen: &mut Seen) -> Result<bool, Stora
                     let mut mailed = false;
                     for r in &rows {
                         for f in detector.row(tx, &cx, r)? {
-                            mailed |= raise(tx, now, mail_enabled, &f)?;
+                            mailed |= raise(tx, now, mail.as_ref(), &f)?;
                         }
                     }
                     settings::set(tx, CURSOR_KEY, &last.to_string(), &stamp(now))?;
@@ -198,14 +200,14 @@ async fn check(w: &Watch, inst: &Arc<Instance>, seen: &mut Seen) -> Result<(), S
     if findings.is_empty() {
         return Ok(());
     }
-    let mail_enabled = w.config.mail.is_some();
+    let mail = w.config.mail.is_some().then(|| w.words.clone());
     let now = w.clock.now();
     let mailed = inst
         .db
         .write(move |tx| {
             let mut mailed = false;
             for f in &findings {
-                mailed |= raise(tx, now, mail_enabled, f)?;
+                mailed |= raise(tx, now, mail.as_ref(), f)?;
             }
             Ok::<_, StorageError>(mailed)
         })
@@ -217,30 +219,43 @@ async fn check(w: &Watch, inst: &Arc<Instance>, seen: &mut Seen) -> Result<(), S
 }
 
 /// One message to the administrators listing every alert not mailed yet.
-async fn digest(inst: &Instance, now: DateTime<Utc>) -> Result<bool, StorageError> {
+async fn digest(
+    inst: &Instance,
+    words: &crate::i18n::MailWords,
+    now: DateTime<Utc>,
+) -> Result<bool, StorageError> {
+    let words = words.clone();
     inst.db
         .write(move |tx| {
             let rows = store::unmailed(tx)?;
             if rows.is_empty() {
                 return Ok(false);
             }
-            let mut body = format!(
-                "{} alert(s) were raised since the last digest:\n\n",
-                rows.len()
-            );
-            for a in &rows {
-                body.push_str(&format!(
-                    "- [{}] {} ({}): {} — first seen {} (UTC), {} time(s), now {}\n",
-                    a.severity, a.rule, a.subject, a.summary, a.first_seen, a.count, a.state
-                ));
-            }
-            body.push_str("\nOpen Administration → Alerts to acknowledge or close them.\n");
-            crate::mail::notify_admins(
-                tx,
-                &format!("holdfast alerts digest: {}", rows.len()),
-                &body,
-                now,
-            )?;
+            crate::mail::notify_admins_in(tx, &words, now, |w| {
+                let mut body = w.count("mail-digest-intro", rows.len());
+                body.push_str("\n\n");
+                for a in &rows {
+                    body.push_str(&w.with(
+                        "mail-digest-line",
+                        &[
+                            (
+                                "severity",
+                                w.t(&format!("alert-severity-{}", a.severity)).into(),
+                            ),
+                            ("rule", w.t(&format!("alert-rule-{}", a.rule)).into()),
+                            ("subject", a.subject.as_str().into()),
+                            ("summary", a.summary.as_str().into()),
+                            ("at", w.when_stored(&a.first_seen).into()),
+                            ("times", a.count.into()),
+                            ("state", w.t(&format!("alert-state-{}", a.state)).into()),
+                        ],
+                    ));
+                    body.push('\n');
+                }
+                body.push('\n');
+                body.push_str(&w.t("mail-digest-advice"));
+                (w.count("mail-digest-subject", rows.len()), body)
+            })?;
             let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
             store::mark_mailed(tx, &ids, &stamp(now))?;
             Ok(true)

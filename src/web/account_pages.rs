@@ -46,7 +46,8 @@ struct AccountPage {
 /// sentence the domain wrote (a refused password's reasons).
 enum Said {
     Key(&'static str, usize),
-    Text(String),
+    /// A refusal the domain worded (see `web::words`).
+    Account(AccountError),
 }
 
 impl Said {
@@ -57,7 +58,7 @@ impl Said {
     fn show(self, c: &Chrome) -> String {
         match self {
             Said::Key(k, n) => c.count(k, n),
-            Said::Text(t) => t,
+            Said::Account(e) => super::words::account_error(&c.tr, &e).unwrap_or_default(),
         }
     }
 }
@@ -177,10 +178,13 @@ pub struct PasswordForm {
 
 fn user_errors(e: AccountError) -> Result<Vec<Said>, WebError> {
     match e {
-        AccountError::PasswordRejected(p) => Ok(p.into_iter().map(Said::Text).collect()),
+        AccountError::PasswordRejected(p) => Ok(p
+            .into_iter()
+            .map(|p| Said::Account(AccountError::PasswordRejected(vec![p])))
+            .collect()),
         AccountError::WrongPassword => Ok(vec![Said::key("account-wrong-password")]),
         e @ (AccountError::Invalid { .. } | AccountError::NotFound(_)) => {
-            Ok(vec![Said::Text(e.to_string())])
+            Ok(vec![Said::Account(e)])
         }
         AccountError::Throttled(s) => Err(WebError::Throttled(s)),
         other => Err(other.into()),

@@ -299,6 +299,7 @@ impl From<HubError> for WebError {
             },
             HubError::NotFound => WebError::NotFound,
             HubError::Conflict(m) => WebError::Conflict(m),
+            HubError::Refused(c) => WebError::Conflict(c.to_string()),
             HubError::Storage(s) => s.into(),
         }
     }

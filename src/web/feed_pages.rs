@@ -47,6 +47,7 @@ pub async fn serve(
         host: request_host(&uri, &headers, &inst),
         source: ip.to_string(),
         now: state.clock.now(),
+        catalogue: state.catalogue.clone(),
     };
     let Some(ics) = feeds::calendar(&inst, &token, site).await? else {
         return Err(WebError::NotFound);

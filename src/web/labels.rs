@@ -167,6 +167,7 @@ pub fn every_key() -> Vec<String> {
             .iter()
             .map(|c| format!("status-{c}")),
     );
+    keys.extend(super::words::every_key());
     keys.sort();
     keys.dedup();
     keys

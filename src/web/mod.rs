@@ -30,6 +30,7 @@ pub mod server;
 mod signin_pages;
 mod time;
 mod unread;
+pub(crate) mod words;
 
 pub use context::{Ctx, Visit};
 pub use error::{ApiError, WebError};
@@ -904,14 +905,28 @@ async fn note_refusals(State(state): State<AppState>, req: Request, next: Next) 
     resp
 }
 
-/// Writes the page of an error the error mapping left for it, in the reader's language.
+/// Writes the page of an error the error mapping left for it, in the reader's language: the
+/// language of the person whose session cookie came with the request, else the instance's default.
 async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let instance = req.extensions().get::<CurrentInstance>().cloned();
+    let token = guard::presented_session(req.headers());
+    let ip = guard::client_ip(req.extensions());
     let resp = next.run(req).await;
-    match instance {
-        Some(CurrentInstance(inst)) => pages::error_page(&state, &inst, resp).await,
-        None => resp,
+    let Some(CurrentInstance(inst)) = instance else {
+        return resp;
+    };
+    if resp.extensions().get::<error::PageError>().is_none() {
+        return resp;
     }
+    let own = if token.is_empty() {
+        None
+    } else {
+        crate::auth::signin::language_of(&inst, &token, ip, state.clock.now())
+            .await
+            .ok()
+            .flatten()
+    };
+    pages::error_page(&state, &inst, own, resp).await
 }
 
 /// Routes the request to its instance by host name (HTTP/2 `:authority` or HTTP/1.1 `Host`).

@@ -237,13 +237,21 @@ pub struct ErrorPage {
     pub c: Chrome,
 }
 
-/// The page for an error the mapping left for it (`error::PageError`), in the instance's default
-/// language (the request's session is not looked up again for an error).
-pub async fn error_page(state: &AppState, inst: &Instance, resp: Response) -> Response {
+/// The page for an error the mapping left for it (`error::PageError`), in `own`, the language of
+/// the person whose session came with the request, else in the instance's default.
+pub async fn error_page(
+    state: &AppState,
+    inst: &Instance,
+    own: Option<Locale>,
+    resp: Response,
+) -> Response {
     let Some(super::error::PageError(err)) = resp.extensions().get().cloned() else {
         return resp;
     };
-    let locale = crate::hub::settings::locale(inst).await.unwrap_or_default();
+    let locale = match own {
+        Some(l) => l,
+        None => crate::hub::settings::locale(inst).await.unwrap_or_default(),
+    };
     let c = Chrome::bare("holdfast".into(), words(state, locale));
     let page = ErrorPage {
         status: resp.status().as_u16(),

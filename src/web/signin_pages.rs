@@ -309,6 +309,7 @@ pub async fn password_submit(
         return Err(WebError::Forbidden);
     }
     let now = state.clock.now();
+    let tr = super::pages::words(&state, super::pages::reader_locale(&inst, Some(&s)).await?);
     let result = if form.new_password != form.confirm {
         Err(vec![
             chrome(&state, &inst, Some(&s)).await?.t("passwords-differ"),
@@ -329,7 +330,7 @@ pub async fn password_submit(
         .await
         {
             Ok(()) => Ok(()),
-            Err(AccountError::PasswordRejected(p)) => Err(p),
+            Err(AccountError::PasswordRejected(p)) => Err(super::words::password_problems(&tr, &p)),
             Err(e) => return Err(e.into()),
         }
     };
@@ -465,9 +466,9 @@ pub async fn setup_submit(visit: Visit, Form(form): Form<SetupForm>) -> Result<R
                 };
                 return Ok(with_cookie(render(&page)?, set));
             }
-            Err(AccountError::PasswordRejected(p)) => p,
+            Err(AccountError::PasswordRejected(p)) => super::words::password_problems(&c.tr, &p),
             Err(e @ (AccountError::Invalid { .. } | AccountError::Exists(_))) => {
-                vec![e.to_string()]
+                super::words::account_error(&c.tr, &e).into_iter().collect()
             }
             Err(e) => return Err(e.into()),
         }

@@ -40,15 +40,7 @@ impl Shown {
     }
 }
 
-/// `at` in `tz`, written for people: "6 Dec 2026, 05:34".
-pub fn local_text(at: DateTime<Utc>, tz: Tz, locale: Locale) -> String {
-    let local = at.with_timezone(&tz);
-    match locale {
-        Locale::En => local.format("%-d %b %Y, %H:%M").to_string(),
-        // Polish writes day.month.year, without month names that would need declension.
-        Locale::Pl => local.format("%-d.%m.%Y, %H:%M").to_string(),
-    }
-}
+pub use crate::i18n::local_text;
 
 /// A week's first day as a chart label: "6 Dec" (English) or "6.12" (Polish, which would need
 /// month names in the genitive).

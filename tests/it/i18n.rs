@@ -113,6 +113,9 @@ fn used_keys() -> BTreeSet<String> {
     let mut sources = Vec::new();
     files(&root.join("src/web"), "rs", &mut sources);
     files(&root.join("src/hub"), "rs", &mut sources);
+    for dir in ["src/auth", "src/watch", "src/mail"] {
+        files(&root.join(dir), "rs", &mut sources);
+    }
     for f in &sources {
         // Comments mention `c.t("key")` as an example, not as a use.
         let text: String = std::fs::read_to_string(f)

@@ -61,7 +61,7 @@ pub async fn create_group(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
     )
     .await
     .map(|()| tr.t1("groups-created", "group", &name));
-    groups_page(&ctx, outcome(created)?).await
+    groups_page(&ctx, outcome(&ctx.words().await?, created)?).await
 }
 
 pub async fn group_action(
@@ -89,5 +89,5 @@ pub async fn group_action(
             .map(|()| tr.t1("groups-deleted", "group", &name)),
         _ => return Err(WebError::NotFound),
     };
-    groups_page(&ctx, outcome(result)?).await
+    groups_page(&ctx, outcome(&ctx.words().await?, result)?).await
 }

@@ -85,6 +85,58 @@ pub fn event_key(e: Event) -> String {
     format!("event-{}", e.as_str())
 }
 
+/// The keys of event details that have a label in the catalogue (`log-detail-<key>`); others
+/// read as their name ("min_length" → "Min length").
+pub const DETAIL_LABELS: &[&str] = &[
+    "reason",
+    "attempt",
+    "attempts",
+    "failed_attempts",
+    "was_locked",
+    "method",
+    "purpose",
+    "new_address",
+    "second_factor",
+    "sessions_revoked",
+    "other_sessions_revoked",
+    "must_enrol",
+    "expires_at",
+    "from",
+    "to",
+    "rows",
+    "fields",
+    "kept",
+    "rule",
+    "severity",
+    "subject",
+    "summary",
+    "events",
+    "count",
+    "filename",
+    "version",
+    "size",
+    "scopes",
+    "module",
+    "comment",
+    "url",
+    "number",
+    "seconds",
+    "token_id",
+    "feed_id",
+    "checkpoint",
+    "destinations",
+];
+
+/// A detail's label in the reader's language: its catalogue label, else its name.
+fn label(key: &str, tr: &Tr) -> String {
+    let k = format!("log-detail-{key}");
+    if DETAIL_LABELS.contains(&key) && tr.has(&k) {
+        tr.t(&k)
+    } else {
+        label_of(key)
+    }
+}
+
 /// `some_key` as "Some key".
 fn label_of(key: &str) -> String {
     let words = key.replace('_', " ");
@@ -113,7 +165,7 @@ fn value_text(v: &serde_json::Value, tr: &Tr) -> String {
             .join(", "),
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| format!("{}: {}", label_of(k), value_text(v, tr)))
+            .map(|(k, v)| format!("{}: {}", label(k, tr), value_text(v, tr)))
             .collect::<Vec<_>>()
             .join("; "),
     }
@@ -125,7 +177,7 @@ pub fn detail_pairs(details: &str, tr: &Tr) -> Vec<(String, String)> {
     match serde_json::from_str::<serde_json::Value>(details) {
         Ok(serde_json::Value::Object(map)) => map
             .iter()
-            .map(|(k, v)| (label_of(k), value_text(v, tr)))
+            .map(|(k, v)| (label(k, tr), value_text(v, tr)))
             .collect(),
         _ if details.trim().is_empty() => Vec::new(),
         Ok(other) => vec![(tr.t("log-details"), value_text(&other, tr))],
@@ -289,6 +341,25 @@ mod tests {
             std::sync::Arc::new(crate::i18n::Catalogue::embedded()),
             crate::i18n::Locale::En,
         )
+    }
+
+    #[test]
+    fn detail_labels_follow_the_readers_language() {
+        let pl = Tr::new(
+            std::sync::Arc::new(crate::i18n::Catalogue::embedded()),
+            crate::i18n::Locale::Pl,
+        );
+        assert_eq!(
+            detail_pairs(
+                r#"{"failed_attempts":3,"from":{"min_length":12},"odd_key":1}"#,
+                &pl
+            ),
+            vec![
+                ("Nieudane próby".to_string(), "3".to_string()),
+                ("Przed zmianą".to_string(), "Min length: 12".to_string()),
+                ("Odd key".to_string(), "1".to_string()),
+            ]
+        );
     }
 
     #[test]

@@ -47,7 +47,7 @@ use serde_json::json;
 
 /// An admin action's outcome as its section shows it: the message of what was done, or the error
 /// the admin can fix; the other errors go to the error mapping.
-fn outcome(result: Result<String, AccountError>) -> Result<Notes, WebError> {
+fn outcome(tr: &crate::i18n::Tr, result: Result<String, AccountError>) -> Result<Notes, WebError> {
     match result {
         Ok(message) => Ok(Notes::done(message)),
         Err(
@@ -57,7 +57,9 @@ fn outcome(result: Result<String, AccountError>) -> Result<Notes, WebError> {
             | AccountError::LastAdmin
             | AccountError::Policy(_)
             | AccountError::PasswordRejected(_)),
-        ) => Ok(Notes::refused(vec![e.to_string()])),
+        ) => Ok(Notes::refused(
+            super::words::account_error(tr, &e).into_iter().collect(),
+        )),
         Err(other) => Err(other.into()),
     }
 }

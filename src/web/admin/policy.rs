@@ -92,5 +92,5 @@ pub async fn save_notice(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
         Ok(_) => Ok(ctx.words().await?.t("policy-notice-saved")),
         Err(e) => Err(e),
     };
-    policy_page(&ctx, outcome(saved)?).await
+    policy_page(&ctx, outcome(&ctx.words().await?, saved)?).await
 }

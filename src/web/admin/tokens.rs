@@ -64,7 +64,7 @@ pub async fn create_token(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, W
                 ],
             )
         });
-    tokens_page(&ctx, outcome(created)?).await
+    tokens_page(&ctx, outcome(&ctx.words().await?, created)?).await
 }
 
 pub async fn revoke_token(ctx: Ctx, Path(id): Path<i64>) -> Result<Response, WebError> {
@@ -72,5 +72,5 @@ pub async fn revoke_token(ctx: Ctx, Path(id): Path<i64>) -> Result<Response, Web
     let revoked = crate::auth::tokens::revoke(&ctx.inst, ctx.by.clone(), id)
         .await
         .map(|()| tr.t1("token-revoked", "id", id));
-    tokens_page(&ctx, outcome(revoked)?).await
+    tokens_page(&ctx, outcome(&ctx.words().await?, revoked)?).await
 }

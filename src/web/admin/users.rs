@@ -93,7 +93,7 @@ pub async fn create_user(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
             ),
             None => tr.t1("user-created", "name", name),
         });
-    users_page(&ctx, outcome(created)?).await
+    users_page(&ctx, outcome(&ctx.words().await?, created)?).await
 }
 
 pub async fn user_action(
@@ -152,7 +152,7 @@ pub async fn user_action(
         }
         _ => return Err(WebError::NotFound),
     };
-    users_page(&ctx, outcome(result)?).await
+    users_page(&ctx, outcome(&ctx.words().await?, result)?).await
 }
 
 /// `POST /admin/sessions/end-all`: every session of the instance ends, the admin's own too.

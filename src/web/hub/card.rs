@@ -181,6 +181,9 @@ pub async fn card_after(
     let notes = match outcome {
         Ok(done) => return Ok(done.redirect(def, id)),
         Err(HubError::Conflict(m)) => Notes::refused(vec![m]),
+        Err(HubError::Refused(c)) => {
+            Notes::refused(vec![crate::web::words::conflict(&ctx.words().await?, &c)])
+        }
         Err(HubError::Invalid(e)) => {
             let tr = ctx.words().await?;
             Notes::refused(e.into_iter().map(|e| field_error(&tr, e)).collect())

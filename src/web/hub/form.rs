@@ -263,7 +263,14 @@ pub async fn update(
             let row = records::get(&inst, def, id).await?;
             form_page(&state, &inst, &s, def, Some(&row), &input, errs).await
         }
-        Err(HubError::Conflict(m)) => {
+        Err(e @ (HubError::Conflict(_) | HubError::Refused(_))) => {
+            let m = match e {
+                HubError::Refused(c) => {
+                    let locale = crate::web::pages::reader_locale(&inst, Some(&s)).await?;
+                    crate::web::words::conflict(&crate::web::pages::words(&state, locale), &c)
+                }
+                other => other.to_string(),
+            };
             let row = records::get(&inst, def, id).await?;
             form_page(
                 &state,

@@ -26,6 +26,13 @@ async fn import_page(
 ) -> Result<Response, WebError> {
     let failed = !problems.is_empty();
     let c = chrome(state, inst, Some(s)).await?;
+    let problems = problems
+        .into_iter()
+        .map(|p| Problem {
+            message: crate::web::words::csv_problem(&c.tr, &p),
+            ..p
+        })
+        .collect();
     render_refused(
         &ImportPage {
             module_label: labels::module(&c.tr, def),
