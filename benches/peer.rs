@@ -12,7 +12,11 @@
 //! holdfast is measured as it ships (HTTPS, SQLCipher, `synchronous = FULL`, every change audited
 //! in its transaction, indexed for full-text search, with a history line); PocketBase as it ships
 //! (plain HTTP, its default, and its own SQLite settings).
-//! `HOLDFAST_PEER_SECONDS` (default 8) sets the seconds per measurement.
+//! `HOLDFAST_PEER_SECONDS` (default 8) sets the seconds per measurement; `HOLDFAST_PEER_WORK`
+//! (e.g. `create`, or `signin,create,list,read,update,delete`) the kinds of work that run (a delete
+//! removes the records of the same round's creates, so it needs `create`); `HOLDFAST_PEER_SERVER_BIN`
+//! serves holdfast from another build (a release build with symbols, to profile it under this load:
+//! the servers' PIDs are printed first).
 // Test and measurement code: a failed unwrap is a failed test, and the host clock is what it
 // measures against (the production rules in Cargo.toml [lints] do not apply here).
 #![allow(
@@ -227,6 +231,17 @@ const WORK: [Work; 6] = [
 ];
 
 impl Work {
+    fn key(self) -> &'static str {
+        match self {
+            Work::SignIn => "signin",
+            Work::Create => "create",
+            Work::List => "list",
+            Work::Read => "read",
+            Work::Update => "update",
+            Work::Delete => "delete",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Work::SignIn => "sign-ins (correct password)",
@@ -376,7 +391,10 @@ fn holdfast_side(rt: &tokio::runtime::Runtime, dir: &Path) -> (Running, Side) {
         .find(|l| l.starts_with("hft_"))
         .expect("token printed")
         .to_string();
-    let server = start(dir);
+    let server = match std::env::var_os("HOLDFAST_PEER_SERVER_BIN") {
+        Some(bin) => start_bin(Path::new(&bin), dir),
+        None => start(dir),
+    };
     let proto = Proto::Https(tls_config(dir));
     wait_ready(rt, server.addr, &proto, "/readyz");
     let side = Side {
@@ -670,8 +688,14 @@ fn main() {
     let pb_dir = private_dir();
     let (hf_server, mut hf) = holdfast_side(&rt, hf_dir.path());
     let (pb_server, mut pb) = pocketbase_side(&rt, pb_dir.path());
+    println!("server PIDs: holdfast {}, PocketBase {}", hf.pid, pb.pid);
     seed(&rt, &mut hf);
     seed(&rt, &mut pb);
+    let chosen = std::env::var("HOLDFAST_PEER_WORK").unwrap_or_default();
+    let works: Vec<Work> = WORK
+        .into_iter()
+        .filter(|w| chosen.is_empty() || chosen.split(',').any(|c| c.trim() == w.key()))
+        .collect();
 
     let mut table = Vec::new();
     for (round, conns) in CONNECTIONS.into_iter().enumerate() {
@@ -682,7 +706,7 @@ fn main() {
         );
         let hf_created = Arc::new(Mutex::new(Vec::new()));
         let pb_created = Arc::new(Mutex::new(Vec::new()));
-        for work in WORK {
+        for work in works.iter().copied() {
             let one = |side: &Side, created| {
                 let t = measure(&rt, side, work, conns, secs, created);
                 println!(
