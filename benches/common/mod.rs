@@ -46,7 +46,12 @@ impl Drop for Running {
 
 /// Starts `holdfast serve` on 127.0.0.1:0; returns once it logged its address.
 pub fn start(data_dir: &Path) -> Running {
-    let mut child = Command::new(BIN)
+    start_bin(Path::new(BIN), data_dir)
+}
+
+/// `start` with another build of holdfast (benches/peer.rs: a release build with symbols to profile).
+pub fn start_bin(bin: &Path, data_dir: &Path) -> Running {
+    let mut child = Command::new(bin)
         .arg("--data-dir")
         .arg(data_dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
