@@ -180,6 +180,54 @@ pub fn days_until_expiry(path: &Path, now: chrono::DateTime<chrono::Utc>) -> Res
     Ok((not_after - now.timestamp()).div_euclid(86_400))
 }
 
+/// The SHA-256 fingerprint of the first certificate in `path`, as browsers show it
+/// (`AB:CD:…`), so an administrator can check it without `openssl`.
+pub fn fingerprint(path: &Path) -> Result<String, TlsError> {
+    use sha2::Digest;
+    let certs = load_chain(path)?;
+    let digest = sha2::Sha256::digest(certs[0].as_ref());
+    Ok(digest
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
+/// The addresses a self-signed certificate must name for the server to be reached on them:
+/// the listen address itself, or every address of this machine's interfaces when it listens on
+/// all of them (`0.0.0.0`, `[::]`) — so that `https://<LAN address>/` matches the certificate.
+pub fn listen_names(listen: std::net::SocketAddr) -> Vec<String> {
+    let ip = listen.ip();
+    if !ip.is_unspecified() {
+        return vec![ip.to_string()];
+    }
+    let mut out: Vec<String> = Vec::new();
+    if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
+        for a in addrs {
+            let Some(addr) = a.address else { continue };
+            let found: Option<std::net::IpAddr> = if let Some(v4) = addr.as_sockaddr_in() {
+                Some(v4.ip().into())
+            } else {
+                addr.as_sockaddr_in6().map(|v6| v6.ip().into())
+            };
+            // A link-local IPv6 address needs a zone in a URL and cannot be in a certificate usefully.
+            let usable = found.filter(|ip| match ip {
+                std::net::IpAddr::V4(v4) => !v4.is_unspecified(),
+                std::net::IpAddr::V6(v6) => !v6.is_unspecified() && !v6.is_unicast_link_local(),
+            });
+            // An IPv4 wildcard answers IPv4 only.
+            let family_ok = |ip: &std::net::IpAddr| ip.is_ipv4() || listen.is_ipv6();
+            if let Some(ip) = usable.filter(family_ok) {
+                let text = ip.to_string();
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// When the first certificate in `path` expires (Unix seconds).
 pub fn expiry(path: &Path) -> Result<i64, TlsError> {
     let certs = load_chain(path)?;

@@ -133,6 +133,9 @@ pub fn run(
             ),
             Err(e) => r.line(Status::Fail, "certificate", e.to_string()),
         }
+        if let Ok(f) = crate::tls::fingerprint(&cert) {
+            r.line(Status::Ok, "fingerprint", format!("SHA-256 {f}"));
+        }
     } else if config.tls_cert_file.is_some() {
         r.line(
             Status::Fail,

@@ -58,17 +58,19 @@ pub fn init(console: Console) -> Result<()> {
     Ok(())
 }
 
-/// The configured certificate, or a self-signed one in the data dir naming every instance's hosts.
+/// The configured certificate, or a self-signed one in the data dir naming every instance's hosts
+/// and the addresses the server listens on.
 fn certificate(
     config: &crate::config::Config,
     registry: &Registry,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<crate::tls::CertPaths> {
-    let hostnames: Vec<String> = registry
+    let mut hostnames: Vec<String> = registry
         .all()
         .iter()
         .flat_map(|i| i.hostnames.clone())
         .collect();
+    hostnames.extend(crate::tls::listen_names(config.listen));
     Ok(crate::tls::ensure_certificate(
         &config.data_dir,
         config.tls_cert_file.as_deref(),

@@ -2,6 +2,7 @@
 //! doctor, systemd notifications.
 
 use crate::support::*;
+use rustls::pki_types::pem::PemObject;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -642,5 +643,55 @@ fn sigterm_lets_a_request_in_flight_finish() {
         answer.starts_with("HTTP/1.1 401"),
         "the request in flight was cut off: {answer:?}"
     );
+    assert!(server.stop().success());
+}
+
+/// Defects from the operator drill: the self-signed certificate named no address the server was
+/// reached on besides loopback (a LAN address failed the browser's name check), and checking its
+/// fingerprint needed `openssl`. Now it names the listen address (every interface address for a
+/// wildcard listen), and `holdfast doctor` prints the SHA-256 fingerprint.
+#[test]
+fn the_self_signed_certificate_names_the_listen_address_and_doctor_prints_its_fingerprint() {
+    let dir = data_dir();
+    let d = dir.path();
+    let server = Server::launch(
+        d,
+        Launch {
+            listen: Some("127.0.0.2:0".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let pem = std::fs::read(d.join("tls/cert.pem")).unwrap();
+    let der = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .next()
+        .unwrap()
+        .unwrap();
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    let ips: Vec<String> = san
+        .value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            x509_parser::extensions::GeneralName::IPAddress(b) if b.len() == 4 => {
+                Some(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(ips.contains(&"127.0.0.2".to_string()), "{ips:?}");
+
+    let doctor = holdfast(d, &["doctor"]);
+    let said = text(&doctor.stdout);
+    let expected: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(der.as_ref())
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    assert!(said.contains(&format!("SHA-256 {expected}")), "{said}");
     assert!(server.stop().success());
 }

@@ -9,26 +9,22 @@
     clippy::disallowed_methods
 )]
 
+mod admin_readable;
+mod api_schema;
 mod app;
+mod architecture;
+mod audit_chain;
+mod backup;
 mod browser;
 mod browser_a11y;
 mod browser_flows;
 mod browser_hub;
 mod browser_phone;
 mod browser_polish;
-mod hub_support;
-mod identity_support;
-mod smtp_sink;
-mod support;
-
-mod admin_readable;
-mod api_schema;
-mod architecture;
-mod audit_chain;
-mod backup;
 mod connections;
 mod core;
 mod crash;
+mod docs_commands;
 mod einvoice;
 mod fail2ban;
 mod feeds;
@@ -46,6 +42,7 @@ mod hub_permissions;
 mod hub_readable;
 mod hub_records;
 mod hub_search;
+mod hub_support;
 mod hub_validation;
 mod i18n;
 mod identity_admin;
@@ -53,10 +50,13 @@ mod identity_passwords;
 mod identity_second_factor;
 mod identity_sessions;
 mod identity_signin;
+mod identity_support;
 mod mail_words;
 mod metrics;
 mod operator_routes;
 mod pentest;
+mod smtp_sink;
+mod support;
 mod totp;
 mod update_apply;
 mod update_bundle;

@@ -184,7 +184,7 @@ async fn alerts_below_high_severity_reach_the_admins_in_the_digest_not_at_once()
     assert_eq!(alert["severity"], "medium");
     let digest = hub.wait_mail(ADMIN_EMAIL, "holdfast alerts digest");
     let body = digest.body();
-    assert!(body.contains("token_created"), "{body}");
+    assert!(body.contains("API token created"), "{body}");
     assert!(body.contains("digest-probe"), "{body}");
     assert!(
         !hub.sink().messages().iter().any(|m| {
@@ -210,13 +210,13 @@ async fn alerts_below_high_severity_reach_the_admins_in_the_digest_not_at_once()
     assert_eq!(
         digests
             .iter()
-            .filter(|b| b.contains("token_created"))
+            .filter(|b| b.contains("API token created"))
             .count(),
         1,
         "{digests:?}"
     );
     assert!(
-        digests.iter().all(|b| !b.contains("policy_weakened")),
+        digests.iter().all(|b| !b.contains("Security policy weakened")),
         "a high alert, mailed at once, came again in a digest: {digests:?}"
     );
 }
