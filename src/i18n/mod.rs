@@ -40,7 +40,15 @@ impl Locale {
 
 /// The catalogue files, one per area of the product; each language has the same set.
 pub const FILES: &[&str] = &[
-    "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice",
+    "chrome",
+    "signin",
+    "account",
+    "hub",
+    "admin",
+    "webhooks",
+    "feeds",
+    "einvoice",
+    "integrations",
 ];
 
 /// The catalogue sources as compiled in: (locale, file name, text).
@@ -56,7 +64,15 @@ pub fn sources() -> Vec<(Locale, &'static str, &'static str)> {
         };
     }
     both!(
-        "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice"
+        "chrome",
+        "signin",
+        "account",
+        "hub",
+        "admin",
+        "webhooks",
+        "feeds",
+        "einvoice",
+        "integrations"
     )
 }
 

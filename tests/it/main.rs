@@ -29,6 +29,8 @@ mod backup;
 mod connections;
 mod core;
 mod crash;
+mod egress;
+mod egress_strace;
 mod einvoice;
 mod fail2ban;
 mod feeds;
