@@ -153,6 +153,7 @@ pub async fn post(
     let target = Target::parse(&endpoint.url).map_err(EgressError::Scheme)?;
     let allowed: Vec<Destination> = configured
         .iter()
+        .filter(|c| c.disabled_at.is_none())
         .filter_map(|c| Target::parse(&c.url).ok())
         .map(|t| t.destination())
         .collect();
