@@ -213,7 +213,7 @@ pub fn run(
     }
 
     if network {
-        for (status, what, detail) in super::network::check(&config, &opened) {
+        for (status, what, detail) in super::network::check(&config, &opened, clock.now()) {
             let status = match status {
                 "FAIL" => Status::Fail,
                 "WARN" => Status::Warn,

@@ -17,8 +17,13 @@ const WARN_DAYS: i64 = 30;
 /// One line of the report: status (`OK`, `WARN`, `FAIL`, `INFO`), what, the outcome.
 pub type Line = (&'static str, String, String);
 
-/// Checks every destination; `instances` are read for their webhook endpoints.
-pub fn check(config: &Config, instances: &[Arc<Instance>]) -> Vec<Line> {
+/// Checks every destination at `now` (certificate expiry); `instances` are only read, for their
+/// webhook endpoints.
+pub fn check(
+    config: &Config,
+    instances: &[Arc<Instance>],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Line> {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -26,13 +31,16 @@ pub fn check(config: &Config, instances: &[Arc<Instance>]) -> Vec<Line> {
         Ok(r) => r,
         Err(e) => return vec![("FAIL", "network".into(), format!("no runtime: {e}"))],
     };
-    runtime.block_on(check_all(config, instances))
+    runtime.block_on(check_all(config, instances, now))
 }
 
-async fn check_all(config: &Config, instances: &[Arc<Instance>]) -> Vec<Line> {
+async fn check_all(
+    config: &Config,
+    instances: &[Arc<Instance>],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Line> {
     // The doctor only looks: nothing it tries is refused, so nothing needs the security log.
     let gate = Egress::from_config(config, Arc::new(MemoryLog::default()));
-    let now = chrono::Utc::now();
     let mut out = Vec::new();
     match &config.mail {
         Some(m) => {

@@ -289,7 +289,10 @@ mod tests {
         );
         assert!(egress.permits(&Destination::new(Flow::Mail, "relay.example.mil", 25), &[]));
         let v6 = Destination::new(Flow::Webhook, "[::1]", 8443);
-        assert!(egress.permits(&Destination::new(Flow::Webhook, "::1", 8443), &[v6.clone()]));
+        assert!(egress.permits(
+            &Destination::new(Flow::Webhook, "::1", 8443),
+            std::slice::from_ref(&v6)
+        ));
         assert_eq!(v6.to_string(), "[::1]:8443");
     }
 }
