@@ -148,3 +148,71 @@ async fn doctor_network_tries_every_destination_and_names_the_unreachable_one() 
     assert!(line("network calendar feeds default").contains("forbidden"));
     assert!(line("network metrics listener").contains("not configured"));
 }
+
+/// A server whose mail goes to `sink` in `mode`, trusting `ca_pem`, authenticating as `hub`.
+fn mail_env(
+    files: &std::path::Path,
+    sink: &crate::smtp_sink::SmtpSink,
+    mode: &str,
+    ca_pem: &str,
+) -> Env {
+    let ca = files.join(format!("relay-ca-{mode}.pem"));
+    std::fs::write(&ca, ca_pem).unwrap();
+    let pw = files.join(format!("relay-pw-{mode}"));
+    std::fs::write(&pw, "relay-secret\n").unwrap();
+    Env::with_config(Some(&format!(
+        "[mail]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\ntls = \"{mode}\"\nca_file = \"{}\"\n\
+         username = \"hub\"\npassword_file = \"{}\"\nfrom = \"holdfast@example.test\"\n",
+        sink.addr().port(),
+        ca.display(),
+        pw.display()
+    )))
+}
+
+#[tokio::test]
+async fn mail_through_the_gate_is_encrypted_with_starttls_and_implicit_tls_and_verified() {
+    use crate::smtp_sink::SmtpSink;
+    let files = tempfile::tempdir().unwrap();
+    for (mode, (sink, ca_pem)) in [
+        ("starttls", SmtpSink::start_starttls()),
+        ("tls", SmtpSink::start_implicit_tls()),
+    ] {
+        let env = mail_env(files.path(), &sink, mode, &ca_pem);
+        let admin = env.admin().await;
+        let to = format!("officer-{mode}@example.test");
+        let r = admin.form("/admin/mail/test", &[("to", to.as_str())]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let got = sink
+            .wait_for(|m| m.to.contains(&to), Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("{mode}: no test mail reached the relay"));
+        assert!(got.tls, "{mode}: the message travelled in clear");
+        assert_eq!(got.auth_user.as_deref(), Some("hub"), "{mode}");
+    }
+
+    // A relay whose certificate the configured CA did not sign: the connection is made through
+    // the gate, the TLS verification fails, and no mail and no password reach it.
+    for (mode, (sink, _own_ca)) in [
+        ("starttls", SmtpSink::start_starttls()),
+        ("tls", SmtpSink::start_implicit_tls()),
+    ] {
+        let (_other, foreign_ca) = SmtpSink::start_implicit_tls();
+        let env = mail_env(files.path(), &sink, mode, &foreign_ca);
+        let out = env.console(&["doctor", "--network"]);
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!out.status.success(), "{mode}:\n{report}");
+        let line = report
+            .lines()
+            .find(|l| l.contains("network mail relay"))
+            .unwrap_or_else(|| panic!("{mode}: no mail line:\n{report}"));
+        assert!(
+            line.starts_with("FAIL") && line.contains("TLS"),
+            "{mode}: {line}"
+        );
+        assert!(sink.connections() >= 1, "{mode}: the relay was not tried");
+        assert!(sink.messages().is_empty(), "{mode}");
+        assert!(
+            sink.auth_users().is_empty(),
+            "{mode}: AUTH without verified TLS"
+        );
+    }
+}
