@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod csv;
+pub mod egress;
 pub mod fsutil;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;

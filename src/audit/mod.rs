@@ -2,6 +2,7 @@
 //! hash-chain verification, and queries.
 
 pub mod checkpoint;
+pub mod egress;
 pub mod forward;
 pub mod log;
 pub mod refusals;
@@ -107,6 +108,8 @@ pub enum Event {
     FeedUsed,
     /// An administrator allowed or forbade calendar feeds on the instance.
     FeedsSettingChanged,
+    /// An outbound connection to a destination nobody configured was refused (`egress`).
+    EgressRefused,
 }
 
 impl Event {
@@ -182,6 +185,7 @@ impl Event {
         Event::FeedRevoked,
         Event::FeedUsed,
         Event::FeedsSettingChanged,
+        Event::EgressRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -257,6 +261,7 @@ impl Event {
             Event::FeedRevoked => "feed_revoked",
             Event::FeedUsed => "feed_used",
             Event::FeedsSettingChanged => "feeds_setting_changed",
+            Event::EgressRefused => "egress_refused",
         }
     }
 

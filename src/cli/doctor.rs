@@ -35,8 +35,10 @@ pub fn run(
     config: Result<Config, ConfigError>,
     only: Option<String>,
     clock: SharedClock,
+    network: bool,
 ) -> ExitCode {
     let mut r = Report { failed: false };
+    let mut opened = Vec::new();
     let config = match config {
         Ok(c) => {
             r.line(
@@ -172,6 +174,8 @@ pub fn run(
                 };
                 match instances::open(dir, master, name, crate::storage::Options::from(&config)) {
                     Ok(inst) => {
+                        let inst = std::sync::Arc::new(inst);
+                        opened.push(std::sync::Arc::clone(&inst));
                         alerts_line(&mut r, &inst);
                         match inst.db.integrity_problems() {
                             Ok(p) if p.is_empty() => r.line(
@@ -209,6 +213,17 @@ pub fn run(
             }
         }
         Err(e) => r.line(Status::Fail, "free disk", e),
+    }
+
+    if network {
+        for (status, what, detail) in super::network::check(&config, &opened, clock.now()) {
+            let status = match status {
+                "FAIL" => Status::Fail,
+                "WARN" => Status::Warn,
+                _ => Status::Ok,
+            };
+            r.line(status, &format!("network {what}"), detail);
+        }
     }
 
     if r.failed {

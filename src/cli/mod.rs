@@ -4,6 +4,7 @@ mod admin;
 mod backup;
 mod doctor;
 mod instance;
+mod network;
 mod secret_input;
 mod serve;
 mod update;
@@ -51,7 +52,12 @@ enum Command {
     #[command(subcommand)]
     Instance(instance::InstanceCommand),
     /// Check configuration, files, keys, certificate, databases and disk
-    Doctor,
+    Doctor {
+        /// Also try every configured outbound destination (mail relay, syslog collector, webhook
+        /// endpoints): reachable, TLS verified, days until the certificate expires
+        #[arg(long)]
+        network: bool,
+    },
     /// Accounts, policy, support access and the security log of an instance
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -99,8 +105,8 @@ pub fn main() -> ExitCode {
         restore_sigpipe();
     }
     let config = Config::load(&overrides);
-    if let Command::Doctor = cli.command {
-        return doctor::run(config, cli.instance, clock::system());
+    if let Command::Doctor { network } = cli.command {
+        return doctor::run(config, cli.instance, clock::system(), network);
     }
     let config = match config {
         Ok(c) => c,
@@ -138,7 +144,7 @@ pub fn main() -> ExitCode {
             }
             Ok(())
         }
-        Command::Doctor => Ok(()),
+        Command::Doctor { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -158,11 +158,28 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         tracing::error!(%problem, "message catalogue");
     }
     announce_setup_links(&state, local).await;
+    // Every outbound connection goes through this gate; its refusals land in the security log.
+    let egress = {
+        let st = state.clone();
+        let book = crate::audit::egress::EgressBook::new(
+            Arc::new(move || st.registry.all()),
+            state.clock.clone(),
+        );
+        Arc::new(crate::egress::Egress::from_config(&config, Arc::new(book)))
+    };
+    for inst in state.registry.all() {
+        let noted =
+            crate::audit::egress::note_configured(&inst, egress.fixed(), state.clock.now()).await;
+        if let Err(e) = noted {
+            tracing::warn!(instance = %inst.name, error = %e, "configured destinations not noted");
+        }
+    }
     let mailer = match &config.mail {
         Some(m) => {
             let settings = crate::mail::sender::settings_from(m).context("mail configuration")?;
             Some(std::sync::Arc::new(
-                crate::mail::smtp::Mailer::new(&settings).context("mail configuration")?,
+                crate::mail::smtp::Mailer::new(&settings, Arc::clone(&egress))
+                    .context("mail configuration")?,
             ))
         }
         None => None,
@@ -200,6 +217,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
                     .and_then(|h| h.into_string().ok())
                     .unwrap_or_else(|| "-".into()),
                 queue: crate::audit::forward::DEFAULT_QUEUE,
+                egress: Arc::clone(&egress),
             })
             .context("audit forwarding configuration")?;
         tracing::info!(host = %f.host, port = f.port, tls = f.tls, "security log forwarding on");
@@ -246,6 +264,7 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         ));
     }
     tokio::spawn(crate::webhooks::deliver::run(
+        Arc::clone(&egress),
         state.config.webhooks.clone(),
         Arc::clone(&state.registry),
         state.clock.clone(),

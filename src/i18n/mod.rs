@@ -43,8 +43,17 @@ impl Locale {
 
 /// The catalogue files, one per area of the product; each language has the same set.
 pub const FILES: &[&str] = &[
-    "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice", "mail",
+    "chrome",
+    "signin",
+    "account",
+    "hub",
+    "admin",
+    "webhooks",
+    "feeds",
+    "einvoice",
+    "mail",
     "domain",
+    "integrations",
 ];
 
 /// The catalogue sources as compiled in: (locale, file name, text).
@@ -60,8 +69,17 @@ pub fn sources() -> Vec<(Locale, &'static str, &'static str)> {
         };
     }
     both!(
-        "chrome", "signin", "account", "hub", "admin", "webhooks", "feeds", "einvoice", "mail",
-        "domain"
+        "chrome",
+        "signin",
+        "account",
+        "hub",
+        "admin",
+        "webhooks",
+        "feeds",
+        "einvoice",
+        "mail",
+        "domain",
+        "integrations"
     )
 }
 

@@ -1,4 +1,5 @@
-//! Sending plain-text e-mail through the customer's SMTP relay (lettre over tokio, rustls with ring).
+//! Sending plain-text e-mail through the customer's SMTP relay (lettre's SMTP client over a
+//! connection the appliance's one egress path opened, rustls with ring).
 //!
 //! Trust for TLS comes only from the configured `ca_file` or, without one, the system bundle at
 //! [`SYSTEM_CA_BUNDLE`]: the relay normally carries a certificate from an internal CA, and no public
@@ -11,15 +12,23 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, CertificateStore, TlsParameters,
+};
+use lettre::transport::smtp::extension::ClientId;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::crypto::Secret;
+use crate::egress::{Destination, Egress, EgressError, Flow};
 
 /// Trust store used when no `ca_file` is configured (Debian/Ubuntu layout).
 pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -130,7 +139,7 @@ impl MailError {
 
 /// A configured client for the relay. Cheap to share behind an `Arc`; `send` takes `&self`.
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    session: Arc<Session>,
     from: Mailbox,
     relay: String,
     tls: TlsMode,
@@ -151,8 +160,9 @@ impl fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// Checks the settings and prepares the transport; no network traffic happens here.
-    pub fn new(settings: &MailSettings) -> Result<Self, MailError> {
+    /// Checks the settings and prepares the session; no network traffic happens here. Every
+    /// connection goes through `egress`, which must allow the relay.
+    pub fn new(settings: &MailSettings, egress: Arc<Egress>) -> Result<Self, MailError> {
         let host = settings.smtp_host.trim();
         if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(MailError::Config(format!(
@@ -205,23 +215,29 @@ impl Mailer {
             }
         };
 
-        let tls = match settings.tls {
-            TlsMode::None => Tls::None,
-            TlsMode::StartTls => Tls::Required(tls_parameters(host, settings.ca_file.as_deref())?),
-            TlsMode::Tls => Tls::Wrapper(tls_parameters(host, settings.ca_file.as_deref())?),
+        let (starttls, wrapper) = match settings.tls {
+            TlsMode::None => (None, None),
+            TlsMode::StartTls => (
+                Some(tls_parameters(host, settings.ca_file.as_deref())?),
+                None,
+            ),
+            TlsMode::Tls => {
+                let roots = trust_roots(settings.ca_file.as_deref())?;
+                let config = crate::egress::client_config(roots)
+                    .map_err(|e| MailError::Config(format!("TLS settings for {host}: {e}")))?;
+                (None, Some(config))
+            }
         };
 
-        // `builder_dangerous` only means "no TLS preset": TLS is set explicitly right below.
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(settings.smtp_port)
-            .tls(tls)
-            .timeout(Some(settings.timeout));
-        if let Some(credentials) = credentials {
-            builder = builder.credentials(credentials);
-        }
-
         Ok(Self {
-            transport: builder.build(),
+            session: Arc::new(Session {
+                egress,
+                relay: Destination::new(Flow::Mail, host, settings.smtp_port),
+                starttls,
+                wrapper,
+                credentials,
+                timeout: settings.timeout,
+            }),
             from,
             relay: format!("{host}:{}", settings.smtp_port),
             tls: settings.tls,
@@ -238,8 +254,16 @@ impl Mailer {
         // lettre runs in a task of its own: its EHLO parser panics on a reply line of blanks
         // (found by the `smtp` fuzz target), and whatever the relay, or anyone on the path
         // before STARTTLS, sends must cost one failed attempt, never the sender or the process.
-        let transport = self.transport.clone();
-        let task = tokio::spawn(async move { transport.send(email).await });
+        let session = Arc::clone(&self.session);
+        let task = tokio::spawn(async move {
+            let mut conn = session.open().await?;
+            let sent = conn
+                .send(email.envelope(), &email.formatted())
+                .await
+                .map_err(Failure::Smtp);
+            conn.abort().await;
+            sent
+        });
         match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(Ok(_response))) => Ok(()),
             Ok(Ok(Err(err))) => Err(self.classify(&err)),
@@ -257,8 +281,13 @@ impl Mailer {
 
     /// Connects, negotiates TLS, authenticates if configured, sends NOOP and QUIT.
     pub async fn test_connection(&self) -> Result<(), MailError> {
-        let transport = self.transport.clone();
-        let task = tokio::spawn(async move { transport.test_connection().await });
+        let session = Arc::clone(&self.session);
+        let task = tokio::spawn(async move {
+            let mut conn = session.open().await?;
+            let alive = conn.test_connected().await;
+            conn.abort().await;
+            Ok::<bool, Failure>(alive)
+        });
         match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(Ok(true))) => Ok(()),
             Ok(Ok(Ok(false))) => Err(MailError::Transient(format!(
@@ -298,7 +327,17 @@ impl Mailer {
         ))
     }
 
-    fn classify(&self, err: &lettre::transport::smtp::Error) -> MailError {
+    fn classify(&self, failure: &Failure) -> MailError {
+        let err = match failure {
+            // Only a settings change can make a refused or unverifiable relay work.
+            Failure::Egress(e @ (EgressError::Refused(_) | EgressError::Tls(..))) => {
+                return MailError::Permanent(self.scrub(format!("SMTP relay: {e}")));
+            }
+            Failure::Egress(e) => {
+                return MailError::Transient(self.scrub(format!("SMTP relay: {e}")));
+            }
+            Failure::Smtp(err) => err,
+        };
         let text = self.scrub(format!("SMTP relay {}: {err}", self.relay));
         if err.is_permanent() {
             MailError::Permanent(text)
@@ -324,6 +363,103 @@ impl Mailer {
             }
             _ => text,
         }
+    }
+}
+
+/// Why a session with the relay failed: the connection (egress gate, TCP, implicit TLS) or SMTP.
+#[derive(Debug)]
+enum Failure {
+    Egress(EgressError),
+    Smtp(lettre::transport::smtp::Error),
+}
+
+impl From<lettre::transport::smtp::Error> for Failure {
+    fn from(e: lettre::transport::smtp::Error) -> Self {
+        Failure::Smtp(e)
+    }
+}
+
+/// What one connection to the relay needs; shared with the task each delivery runs in.
+struct Session {
+    egress: Arc<Egress>,
+    relay: Destination,
+    /// STARTTLS parameters (mode `starttls`): the upgrade is required, never skipped.
+    starttls: Option<TlsParameters>,
+    /// Implicit TLS (mode `tls`): the handshake happens before the relay's greeting.
+    wrapper: Option<Arc<rustls::ClientConfig>>,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+}
+
+impl Session {
+    /// Connects through the egress gate, reads the greeting, says EHLO, upgrades and
+    /// authenticates as configured.
+    async fn open(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let tcp = self
+            .egress
+            .connect(&self.relay, &[], None, self.timeout)
+            .await
+            .map_err(Failure::Egress)?;
+        let stream: Box<dyn AsyncTokioStream> = match &self.wrapper {
+            Some(config) => Box::new(Implicit(
+                crate::egress::handshake(tcp, &self.relay, self.timeout, config)
+                    .await
+                    .map_err(Failure::Egress)?,
+            )),
+            None => Box::new(tcp),
+        };
+        let hello = ClientId::default();
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello).await?;
+        if let Some(params) = &self.starttls {
+            conn.starttls(params.clone(), &hello).await?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, credentials).await?;
+        }
+        Ok(conn)
+    }
+}
+
+/// An implicit-TLS connection handed to lettre, which only takes streams of its own trait.
+struct Implicit(crate::egress::TlsStream);
+
+impl fmt::Debug for Implicit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Implicit(TLS)")
+    }
+}
+
+impl AsyncRead for Implicit {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Implicit {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Implicit {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
     }
 }
 
@@ -365,11 +501,15 @@ fn single_line(subject: &str) -> String {
         .collect()
 }
 
+fn trust_roots(ca_file: Option<&Path>) -> Result<Vec<CertificateDer<'static>>, MailError> {
+    match ca_file {
+        Some(path) => load_ca_file(path),
+        None => load_system_bundle(),
+    }
+}
+
 fn tls_parameters(host: &str, ca_file: Option<&Path>) -> Result<TlsParameters, MailError> {
-    let roots = match ca_file {
-        Some(path) => load_ca_file(path)?,
-        None => load_system_bundle()?,
-    };
+    let roots = trust_roots(ca_file)?;
     let mut builder = TlsParameters::builder(host.to_owned())
         // Nothing beyond `roots`: no compiled-in public root list, no platform verifier.
         .certificate_store(CertificateStore::None);
@@ -447,6 +587,15 @@ mod tests {
         }
     }
 
+    /// A mailer whose egress gate allows exactly the configured relay.
+    fn mailer(s: &MailSettings) -> Result<Mailer, MailError> {
+        let gate = Egress::new(
+            vec![Destination::new(Flow::Mail, &s.smtp_host, s.smtp_port)],
+            Arc::new(crate::egress::MemoryLog::default()),
+        );
+        Mailer::new(s, Arc::new(gate))
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn a_relay_reply_that_panics_lettre_is_one_failed_attempt() {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -469,7 +618,7 @@ mod tests {
         });
         let mut s = settings();
         s.smtp_port = port;
-        let mailer = Mailer::new(&s).unwrap();
+        let mailer = mailer(&s).unwrap();
         let msg = OutgoingMessage {
             to: "someone@example.test".into(),
             subject: "hello".into(),
@@ -490,20 +639,20 @@ mod tests {
     fn plaintext_to_a_remote_relay_is_refused_without_the_explicit_override() {
         let mut s = settings();
         s.smtp_host = "192.0.2.10".into();
-        let err = Mailer::new(&s).expect_err("refused").to_string();
+        let err = mailer(&s).expect_err("refused").to_string();
         assert!(err.contains("allow_unencrypted_relay"), "{err}");
         s.smtp_host = "mail.example.mil".into();
-        assert!(Mailer::new(&s).is_err());
+        assert!(mailer(&s).is_err());
         // Loopback (a local relay) is fine, and so is the admin's explicit choice.
         s.smtp_host = "localhost".into();
-        assert!(Mailer::new(&s).is_ok());
+        assert!(mailer(&s).is_ok());
         s.smtp_host = "192.0.2.10".into();
         s.allow_unencrypted_relay = true;
-        assert!(Mailer::new(&s).is_ok());
+        assert!(mailer(&s).is_ok());
         // With the override, a password still never travels in clear.
         s.username = Some("hub".into());
         s.password = Some(Secret::new("pw".into()));
-        assert!(Mailer::new(&s).is_err());
+        assert!(mailer(&s).is_err());
     }
 
     #[test]
@@ -523,12 +672,12 @@ mod tests {
     fn bad_sender_is_bad_address() {
         let mut s = settings();
         s.from = "not an address".into();
-        assert!(matches!(Mailer::new(&s), Err(MailError::BadAddress(_))));
+        assert!(matches!(mailer(&s), Err(MailError::BadAddress(_))));
     }
 
     #[test]
     fn bad_recipient_is_bad_address() {
-        let mailer = Mailer::new(&settings()).unwrap();
+        let mailer = mailer(&settings()).unwrap();
         let msg = OutgoingMessage {
             to: "nobody at all".into(),
             subject: "s".into(),
@@ -544,10 +693,10 @@ mod tests {
     fn half_credentials_are_config_errors() {
         let mut s = settings();
         s.username = Some("user".into());
-        assert!(matches!(Mailer::new(&s), Err(MailError::Config(_))));
+        assert!(matches!(mailer(&s), Err(MailError::Config(_))));
         let mut s = settings();
         s.password = Some(Secret::new("pw".into()));
-        assert!(matches!(Mailer::new(&s), Err(MailError::Config(_))));
+        assert!(matches!(mailer(&s), Err(MailError::Config(_))));
     }
 
     #[test]
@@ -556,12 +705,12 @@ mod tests {
         s.smtp_host = "mail.example.test".into();
         s.username = Some("user".into());
         s.password = Some(Secret::new("hunter2-secret".into()));
-        let err = Mailer::new(&s).unwrap_err();
+        let err = mailer(&s).unwrap_err();
         assert!(matches!(err, MailError::Config(_)));
         assert!(!err.to_string().contains("hunter2"));
         // Loopback relays (a local MTA) are fine.
         s.smtp_host = "localhost".into();
-        assert!(Mailer::new(&s).is_ok());
+        assert!(mailer(&s).is_ok());
     }
 
     #[test]
@@ -569,7 +718,7 @@ mod tests {
         let mut s = settings();
         s.username = Some("user".into());
         s.password = Some(Secret::new("hunter2-secret".into()));
-        let mailer = Mailer::new(&s).unwrap();
+        let mailer = mailer(&s).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
         assert!(!format!("{mailer:?}").contains("hunter2"));
         let scrubbed = mailer.scrub("535 bad password hunter2-secret".into());
@@ -581,13 +730,13 @@ mod tests {
         let mut s = settings();
         s.tls = TlsMode::Tls;
         s.ca_file = Some("/nonexistent/holdfast-ca.pem".into());
-        assert!(matches!(Mailer::new(&s), Err(MailError::Config(_))));
+        assert!(matches!(mailer(&s), Err(MailError::Config(_))));
 
         let path =
             std::env::temp_dir().join(format!("holdfast-empty-ca-{}.pem", std::process::id()));
         std::fs::write(&path, "no certificates here\n").unwrap();
         s.ca_file = Some(path.clone());
-        let err = Mailer::new(&s).unwrap_err();
+        let err = mailer(&s).unwrap_err();
         std::fs::remove_file(&path).unwrap();
         assert!(
             matches!(err, MailError::Config(ref m) if m.contains("no CERTIFICATE")),
@@ -597,7 +746,7 @@ mod tests {
 
     #[test]
     fn subject_cannot_inject_headers() {
-        let mailer = Mailer::new(&settings()).unwrap();
+        let mailer = mailer(&settings()).unwrap();
         let msg = OutgoingMessage {
             to: "user@example.test".into(),
             subject: "Hello\r\nBcc: x@y\r\n".into(),

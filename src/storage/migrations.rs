@@ -77,9 +77,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "einvoice",
         sql: include_str!("migrations/0013_einvoice.sql"),
     },
+    Migration {
+        version: 14,
+        name: "egress",
+        sql: include_str!("migrations/0014_egress.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 13;
+pub const LATEST_SCHEMA_VERSION: i64 = 14;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod audit;
 pub mod dashboard;
 pub mod documents;
+pub mod egress;
 mod engine;
 pub mod feeds;
 pub mod groups;

@@ -611,6 +611,12 @@ pub fn routes() -> Vec<Route> {
         r("GET", "/api/v1/audit", admin, get(api::audit::list)),
         r("GET", "/admin/tokens", admin, get(admin::tokens)),
         r("GET", "/admin/webhooks", admin, get(admin::webhooks)),
+        r(
+            "GET",
+            "/admin/integrations",
+            admin,
+            get(admin::integrations),
+        ),
         r("POST", "/admin/webhooks", admin, post(admin::add_webhook)),
         r("GET", "/admin/webhooks/{id}", admin, get(admin::webhook)),
         r(

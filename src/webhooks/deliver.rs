@@ -2,11 +2,12 @@
 //! exponential backoff until the retry window (24 h by default) has passed, then the event is
 //! marked failed, the endpoint failing, and the security log says so (the watch and admins see it).
 
-use super::egress::{self, EgressError};
+use super::http::{self, EgressError};
 use super::{open_secret, sign, system};
 use crate::audit::{self, Entry, Event};
 use crate::clock::{SharedClock, stamp};
 use crate::config::WebhooksConfig;
+use crate::egress::Egress;
 use crate::instances::Instance;
 use crate::storage::StorageError;
 use crate::storage::webhooks::{self as store, Attempt, DeliveryRow};
@@ -36,6 +37,7 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 
 /// Delivers what is due in one instance; returns how many deliveries succeeded.
 pub async fn drain(
+    egress: &Egress,
     inst: &Instance,
     cfg: &WebhooksConfig,
     tls: Option<&Arc<rustls::ClientConfig>>,
@@ -52,7 +54,7 @@ pub async fn drain(
         let configured = inst.db.read(store::active_endpoints).await?;
         for head in heads {
             done += 1;
-            if attempt(inst, cfg, tls, clock, &configured, head).await? {
+            if attempt(egress, inst, cfg, tls, clock, &configured, head).await? {
                 ok += 1;
             }
         }
@@ -60,6 +62,7 @@ pub async fn drain(
 }
 
 async fn attempt(
+    egress: &Egress,
     inst: &Instance,
     cfg: &WebhooksConfig,
     tls: Option<&Arc<rustls::ClientConfig>>,
@@ -82,7 +85,9 @@ async fn attempt(
                         ("webhook-timestamp", ts.to_string()),
                         ("webhook-signature", signature),
                     ];
-                    egress::post(
+                    http::post(
+                        egress,
+                        &inst.name,
                         configured,
                         endpoint,
                         tls,
@@ -155,12 +160,13 @@ async fn attempt(
 
 /// Delivers the queues of `registry`'s instances every `poll_ms` until `stop` changes.
 pub async fn run(
+    egress: Arc<Egress>,
     cfg: WebhooksConfig,
     registry: Arc<crate::instances::Registry>,
     clock: SharedClock,
     mut stop: watch::Receiver<bool>,
 ) {
-    let tls = match egress::tls_config(cfg.ca_file.as_deref()) {
+    let tls = match http::tls_config(cfg.ca_file.as_deref()) {
         Ok(t) => Some(t),
         Err(e) => {
             tracing::warn!(error = %e, "webhooks: no trust store for https endpoints");
@@ -169,7 +175,7 @@ pub async fn run(
     };
     loop {
         for inst in registry.all() {
-            if let Err(e) = drain(&inst, &cfg, tls.as_ref(), &clock).await {
+            if let Err(e) = drain(&egress, &inst, &cfg, tls.as_ref(), &clock).await {
                 tracing::error!(instance = %inst.name, error = %e, "webhook queue could not be processed");
             }
         }

@@ -3,7 +3,7 @@
 //! causes them, Standard Webhooks signing, and the deliverer that drains the queue in order.
 
 pub mod deliver;
-pub mod egress;
+pub mod http;
 
 use crate::access::{Action, Module, Permission, parse_scopes};
 use crate::audit::{self, Actor, By, Entry, Event};
@@ -112,7 +112,7 @@ pub fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
     if url.chars().count() > URL_MAX || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("the URL must be one line without spaces, at most 2000 characters".into());
     }
-    let target = egress::Target::parse(url)?;
+    let target = http::Target::parse(url)?;
     if target.https {
         return Ok(());
     }

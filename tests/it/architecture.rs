@@ -377,3 +377,77 @@ fn every_import_keeps_to_the_layers_of_the_architecture_document() {
     ));
     assert!(violations(&rules, &fine).is_empty());
 }
+
+/// Words that open an outbound socket. `connect_timeout` and `lookup_host` are listed too: a
+/// name lookup is where a new destination would start.
+const OUTBOUND: &[&str] = &[
+    "TcpStream::connect",
+    "connect_timeout",
+    "UdpSocket",
+    "TcpSocket",
+    "lookup_host",
+    "to_socket_addrs",
+];
+
+/// Files (relative to src/) allowed to open sockets: the egress gate, and the update tool's
+/// readiness probe, which asks this server's own listener on the same machine (docs/security.md,
+/// "Nothing leaves unless an admin configured it").
+fn may_open_sockets(rel: &str) -> bool {
+    rel.starts_with("egress/") || rel == "update/probe.rs"
+}
+
+fn outbound_outside_egress(files: &[(String, String)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (rel, text) in files {
+        if may_open_sockets(rel) {
+            continue;
+        }
+        let code = production_code(text);
+        for word in OUTBOUND {
+            if code.contains(word) {
+                found.push(format!(
+                    "src/{rel}: `{word}` outside src/egress/ (every outbound connection goes through egress::Egress::connect)"
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn outbound_connections_are_opened_only_by_the_egress_module() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    rust_files(&src, &mut paths);
+    let files: Vec<(String, String)> = paths
+        .iter()
+        .map(|p| {
+            (
+                p.strip_prefix(&src).unwrap().display().to_string(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
+        .collect();
+    let found = outbound_outside_egress(&files);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    // The gate itself does open sockets (so the scan reads the right tree) ...
+    assert!(
+        files
+            .iter()
+            .any(|(rel, text)| rel.starts_with("egress/") && text.contains("TcpStream::connect")),
+        "src/egress/ no longer connects: is the scan looking at the right files?"
+    );
+    // ... and the check catches what it is for: a module dialling out on its own.
+    for text in [
+        "async fn f() { let s = tokio::net::TcpStream::connect((\"10.1.1.1\", 25)).await; }",
+        "fn f() { let s = std::net::UdpSocket::bind(\"0.0.0.0:0\"); }",
+        "fn f() { let a = (\"relay\", 25).to_socket_addrs(); }",
+    ] {
+        let found = outbound_outside_egress(&[("mail/new.rs".to_string(), text.to_string())]);
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+    }
+    // Unit tests at the end of a file may connect to their own listeners.
+    let test_only =
+        "fn f() {}\n#[cfg(test)]\nmod tests { fn g() { std::net::TcpStream::connect(\"x\"); } }";
+    assert!(outbound_outside_egress(&[("mail/new.rs".into(), test_only.into())]).is_empty());
+}

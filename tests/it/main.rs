@@ -25,6 +25,8 @@ mod connections;
 mod core;
 mod crash;
 mod docs_commands;
+mod egress;
+mod egress_strace;
 mod einvoice;
 mod fail2ban;
 mod feeds;

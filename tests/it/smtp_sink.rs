@@ -687,7 +687,7 @@ fn is_rejected(state: &Mutex<State>, address: &str) -> bool {
 
 /// A CA and a server certificate for `localhost` / `127.0.0.1` signed by it, like a customer's
 /// internal CA; returns the acceptor and the CA certificate in PEM.
-fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
+pub fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, String) {
     // Distinct CA names, so a client given another sink's CA fails as "unknown issuer",
     // the way a wrongly configured CA file fails in the field.
     static CA_SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);

@@ -216,7 +216,9 @@ async fn alerts_below_high_severity_reach_the_admins_in_the_digest_not_at_once()
         "{digests:?}"
     );
     assert!(
-        digests.iter().all(|b| !b.contains("Security policy weakened")),
+        digests
+            .iter()
+            .all(|b| !b.contains("Security policy weakened")),
         "a high alert, mailed at once, came again in a digest: {digests:?}"
     );
 }

@@ -53,8 +53,20 @@ impl Drop for Receiver {
 
 impl Receiver {
     async fn start(mode: u8) -> Receiver {
+        Self::launch(mode, None).await
+    }
+
+    /// The same receiver over https, with a certificate for 127.0.0.1 from a test CA; returns the
+    /// CA's PEM for holdfast's `[webhooks] ca_file`.
+    async fn start_tls(mode: u8) -> (Receiver, String) {
+        let (acceptor, ca_pem) = crate::smtp_sink::tls_acceptor();
+        (Self::launch(mode, Some(acceptor)).await, ca_pem)
+    }
+
+    async fn launch(mode: u8, tls: Option<tokio_rustls::TlsAcceptor>) -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}/hook", listener.local_addr().unwrap());
         let mode = Arc::new(AtomicU8::new(mode));
         let got: Arc<Mutex<Vec<Got>>> = Arc::default();
         let (m, g) = (Arc::clone(&mode), Arc::clone(&got));
@@ -64,6 +76,7 @@ impl Receiver {
                     return;
                 };
                 let (m, g) = (Arc::clone(&m), Arc::clone(&g));
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(
                         move |req: hyper::Request<hyper::body::Incoming>| {
@@ -107,9 +120,17 @@ impl Receiver {
                             }
                         },
                     );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        Some(acceptor) => {
+                            if let Ok(s) = acceptor.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(s), svc).await;
+                            }
+                        }
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                    }
                 });
             }
         });
@@ -174,6 +195,61 @@ fn verify(secret: &str, g: &Got) -> bool {
         .split(' ')
         .filter_map(|s| s.strip_prefix("v1,"))
         .any(|s| s == expected)
+}
+
+/// Verifies each request with the Standard Webhooks reference library (npm `standardwebhooks`,
+/// pinned and installed by `tests/tools/standardwebhooks`), run by Node: one verdict per request.
+fn reference_verdicts(secret: &str, got: &[Got]) -> Vec<bool> {
+    let tool =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/standardwebhooks");
+    let out = std::process::Command::new("bash")
+        .arg(&tool)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tests/tools/standardwebhooks failed (npm needed: bash tests/run --setup-only): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let modules = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let input: Vec<Value> = got
+        .iter()
+        .map(|g| {
+            json!({ "secret": secret, "body": g.body, "headers": {
+                "webhook-id": g.id, "webhook-timestamp": g.timestamp,
+                "webhook-signature": g.signature } })
+        })
+        .collect();
+    let script = r#"
+        const { Webhook } = require("standardwebhooks");
+        const all = JSON.parse(require("fs").readFileSync(0, "utf8"));
+        console.log(JSON.stringify(all.map((m) => {
+            try { new Webhook(m.secret).verify(m.body, m.headers); return true; }
+            catch (e) { return false; }
+        })));
+    "#;
+    let mut child = std::process::Command::new("node")
+        .args(["-e", script])
+        .env("NODE_PATH", &modules)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node (apt-get install nodejs; tests/run installs it)");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(Value::Array(input).to_string().as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "node: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// `admin webhook add`: (id, secret).
@@ -510,4 +586,82 @@ async fn alerts_go_only_to_endpoints_that_name_them() {
         later.iter().all(|g| body(g)["type"] == "clients.created"),
         "{later:?}"
     );
+}
+
+#[tokio::test]
+async fn https_deliveries_pass_the_standard_webhooks_reference_library() {
+    // A receiver with a certificate from a test CA; holdfast trusts exactly that CA.
+    let (rx, ca_pem) = Receiver::start_tls(UP).await;
+    let files = tempfile::tempdir().unwrap();
+    let ca = files.path().join("receiver-ca.pem");
+    std::fs::write(&ca, ca_pem).unwrap();
+    let env = Env::with_config(Some(&format!("{CONFIG}ca_file = \"{}\"\n", ca.display())));
+    let out = env.ok(&[
+        "admin",
+        "webhook",
+        "add",
+        "--url",
+        &rx.url,
+        "--events",
+        "*",
+        "--scopes",
+        "clients:read",
+    ]);
+    let secret = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("whsec_"))
+        .unwrap_or_else(|| panic!("no secret in {out}"))
+        .to_string();
+    let api = env.full_token();
+    for n in 0..3 {
+        api.create_id("clients", json!({ "name": format!("Secure {n}") }))
+            .await;
+    }
+    let got = rx.wait_accepted(3).await;
+    assert!(rx.url.starts_with("https://127.0.0.1:"), "{}", rx.url);
+    assert_eq!(
+        reference_verdicts(&secret, &got),
+        vec![true; got.len()],
+        "{got:?}"
+    );
+    // The reference library is not a rubber stamp: another secret, or a changed body, fails.
+    let wrong = reference_verdicts("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &got);
+    assert_eq!(wrong, vec![false; got.len()]);
+    let mut tampered = got[0].clone();
+    tampered.body = tampered.body.replace("Secure 0", "Secure 9");
+    assert_eq!(reference_verdicts(&secret, &[tampered]), vec![false]);
+}
+
+#[tokio::test]
+async fn an_https_receiver_outside_the_configured_ca_gets_nothing() {
+    // holdfast trusts one test CA; the receiver's certificate comes from another.
+    let (rx, _their_ca) = Receiver::start_tls(UP).await;
+    let (_, other_ca) = crate::smtp_sink::tls_acceptor();
+    let files = tempfile::tempdir().unwrap();
+    let ca = files.path().join("other-ca.pem");
+    std::fs::write(&ca, other_ca).unwrap();
+    let env = Env::with_config(Some(&format!("{CONFIG}ca_file = \"{}\"\n", ca.display())));
+    env.ok(&[
+        "admin",
+        "webhook",
+        "add",
+        "--url",
+        &rx.url,
+        "--events",
+        "*",
+        "--scopes",
+        "clients:read",
+    ]);
+    let api = env.full_token();
+    api.create_id("clients", json!({ "name": "Unverified" }))
+        .await;
+    // The delivery is tried and logged as a TLS failure; no request reaches the receiver.
+    let ok = eventually(WAIT, || async {
+        env.ok(&["admin", "webhook", "deliveries", "1"])
+            .contains("TLS")
+    })
+    .await;
+    assert!(ok, "{}", env.ok(&["admin", "webhook", "deliveries", "1"]));
+    assert!(rx.all().is_empty(), "{:?}", rx.all());
 }

@@ -1,7 +1,6 @@
 //! The handle callers hold: validates the configuration, starts the background task, queues
 //! events without ever blocking, reports counters and shuts down within a deadline.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -26,13 +25,6 @@ impl Forwarder {
     /// Validates `cfg` and spawns the background task. Must be called inside a tokio
     /// runtime (returns `ForwardError::Config` otherwise). Does not connect yet.
     pub fn start(cfg: ForwardConfig) -> Result<Forwarder, ForwardError> {
-        Self::start_inner(cfg, None)
-    }
-
-    fn start_inner(
-        cfg: ForwardConfig,
-        pinned_addr: Option<SocketAddr>,
-    ) -> Result<Forwarder, ForwardError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             ForwardError::Config("must be started inside a tokio runtime".to_string())
         })?;
@@ -52,10 +44,10 @@ impl Forwarder {
         }
         let tls = match (cfg.tls, &cfg.ca_file) {
             (true, Some(ca)) => {
-                let name = ServerName::try_from(host.clone()).map_err(|_| {
+                ServerName::try_from(host.clone()).map_err(|_| {
                     ForwardError::Config(format!("host {host:?} is not a valid TLS server name"))
                 })?;
-                Some((tls_connector(ca)?, name))
+                Some(tls_connector(ca)?)
             }
             (true, None) => {
                 return Err(ForwardError::Config(
@@ -78,7 +70,7 @@ impl Forwarder {
             app_name: cfg.app_name,
             hostname: cfg.hostname,
             pid: std::process::id(),
-            pinned_addr,
+            egress: cfg.egress,
         };
         let (tx, rx) = mpsc::channel(cfg.queue);
         let shared = Arc::new(Shared::default());
@@ -152,13 +144,6 @@ impl Drop for Forwarder {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-    }
-}
-
-#[cfg(test)]
-impl Forwarder {
-    fn start_pinned(cfg: ForwardConfig, addr: SocketAddr) -> Result<Forwarder, ForwardError> {
-        Self::start_inner(cfg, Some(addr))
     }
 }
 
@@ -268,7 +253,7 @@ mod tests {
         let acceptor = tls_server(&cert);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let fwd = Forwarder::start_pinned(tls_config(addr.port(), ca.clone()), addr).unwrap();
+        let fwd = Forwarder::start(tls_config(addr.port(), ca.clone())).unwrap();
         fwd.submit(event(1, "login", "success"));
         fwd.submit(event(2, "account_locked", "success"));
         let frames = tokio::time::timeout(WAIT, async {
@@ -302,7 +287,7 @@ mod tests {
                 let _ = acceptor.accept(sock).await;
             }
         });
-        let fwd = Forwarder::start_pinned(tls_config(addr.port(), ca.clone()), addr).unwrap();
+        let fwd = Forwarder::start(tls_config(addr.port(), ca.clone())).unwrap();
         fwd.submit(event(1, "login", "success"));
         let saw = wait_until(|| {
             fwd.stats()

@@ -65,6 +65,8 @@ pub struct ForwardConfig {
     pub hostname: String,
     /// Maximum number of accepted but not yet delivered events (including the one in flight).
     pub queue: usize,
+    /// The gate the connection to the collector goes through (`host:port` must be configured).
+    pub egress: std::sync::Arc<crate::egress::Egress>,
 }
 
 /// One security-log entry, already committed to the database.

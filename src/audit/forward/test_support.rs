@@ -35,6 +35,14 @@ pub(super) fn config(host: &str, port: u16) -> ForwardConfig {
         app_name: "holdfast".to_string(),
         hostname: "hub01.example".to_string(),
         queue: 100,
+        egress: std::sync::Arc::new(crate::egress::Egress::new(
+            vec![crate::egress::Destination::new(
+                crate::egress::Flow::Syslog,
+                host,
+                port,
+            )],
+            std::sync::Arc::new(crate::egress::MemoryLog::default()),
+        )),
     }
 }
 

@@ -1,19 +1,16 @@
 //! The connection to the collector: TCP, optionally TLS against the configured CA, with
 //! timeouts on every step, and the idle watch that notices a collector that went away.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::ClientConfig;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::ServerName;
-use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_rustls::TlsConnector;
+
+use crate::egress::tls::handshake;
+use crate::egress::{Destination, Egress, Flow, client_config, trust_from_file};
 
 use super::{ForwardError, ForwardEvent};
 
@@ -27,39 +24,18 @@ const MAX_UNEXPECTED_INBOUND: usize = 64 * 1024;
 pub(super) struct Target {
     pub(super) host: String,
     pub(super) port: u16,
-    pub(super) tls: Option<(TlsConnector, ServerName<'static>)>,
+    pub(super) tls: Option<Arc<ClientConfig>>,
     pub(super) app_name: String,
     pub(super) hostname: String,
     pub(super) pid: u32,
-    /// Tests connect to 127.0.0.1 while verifying the name "localhost"; production
-    /// always resolves `host`.
-    pub(super) pinned_addr: Option<SocketAddr>,
+    /// The one way out (`crate::egress`): the collector must be the configured destination.
+    pub(super) egress: Arc<Egress>,
 }
 
-pub(super) fn tls_connector(ca_file: &Path) -> Result<TlsConnector, ForwardError> {
-    let shown = ca_file.display();
-    let certs = CertificateDer::pem_file_iter(ca_file)
-        .map_err(|e| ForwardError::Config(format!("cannot read ca_file {shown}: {e}")))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in certs {
-        let cert =
-            cert.map_err(|e| ForwardError::Config(format!("cannot parse ca_file {shown}: {e}")))?;
-        roots.add(cert).map_err(|e| {
-            ForwardError::Config(format!("unusable certificate in ca_file {shown}: {e}"))
-        })?;
-    }
-    if roots.is_empty() {
-        return Err(ForwardError::Config(format!(
-            "ca_file {shown} contains no certificates"
-        )));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| ForwardError::Config(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+pub(super) fn tls_connector(ca_file: &Path) -> Result<Arc<ClientConfig>, ForwardError> {
+    let roots = trust_from_file(Some(ca_file), true)
+        .map_err(|e| ForwardError::Config(format!("ca_file: {e}")))?;
+    client_config(roots).map_err(ForwardError::Config)
 }
 
 pub(super) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -68,31 +44,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 pub(super) type Conn = Box<dyn Io>;
 
 pub(super) async fn connect(t: &Target) -> Result<Conn, String> {
-    let where_ = format!("{}:{}", t.host, t.port);
-    let attempt = match t.pinned_addr {
-        Some(addr) => tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await,
-        None => {
-            tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                TcpStream::connect((t.host.as_str(), t.port)),
-            )
-            .await
-        }
-    };
-    let tcp = match attempt {
-        Err(_) => return Err(format!("connect to {where_}: timed out")),
-        Ok(Err(e)) => return Err(format!("connect to {where_}: {e}")),
-        Ok(Ok(tcp)) => tcp,
-    };
+    let want = Destination::new(Flow::Syslog, &t.host, t.port);
+    let tcp = t
+        .egress
+        .connect(&want, &[], None, CONNECT_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
     // Each event is flushed on its own; Nagle would only add latency.
     let _ = tcp.set_nodelay(true);
-    let Some((connector, name)) = &t.tls else {
+    let Some(config) = &t.tls else {
         return Ok(Box::new(tcp));
     };
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name.clone(), tcp)).await {
-        Err(_) => Err(format!("TLS handshake with {where_}: timed out")),
-        Ok(Err(e)) => Err(format!("TLS handshake with {where_}: {e}")),
-        Ok(Ok(tls)) => Ok(Box::new(tls)),
+    match handshake(tcp, &want, HANDSHAKE_TIMEOUT, config).await {
+        Err(e) => Err(format!("TLS handshake: {e}")),
+        Ok(tls) => Ok(Box::new(tls)),
     }
 }
 

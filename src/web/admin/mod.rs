@@ -5,6 +5,7 @@
 mod alerts;
 mod backups;
 mod groups;
+mod integrations;
 mod log;
 mod mail;
 mod money;
@@ -17,6 +18,7 @@ mod webhooks;
 pub use alerts::*;
 pub use backups::*;
 pub use groups::*;
+pub use integrations::*;
 pub use log::*;
 pub use mail::*;
 pub use money::*;

@@ -1,20 +1,16 @@
-//! The one way webhook traffic leaves: a destination is contacted only if it is the URL of an
-//! endpoint an administrator configured and still enabled, and only over the scheme that endpoint
-//! was allowed. Kept small so it can grow into the appliance's single egress path (issue 15).
+//! A webhook delivery's HTTP exchange: the endpoint must be one an administrator configured and
+//! still enabled, over the scheme it was allowed; the connection itself is opened by the
+//! appliance's one egress path (`crate::egress`), which checks the destination again against the
+//! enabled endpoints' hosts and ports and records a refusal in the security log.
 
+use crate::egress::{Destination, Egress, Flow};
 use crate::storage::webhooks::EndpointRow;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::ServerName;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-
-/// Trust store used when `webhooks.ca_file` is not set (Debian/Ubuntu layout, as for mail).
-const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// How much of a receiver's answer is kept for the delivery log.
 pub const RESPONSE_KEEP: usize = 512;
@@ -91,6 +87,11 @@ impl Target {
 
     /// Loopback, private (RFC 1918, fc00::/7), link-local, or `localhost`: where the http override
     /// may point.
+    /// Where the egress gate must allow this URL to go.
+    pub fn destination(&self) -> Destination {
+        Destination::new(Flow::Webhook, &self.host, self.port)
+    }
+
     pub fn is_internal(&self) -> bool {
         if self.host == "localhost" {
             return true;
@@ -114,6 +115,8 @@ pub enum EgressError {
     #[error("refused: {0}")]
     Scheme(String),
     #[error("{0}")]
+    Egress(#[from] crate::egress::EgressError),
+    #[error("{0}")]
     Connect(String),
     #[error("no answer within {0} s")]
     Timeout(u64),
@@ -127,9 +130,12 @@ pub struct Answer {
 }
 
 /// Posts `body` with `headers` to `endpoint`'s URL, after checking that the endpoint is among
-/// `configured` (the enabled endpoints just read from the database) with the same URL, and that
-/// its scheme is still allowed. `tls` is required for https.
+/// `configured` (the enabled endpoints of `instance` just read from the database) with the same
+/// URL, and that its scheme is still allowed. `tls` is required for https.
+#[allow(clippy::too_many_arguments)]
 pub async fn post(
+    egress: &Egress,
+    instance: &str,
     configured: &[EndpointRow],
     endpoint: &EndpointRow,
     tls: Option<&Arc<rustls::ClientConfig>>,
@@ -145,32 +151,40 @@ pub async fn post(
     }
     super::check_url(&endpoint.url, endpoint.allow_http).map_err(EgressError::Scheme)?;
     let target = Target::parse(&endpoint.url).map_err(EgressError::Scheme)?;
-    tokio::time::timeout(timeout, exchange(&target, tls, headers, body))
+    let allowed: Vec<Destination> = configured
+        .iter()
+        .filter(|c| c.disabled_at.is_none())
+        .filter_map(|c| Target::parse(&c.url).ok())
+        .map(|t| t.destination())
+        .collect();
+    let exchange = exchange(
+        egress, instance, &allowed, &target, tls, headers, body, timeout,
+    );
+    tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| EgressError::Timeout(timeout.as_secs()))?
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn exchange(
+    egress: &Egress,
+    instance: &str,
+    allowed: &[Destination],
     target: &Target,
     tls: Option<&Arc<rustls::ClientConfig>>,
     headers: &[(&str, String)],
     body: String,
+    timeout: Duration,
 ) -> Result<Answer, EgressError> {
-    let tcp = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| {
-            EgressError::Connect(format!("connect {}:{}: {e}", target.host, target.port))
-        })?;
+    let want = target.destination();
+    let tcp = egress
+        .connect(&want, allowed, Some(instance), timeout)
+        .await?;
     if target.https {
         let config = tls.ok_or_else(|| {
             EgressError::Connect("no TLS trust store is loaded (see webhooks.ca_file)".into())
         })?;
-        let name = ServerName::try_from(target.host.clone())
-            .map_err(|e| EgressError::Connect(format!("server name {}: {e}", target.host)))?;
-        let stream = TlsConnector::from(config.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| EgressError::Connect(format!("TLS with {}: {e}", target.host)))?;
+        let stream = crate::egress::handshake(tcp, &want, timeout, config).await?;
         send(TokioIo::new(stream), target, headers, body).await
     } else {
         send(TokioIo::new(tcp), target, headers, body).await
@@ -238,26 +252,7 @@ where
 
 /// The trust store for https endpoints: `ca_file` if configured, else the system bundle.
 pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let path = ca_file.unwrap_or(std::path::Path::new(SYSTEM_CA_BUNDLE));
-    let shown = path.display();
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok) {
-        // The distribution bundle may hold a few certificates webpki cannot parse; skip those.
-        let _ = roots.add(cert);
-    }
-    if roots.is_empty() {
-        return Err(format!("{shown} holds no usable CA certificate"));
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    crate::egress::client_config(crate::egress::trust_from_file(ca_file, false)?)
 }
 
 #[cfg(test)]
@@ -287,8 +282,11 @@ mod tests {
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let t = Duration::from_secs(2);
         let wanted = endpoint(1, &url, true);
+        let log = Arc::new(crate::egress::MemoryLog::default());
+        let gate = Egress::new(vec![], log.clone());
+        let gate = &gate;
         let post_to = |configured: Vec<EndpointRow>, e: EndpointRow| async move {
-            post(&configured, &e, None, &[], "{}".into(), t).await
+            post(gate, "default", &configured, &e, None, &[], "{}".into(), t).await
         };
         // Not among the configured endpoints, or configured under another URL, or disabled.
         let r = post_to(vec![], wanted.clone()).await;
@@ -309,6 +307,8 @@ mod tests {
         assert!(matches!(r, Err(EgressError::Scheme(_))));
         let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         assert!(accepted.is_err(), "a refused destination was contacted");
+        // Refused before the egress gate was asked: nothing for it to record.
+        assert!(log.taken().is_empty());
     }
 
     #[test]

@@ -1,0 +1,27 @@
+# The integrations page (/admin/integrations) and `holdfast doctor --network` (issue 15).
+integrations-link = Everything that leaves this appliance
+integrations-title = Integrations
+integrations-intro = Every destination data can go to from this appliance, and every way data leaves it. Nothing else leaves: any other outbound connection is refused and recorded in the security log as "Outbound connection refused".
+integrations-what = What
+integrations-to = To where
+integrations-since = Since
+integrations-last = Last success
+integrations-state = State
+integrations-switch = Switch
+integrations-never = never
+integrations-on = on
+integrations-off = off
+integrations-mail = E-mail through the SMTP relay (sign-in codes, notices, alerts)
+integrations-syslog = Security log copy to the syslog collector (SIEM)
+integrations-webhook = Webhook deliveries (records as the API returns them)
+integrations-feeds = Calendar feeds (people's dated work, fetched by their calendar clients)
+integrations-metrics = Metrics listener (figures, fetched by a scraper)
+integrations-config-file = configuration file, section { $section }
+integrations-not-set = not configured
+integrations-fetched = fetched by the caller; nothing is sent by itself
+integrations-open = Open
+integrations-feeds-allowed = allowed
+integrations-feeds-forbidden = forbidden
+integrations-webhook-disabled = disabled
+integrations-webhook-failing = failing
+event-egress_refused = Outbound connection refused

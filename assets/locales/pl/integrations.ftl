@@ -1,0 +1,27 @@
+# Strona integracji (/admin/integrations) i `holdfast doctor --network` (zgłoszenie 15).
+integrations-link = Wszystko, co opuszcza to urządzenie
+integrations-title = Integracje
+integrations-intro = Każde miejsce, do którego mogą trafić dane z tego urządzenia, i każda droga, którą je opuszczają. Nic innego nie wychodzi: każde inne połączenie wychodzące jest odrzucane i zapisywane w dzienniku bezpieczeństwa jako „Odrzucono połączenie wychodzące”.
+integrations-what = Co
+integrations-to = Dokąd
+integrations-since = Od kiedy
+integrations-last = Ostatni sukces
+integrations-state = Stan
+integrations-switch = Przełącznik
+integrations-never = nigdy
+integrations-on = włączone
+integrations-off = wyłączone
+integrations-mail = Poczta przez serwer SMTP (kody logowania, powiadomienia, alerty)
+integrations-syslog = Kopia dziennika bezpieczeństwa do kolektora syslog (SIEM)
+integrations-webhook = Dostarczanie webhooków (rekordy tak, jak zwraca je API)
+integrations-feeds = Kalendarze (zaplanowana praca osób, pobierana przez ich programy kalendarzowe)
+integrations-metrics = Metryki (liczby pobierane przez system monitorowania)
+integrations-config-file = plik konfiguracyjny, sekcja { $section }
+integrations-not-set = nieskonfigurowane
+integrations-fetched = pobierane przez odbiorcę; nic nie jest wysyłane samoczynnie
+integrations-open = Otwórz
+integrations-feeds-allowed = dozwolone
+integrations-feeds-forbidden = zabronione
+integrations-webhook-disabled = wyłączony
+integrations-webhook-failing = nie odpowiada
+event-egress_refused = Odrzucono połączenie wychodzące
