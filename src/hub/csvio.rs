@@ -172,7 +172,19 @@ impl FileProblem {
         "csv-id-exists",
     ];
 
-    pub fn key(&self) -> &'static str {
+    /// The problem as pages word it, in the reader's language.
+    pub fn message(&self) -> crate::i18n::Message {
+        if let FileProblem::Field(p) = self {
+            return p.message();
+        }
+        let mut m = crate::i18n::Message::new(self.key());
+        for (name, value) in self.args() {
+            m = m.arg(name, value);
+        }
+        m
+    }
+
+    fn key(&self) -> &'static str {
         match self {
             FileProblem::NotUtf8 { .. } => "csv-not-utf8",
             FileProblem::UnreadableHeader { .. } => "csv-unreadable-header",
@@ -184,12 +196,12 @@ impl FileProblem {
             FileProblem::NotPositiveId => "csv-not-positive-id",
             FileProblem::TooManyRows => "csv-too-many-rows",
             FileProblem::IdExists { .. } => "csv-id-exists",
-            FileProblem::Field(p) => p.key(),
+            FileProblem::Field(_) => "csv-field",
         }
     }
 
     /// The message's arguments, as text.
-    pub fn args(&self) -> Vec<(&'static str, String)> {
+    fn args(&self) -> Vec<(&'static str, String)> {
         match self {
             FileProblem::NotUtf8 { byte } => vec![("byte", byte.to_string())],
             FileProblem::UnreadableHeader { detail } | FileProblem::Malformed { detail } => {
@@ -199,7 +211,7 @@ impl FileProblem {
                 vec![("have", have.to_string()), ("max", max.to_string())]
             }
             FileProblem::IdExists { id } => vec![("id", id.to_string())],
-            FileProblem::Field(p) => p.args(),
+            FileProblem::Field(_) => vec![],
             FileProblem::UnknownColumn
             | FileProblem::ColumnTwice
             | FileProblem::MissingColumn

@@ -5,6 +5,7 @@ use super::records::HubError;
 use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Secret};
+use crate::i18n::Sentence;
 use crate::instances::Instance;
 use crate::storage::documents::{self as store, NewVersion};
 
@@ -47,19 +48,32 @@ pub async fn upload(
     by: By,
 ) -> Result<i64, HubError> {
     if bytes.is_empty() {
-        return Err(HubError::field("file", "the file is empty"));
+        return Err(HubError::field(
+            "file",
+            Sentence::new("problem-file-empty", "the file is empty"),
+        ));
     }
     if bytes.len() as u64 > max {
         return Err(HubError::field(
             "file",
-            format!(
-                "the file is larger than the limit of {} MiB",
-                max / 1024 / 1024
-            ),
+            Sentence::new(
+                "problem-file-too-large",
+                format!(
+                    "the file is larger than the limit of {} MiB",
+                    max / 1024 / 1024
+                ),
+            )
+            .arg("mib", max / 1024 / 1024),
         ));
     }
     let kind = super::filetype::detect(&bytes, filename).ok_or_else(|| {
-        HubError::field("file", "this kind of file is not accepted (PDF, PNG, JPEG, GIF, Word/Excel/PowerPoint and OpenDocument files without macros, ZIP and plain text are)")
+        HubError::field(
+            "file",
+            Sentence::new(
+                "problem-file-kind",
+                "this kind of file is not accepted (PDF, PNG, JPEG, GIF, Word/Excel/PowerPoint and OpenDocument files without macros, ZIP and plain text are)",
+            ),
+        )
     })?;
     // The name's extension follows what the content is, never what the uploader called it.
     let filename = super::filetype::stored_name(filename, kind);

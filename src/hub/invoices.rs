@@ -5,6 +5,7 @@ use super::problem::Conflict;
 use super::records::{HubError, create_in, validate};
 use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
+use crate::i18n::Sentence;
 use crate::instances::Instance;
 use crate::schema::INVOICES;
 use crate::storage::Transaction;
@@ -44,7 +45,10 @@ pub fn parse_thousandths(field: &str, text: &str, max: i64) -> Result<i64, HubEr
     let bad = || {
         HubError::field(
             field,
-            "must be a number with at most three decimals, like 1.5",
+            Sentence::new(
+                "problem-decimal-three",
+                "must be a number with at most three decimals, like 1.5",
+            ),
         )
     };
     if whole.is_empty()
@@ -65,9 +69,16 @@ pub fn parse_thousandths(field: &str, text: &str, max: i64) -> Result<i64, HubEr
         .and_then(|x| x.checked_add(f))
         .ok_or_else(bad)?;
     if v > max {
-        return Err(HubError::field(field, "is too large"));
+        return Err(HubError::field(
+            field,
+            Sentence::new("problem-too-large", "is too large"),
+        ));
     }
     Ok(v)
+}
+
+fn line_description() -> Sentence {
+    Sentence::new("problem-line-description", "write 1–500 characters")
 }
 
 /// Rounds half away from zero in integer arithmetic.
@@ -105,18 +116,24 @@ pub struct LineInput {
 pub async fn add_line(inst: &Instance, id: i64, line: LineInput, by: By) -> Result<(), HubError> {
     // Counted as sent, as the OpenAPI `maxLength` counts.
     if line.description.chars().count() > LINE_TEXT_MAX {
-        return Err(HubError::field("description", "write 1–500 characters"));
+        return Err(HubError::field("description", line_description()));
     }
     let description = line.description.trim().to_string();
     if description.is_empty() {
-        return Err(HubError::field("description", "write 1–500 characters"));
+        return Err(HubError::field("description", line_description()));
     }
     let q = parse_thousandths("quantity", &line.quantity, MAX_QUANTITY)?;
     if q == 0 {
-        return Err(HubError::field("quantity", "must be more than 0"));
+        return Err(HubError::field(
+            "quantity",
+            Sentence::new("problem-quantity-positive", "must be more than 0"),
+        ));
     }
     if !(0..=1_000_000_000_000).contains(&line.unit_price) {
-        return Err(HubError::field("unit_price", "must be 0 or more cents"));
+        return Err(HubError::field(
+            "unit_price",
+            Sentence::new("problem-unit-price", "must be 0 or more cents"),
+        ));
     }
     let rate_milli = parse_thousandths("tax_rate", &line.tax_rate, MAX_TAX_RATE)?;
     let bp = rate_milli / 10;
@@ -289,7 +306,11 @@ pub async fn void(inst: &Instance, id: i64, reason: String, by: By) -> Result<()
     if reason.is_empty() || too_long {
         return Err(HubError::field(
             "reason",
-            format!("say why the invoice is void (1–{VOID_REASON_MAX} characters)"),
+            Sentence::new(
+                "problem-void-reason",
+                format!("say why the invoice is void (1–{VOID_REASON_MAX} characters)"),
+            )
+            .arg("max", VOID_REASON_MAX),
         ));
     }
     inst.db

@@ -6,6 +6,7 @@ use super::einvoice::amount;
 use super::invoice_document::Buyer;
 use super::records::{FieldError, HubError};
 use crate::audit::{self, By, Entry, Event};
+use crate::i18n::Sentence;
 use crate::instances::Instance;
 use crate::schema::CLIENTS;
 use crate::storage::invoice_document as parties;
@@ -225,19 +226,34 @@ pub struct Posting {
 fn day(field: &str, text: &str) -> Result<i64, HubError> {
     chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map(|d| i64::from(d.num_days_from_ce()))
-        .map_err(|_| HubError::field(field, "a date written YYYY-MM-DD"))
+        .map_err(|_| {
+            HubError::field(
+                field,
+                Sentence::new("problem-date-ymd", "a date written YYYY-MM-DD"),
+            )
+        })
 }
 
 /// Checks a period: two dates, the first not after the second, at most [`PERIOD_MAX_DAYS`] apart.
 pub fn period(from: &str, to: &str) -> Result<(String, String), HubError> {
     let (a, b) = (day("from", from)?, day("to", to)?);
     if a > b {
-        return Err(HubError::field("to", "the period ends before it starts"));
+        return Err(HubError::field(
+            "to",
+            Sentence::new(
+                "problem-period-reversed",
+                "the period ends before it starts",
+            ),
+        ));
     }
     if b - a > PERIOD_MAX_DAYS {
         return Err(HubError::field(
             "to",
-            format!("one export covers at most {PERIOD_MAX_DAYS} days"),
+            Sentence::new(
+                "problem-period-long",
+                format!("one export covers at most {PERIOD_MAX_DAYS} days"),
+            )
+            .arg("days", PERIOD_MAX_DAYS),
         ));
     }
     Ok((from.trim().to_string(), to.trim().to_string()))

@@ -36,6 +36,9 @@ pub enum Problem {
     NoUser {
         name: String,
     },
+    /// A refusal particular to one check (an invoice line's quantity, a void reason, an upload):
+    /// its English and its catalogue message.
+    Said(Sentence),
 }
 
 impl fmt::Display for Problem {
@@ -62,6 +65,7 @@ impl fmt::Display for Problem {
             Problem::NotId => f.write_str("must be the id of a record"),
             Problem::NoRecord { what, id } => write!(f, "no {what} with id {id}"),
             Problem::NoUser { name } => write!(f, "no user named {name}"),
+            Problem::Said(s) => f.write_str(&s.english),
         }
     }
 }
@@ -87,8 +91,24 @@ impl Problem {
         "problem-no-user",
     ];
 
-    pub fn key(&self) -> &'static str {
+    /// The problem as pages word it, in the reader's language.
+    pub fn message(&self) -> Message {
+        if let Problem::Said(s) = self
+            && let Some(m) = &s.words
+        {
+            return m.clone();
+        }
+        let mut m = Message::new(self.key());
+        for (name, value) in self.args() {
+            m = m.arg(name, value);
+        }
+        m
+    }
+
+    /// The catalogue key of a kind of problem (a particular one, `Said`, carries its own message).
+    fn key(&self) -> &'static str {
         match self {
+            Problem::Said(_) => "problem-said",
             Problem::Required => "problem-required",
             Problem::CannotBeEmpty => "problem-cannot-be-empty",
             Problem::NotSingleValue => "problem-not-single",
@@ -110,7 +130,7 @@ impl Problem {
 
     /// The message's arguments, as text (numbers are written by the caller's locale rules where it
     /// matters; these are limits and ids).
-    pub fn args(&self) -> Vec<(&'static str, String)> {
+    fn args(&self) -> Vec<(&'static str, String)> {
         match self {
             Problem::TooLong { max } => vec![("max", max.to_string())],
             Problem::OutOfRange { min, max } => {

@@ -6,6 +6,7 @@ pub use super::problem::Problem;
 use crate::access::Module;
 use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
+use crate::i18n::Sentence;
 use crate::instances::Instance;
 use crate::schema::{Field, Kind, ModuleDef};
 use crate::storage::Transaction;
@@ -21,6 +22,15 @@ pub struct FieldError {
     /// The same refusal as pages word it, when the domain knows its kind (`message` is its English).
     #[serde(skip)]
     pub problem: Option<Problem>,
+}
+
+/// A list parameter that names no filter of the module.
+fn filter_refused() -> Sentence {
+    Sentence::new("problem-not-filter", "is not a filter of this list")
+}
+
+fn not_a_filter(k: &str) -> HubError {
+    HubError::field(k, filter_refused())
 }
 
 impl FieldError {
@@ -56,12 +66,10 @@ pub enum HubError {
 }
 
 impl HubError {
-    pub fn field(field: &str, message: impl Into<String>) -> Self {
-        HubError::Invalid(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-            problem: None,
-        }])
+    /// One field refused with a particular reason, worded twice (English, and a catalogue
+    /// message for pages).
+    pub fn field(field: &str, said: crate::i18n::Sentence) -> Self {
+        HubError::Invalid(vec![FieldError::of(field, Problem::Said(said))])
     }
 }
 
@@ -784,7 +792,10 @@ pub async fn restore(
             if values.is_empty() {
                 return Err(HubError::field(
                     "change",
-                    "no field change with that number on this record",
+                    Sentence::new(
+                        "problem-no-change",
+                        "no field change with that number on this record",
+                    ),
                 ));
             }
             Ok(to_json(
@@ -854,7 +865,11 @@ pub async fn add_comment(
     if body.is_empty() || body.chars().count() > COMMENT_MAX {
         return Err(HubError::field(
             "body",
-            format!("write 1–{COMMENT_MAX} characters"),
+            Sentence::new(
+                "problem-comment-length",
+                format!("write 1–{COMMENT_MAX} characters"),
+            )
+            .arg("max", COMMENT_MAX),
         ));
     }
     inst.db
@@ -923,22 +938,19 @@ impl ListParams {
         let mut errors = Vec::new();
         for (k, v) in pairs {
             match k.as_str() {
-                "q" if v.chars().count() > SEARCH_MAX => errors.push(FieldError {
-                    field: "q".into(),
-                    message: format!("at most {SEARCH_MAX} characters"),
-                    problem: None,
-                }),
+                "q" if v.chars().count() > SEARCH_MAX => {
+                    errors.push(FieldError::of("q", Problem::TooLong { max: SEARCH_MAX }))
+                }
                 // Text without a letter or digit searches for nothing: no condition at all.
                 "q" => p.q = Some(v.clone()).filter(|s| store::fts_query(s).is_some()),
                 "sort" => p.sort = Some(v.clone()).filter(|s| !s.is_empty()),
                 "cursor" => p.cursor = Some(v.clone()).filter(|s| !s.is_empty()),
                 "limit" => match v.parse::<usize>() {
                     Ok(n) if (1..=500).contains(&n) => p.limit = n,
-                    _ => errors.push(FieldError {
-                        field: "limit".into(),
-                        message: "must be 1–500".into(),
-                        problem: None,
-                    }),
+                    _ => errors.push(FieldError::of(
+                        "limit",
+                        Problem::OutOfRange { min: 1, max: 500 },
+                    )),
                 },
                 "csrf" | "dry_run" => {}
                 _ => {
@@ -955,11 +967,7 @@ impl ListParams {
                             p.filters.push((k.clone(), v.clone()));
                         }
                     } else {
-                        errors.push(FieldError {
-                            field: k.clone(),
-                            message: "is not a filter of this list".into(),
-                            problem: None,
-                        });
+                        errors.push(FieldError::of(k.as_str(), Problem::Said(filter_refused())));
                     }
                 }
             }
@@ -1003,19 +1011,21 @@ impl ListParams {
         };
         for (k, v) in &self.filters {
             if let Some(base) = k.strip_suffix("_from").filter(|b| def.field(b).is_some()) {
-                let f = def
-                    .field(base)
-                    .ok_or_else(|| HubError::field(k, "unknown"))?;
+                let f = def.field(base).ok_or_else(|| not_a_filter(k))?;
                 if !valid_date(v) {
-                    return Err(HubError::field(k, "must be a date like 2026-11-22"));
+                    return Err(HubError::Invalid(vec![FieldError::of(
+                        k.as_str(),
+                        Problem::NotDate,
+                    )]));
                 }
                 q.ranges.push((f.name, Some(v.clone()), None));
             } else if let Some(base) = k.strip_suffix("_to").filter(|b| def.field(b).is_some()) {
-                let f = def
-                    .field(base)
-                    .ok_or_else(|| HubError::field(k, "unknown"))?;
+                let f = def.field(base).ok_or_else(|| not_a_filter(k))?;
                 if !valid_date(v) {
-                    return Err(HubError::field(k, "must be a date like 2026-11-22"));
+                    return Err(HubError::Invalid(vec![FieldError::of(
+                        k.as_str(),
+                        Problem::NotDate,
+                    )]));
                 }
                 q.ranges.push((f.name, None, Some(v.clone())));
             } else {
@@ -1023,16 +1033,18 @@ impl ListParams {
                 let f = def
                     .filter_field(k)
                     .or_else(|| def.field(k).filter(|f| matches!(f.kind, Kind::Date)))
-                    .ok_or_else(|| HubError::field(k, "is not a filter of this list"))?;
+                    .ok_or_else(|| not_a_filter(k))?;
                 if matches!(
                     f.kind,
                     Kind::User | Kind::Text { .. } | Kind::LongText | Kind::Email
                 ) && v.chars().count() > crate::schema::USER_MAX
                 {
-                    return Err(HubError::field(
-                        k,
-                        format!("at most {} characters", crate::schema::USER_MAX),
-                    ));
+                    return Err(HubError::Invalid(vec![FieldError::of(
+                        k.as_str(),
+                        Problem::TooLong {
+                            max: crate::schema::USER_MAX,
+                        },
+                    )]));
                 }
                 let parsed = parse_value(f, &Json::String(v.clone()))
                     .map_err(|p| HubError::Invalid(vec![FieldError::of(k.as_str(), p)]))?;
@@ -1040,10 +1052,12 @@ impl ListParams {
             }
         }
         if let Some(text) = &self.q {
-            q.search = Some(
-                store::fts_query(text)
-                    .ok_or_else(|| HubError::field("q", "type a word to search for"))?,
-            );
+            q.search = Some(store::fts_query(text).ok_or_else(|| {
+                HubError::field(
+                    "q",
+                    Sentence::new("problem-search-empty", "type a word to search for"),
+                )
+            })?);
         }
         if let Some(s) = &self.sort {
             let (name, desc) = match s.strip_prefix('-') {
@@ -1058,17 +1072,23 @@ impl ListParams {
                 .ok_or_else(|| {
                     HubError::field(
                         "sort",
-                        format!("sort by one of: {}", def.sortable.join(", ")),
+                        Sentence::new(
+                            "problem-sort",
+                            format!("sort by one of: {}", def.sortable.join(", ")),
+                        )
+                        .arg("options", def.sortable.join(", ")),
                     )
                 })?;
             q.sort = Some(col);
             q.desc = desc;
         }
         if let Some(c) = &self.cursor {
-            q.after = Some(
-                decode_cursor(c)
-                    .ok_or_else(|| HubError::field("cursor", "this paging cursor is not valid"))?,
-            );
+            q.after = Some(decode_cursor(c).ok_or_else(|| {
+                HubError::field(
+                    "cursor",
+                    Sentence::new("problem-cursor", "this paging cursor is not valid"),
+                )
+            })?);
         }
         Ok(q)
     }

@@ -9,6 +9,7 @@ use crate::auth::signin::SessionInfo;
 use crate::hub::documents;
 use crate::hub::records::HubError;
 use crate::hub::views::Row;
+use crate::i18n::Sentence;
 use crate::instances::Instance;
 use crate::schema::DOCUMENTS;
 use crate::web::Ctx;
@@ -114,12 +115,16 @@ pub(crate) async fn read_file(
             data.extend_from_slice(&chunk);
         }
         if too_large {
-            problem = Some(WebError::invalid(
+            problem = Some(WebError::refused(
                 "file",
-                format!(
-                    "the file is larger than the limit of {} MiB",
-                    max / 1024 / 1024
-                ),
+                Sentence::new(
+                    "problem-file-too-large",
+                    format!(
+                        "the file is larger than the limit of {} MiB",
+                        max / 1024 / 1024
+                    ),
+                )
+                .arg("mib", max / 1024 / 1024),
             ));
         } else if wanted {
             found = Some((file_name, data));
@@ -128,7 +133,10 @@ pub(crate) async fn read_file(
     match (problem, found) {
         (Some(e), _) => Err(e),
         (None, Some(file)) => Ok(file),
-        (None, None) => Err(WebError::invalid("file", "choose a file")),
+        (None, None) => Err(WebError::refused(
+            "file",
+            Sentence::new("problem-file-choose", "choose a file"),
+        )),
     }
 }
 
@@ -154,7 +162,7 @@ pub async fn upload_page(
     let notes = match result {
         Ok(_) => return Ok(super::hub::Done::Uploaded.redirect(&DOCUMENTS, id)),
         Err(e @ (WebError::Invalid { .. } | WebError::Conflict(_))) => {
-            Notes::refused(vec![e.public_message()])
+            Notes::refused(vec![e.message_in(&ctx.words().await?)])
         }
         Err(e) => return Err(e),
     };

@@ -7,7 +7,7 @@ use crate::auth::accounts::AccountError;
 use crate::auth::signin::SignInError;
 use crate::hub::csvio::{ImportError, Problem};
 use crate::hub::records::HubError;
-use crate::i18n::Sentence;
+use crate::i18n::{Message, Sentence};
 use crate::storage::StorageError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +33,10 @@ pub enum WebError {
     #[error("{message}")]
     Invalid {
         field: Option<String>,
+        /// English, for the API.
         message: String,
+        /// The same refusal as pages word it, when the domain said it as a message.
+        words: Option<Message>,
     },
     #[error("{0}")]
     BadRequest(String),
@@ -57,6 +60,7 @@ pub enum WebError {
 pub const MISTAKES: WebError = WebError::Invalid {
     field: None,
     message: String::new(),
+    words: None,
 };
 
 impl WebError {
@@ -64,6 +68,17 @@ impl WebError {
         WebError::Invalid {
             field: Some(field.to_string()),
             message: message.into(),
+            words: None,
+        }
+    }
+
+    /// A value refused with a sentence the domain worded twice (English for the API, a message
+    /// for pages).
+    pub fn refused(field: &str, said: Sentence) -> Self {
+        WebError::Invalid {
+            field: Some(field.to_string()),
+            message: said.english,
+            words: said.words,
         }
     }
 
@@ -213,6 +228,7 @@ impl From<crate::watch::WatchError> for WebError {
             WatchError::Invalid(m) => WebError::Invalid {
                 field: None,
                 message: m.english,
+                words: m.words,
             },
             WatchError::Storage(s) => s.into(),
         }
@@ -227,6 +243,7 @@ impl From<crate::webhooks::WebhookError> for WebError {
             WebhookError::Invalid(m) => WebError::Invalid {
                 field: None,
                 message: m,
+                words: None,
             },
             WebhookError::Storage(s) => s.into(),
             other => WebError::Internal(other.to_string()),
@@ -253,12 +270,13 @@ impl From<AccountError> for WebError {
             AccountError::Exists(ref name) => WebError::Conflict(
                 Sentence::new("account-error-exists", e.to_string()).arg("name", name),
             ),
-            AccountError::Invalid { field, message } => WebError::invalid(field, message.english),
+            AccountError::Invalid { field, message } => WebError::refused(field, message),
             AccountError::PasswordRejected(_) => WebError::invalid("new_password", e.to_string()),
             AccountError::WrongPassword => WebError::invalid("current_password", e.to_string()),
             AccountError::Policy(p) => WebError::Invalid {
                 field: None,
                 message: p.to_string(),
+                words: Some(p.message()),
             },
             AccountError::LastAdmin => {
                 WebError::Conflict(Sentence::new("account-error-last-admin", e.to_string()))
@@ -290,10 +308,12 @@ impl From<HubError> for WebError {
                 [one] => WebError::Invalid {
                     field: Some(one.field.clone()),
                     message: format!("{}: {}", one.field, one.message),
+                    words: one.problem.as_ref().map(|p| p.message()),
                 },
                 _ => WebError::Invalid {
                     field: errs.first().map(|e| e.field.clone()),
                     message: HubError::Invalid(errs).to_string(),
+                    words: None,
                 },
             },
             HubError::Unresolved(errs) => WebError::Unresolved {
@@ -358,6 +378,7 @@ impl WebError {
             WebError::TooLarge { limit } => tr.t1("error-too-large", "limit", human_bytes(*limit)),
             WebError::Internal(_) => tr.t("error-internal"),
             WebError::InvalidFile(p) => tr.count("error-invalid-file", p.len()),
+            WebError::Invalid { words: Some(m), .. } => m.render(tr),
             WebError::Invalid { .. } | WebError::Unresolved { .. } | WebError::BadRequest(_) => {
                 self.public_message()
             }

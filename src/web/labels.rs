@@ -73,11 +73,7 @@ pub fn money_problem(tr: &Tr, e: &crate::hub::money::MoneyError) -> String {
 /// domain's own (English) sentence otherwise.
 pub fn problem(tr: &Tr, e: &crate::hub::records::FieldError) -> String {
     match &e.problem {
-        Some(p) => {
-            let args: Vec<(&str, crate::i18n::Arg)> =
-                p.args().into_iter().map(|(k, v)| (k, v.into())).collect();
-            tr.with(p.key(), &args)
-        }
+        Some(p) => p.message().render(tr),
         None => e.message.clone(),
     }
 }

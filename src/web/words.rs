@@ -38,10 +38,7 @@ pub fn account_error(tr: &Tr, e: &AccountError) -> Option<String> {
 /// known).
 pub fn csv_problem(tr: &Tr, p: &crate::hub::csvio::Problem) -> String {
     match &p.kind {
-        Some(k) => {
-            let args: Vec<(&str, Arg)> = k.args().into_iter().map(|(n, v)| (n, v.into())).collect();
-            tr.with(k.key(), &args)
-        }
+        Some(k) => k.message().render(tr),
         None => p.message.clone(),
     }
 }

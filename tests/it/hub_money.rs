@@ -762,7 +762,11 @@ async fn voiding_an_issued_invoice_asks_for_a_reason_keeps_the_number_and_is_aud
         .form(&format!("/m/invoices/{inv}/void"), &[("reason", "again")])
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
-    assert!(r.body.contains("this invoice is void"), "{}", r.body);
+    assert!(
+        r.body.contains("status is Void; this needs an invoice whose status is Issued"),
+        "{}",
+        r.body
+    );
     let next = api
         .create_id("invoices", json!({ "client_id": client }))
         .await;

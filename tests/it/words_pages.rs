@@ -239,6 +239,29 @@ async fn refusals_of_invoices_accounts_and_policy_are_in_the_readers_language() 
         "{}",
         r.body
     );
+    // A line with no quantity: the card's sentence names it, in Polish.
+    let r = admin
+        .form(
+            &format!("/m/invoices/{inv}/lines"),
+            &[
+                ("description", "Audyt"),
+                ("quantity", "0"),
+                ("unit_price", "100,00"),
+                ("tax_rate", "23"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body.contains("Ilość musi być większa od 0."),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert!(!r.body.contains("must be more than 0"), "{}", r.body);
+    // The security log's filter with a time it cannot read.
+    let r = admin.get("/admin/log?from=yesterday").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("„yesterday” nie jest czasem"), "{}", r.body);
     // A draft's e-invoice, refused in Polish on the error page.
     let r = admin.get(&format!("/m/invoices/{inv}/einvoice.xml")).await;
     assert_eq!(r.status, 409, "{}", r.body);

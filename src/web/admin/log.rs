@@ -2,6 +2,7 @@
 //! and JSON exports.
 
 use super::*;
+use crate::i18n::Sentence;
 use crate::i18n::Tr;
 
 /// Filters shared by the log page, its exports and `GET /api/v1/audit`.
@@ -37,9 +38,13 @@ fn normalise_time(field: &str, v: &str) -> Result<Option<String>, WebError> {
     chrono::DateTime::parse_from_rfc3339(&full)
         .map(|t| Some(crate::clock::stamp(t.with_timezone(&chrono::Utc))))
         .map_err(|_| {
-            WebError::invalid(
+            WebError::refused(
                 field,
-                format!("`{v}` is not a time like 2026-11-22T08:00 (UTC)"),
+                Sentence::new(
+                    "log-invalid-time",
+                    format!("`{v}` is not a time like 2026-11-22T08:00 (UTC)"),
+                )
+                .arg("value", v),
             )
         })
 }
@@ -47,14 +52,21 @@ fn normalise_time(field: &str, v: &str) -> Result<Option<String>, WebError> {
 impl LogQuery {
     pub fn filter(&self, default_limit: usize) -> Result<audit::Filter, WebError> {
         if !self.kind.is_empty() && Event::parse(&self.kind).is_none() {
-            return Err(WebError::invalid(
+            return Err(WebError::refused(
                 "type",
-                format!("unknown event type `{}`", self.kind),
+                Sentence::new(
+                    "log-invalid-type",
+                    format!("unknown event type `{}`", self.kind),
+                )
+                .arg("value", self.kind.as_str()),
             ));
         }
         let limit = self.limit.unwrap_or(default_limit);
         if !(1..=10_000).contains(&limit) {
-            return Err(WebError::invalid("limit", "limit must be 1–10000"));
+            return Err(WebError::refused(
+                "limit",
+                Sentence::new("log-invalid-limit", "limit must be 1–10000"),
+            ));
         }
         Ok(audit::Filter {
             from: normalise_time("from", &self.from)?,

@@ -244,7 +244,12 @@ pub async fn restore(
     let change = crate::web::form::value(&crate::web::form::pairs(&raw), "change")
         .parse::<i64>()
         .ok()
-        .ok_or_else(|| WebError::invalid("change", "which change to restore?"))?;
+        .ok_or_else(|| {
+            WebError::refused(
+                "change",
+                crate::i18n::Sentence::new("problem-restore-which", "which change to restore?"),
+            )
+        })?;
     let restored = records::restore(&ctx.inst, def, id, change, ctx.by.clone())
         .await
         .map(|_| Done::Restored);

@@ -198,8 +198,21 @@ fn tax_options(settings: &MoneySettings, locale: Locale) -> String {
 }
 
 /// The invoice and project cards word a refused field with its name: their forms have several.
+/// A refused value of a card form: a particular refusal is a whole sentence that names what it is
+/// about; a refusal of a kind ("is required") follows the field's label.
 fn named(tr: &Tr, e: crate::hub::records::FieldError) -> String {
-    format!("{}: {}", e.field, crate::web::labels::problem(tr, &e))
+    let said = crate::web::labels::problem(tr, &e);
+    if matches!(e.problem, Some(crate::hub::problem::Problem::Said(_))) {
+        return said;
+    }
+    let label = match e.field.as_str() {
+        "description" => tr.t("card-description"),
+        "quantity" => tr.t("card-quantity"),
+        "unit_price" => tr.t("card-unit-price"),
+        "tax_rate" => tr.t("card-tax-rate"),
+        other => other.to_string(),
+    };
+    format!("{label}: {said}")
 }
 
 pub async fn add_line(
@@ -215,10 +228,12 @@ pub async fn add_line(
         crate::schema::MONEY_MAX,
     )
     .map_err(|e| {
-        HubError::field(
-            &tr.t("card-unit-price"),
-            crate::web::labels::money_problem(&tr, &e),
-        )
+        // Worded here already, in the reader's language, with the field's label.
+        HubError::Invalid(vec![crate::hub::records::FieldError {
+            field: tr.t("card-unit-price"),
+            message: crate::web::labels::money_problem(&tr, &e),
+            problem: None,
+        }])
     });
     let r = match price {
         Ok(unit_price) => {

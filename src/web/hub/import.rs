@@ -89,7 +89,12 @@ pub async fn import_submit(
             _ => {}
         }
     }
-    let csv = csv.ok_or_else(|| WebError::invalid("file", "choose a CSV file"))?;
+    let csv = csv.ok_or_else(|| {
+        WebError::refused(
+            "file",
+            crate::i18n::Sentence::new("problem-csv-choose", "choose a CSV file"),
+        )
+    })?;
     match csvio::import(&inst, def, csv.clone().into_bytes(), !confirm, by).await {
         Ok(r) if r.dry_run => {
             import_page(&state, &inst, &s, def, None, vec![], Some((r.rows, csv))).await
