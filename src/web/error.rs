@@ -242,8 +242,8 @@ impl From<crate::webhooks::WebhookError> for WebError {
             WebhookError::NotFound(_) => WebError::NotFound,
             WebhookError::Invalid(m) => WebError::Invalid {
                 field: None,
-                message: m,
-                words: None,
+                message: m.english,
+                words: m.words,
             },
             WebhookError::Storage(s) => s.into(),
             other => WebError::Internal(other.to_string()),

@@ -149,7 +149,8 @@ pub async fn post(
     {
         return Err(EgressError::NotConfigured(endpoint.url.clone()));
     }
-    super::check_url(&endpoint.url, endpoint.allow_http).map_err(EgressError::Scheme)?;
+    super::check_url(&endpoint.url, endpoint.allow_http)
+        .map_err(|s| EgressError::Scheme(s.english))?;
     let target = Target::parse(&endpoint.url).map_err(EgressError::Scheme)?;
     let allowed: Vec<Destination> = configured
         .iter()

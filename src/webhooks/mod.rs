@@ -9,6 +9,7 @@ use crate::access::{Action, Module, Permission, parse_scopes};
 use crate::audit::{self, Actor, By, Entry, Event};
 use crate::clock::stamp;
 use crate::crypto::{self, Key256, Secret};
+use crate::i18n::Sentence;
 use crate::instances::Instance;
 use crate::storage::webhooks::{self as store, DeliveryRow, EndpointRow, NewEndpoint};
 use crate::storage::{StorageError, Transaction};
@@ -38,7 +39,7 @@ const URL_MAX: usize = 2000;
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Sentence),
     #[error("no webhook endpoint #{0}")]
     NotFound(i64),
     #[error("the webhook secret cannot be sealed or opened: {0}")]
@@ -60,7 +61,7 @@ pub fn event_types() -> Vec<String> {
 }
 
 /// Checks and normalises a comma-separated list of event types (`*` = every record event).
-pub fn parse_events(text: &str) -> Result<String, String> {
+pub fn parse_events(text: &str) -> Result<String, Sentence> {
     let known = event_types();
     let mut out: Vec<String> = Vec::new();
     for e in text
@@ -69,17 +70,22 @@ pub fn parse_events(text: &str) -> Result<String, String> {
         .filter(|s| !s.is_empty())
     {
         if e != "*" && !known.iter().any(|k| k == e) {
-            return Err(format!(
-                "unknown event `{e}`: use * or some of {}",
-                known.join(", ")
-            ));
+            return Err(Sentence::new(
+                "webhook-invalid-event",
+                format!("unknown event `{e}`: use * or some of {}", known.join(", ")),
+            )
+            .arg("event", e)
+            .arg("known", known.join(", ")));
         }
         if !out.iter().any(|o| o == e) {
             out.push(e.to_string());
         }
     }
     if out.is_empty() {
-        return Err("give at least one event, e.g. clients.created, or *".into());
+        return Err(Sentence::new(
+            "webhook-no-event",
+            "give at least one event, e.g. clients.created, or *",
+        ));
     }
     Ok(out.join(","))
 }
@@ -108,23 +114,29 @@ fn scopes_allow(endpoint: &EndpointRow, module: Module) -> bool {
 /// Where an endpoint may point: `https://` always; `http://` only with the explicit override and
 /// only to a loopback or private-network address literal (or `localhost`), so the override cannot
 /// send data in clear text across the internet.
-pub fn check_url(url: &str, allow_http: bool) -> Result<(), String> {
+pub fn check_url(url: &str, allow_http: bool) -> Result<(), Sentence> {
     if url.chars().count() > URL_MAX || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("the URL must be one line without spaces, at most 2000 characters".into());
+        return Err(Sentence::new(
+            "webhook-url-shape",
+            "the URL must be one line without spaces, at most 2000 characters",
+        ));
     }
-    let target = http::Target::parse(url)?;
+    let target = http::Target::parse(url)
+        .map_err(|e| Sentence::new("webhook-url-unreadable", e).arg("url", url))?;
     if target.https {
         return Ok(());
     }
     if !allow_http {
-        return Err(
-            "only https:// URLs are accepted; for a receiver on this machine or the internal network use the http override (see docs/integrations.md)".into(),
-        );
+        return Err(Sentence::new(
+            "webhook-url-https",
+            "only https:// URLs are accepted; for a receiver on this machine or the internal network use the http override (see docs/integrations.md)",
+        ));
     }
     if !target.is_internal() {
-        return Err(
-            "the http override is only for a loopback or private-network address (127.0.0.1, 10.x, 172.16–31.x, 192.168.x, fc00::/7, localhost)".into(),
-        );
+        return Err(Sentence::new(
+            "webhook-url-internal",
+            "the http override is only for a loopback or private-network address (127.0.0.1, 10.x, 172.16–31.x, 192.168.x, fc00::/7, localhost)",
+        ));
     }
     Ok(())
 }
@@ -198,7 +210,11 @@ pub async fn add(inst: &Instance, by: By, req: NewWebhook) -> Result<Created, We
     let url = req.url.trim().to_string();
     check_url(&url, req.allow_http).map_err(WebhookError::Invalid)?;
     let events = parse_events(&req.events).map_err(WebhookError::Invalid)?;
-    parse_scopes(&req.scopes).map_err(WebhookError::Invalid)?;
+    parse_scopes(&req.scopes).map_err(|m| {
+        WebhookError::Invalid(
+            Sentence::new("account-invalid-scopes", m).arg("scopes", req.scopes.as_str()),
+        )
+    })?;
     // Kept as written (`invoices:read`), which is what the admin recognises on the list.
     let scopes = req
         .scopes
@@ -332,9 +348,16 @@ pub async fn redeliver(
     inst.db
         .write(move |tx| -> Result<(), WebhookError> {
             if !store::redeliver(tx, id, delivery, &stamp(by.now))? {
-                return Err(WebhookError::Invalid(format!(
-                    "endpoint #{id} has no finished delivery #{delivery} to send again"
-                )));
+                return Err(WebhookError::Invalid(
+                    Sentence::new(
+                        "webhook-no-delivery",
+                        format!(
+                            "endpoint #{id} has no finished delivery #{delivery} to send again"
+                        ),
+                    )
+                    .arg("id", id)
+                    .arg("delivery", delivery),
+                ));
             }
             audit::write(
                 tx,

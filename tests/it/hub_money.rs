@@ -763,7 +763,8 @@ async fn voiding_an_issued_invoice_asks_for_a_reason_keeps_the_number_and_is_aud
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(
-        r.body.contains("status is Void; this needs an invoice whose status is Issued"),
+        r.body
+            .contains("status is Void; this needs an invoice whose status is Issued"),
         "{}",
         r.body
     );

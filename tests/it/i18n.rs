@@ -113,7 +113,13 @@ fn used_keys() -> BTreeSet<String> {
     let mut sources = Vec::new();
     files(&root.join("src/web"), "rs", &mut sources);
     files(&root.join("src/hub"), "rs", &mut sources);
-    for dir in ["src/auth", "src/watch", "src/mail", "src/backup"] {
+    for dir in [
+        "src/auth",
+        "src/watch",
+        "src/mail",
+        "src/backup",
+        "src/webhooks",
+    ] {
         files(&root.join(dir), "rs", &mut sources);
     }
     for f in &sources {

@@ -286,6 +286,24 @@ async fn refusals_of_invoices_accounts_and_policy_are_in_the_readers_language() 
     );
     assert!(!r.body.contains("use 2–64 letters"), "{}", r.body);
 
+    // A webhook to a plain-http address on the internet.
+    let r = admin
+        .form(
+            "/admin/webhooks",
+            &[
+                ("url", "http://n8n.example.com/hook"),
+                ("events", "*"),
+                ("scopes", "clients:read"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body.contains("Przyjmowane są tylko adresy https://"),
+        "{} {}",
+        r.status,
+        r.body
+    );
+
     // An alert threshold out of range, named by its label.
     let r = admin
         .form("/admin/alerts/rules", &[("spray_accounts", "0")])

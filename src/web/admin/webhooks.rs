@@ -27,10 +27,13 @@ struct WebhookPage {
     deliveries: Vec<DeliveryRow>,
 }
 
-fn refused_or(result: Result<String, WebhookError>) -> Result<Notes, WebError> {
+fn refused_or(
+    tr: &crate::i18n::Tr,
+    result: Result<String, WebhookError>,
+) -> Result<Notes, WebError> {
     match result {
         Ok(m) => Ok(Notes::done(m)),
-        Err(WebhookError::Invalid(m)) => Ok(Notes::refused(vec![m])),
+        Err(WebhookError::Invalid(said)) => Ok(Notes::refused(vec![said.render(tr)])),
         Err(e) => Err(e.into()),
     }
 }
@@ -83,7 +86,7 @@ pub async fn add_webhook(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
                 ],
             )
         });
-    list_page(&ctx, refused_or(created)?).await
+    list_page(&ctx, refused_or(&tr, created)?).await
 }
 
 pub async fn webhook_action(
@@ -105,7 +108,7 @@ pub async fn webhook_action(
             }),
         _ => return Err(WebError::NotFound),
     };
-    list_page(&ctx, refused_or(done)?).await
+    list_page(&ctx, refused_or(&tr, done)?).await
 }
 
 pub async fn redeliver_webhook(
@@ -116,5 +119,5 @@ pub async fn redeliver_webhook(
     let done = hooks::redeliver(&ctx.inst, ctx.by.clone(), id, delivery)
         .await
         .map(|()| tr.t1("webhooks-requeued", "delivery", delivery));
-    endpoint_page(&ctx, id, refused_or(done)?).await
+    endpoint_page(&ctx, id, refused_or(&tr, done)?).await
 }
