@@ -61,11 +61,22 @@ async fn page(
 ) -> Result<Response, WebError> {
     let dir = state.config.data_dir.clone();
     let st = state::load(&dir).unwrap_or_default();
+    let c = chrome(state, inst, Some(s)).await?;
     let keys = trust::trusted_keys(&state.config.update)
         .map(|k| k.key_ids().collect::<Vec<_>>().join(", "))
-        .unwrap_or_else(|e| format!("none usable: {e}"));
+        .unwrap_or_else(|e| c.tr.t1("updates-no-keys", "reason", e));
+    let interrupted = apply::interrupted(&dir).map(|j| {
+        c.tr.with(
+            "updates-interrupted",
+            &[
+                ("from", j.from_version.as_str().into()),
+                ("to", j.to_version.as_str().into()),
+                ("step", j.step.name().into()),
+            ],
+        )
+    });
     render(&UpdatesPage {
-        c: chrome(state, inst, Some(s)).await?,
+        c,
         messages,
         problems,
         report,
@@ -78,14 +89,7 @@ async fn page(
         threshold: state.config.update.threshold,
         upload_limit_mib: upload_limit(state) / 1024 / 1024,
         last_update: apply::last_completed(&dir).map(|j| apply::describe_last(&j)),
-        interrupted: apply::interrupted(&dir).map(|j| {
-            format!(
-                "An update {} → {} stopped at step “{}”. Run `holdfast update recover` on the server.",
-                j.from_version,
-                j.to_version,
-                j.step.name()
-            )
-        }),
+        interrupted,
         history: st
             .history
             .iter()
@@ -162,12 +166,17 @@ pub async fn verify(
     // Stamped after the upload: the bundle is judged against the time it finished arriving.
     let b = crate::web::by(&s, ip, &state);
     let now = b.now;
+    let tr = crate::web::pages::words(
+        &state,
+        crate::web::pages::reader_locale(&inst, Some(&s)).await?,
+    );
     let outcome = match received {
         Err(msg) => Err(msg),
         Ok(_) => {
             let cfg = state.config.update.clone();
             let data_dir = state.config.data_dir.clone();
             let path = file.clone();
+            let tr = tr.clone();
             tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
                 let st = state::load(&data_dir).map_err(|e| e.to_string())?;
                 let keys = trust::trusted_keys(&cfg).map_err(|e| e.to_string())?;
@@ -175,27 +184,37 @@ pub async fn verify(
                 let v = bundle::verify(&path, &keys, &policy).map_err(|e| e.to_string())?;
                 let m = v.manifest();
                 let mut lines = vec![
-                    format!(
-                        "{} {} version {} (updates from {} on), security epoch {}",
-                        m.product, m.arch, m.version, m.min_from, m.security_epoch
+                    tr.with(
+                        "updates-report-version",
+                        &[
+                            ("product", m.product.as_str().into()),
+                            ("arch", m.arch.as_str().into()),
+                            ("version", m.version.to_string().into()),
+                            ("from", m.min_from.to_string().into()),
+                            ("epoch", m.security_epoch.to_string().into()),
+                        ],
                     ),
-                    format!(
-                        "created {}, expires {}",
-                        m.created_at.to_rfc3339(),
-                        m.expires_at.to_rfc3339()
+                    tr.with(
+                        "updates-report-dates",
+                        &[
+                            ("created", m.created_at.to_rfc3339().into()),
+                            ("expires", m.expires_at.to_rfc3339().into()),
+                        ],
                     ),
                 ];
                 for f in &m.files {
-                    lines.push(format!(
-                        "payload {} ({} bytes, SHA-256 {})",
-                        f.path,
-                        f.size,
-                        hex::encode(f.sha256)
+                    lines.push(tr.with(
+                        "updates-report-payload",
+                        &[
+                            ("path", f.path.as_str().into()),
+                            ("bytes", f.size.to_string().into()),
+                            ("sha256", hex::encode(f.sha256).into()),
+                        ],
                     ));
                 }
-                lines.push(format!("signed by {}", v.signed_by().join(", ")));
+                lines.push(tr.t1("updates-report-signed", "keys", v.signed_by().join(", ")));
                 if let Some(n) = &m.notes {
-                    lines.push(format!("release notes: {n}"));
+                    lines.push(tr.t1("updates-report-notes", "notes", n));
                 }
                 Ok(lines)
             })
@@ -238,7 +257,7 @@ pub async fn verify(
                 &state,
                 &inst,
                 &s,
-                vec!["Bundle OK: signatures, versions, expiry and every payload byte check out. Install it on the server with `holdfast update apply`.".into()],
+                vec![tr.t("updates-bundle-ok")],
                 vec![],
                 lines,
             )
@@ -250,7 +269,7 @@ pub async fn verify(
                 &inst,
                 &s,
                 vec![],
-                vec![format!("Bundle refused: {e}")],
+                vec![tr.t1("updates-bundle-refused", "reason", e)],
                 vec![],
             )
             .await
