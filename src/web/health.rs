@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 
 /// Alive: the process answers. Says nothing about any instance.
-pub async fn healthz() -> &'static str {
-    "ok\n"
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let boot = state.boot_id().unwrap_or_default().to_string();
+    ([(BOOT_HEADER, boot)], "ok\n")
 }
 
 /// The header naming the process that answered `/readyz` (its boot id, as in run.json): during an

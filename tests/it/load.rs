@@ -1,5 +1,6 @@
 //! A steady client load for the update hand-over tests: clients that keep one connection alive and
-//! clients that open a new TLS connection for every request, all asking `GET /readyz` and noting
+//! clients that open a new TLS connection for every request, all asking `GET /healthz` (`/readyz` says 503 by design while a server
+//! stops, though it still answers) and noting
 //! which server process answered (`x-holdfast-boot`), how long each answer took and what failed.
 //! Every loop is bounded in requests and in time.
 
@@ -231,7 +232,7 @@ async fn request(
             *conn = None;
             return Err(closed(format!("connection not ready: {e}")));
         }
-        let req = hyper::Request::get("/readyz")
+        let req = hyper::Request::get("/healthz")
             .header("host", "localhost")
             .body(Empty::<Bytes>::new())
             .unwrap();
