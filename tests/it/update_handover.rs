@@ -208,7 +208,7 @@ fn foreign_uid_gets_nothing(control: &Path) -> bool {
     let mode = std::fs::metadata(control).unwrap().permissions().mode();
     std::fs::set_permissions(&link, std::fs::Permissions::from_mode(0o666)).unwrap();
     let script = format!(
-        "import socket\ns=socket.socket(socket.AF_UNIX)\ns.connect({:?})\ns.sendall(b'listeners\\n')\ntry:\n  msg,anc,_,_=s.recvmsg(256,socket.CMSG_SPACE(64))\nexcept ConnectionResetError:\n  msg,anc=b'',[]\nprint(len(anc), len(msg))\n",
+        "import socket\ns=socket.socket(socket.AF_UNIX)\ns.connect({:?})\ntry:\n  s.sendall(b'listeners\\n')\n  msg,anc,_,_=s.recvmsg(256,socket.CMSG_SPACE(64))\nexcept (ConnectionResetError, BrokenPipeError):\n  msg,anc=b'',[]\nprint(len(anc), len(msg))\n",
         link.to_str().unwrap()
     );
     let out = std::process::Command::new("setpriv")
