@@ -107,8 +107,8 @@ async fn listener_for(
 ) -> Result<TcpListener> {
     let listener = match inherited.take(name)? {
         Some(std) => {
-            let l = TcpListener::from_std(std)
-                .with_context(|| format!("inherited {what} socket"))?;
+            let l =
+                TcpListener::from_std(std).with_context(|| format!("inherited {what} socket"))?;
             tracing::info!(listen = ?l.local_addr().ok(), "{what}: listening socket handed over");
             l
         }
@@ -151,7 +151,9 @@ async fn agree_to_open(ch: Channel) -> Result<Channel> {
         match ch.recv(None) {
             Ok(Msg::Open) => Ok(ch),
             Ok(other) => anyhow::bail!("update hand-over: unexpected {other:?}"),
-            Err(e) => anyhow::bail!("the update that started this server went away ({e}); not taking over"),
+            Err(e) => anyhow::bail!(
+                "the update that started this server went away ({e}); not taking over"
+            ),
         }
     })
     .await
@@ -170,7 +172,9 @@ async fn take_over(
     boot_id: &str,
 ) -> Result<nix::fcntl::Flock<std::fs::File>> {
     let probe = bind(SocketAddr::from(([127, 0, 0, 1], 0)), "readiness probe").await?;
-    let addr = probe.local_addr().context("probe listener has no address")?;
+    let addr = probe
+        .local_addr()
+        .context("probe listener has no address")?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let limits = web::connections::Limits {
         max_connections: 16,
@@ -192,11 +196,14 @@ async fn take_over(
     let boot = boot_id.to_string();
     let waited = tokio::task::spawn_blocking(move || {
         let mut ch = ch;
-        ch.send(&Msg::Probe { addr, boot }).context("update hand-over")?;
+        ch.send(&Msg::Probe { addr, boot })
+            .context("update hand-over")?;
         match ch.recv(None) {
             Ok(Msg::Go) => Ok(()),
             Ok(other) => anyhow::bail!("update hand-over: unexpected {other:?}"),
-            Err(e) => anyhow::bail!("the update that started this server went away ({e}); not taking over"),
+            Err(e) => anyhow::bail!(
+                "the update that started this server went away ({e}); not taking over"
+            ),
         }
     })
     .await
@@ -599,8 +606,9 @@ async fn write_run_record(state: &AppState, local: SocketAddr, boot_id: String) 
         }
     }
     let dir = &state.config.data_dir;
-    let written = crate::update::runtime::for_this_process(local, schemas, state.clock.now(), boot_id)
-        .and_then(|rec| crate::update::runtime::write(dir, &rec));
+    let written =
+        crate::update::runtime::for_this_process(local, schemas, state.clock.now(), boot_id)
+            .and_then(|rec| crate::update::runtime::write(dir, &rec));
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot write run.json; `holdfast update apply` will not find this server");
     }

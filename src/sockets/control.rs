@@ -117,7 +117,11 @@ pub fn fetch(path: &Path) -> Result<Option<Named>, SocketsError> {
     }
     let n = msg.bytes;
     let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-    let names: Vec<&str> = text.trim_end().split(',').filter(|s| !s.is_empty()).collect();
+    let names: Vec<&str> = text
+        .trim_end()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .collect();
     if names.len() != fds.len() || !text.ends_with('\n') {
         return Err(SocketsError::BadAnswer(text));
     }

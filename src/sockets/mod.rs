@@ -79,7 +79,10 @@ impl Named {
     }
 
     pub fn get(&self, name: &str) -> Option<BorrowedFd<'_>> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, f)| f.as_fd())
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f.as_fd())
     }
 
     /// Takes the socket called `name` out, as a listener (non-blocking, as tokio needs it).
@@ -174,8 +177,11 @@ fn adopt(fd: RawFd, name: &str, taken: &Named) -> Result<OwnedFd, SocketsError> 
         let _ = owned.into_raw_fd();
         return Err(not_listening());
     }
-    nix::fcntl::fcntl(&owned, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
-        .map_err(sys(format!("{name} socket")))?;
+    nix::fcntl::fcntl(
+        &owned,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .map_err(sys(format!("{name} socket")))?;
     Ok(owned)
 }
 

@@ -45,7 +45,12 @@ fn said(out: &Output) -> String {
 }
 
 /// Sign-ins (each a write: a session and a security-log event) in a loop while the update runs.
-fn sign_ins(rig: &Rig) -> (std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<usize>) {
+fn sign_ins(
+    rig: &Rig,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<usize>,
+) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let client = rig.client();
     let flag = std::sync::Arc::clone(&stop);
@@ -74,19 +79,33 @@ fn apply_and_rollback_under_load_answer_every_request_and_switch_servers_once() 
 
     let (stop, writer) = sign_ins(&rig);
     let l = load(&rig, 4, 4, Duration::from_millis(5));
-    let (out, seen) = under_load(&rig, l, &["update", "apply", bundle.to_str().unwrap(), "--no-backup"]);
+    let (out, seen) = under_load(
+        &rig,
+        l,
+        &["update", "apply", bundle.to_str().unwrap(), "--no-backup"],
+    );
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let signed_in = writer.join().expect("every sign-in during the update succeeded");
+    let signed_in = writer
+        .join()
+        .expect("every sign-in during the update succeeded");
     println!("apply under load: {}; {signed_in} sign-ins", seen.line());
     assert!(out.status.success(), "{}", said(&out));
-    assert!(text(&out.stdout).contains("updated 0.1.0 → 0.2.0"), "{}", said(&out));
+    assert!(
+        text(&out.stdout).contains("updated 0.1.0 → 0.2.0"),
+        "{}",
+        said(&out)
+    );
     let second = boot(&rig);
     assert_ne!(second, first, "the new version does not serve");
     assert!(rig.ready() && rig.server_runs_installed_file());
     assert!(seen.failures().is_empty(), "{:?}", seen.failures());
     assert!(seen.answered() > 0);
     assert_eq!(seen.boots(), vec![first.clone(), second.clone()]);
-    assert_eq!(seen.most_switches(), 1, "a client saw the servers alternate");
+    assert_eq!(
+        seen.most_switches(),
+        1,
+        "a client saw the servers alternate"
+    );
 
     let l = load(&rig, 4, 4, Duration::from_millis(5));
     let (out, seen) = under_load(&rig, l, &["update", "rollback"]);
@@ -126,7 +145,11 @@ fn a_release_that_exits_hangs_or_is_never_ready_leaves_the_old_server_serving() 
     for (version, what, script) in releases {
         let bundle = rig.bundle(version, script.as_bytes());
         let l = load(&rig, 2, 2, Duration::from_millis(10));
-        let (out, seen) = under_load(&rig, l, &["update", "apply", bundle.to_str().unwrap(), "--no-backup"]);
+        let (out, seen) = under_load(
+            &rig,
+            l,
+            &["update", "apply", bundle.to_str().unwrap(), "--no-backup"],
+        );
         println!("a release that {what}: {}", seen.line());
         assert!(!out.status.success(), "a release that {what} was accepted");
         assert!(
@@ -135,7 +158,11 @@ fn a_release_that_exits_hangs_or_is_never_ready_leaves_the_old_server_serving() 
             said(&out)
         );
         assert!(seen.failures().is_empty(), "{what}: {:?}", seen.failures());
-        assert_eq!(seen.boots(), vec![first.clone()], "{what}: another server answered");
+        assert_eq!(
+            seen.boots(),
+            vec![first.clone()],
+            "{what}: another server answered"
+        );
         assert_eq!(boot(&rig), first, "{what}: the old server was restarted");
         assert_eq!(sha(&rig.exe()), old, "{what}: its binary stayed installed");
         assert!(rig.ready() && rig.server_runs_installed_file(), "{what}");
@@ -212,7 +239,14 @@ fn foreign_uid_gets_nothing(control: &Path) -> bool {
         link.to_str().unwrap()
     );
     let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--", "/usr/bin/python3", "-c"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+        ])
         .arg(&script)
         .output()
         .unwrap();
@@ -260,8 +294,20 @@ fn benchmark_apply_and_rollback_under_16_plus_16_clients() {
         let bundle = rig.bundle(v, &rig.next_binary(&format!("release {v}")));
         let b = bundle.to_str().unwrap();
         let old_path = i == 0;
-        let how = if old_path { "stop then start" } else { "hand-over" };
-        run(&format!("apply ({how})"), &["update", "apply", b, "--no-backup"], old_path);
-        run(&format!("rollback ({how})"), &["update", "rollback"], old_path);
+        let how = if old_path {
+            "stop then start"
+        } else {
+            "hand-over"
+        };
+        run(
+            &format!("apply ({how})"),
+            &["update", "apply", b, "--no-backup"],
+            old_path,
+        );
+        run(
+            &format!("rollback ({how})"),
+            &["update", "rollback"],
+            old_path,
+        );
     }
 }

@@ -293,11 +293,10 @@ fn forward_steps(
         j.hand_over = true;
         advance(work, j, Step::Swapped)?;
         install::install_new(work, j)?;
-        let mut mark = |j: &mut Journal, step: Step| -> Result<(), ApplyError> {
-            Ok(advance(work, j, step)?)
-        };
+        let mut mark =
+            |j: &mut Journal, step: Step| -> Result<(), ApplyError> { Ok(advance(work, j, step)?) };
         match takeover::take_over(env, j, held, &mut mark)? {
-            takeover::TakeOver::Serving(rec) => return ready(env, work, j, rec),
+            takeover::TakeOver::Serving(rec) => return ready(env, work, j, *rec),
             takeover::TakeOver::SchemaChange => {
                 // The journal says so before the old server is touched: a rollback from here on
                 // puts the snapshot back.

@@ -9,8 +9,8 @@ use super::{
     ApplyError, Env, Outcome, advance, downtime, finish_applied, last_dir, lock, takeover,
     update_dir, work_dir,
 };
-use crate::sockets::Named;
 use crate::audit::Event;
+use crate::sockets::Named;
 use crate::update::journal::{self, Journal, Step};
 use crate::update::{runtime, state};
 use std::fs;
@@ -83,9 +83,8 @@ fn rollback_steps(
         if !old_in_place {
             install_old(d, work, j)?;
         }
-        let mut mark = |j: &mut Journal, _: Step| -> Result<(), ApplyError> {
-            Ok(journal::save(work, j)?)
-        };
+        let mut mark =
+            |j: &mut Journal, _: Step| -> Result<(), ApplyError> { Ok(journal::save(work, j)?) };
         match takeover::take_over(env, j, held, &mut mark) {
             Ok(takeover::TakeOver::Serving(rec)) => {
                 if !old_binary_in_place(j) {

@@ -6,10 +6,10 @@ use super::tool::{ToolError, run_tool};
 use crate::sockets::takeover::{self, RecvError};
 use crate::sockets::{self, Named, SocketsError};
 use crate::update::journal::{Journal, Restart};
-use std::os::fd::BorrowedFd;
 use crate::update::probe::{Probe, ProbeError};
 use crate::update::runtime::{self, RunRecord, RuntimeError};
 use std::fs::{self, OpenOptions};
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -179,15 +179,14 @@ pub(super) fn spawn_detached(
         .stderr(err)
         // Its own process group: a Ctrl-C meant for the update does not stop the server.
         .process_group(0);
-    let spawned = match held {
+    match held {
         Some(held) => sockets::spawn_with(&mut cmd, held, takeover.map(|fd| (takeover::ENV, fd)))
             .map_err(ServerError::Sockets),
         None => cmd.spawn().map_err(|source| ServerError::Start {
             exe: j.exe.clone(),
             source,
         }),
-    };
-    spawned
+    }
 }
 
 /// Waits until a server with a boot id not in `exclude` answers `/readyz` with 200.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// How a hand-over ended, when it did not fail.
 pub(super) enum TakeOver {
     /// The new server serves; its record.
-    Serving(RunRecord),
+    Serving(Box<RunRecord>),
     /// The new version would migrate a database: the old server must stop first (and the
     /// databases be snapshotted), so nothing was changed but the binary.
     SchemaChange,
@@ -41,9 +41,8 @@ pub(super) fn take_over(
     drop(theirs);
     j.started_pid = Some(child.id());
     let end = Instant::now() + env.ready_timeout;
-    let candidate = mark(j, Step::Candidate).and_then(|()| {
-        Ok(candidate_ready(env, j, &mut ch, &mut child, end)?)
-    });
+    let candidate = mark(j, Step::Candidate)
+        .and_then(|()| Ok(candidate_ready(env, j, &mut ch, &mut child, end)?));
     let boot = match candidate {
         Ok(Some(boot)) => boot,
         Ok(None) => {
@@ -59,7 +58,7 @@ pub(super) fn take_over(
     if serving.is_err() {
         end_child(&mut child);
     }
-    serving.map(TakeOver::Serving)
+    serving.map(|rec| TakeOver::Serving(Box::new(rec)))
 }
 
 /// Until the new server is ready on its private port: `Some(its boot id)`, or `None` when it
