@@ -29,11 +29,14 @@ pub struct ClientLog {
     /// server before any byte of an answer (what HTTP clients do for an idempotent request,
     /// RFC 9110 section 9.2.2); the retried request's latency includes the first attempt.
     pub retried: u64,
+    /// When the first and the last failure happened.
+    pub failed_between: Option<(Instant, Instant)>,
 }
 
 impl ClientLog {
     fn note(&mut self, result: Result<(u16, String), String>, took: Duration) {
         self.max_latency = self.max_latency.max(took);
+        let failed_before = self.failures.len();
         match result {
             Ok((status, boot)) if (200..300).contains(&status) => {
                 self.answered_2xx += 1;
@@ -43,6 +46,11 @@ impl ClientLog {
             }
             Ok((status, _)) => self.failures.push(format!("status {status}")),
             Err(e) => self.failures.push(e),
+        }
+        if self.failures.len() > failed_before {
+            let now = Instant::now();
+            let first = self.failed_between.map_or(now, |(f, _)| f);
+            self.failed_between = Some((first, now));
         }
     }
 }
@@ -93,11 +101,32 @@ impl Summary {
             .max()
             .unwrap_or(0)
     }
+    /// From the first failure any client saw to the last.
+    pub fn failing_for(&self) -> Duration {
+        let first = self
+            .clients
+            .iter()
+            .filter_map(|c| c.failed_between)
+            .map(|b| b.0)
+            .min();
+        let last = self
+            .clients
+            .iter()
+            .filter_map(|c| c.failed_between)
+            .map(|b| b.1)
+            .max();
+        match (first, last) {
+            (Some(f), Some(l)) => l - f,
+            _ => Duration::ZERO,
+        }
+    }
+
     pub fn line(&self) -> String {
         format!(
-            "{} answered 2xx, {} failed, {} retried on a new connection, largest latency {} ms, servers seen {}",
+            "{} answered 2xx, {} failed (over {} ms), {} retried on a new connection, largest latency {} ms, servers seen {}",
             self.answered(),
             self.failures().len(),
+            self.failing_for().as_millis(),
             self.retried(),
             self.max_latency().as_millis(),
             self.boots().len()

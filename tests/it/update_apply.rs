@@ -48,6 +48,12 @@ pub(crate) fn sha(p: &Path) -> String {
 
 impl Rig {
     pub(crate) fn new(ready_timeout: u64) -> Rig {
+        Rig::on(ready_timeout, None)
+    }
+
+    /// A rig whose server listens on `listen` (default 127.0.0.1:0, which a restarted server would
+    /// not keep: only a hand-over keeps the port).
+    pub(crate) fn on(ready_timeout: u64, listen: Option<String>) -> Rig {
         let bin = tempfile::tempdir().unwrap();
         let exe = bin.path().join("holdfast");
         std::fs::copy(installable(), &exe).unwrap();
@@ -62,7 +68,7 @@ impl Rig {
         staged.ok(&["init"]);
         staged.add_user("keeper", &["users"], PASSWORD);
         let rig = Rig {
-            app: staged.start(),
+            app: staged.start_on(listen),
             bin,
             keys,
             _trusted: trusted,

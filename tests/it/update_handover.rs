@@ -271,7 +271,12 @@ fn foreign_uid_gets_nothing(control: &Path) -> bool {
 #[test]
 #[ignore = "benchmark: prints figures"]
 fn benchmark_apply_and_rollback_under_16_plus_16_clients() {
-    let rig = Rig::new(60);
+    // A fixed port, so that the old path's restarted server is found where clients look.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let rig = Rig::on(60, Some(format!("127.0.0.1:{port}")));
     let control = rig.d().join(holdfast::sockets::control::FILE);
     let run = |label: &str, args: &[&str], old_path: bool| {
         if old_path {
