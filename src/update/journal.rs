@@ -137,6 +137,10 @@ pub struct Journal {
     /// one writes only after that (docs/updating.md).
     #[serde(default)]
     pub hand_over: bool,
+    /// The update held the listening sockets while the server changed: clients waited, none
+    /// was refused.
+    #[serde(default)]
+    pub sockets_held: bool,
 }
 
 pub const FILE: &str = "journal.json";

@@ -159,12 +159,15 @@ pub enum Outcome {
         from: String,
         to: String,
         downtime_ms: Option<i64>,
+        /// The listening sockets stayed open: clients waited up to `downtime_ms`, none refused.
+        sockets_held: bool,
     },
     RolledBack {
         from: String,
         to: String,
         reason: String,
         downtime_ms: Option<i64>,
+        sockets_held: bool,
     },
     /// An interrupted update had not touched the system yet; its files were removed.
     Discarded { to: String },
@@ -256,6 +259,7 @@ pub fn apply(env: &Env, req: Request) -> Result<Outcome, ApplyError> {
 /// install, start, wait; roll back by itself on failure.
 fn run_forward(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, ApplyError> {
     let held = held_sockets(env, j);
+    j.sockets_held = held.is_some();
     if let Err(e) = forward_steps(env, work, j, held.as_ref()) {
         (env.say)(&format!("update failed: {e}; rolling back"));
         return recover::rollback_from(env, work, j, e.to_string(), held.as_ref());
@@ -393,6 +397,7 @@ fn finish_applied(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, Ap
         from: j.from_version.clone(),
         to: j.to_version.clone(),
         downtime_ms: downtime(j),
+        sockets_held: j.sockets_held,
     })
 }
 

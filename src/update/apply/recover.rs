@@ -46,6 +46,7 @@ pub(super) fn rollback_from(
             fetched.as_ref()
         }
     };
+    j.sockets_held = held.is_some();
     rollback_steps(env, work, j, held)?;
     advance(work, j, Step::RolledBack)?;
     finish_rolled_back(env, work, j)
@@ -180,6 +181,7 @@ fn finish_rolled_back(env: &Env, work: &Path, j: &Journal) -> Result<Outcome, Ap
         to: j.from_version.clone(),
         reason,
         downtime_ms: downtime(j),
+        sockets_held: j.sockets_held,
     })
 }
 

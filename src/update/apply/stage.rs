@@ -127,6 +127,7 @@ pub(super) fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, App
         restore_databases: false,
         step_before_rollback: None,
         hand_over: false,
+        sockets_held: false,
     };
     advance(work, &mut j, Step::Staged)?;
     (env.say)(&format!(
