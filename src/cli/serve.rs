@@ -109,7 +109,16 @@ async fn listener_for(
         Some(std) => {
             let l =
                 TcpListener::from_std(std).with_context(|| format!("inherited {what} socket"))?;
-            tracing::info!(listen = ?l.local_addr().ok(), "{what}: listening socket handed over");
+            let local = l.local_addr().ok();
+            tracing::info!(listen = ?local, "{what}: listening socket handed over");
+            if addr.port() != 0 && local.is_some_and(|a| a != addr) {
+                // Under socket activation the socket unit's ListenStream= decides, not `listen`.
+                tracing::warn!(
+                    configured = %addr,
+                    listen = ?local,
+                    "{what}: the configured address is not used; the socket handed to this server listens elsewhere"
+                );
+            }
             l
         }
         None => bind(addr, what).await?,

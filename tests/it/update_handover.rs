@@ -316,3 +316,59 @@ fn benchmark_apply_and_rollback_under_16_plus_16_clients() {
         );
     }
 }
+
+/// Socket activation (what `holdfast.socket` would do under systemd): the HTTPS socket is made by
+/// the service manager before the server runs; a client that connects first waits in its backlog
+/// and is answered by the server started for it, which binds nothing itself. Driven by
+/// `systemd-socket-activate` (package systemd), which passes `LISTEN_FDS`/`LISTEN_FDNAMES` exactly
+/// as systemd does.
+#[test]
+fn serve_takes_its_https_socket_from_socket_activation() {
+    let dir = data_dir();
+    let d = dir.path();
+    let out = holdfast(d, &["init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut activator = std::process::Command::new("systemd-socket-activate")
+        .args(["-l", &addr.to_string(), "--fdname=https", "-E", "HOLDFAST_LOG=warn", BIN])
+        .arg("--data-dir")
+        .arg(d)
+        // The configured address is ignored in favour of the socket handed over.
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("systemd-socket-activate (package systemd)");
+    // The activator listens at once; the server starts only when the first connection arrives
+    // (this probe's), and that connection is the request below's predecessor in the backlog.
+    let end = std::time::Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(std::time::Instant::now() < end, "the activator never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = Client::for_data_dir(d, addr);
+    let r = rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), client.get("localhost", "/readyz")).await
+    });
+    let answered = r.is_ok_and(|r| r.status == 200);
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("run.json")).unwrap()).unwrap();
+    let pid = rec["pid"].as_i64().unwrap() as i32;
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = activator.kill();
+    let _ = activator.wait();
+    assert!(answered, "the first request, made before the server ran, was not answered");
+    assert_eq!(rec["listen"], addr.to_string(), "the server bound its own socket");
+}
