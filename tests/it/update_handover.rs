@@ -334,7 +334,14 @@ fn serve_takes_its_https_socket_from_socket_activation() {
         .port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut activator = std::process::Command::new("systemd-socket-activate")
-        .args(["-l", &addr.to_string(), "--fdname=https", "-E", "HOLDFAST_LOG=warn", BIN])
+        .args([
+            "-l",
+            &addr.to_string(),
+            "--fdname=https",
+            "-E",
+            "HOLDFAST_LOG=warn",
+            BIN,
+        ])
         .arg("--data-dir")
         .arg(d)
         // The configured address is ignored in favour of the socket handed over.
@@ -348,7 +355,10 @@ fn serve_takes_its_https_socket_from_socket_activation() {
     // (this probe's), and that connection is the request below's predecessor in the backlog.
     let end = std::time::Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(addr).is_err() {
-        assert!(std::time::Instant::now() < end, "the activator never listened");
+        assert!(
+            std::time::Instant::now() < end,
+            "the activator never listened"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -369,6 +379,13 @@ fn serve_takes_its_https_socket_from_socket_activation() {
     );
     let _ = activator.kill();
     let _ = activator.wait();
-    assert!(answered, "the first request, made before the server ran, was not answered");
-    assert_eq!(rec["listen"], addr.to_string(), "the server bound its own socket");
+    assert!(
+        answered,
+        "the first request, made before the server ran, was not answered"
+    );
+    assert_eq!(
+        rec["listen"],
+        addr.to_string(),
+        "the server bound its own socket"
+    );
 }
