@@ -389,3 +389,43 @@ fn serve_takes_its_https_socket_from_socket_activation() {
         "the server bound its own socket"
     );
 }
+
+/// A release that changes a schema is not handed over: the old server stops first and the
+/// databases are snapshotted, as before — but `apply` holds the listening sockets meanwhile, so
+/// clients wait for the new version instead of being refused. (The release here is the same
+/// holdfast behind a wrapper that, asked to take over, claims another schema.)
+#[test]
+fn a_schema_changing_release_stops_the_old_server_first_but_refuses_no_client() {
+    let rig = Rig::new(60);
+    let first = boot(&rig);
+    let real = crate::update_apply::installable();
+    let wrapper = format!(
+        "#!/bin/bash\nif [ -n \"$HOLDFAST_TAKEOVER_FD\" ]; then\n  echo \"schema 9999\" >&\"$HOLDFAST_TAKEOVER_FD\"\n  read -r _ <&\"$HOLDFAST_TAKEOVER_FD\"\n  exit 0\nfi\nexec {} \"$@\"\n",
+        real.display()
+    );
+    let bundle = rig.bundle("0.2.0", wrapper.as_bytes());
+    let l = load(&rig, 4, 4, Duration::from_millis(5));
+    let (out, seen) = under_load(
+        &rig,
+        l,
+        &["update", "apply", bundle.to_str().unwrap(), "--no-backup"],
+    );
+    println!("schema-changing apply under load: {}", seen.line());
+    assert!(out.status.success(), "{}", said(&out));
+    let said_out = text(&out.stdout);
+    assert!(
+        said_out.contains("the old server stops first"),
+        "{said_out}"
+    );
+    assert!(said_out.contains("none was refused"), "{said_out}");
+    let second = boot(&rig);
+    assert_ne!(second, first);
+    assert!(rig.ready());
+    assert!(
+        rig.d().join("update/last/snapshot").exists(),
+        "no snapshot was taken before the stop"
+    );
+    assert!(seen.failures().is_empty(), "{:?}", seen.failures());
+    assert_eq!(seen.boots(), vec![first, second]);
+    assert!(rig.users().contains("keeper"));
+}
