@@ -22,7 +22,7 @@ pub enum AccountError {
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
-        message: String,
+        message: crate::i18n::Sentence,
     },
     #[error("the password is not acceptable: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" "))]
     PasswordRejected(Vec<super::policy::PasswordProblem>),
@@ -92,7 +92,10 @@ pub fn validate_username(name: &str) -> Result<(), AccountError> {
     } else {
         Err(AccountError::Invalid {
             field: "username",
-            message: "use 2–64 letters, digits, '.', '-', '_' or '@'".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-username",
+                "use 2–64 letters, digits, '.', '-', '_' or '@'",
+            ),
         })
     }
 }
@@ -108,7 +111,10 @@ pub fn validate_email(email: &str) -> Result<(), AccountError> {
     } else {
         Err(AccountError::Invalid {
             field: "email",
-            message: "this is not an e-mail address".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-email",
+                "this is not an e-mail address",
+            ),
         })
     }
 }
@@ -182,9 +188,9 @@ pub async fn create_user(
     validate_email(&acc.email)?;
     if let Some(s) = &acc.support {
         for n in &s.networks {
-            cidr::parse(n).map_err(|message| AccountError::Invalid {
+            cidr::parse(n).map_err(|m| AccountError::Invalid {
                 field: "from",
-                message,
+                message: crate::i18n::Sentence::new("account-invalid-network", m).arg("value", n),
             })?;
         }
     }
@@ -233,7 +239,11 @@ pub async fn create_user(
                 if !users::add_to_group(tx, id, g)? {
                     return Err(AccountError::Invalid {
                         field: "group",
-                        message: format!("no group named `{g}`"),
+                        message: crate::i18n::Sentence::new(
+                            "account-invalid-no-group",
+                            format!("no group named `{g}`"),
+                        )
+                        .arg("name", g.as_str()),
                     });
                 }
             }
@@ -359,7 +369,10 @@ pub async fn change_password(
         _ => {
             return Err(AccountError::Invalid {
                 field: "stage",
-                message: "finish signing in first".into(),
+                message: crate::i18n::Sentence::new(
+                    "account-invalid-finish-signin",
+                    "finish signing in first",
+                ),
             });
         }
     }
@@ -428,7 +441,10 @@ pub async fn change_email(
     if session.stage != "active" {
         return Err(AccountError::Invalid {
             field: "stage",
-            message: "finish signing in first".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-finish-signin",
+                "finish signing in first",
+            ),
         });
     }
     let new_email = new_email.trim().to_string();
@@ -569,7 +585,11 @@ pub async fn revoke_support(inst: &Instance, by: By, username: String) -> Result
             if u.support_expires_at.is_none() {
                 return Err(AccountError::Invalid {
                     field: "username",
-                    message: format!("`{}` is not a support account", u.username),
+                    message: crate::i18n::Sentence::new(
+                        "account-invalid-not-support",
+                        format!("`{}` is not a support account", u.username),
+                    )
+                    .arg("name", u.username.as_str()),
                 });
             }
             users::set_support(tx, u.id, Some(&stamp(now)))?;
@@ -679,7 +699,10 @@ pub async fn complete_setup(
     if !setup_token_valid(inst, token, now).await? {
         return Err(AccountError::Invalid {
             field: "token",
-            message: "this setup link is invalid, used or expired; run `holdfast admin setup-link` for a new one".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-setup-link",
+                "this setup link is invalid, used or expired; run `holdfast admin setup-link` for a new one",
+            ),
         });
     }
     let policy = policy(inst).await?;
@@ -694,7 +717,10 @@ pub async fn complete_setup(
             {
                 return Err(AccountError::Invalid {
                     field: "token",
-                    message: "this setup link is invalid, used or expired".into(),
+                    message: crate::i18n::Sentence::new(
+                        "account-invalid-setup-link",
+                        "this setup link is invalid, used or expired",
+                    ),
                 });
             }
             if users::by_name(tx, &username)?.is_some() {

@@ -19,7 +19,10 @@ fn validate_group_name(name: &str) -> Result<(), AccountError> {
     } else {
         Err(AccountError::Invalid {
             field: "name",
-            message: "use 2–40 letters, digits, '-' or '_'".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-group-name",
+                "use 2–40 letters, digits, '-' or '_'",
+            ),
         })
     }
 }
@@ -56,7 +59,11 @@ pub async fn delete(inst: &Instance, by: By, name: String) -> Result<(), Account
             if builtin {
                 return Err(AccountError::Invalid {
                     field: "name",
-                    message: format!("`{name}` is built in and cannot be deleted"),
+                    message: crate::i18n::Sentence::new(
+                        "account-invalid-group-builtin",
+                        format!("`{name}` is built in and cannot be deleted"),
+                    )
+                    .arg("name", name.as_str()),
                 });
             }
             groups::delete(tx, id)?;
@@ -126,7 +133,11 @@ pub async fn set_membership(
                 if !users::add_to_group(tx, u.id, g)? {
                     return Err(AccountError::Invalid {
                         field: "group",
-                        message: format!("no group named `{g}`"),
+                        message: crate::i18n::Sentence::new(
+                            "account-invalid-no-group",
+                            format!("no group named `{g}`"),
+                        )
+                        .arg("name", g.as_str()),
                     });
                 }
             }

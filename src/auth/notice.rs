@@ -28,7 +28,11 @@ pub async fn set(inst: &Instance, by: By, text: String) -> Result<(), AccountErr
     if text.chars().count() > MAX_CHARS {
         return Err(AccountError::Invalid {
             field: "notice",
-            message: format!("the notice has at most {MAX_CHARS} characters"),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-notice-long",
+                format!("the notice has at most {MAX_CHARS} characters"),
+            )
+            .arg("max", MAX_CHARS),
         });
     }
     if text
@@ -37,7 +41,10 @@ pub async fn set(inst: &Instance, by: By, text: String) -> Result<(), AccountErr
     {
         return Err(AccountError::Invalid {
             field: "notice",
-            message: "the notice may not contain control characters".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-notice-control",
+                "the notice may not contain control characters",
+            ),
         });
     }
     inst.db

@@ -135,6 +135,54 @@ impl fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
+impl PolicyError {
+    /// Every catalogue key a policy error can have, for the catalogue test.
+    pub const KEYS: &'static [&'static str] = &[
+        "policy-error-unknown",
+        "policy-error-not-number",
+        "policy-error-range",
+        "policy-error-choice",
+        "policy-error-duplicate",
+    ];
+
+    /// The refusal for pages, with the setting named by its label in the reader's language.
+    pub fn message(&self) -> crate::i18n::Message {
+        use crate::i18n::{Arg, Message};
+        let setting = |k: &str| Arg::Key(format!("policy-{k}"));
+        match self {
+            PolicyError::UnknownKey { key } => {
+                Message::new("policy-error-unknown").arg("key", shown(key))
+            }
+            PolicyError::NotANumber {
+                key,
+                value,
+                min,
+                max,
+            } => Message::new("policy-error-not-number")
+                .arg("setting", setting(key))
+                .arg("value", shown(value))
+                .arg("min", *min)
+                .arg("max", *max),
+            PolicyError::OutOfRange {
+                key,
+                value,
+                min,
+                max,
+            } => Message::new("policy-error-range")
+                .arg("setting", setting(key))
+                .arg("value", shown(value))
+                .arg("min", *min)
+                .arg("max", *max),
+            PolicyError::NotAChoice { key, value, .. } => Message::new("policy-error-choice")
+                .arg("setting", setting(key))
+                .arg("value", shown(value)),
+            PolicyError::Duplicate { key } => {
+                Message::new("policy-error-duplicate").arg("setting", setting(key))
+            }
+        }
+    }
+}
+
 /// Escapes control characters and shortens, so an echoed value cannot forge log lines.
 fn shown(s: &str) -> String {
     const MAX: usize = 64;

@@ -48,7 +48,10 @@ pub async fn prove_for(
 ) -> Result<(), AccountError> {
     let ip = by.source.parse().map_err(|_| AccountError::Invalid {
         field: "source",
-        message: "the request has no client address".into(),
+        message: crate::i18n::Sentence::new(
+            "account-invalid-no-address",
+            "the request has no client address",
+        ),
     })?;
     prove(svc, inst, session, proof, ip, by.now).await
 }
@@ -154,7 +157,10 @@ pub async fn prove(
                 Ok(Err(if password_ok {
                     AccountError::Invalid {
                         field: "code",
-                        message: "the code of your second factor is wrong or has expired".into(),
+                        message: crate::i18n::Sentence::new(
+                            "account-invalid-code-wrong",
+                            "the code of your second factor is wrong or has expired",
+                        ),
                     }
                 } else {
                     AccountError::WrongPassword
@@ -193,7 +199,10 @@ pub async fn send_code(
             if u.second_factor != "email" {
                 return Err(AccountError::Invalid {
                     field: "code",
-                    message: "your account does not use e-mailed codes".into(),
+                    message: crate::i18n::Sentence::new(
+                        "account-invalid-no-mailed-codes",
+                        "your account does not use e-mailed codes",
+                    ),
                 });
             }
             let s =
@@ -206,7 +215,10 @@ pub async fn send_code(
             {
                 return Err(AccountError::Invalid {
                     field: "code",
-                    message: "a code was sent less than a minute ago; check your mail".into(),
+                    message: crate::i18n::Sentence::new(
+                        "account-invalid-code-recent",
+                        "a code was sent less than a minute ago; check your mail",
+                    ),
                 });
             }
             let hash = codes::hash_code(s.id_hash.as_bytes(), code.expose());

@@ -23,7 +23,10 @@ pub struct Enrolment {
 fn wrong_stage() -> AccountError {
     AccountError::Invalid {
         field: "stage",
-        message: "finish signing in first".into(),
+        message: crate::i18n::Sentence::new(
+            "account-invalid-finish-signin",
+            "finish signing in first",
+        ),
     }
 }
 
@@ -82,9 +85,10 @@ pub async fn confirm_totp(
             if !reauth::recent(inst, session, by.now).await? {
                 return Err(AccountError::Invalid {
                     field: "code",
-                    message:
-                        "start the set-up again: confirming a new app needs your password again"
-                            .into(),
+                    message: crate::i18n::Sentence::new(
+                        "account-invalid-enrol-reauth",
+                        "start the set-up again: confirming a new app needs your password again",
+                    ),
                 });
             }
             false
@@ -100,20 +104,27 @@ pub async fn confirm_totp(
         .await?
         .ok_or(AccountError::Invalid {
             field: "code",
-            message: "start the set-up again: no enrolment is waiting".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-enrol-none",
+                "start the set-up again: no enrolment is waiting",
+            ),
         })?;
     if code.chars().count() > super::signin::MAX_CODE_CHARS {
         return Err(AccountError::Invalid {
             field: "code",
-            message: "a code has at most 64 characters".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-code-long",
+                "a code has at most 64 characters",
+            ),
         });
     }
     let step = totp::verify(&pending, code.trim(), by.now.timestamp(), None).ok_or(
         AccountError::Invalid {
             field: "code",
-            message:
-                "that code does not match; check the time on your device and try the next code"
-                    .into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-code-mismatch",
+                "that code does not match; check the time on your device and try the next code",
+            ),
         },
     )?;
     let codes = totp::new_recovery_codes(10)?;
@@ -197,9 +208,12 @@ pub async fn set_simple(
     if !allowed {
         return Err(AccountError::Invalid {
             field: "method",
-            message: format!(
-                "the instance policy ({}) does not allow this choice",
-                policy.second_factor().as_str()
+            message: crate::i18n::Sentence::new(
+                "account-invalid-method",
+                format!(
+                    "the instance policy ({}) does not allow this choice",
+                    policy.second_factor().as_str()
+                ),
             ),
         });
     }

@@ -40,12 +40,16 @@ pub async fn create(inst: &Instance, by: By, req: TokenRequest) -> Result<NewTok
     {
         return Err(AccountError::Invalid {
             field: "service",
-            message: "name the service in 1–80 characters".into(),
+            message: crate::i18n::Sentence::new(
+                "account-invalid-service",
+                "name the service in 1–80 characters",
+            ),
         });
     }
     let perms = parse_scopes(&req.scopes).map_err(|m| AccountError::Invalid {
         field: "scopes",
-        message: m,
+        message: crate::i18n::Sentence::new("account-invalid-scopes", m)
+            .arg("scopes", req.scopes.as_str()),
     })?;
     let stored = perms
         .iter()
@@ -61,7 +65,7 @@ pub async fn create(inst: &Instance, by: By, req: TokenRequest) -> Result<NewTok
     {
         cidr::parse(n).map_err(|m| AccountError::Invalid {
             field: "networks",
-            message: m,
+            message: crate::i18n::Sentence::new("account-invalid-network", m).arg("value", n),
         })?;
         networks.push(n.to_string());
     }
@@ -78,9 +82,14 @@ pub async fn create(inst: &Instance, by: By, req: TokenRequest) -> Result<NewTok
             if days == 0 || days > max {
                 return Err(AccountError::Invalid {
                     field: "expires_days",
-                    message: format!(
-                        "a token lives 1 to {max} days (policy token_max_days); asked for {days}"
-                    ),
+                    message: crate::i18n::Sentence::new(
+                        "account-invalid-token-days",
+                        format!(
+                            "a token lives 1 to {max} days (policy token_max_days); asked for {days}"
+                        ),
+                    )
+                    .arg("max", max)
+                    .arg("days", days),
                 });
             }
             let expires = stamp(by.now + Duration::days(days as i64));

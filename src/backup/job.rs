@@ -299,12 +299,14 @@ pub fn verify_newest(cfg: &Config, clock: &SharedClock) -> Result<Vec<String>> {
 }
 
 /// Runs the daily backup and the verification restore of the newest archives.
-/// `registry` and `mail_wakeup`: where a failure is reported (a mail to each instance's admins).
+/// `registry`, `mail_wakeup` and `words`: where and how a failure is reported (a mail to each
+/// instance's admins, each in their language).
 pub async fn run_all(
     config: &Config,
     clock: &SharedClock,
     registry: &crate::instances::Registry,
     mail_wakeup: &tokio::sync::Notify,
+    words: &crate::i18n::MailWords,
     made: engine::Made,
 ) -> (Vec<String>, bool) {
     let report_by_mail = config.mail.is_some();
@@ -327,7 +329,7 @@ pub async fn run_all(
         tracing::info!("{l}");
     }
     if !ok && report_by_mail {
-        notify_backup_failure(clock, registry, mail_wakeup, &lines).await;
+        notify_backup_failure(clock, registry, mail_wakeup, words, &lines).await;
     }
     (lines, ok)
 }
@@ -336,18 +338,28 @@ async fn notify_backup_failure(
     clock: &SharedClock,
     registry: &crate::instances::Registry,
     mail_wakeup: &tokio::sync::Notify,
+    words: &crate::i18n::MailWords,
     lines: &[String],
 ) {
-    let body = format!(
-        "The holdfast backup did not complete everywhere:\n\n{}\n\nCheck the destinations and run `holdfast backup run --all`.",
-        lines.join("\n")
-    );
+    // The engine's lines are the operator's details (paths, errors) and stay as written.
+    let details = lines.join("\n");
     let now = clock.now();
     for inst in registry.all() {
-        let b = body.clone();
+        let (words, details) = (words.clone(), details.clone());
         let _ = inst
             .db
-            .write(move |tx| crate::mail::notify_admins(tx, "holdfast: backup problem", &b, now))
+            .write(move |tx| {
+                crate::mail::notify_admins_in(tx, &words, now, |w| {
+                    (
+                        w.t("mail-backup-problem-subject"),
+                        format!(
+                            "{}\n\n{details}\n\n{}",
+                            w.t("mail-backup-problem-intro"),
+                            w.t("mail-backup-problem-advice")
+                        ),
+                    )
+                })
+            })
             .await;
     }
     mail_wakeup.notify_one();

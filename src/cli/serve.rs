@@ -837,6 +837,7 @@ async fn backup_schedule(state: AppState, mut stop: watch::Receiver<bool>) {
                     &state.clock,
                     &state.registry,
                     &state.auth.mail_wakeup,
+                &state.auth.words(),
                     crate::backup::engine::Made::Schedule,
                 )
                 .await;

@@ -3,6 +3,7 @@
 //! PDF so that every amount agrees with them to the cent.
 
 use super::invoice_document::{Buyer, DocStatus, InvoiceDocument, Seller, TaxRow};
+use super::problem::Conflict;
 use super::records::HubError;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -110,22 +111,20 @@ fn vat_form(tax_id: &str) -> Option<String> {
 }
 
 /// Why an invoice has no e-invoice yet, in words an administrator can act on; `None` when it has.
-pub fn refusal(d: &InvoiceDocument) -> Option<String> {
+pub fn refusal(d: &InvoiceDocument) -> Option<Conflict> {
     match d.status {
-        DocStatus::Draft => {
-            return Some("a draft has no e-invoice: issue the invoice first".into());
-        }
-        DocStatus::Void => return Some("a void invoice is not sent as an e-invoice".into()),
+        DocStatus::Draft => return Some(Conflict::EinvoiceDraft),
+        DocStatus::Void => return Some(Conflict::EinvoiceVoid),
         DocStatus::Issued | DocStatus::Paid => {}
     }
     let Some(s) = &d.seller else {
-        return Some("the seller's invoice profile is not set: an administrator completes it on the invoice profile page".into());
+        return Some(Conflict::EinvoiceNoProfile);
     };
     if s.country_code.is_empty() || s.vat_id.is_empty() {
-        return Some("an e-invoice needs the seller's country and VAT ID: an administrator adds them on the invoice profile page".into());
+        return Some(Conflict::EinvoiceNoVatId);
     }
     if d.lines.is_empty() {
-        return Some("an invoice without lines has no e-invoice".into());
+        return Some(Conflict::EinvoiceNoLines);
     }
     None
 }
@@ -263,7 +262,7 @@ pub fn buyer_country(b: &Buyer, seller_country: &str) -> String {
 /// profile is refused with the reason ([`refusal`]).
 pub fn build(d: &InvoiceDocument) -> Result<Vec<u8>, HubError> {
     if let Some(why) = refusal(d) {
-        return Err(HubError::Conflict(why));
+        return Err(HubError::Refused(why));
     }
     let (Some(seller), Some(number), Some(issue)) = (&d.seller, &d.number, &d.issue_date) else {
         return Err(HubError::Conflict(
@@ -522,9 +521,14 @@ mod tests {
 
     #[test]
     fn drafts_void_invoices_and_bad_totals_are_refused() {
-        for s in [DocStatus::Draft, DocStatus::Void] {
-            assert!(matches!(build(&doc(s)), Err(HubError::Conflict(_))));
-        }
+        assert!(matches!(
+            build(&doc(DocStatus::Draft)),
+            Err(HubError::Refused(Conflict::EinvoiceDraft))
+        ));
+        assert!(matches!(
+            build(&doc(DocStatus::Void)),
+            Err(HubError::Refused(Conflict::EinvoiceVoid))
+        ));
         let mut d = doc(DocStatus::Paid);
         assert!(build(&d).is_ok());
         d.total += 1;

@@ -1,6 +1,7 @@
 //! Invoices: lines with integer money, computed totals, issuing with a gap-free number per year,
 //! paid, cancelled (drafts) or void (issued, with a reason), and building a draft from a project's unbilled billable time.
 
+use super::problem::Conflict;
 use super::records::{HubError, create_in, validate};
 use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
@@ -82,16 +83,14 @@ pub fn line_amounts(quantity_milli: i64, unit_price: i64, tax_rate_bp: i64) -> (
     (net, tax)
 }
 
-fn ensure_status(tx: &Transaction, id: i64, want: &str) -> Result<(), HubError> {
+fn ensure_status(tx: &Transaction, id: i64, want: &'static str) -> Result<(), HubError> {
     let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
     let status = match row.get("status") {
         Some(Value::Text(s)) => s.clone(),
         _ => String::new(),
     };
     if status != want {
-        return Err(HubError::Conflict(format!(
-            "this invoice is {status}; that needs a {want} invoice"
-        )));
+        return Err(HubError::Refused(Conflict::InvoiceStatus { status, want }));
     }
     Ok(())
 }
@@ -182,9 +181,7 @@ pub async fn issue(inst: &Instance, id: i64, by: By) -> Result<String, HubError>
         .write(move |tx| -> Result<String, HubError> {
             ensure_status(tx, id, "draft")?;
             if store::lines(tx, id)?.is_empty() {
-                return Err(HubError::Conflict(
-                    "add at least one line before issuing".into(),
-                ));
+                return Err(HubError::Refused(Conflict::NoLines));
             }
             let row = recs::get(tx, &INVOICES, id)?.ok_or(HubError::NotFound)?;
             let today = by.now.date_naive();
@@ -250,14 +247,13 @@ pub async fn set_status(
                 ("issued", "paid") | ("draft", "cancelled")
             );
             if from == "issued" && to == "cancelled" {
-                return Err(HubError::Conflict(
-                    "an issued invoice is voided, with a reason, not cancelled".into(),
-                ));
+                return Err(HubError::Refused(Conflict::VoidNotCancel));
             }
             if !allowed {
-                return Err(HubError::Conflict(format!(
-                    "an invoice that is {from} cannot become {to}"
-                )));
+                return Err(HubError::Refused(Conflict::Transition {
+                    from,
+                    to: to.to_string(),
+                }));
             }
             let now = stamp(by.now);
             store::set_status(tx, id, &from, to, &now)?;
@@ -301,9 +297,7 @@ pub async fn void(inst: &Instance, id: i64, reason: String, by: By) -> Result<()
             ensure_status(tx, id, "issued")?;
             let now = stamp(by.now);
             if !store::set_void(tx, id, &reason, &now)? {
-                return Err(HubError::Conflict(
-                    "this invoice is no longer issued".into(),
-                ));
+                return Err(HubError::Refused(Conflict::NotIssued));
             }
             let released = store::release_time(tx, id, &now)?;
             record_status(tx, id, &by, "issued", "void")?;
@@ -342,9 +336,7 @@ pub async fn from_project(
                 store::project_billing(tx, project)?.ok_or(HubError::NotFound)?;
             let entries = store::unbilled_time(tx, project)?;
             if entries.is_empty() {
-                return Err(HubError::Conflict(
-                    "this project has no unbilled billable time".into(),
-                ));
+                return Err(HubError::Refused(Conflict::NoUnbilledTime));
             }
             let mut input = Map::new();
             input.insert("client_id".into(), json!(client));

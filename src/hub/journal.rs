@@ -289,10 +289,9 @@ pub async fn postings(
         .db
         .read(move |c| -> Result<Vec<Posting>, HubError> {
             let acc = read_accounts(c)?;
-            if acc.receivables.is_empty() || acc.vat_payable.is_empty() || acc.revenue.is_empty()
-            {
-                return Err(HubError::Conflict(
-                    "the journal's accounts are not set: an administrator sets them on the accounting export page".into(),
+            if acc.receivables.is_empty() || acc.vat_payable.is_empty() || acc.revenue.is_empty() {
+                return Err(HubError::Refused(
+                    super::problem::Conflict::JournalAccountsUnset,
                 ));
             }
             let mut out = Vec::new();
@@ -323,7 +322,13 @@ pub async fn postings(
                 // The same rows as the document's tax summary, so the journal agrees with it.
                 for row in super::invoice_document::tax_summary(&doc_lines) {
                     let rate = Some(row.rate_bp);
-                    push(&mut out, &base, acc.revenue_for(row.rate_bp), -row.net, rate);
+                    push(
+                        &mut out,
+                        &base,
+                        acc.revenue_for(row.rate_bp),
+                        -row.net,
+                        rate,
+                    );
                     push(&mut out, &base, &acc.vat_payable, -row.tax, rate);
                 }
             }

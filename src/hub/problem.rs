@@ -1,6 +1,7 @@
 //! Why a field's value was refused: one type that the API and CSV word in English (`Display`) and
 //! pages word in the reader's language (a catalogue key with its arguments, `key` and `args`).
 
+use crate::i18n::{Arg, Message, Sentence};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +127,7 @@ impl Problem {
 }
 
 /// Why a change was refused for the state of the data (409): one type that the API words in
-/// English (`Display`) and pages word in the reader's language (`key`, with the module's name).
+/// English (`Display`) and pages word in the reader's language ([`Conflict::message`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
     /// An invoice that is no longer a draft.
@@ -145,6 +146,30 @@ pub enum Conflict {
         current: i64,
         edited: i64,
     },
+    /// An invoice action that needs another status (`status` and `want` are status values).
+    InvoiceStatus { status: String, want: &'static str },
+    /// Issuing an invoice that has no lines.
+    NoLines,
+    /// "Cancel" on an issued invoice: it is voided, with a reason.
+    VoidNotCancel,
+    /// A status change the invoice's life does not allow.
+    Transition { from: String, to: String },
+    /// Voiding an invoice that is no longer issued.
+    NotIssued,
+    /// Billing a project with nothing left to bill.
+    NoUnbilledTime,
+    /// The accounting export before an administrator mapped its accounts.
+    JournalAccountsUnset,
+    /// An e-invoice asked of a draft.
+    EinvoiceDraft,
+    /// An e-invoice asked of a void invoice.
+    EinvoiceVoid,
+    /// An e-invoice before the seller's invoice profile is set.
+    EinvoiceNoProfile,
+    /// An e-invoice without the seller's country and VAT ID.
+    EinvoiceNoVatId,
+    /// An e-invoice of an invoice without lines.
+    EinvoiceNoLines,
 }
 
 impl fmt::Display for Conflict {
@@ -169,6 +194,32 @@ impl fmt::Display for Conflict {
                 f,
                 "this {singular} was changed by someone else (version {current} is current, you edited {edited}); reload and try again"
             ),
+            Conflict::InvoiceStatus { status, want } => {
+                write!(f, "this invoice is {status}; that needs a {want} invoice")
+            }
+            Conflict::NoLines => f.write_str("add at least one line before issuing"),
+            Conflict::VoidNotCancel => {
+                f.write_str("an issued invoice is voided, with a reason, not cancelled")
+            }
+            Conflict::Transition { from, to } => {
+                write!(f, "an invoice that is {from} cannot become {to}")
+            }
+            Conflict::NotIssued => f.write_str("this invoice is no longer issued"),
+            Conflict::NoUnbilledTime => f.write_str("this project has no unbilled billable time"),
+            Conflict::JournalAccountsUnset => f.write_str(
+                "the journal's accounts are not set: an administrator sets them on the accounting export page",
+            ),
+            Conflict::EinvoiceDraft => {
+                f.write_str("a draft has no e-invoice: issue the invoice first")
+            }
+            Conflict::EinvoiceVoid => f.write_str("a void invoice is not sent as an e-invoice"),
+            Conflict::EinvoiceNoProfile => f.write_str(
+                "the seller's invoice profile is not set: an administrator completes it on the invoice profile page",
+            ),
+            Conflict::EinvoiceNoVatId => f.write_str(
+                "an e-invoice needs the seller's country and VAT ID: an administrator adds them on the invoice profile page",
+            ),
+            Conflict::EinvoiceNoLines => f.write_str("an invoice without lines has no e-invoice"),
         }
     }
 }
@@ -180,6 +231,18 @@ impl Conflict {
         "conflict-billed-time",
         "conflict-still-referenced",
         "conflict-changed-elsewhere",
+        "conflict-invoice-status",
+        "conflict-no-lines",
+        "conflict-void-not-cancel",
+        "conflict-transition",
+        "conflict-not-issued",
+        "conflict-no-unbilled-time",
+        "conflict-journal-accounts",
+        "conflict-einvoice-draft",
+        "conflict-einvoice-void",
+        "conflict-einvoice-no-profile",
+        "conflict-einvoice-no-vat-id",
+        "conflict-einvoice-no-lines",
     ];
 
     pub fn key(&self) -> &'static str {
@@ -188,27 +251,52 @@ impl Conflict {
             Conflict::BilledTime => "conflict-billed-time",
             Conflict::StillReferenced { .. } => "conflict-still-referenced",
             Conflict::ChangedElsewhere { .. } => "conflict-changed-elsewhere",
+            Conflict::InvoiceStatus { .. } => "conflict-invoice-status",
+            Conflict::NoLines => "conflict-no-lines",
+            Conflict::VoidNotCancel => "conflict-void-not-cancel",
+            Conflict::Transition { .. } => "conflict-transition",
+            Conflict::NotIssued => "conflict-not-issued",
+            Conflict::NoUnbilledTime => "conflict-no-unbilled-time",
+            Conflict::JournalAccountsUnset => "conflict-journal-accounts",
+            Conflict::EinvoiceDraft => "conflict-einvoice-draft",
+            Conflict::EinvoiceVoid => "conflict-einvoice-void",
+            Conflict::EinvoiceNoProfile => "conflict-einvoice-no-profile",
+            Conflict::EinvoiceNoVatId => "conflict-einvoice-no-vat-id",
+            Conflict::EinvoiceNoLines => "conflict-einvoice-no-lines",
         }
     }
 
-    /// The slug of the module the conflict is about, whose name in the reader's language fills
-    /// `$what`.
-    pub fn module(&self) -> Option<&'static str> {
+    /// The conflict as a catalogue message: the module's name (`$what`) and statuses are worded
+    /// in the reader's language too.
+    pub fn message(&self) -> Message {
+        let m = Message::new(self.key());
+        let status = |v: &str| Arg::Key(format!("choice-{v}"));
         match self {
-            Conflict::StillReferenced { slug, .. } | Conflict::ChangedElsewhere { slug, .. } => {
-                Some(slug)
+            Conflict::StillReferenced { slug, .. } => {
+                m.arg("what", Arg::Key(format!("module-{slug}-one")))
             }
-            Conflict::IssuedInvoice | Conflict::BilledTime => None,
+            Conflict::ChangedElsewhere {
+                slug,
+                current,
+                edited,
+                ..
+            } => m
+                .arg("what", Arg::Key(format!("module-{slug}-one")))
+                .arg("current", *current)
+                .arg("edited", *edited),
+            Conflict::InvoiceStatus { status: now, want } => {
+                m.arg("status", status(now)).arg("want", status(want))
+            }
+            Conflict::Transition { from, to } => m.arg("from", status(from)).arg("to", status(to)),
+            _ => m,
         }
     }
 
-    /// The numeric arguments (versions).
-    pub fn args(&self) -> Vec<(&'static str, i64)> {
-        match self {
-            Conflict::ChangedElsewhere {
-                current, edited, ..
-            } => vec![("current", *current), ("edited", *edited)],
-            _ => vec![],
+    /// The conflict worded twice: English for the API, the message for pages.
+    pub fn sentence(&self) -> Sentence {
+        Sentence {
+            english: self.to_string(),
+            words: Some(self.message()),
         }
     }
 }

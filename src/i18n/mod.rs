@@ -171,6 +171,8 @@ impl Catalogue {
             let v: FluentValue = match value {
                 Arg::Text(s) => FluentValue::from(s.as_str()),
                 Arg::Number(n) => FluentValue::from(*n),
+                // A key the catalogue lacks in this language shows as itself, as below.
+                Arg::Key(k) => FluentValue::from(self.format(locale, k, &[])),
             };
             fluent_args.set(*name, v);
         }
@@ -188,11 +190,107 @@ impl Catalogue {
     }
 }
 
-/// A value put into a message: text, or a number (which also picks the plural form).
-#[derive(Debug, Clone)]
+/// A value put into a message: text, a number (which also picks the plural form), or another
+/// catalogue message worded in the same language (an event's name, a setting's label).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Arg {
-    Text(String),
+    #[serde(rename = "n")]
     Number(i64),
+    #[serde(rename = "t")]
+    Text(String),
+    #[serde(rename = "k")]
+    Key(String),
+}
+
+/// A sentence kept as its catalogue key and arguments rather than as text, so each reader gets it
+/// in their own language however long after it was said (an alert on the admin page, in a mail,
+/// a refusal worded by the page that shows it). Stored as JSON where it must outlive the request.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Message {
+    pub key: String,
+    #[serde(default)]
+    pub args: Vec<(String, Arg)>,
+}
+
+impl Message {
+    pub fn new(key: &str) -> Self {
+        Self {
+            key: key.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// The message with one more argument.
+    pub fn arg(mut self, name: &str, value: impl Into<Arg>) -> Self {
+        self.args.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// The sentence in `tr`'s language.
+    pub fn render(&self, tr: &Tr) -> String {
+        let args: Vec<(&str, Arg)> = self
+            .args
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .collect();
+        tr.with(&self.key, &args)
+    }
+
+    /// The stored form (JSON).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// A stored message; `None` for text that is not one (rows written before messages were kept).
+    pub fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// A refusal the domain words twice: in English for the API and the console (`Display`), and as a
+/// [`Message`] that pages word in the reader's language. A few refusals that only an operator can
+/// act on (a damaged stored file) have no message and show their English everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    pub english: String,
+    pub words: Option<Message>,
+}
+
+impl Sentence {
+    pub fn new(key: &str, english: impl Into<String>) -> Self {
+        Self {
+            english: english.into(),
+            words: Some(Message::new(key)),
+        }
+    }
+
+    /// A refusal with no catalogue message (see the type's note).
+    pub fn english(english: impl Into<String>) -> Self {
+        Self {
+            english: english.into(),
+            words: None,
+        }
+    }
+
+    /// The refusal with one more argument for its catalogue message.
+    pub fn arg(mut self, name: &str, value: impl Into<Arg>) -> Self {
+        self.words = self.words.map(|w| w.arg(name, value));
+        self
+    }
+
+    /// The refusal in `tr`'s language.
+    pub fn render(&self, tr: &Tr) -> String {
+        match &self.words {
+            Some(m) => m.render(tr),
+            None => self.english.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for Sentence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.english)
+    }
 }
 
 impl From<&str> for Arg {
@@ -216,6 +314,18 @@ impl From<&String> for Arg {
 impl From<i64> for Arg {
     fn from(n: i64) -> Self {
         Arg::Number(n)
+    }
+}
+
+impl From<u32> for Arg {
+    fn from(n: u32) -> Self {
+        Arg::Number(i64::from(n))
+    }
+}
+
+impl From<u64> for Arg {
+    fn from(n: u64) -> Self {
+        Arg::Number(i64::try_from(n).unwrap_or(i64::MAX))
     }
 }
 
@@ -374,5 +484,33 @@ mod tests {
         let pl = Tr::new(Arc::new(Catalogue::embedded()), Locale::Pl);
         assert_eq!(pl.count("saved-settings", 2), "Zapisano 2 ustawienia.");
         assert_eq!(pl.count("saved-settings", 5), "Zapisano 5 ustawień.");
+    }
+
+    #[test]
+    fn a_stored_message_reads_back_and_words_in_each_language() {
+        let m = Message::new("saved-settings").arg("count", 5usize);
+        let back = Message::from_json(&m.to_json()).unwrap();
+        assert_eq!(back, m);
+        let pl = Tr::new(Arc::new(Catalogue::embedded()), Locale::Pl);
+        assert_eq!(back.render(&pl), "Zapisano 5 ustawień.");
+        assert_eq!(Message::from_json("plain text"), None);
+        let text = Message::new("x").arg("who", "7").to_json();
+        assert_eq!(
+            Message::from_json(&text).unwrap().args[0].1,
+            Arg::Text("7".into()),
+            "text that looks like a number stays text"
+        );
+        let en = Tr::new(Arc::new(Catalogue::embedded()), Locale::En);
+        let named = Message::new("form-new").arg("what", Arg::Key("event-login_failed".into()));
+        let back = Message::from_json(&named.to_json()).unwrap();
+        assert_eq!(back.render(&en), "New Sign-in failed");
+        assert_eq!(
+            back.render(&pl),
+            format!(
+                "{} {}",
+                pl.t1("form-new", "what", "").trim_end(),
+                pl.t("event-login_failed")
+            ),
+        );
     }
 }

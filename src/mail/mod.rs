@@ -24,20 +24,6 @@ pub fn enqueue(
     outbox::enqueue(tx, to, subject, body, &stamp(now))
 }
 
-/// Queues a message to every enabled administrator of the instance.
-pub fn notify_admins(
-    tx: &Transaction,
-    subject: &str,
-    body: &str,
-    now: DateTime<Utc>,
-) -> Result<usize, StorageError> {
-    let admins = users::admin_contacts(tx)?;
-    for (_, email) in &admins {
-        enqueue(tx, email, subject, body, now)?;
-    }
-    Ok(admins.len())
-}
-
 /// Queues a message to every enabled administrator of the instance, each written by `write` in
 /// that administrator's language: (subject, body).
 pub fn notify_admins_in(
@@ -60,17 +46,18 @@ pub async fn recent(inst: &Instance, n: usize) -> Result<Vec<outbox::MailRow>, S
     inst.db.read(move |c| outbox::recent(c, n)).await
 }
 
-/// Queues the admin's test message to `to` and records who sent it, in one transaction.
-pub async fn send_test(inst: &Instance, by: By, to: String) -> Result<(), StorageError> {
+/// Queues the admin's test message to `to`, in the language of the admin who sends it (`tr`), and
+/// records who sent it, in one transaction.
+pub async fn send_test(
+    inst: &Instance,
+    by: By,
+    to: String,
+    tr: &crate::i18n::Tr,
+) -> Result<(), StorageError> {
+    let (subject, body) = (tr.t("mail-test-subject"), tr.t("mail-test-body"));
     inst.db
         .write(move |tx| {
-            enqueue(
-                tx,
-                &to,
-                "holdfast test message",
-                "This is a test message from holdfast. If you can read it, e-mail from holdfast reaches you.",
-                by.now,
-            )?;
+            enqueue(tx, &to, &subject, &body, by.now)?;
             audit::write(
                 tx,
                 by.now,

@@ -15,7 +15,11 @@ pub struct AlertRow {
     pub subject: String,
     pub severity: String,
     pub state: String,
+    /// English, for the syslog stream, webhooks and the API.
     pub summary: String,
+    /// The summary as a catalogue message (`i18n::Message` JSON) that pages and mails word in the
+    /// reader's language; '' on alerts raised before it was kept.
+    pub summary_words: String,
     pub first_seen: String,
     pub last_seen: String,
     pub count: i64,
@@ -28,7 +32,7 @@ pub struct AlertRow {
 }
 
 const COLUMNS: &str = "id, rule, subject, severity, state, summary, first_seen, last_seen, count, \
-events, log_filter, note, mailed_at, changed_at, changed_by";
+events, log_filter, note, mailed_at, changed_at, changed_by, summary_words";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
     let events: String = r.get(9)?;
@@ -48,6 +52,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
         mailed_at: r.get(12)?,
         changed_at: r.get(13)?,
         changed_by: r.get(14)?,
+        summary_words: r.get(15)?,
     })
 }
 
@@ -57,6 +62,7 @@ pub struct Raise<'a> {
     pub subject: &'a str,
     pub severity: &'a str,
     pub summary: &'a str,
+    pub summary_words: &'a str,
     pub log_filter: &'a str,
     pub event_id: Option<i64>,
     pub now: &'a str,
@@ -81,23 +87,27 @@ pub fn raise(tx: &Transaction, r: &Raise) -> Result<(AlertRow, bool), StorageErr
         a.count += 1;
         a.last_seen = r.now.to_string();
         a.summary = r.summary.to_string();
+        a.summary_words = r.summary_words.to_string();
         tx.prepare_cached(
-            "UPDATE alerts SET count = ?2, last_seen = ?3, events = ?4, summary = ?5 WHERE id = ?1",
+            "UPDATE alerts SET count = ?2, last_seen = ?3, events = ?4, summary = ?5,
+                               summary_words = ?6
+             WHERE id = ?1",
         )?
         .execute(params![
             a.id,
             a.count,
             a.last_seen,
             ids_json(&a.events),
-            a.summary
+            a.summary,
+            a.summary_words
         ])?;
         return Ok((a, false));
     }
     let events: Vec<i64> = r.event_id.into_iter().collect();
     tx.prepare_cached(
         "INSERT INTO alerts (rule, subject, severity, state, summary, first_seen, last_seen, count,
-                             events, log_filter, changed_at)
-         VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5, 1, ?6, ?7, ?5)",
+                             events, log_filter, changed_at, summary_words)
+         VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5, 1, ?6, ?7, ?5, ?8)",
     )?
     .execute(params![
         r.rule,
@@ -106,7 +116,8 @@ pub fn raise(tx: &Transaction, r: &Raise) -> Result<(AlertRow, bool), StorageErr
         r.summary,
         r.now,
         ids_json(&events),
-        r.log_filter
+        r.log_filter,
+        r.summary_words
     ])?;
     let id = tx.last_insert_rowid();
     let row = get(tx, id)?.ok_or(StorageError::Worker)?;

@@ -82,9 +82,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "egress",
         sql: include_str!("migrations/0014_egress.sql"),
     },
+    Migration {
+        version: 15,
+        name: "alert_words",
+        sql: include_str!("migrations/0015_alert_words.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 14;
+pub const LATEST_SCHEMA_VERSION: i64 = 15;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -4,6 +4,7 @@
 
 use super::{Finding, Rule};
 use crate::config::AlertThresholds;
+use crate::i18n::{Arg, Message};
 use crate::storage::alerts as store;
 use crate::storage::audit::AuditRow;
 use crate::storage::{StorageError, Transaction, groups, users};
@@ -166,7 +167,7 @@ impl Detector {
         let th = cx.thresholds;
         let details: serde_json::Value =
             serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null);
-        let found = |rule, subject: String, summary: String, log_filter: String| Finding {
+        let found = |rule, subject: String, summary: Message, log_filter: String| Finding {
             rule,
             subject,
             summary,
@@ -174,15 +175,17 @@ impl Detector {
             event_id: Some(r.id),
         };
         if r.actor_kind == "support" {
-            let what = if r.event == "login_succeeded" {
-                format!("signed in from {}", r.source)
+            let said = if r.event == "login_succeeded" {
+                Message::new("alert-says-support-signin")
             } else {
-                format!("{} {} (from {})", r.event, r.target, r.source)
+                Message::new("alert-says-support-action")
+                    .arg("event", Arg::Key(format!("event-{}", r.event)))
+                    .arg("target", &r.target)
             };
             out.push(found(
                 Rule::SupportActivity,
                 r.actor.clone(),
-                format!("Support account \"{}\" {what}.", r.actor),
+                said.arg("who", &r.actor).arg("address", &r.source),
                 filter(&[("user", &r.actor)]),
             ));
         }
@@ -200,10 +203,10 @@ impl Detector {
                     out.push(found(
                         Rule::PasswordSpraying,
                         format!("address {}", r.source),
-                        format!(
-                            "Failed sign-ins for {accounts} or more accounts from {} within {window} s.",
-                            r.source
-                        ),
+                        Message::new("alert-says-spray-accounts")
+                            .arg("accounts", accounts)
+                            .arg("address", &r.source)
+                            .arg("seconds", window),
                         filter(&[("type", "login_failed"), ("source", &r.source)]),
                     ));
                 }
@@ -218,10 +221,10 @@ impl Detector {
                     out.push(found(
                         Rule::PasswordSpraying,
                         format!("account {}", r.target),
-                        format!(
-                            "Failed sign-ins for \"{}\" from {addresses} or more addresses within {window} s.",
-                            r.target
-                        ),
+                        Message::new("alert-says-spray-addresses")
+                            .arg("account", &r.target)
+                            .arg("addresses", addresses)
+                            .arg("seconds", window),
                         filter(&[("type", "login_failed"), ("user", &r.target)]),
                     ));
                 }
@@ -239,7 +242,9 @@ impl Detector {
                     out.push(found(
                         Rule::LockoutWave,
                         "instance".into(),
-                        format!("{n} or more accounts locked within {window} s."),
+                        Message::new("alert-says-lockout-wave")
+                            .arg("count", n)
+                            .arg("seconds", window),
                         filter(&[("type", "account_locked")]),
                     ));
                 }
@@ -250,24 +255,26 @@ impl Detector {
                     && self.address_is_new(tx, th, r, "admin")? =>
             {
                 out.push(found(
-                        Rule::AdminNewAddress,
-                        format!("{} from {}", r.actor, r.source),
-                        format!(
-                            "Administrator \"{}\" signed in from {}, an address not seen for them in {} days.",
-                            r.actor, r.source, th.admin_address_days
-                        ),
-                        filter(&[
-                            ("type", "login_succeeded"),
-                            ("user", &r.actor),
-                            ("source", &r.source),
-                        ]),
-                    ));
+                    Rule::AdminNewAddress,
+                    format!("{} from {}", r.actor, r.source),
+                    Message::new("alert-says-admin-new-address")
+                        .arg("who", &r.actor)
+                        .arg("address", &r.source)
+                        .arg("days", th.admin_address_days),
+                    filter(&[
+                        ("type", "login_succeeded"),
+                        ("user", &r.actor),
+                        ("source", &r.source),
+                    ]),
+                ));
             }
             "user_created" if is_admin(tx, &r.target)? => {
                 out.push(found(
                     Rule::AdminGranted,
                     r.target.clone(),
-                    format!("New administrator \"{}\" created by {}.", r.target, r.actor),
+                    Message::new("alert-says-admin-created")
+                        .arg("who", &r.target)
+                        .arg("by", &r.actor),
                     filter(&[("user", &r.target)]),
                 ));
             }
@@ -287,12 +294,10 @@ impl Detector {
                         out.push(found(
                             Rule::AdminGranted,
                             r.target.clone(),
-                            format!(
-                                "\"{}\" became an administrator (added to {}) by {}.",
-                                r.target,
-                                added.join(", "),
-                                r.actor
-                            ),
+                            Message::new("alert-says-admin-joined")
+                                .arg("who", &r.target)
+                                .arg("groups", added.join(", "))
+                                .arg("by", &r.actor),
                             filter(&[("user", &r.target)]),
                         ));
                     }
@@ -314,12 +319,10 @@ impl Detector {
                     out.push(found(
                         rule,
                         format!("group {}", r.target),
-                        format!(
-                            "Group \"{}\" gained {} (changed by {}).",
-                            r.target,
-                            added.join(", "),
-                            r.actor
-                        ),
+                        Message::new("alert-says-group-gained")
+                            .arg("group", &r.target)
+                            .arg("permissions", added.join(", "))
+                            .arg("by", &r.actor),
                         filter(&[("type", "permission_changed")]),
                     ));
                 }
@@ -337,10 +340,11 @@ impl Detector {
                     out.push(found(
                         Rule::PolicyWeakened,
                         key.clone(),
-                        format!(
-                            "Policy \"{key}\" made weaker: {from} → {to} (by {}).",
-                            r.actor
-                        ),
+                        Message::new("alert-says-policy-weakened")
+                            .arg("setting", Arg::Key(format!("policy-{key}")))
+                            .arg("from", from)
+                            .arg("to", to)
+                            .arg("by", &r.actor),
                         filter(&[("type", "policy_changed")]),
                     ));
                 }
@@ -348,17 +352,18 @@ impl Detector {
             "token_created" => out.push(found(
                 Rule::TokenCreated,
                 format!("token {}", r.target),
-                format!("API token for \"{}\" created by {}.", r.target, r.actor),
+                Message::new("alert-says-token-created")
+                    .arg("service", &r.target)
+                    .arg("by", &r.actor),
                 filter(&[("type", "token_created")]),
             )),
             "token_used" if self.address_is_new(tx, th, r, "token")? => {
                 out.push(found(
                     Rule::TokenNewAddress,
                     format!("token {}", r.target),
-                    format!(
-                        "API token of \"{}\" used from {}, an address it had not used before.",
-                        r.target, r.source
-                    ),
+                    Message::new("alert-says-token-new-address")
+                        .arg("service", &r.target)
+                        .arg("address", &r.source),
                     filter(&[("type", "token_used"), ("source", &r.source)]),
                 ));
             }
@@ -370,10 +375,10 @@ impl Detector {
                     out.push(found(
                         Rule::MassExport,
                         format!("{} ({})", r.actor, r.actor_kind),
-                        format!(
-                            "{} exported or downloaded {total} rows within an hour (threshold {}).",
-                            r.actor, th.export_rows
-                        ),
+                        Message::new("alert-says-mass-export")
+                            .arg("who", &r.actor)
+                            .arg("rows", total)
+                            .arg("threshold", th.export_rows),
                         filter(&[("user", &r.actor)]),
                     ));
                 }
@@ -382,7 +387,9 @@ impl Detector {
                 out.push(found(
                     Rule::BackupFailed,
                     r.event.clone(),
-                    format!("{} failed: {}", r.event, r.details),
+                    Message::new("alert-says-backup-event-failed")
+                        .arg("event", Arg::Key(format!("event-{}", r.event)))
+                        .arg("details", &r.details),
                     filter(&[("type", &r.event)]),
                 ));
             }

@@ -5,6 +5,7 @@
 use super::{Finding, Rule};
 use crate::audit::{self, Verified};
 use crate::config::{AlertThresholds, Config, DiskLow};
+use crate::i18n::Message;
 use crate::instances::Instance;
 use crate::storage::StorageError;
 use chrono::{DateTime, Duration, Utc};
@@ -91,10 +92,9 @@ pub async fn chain(inst: &Instance, st: &mut ChainState) -> Result<Option<Findin
         Some((id, reason)) => Ok(Some(Finding {
             rule: Rule::LogChainBroken,
             subject: "security log".into(),
-            summary: format!(
-                "The security log's hash chain is broken at row {id}: {reason}. The log may \
-                     have been tampered with; compare it with the checkpoints kept outside."
-            ),
+            summary: Message::new("alert-says-chain-broken")
+                .arg("row", id)
+                .arg("reason", reason),
             log_filter: format!("before={}", id + 1),
             event_id: Some(id),
         })),
@@ -125,14 +125,15 @@ pub fn appliance(
             None => watch_since.is_some_and(|s| now - s > max_age),
         };
         if stale {
-            let when = newest.map_or_else(|| "never".to_string(), crate::clock::stamp);
+            let summary = match newest {
+                Some(t) => Message::new("alert-says-backup-stale")
+                    .arg("when", t.format("%Y-%m-%d %H:%M UTC").to_string()),
+                None => Message::new("alert-says-backup-never"),
+            };
             out.push(Finding {
                 rule: Rule::BackupStale,
                 subject: "backups".into(),
-                summary: format!(
-                    "The newest successful backup ({when}) is older than {} hours.",
-                    th.backup_max_age_hours
-                ),
+                summary: summary.arg("hours", th.backup_max_age_hours),
                 log_filter: "type=backup_completed".into(),
                 event_id: None,
             });
@@ -142,7 +143,9 @@ pub fn appliance(
                 out.push(Finding {
                     rule: Rule::BackupFailed,
                     subject: format!("verification restore {dest}"),
-                    summary: format!("The last verification restore of {dest} failed: {e}"),
+                    summary: Message::new("alert-says-verify-failed")
+                        .arg("destination", dest)
+                        .arg("error", e),
                     log_filter: "type=backup_verified".into(),
                     event_id: None,
                 });
@@ -160,14 +163,11 @@ pub fn appliance(
             rule: Rule::CertificateExpiry,
             subject: cert.display().to_string(),
             summary: if days < 0 {
-                format!(
-                    "The certificate {} expired {} days ago.",
-                    cert.display(),
-                    -days
-                )
+                Message::new("alert-says-certificate-expired").arg("days", -days)
             } else {
-                format!("The certificate {} expires in {days} days.", cert.display())
-            },
+                Message::new("alert-says-certificate-expires").arg("days", days)
+            }
+            .arg("path", cert.display().to_string()),
             log_filter: String::new(),
             event_id: None,
         });
@@ -178,20 +178,16 @@ pub fn appliance(
             out.push(Finding {
                 rule: Rule::DiskLow,
                 subject: config.data_dir.display().to_string(),
-                summary: format!(
-                    "{} MiB free of {} MiB on the disk holding {} ({}).",
-                    free / (1024 * 1024),
-                    total / (1024 * 1024),
-                    config.data_dir.display(),
-                    if level == DiskLevel::Critical {
-                        "below 1 GiB or 2 %: writes will soon fail".to_string()
-                    } else {
-                        format!(
-                            "below {} MiB or {} %",
-                            config.disk_low.free_mib, config.disk_low.free_percent
-                        )
-                    }
-                ),
+                summary: if level == DiskLevel::Critical {
+                    Message::new("alert-says-disk-critical")
+                } else {
+                    Message::new("alert-says-disk-low")
+                        .arg("mib", config.disk_low.free_mib)
+                        .arg("percent", u32::from(config.disk_low.free_percent))
+                }
+                .arg("free", free / (1024 * 1024))
+                .arg("total", total / (1024 * 1024))
+                .arg("path", config.data_dir.display().to_string()),
                 log_filter: String::new(),
                 event_id: None,
             });

@@ -9,6 +9,7 @@ pub mod run;
 use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
 use crate::config::AlertThresholds;
+use crate::i18n::{Arg, Locale, MailWords, Message, Sentence, Tr};
 use crate::instances::Instance;
 use crate::storage::alerts::{self as store, Raise};
 use crate::storage::{StorageError, Transaction, settings};
@@ -115,7 +116,7 @@ pub enum WatchError {
     #[error("no alert {0}")]
     NotFound(i64),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Sentence),
     #[error("{0}")]
     Storage(#[from] StorageError),
 }
@@ -124,30 +125,35 @@ pub enum WatchError {
 pub struct Finding {
     pub rule: Rule,
     pub subject: String,
-    pub summary: String,
+    /// Worded in English for the stored summary (syslog, webhooks, API) and in each reader's
+    /// language on the page and in mails.
+    pub summary: Message,
     /// Query string of the security-log page that shows the events behind it.
     pub log_filter: String,
     pub event_id: Option<i64>,
 }
 
 /// Folds `f` into its alert in the caller's transaction. A new alert is audited (the syslog
-/// stream carries it with its severity) and, when high or critical and mail is on, mailed to
-/// the administrators at once. Returns whether a mail was queued.
+/// stream carries it with its severity) and, when high or critical and `mail` is on, mailed to
+/// the administrators at once, each in their language. Returns whether a mail was queued.
 pub fn raise(
     tx: &Transaction,
     now: DateTime<Utc>,
-    mail: Option<&crate::i18n::MailWords>,
+    words: &MailWords,
+    mail: bool,
     f: &Finding,
 ) -> Result<bool, StorageError> {
     let now_s = stamp(now);
     let severity = f.rule.severity();
+    let english = f.summary.render(&words.in_locale(Locale::En));
     let (row, new) = store::raise(
         tx,
         &Raise {
             rule: f.rule.as_str(),
             subject: &f.subject,
             severity: severity.as_str(),
-            summary: &f.summary,
+            summary: &english,
+            summary_words: &f.summary.to_json(),
             log_filter: &f.log_filter,
             event_id: f.event_id,
             now: &now_s,
@@ -186,10 +192,8 @@ pub fn raise(
             "first_seen": row.first_seen,
         }),
     )?;
-    if severity >= Severity::High
-        && let Some(m) = mail
-    {
-        crate::mail::notify_admins_in(tx, m, now, |w| {
+    if severity >= Severity::High && mail {
+        crate::mail::notify_admins_in(tx, words, now, |w| {
             let rule = w.t(&format!("alert-rule-{}", row.rule));
             let level = w.t(&format!("alert-severity-{}", row.severity));
             (
@@ -203,7 +207,7 @@ pub fn raise(
                 ),
                 format!(
                     "{}\n\n{}\n{}\n{}\n{}\n\n{}",
-                    row.summary,
+                    summary_in(&row, w),
                     w.t1("mail-alert-rule", "rule", &rule),
                     w.t1("mail-alert-severity", "severity", &level),
                     w.t1("mail-alert-about", "subject", &row.subject),
@@ -220,6 +224,15 @@ pub fn raise(
         return Ok(true);
     }
     Ok(false)
+}
+
+/// What `row` says, in `tr`'s language (its stored English for alerts raised before summaries
+/// were kept as messages).
+pub fn summary_in(row: &AlertRow, tr: &Tr) -> String {
+    match Message::from_json(&row.summary_words) {
+        Some(m) => m.render(tr),
+        None => row.summary.clone(),
+    }
 }
 
 /// Every alert that is not closed, then the newest 100 closed ones.
@@ -250,14 +263,19 @@ pub async fn change_state(
 ) -> Result<AlertRow, WatchError> {
     let note = note.trim().to_string();
     if !close && note.is_empty() {
-        return Err(WatchError::Invalid(
-            "a note is required to acknowledge an alert (what was checked, who acts)".into(),
-        ));
+        return Err(WatchError::Invalid(Sentence::new(
+            "alert-invalid-no-note",
+            "a note is required to acknowledge an alert (what was checked, who acts)",
+        )));
     }
     if note.chars().count() > MAX_NOTE_CHARS {
-        return Err(WatchError::Invalid(format!(
-            "the note is longer than {MAX_NOTE_CHARS} characters"
-        )));
+        return Err(WatchError::Invalid(
+            Sentence::new(
+                "alert-invalid-note-long",
+                format!("the note is longer than {MAX_NOTE_CHARS} characters"),
+            )
+            .arg("max", MAX_NOTE_CHARS),
+        ));
     }
     inst.db
         .write(move |tx| -> Result<AlertRow, WatchError> {
@@ -268,7 +286,13 @@ pub async fn change_state(
                 ("acknowledged", Event::AlertAcknowledged)
             };
             if before.state == "closed" {
-                return Err(WatchError::Invalid(format!("alert {id} is already closed")));
+                return Err(WatchError::Invalid(
+                    Sentence::new(
+                        "alert-invalid-closed",
+                        format!("alert {id} is already closed"),
+                    )
+                    .arg("id", id),
+                ));
             }
             let now = stamp(by.now);
             let who = by.actor.name();
@@ -322,16 +346,37 @@ pub async fn set_thresholds(
             let before = thresholds_in(tx, &defaults)?;
             let mut after = before;
             for (name, value) in &changes {
+                let setting = Arg::Key(format!("alert-threshold-{name}"));
                 let v: u32 = value.trim().parse().map_err(|_| {
-                    WatchError::Invalid(format!("{name}: `{value}` is not a number"))
+                    WatchError::Invalid(
+                        Sentence::new(
+                            "alert-invalid-not-number",
+                            format!("{name}: `{value}` is not a number"),
+                        )
+                        .arg("setting", setting.clone())
+                        .arg("value", value.as_str()),
+                    )
                 })?;
-                after.set(name, v).map_err(WatchError::Invalid)?;
+                after.set(name, v).map_err(|e| {
+                    let range = AlertThresholds::RANGES.iter().find(|(n, _, _)| n == name);
+                    WatchError::Invalid(match range {
+                        Some((_, lo, hi)) => Sentence::new("alert-invalid-range", e)
+                            .arg("setting", setting.clone())
+                            .arg("value", v)
+                            .arg("min", *lo)
+                            .arg("max", *hi),
+                        None => {
+                            Sentence::new("alert-invalid-unknown", e).arg("name", name.as_str())
+                        }
+                    })
+                })?;
             }
             if after == before {
                 return Ok(after);
             }
-            let text = serde_json::to_string(&after)
-                .map_err(|e| WatchError::Invalid(format!("thresholds not saved: {e}")))?;
+            let text = serde_json::to_string(&after).map_err(|e| {
+                WatchError::Invalid(Sentence::english(format!("thresholds not saved: {e}")))
+            })?;
             settings::set(tx, THRESHOLDS_KEY, &text, &stamp(by.now))?;
             let changed: serde_json::Map<String, serde_json::Value> = before
                 .pairs()

@@ -149,7 +149,8 @@ async fn scan(w: &Watch, inst: &Instance, seen: &mut Seen) -> Result<bool, Stora
         if !rows.is_empty() || persist_due {
             let detector = Arc::clone(&seen.detector);
             let defaults = w.config.alerts.thresholds;
-            let mail = w.config.mail.is_some().then(|| w.words.clone());
+            let mail = w.config.mail.is_some();
+            let words = w.words.clone();
             mailed |= inst
                 .db
                 .write(move |tx| -> Result<bool, StorageError> {
@@ -159,7 +160,7 @@ async fn scan(w: &Watch, inst: &Instance, seen: &mut Seen) -> Result<bool, Stora
                     let mut mailed = false;
                     for r in &rows {
                         for f in detector.row(tx, &cx, r)? {
-                            mailed |= raise(tx, now, mail.as_ref(), &f)?;
+                            mailed |= raise(tx, now, &words, mail, &f)?;
                         }
                     }
                     settings::set(tx, CURSOR_KEY, &last.to_string(), &stamp(now))?;
@@ -200,14 +201,15 @@ async fn check(w: &Watch, inst: &Arc<Instance>, seen: &mut Seen) -> Result<(), S
     if findings.is_empty() {
         return Ok(());
     }
-    let mail = w.config.mail.is_some().then(|| w.words.clone());
+    let mail = w.config.mail.is_some();
+    let words = w.words.clone();
     let now = w.clock.now();
     let mailed = inst
         .db
         .write(move |tx| {
             let mut mailed = false;
             for f in &findings {
-                mailed |= raise(tx, now, mail.as_ref(), f)?;
+                mailed |= raise(tx, now, &words, mail, f)?;
             }
             Ok::<_, StorageError>(mailed)
         })
@@ -244,7 +246,7 @@ async fn digest(
                             ),
                             ("rule", w.t(&format!("alert-rule-{}", a.rule)).into()),
                             ("subject", a.subject.as_str().into()),
-                            ("summary", a.summary.as_str().into()),
+                            ("summary", super::summary_in(a, w).into()),
                             ("at", w.when_stored(&a.first_seen).into()),
                             ("times", a.count.into()),
                             ("state", w.t(&format!("alert-state-{}", a.state)).into()),

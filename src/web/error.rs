@@ -7,6 +7,7 @@ use crate::auth::accounts::AccountError;
 use crate::auth::signin::SignInError;
 use crate::hub::csvio::{ImportError, Problem};
 use crate::hub::records::HubError;
+use crate::i18n::Sentence;
 use crate::storage::StorageError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,7 +41,7 @@ pub enum WebError {
     #[error("request body over {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Sentence),
     /// Well-formed values naming a record or user that does not exist (or belongs elsewhere):
     /// refused for the current state of the data, with the field named.
     #[error("{message}")]
@@ -118,10 +119,8 @@ impl WebError {
             WebError::Busy => "The server is busy. Try again in a moment.".into(),
             WebError::Invalid { message, .. }
             | WebError::Unresolved { message, .. }
-            | WebError::BadRequest(message)
-            | WebError::Conflict(message) => {
-                message.clone()
-            }
+            | WebError::BadRequest(message) => message.clone(),
+            WebError::Conflict(said) => said.english.clone(),
             WebError::InvalidFile(_) => self.to_string(),
             WebError::TooLarge { limit } => format!(
                 "The request is too large: this address accepts at most {}.",
@@ -213,7 +212,7 @@ impl From<crate::watch::WatchError> for WebError {
             WatchError::NotFound(_) => WebError::NotFound,
             WatchError::Invalid(m) => WebError::Invalid {
                 field: None,
-                message: m,
+                message: m.english,
             },
             WatchError::Storage(s) => s.into(),
         }
@@ -251,15 +250,19 @@ impl From<AccountError> for WebError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::NotFound(_) => WebError::NotFound,
-            AccountError::Exists(_) => WebError::Conflict(e.to_string()),
-            AccountError::Invalid { field, message } => WebError::invalid(field, message),
+            AccountError::Exists(ref name) => WebError::Conflict(
+                Sentence::new("account-error-exists", e.to_string()).arg("name", name),
+            ),
+            AccountError::Invalid { field, message } => WebError::invalid(field, message.english),
             AccountError::PasswordRejected(_) => WebError::invalid("new_password", e.to_string()),
             AccountError::WrongPassword => WebError::invalid("current_password", e.to_string()),
             AccountError::Policy(p) => WebError::Invalid {
                 field: None,
                 message: p.to_string(),
             },
-            AccountError::LastAdmin => WebError::Conflict(e.to_string()),
+            AccountError::LastAdmin => {
+                WebError::Conflict(Sentence::new("account-error-last-admin", e.to_string()))
+            }
             AccountError::Throttled(s) => WebError::Throttled(s),
             AccountError::Auth(a) => a.into(),
             AccountError::Storage(s) => s.into(),
@@ -298,8 +301,8 @@ impl From<HubError> for WebError {
                 message: HubError::Unresolved(errs).to_string(),
             },
             HubError::NotFound => WebError::NotFound,
-            HubError::Conflict(m) => WebError::Conflict(m),
-            HubError::Refused(c) => WebError::Conflict(c.to_string()),
+            HubError::Conflict(m) => WebError::Conflict(Sentence::english(m)),
+            HubError::Refused(c) => WebError::Conflict(c.sentence()),
             HubError::Storage(s) => s.into(),
         }
     }
@@ -355,10 +358,10 @@ impl WebError {
             WebError::TooLarge { limit } => tr.t1("error-too-large", "limit", human_bytes(*limit)),
             WebError::Internal(_) => tr.t("error-internal"),
             WebError::InvalidFile(p) => tr.count("error-invalid-file", p.len()),
-            WebError::Invalid { .. }
-            | WebError::Unresolved { .. }
-            | WebError::BadRequest(_)
-            | WebError::Conflict(_) => self.public_message(),
+            WebError::Invalid { .. } | WebError::Unresolved { .. } | WebError::BadRequest(_) => {
+                self.public_message()
+            }
+            WebError::Conflict(said) => said.render(tr),
         }
     }
 

@@ -28,8 +28,8 @@ pub fn account_error(tr: &Tr, e: &AccountError) -> Option<String> {
         AccountError::WrongPassword => tr.t("account-error-wrong-password"),
         AccountError::LastAdmin => tr.t("account-error-last-admin"),
         AccountError::Throttled(s) => tr.t1("error-throttled", "seconds", s),
-        // Field checks and policy values still carry the domain's English sentence.
-        AccountError::Invalid { .. } | AccountError::Policy(_) => e.to_string(),
+        AccountError::Invalid { message, .. } => message.render(tr),
+        AccountError::Policy(p) => p.message().render(tr),
         AccountError::Auth(_) | AccountError::Storage(_) => return None,
     })
 }
@@ -48,14 +48,7 @@ pub fn csv_problem(tr: &Tr, p: &crate::hub::csvio::Problem) -> String {
 
 /// A change refused for the state of the data, in the reader's language.
 pub fn conflict(tr: &Tr, c: &crate::hub::problem::Conflict) -> String {
-    let mut args: Vec<(&str, Arg)> = c.args().into_iter().map(|(n, v)| (n, v.into())).collect();
-    if let Some(def) = c
-        .module()
-        .and_then(|slug| crate::schema::ALL.iter().find(|d| d.slug == slug))
-    {
-        args.push(("what", super::labels::singular(tr, def).into()));
-    }
-    tr.with(c.key(), &args)
+    c.message().render(tr)
 }
 
 /// The catalogue keys named through values in this file and in the mails (for the catalogue
@@ -65,6 +58,7 @@ pub fn every_key() -> Vec<String> {
         .iter()
         .chain(crate::hub::csvio::FileProblem::KEYS)
         .chain(crate::hub::problem::Conflict::KEYS)
+        .chain(crate::auth::policy::PolicyError::KEYS)
         .map(|k| k.to_string())
         .collect();
     keys.extend(

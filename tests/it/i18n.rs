@@ -113,7 +113,7 @@ fn used_keys() -> BTreeSet<String> {
     let mut sources = Vec::new();
     files(&root.join("src/web"), "rs", &mut sources);
     files(&root.join("src/hub"), "rs", &mut sources);
-    for dir in ["src/auth", "src/watch", "src/mail"] {
+    for dir in ["src/auth", "src/watch", "src/mail", "src/backup"] {
         files(&root.join(dir), "rs", &mut sources);
     }
     for f in &sources {
@@ -132,6 +132,8 @@ fn used_keys() -> BTreeSet<String> {
             ".with(",
             "Said::key(",
             "Said::Key(",
+            "Message::new(",
+            "Sentence::new(",
         ] {
             keys_after(&text, needle, &mut keys);
         }

@@ -201,3 +201,82 @@ async fn administrators_read_a_lockout_in_their_own_language() {
     let body = hub.wait_mail(ADMIN_EMAIL, "account kim locked").body();
     assert!(body.contains("The account \"kim\" was locked on"), "{body}");
 }
+
+// BUG (fixed): an alert mail carried the alert's English summary and the admin's test mail was
+// English, for an administrator who reads holdfast in Polish; the alerts page showed the English
+// summary too. The console (and so the API and syslog) keep the English one.
+#[tokio::test]
+async fn alert_summaries_and_the_test_mail_are_in_the_administrators_language() {
+    let hub = Hub::with_mail();
+    hub.add_admin();
+    hub.add_user("ada", &["admins"], OLA_PW);
+    let ada = session(&hub, "ada", OLA_PW).await;
+    pick_language(&hub, &ada, "pl").await;
+
+    // A new administrator: a high alert, mailed at once to each administrator in their language.
+    hub.add_user("newboss", &["admins"], ED_PW);
+    let about_newboss = |to: &'static str, text: &'static str| {
+        hub.sink()
+            .wait_for(
+                move |m| m.to.iter().any(|t| t == to) && m.body().contains(text),
+                MAIL_WAIT,
+            )
+            .unwrap_or_else(|| panic!("no alert mail to {to} saying {text}"))
+    };
+    let pl = about_newboss("ada@example.test", "Nowy administrator „newboss”");
+    assert!(
+        pl.subject()
+            .unwrap_or_default()
+            .contains("Nowy administrator"),
+        "{:?}",
+        pl.subject()
+    );
+    assert!(!pl.body().contains("created by"), "{}", pl.body());
+    about_newboss(ADMIN_EMAIL, "New administrator \"newboss\" created by");
+
+    // The alerts page words it for her; the console keeps the English for scripts and the SIEM.
+    let cookie = format!("{SESSION}={}", ada.0);
+    let r = hub.get("/admin/alerts", Some(&ada.0)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("Nowy administrator „newboss”, utworzony przez"),
+        "{}",
+        r.body
+    );
+    let alerts: Vec<serde_json::Value> = hub
+        .ok(&["admin", "alerts", "--json"])
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let english = alerts
+        .iter()
+        .find(|a| a["subject"] == "newboss")
+        .unwrap_or_else(|| panic!("no alert about newboss: {alerts:?}"));
+    assert!(
+        english["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("New administrator \"newboss\" created by"),
+        "{english}"
+    );
+
+    // Her test mail is written in her language.
+    let r = hub
+        .form(
+            "/admin/mail/test",
+            &cookie,
+            &[("csrf", &ada.1), ("to", "desk@example.test")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let body = hub
+        .wait_mail("desk@example.test", "wiadomość testowa")
+        .body();
+    assert!(
+        body.contains("poczta z holdfast do ciebie dociera"),
+        "{body}"
+    );
+}

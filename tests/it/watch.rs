@@ -373,7 +373,7 @@ async fn support_sign_in_weakened_policy_and_a_token_from_a_new_address_raise_al
             && folded["summary"]
                 .as_str()
                 .unwrap_or_default()
-                .contains("record_created clients/");
+                .contains("Record created — clients/");
         async move { done }
     })
     .await;

@@ -198,3 +198,79 @@ async fn a_calendar_feed_is_written_in_its_owners_language() {
         r.body
     );
 }
+
+// BUG (fixed): on a Polish page, an invoice refused for its state ("add at least one line before
+// issuing"), a user name or a network the rules refuse, and a policy value out of range were
+// written in English.
+#[tokio::test]
+async fn refusals_of_invoices_accounts_and_policy_are_in_the_readers_language() {
+    let env = Env::start();
+    let admin = env.admin().await;
+    let r = admin.form("/account/language", &[("language", "pl")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // Issuing a draft without lines: the card says why, in Polish; the API in English.
+    let client = admin
+        .create_id("clients", serde_json::json!({ "name": "Acme" }))
+        .await;
+    let inv = admin
+        .create_id("invoices", serde_json::json!({ "client_id": client }))
+        .await;
+    let r = admin
+        .form(&format!("/m/invoices/{inv}/do/issue"), &[])
+        .await;
+    assert!(
+        r.body
+            .contains("Przed wystawieniem dodaj co najmniej jedną pozycję."),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert!(!r.body.contains("add at least one line"), "{}", r.body);
+    let r = admin
+        .post(
+            &format!("/api/v1/invoices/{inv}/issue"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("add at least one line before issuing"),
+        "{}",
+        r.body
+    );
+    // A draft's e-invoice, refused in Polish on the error page.
+    let r = admin.get(&format!("/m/invoices/{inv}/einvoice.xml")).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(r.body.contains("Szkic nie ma e-faktury"), "{}", r.body);
+
+    // A user name the rules refuse.
+    let r = admin
+        .form(
+            "/admin/users",
+            &[
+                ("username", "a"),
+                ("email", "a@example.test"),
+                ("group", "users"),
+            ],
+        )
+        .await;
+    assert!(
+        r.body.contains("Użyj 2–64 liter, cyfr"),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert!(!r.body.contains("use 2–64 letters"), "{}", r.body);
+
+    // An alert threshold out of range, named by its label.
+    let r = admin
+        .form("/admin/alerts/rules", &[("spray_accounts", "0")])
+        .await;
+    assert!(
+        r.body.contains("jest poza dozwolonym zakresem"),
+        "{} {}",
+        r.status,
+        r.body
+    );
+}

@@ -83,3 +83,79 @@ conflict-issued-invoice = An issued invoice cannot be changed; void it and issue
 conflict-billed-time = This time entry is billed on an invoice and cannot be changed.
 conflict-still-referenced = This { $what } cannot be deleted: other records still refer to it. Remove or move them first.
 conflict-changed-elsewhere = This { $what } was changed by someone else (version { $current } is current, you edited { $edited }). Reload the page and try again.
+
+# What an alert says (the admin page, alert mails, the digest). The English forms also go to the
+# syslog stream, webhooks and the API.
+alert-says-support-signin = Support account "{ $who }" signed in from { $address }.
+alert-says-support-action = Support account "{ $who }": { $event } — { $target } (from { $address }).
+alert-says-spray-accounts = Failed sign-ins for { $accounts } or more accounts from { $address } within { $seconds } s.
+alert-says-spray-addresses = Failed sign-ins for "{ $account }" from { $addresses } or more addresses within { $seconds } s.
+alert-says-lockout-wave = { $count } or more accounts locked within { $seconds } s.
+alert-says-admin-new-address = Administrator "{ $who }" signed in from { $address }, an address not seen for them in { $days } days.
+alert-says-admin-created = New administrator "{ $who }" created by { $by }.
+alert-says-admin-joined = "{ $who }" became an administrator (added to { $groups }) by { $by }.
+alert-says-group-gained = Group "{ $group }" gained { $permissions } (changed by { $by }).
+alert-says-policy-weakened = Policy "{ $setting }" made weaker: { $from } → { $to } (by { $by }).
+alert-says-token-created = API token for "{ $service }" created by { $by }.
+alert-says-token-new-address = API token of "{ $service }" used from { $address }, an address it had not used before.
+alert-says-mass-export = { $who } exported or downloaded { $rows } rows within an hour (threshold { $threshold }).
+alert-says-backup-event-failed = { $event } failed: { $details }
+alert-says-chain-broken = The security log's hash chain is broken at row { $row }: { $reason }. The log may have been tampered with; compare it with the checkpoints kept outside.
+alert-says-backup-stale = The newest successful backup ({ $when }) is older than { $hours } hours.
+alert-says-backup-never = No backup has succeeded yet, and the watch has run for more than { $hours } hours.
+alert-says-verify-failed = The last verification restore of { $destination } failed: { $error }
+alert-says-certificate-expired = The certificate { $path } expired { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+} ago.
+alert-says-certificate-expires = The certificate { $path } expires in { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}.
+alert-says-disk-low = { $free } MiB free of { $total } MiB on the disk holding { $path } (below { $mib } MiB or { $percent } %).
+alert-says-disk-critical = { $free } MiB free of { $total } MiB on the disk holding { $path } (below 1 GiB or 2 %: writes will soon fail).
+
+conflict-invoice-status = This invoice is { $status }; that needs an invoice that is { $want }.
+conflict-no-lines = Add at least one line before issuing.
+conflict-void-not-cancel = An issued invoice is voided, with a reason, not cancelled.
+conflict-transition = An invoice that is { $from } cannot become { $to }.
+conflict-not-issued = This invoice is no longer issued.
+conflict-no-unbilled-time = This project has no unbilled billable time.
+conflict-journal-accounts = The journal's accounts are not set: an administrator sets them on the accounting export page.
+conflict-einvoice-draft = A draft has no e-invoice: issue the invoice first.
+conflict-einvoice-void = A void invoice is not sent as an e-invoice.
+conflict-einvoice-no-profile = The seller's invoice profile is not set: an administrator completes it on the invoice profile page.
+conflict-einvoice-no-vat-id = An e-invoice needs the seller's country and VAT ID: an administrator adds them on the invoice profile page.
+conflict-einvoice-no-lines = An invoice without lines has no e-invoice.
+
+# Account, group, token and sign-in values refused (pages; the API keeps its English).
+account-invalid-notice-long = The notice has at most { $max } characters.
+account-invalid-notice-control = The notice may not contain control characters.
+account-invalid-no-address = The request has no client address.
+account-invalid-code-wrong = The code of your second factor is wrong or has expired.
+account-invalid-no-mailed-codes = Your account does not use e-mailed codes.
+account-invalid-code-recent = A code was sent less than a minute ago; check your mail.
+account-invalid-finish-signin = Finish signing in first.
+account-invalid-enrol-reauth = Start the set-up again: confirming a new app needs your password again.
+account-invalid-enrol-none = Start the set-up again: no set-up is waiting.
+account-invalid-code-long = A code has at most 64 characters.
+account-invalid-code-mismatch = That code does not match; check the time on your device and try the next code.
+account-invalid-method = The instance's policy does not allow this choice.
+account-invalid-service = Name the service in 1–80 characters.
+account-invalid-scopes = The scopes "{ $scopes }" are not valid: each is module:read, module:write or module:action, separated by commas (for example clients:read, invoices:write).
+account-invalid-network = "{ $value }" is not an address or a network (like 10.1.0.0/16).
+account-invalid-token-days = A token lives 1 to { $max } days (the policy's limit); you asked for { $days }.
+account-invalid-group-name = Use 2–40 letters, digits, "-" or "_".
+account-invalid-group-builtin = "{ $name }" is built in and cannot be deleted.
+account-invalid-no-group = There is no group named "{ $name }".
+account-invalid-username = Use 2–64 letters, digits, ".", "-", "_" or "@".
+account-invalid-email = This is not an e-mail address.
+account-invalid-not-support = "{ $name }" is not a support account.
+account-invalid-setup-link = This setup link is invalid, used or expired. Ask for a new one with `holdfast admin setup-link` on the server.
+
+# A policy value refused.
+policy-error-unknown = "{ $key }" is not a policy setting.
+policy-error-not-number = { $setting }: "{ $value }" is not a whole number; the allowed range is { $min }–{ $max }.
+policy-error-range = { $setting }: { $value } is outside the allowed range { $min }–{ $max }.
+policy-error-choice = { $setting }: "{ $value }" is not one of the choices.
+policy-error-duplicate = { $setting }: the setting is stored more than once.

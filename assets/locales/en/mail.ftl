@@ -68,3 +68,9 @@ mail-digest-line = - [{ $severity }] { $rule } ({ $subject }): { $summary } — 
        *[other] { $times } times
     }, now { $state }
 mail-digest-advice = Open Administration → Alerts to acknowledge or close them.
+
+mail-test-subject = holdfast test message
+mail-test-body = This is a test message from holdfast. If you can read it, e-mail from holdfast reaches you.
+mail-backup-problem-subject = holdfast: backup problem
+mail-backup-problem-intro = The holdfast backup did not complete everywhere:
+mail-backup-problem-advice = Check the destinations and run `holdfast backup run --all` on the server.

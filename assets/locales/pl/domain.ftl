@@ -92,3 +92,78 @@ conflict-issued-invoice = Wystawionej faktury nie można zmienić; unieważnij j
 conflict-billed-time = Ten wpis czasu jest rozliczony na fakturze i nie można go zmienić.
 conflict-still-referenced = Nie można usunąć tego rekordu ({ $what }): inne rekordy wciąż się do niego odwołują. Najpierw je usuń lub przenieś.
 conflict-changed-elsewhere = Ktoś inny zmienił ten rekord ({ $what }) (aktualna wersja: { $current }, edytowano wersję { $edited }). Odśwież stronę i spróbuj ponownie.
+
+# Co mówi alert (strona administratora, wiadomości o alertach, zestawienie).
+alert-says-support-signin = Konto serwisowe „{ $who }” zalogowało się z adresu { $address }.
+alert-says-support-action = Konto serwisowe „{ $who }”: { $event } — { $target } (z adresu { $address }).
+alert-says-spray-accounts = Nieudane logowania do co najmniej { $accounts } kont z adresu { $address } w ciągu { $seconds } s.
+alert-says-spray-addresses = Nieudane logowania do konta „{ $account }” z co najmniej { $addresses } adresów w ciągu { $seconds } s.
+alert-says-lockout-wave = Co najmniej { $count } kont zablokowanych w ciągu { $seconds } s.
+alert-says-admin-new-address = Administrator „{ $who }” zalogował się z adresu { $address }, z którego nie logował się od { $days } dni.
+alert-says-admin-created = Nowy administrator „{ $who }”, utworzony przez { $by }.
+alert-says-admin-joined = „{ $who }” został administratorem (dodany do grup: { $groups }) przez { $by }.
+alert-says-group-gained = Grupa „{ $group }” otrzymała uprawnienia: { $permissions } (zmienił: { $by }).
+alert-says-policy-weakened = Osłabiono zasadę „{ $setting }”: { $from } → { $to } (zmienił: { $by }).
+alert-says-token-created = Utworzono token API dla „{ $service }” (utworzył: { $by }).
+alert-says-token-new-address = Token API „{ $service }” użyty z adresu { $address }, z którego wcześniej nie korzystał.
+alert-says-mass-export = { $who } wyeksportował lub pobrał { $rows } wierszy w ciągu godziny (próg: { $threshold }).
+alert-says-backup-event-failed = { $event } — niepowodzenie: { $details }
+alert-says-chain-broken = Łańcuch skrótów dziennika bezpieczeństwa jest przerwany w wierszu { $row }: { $reason }. Dziennik mógł zostać zmieniony; porównaj go z punktami kontrolnymi przechowywanymi poza serwerem.
+alert-says-backup-stale = Najnowsza udana kopia zapasowa ({ $when }) jest starsza niż { $hours } godz.
+alert-says-backup-never = Żadna kopia zapasowa jeszcze się nie udała, a nadzór działa od ponad { $hours } godz.
+alert-says-verify-failed = Ostatnie próbne odtworzenie kopii w { $destination } nie powiodło się: { $error }
+alert-says-certificate-expired = Certyfikat { $path } wygasł { $days ->
+    [one] { $days } dzień
+   *[other] { $days } dni
+} temu.
+alert-says-certificate-expires = Certyfikat { $path } wygaśnie za { $days ->
+    [one] { $days } dzień
+   *[other] { $days } dni
+}.
+alert-says-disk-low = Wolne { $free } MiB z { $total } MiB na dysku z katalogiem { $path } (poniżej { $mib } MiB lub { $percent } %).
+alert-says-disk-critical = Wolne { $free } MiB z { $total } MiB na dysku z katalogiem { $path } (poniżej 1 GiB lub 2 %: zapisy wkrótce zaczną się nie udawać).
+
+conflict-invoice-status = Status tej faktury: { $status }; ta czynność wymaga faktury o statusie: { $want }.
+conflict-no-lines = Przed wystawieniem dodaj co najmniej jedną pozycję.
+conflict-void-not-cancel = Wystawioną fakturę się unieważnia (z podaniem powodu), a nie anuluje.
+conflict-transition = Faktury o statusie { $from } nie można zmienić na { $to }.
+conflict-not-issued = Ta faktura nie jest już wystawiona.
+conflict-no-unbilled-time = Ten projekt nie ma nierozliczonego czasu do zafakturowania.
+conflict-journal-accounts = Konta dziennika nie są ustawione: administrator ustawia je na stronie eksportu księgowego.
+conflict-einvoice-draft = Szkic nie ma e-faktury: najpierw wystaw fakturę.
+conflict-einvoice-void = Unieważnionej faktury nie wysyła się jako e-faktury.
+conflict-einvoice-no-profile = Profil fakturowy sprzedawcy nie jest ustawiony: administrator uzupełnia go na stronie profilu fakturowego.
+conflict-einvoice-no-vat-id = E-faktura wymaga kraju i numeru VAT sprzedawcy: administrator dodaje je na stronie profilu fakturowego.
+conflict-einvoice-no-lines = Faktura bez pozycji nie ma e-faktury.
+
+# Odrzucone wartości kont, grup, tokenów i logowania.
+account-invalid-notice-long = Komunikat może mieć najwyżej { $max } znaków.
+account-invalid-notice-control = Komunikat nie może zawierać znaków sterujących.
+account-invalid-no-address = Żądanie nie ma adresu klienta.
+account-invalid-code-wrong = Kod drugiego składnika jest błędny lub wygasł.
+account-invalid-no-mailed-codes = Twoje konto nie używa kodów wysyłanych e-mailem.
+account-invalid-code-recent = Kod wysłano mniej niż minutę temu; sprawdź pocztę.
+account-invalid-finish-signin = Najpierw dokończ logowanie.
+account-invalid-enrol-reauth = Zacznij konfigurację od nowa: potwierdzenie nowej aplikacji wymaga ponownego podania hasła.
+account-invalid-enrol-none = Zacznij konfigurację od nowa: żadna konfiguracja nie czeka.
+account-invalid-code-long = Kod może mieć najwyżej 64 znaki.
+account-invalid-code-mismatch = Ten kod się nie zgadza; sprawdź czas w urządzeniu i spróbuj następnego kodu.
+account-invalid-method = Zasady tej instancji nie pozwalają na ten wybór.
+account-invalid-service = Podaj nazwę usługi (1–80 znaków).
+account-invalid-scopes = Zakresy „{ $scopes }” są nieprawidłowe: każdy ma postać moduł:read, moduł:write lub moduł:czynność, rozdzielone przecinkami (np. clients:read, invoices:write).
+account-invalid-network = „{ $value }” nie jest adresem ani siecią (np. 10.1.0.0/16).
+account-invalid-token-days = Token jest ważny od 1 do { $max } dni (limit zasad); podano { $days }.
+account-invalid-group-name = Użyj 2–40 liter, cyfr, „-” lub „_”.
+account-invalid-group-builtin = Grupa „{ $name }” jest wbudowana i nie można jej usunąć.
+account-invalid-no-group = Nie ma grupy o nazwie „{ $name }”.
+account-invalid-username = Użyj 2–64 liter, cyfr, „.”, „-”, „_” lub „@”.
+account-invalid-email = To nie jest adres e-mail.
+account-invalid-not-support = „{ $name }” nie jest kontem serwisowym.
+account-invalid-setup-link = Ten link konfiguracyjny jest nieprawidłowy, wykorzystany lub wygasł. Nowy uzyskasz poleceniem `holdfast admin setup-link` na serwerze.
+
+# Odrzucona wartość zasad.
+policy-error-unknown = „{ $key }” nie jest ustawieniem zasad.
+policy-error-not-number = { $setting }: „{ $value }” nie jest liczbą całkowitą; dozwolony zakres to { $min }–{ $max }.
+policy-error-range = { $setting }: { $value } jest poza dozwolonym zakresem { $min }–{ $max }.
+policy-error-choice = { $setting }: „{ $value }” nie jest jedną z możliwości.
+policy-error-duplicate = { $setting }: ustawienie zapisano więcej niż raz.

@@ -67,3 +67,9 @@ mail-digest-intro =
     }
 mail-digest-line = - [{ $severity }] { $rule } ({ $subject }): { $summary } — pierwsze wystąpienie { $at }, liczba wystąpień: { $times }, stan: { $state }
 mail-digest-advice = Otwórz Administracja → Alerty, aby je potwierdzić lub zamknąć.
+
+mail-test-subject = holdfast: wiadomość testowa
+mail-test-body = To jest wiadomość testowa z holdfast. Jeśli ją czytasz, poczta z holdfast do ciebie dociera.
+mail-backup-problem-subject = holdfast: problem z kopią zapasową
+mail-backup-problem-intro = Kopia zapasowa holdfast nie została wykonana we wszystkich miejscach:
+mail-backup-problem-advice = Sprawdź miejsca docelowe i uruchom na serwerze `holdfast backup run --all`.

@@ -17,6 +17,7 @@ struct AlertsPage {
 /// An alert with its rule, severity and state in the reader's words.
 struct AlertView {
     a: AlertRow,
+    summary: String,
     rule: String,
     severity: String,
     state: String,
@@ -61,6 +62,7 @@ async fn alerts_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
     let alerts = alerts
         .into_iter()
         .map(|a| AlertView {
+            summary: watch::summary_in(&a, &c.tr),
             rule: c.t(&format!("alert-rule-{}", a.rule)),
             severity: c.t(&format!("alert-severity-{}", a.severity)),
             state: c.t(&format!("alert-state-{}", a.state)),
@@ -80,8 +82,9 @@ async fn alerts_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
 async fn after(ctx: &Ctx, result: Result<String, WatchError>) -> Result<Response, WebError> {
     match result {
         Ok(m) => alerts_page(ctx, Notes::done(m)).await,
-        Err(e @ WatchError::Invalid(_)) => {
-            alerts_page(ctx, Notes::refused(vec![e.to_string()])).await
+        Err(WatchError::Invalid(said)) => {
+            let tr = ctx.words().await?;
+            alerts_page(ctx, Notes::refused(vec![said.render(&tr)])).await
         }
         Err(other) => Err(other.into()),
     }

@@ -147,6 +147,7 @@ pub async fn backup_action(
                 &state.clock,
                 &state.registry,
                 &state.auth.mail_wakeup,
+                &state.auth.words(),
                 crate::backup::engine::Made::Hand,
             )
             .await

@@ -33,9 +33,10 @@ pub async fn mail_test(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, WebE
         return mail_page(&ctx, Notes::refused(vec![mail_state(&ctx.state, &tr)])).await;
     }
     if let Err(e) = accounts::validate_email(&to) {
-        return mail_page(&ctx, Notes::refused(vec![e.to_string()])).await;
+        let said = crate::web::words::account_error(&tr, &e).unwrap_or_else(|| e.to_string());
+        return mail_page(&ctx, Notes::refused(vec![said])).await;
     }
-    crate::mail::send_test(&ctx.inst, ctx.by.clone(), to.clone()).await?;
+    crate::mail::send_test(&ctx.inst, ctx.by.clone(), to.clone(), &tr).await?;
     ctx.state.auth.wake_mail();
     let queued = tr.t1("mail-test-queued", "to", to);
     mail_page(&ctx, Notes::done(queued)).await

@@ -67,11 +67,13 @@ pub async fn save_policy(ctx: Ctx, RawForm(raw): RawForm) -> Result<Response, We
         }
         match probe.set(key, &new) {
             Ok(()) => changes.push((key.to_string(), new)),
-            Err(e) => errors.push(e.to_string()),
+            Err(e) => errors.push(e),
         }
     }
     if !errors.is_empty() {
-        return policy_page(&ctx, Notes::refused(errors)).await;
+        let tr = ctx.words().await?;
+        let said = errors.iter().map(|e| e.message().render(&tr)).collect();
+        return policy_page(&ctx, Notes::refused(said)).await;
     }
     for (key, new) in &changes {
         let b = ctx.by.clone();
