@@ -325,7 +325,7 @@ fn a_rollback_after_an_identical_binary_restarts_and_never_wedges_recover() {
     assert!(rig.users().contains("keeper"));
 }
 
-fn stopped(pid: u32) -> bool {
+pub(crate) fn stopped(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
         s.rsplit(')')
             .next()

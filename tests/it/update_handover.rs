@@ -429,3 +429,70 @@ fn a_schema_changing_release_stops_the_old_server_first_but_refuses_no_client() 
     assert_eq!(seen.boots(), vec![first, second]);
     assert!(rig.users().contains("keeper"));
 }
+
+/// The operator's rollback by hand-over, killed at each of its steps: after `update recover`
+/// exactly one version serves — the old one, complete — and no data is lost.
+#[test]
+fn sigkill_during_a_hand_over_rollback_leaves_one_version_serving() {
+    let rig = Rig::new(60);
+    let old = sha(&rig.exe());
+    let bundle = rig.bundle("0.2.0", &rig.next_binary("release 0.2.0"));
+    for (n, step) in ["candidate", "stopping", "stopped", "started"]
+        .iter()
+        .enumerate()
+    {
+        let out = rig.apply(&bundle);
+        assert!(out.status.success(), "{}", said(&out));
+        let marker = format!("rollback-keeper{n}");
+        rig.add_user(&marker);
+        let mut rollback = rig
+            .app
+            .command(&["update", "rollback"])
+            .env(holdfast::update::apply::PAUSE_ENV, step)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !crate::update_apply::stopped(rollback.id()) {
+            assert!(
+                rollback.try_wait().unwrap().is_none(),
+                "rollback ended without reaching step {step}"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "rollback never reached {step}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        rollback.kill().unwrap();
+        rollback.wait().unwrap();
+        let rec = rig.cmd(&["update", "recover"]);
+        assert!(
+            rec.status.success(),
+            "recover after a kill at {step}: {}",
+            said(&rec)
+        );
+        assert!(rig.ready(), "nothing serves after a kill at {step}");
+        assert!(
+            rig.server_runs_installed_file(),
+            "after a kill at {step} the server runs another binary than the installed one"
+        );
+        assert_eq!(
+            sha(&rig.exe()),
+            old,
+            "after a kill at {step} the old binary is not back"
+        );
+        let status = rig.status();
+        assert!(
+            !status.contains("INTERRUPTED") && status.contains("installed version: 0.1.0"),
+            "{step}: {status}"
+        );
+        let users = rig.users();
+        assert!(
+            (0..=n).all(|i| users.contains(&format!("rollback-keeper{i}"))),
+            "data lost after a kill at {step}: {users}"
+        );
+    }
+}

@@ -208,7 +208,7 @@ pub fn lock(d: &Path) -> Result<Lock, ApplyError> {
     Ok(Lock { _lock: lock })
 }
 
-fn pause_point(step: Step) {
+pub(super) fn pause_point(step: Step) {
     if std::env::var(PAUSE_ENV).is_ok_and(|v| v == step.name()) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
     }

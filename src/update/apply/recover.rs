@@ -84,8 +84,13 @@ fn rollback_steps(
         if !old_in_place {
             install_old(d, work, j)?;
         }
-        let mut mark =
-            |j: &mut Journal, _: Step| -> Result<(), ApplyError> { Ok(journal::save(work, j)?) };
+        // The journal stays at `rolling_back`; the test hook still stops at each hand-over step,
+        // so that the crash test can kill a rollback there too.
+        let mut mark = |j: &mut Journal, step: Step| -> Result<(), ApplyError> {
+            journal::save(work, j)?;
+            super::pause_point(step);
+            Ok(())
+        };
         match takeover::take_over(env, j, held, &mut mark) {
             Ok(takeover::TakeOver::Serving(rec)) => {
                 if !old_binary_in_place(j) {
