@@ -368,15 +368,20 @@ fn finish_applied(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, Ap
         Some(j.to_version.clone()),
         "applied",
         format!(
-            "from {}; unavailable {} ms",
+            "from {}; {} {} ms",
             j.from_version,
+            if j.sockets_held {
+                "new connections waited up to"
+            } else {
+                "unavailable"
+            },
             downtime(j).unwrap_or(0)
         ),
     )?;
     (env.audit)(
         Event::UpdateApplied,
         true,
-        serde_json::json!({ "from": j.from_version, "to": j.to_version, "downtime_ms": downtime(j) }),
+        serde_json::json!({ "from": j.from_version, "to": j.to_version, "downtime_ms": downtime(j), "handed_over": j.hand_over, "sockets_held": j.sockets_held }),
     );
     if let InstallKind::Packaged { .. } = j.kind {
         install::keep_package(d, &work.join("payload").join(&j.payload))?;
