@@ -134,6 +134,12 @@ pub fn inherited() -> Result<Named, SocketsError> {
     let Ok(spec) = std::env::var(LISTEN_ENV) else {
         return Ok(out);
     };
+    from_spec(&spec)
+}
+
+/// The sockets named in a [`LISTEN_ENV`] value.
+fn from_spec(spec: &str) -> Result<Named, SocketsError> {
+    let mut out = Named::default();
     for part in spec.split(',').filter(|p| !p.is_empty()) {
         let bad = |reason: &str| SocketsError::Env {
             var: LISTEN_ENV,
@@ -224,4 +230,53 @@ pub fn spawn_with(
         set_cloexec(*fd, true)?;
     }
     spawned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::IntoRawFd;
+
+    fn open(fd: RawFd) -> bool {
+        std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok()
+    }
+
+    #[test]
+    fn only_open_listening_sockets_named_once_are_taken() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let fd = listener.into_raw_fd();
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let stream_fd = a.as_raw_fd();
+        let file = std::fs::File::open("/proc/self/status").unwrap();
+
+        for (spec, why) in [
+            ("https:1".to_string(), "a standard descriptor"),
+            ("https:99999".to_string(), "not open"),
+            (format!("https:{}", file.as_raw_fd()), "not a socket"),
+            (
+                format!("https:{stream_fd}"),
+                "a socket that does not listen",
+            ),
+            (format!("ftp:{fd}"), "an unknown name"),
+            (format!("https:x{fd}"), "not a number"),
+            (format!("https{fd}"), "no name"),
+        ] {
+            assert!(from_spec(&spec).is_err(), "{spec} ({why}) was taken");
+        }
+        // A refused descriptor is left open for whoever owns it.
+        assert!(open(stream_fd) && open(file.as_raw_fd()) && open(fd));
+
+        let mut named = from_spec(&format!("https:{fd}")).unwrap();
+        assert_eq!(named.names(), vec![HTTPS]);
+        let taken = named.take(HTTPS).unwrap().unwrap();
+        assert_eq!(taken.local_addr().unwrap(), addr);
+        assert!(named.is_empty());
+
+        // The same number twice is refused (it would be closed twice).
+        let other = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .into_raw_fd();
+        assert!(from_spec(&format!("https:{other},redirect:{other}")).is_err());
+    }
 }
