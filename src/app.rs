@@ -24,6 +24,9 @@ pub struct Inner {
     pub catalogue: Arc<crate::i18n::Catalogue>,
     /// True between "storage open and listener bound" and "shutdown began".
     ready: AtomicBool,
+    /// Random per start (also in run.json): tells one server process from the next, so that an
+    /// update can see which of two servers on the same sockets answered.
+    boot_id: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -43,6 +46,7 @@ impl AppState {
             requests: Default::default(),
             catalogue,
             ready: AtomicBool::new(false),
+            boot_id: std::sync::OnceLock::new(),
         }))
     }
 
@@ -52,6 +56,15 @@ impl AppState {
 
     pub fn is_ready(&self) -> bool {
         self.0.ready.load(Ordering::SeqCst)
+    }
+
+    /// Set once, by `serve`, before anything answers.
+    pub fn set_boot_id(&self, id: String) {
+        let _ = self.0.boot_id.set(id);
+    }
+
+    pub fn boot_id(&self) -> Option<&str> {
+        self.0.boot_id.get().map(String::as_str)
     }
 }
 

@@ -23,6 +23,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod schema;
+pub mod sockets;
 pub mod storage;
 pub mod systemd;
 pub mod tls;

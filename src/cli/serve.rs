@@ -4,6 +4,7 @@ use super::{Console, prepare_data_dir};
 use crate::app::AppState;
 use crate::auth::services::AuthServices;
 use crate::instances::{self, Registry};
+use crate::sockets::{self, takeover::Channel, takeover::Msg};
 use crate::{keys, systemd, web};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
@@ -95,11 +96,44 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
     })
 }
 
-async fn serve(console: Console, started: Instant) -> Result<()> {
-    let Console { config, clock, .. } = console;
-    prepare_data_dir(&config)?;
-    let dir = config.data_dir.clone();
-    // One server per data dir; the lock also tells `holdfast restore` that a server is running.
+/// The listener called `name`: the one this process was handed (systemd, or the update that
+/// started it), else a new one bound on `addr`. A second descriptor of it goes into `handed`.
+async fn listener_for(
+    inherited: &mut sockets::Named,
+    handed: &mut sockets::Named,
+    name: &str,
+    addr: SocketAddr,
+    what: &str,
+) -> Result<TcpListener> {
+    let listener = match inherited.take(name)? {
+        Some(std) => {
+            let l =
+                TcpListener::from_std(std).with_context(|| format!("inherited {what} socket"))?;
+            let local = l.local_addr().ok();
+            tracing::info!(listen = ?local, "{what}: listening socket handed over");
+            if addr.port() != 0 && local.is_some_and(|a| a != addr) {
+                // Under socket activation the socket unit's ListenStream= decides, not `listen`.
+                tracing::warn!(
+                    configured = %addr,
+                    listen = ?local,
+                    "{what}: the configured address is not used; the socket handed to this server listens elsewhere"
+                );
+            }
+            l
+        }
+        None => bind(addr, what).await?,
+    };
+    let second = second_descriptor(&listener).with_context(|| format!("{what} socket"))?;
+    handed.push(name, second);
+    Ok(listener)
+}
+
+fn second_descriptor(l: &TcpListener) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::AsFd;
+    l.as_fd().try_clone_to_owned()
+}
+
+fn lock_data_dir(dir: &std::path::Path) -> Result<nix::fcntl::Flock<std::fs::File>> {
     let lock_file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -107,13 +141,115 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         .truncate(false)
         .open(dir.join(LOCK_FILE))
         .with_context(|| format!("cannot create {}", dir.join(LOCK_FILE).display()))?;
-    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusiveNonblock)
-        .map_err(|_| {
-            anyhow::anyhow!(
-                "another holdfast serve already runs on data dir {}",
-                dir.display()
-            )
-        })?;
+    nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(|_| {
+        anyhow::anyhow!(
+            "another holdfast serve already runs on data dir {}",
+            dir.display()
+        )
+    })
+}
+
+/// Tells the update which schema this version would migrate to, before anything is opened; it
+/// answers `open` only when no database changes (otherwise it stops the old server first and
+/// starts this version again the ordinary way).
+async fn agree_to_open(ch: Channel) -> Result<Channel> {
+    tokio::task::spawn_blocking(move || {
+        let mut ch = ch;
+        ch.send(&Msg::Schema(crate::storage::LATEST_SCHEMA_VERSION))
+            .context("update hand-over")?;
+        match ch.recv(None) {
+            Ok(Msg::Open) => Ok(ch),
+            Ok(other) => anyhow::bail!("update hand-over: unexpected {other:?}"),
+            Err(e) => anyhow::bail!(
+                "the update that started this server went away ({e}); not taking over"
+            ),
+        }
+    })
+    .await
+    .context("hand-over task failed")?
+}
+
+/// Ready beside the running server: `/readyz` (and nothing else) answers on a private loopback
+/// port, the update probes it, stops the old server and says `go`; only then does this server hold
+/// the data-dir lock. Until then it accepted nothing on the shared sockets, wrote nothing and ran
+/// no job, so two servers never serve the same databases at once.
+async fn take_over(
+    ch: Channel,
+    state: &AppState,
+    tls: Arc<rustls::ServerConfig>,
+    dir: &std::path::Path,
+    boot_id: &str,
+) -> Result<nix::fcntl::Flock<std::fs::File>> {
+    let probe = bind(SocketAddr::from(([127, 0, 0, 1], 0)), "readiness probe").await?;
+    let addr = probe
+        .local_addr()
+        .context("probe listener has no address")?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let limits = web::connections::Limits {
+        max_connections: 16,
+        per_address: 16,
+        idle_timeout: Duration::from_secs(5),
+    };
+    let probing = tokio::spawn(web::server::serve_tls(
+        probe,
+        tls,
+        web::readiness_router(state.clone()),
+        limits,
+        Duration::from_millis(200),
+        async move {
+            let mut rx = stop_rx;
+            let _ = rx.wait_for(|s| *s).await;
+        },
+    ));
+    state.set_ready(true);
+    let boot = boot_id.to_string();
+    let waited = tokio::task::spawn_blocking(move || {
+        let mut ch = ch;
+        ch.send(&Msg::Probe { addr, boot })
+            .context("update hand-over")?;
+        match ch.recv(None) {
+            Ok(Msg::Go) => Ok(()),
+            Ok(other) => anyhow::bail!("update hand-over: unexpected {other:?}"),
+            Err(e) => anyhow::bail!(
+                "the update that started this server went away ({e}); not taking over"
+            ),
+        }
+    })
+    .await
+    .context("hand-over task failed")?;
+    let _ = stop_tx.send(true);
+    let _ = probing.await;
+    waited?;
+    // `go` comes once the old server let go of the lock; its exit may take a moment to complete.
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        match lock_data_dir(dir) {
+            Ok(lock) => {
+                tracing::info!("took over from the previous server");
+                return Ok(lock);
+            }
+            Err(e) if Instant::now() >= end => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+async fn serve(console: Console, started: Instant) -> Result<()> {
+    let Console { config, clock, .. } = console;
+    prepare_data_dir(&config)?;
+    let dir = config.data_dir.clone();
+    let mut inherited = sockets::inherited().context("listening sockets handed to this server")?;
+    let takeover = Channel::from_env().context("update hand-over channel")?;
+    // One server per data dir; the lock also tells `holdfast restore` that a server is running. A
+    // server started to take over from the running one takes it only after that one has exited.
+    let mut lock = match takeover {
+        None => Some(lock_data_dir(&dir)?),
+        Some(_) => None,
+    };
+    let takeover = match takeover {
+        Some(ch) => Some(agree_to_open(ch).await?),
+        None => None,
+    };
     let first_start = instances::list_names(&dir)?.is_empty();
     let (master, key_source) = keys::load(&dir, first_start)?;
     tracing::info!(source = %key_source, key_id = %master.id(), "master key loaded");
@@ -140,10 +276,29 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
 
     let cert = certificate(&config, &registry, clock.now())?;
     let tls = crate::tls::server_config(&cert)?;
-    let listener = bind(config.listen, "HTTPS").await?;
+    // Second descriptors of every listener, for the control socket that hands them to the next
+    // version's server (`sockets::control`).
+    let mut handed = sockets::Named::default();
+    let listener = listener_for(
+        &mut inherited,
+        &mut handed,
+        sockets::HTTPS,
+        config.listen,
+        "HTTPS",
+    )
+    .await?;
     let local = listener.local_addr().context("listener has no address")?;
     let redirect = match config.redirect_listen {
-        Some(addr) => Some(bind(addr, "HTTP redirect").await?),
+        Some(addr) => Some(
+            listener_for(
+                &mut inherited,
+                &mut handed,
+                sockets::REDIRECT,
+                addr,
+                "HTTP redirect",
+            )
+            .await?,
+        ),
         None => None,
     };
 
@@ -154,9 +309,15 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             .with_time_zone(config.time_zone),
     );
     let state = AppState::new(config.clone(), registry, clock, auth);
+    let boot_id = crate::update::runtime::new_boot_id()?;
+    state.set_boot_id(boot_id.clone());
     for problem in &state.catalogue.problems {
         tracing::error!(%problem, "message catalogue");
     }
+    if let Some(ch) = takeover {
+        lock = Some(take_over(ch, &state, Arc::clone(&tls), &dir, &boot_id).await?);
+    }
+    let _lock = lock;
     announce_setup_links(&state, local).await;
     // Every outbound connection goes through this gate; its refusals land in the security log.
     let egress = {
@@ -281,7 +442,14 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         };
         let tls = crate::tls::metrics_server_config(&cert, m.client_ca_file.as_deref())
             .context("metrics listener (metrics.client_ca_file)")?;
-        let listener = bind(m.listen, "metrics").await?;
+        let listener = listener_for(
+            &mut inherited,
+            &mut handed,
+            sockets::METRICS,
+            m.listen,
+            "metrics",
+        )
+        .await?;
         let addr = listener
             .local_addr()
             .context("metrics listener has no address")?;
@@ -306,9 +474,21 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         ));
     }
 
+    for name in inherited.names() {
+        tracing::warn!(
+            socket = name,
+            "a listening socket was handed to this server for a listener it does not run; closed"
+        );
+    }
+    drop(inherited);
+    let control = dir.join(sockets::control::FILE);
+    if let Err(e) = sockets::control::serve(&control, handed) {
+        tracing::warn!(error = %e, "no control socket: an update will stop this server before starting the next");
+    }
+
     let signals = install_signals()?;
     state.set_ready(true);
-    write_run_record(&state, local).await;
+    write_run_record(&state, local, boot_id).await;
     tracing::info!(
         "listening on https://{local} (instances: {}; ready in {} ms)",
         state
@@ -326,6 +506,9 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     let on_signal = async move {
         wait_for_termination(&signal_state, signals).await;
         signal_state.set_ready(false);
+        // Nobody may take the sockets from a server that is stopping: the next one gets them from
+        // whoever holds them now (`update apply`, systemd's socket unit).
+        let _ = std::fs::remove_file(&control);
         systemd::stopping();
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stop_tx.send(true);
@@ -420,7 +603,7 @@ async fn flush_refusals(state: &AppState, counted: Vec<crate::audit::refusals::C
 }
 
 /// Tells `holdfast update apply` who serves, from which binary, on which address.
-async fn write_run_record(state: &AppState, local: SocketAddr) {
+async fn write_run_record(state: &AppState, local: SocketAddr, boot_id: String) {
     let mut schemas = std::collections::BTreeMap::new();
     for inst in state.registry.all() {
         let i = inst.clone();
@@ -432,8 +615,9 @@ async fn write_run_record(state: &AppState, local: SocketAddr) {
         }
     }
     let dir = &state.config.data_dir;
-    let written = crate::update::runtime::for_this_process(local, schemas, state.clock.now())
-        .and_then(|rec| crate::update::runtime::write(dir, &rec));
+    let written =
+        crate::update::runtime::for_this_process(local, schemas, state.clock.now(), boot_id)
+            .and_then(|rec| crate::update::runtime::write(dir, &rec));
     if let Err(e) = written {
         tracing::warn!(error = %e, "cannot write run.json; `holdfast update apply` will not find this server");
     }

@@ -189,23 +189,32 @@ fn say(line: &str) {
 
 fn outcome_line(o: &Outcome) -> String {
     let ms = |d: &Option<i64>| d.map_or("?".into(), |d| d.to_string());
+    let gap = |d: &Option<i64>, held: bool| {
+        if held {
+            format!(
+                "new connections waited up to {} ms at the switch, none was refused",
+                ms(d)
+            )
+        } else {
+            format!("the service was unavailable for {} ms", ms(d))
+        }
+    };
     match o {
         Outcome::Applied {
             from,
             to,
             downtime_ms,
-        } => format!(
-            "updated {from} → {to}; the service was unavailable for {} ms",
-            ms(downtime_ms)
-        ),
+            sockets_held,
+        } => format!("updated {from} → {to}; {}", gap(downtime_ms, *sockets_held)),
         Outcome::RolledBack {
             from,
             to,
             reason,
             downtime_ms,
+            sockets_held,
         } => format!(
-            "rolled back {from} → {to} ({reason}); {to} is ready again, the service was unavailable for {} ms",
-            ms(downtime_ms)
+            "rolled back {from} → {to} ({reason}); {to} is ready again, {}",
+            gap(downtime_ms, *sockets_held)
         ),
         Outcome::Discarded { to } => {
             format!("the interrupted update to {to} had changed nothing; its files were removed")

@@ -16,6 +16,11 @@ pub enum Step {
     Staged,
     /// Pre-update backup archives written (when backups are configured).
     BackedUp,
+    /// Hand-over: the new binary may be in place; the old server still serves from the old one.
+    Swapped,
+    /// Hand-over: the new server was started on the old one's sockets; it accepts nothing until
+    /// the old one has exited.
+    Candidate,
     /// The old server has been asked to stop.
     Stopping,
     /// The old server is stopped.
@@ -37,6 +42,8 @@ impl Step {
         match self {
             Step::Staged => "staged",
             Step::BackedUp => "backed_up",
+            Step::Swapped => "swapped",
+            Step::Candidate => "candidate",
             Step::Stopping => "stopping",
             Step::Stopped => "stopped",
             Step::Snapshotted => "snapshotted",
@@ -48,9 +55,11 @@ impl Step {
         }
     }
 
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 12] = [
         Step::Staged,
         Step::BackedUp,
+        Step::Swapped,
+        Step::Candidate,
         Step::Stopping,
         Step::Stopped,
         Step::Snapshotted,
@@ -123,6 +132,15 @@ pub struct Journal {
     pub restore_databases: bool,
     /// The step the update had reached when the rollback began.
     pub step_before_rollback: Option<Step>,
+    /// The new server was started beside the old one to take over its sockets (no schema change):
+    /// no database snapshot was taken, because the old server wrote until it stopped and the new
+    /// one writes only after that (docs/updating.md).
+    #[serde(default)]
+    pub hand_over: bool,
+    /// The update held the listening sockets while the server changed: clients waited, none
+    /// was refused.
+    #[serde(default)]
+    pub sockets_held: bool,
 }
 
 pub const FILE: &str = "journal.json";

@@ -82,17 +82,23 @@ pub fn own_systemd_unit() -> Option<String> {
         .map(str::to_string)
 }
 
+/// A random boot id for a server starting now.
+pub fn new_boot_id() -> Result<String, RuntimeError> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(RuntimeError::Randomness)?;
+    Ok(hex::encode(id))
+}
+
 /// The record for this process, from what `serve` knows once it listens.
 pub fn for_this_process(
     listen: SocketAddr,
     schemas: BTreeMap<String, i64>,
     now: DateTime<Utc>,
+    boot_id: String,
 ) -> Result<RunRecord, RuntimeError> {
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(RuntimeError::Randomness)?;
     Ok(RunRecord {
         pid: std::process::id(),
-        boot_id: hex::encode(id),
+        boot_id,
         version: env!("CARGO_PKG_VERSION").into(),
         exe: std::env::current_exe().map_err(RuntimeError::OwnExe)?,
         args: std::env::args().skip(1).collect(),

@@ -41,7 +41,7 @@ use crate::instances::Instance;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use guard::Access;
 use std::sync::Arc;
@@ -889,6 +889,21 @@ pub fn router(state: AppState) -> Router {
             metrics::track,
         ))
         .with_state(state)
+}
+
+/// What a server about to take over from another (`update apply`'s hand-over) answers on its
+/// private loopback probe listener: `/readyz` of the one route table and nothing else, so that no
+/// request can sign in or write while the previous server still runs.
+pub fn readiness_router(state: AppState) -> Router {
+    router(state).layer(middleware::from_fn(only_readiness))
+}
+
+async fn only_readiness(req: Request, next: Next) -> Response {
+    if req.method() == axum::http::Method::GET && req.uri().path() == "/readyz" {
+        next.run(req).await
+    } else {
+        axum::http::StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 /// Counts every refusal the error mapping marked (403, CSRF, 429) for the request's instance and

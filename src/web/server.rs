@@ -31,6 +31,11 @@ const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// While every slot is taken, how often the accept loop looks for idle connections to reclaim.
 const FULL_RECHECK: Duration = Duration::from_millis(250);
+/// At shutdown, how long an open HTTP/1.1 connection is still read: a request already on its way
+/// (on a connection just accepted, or a kept-alive one) is answered, with `Connection: close`, and
+/// the client's next request goes to the next server on the same sockets instead of meeting a
+/// closed connection. After this, idle connections are closed (within the grace period).
+const SHUTDOWN_LINGER: Duration = Duration::from_millis(250);
 
 fn builder() -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
@@ -138,15 +143,25 @@ async fn serve_connection(
             Err(_) => return,
         },
         _ = slot.state().close_requested() => return,
-        _ = stop.wait_for(|s| *s) => return,
+        // At shutdown a handshake in progress is finished: the client's request is on its way.
     };
     let tracker = slot.tracker();
+    let closing = stop.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         let busy = tracker.begin();
+        let http1 = req.version() < hyper::Version::HTTP_2;
         req.extensions_mut().insert(ClientAddr(peer));
         let response = router.clone().oneshot(req.map(axum::body::Body::new));
+        let closing = *closing.borrow();
         async move {
-            let response = response.await?;
+            let mut response = response.await?;
+            if closing && http1 {
+                // Answered, then closed: the client reconnects, to the next server.
+                response.headers_mut().insert(
+                    hyper::header::CONNECTION,
+                    hyper::header::HeaderValue::from_static("close"),
+                );
+            }
             Ok::<_, std::convert::Infallible>(
                 response.map(|b| axum::body::Body::new(TrackedBody::new(b, busy))),
             )
@@ -157,6 +172,11 @@ async fn serve_connection(
     // Some(deadline) once an idle connection was asked to go: after it, the connection is dropped.
     let mut give_up: Option<tokio::time::Instant> = None;
     let mut stopping = false;
+    // Some(end of the linger) once shutdown began.
+    let mut linger: Option<tokio::time::Instant> = None;
+    if *stop.borrow() {
+        linger = Some(tokio::time::Instant::now() + SHUTDOWN_LINGER);
+    }
     loop {
         let idle_at = tokio::time::Instant::from_std(slot.idle_deadline());
         let closing = give_up.is_some() || stopping;
@@ -179,7 +199,10 @@ async fn serve_connection(
                     give_up = Some(tokio::time::Instant::now() + CLOSE_GRACE);
                 }
             }
-            _ = stop.wait_for(|s| *s), if !closing => {
+            _ = stop.wait_for(|s| *s), if !closing && linger.is_none() => {
+                linger = Some(tokio::time::Instant::now() + SHUTDOWN_LINGER);
+            }
+            _ = tokio::time::sleep_until(linger.unwrap_or_else(tokio::time::Instant::now)), if !closing && linger.is_some() => {
                 // Requests in flight finish; the server's grace period bounds how long.
                 conn.as_mut().graceful_shutdown();
                 stopping = true;

@@ -423,6 +423,11 @@ impl std::ops::Deref for Staged {
 
 impl Staged {
     pub fn start(self) -> TestApp {
+        self.start_on(None)
+    }
+
+    /// Starts the server listening on `listen` (default 127.0.0.1:0).
+    pub fn start_on(self, listen: Option<String>) -> TestApp {
         let mut args = Vec::new();
         if let Some(c) = self.console.config() {
             args.push("--config".to_string());
@@ -432,6 +437,7 @@ impl Staged {
             self.console.data(),
             Launch {
                 args,
+                listen,
                 exe: Some(self.console.exe.clone()),
                 ..Default::default()
             },

@@ -19,6 +19,7 @@ mod recover;
 mod server;
 mod snapshot;
 mod stage;
+mod takeover;
 mod tool;
 
 pub use files::FileError;
@@ -31,7 +32,7 @@ pub use tool::ToolError;
 
 use super::bundle::{BundleError, Verified};
 use super::journal::{self, InstallKind, Journal, JournalError, Step};
-use super::runtime::RuntimeError;
+use super::runtime::{self, RuntimeError};
 use super::state::{self, StateError};
 use crate::audit::Event;
 use crate::clock::Clock;
@@ -158,12 +159,15 @@ pub enum Outcome {
         from: String,
         to: String,
         downtime_ms: Option<i64>,
+        /// The listening sockets stayed open: clients waited up to `downtime_ms`, none refused.
+        sockets_held: bool,
     },
     RolledBack {
         from: String,
         to: String,
         reason: String,
         downtime_ms: Option<i64>,
+        sockets_held: bool,
     },
     /// An interrupted update had not touched the system yet; its files were removed.
     Discarded { to: String },
@@ -204,7 +208,7 @@ pub fn lock(d: &Path) -> Result<Lock, ApplyError> {
     Ok(Lock { _lock: lock })
 }
 
-fn pause_point(step: Step) {
+pub(super) fn pause_point(step: Step) {
     if std::env::var(PAUSE_ENV).is_ok_and(|v| v == step.name()) {
         let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
     }
@@ -251,17 +255,60 @@ pub fn apply(env: &Env, req: Request) -> Result<Outcome, ApplyError> {
     run_forward(env, &work, &mut j)
 }
 
-/// From `BackedUp` on: stop, snapshot, install, start, wait; roll back by itself on failure.
+/// From `BackedUp` on: hand over to the new version beside the old one, or stop, snapshot,
+/// install, start, wait; roll back by itself on failure.
 fn run_forward(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, ApplyError> {
-    if let Err(e) = forward_steps(env, work, j) {
+    let held = held_sockets(env, j);
+    j.sockets_held = held.is_some();
+    if let Err(e) = forward_steps(env, work, j, held.as_ref()) {
         (env.say)(&format!("update failed: {e}; rolling back"));
-        return recover::rollback_from(env, work, j, e.to_string());
+        return recover::rollback_from(env, work, j, e.to_string(), held.as_ref());
     }
     finish_applied(env, work, j)
 }
 
-fn forward_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyError> {
+/// The running server's listening sockets, from its control socket, when it runs outside systemd
+/// (under systemd, `holdfast.socket` holds them). `None` from a version without a control socket:
+/// that update stops the old server before the new one binds its own.
+pub(super) fn held_sockets(env: &Env, j: &Journal) -> Option<crate::sockets::Named> {
+    if !matches!(j.restart, journal::Restart::Detached { .. }) {
+        return None;
+    }
+    let path = env.data_dir.join(crate::sockets::control::FILE);
+    match crate::sockets::control::fetch(&path) {
+        Ok(held) => held,
+        Err(e) => {
+            (env.say)(&format!(
+                "the running server did not hand over its sockets ({e}); it is stopped before the new one starts"
+            ));
+            None
+        }
+    }
+}
+
+fn forward_steps(
+    env: &Env,
+    work: &Path,
+    j: &mut Journal,
+    held: Option<&crate::sockets::Named>,
+) -> Result<(), ApplyError> {
     let d = env.data_dir;
+    if let Some(held) = held {
+        j.hand_over = true;
+        advance(work, j, Step::Swapped)?;
+        install::install_new(work, j)?;
+        let mut mark =
+            |j: &mut Journal, step: Step| -> Result<(), ApplyError> { Ok(advance(work, j, step)?) };
+        match takeover::take_over(env, j, held, &mut mark)? {
+            takeover::TakeOver::Serving(rec) => return ready(env, work, j, *rec),
+            takeover::TakeOver::SchemaChange => {
+                // The journal says so before the old server is touched: a rollback from here on
+                // puts the snapshot back.
+                j.hand_over = false;
+                journal::save(work, j)?;
+            }
+        }
+    }
     j.stopped_at = Some(env.clock.now());
     advance(work, j, Step::Stopping)?;
     server::stop_server(env, j)?;
@@ -270,7 +317,7 @@ fn forward_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyErr
     advance(work, j, Step::Snapshotted)?;
     install::install_new(work, j)?;
     advance(work, j, Step::Installed)?;
-    let mut child = server::start_server(env, j)?;
+    let mut child = server::start_server(env, j, held)?;
     j.started_pid = child.as_ref().map(Child::id);
     advance(work, j, Step::Started)?;
     let exclude = j.old_boot.clone().into_iter().collect::<Vec<_>>();
@@ -287,6 +334,16 @@ fn forward_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyErr
             return Err(e.into());
         }
     };
+    ready(env, work, j, rec)
+}
+
+/// The new server answered ready: it must run the new binary; the update is complete.
+fn ready(
+    env: &Env,
+    work: &Path,
+    j: &mut Journal,
+    rec: runtime::RunRecord,
+) -> Result<(), ApplyError> {
     if files::sha256_file(&j.exe)? != j.new_sha256 {
         return Err(ApplyError::NotNewBinary);
     }
@@ -311,15 +368,20 @@ fn finish_applied(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, Ap
         Some(j.to_version.clone()),
         "applied",
         format!(
-            "from {}; unavailable {} ms",
+            "from {}; {} {} ms",
             j.from_version,
+            if j.sockets_held {
+                "new connections waited up to"
+            } else {
+                "unavailable"
+            },
             downtime(j).unwrap_or(0)
         ),
     )?;
     (env.audit)(
         Event::UpdateApplied,
         true,
-        serde_json::json!({ "from": j.from_version, "to": j.to_version, "downtime_ms": downtime(j) }),
+        serde_json::json!({ "from": j.from_version, "to": j.to_version, "downtime_ms": downtime(j), "handed_over": j.hand_over, "sockets_held": j.sockets_held }),
     );
     if let InstallKind::Packaged { .. } = j.kind {
         install::keep_package(d, &work.join("payload").join(&j.payload))?;
@@ -340,6 +402,7 @@ fn finish_applied(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, Ap
         from: j.from_version.clone(),
         to: j.to_version.clone(),
         downtime_ms: downtime(j),
+        sockets_held: j.sockets_held,
     })
 }
 

@@ -6,47 +6,105 @@ use super::install::{install_old, old_binary_in_place};
 use super::server::{start_server, stop_server, wait_ready};
 use super::snapshot::{restore_snapshot, snapshot_into};
 use super::{
-    ApplyError, Env, Outcome, advance, downtime, finish_applied, last_dir, lock, update_dir,
-    work_dir,
+    ApplyError, Env, Outcome, advance, downtime, finish_applied, last_dir, lock, takeover,
+    update_dir, work_dir,
 };
 use crate::audit::Event;
+use crate::sockets::Named;
 use crate::update::journal::{self, Journal, Step};
 use crate::update::{runtime, state};
 use std::fs;
 use std::path::Path;
 
+/// Rolls back from wherever `j` stands. `held`: the listening sockets the caller already holds
+/// (an apply that failed after taking them); otherwise they are taken from the running server when
+/// it has a control socket, so that the restart keeps them open.
 pub(super) fn rollback_from(
     env: &Env,
     work: &Path,
     j: &mut Journal,
     reason: String,
+    held: Option<&Named>,
 ) -> Result<Outcome, ApplyError> {
     if j.step < Step::RollingBack {
         // Before `Ready` no user could write to the new version, so a complete snapshot is
         // always put back; a completed update comes with the decision already made by `rollback`.
+        // A hand-over took no snapshot: the old server wrote until it stopped, the new one only
+        // after that, on the same schema.
         j.step_before_rollback = Some(j.step);
         if j.step < Step::Ready {
-            j.restore_databases = j.step >= Step::Snapshotted;
+            j.restore_databases = j.step >= Step::Snapshotted && !j.hand_over;
         }
         j.rollback_reason = Some(reason);
         advance(work, j, Step::RollingBack)?;
     }
-    rollback_steps(env, work, j)?;
+    let fetched;
+    let held = match held {
+        Some(h) => Some(h),
+        None => {
+            fetched = super::held_sockets(env, j);
+            fetched.as_ref()
+        }
+    };
+    j.sockets_held = held.is_some();
+    rollback_steps(env, work, j, held)?;
     advance(work, j, Step::RolledBack)?;
     finish_rolled_back(env, work, j)
 }
 
-fn rollback_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyError> {
+fn rollback_steps(
+    env: &Env,
+    work: &Path,
+    j: &mut Journal,
+    held: Option<&Named>,
+) -> Result<(), ApplyError> {
     let d = env.data_dir;
     let old_in_place = old_binary_in_place(j);
     // Only the journal tells whether the old server was ever asked to stop. The binary's hash
     // cannot: a release may be byte-identical to the one before it, and a server that is the new
     // version's would then pass for the old one, leaving the rollback (and every later recover)
-    // waiting for a restart nobody makes.
+    // waiting for a restart nobody makes. A new server started for a hand-over never holds the
+    // lock before the old one stopped, so before `stopping` the one holding it is the old one.
     let never_stopped = j.step_before_rollback.is_some_and(|s| s < Step::Stopping);
-    if never_stopped && old_in_place && !j.restore_databases && runtime::server_running(d) {
+    if never_stopped && !j.restore_databases && runtime::server_running(d) {
+        end_candidate(d, j);
+        if !old_in_place {
+            install_old(d, work, j)?;
+        }
         wait_ready(env, &[], None)?;
         return Ok(());
+    }
+    // The operator's rollback of an update that changed no schema is a hand-over too: the old
+    // version starts beside the running one and takes its place once ready.
+    if j.step_before_rollback == Some(Step::Ready)
+        && !j.restore_databases
+        && let Some(held) = held
+        && runtime::server_running(d)
+    {
+        if !old_in_place {
+            install_old(d, work, j)?;
+        }
+        // The journal stays at `rolling_back`; the test hook still stops at each hand-over step,
+        // so that the crash test can kill a rollback there too.
+        let mut mark = |j: &mut Journal, step: Step| -> Result<(), ApplyError> {
+            journal::save(work, j)?;
+            super::pause_point(step);
+            Ok(())
+        };
+        match takeover::take_over(env, j, held, &mut mark) {
+            Ok(takeover::TakeOver::Serving(rec)) => {
+                if !old_binary_in_place(j) {
+                    return Err(ApplyError::NotOldBinary);
+                }
+                j.new_boot = Some(rec.boot_id);
+                j.ready_at = Some(env.clock.now());
+                return Ok(());
+            }
+            Ok(takeover::TakeOver::SchemaChange) => {}
+            Err(e) => (env.say)(&format!(
+                "the old version did not take over ({e}); stopping the running server first"
+            )),
+        }
     }
     if j.stopped_at.is_none() {
         j.stopped_at = Some(env.clock.now());
@@ -70,7 +128,7 @@ fn rollback_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyEr
         }
         restore_snapshot(d, work)?;
     }
-    let mut child = start_server(env, j)?;
+    let mut child = start_server(env, j, held)?;
     let exclude: Vec<String> = j.old_boot.iter().chain(&j.new_boot).cloned().collect();
     let rec = wait_ready(env, &exclude, child.as_mut()).map_err(ApplyError::OldNotReady)?;
     if !old_binary_in_place(j) {
@@ -79,6 +137,29 @@ fn rollback_steps(env: &Env, work: &Path, j: &mut Journal) -> Result<(), ApplyEr
     j.new_boot = Some(rec.boot_id);
     j.ready_at = Some(env.clock.now());
     Ok(())
+}
+
+/// A new server started for a hand-over that an interrupted update left waiting is ended (it
+/// would also exit by itself once it sees the update's end of the channel closed). Only a process
+/// that runs our binary and is not the one holding the data dir is signalled.
+fn end_candidate(d: &Path, j: &Journal) {
+    let Some(pid) = j.started_pid else {
+        return;
+    };
+    let serving = runtime::read(d).ok().flatten().map(|r| r.pid);
+    if serving == Some(pid) {
+        return;
+    }
+    let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    let exe = exe.to_string_lossy().replace(" (deleted)", "");
+    if Path::new(&exe) == j.exe
+        && let Ok(pid) = i32::try_from(pid)
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
 }
 
 fn finish_rolled_back(env: &Env, work: &Path, j: &Journal) -> Result<Outcome, ApplyError> {
@@ -105,6 +186,7 @@ fn finish_rolled_back(env: &Env, work: &Path, j: &Journal) -> Result<Outcome, Ap
         to: j.from_version.clone(),
         reason,
         downtime_ms: downtime(j),
+        sockets_held: j.sockets_held,
     })
 }
 
@@ -162,17 +244,24 @@ pub(super) fn recover_locked(env: &Env) -> Result<Option<Outcome>, ApplyError> {
                     &work,
                     &mut j,
                     format!("the update was interrupted at step {}", at.name()),
+                    None,
                 )?,
             }
         }
         Step::Ready => finish_applied(env, &work, &mut j)?,
         Step::RolledBack => finish_rolled_back(env, &work, &j)?,
-        Step::RollingBack => rollback_from(env, &work, &mut j, String::new())?,
-        Step::Stopping | Step::Stopped | Step::Snapshotted | Step::Installed => rollback_from(
+        Step::RollingBack => rollback_from(env, &work, &mut j, String::new(), None)?,
+        Step::Swapped
+        | Step::Candidate
+        | Step::Stopping
+        | Step::Stopped
+        | Step::Snapshotted
+        | Step::Installed => rollback_from(
             env,
             &work,
             &mut j,
             format!("the update was interrupted at step {}", at.name()),
+            None,
         )?,
     };
     Ok(Some(outcome))
@@ -216,5 +305,6 @@ pub fn rollback(env: &Env, discard_changes: bool) -> Result<Outcome, ApplyError>
         &work,
         &mut j,
         "rollback requested by the operator".into(),
+        None,
     )
 }

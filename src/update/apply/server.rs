@@ -3,10 +3,13 @@
 
 use super::Env;
 use super::tool::{ToolError, run_tool};
+use crate::sockets::takeover::{self, RecvError};
+use crate::sockets::{self, Named, SocketsError};
 use crate::update::journal::{Journal, Restart};
 use crate::update::probe::{Probe, ProbeError};
 use crate::update::runtime::{self, RunRecord, RuntimeError};
 use std::fs::{self, OpenOptions};
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -58,6 +61,16 @@ pub enum ServerError {
          instance may need longer: [update] ready_timeout_seconds)"
     )]
     NotReady { seconds: u64 },
+    #[error("a hand-over needs a server outside systemd")]
+    NotDetached,
+    #[error(transparent)]
+    Sockets(#[from] SocketsError),
+    #[error("hand-over with the new server: {0}")]
+    Handover(#[from] RecvError),
+    #[error("the new server said {0} out of turn")]
+    OutOfTurn(String),
+    #[error("the server that answered is {found}, not the new one ({expected})")]
+    OtherServer { expected: String, found: String },
 }
 
 /// Stops whatever server holds the data dir, and waits until it has let go of it.
@@ -116,43 +129,63 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 /// Starts the server the journal names; a detached one is returned so that it can be ended by
-/// its handle if it never becomes ready.
-pub(super) fn start_server(env: &Env, j: &Journal) -> Result<Option<Child>, ServerError> {
+/// its handle if it never becomes ready. A detached one gets `held`, the listening sockets this
+/// update holds, instead of binding its own: clients wait in their backlog, never refused.
+pub(super) fn start_server(
+    env: &Env,
+    j: &Journal,
+    held: Option<&Named>,
+) -> Result<Option<Child>, ServerError> {
     match &j.restart {
         Restart::Systemd { unit } => {
             // With Type=notify this returns when the server said READY=1 or failed.
             run_tool("systemctl", &["start", unit])?;
             Ok(None)
         }
-        Restart::Detached { args, cwd } => {
-            let log_path = super::update_dir(env.data_dir).join("server.log");
-            let log_error = |source| ServerError::Log {
-                path: log_path.clone(),
-                source,
-            };
-            let log = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(&log_path)
-                .map_err(log_error)?;
-            let err = log.try_clone().map_err(log_error)?;
-            use std::os::unix::process::CommandExt;
-            let child = Command::new(&j.exe)
-                .args(args)
-                .current_dir(cwd)
-                .stdin(Stdio::null())
-                .stdout(log)
-                .stderr(err)
-                // Its own process group: a Ctrl-C meant for the update does not stop the server.
-                .process_group(0)
-                .spawn()
-                .map_err(|source| ServerError::Start {
-                    exe: j.exe.clone(),
-                    source,
-                })?;
-            Ok(Some(child))
-        }
+        Restart::Detached { .. } => Ok(Some(spawn_detached(env, j, held, None)?)),
+    }
+}
+
+/// Starts the journal's binary with the old server's arguments (output to `update/server.log`),
+/// with `held` and, for a hand-over, the channel end `takeover`.
+pub(super) fn spawn_detached(
+    env: &Env,
+    j: &Journal,
+    held: Option<&Named>,
+    takeover: Option<BorrowedFd<'_>>,
+) -> Result<Child, ServerError> {
+    let (args, cwd) = match &j.restart {
+        Restart::Detached { args, cwd } => (args, cwd),
+        Restart::Systemd { .. } => return Err(ServerError::NotDetached),
+    };
+    let log_path = super::update_dir(env.data_dir).join("server.log");
+    let log_error = |source| ServerError::Log {
+        path: log_path.clone(),
+        source,
+    };
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log_path)
+        .map_err(log_error)?;
+    let err = log.try_clone().map_err(log_error)?;
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(&j.exe);
+    cmd.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        // Its own process group: a Ctrl-C meant for the update does not stop the server.
+        .process_group(0);
+    match held {
+        Some(held) => sockets::spawn_with(&mut cmd, held, takeover.map(|fd| (takeover::ENV, fd)))
+            .map_err(ServerError::Sockets),
+        None => cmd.spawn().map_err(|source| ServerError::Start {
+            exe: j.exe.clone(),
+            source,
+        }),
     }
 }
 
@@ -163,14 +196,7 @@ pub(super) fn wait_ready(
     child: Option<&mut Child>,
 ) -> Result<RunRecord, ServerError> {
     let d = env.data_dir;
-    let cert = crate::tls::load_chain(env.cert)
-        .map_err(ServerError::Certificate)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ServerError::NoCertificate {
-            path: env.cert.to_path_buf(),
-        })?;
-    let probe = Probe::new(cert)?;
+    let probe = pinned_probe(env)?;
     let end = Instant::now() + env.ready_timeout;
     let mut child = child;
     loop {
@@ -196,4 +222,16 @@ pub(super) fn wait_ready(
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The readiness probe, trusting exactly the server's certificate.
+pub(super) fn pinned_probe(env: &Env) -> Result<Probe, ServerError> {
+    let cert = crate::tls::load_chain(env.cert)
+        .map_err(ServerError::Certificate)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ServerError::NoCertificate {
+            path: env.cert.to_path_buf(),
+        })?;
+    Ok(Probe::new(cert)?)
 }

@@ -126,6 +126,8 @@ pub(super) fn stage(env: &Env, work: &Path, req: Request) -> Result<Journal, App
         rollback_reason: None,
         restore_databases: false,
         step_before_rollback: None,
+        hand_over: false,
+        sockets_held: false,
     };
     advance(work, &mut j, Step::Staged)?;
     (env.say)(&format!(
