@@ -158,21 +158,21 @@ impl PolicyError {
                 value,
                 min,
                 max,
-            } => Message::new("policy-error-not-number")
-                .arg("setting", setting(key))
-                .arg("value", shown(value))
-                .arg("min", *min)
-                .arg("max", *max),
-            PolicyError::OutOfRange {
+            }
+            | PolicyError::OutOfRange {
                 key,
                 value,
                 min,
                 max,
-            } => Message::new("policy-error-range")
-                .arg("setting", setting(key))
-                .arg("value", shown(value))
-                .arg("min", *min)
-                .arg("max", *max),
+            } => Message::new(if matches!(self, PolicyError::NotANumber { .. }) {
+                "policy-error-not-number"
+            } else {
+                "policy-error-range"
+            })
+            .arg("setting", setting(key))
+            .arg("value", shown(value))
+            .arg("min", *min)
+            .arg("max", *max),
             PolicyError::NotAChoice { key, value, .. } => Message::new("policy-error-choice")
                 .arg("setting", setting(key))
                 .arg("value", shown(value)),

@@ -38,6 +38,17 @@ fn context(instance: &str, storage_name: &str) -> Vec<u8> {
     format!("holdfast:document:v1:{instance}:{storage_name}").into_bytes()
 }
 
+/// Why a file over the instance's limit of `max` bytes was refused (also said by the upload page,
+/// which stops reading such a file before it reaches here).
+pub fn too_large(max: u64) -> Sentence {
+    let mib = max / 1024 / 1024;
+    Sentence::new(
+        "problem-file-too-large",
+        format!("the file is larger than the limit of {mib} MiB"),
+    )
+    .arg("mib", mib)
+}
+
 /// Stores a new version of document `id`.
 pub async fn upload(
     inst: &Instance,
@@ -54,17 +65,7 @@ pub async fn upload(
         ));
     }
     if bytes.len() as u64 > max {
-        return Err(HubError::field(
-            "file",
-            Sentence::new(
-                "problem-file-too-large",
-                format!(
-                    "the file is larger than the limit of {} MiB",
-                    max / 1024 / 1024
-                ),
-            )
-            .arg("mib", max / 1024 / 1024),
-        ));
+        return Err(HubError::field("file", too_large(max)));
     }
     let kind = super::filetype::detect(&bytes, filename).ok_or_else(|| {
         HubError::field(

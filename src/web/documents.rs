@@ -115,17 +115,7 @@ pub(crate) async fn read_file(
             data.extend_from_slice(&chunk);
         }
         if too_large {
-            problem = Some(WebError::refused(
-                "file",
-                Sentence::new(
-                    "problem-file-too-large",
-                    format!(
-                        "the file is larger than the limit of {} MiB",
-                        max / 1024 / 1024
-                    ),
-                )
-                .arg("mib", max / 1024 / 1024),
-            ));
+            problem = Some(WebError::refused("file", documents::too_large(max)));
         } else if wanted {
             found = Some((file_name, data));
         }

@@ -19,16 +19,16 @@ fn traced_binary(dir: &Path) -> PathBuf {
         .expect("strace (apt-get install strace; tests/run installs it)");
     assert!(status.status.success(), "strace -V failed");
     let script = dir.join("holdfast-traced");
+    let draft = dir.join("holdfast-traced.draft");
     std::fs::write(
-        &script,
+        &draft,
         format!(
             "#!/bin/sh\nexec strace -f -qq -e trace=connect -o '{}/trace.'$$ '{BIN}' \"$@\"\n",
             dir.display()
         ),
     )
     .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    crate::support::install_executable(&draft, &script);
     script
 }
 

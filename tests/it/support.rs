@@ -20,6 +20,19 @@ pub const RELEASE: &str = env!("CARGO_BIN_EXE_holdfast-release");
 /// A vendor signing key made by `holdfast-release keygen` (`release.key`, `release.pub` in the
 /// first directory) and a trusted-keys directory holding its public half as `vendor.pub`, with the
 /// modes an admin gives them (0755 directory, 0644 key).
+/// Puts a copy of `src` at `dst` as an executable, written by another process (`install`): a file
+/// this process wrote itself could still be open for writing in a child that another test thread is
+/// forking at that moment, and exec'ing it would then fail with "Text file busy" (ETXTBSY).
+pub fn install_executable(src: &Path, dst: &Path) {
+    let out = Command::new("install")
+        .args(["-m", "0755"])
+        .arg(src)
+        .arg(dst)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "install: {}", text(&out.stderr));
+}
+
 /// A real Debian package `holdfast_<version>_amd64.deb` in `dir`, built with `dpkg-deb`, whose
 /// only file is `binary` as usr/bin/holdfast.
 pub fn tiny_deb(dir: &Path, version: &str, binary: &[u8]) -> PathBuf {

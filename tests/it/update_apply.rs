@@ -56,7 +56,7 @@ impl Rig {
     pub(crate) fn on(ready_timeout: u64, listen: Option<String>) -> Rig {
         let bin = tempfile::tempdir().unwrap();
         let exe = bin.path().join("holdfast");
-        std::fs::copy(installable(), &exe).unwrap();
+        crate::support::install_executable(installable(), &exe);
         let (keys, trusted) = vendor_keys();
         let staged = TestApp::builder()
             .binary(exe)
