@@ -3,7 +3,11 @@
 //! answered after — and the time an automatic rollback takes after the readiness timeout. Runs a
 //! binary install in temp dirs on a fixed loopback port, on an empty instance and on one with
 //! `HOLDFAST_BENCH_UPDATE_CLIENTS` clients (default 100000), so that the cost of the database
-//! snapshot shows. Run with `cargo bench --bench update`. Loopback only; every loop is bounded.
+//! snapshot shows. Then the hand-over under load: 16 clients keeping one connection alive and 16
+//! opening a new TLS connection per request, during `update apply` and `update rollback`, first by
+//! the old stop-then-start path (forced by removing the server's control socket), then by hand-over.
+//! Run with `cargo bench --bench update`; `-- downtime` or `-- handover` runs one of the two phases.
+//! Loopback only; every loop is bounded.
 // Test and measurement code: a failed unwrap is a failed test, and the host clock is what it
 // measures against (the production rules in Cargo.toml [lints] do not apply here).
 #![allow(
@@ -14,15 +18,21 @@
 )]
 
 mod common;
+// The tests' load generator (tests/it/update_handover.rs uses it too); the bench reads only part
+// of what it records.
+#[allow(dead_code)]
+#[path = "../tests/it/load.rs"]
+mod load;
 
 use common::*;
 use holdfast::audit::{Actor, By};
 use holdfast::hub::records::{create_in, validate};
 use holdfast::schema::CLIENTS;
 use holdfast::update::probe::Probe;
+use load::{Load, Spec};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -54,7 +64,16 @@ impl Install {
     fn new(clients: u64, ready_timeout: u64) -> Install {
         let data = private_dir();
         let bin = tempfile::tempdir().expect("bin dir");
-        std::fs::copy(BIN, bin.path().join("holdfast")).expect("copy binary");
+        // Without debug sections (binutils' strip; a release build has none to lose): a dev-profile
+        // build is ~400 MB of DWARF, which every bundle and apply would otherwise copy and hash.
+        let ok = Command::new("strip")
+            .arg("--strip-debug")
+            .arg("-o")
+            .arg(bin.path().join("holdfast"))
+            .arg(BIN)
+            .status()
+            .expect("strip (binutils)");
+        assert!(ok.success());
         let keys = tempfile::tempdir().expect("keys dir");
         let ok = Command::new(RELEASE)
             .args(["keygen", "--out"])
@@ -74,7 +93,7 @@ impl Install {
         std::fs::write(
             &cfg,
             format!(
-                "[update]\ntrusted_keys_dir = \"{}\"\nready_timeout_seconds = {ready_timeout}\n",
+                "[update]\ntrusted_keys_dir = \"{}\"\nready_timeout_seconds = {ready_timeout}\n\n[server]\nshutdown_grace_seconds = 2\n",
                 trusted.path().display()
             ),
         )
@@ -184,6 +203,28 @@ impl Install {
         out
     }
 
+    /// A console command run with the installed copy, as an operator would.
+    fn console(&self, args: &[&str]) -> Output {
+        Command::new(self.exe())
+            .arg("--config")
+            .arg(&self.cfg)
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(args)
+            .env("HOLDFAST_LOG", "warn")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .output()
+            .expect("console command")
+    }
+
+    /// The installed binary with `marker` appended: it runs the same, and its hash tells it apart.
+    fn next_binary(&self, marker: &str) -> Vec<u8> {
+        let mut binary = std::fs::read(self.exe()).expect("binary");
+        binary.extend_from_slice(marker.as_bytes());
+        binary
+    }
+
     /// Runs an update command while polling /readyz; returns (command ok, wall s, gap ms).
     fn watched(&self, args: &[&str], expect_ok: bool) -> (bool, f64, f64) {
         let probe = Arc::new(self.probe());
@@ -212,17 +253,7 @@ impl Install {
         };
         std::thread::sleep(Duration::from_millis(200));
         let t = Instant::now();
-        let out = Command::new(self.exe())
-            .arg("--config")
-            .arg(&self.cfg)
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .args(args)
-            .env("HOLDFAST_LOG", "warn")
-            .env_remove("NOTIFY_SOCKET")
-            .stdin(Stdio::null())
-            .output()
-            .expect("update command");
+        let out = self.console(args);
         let wall = t.elapsed().as_secs_f64();
         // The new server is ready when the command returns; let the poller see it answer.
         std::thread::sleep(Duration::from_millis(200));
@@ -319,6 +350,22 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         loadavg()
     );
+    // `cargo bench` passes its own flags (`--bench`); a plain word names a phase to run alone.
+    let phases: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runs = |phase: &str| phases.is_empty() || phases.iter().any(|p| p == phase);
+    if runs("downtime") {
+        downtime();
+    }
+    if runs("handover") {
+        handover();
+    }
+}
+
+/// Downtime seen by one polling client, on an empty instance and on a large one.
+fn downtime() {
     let big: u64 = std::env::var("HOLDFAST_BENCH_UPDATE_CLIENTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -326,9 +373,7 @@ fn main() {
     for clients in [0, big] {
         println!("instance: {clients} clients");
         let inst = Install::new(clients, 60);
-        let mut binary = std::fs::read(BIN).expect("binary");
-        binary.extend_from_slice(b"bench release 0.2.0");
-        let bundle = inst.bundle("0.2.0", &binary);
+        let bundle = inst.bundle("0.2.0", &inst.next_binary("bench release 0.2.0"));
         let bundle_s = bundle.to_str().expect("path").to_string();
         let mut applies = Vec::new();
         let mut rollbacks = Vec::new();
@@ -361,5 +406,69 @@ fn main() {
             .map(|(ok, wall, gap)| (!ok, wall - 2.0, gap - 2000.0))
             .collect();
         report("automatic rollback (after 2 s timeout)", &after_timeout);
+    }
+}
+
+/// 16 clients keeping one HTTPS connection alive and 16 opening a new TLS connection per request
+/// (`GET /healthz`, 1 ms pause each) while `update apply` and then `update rollback` run, by the
+/// old stop-then-start path and by hand-over in the same run. Figures, not verdicts: requests not
+/// answered 2xx and over how long they failed (the refused window), the largest latency.
+fn handover() {
+    println!("hand-over under 16 + 16 clients (empty instance)");
+    // The fixed port of `Install` is what lets clients find the stop-then-start path's restarted
+    // server: only a hand-over keeps the sockets themselves.
+    let inst = Install::new(0, 60);
+    let tls = tls_config(inst.data.path());
+    let control = inst.data.path().join(holdfast::sockets::control::FILE);
+    for (version, old_path) in [("0.2.0", true), ("0.3.0", false)] {
+        let bundle = inst.bundle(
+            version,
+            &inst.next_binary(&format!("bench release {version}")),
+        );
+        let bundle = bundle.to_str().expect("path");
+        let how = if old_path {
+            "stop then start"
+        } else {
+            "hand-over"
+        };
+        let commands: [(&str, &[&str]); 2] = [
+            ("apply", &["update", "apply", bundle, "--no-backup"]),
+            ("rollback", &["update", "rollback"]),
+        ];
+        for (what, args) in commands {
+            if old_path {
+                // As with a server older than the hand-over, which has no control socket.
+                let _ = std::fs::remove_file(&control);
+            }
+            let load = Load::start(Spec {
+                addr: inst.addr,
+                tls: tls.clone(),
+                keep_alive: 16,
+                new_connection: 16,
+                pause: Duration::from_millis(1),
+                max_requests: 50_000,
+                max_time: Duration::from_secs(240),
+            });
+            // A moment of load before and after the command.
+            std::thread::sleep(Duration::from_millis(300));
+            let t = Instant::now();
+            let out = inst.console(args);
+            let took = t.elapsed().as_secs_f64();
+            std::thread::sleep(Duration::from_millis(300));
+            let seen = load.finish();
+            println!(
+                "  {:<34} {} (command {took:.2} s{})",
+                format!("{what} ({how})"),
+                seen.line(),
+                if out.status.success() { "" } else { ", FAILED" }
+            );
+            if !out.status.success() {
+                println!(
+                    "    {}{}",
+                    String::from_utf8_lossy(&out.stdout).trim(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
     }
 }

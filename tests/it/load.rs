@@ -1,8 +1,9 @@
-//! A steady client load for the update hand-over tests: clients that keep one connection alive and
-//! clients that open a new TLS connection for every request, all asking `GET /healthz` (`/readyz` says 503 by design while a server
-//! stops, though it still answers) and noting
-//! which server process answered (`x-holdfast-boot`), how long each answer took and what failed.
-//! Every loop is bounded in requests and in time.
+//! A steady client load for the update hand-over tests and `benches/update.rs` (which includes this
+//! file by path, so it takes everything it needs as parameters): clients that keep one connection
+//! alive and clients that open a new TLS connection for every request, all asking `GET /healthz`
+//! (`/readyz` says 503 by design while a server stops, though it still answers) and noting which
+//! server process answered (`x-holdfast-boot`), how long each answer took and what failed. Every
+//! loop is bounded in requests and in time.
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -143,7 +144,8 @@ pub struct Load {
 
 pub struct Spec {
     pub addr: SocketAddr,
-    pub cert_pem: Vec<u8>,
+    /// Trusts the server's certificate.
+    pub tls: Arc<rustls::ClientConfig>,
     pub keep_alive: usize,
     pub new_connection: usize,
     /// Each client's pause between two requests.
@@ -161,7 +163,7 @@ impl Load {
             .build()
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let config = crate::support::client_config(&spec.cert_pem, rustls::ALL_VERSIONS);
+        let config = spec.tls;
         let end = Instant::now() + spec.max_time;
         let mut tasks = Vec::new();
         for i in 0..spec.keep_alive + spec.new_connection {

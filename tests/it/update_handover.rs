@@ -2,8 +2,8 @@
 //! start the next version on the running server's listening sockets and stop the running one only
 //! once the next one is ready, so a steady client load sees every request answered and the
 //! answering server change exactly once; a release that exits, hangs or never answers ready leaves
-//! the running server untouched. The benchmark at the end (ignored; run it by name) prints the
-//! same figures with 16 + 16 clients for the hand-over and for the old stop-then-start path.
+//! the running server untouched. `cargo bench --bench update -- handover` prints the same figures
+//! with 16 + 16 clients for the hand-over and for the old stop-then-start path.
 
 use crate::load::{Load, Spec, Summary};
 use crate::support::*;
@@ -23,7 +23,10 @@ fn load(rig: &Rig, keep_alive: usize, new_connection: usize, pause: Duration) ->
     let rec = rig.run_record().unwrap();
     Load::start(Spec {
         addr: rec["listen"].as_str().unwrap().parse().unwrap(),
-        cert_pem: std::fs::read(rig.d().join("tls/cert.pem")).unwrap(),
+        tls: client_config(
+            &std::fs::read(rig.d().join("tls/cert.pem")).unwrap(),
+            rustls::ALL_VERSIONS,
+        ),
         keep_alive,
         new_connection,
         pause,
@@ -262,59 +265,6 @@ fn foreign_uid_gets_nothing(control: &Path) -> bool {
         text(&out.stderr)
     );
     text(&out.stdout).trim() == "0 0"
-}
-
-/// Benchmark (figures, not asserted): 16 keep-alive clients and 16 clients opening a new TLS
-/// connection per request, during `update apply` and `update rollback`, by hand-over and by the
-/// old stop-then-start path (forced by removing the control socket) in the same run. Run with
-/// `cargo test --test it update_handover::benchmark -- --ignored --nocapture`.
-#[test]
-#[ignore = "benchmark: prints figures"]
-fn benchmark_apply_and_rollback_under_16_plus_16_clients() {
-    // A fixed port, so that the old path's restarted server is found where clients look.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let rig = Rig::on(60, Some(format!("127.0.0.1:{port}")));
-    let control = rig.d().join(holdfast::sockets::control::FILE);
-    let run = |label: &str, args: &[&str], old_path: bool| {
-        if old_path {
-            let _ = std::fs::remove_file(&control);
-        }
-        let l = load(&rig, 16, 16, Duration::from_millis(1));
-        let t = std::time::Instant::now();
-        let (out, seen) = under_load(&rig, l, args);
-        println!(
-            "{label:<34} {} (command {:.2} s{})",
-            seen.line(),
-            t.elapsed().as_secs_f64() - 0.6,
-            if out.status.success() { "" } else { ", FAILED" }
-        );
-        if !out.status.success() {
-            println!("{}", said(&out));
-        }
-    };
-    for (i, v) in ["0.2.0", "0.3.0"].iter().enumerate() {
-        let bundle = rig.bundle(v, &rig.next_binary(&format!("release {v}")));
-        let b = bundle.to_str().unwrap();
-        let old_path = i == 0;
-        let how = if old_path {
-            "stop then start"
-        } else {
-            "hand-over"
-        };
-        run(
-            &format!("apply ({how})"),
-            &["update", "apply", b, "--no-backup"],
-            old_path,
-        );
-        run(
-            &format!("rollback ({how})"),
-            &["update", "rollback"],
-            old_path,
-        );
-    }
 }
 
 /// Socket activation (what `holdfast.socket` would do under systemd): the HTTPS socket is made by
