@@ -24,5 +24,5 @@ pub mod session_info;
 pub mod sessions;
 pub mod signin;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 pub mod tokens;

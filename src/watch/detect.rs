@@ -625,6 +625,85 @@ mod tests {
         assert!(found.is_empty(), "{found:?}");
     }
 
+    /// The 90-day edge of "an address not seen for that admin": the first address is learned
+    /// silently, another one is new, and the first one is new again once more than
+    /// `admin_address_days` have passed since it was last used (exactly that many is still "seen").
+    #[tokio::test]
+    async fn an_admin_address_counts_as_new_again_only_after_the_window() {
+        use crate::audit::{Actor, Entry, Event};
+        use chrono::{Duration, TimeZone};
+        let (_dir, inst) = crate::auth::test_support::instance().await;
+        let svc = crate::auth::test_support::services();
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
+        crate::auth::test_support::add_user(&svc, &inst, "boss", &["admins"], None, t0).await;
+        let th = AlertThresholds {
+            admin_address_days: 90,
+            ..Default::default()
+        };
+        let (a, b) = ("192.0.2.10", "192.0.2.20");
+        let signs = [
+            (t0 + Duration::hours(1), a),
+            (t0 + Duration::days(1), b),
+            // B was last used exactly 90 days before each of these two: still within the window.
+            (t0 + Duration::days(91), b),
+            (t0 + Duration::days(181), b),
+            // A was last used 180 days before this one: new again.
+            (t0 + Duration::days(181) + Duration::hours(1), a),
+            (t0 + Duration::days(182), a),
+        ];
+        let found = inst
+            .db
+            .write_blocking(|tx| {
+                let mut d = Detector::default();
+                let mut out = Vec::new();
+                // Past the rows that creating the account wrote.
+                let mut after = 0;
+                crate::storage::audit::for_each_after(tx, 0, 10_000, |r| {
+                    after = after.max(r.id);
+                    Ok(())
+                })?;
+                for (at, from) in signs {
+                    let boss = Actor::User {
+                        name: "boss".into(),
+                        support: false,
+                    };
+                    crate::audit::write(
+                        tx,
+                        at,
+                        Entry::new(Event::LoginSucceeded, boss, "boss", from),
+                    )?;
+                    let mut rows = Vec::new();
+                    crate::storage::audit::for_each_after(tx, after, 100, |r| {
+                        rows.push(r);
+                        Ok(())
+                    })?;
+                    for r in &rows {
+                        after = after.max(r.id);
+                        for f in d.row(tx, &Context { thresholds: &th }, r)? {
+                            out.push((at - t0, f.rule, f.subject));
+                        }
+                    }
+                }
+                Ok::<_, StorageError>(out)
+            })
+            .unwrap();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    Duration::days(1),
+                    Rule::AdminNewAddress,
+                    format!("boss from {b}")
+                ),
+                (
+                    Duration::days(181) + Duration::hours(1),
+                    Rule::AdminNewAddress,
+                    format!("boss from {a}")
+                ),
+            ]
+        );
+    }
+
     #[test]
     fn weaker_policy_changes() {
         assert!(weaker("password_min_length", "12", "8"));
