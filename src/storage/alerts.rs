@@ -20,6 +20,9 @@ pub struct AlertRow {
     /// The summary as a catalogue message (`i18n::Message` JSON) that pages and mails word in the
     /// reader's language; '' on alerts raised before it was kept.
     pub summary_words: String,
+    /// How pages and mails name the subject (`i18n::Message` JSON); '' when the subject is a name
+    /// or a path shown as it is.
+    pub subject_words: String,
     pub first_seen: String,
     pub last_seen: String,
     pub count: i64,
@@ -32,7 +35,7 @@ pub struct AlertRow {
 }
 
 const COLUMNS: &str = "id, rule, subject, severity, state, summary, first_seen, last_seen, count, \
-events, log_filter, note, mailed_at, changed_at, changed_by, summary_words";
+events, log_filter, note, mailed_at, changed_at, changed_by, summary_words, subject_words";
 
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
     let events: String = r.get(9)?;
@@ -53,6 +56,7 @@ fn from_row(r: &rusqlite::Row) -> rusqlite::Result<AlertRow> {
         changed_at: r.get(13)?,
         changed_by: r.get(14)?,
         summary_words: r.get(15)?,
+        subject_words: r.get(16)?,
     })
 }
 
@@ -63,6 +67,7 @@ pub struct Raise<'a> {
     pub severity: &'a str,
     pub summary: &'a str,
     pub summary_words: &'a str,
+    pub subject_words: &'a str,
     pub log_filter: &'a str,
     pub event_id: Option<i64>,
     pub now: &'a str,
@@ -106,8 +111,8 @@ pub fn raise(tx: &Transaction, r: &Raise) -> Result<(AlertRow, bool), StorageErr
     let events: Vec<i64> = r.event_id.into_iter().collect();
     tx.prepare_cached(
         "INSERT INTO alerts (rule, subject, severity, state, summary, first_seen, last_seen, count,
-                             events, log_filter, changed_at, summary_words)
-         VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5, 1, ?6, ?7, ?5, ?8)",
+                             events, log_filter, changed_at, summary_words, subject_words)
+         VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?5, 1, ?6, ?7, ?5, ?8, ?9)",
     )?
     .execute(params![
         r.rule,
@@ -117,7 +122,8 @@ pub fn raise(tx: &Transaction, r: &Raise) -> Result<(AlertRow, bool), StorageErr
         r.now,
         ids_json(&events),
         r.log_filter,
-        r.summary_words
+        r.summary_words,
+        r.subject_words
     ])?;
     let id = tx.last_insert_rowid();
     let row = get(tx, id)?.ok_or(StorageError::Worker)?;

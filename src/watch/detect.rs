@@ -167,13 +167,15 @@ impl Detector {
         let th = cx.thresholds;
         let details: serde_json::Value =
             serde_json::from_str(&r.details).unwrap_or(serde_json::Value::Null);
-        let found = |rule, subject: String, summary: Message, log_filter: String| Finding {
-            rule,
-            subject,
-            summary,
-            log_filter,
-            event_id: Some(r.id),
-        };
+        let found =
+            |rule, (subject, subject_words): About, summary: Message, log_filter: String| Finding {
+                rule,
+                subject,
+                subject_words,
+                summary,
+                log_filter,
+                event_id: Some(r.id),
+            };
         if r.actor_kind == "support" {
             let said = if r.event == "login_succeeded" {
                 Message::new("alert-says-support-signin")
@@ -184,7 +186,7 @@ impl Detector {
             };
             out.push(found(
                 Rule::SupportActivity,
-                r.actor.clone(),
+                (r.actor.clone(), None),
                 said.arg("who", &r.actor).arg("address", &r.source),
                 filter(&[("user", &r.actor)]),
             ));
@@ -202,7 +204,10 @@ impl Detector {
                 if accounts >= th.spray_accounts as usize {
                     out.push(found(
                         Rule::PasswordSpraying,
-                        format!("address {}", r.source),
+                        about(
+                            format!("address {}", r.source),
+                            Message::new("alert-about-address").arg("address", &r.source),
+                        ),
                         Message::new("alert-says-spray-accounts")
                             .arg("accounts", accounts)
                             .arg("address", &r.source)
@@ -220,7 +225,10 @@ impl Detector {
                 if addresses >= th.spray_addresses as usize {
                     out.push(found(
                         Rule::PasswordSpraying,
-                        format!("account {}", r.target),
+                        about(
+                            format!("account {}", r.target),
+                            Message::new("alert-about-account").arg("account", &r.target),
+                        ),
                         Message::new("alert-says-spray-addresses")
                             .arg("account", &r.target)
                             .arg("addresses", addresses)
@@ -241,7 +249,7 @@ impl Detector {
                 if n >= th.lockout_accounts as usize {
                     out.push(found(
                         Rule::LockoutWave,
-                        "instance".into(),
+                        about("instance".into(), Message::new("alert-about-instance")),
                         Message::new("alert-says-lockout-wave")
                             .arg("count", n)
                             .arg("seconds", window),
@@ -256,7 +264,12 @@ impl Detector {
             {
                 out.push(found(
                     Rule::AdminNewAddress,
-                    format!("{} from {}", r.actor, r.source),
+                    about(
+                        format!("{} from {}", r.actor, r.source),
+                        Message::new("alert-about-from")
+                            .arg("who", &r.actor)
+                            .arg("address", &r.source),
+                    ),
                     Message::new("alert-says-admin-new-address")
                         .arg("who", &r.actor)
                         .arg("address", &r.source)
@@ -271,7 +284,7 @@ impl Detector {
             "user_created" if is_admin(tx, &r.target)? => {
                 out.push(found(
                     Rule::AdminGranted,
-                    r.target.clone(),
+                    (r.target.clone(), None),
                     Message::new("alert-says-admin-created")
                         .arg("who", &r.target)
                         .arg("by", &r.actor),
@@ -293,7 +306,7 @@ impl Detector {
                     if added.iter().any(|g| admin_groups.contains(g)) {
                         out.push(found(
                             Rule::AdminGranted,
-                            r.target.clone(),
+                            (r.target.clone(), None),
                             Message::new("alert-says-admin-joined")
                                 .arg("who", &r.target)
                                 .arg("groups", added.join(", "))
@@ -318,7 +331,10 @@ impl Detector {
                     };
                     out.push(found(
                         rule,
-                        format!("group {}", r.target),
+                        about(
+                            format!("group {}", r.target),
+                            Message::new("alert-about-group").arg("group", &r.target),
+                        ),
                         Message::new("alert-says-group-gained")
                             .arg("group", &r.target)
                             .arg("permissions", added.join(", "))
@@ -339,7 +355,11 @@ impl Detector {
                 if weaker(&key, &from, &to) {
                     out.push(found(
                         Rule::PolicyWeakened,
-                        key.clone(),
+                        about(
+                            key.clone(),
+                            Message::new("alert-about-setting")
+                                .arg("setting", Arg::Key(format!("policy-{key}"))),
+                        ),
                         Message::new("alert-says-policy-weakened")
                             .arg("setting", Arg::Key(format!("policy-{key}")))
                             .arg("from", from)
@@ -351,7 +371,7 @@ impl Detector {
             }
             "token_created" => out.push(found(
                 Rule::TokenCreated,
-                format!("token {}", r.target),
+                token(&r.target),
                 Message::new("alert-says-token-created")
                     .arg("service", &r.target)
                     .arg("by", &r.actor),
@@ -360,7 +380,7 @@ impl Detector {
             "token_used" if self.address_is_new(tx, th, r, "token")? => {
                 out.push(found(
                     Rule::TokenNewAddress,
-                    format!("token {}", r.target),
+                    token(&r.target),
                     Message::new("alert-says-token-new-address")
                         .arg("service", &r.target)
                         .arg("address", &r.source),
@@ -374,7 +394,12 @@ impl Detector {
                 if total > u64::from(th.export_rows) {
                     out.push(found(
                         Rule::MassExport,
-                        format!("{} ({})", r.actor, r.actor_kind),
+                        about(
+                            format!("{} ({})", r.actor, r.actor_kind),
+                            Message::new("alert-about-exporter")
+                                .arg("who", &r.actor)
+                                .arg("kind", Arg::Key(format!("alert-actor-{}", r.actor_kind))),
+                        ),
                         Message::new("alert-says-mass-export")
                             .arg("who", &r.actor)
                             .arg("rows", total)
@@ -386,7 +411,11 @@ impl Detector {
             "backup_completed" | "backup_verified" if r.outcome == "failure" => {
                 out.push(found(
                     Rule::BackupFailed,
-                    r.event.clone(),
+                    about(
+                        r.event.clone(),
+                        Message::new("alert-about-event")
+                            .arg("event", Arg::Key(format!("event-{}", r.event))),
+                    ),
                     Message::new("alert-says-backup-event-failed")
                         .arg("event", Arg::Key(format!("event-{}", r.event)))
                         .arg("details", &r.details),
@@ -451,6 +480,21 @@ pub const SUPPORT: &str = "support";
 /// Whether any rule looks at `r`: the rows worth a write transaction.
 pub fn interesting(r: &AuditRow) -> bool {
     r.actor_kind == SUPPORT || WATCHED_EVENTS.contains(&r.event.as_str())
+}
+
+/// What an alert is about: the text that folds repeats into one alert (stable, stored, shown in the
+/// syslog stream and the API), and, when it has words, how pages and mails name it.
+type About = (String, Option<Message>);
+
+fn about(id: String, words: Message) -> About {
+    (id, Some(words))
+}
+
+fn token(service: &str) -> About {
+    about(
+        format!("token {service}"),
+        Message::new("alert-about-token").arg("service", service),
+    )
 }
 
 fn is_admin(tx: &Transaction, name: &str) -> Result<bool, StorageError> {

@@ -92,6 +92,7 @@ pub async fn chain(inst: &Instance, st: &mut ChainState) -> Result<Option<Findin
         Some((id, reason)) => Ok(Some(Finding {
             rule: Rule::LogChainBroken,
             subject: "security log".into(),
+            subject_words: Some(Message::new("alert-about-log")),
             summary: Message::new("alert-says-chain-broken")
                 .arg("row", id)
                 .arg("reason", reason),
@@ -133,6 +134,7 @@ pub fn appliance(
             out.push(Finding {
                 rule: Rule::BackupStale,
                 subject: "backups".into(),
+                subject_words: Some(Message::new("alert-about-backups")),
                 summary: summary.arg("hours", th.backup_max_age_hours),
                 log_filter: "type=backup_completed".into(),
                 event_id: None,
@@ -143,6 +145,9 @@ pub fn appliance(
                 out.push(Finding {
                     rule: Rule::BackupFailed,
                     subject: format!("verification restore {dest}"),
+                    subject_words: Some(
+                        Message::new("alert-about-verify").arg("destination", dest),
+                    ),
                     summary: Message::new("alert-says-verify-failed")
                         .arg("destination", dest)
                         .arg("error", e),
@@ -162,6 +167,7 @@ pub fn appliance(
         out.push(Finding {
             rule: Rule::CertificateExpiry,
             subject: cert.display().to_string(),
+            subject_words: None,
             summary: if days < 0 {
                 Message::new("alert-says-certificate-expired").arg("days", -days)
             } else {
@@ -178,6 +184,7 @@ pub fn appliance(
             out.push(Finding {
                 rule: Rule::DiskLow,
                 subject: config.data_dir.display().to_string(),
+                subject_words: None,
                 summary: if level == DiskLevel::Critical {
                     Message::new("alert-says-disk-critical")
                 } else {

@@ -124,7 +124,10 @@ pub enum WatchError {
 /// One finding, before it is folded into an alert.
 pub struct Finding {
     pub rule: Rule,
+    /// What the alert is about, as the text that folds repeats (stable across languages).
     pub subject: String,
+    /// The same, as pages and mails name it; `None` for a name or a path, shown as it is.
+    pub subject_words: Option<Message>,
     /// Worded in English for the stored summary (syslog, webhooks, API) and in each reader's
     /// language on the page and in mails.
     pub summary: Message,
@@ -154,6 +157,11 @@ pub fn raise(
             severity: severity.as_str(),
             summary: &english,
             summary_words: &f.summary.to_json(),
+            subject_words: &f
+                .subject_words
+                .as_ref()
+                .map(Message::to_json)
+                .unwrap_or_default(),
             log_filter: &f.log_filter,
             event_id: f.event_id,
             now: &now_s,
@@ -210,7 +218,7 @@ pub fn raise(
                     summary_in(&row, w),
                     w.t1("mail-alert-rule", "rule", &rule),
                     w.t1("mail-alert-severity", "severity", &level),
-                    w.t1("mail-alert-about", "subject", &row.subject),
+                    w.t1("mail-alert-about", "subject", subject_in(&row, w)),
                     w.t1(
                         "mail-alert-first-seen",
                         "at",
@@ -232,6 +240,14 @@ pub fn summary_in(row: &AlertRow, tr: &Tr) -> String {
     match Message::from_json(&row.summary_words) {
         Some(m) => m.render(tr),
         None => row.summary.clone(),
+    }
+}
+
+/// What `row` is about, in `tr`'s language (a name or a path as it is).
+pub fn subject_in(row: &AlertRow, tr: &Tr) -> String {
+    match Message::from_json(&row.subject_words) {
+        Some(m) => m.render(tr),
+        None => row.subject.clone(),
     }
 }
 

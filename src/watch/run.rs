@@ -245,7 +245,7 @@ async fn digest(
                                 w.t(&format!("alert-severity-{}", a.severity)).into(),
                             ),
                             ("rule", w.t(&format!("alert-rule-{}", a.rule)).into()),
-                            ("subject", a.subject.as_str().into()),
+                            ("subject", super::subject_in(a, w).into()),
                             ("summary", super::summary_in(a, w).into()),
                             ("at", w.when_stored(&a.first_seen).into()),
                             ("times", a.count.into()),

@@ -244,6 +244,27 @@ async fn alert_summaries_and_the_test_mail_are_in_the_administrators_language() 
         "{}",
         r.body
     );
+    // What an alert is about is named in her words too ("token API „…”"), while the console keeps
+    // the stable subject that folds repeats ("token …").
+    hub.ok(&[
+        "admin",
+        "token",
+        "create",
+        "--service",
+        "ledger",
+        "--scopes",
+        "clients:read",
+    ]);
+    let named = eventually(MAIL_WAIT, || {
+        let hub = &hub;
+        let cookie = ada.0.clone();
+        async move {
+            let r = hub.get("/admin/alerts", Some(&cookie)).await;
+            r.body.contains("token API „ledger”")
+        }
+    })
+    .await;
+    assert!(named, "the token alert is not named in Polish");
     let alerts: Vec<serde_json::Value> = hub
         .ok(&["admin", "alerts", "--json"])
         .lines()
@@ -260,6 +281,10 @@ async fn alert_summaries_and_the_test_mail_are_in_the_administrators_language() 
             .unwrap()
             .starts_with("New administrator \"newboss\" created by"),
         "{english}"
+    );
+    assert!(
+        alerts.iter().any(|a| a["subject"] == "token ledger"),
+        "{alerts:?}"
     );
 
     // Her test mail is written in her language.

@@ -185,3 +185,23 @@ problem-restore-which = Choose which change to restore.
 log-invalid-time = "{ $value }" is not a time like 2026-11-22T08:00.
 log-invalid-type = "{ $value }" is not an event type.
 log-invalid-limit = Show between 1 and 10,000 events.
+
+# What an alert is about (the admin page, alert mails, the digest).
+alert-about-address = address { $address }
+alert-about-account = account "{ $account }"
+alert-about-instance = the whole instance
+alert-about-from = { $who } from { $address }
+alert-about-setting = policy setting "{ $setting }"
+alert-about-token = API token "{ $service }"
+alert-about-exporter = { $who } ({ $kind })
+alert-about-event = { $event }
+alert-about-log = the security log
+alert-about-backups = backups
+alert-about-verify = verification restore in { $destination }
+alert-actor-user = user
+alert-actor-support = support account
+alert-actor-token = API token
+alert-actor-console = server console
+alert-actor-system = holdfast
+alert-actor-anonymous = not signed in
+alert-about-group = group "{ $group }"

@@ -193,3 +193,23 @@ problem-restore-which = Wybierz zmianę do przywrócenia.
 log-invalid-time = „{ $value }” nie jest czasem w postaci 2026-11-22T08:00.
 log-invalid-type = „{ $value }” nie jest typem zdarzenia.
 log-invalid-limit = Pokaż od 1 do 10 000 zdarzeń.
+
+# Czego dotyczy alert.
+alert-about-address = adres { $address }
+alert-about-account = konto „{ $account }”
+alert-about-instance = cała instancja
+alert-about-from = { $who } z adresu { $address }
+alert-about-setting = ustawienie zasad „{ $setting }”
+alert-about-token = token API „{ $service }”
+alert-about-exporter = { $who } ({ $kind })
+alert-about-event = { $event }
+alert-about-log = dziennik bezpieczeństwa
+alert-about-backups = kopie zapasowe
+alert-about-verify = próbne odtworzenie w { $destination }
+alert-actor-user = użytkownik
+alert-actor-support = konto serwisowe
+alert-actor-token = token API
+alert-actor-console = konsola serwera
+alert-actor-system = holdfast
+alert-actor-anonymous = niezalogowany
+alert-about-group = grupa „{ $group }”

@@ -18,6 +18,7 @@ struct AlertsPage {
 struct AlertView {
     a: AlertRow,
     summary: String,
+    subject: String,
     rule: String,
     severity: String,
     state: String,
@@ -38,6 +39,11 @@ pub fn alert_keys() -> Vec<String> {
         ["open", "acknowledged", "closed"]
             .iter()
             .map(|s| format!("alert-state-{s}")),
+    );
+    keys.extend(
+        ["user", "support", "token", "console", "system", "anonymous"]
+            .iter()
+            .map(|k| format!("alert-actor-{k}")),
     );
     keys.extend(
         crate::config::AlertThresholds::RANGES
@@ -63,6 +69,7 @@ async fn alerts_page(ctx: &Ctx, notes: Notes) -> Result<Response, WebError> {
         .into_iter()
         .map(|a| AlertView {
             summary: watch::summary_in(&a, &c.tr),
+            subject: watch::subject_in(&a, &c.tr),
             rule: c.t(&format!("alert-rule-{}", a.rule)),
             severity: c.t(&format!("alert-severity-{}", a.severity)),
             state: c.t(&format!("alert-state-{}", a.state)),
