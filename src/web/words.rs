@@ -64,6 +64,11 @@ pub fn every_key() -> Vec<String> {
             .map(|k| format!("log-detail-{k}")),
     );
     keys.extend(
+        super::admin::WORDED_VALUES
+            .iter()
+            .map(|v| super::admin::value_key(v)),
+    );
+    keys.extend(
         crate::auth::notices::every_key()
             .into_iter()
             .map(String::from),

@@ -304,6 +304,20 @@ async fn refusals_of_invoices_accounts_and_policy_are_in_the_readers_language() 
         r.body
     );
 
+    // A refused sign-in: the log page words the stored reason ("wrong password") for her.
+    let r = env
+        .anonymous()
+        .post(
+            "/api/v1/session",
+            serde_json::json!({ "username": crate::app::ADMIN, "password": "not the password at all" }),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = admin.get("/admin/log?type=login_failed").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("błędne hasło"), "{}", r.body);
+    assert!(!r.body.contains("wrong password"), "{}", r.body);
+
     // An alert threshold out of range, named by its label.
     let r = admin
         .form("/admin/alerts/rules", &[("spray_accounts", "0")])

@@ -205,3 +205,21 @@ alert-actor-console = server console
 alert-actor-system = holdfast
 alert-actor-anonymous = not signed in
 alert-about-group = group "{ $group }"
+
+# Short phrases the security log stores in its details, as the log page words them.
+log-value-account-disabled = account disabled
+log-value-account-locked = account locked
+log-value-support-account-expired = support account expired
+log-value-support-account-used-from-outside-its-networks = support account used from outside its networks
+log-value-wrong-password = wrong password
+log-value-temporary-password-expired = temporary password expired
+log-value-unknown-user = unknown user
+log-value-replaced-by-a-new-sign-in = replaced by a new sign-in
+log-value-unused = not used for too long
+log-value-wrong-code-re-authentication = wrong code (confirming a change)
+log-value-wrong-current-password = wrong current password
+log-value-email = code by e-mail
+log-value-totp = authenticator app
+log-value-enrolment = setting up a second factor
+log-value-sign-in = sign-in
+log-value-re-authentication = confirming a change

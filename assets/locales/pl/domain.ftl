@@ -213,3 +213,21 @@ alert-actor-console = konsola serwera
 alert-actor-system = holdfast
 alert-actor-anonymous = niezalogowany
 alert-about-group = grupa „{ $group }”
+
+# Krótkie wyrażenia zapisywane w szczegółach dziennika bezpieczeństwa.
+log-value-account-disabled = konto wyłączone
+log-value-account-locked = konto zablokowane
+log-value-support-account-expired = konto serwisowe wygasło
+log-value-support-account-used-from-outside-its-networks = konto serwisowe użyte spoza dozwolonych sieci
+log-value-wrong-password = błędne hasło
+log-value-temporary-password-expired = hasło tymczasowe wygasło
+log-value-unknown-user = nieznany użytkownik
+log-value-replaced-by-a-new-sign-in = zastąpione nowym logowaniem
+log-value-unused = nieużywane zbyt długo
+log-value-wrong-code-re-authentication = błędny kod (potwierdzenie zmiany)
+log-value-wrong-current-password = błędne obecne hasło
+log-value-email = kod e-mailem
+log-value-totp = aplikacja uwierzytelniająca
+log-value-enrolment = konfiguracja drugiego składnika
+log-value-sign-in = logowanie
+log-value-re-authentication = potwierdzenie zmiany

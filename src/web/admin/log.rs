@@ -159,6 +159,50 @@ fn label_of(key: &str) -> String {
     }
 }
 
+/// The values the security log stores as short English phrases (why a sign-in was refused, which
+/// second factor, what a code was for), each worded on the page as `log-value-<phrase as a slug>`.
+/// The stored text stays as it is: it is what the syslog stream and exports carry.
+pub const WORDED_VALUES: &[&str] = &[
+    "account disabled",
+    "account locked",
+    "support account expired",
+    "support account used from outside its networks",
+    "wrong password",
+    "temporary password expired",
+    "unknown user",
+    "replaced by a new sign-in",
+    "unused",
+    "wrong code (re-authentication)",
+    "wrong current password",
+    "email",
+    "totp",
+    "enrolment",
+    "sign_in",
+    "re-authentication",
+];
+
+/// The catalogue key of a worded value.
+pub fn value_key(value: &str) -> String {
+    let slug: String = value
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let slug: Vec<&str> = slug.split('-').filter(|p| !p.is_empty()).collect();
+    format!("log-value-{}", slug.join("-"))
+}
+
+/// A detail's value: the reason, method and purpose phrases in the reader's words, the rest as
+/// [`value_text`] writes it.
+fn shown_value(key: &str, v: &serde_json::Value, tr: &Tr) -> String {
+    if matches!(key, "reason" | "method" | "purpose")
+        && let Some(text) = v.as_str()
+        && WORDED_VALUES.contains(&text)
+    {
+        return tr.t(&value_key(text));
+    }
+    value_text(v, tr)
+}
+
 /// One value of the details as text: strings as they are, lists joined, nested objects as
 /// `key: value` pairs, nothing as a dash.
 fn value_text(v: &serde_json::Value, tr: &Tr) -> String {
@@ -177,7 +221,7 @@ fn value_text(v: &serde_json::Value, tr: &Tr) -> String {
             .join(", "),
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| format!("{}: {}", label(k, tr), value_text(v, tr)))
+            .map(|(k, v)| format!("{}: {}", label(k, tr), shown_value(k, v, tr)))
             .collect::<Vec<_>>()
             .join("; "),
     }
@@ -189,7 +233,7 @@ pub fn detail_pairs(details: &str, tr: &Tr) -> Vec<(String, String)> {
     match serde_json::from_str::<serde_json::Value>(details) {
         Ok(serde_json::Value::Object(map)) => map
             .iter()
-            .map(|(k, v)| (label(k, tr), value_text(v, tr)))
+            .map(|(k, v)| (label(k, tr), shown_value(k, v, tr)))
             .collect(),
         _ if details.trim().is_empty() => Vec::new(),
         Ok(other) => vec![(tr.t("log-details"), value_text(&other, tr))],
