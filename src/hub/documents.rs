@@ -49,6 +49,11 @@ pub fn too_large(max: u64) -> Sentence {
     .arg("mib", mib)
 }
 
+/// A file that could not be sealed or written (the English detail names why).
+fn not_stored(english: String) -> HubError {
+    HubError::stored_data("conflict-file-not-stored", english)
+}
+
 /// Stores a new version of document `id`.
 pub async fn upload(
     inst: &Instance,
@@ -84,20 +89,20 @@ pub async fn upload(
     let storage_name = format!(
         "{}.hfd",
         crypto::random_token(18)
-            .map_err(|e| HubError::Conflict(e.to_string()))?
+            .map_err(|e| not_stored(e.to_string()))?
             .expose()
     );
     let sealed = crypto::seal(&inst.files_key, &context(&inst.name, &storage_name), &bytes)
-        .map_err(|e| HubError::Conflict(e.to_string()))?;
+        .map_err(|e| not_stored(e.to_string()))?;
     drop(bytes);
     let dir = inst.dir.join("files");
     crate::fsutil::ensure_private_dir(&dir)
-        .map_err(|e| HubError::Conflict(format!("cannot store the file: {e}")))?;
+        .map_err(|e| not_stored(format!("cannot store the file: {e}")))?;
     let path = dir.join(&storage_name);
     // The file is durable before the row that points at it commits; a crash in between leaves an
     // unreferenced encrypted file, never a row without its file.
     crate::fsutil::write_new_private(&path, &sealed)
-        .map_err(|e| HubError::Conflict(format!("cannot store the file: {e}")))?;
+        .map_err(|e| not_stored(format!("cannot store the file: {e}")))?;
     let ct = content_type.to_string();
     let result = inst
         .db
@@ -156,17 +161,27 @@ pub async fn download(
         })
         .await?
         .ok_or(HubError::NotFound)?;
-    let sealed = std::fs::read(inst.dir.join("files").join(&row.storage_name))
-        .map_err(|e| HubError::Conflict(format!("the stored file is missing: {e}")))?;
+    let sealed = std::fs::read(inst.dir.join("files").join(&row.storage_name)).map_err(|e| {
+        HubError::stored_data(
+            "conflict-file-missing",
+            format!("the stored file is missing: {e}"),
+        )
+    })?;
     let plain = crypto::open(
         &inst.files_key,
         &context(&inst.name, &row.storage_name),
         &sealed,
     )
-    .map_err(|_| HubError::Conflict("the stored file is damaged (authentication failed)".into()))?;
+    .map_err(|_| {
+        HubError::stored_data(
+            "conflict-file-damaged",
+            "the stored file is damaged (authentication failed)",
+        )
+    })?;
     if crypto::sha256_hex(plain.expose()) != row.sha256 {
-        return Err(HubError::Conflict(
-            "the stored file does not match its checksum".into(),
+        return Err(HubError::stored_data(
+            "conflict-file-damaged",
+            "the stored file does not match its checksum",
         ));
     }
     Ok((row, plain))

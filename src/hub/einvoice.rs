@@ -85,7 +85,7 @@ fn date102(field: &str, iso: &str) -> Result<String, HubError> {
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !ok {
-        return Err(HubError::Conflict(format!(
+        return Err(damaged(format!(
             "the invoice's {field} \"{iso}\" is not a date"
         )));
     }
@@ -135,8 +135,13 @@ struct Xml {
     w: Writer<Vec<u8>>,
 }
 
+/// An invoice whose stored data cannot make a valid e-invoice (never sent on as one).
+fn damaged(english: String) -> HubError {
+    HubError::stored_data("conflict-einvoice-damaged", english)
+}
+
 fn write_err(e: std::io::Error) -> HubError {
-    HubError::Conflict(format!("the e-invoice cannot be written: {e}"))
+    damaged(format!("the e-invoice cannot be written: {e}"))
 }
 
 impl Xml {
@@ -265,7 +270,7 @@ pub fn build(d: &InvoiceDocument) -> Result<Vec<u8>, HubError> {
         return Err(HubError::Refused(why));
     }
     let (Some(seller), Some(number), Some(issue)) = (&d.seller, &d.number, &d.issue_date) else {
-        return Err(HubError::Conflict(
+        return Err(damaged(
             "an issued invoice without a number or issue date has no e-invoice".into(),
         ));
     };
@@ -274,7 +279,7 @@ pub fn build(d: &InvoiceDocument) -> Result<Vec<u8>, HubError> {
     let net: i64 = d.lines.iter().map(|l| l.net).sum();
     let tax: i64 = d.taxes.iter().map(|t| t.tax).sum();
     if net != d.subtotal || tax != d.tax_total || d.subtotal + d.tax_total != d.total {
-        return Err(HubError::Conflict(format!(
+        return Err(damaged(format!(
             "invoice {number}: its totals do not add up from its lines; it is not written as an e-invoice"
         )));
     }

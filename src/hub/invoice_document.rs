@@ -302,7 +302,12 @@ pub fn freeze(tx: &Transaction, invoice: i64, now: &str) -> Result<(), HubError>
     let seller = seller_now(tx)?;
     let buyer = buyer_now(tx, int(&row, "client_id"))?;
     let json = |v: serde_json::Result<String>| {
-        v.map_err(|e| HubError::Conflict(format!("the invoice's parties cannot be written: {e}")))
+        v.map_err(|e| {
+            HubError::stored_data(
+                "conflict-parties-damaged",
+                format!("the invoice's parties cannot be written: {e}"),
+            )
+        })
     };
     store::freeze_parties(
         tx,
@@ -322,9 +327,10 @@ pub async fn load(inst: &Instance, id: i64) -> Result<InvoiceDocument, HubError>
             let status = DocStatus::from_status(&text(&row, "status").unwrap_or_default());
             let frozen = store::parties(c, id)?;
             let bad = |e: serde_json::Error| {
-                HubError::Conflict(format!(
-                    "the parties frozen on invoice {id} cannot be read: {e}"
-                ))
+                HubError::stored_data(
+                    "conflict-parties-damaged",
+                    format!("the parties frozen on invoice {id} cannot be read: {e}"),
+                )
             };
             let (seller, buyer) = match frozen {
                 Some((s, b)) => {

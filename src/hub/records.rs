@@ -59,8 +59,10 @@ pub enum HubError {
     Unresolved(Vec<FieldError>),
     #[error("no such record")]
     NotFound,
+    /// Refused for damaged or unwritable stored data (a file, an invoice's frozen parties): the
+    /// English detail for the API and the log, a sentence for pages.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Sentence),
     #[error("{0}")]
     Storage(#[from] StorageError),
 }
@@ -68,6 +70,15 @@ pub enum HubError {
 impl HubError {
     /// One field refused with a particular reason, worded twice (English, and a catalogue
     /// message for pages).
+    /// Stored data that is damaged or could not be written (a file, an invoice's frozen
+    /// parties): refused with the reader's sentence, and the English detail logged for the
+    /// administrator, since the person who met it cannot fix it.
+    pub fn stored_data(key: &str, english: impl Into<String>) -> Self {
+        let english = english.into();
+        tracing::warn!(detail = %english, "stored data refused");
+        HubError::Conflict(Sentence::new(key, english))
+    }
+
     pub fn field(field: &str, said: crate::i18n::Sentence) -> Self {
         HubError::Invalid(vec![FieldError::of(field, Problem::Said(said))])
     }

@@ -321,7 +321,7 @@ impl From<HubError> for WebError {
                 message: HubError::Unresolved(errs).to_string(),
             },
             HubError::NotFound => WebError::NotFound,
-            HubError::Conflict(m) => WebError::Conflict(Sentence::english(m)),
+            HubError::Conflict(said) => WebError::Conflict(said),
             HubError::Refused(c) => WebError::Conflict(c.sentence()),
             HubError::Storage(s) => s.into(),
         }

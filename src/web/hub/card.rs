@@ -180,7 +180,7 @@ pub async fn card_after(
 ) -> Result<Response, WebError> {
     let notes = match outcome {
         Ok(done) => return Ok(done.redirect(def, id)),
-        Err(HubError::Conflict(m)) => Notes::refused(vec![m]),
+        Err(HubError::Conflict(said)) => Notes::refused(vec![said.render(&ctx.words().await?)]),
         Err(HubError::Refused(c)) => {
             Notes::refused(vec![crate::web::words::conflict(&ctx.words().await?, &c)])
         }

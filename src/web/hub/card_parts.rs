@@ -312,8 +312,14 @@ async fn void_page(
             ctx,
             &INVOICES,
             id,
-            Err(HubError::Conflict(
-                "only an issued invoice can be voided".into(),
+            Err(HubError::Refused(
+                crate::hub::problem::Conflict::InvoiceStatus {
+                    status: match row.get("status") {
+                        Some(Value::Text(s)) => s.clone(),
+                        _ => String::new(),
+                    },
+                    want: "issued",
+                },
             )),
             named,
         )

@@ -269,6 +269,10 @@ pub async fn update(
                     let locale = crate::web::pages::reader_locale(&inst, Some(&s)).await?;
                     crate::web::words::conflict(&crate::web::pages::words(&state, locale), &c)
                 }
+                HubError::Conflict(said) => {
+                    let locale = crate::web::pages::reader_locale(&inst, Some(&s)).await?;
+                    said.render(&crate::web::pages::words(&state, locale))
+                }
                 other => other.to_string(),
             };
             let row = records::get(&inst, def, id).await?;
