@@ -293,7 +293,16 @@ impl From<SignInError> for WebError {
         match e {
             SignInError::Rejected => WebError::SignInFailed,
             SignInError::Throttled(s) => WebError::Throttled(s),
-            SignInError::Invalid { field, message } => WebError::invalid(field, message),
+            // The three caps the sign-in steps put on what they read (the pages' inputs have the
+            // same `maxlength`, so only a hand-made request meets them).
+            SignInError::Invalid { field, message } => {
+                let key = match field {
+                    "username" => "signin-invalid-username-long",
+                    "password" => "signin-invalid-password-long",
+                    _ => "account-invalid-code-long",
+                };
+                WebError::refused(field, Sentence::new(key, message))
+            }
             SignInError::Auth(a) => a.into(),
             SignInError::Storage(s) => s.into(),
             SignInError::Account(a) => a.into(),

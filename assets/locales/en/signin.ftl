@@ -50,3 +50,5 @@ recovery-stored = I have stored them — continue
 newpassword = Choose a new password
 newpassword-reason-set = Your password was set by an administrator or has expired. Choose a new one before you continue.
 newpassword-reason = Choose a new password before you continue.
+signin-invalid-username-long = A user name has at most 64 characters.
+signin-invalid-password-long = A password has at most 256 characters.

@@ -50,3 +50,5 @@ recovery-stored = Zapisałem(-am) je — dalej
 newpassword = Wybierz nowe hasło
 newpassword-reason-set = Twoje hasło ustawił administrator lub wygasło. Wybierz nowe, zanim przejdziesz dalej.
 newpassword-reason = Wybierz nowe hasło, zanim przejdziesz dalej.
+signin-invalid-username-long = Nazwa użytkownika może mieć najwyżej 64 znaki.
+signin-invalid-password-long = Hasło może mieć najwyżej 256 znaków.
