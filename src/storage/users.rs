@@ -361,21 +361,8 @@ pub fn remove_from_group(tx: &Transaction, id: i64, group: &str) -> Result<(), S
     Ok(())
 }
 
-/// Name and e-mail of every enabled user holding `admin` (for notifications).
-pub fn admin_contacts(conn: &Connection) -> Result<Vec<(String, String)>, StorageError> {
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT u.username, u.email FROM users u
-         JOIN user_groups ug ON ug.user_id = u.id
-         JOIN group_permissions gp ON gp.group_id = ug.group_id
-         WHERE gp.permission = 'admin' AND u.disabled_at IS NULL AND u.support_expires_at IS NULL
-         ORDER BY u.username",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
-}
-
-/// The addresses of the administrators [`admin_contacts`] lists, each with the language that
-/// administrator picked (`None`: the instance's default), so their notices are in it.
+/// The addresses of every enabled administrator (a user holding `admin`, not a support account),
+/// each with the language that administrator picked (`None`: the instance's default), so their notices are in it.
 pub fn admin_readers(conn: &Connection) -> Result<Vec<(String, Option<String>)>, StorageError> {
     let mut stmt = conn.prepare(
         "SELECT DISTINCT u.username, u.email, u.language FROM users u
