@@ -1,6 +1,6 @@
-//! Update benchmark (not a test): downtime of `holdfast update apply` and of `holdfast update
-//! rollback` as a client sees it — the gap between the last `/readyz` answered before and the first
-//! answered after — and the time an automatic rollback takes after the readiness timeout. Runs a
+//! Update benchmark (not a test): what one client polling `/readyz` every millisecond sees of
+//! `holdfast update apply` and `holdfast update rollback` — the longest gap between two answers — and
+//! of a release that never becomes ready and is rolled back after its readiness timeout. Runs a
 //! binary install in temp dirs on a fixed loopback port, on an empty instance and on one with
 //! `HOLDFAST_BENCH_UPDATE_CLIENTS` clients (default 100000), so that the cost of the database
 //! snapshot shows. Then the hand-over under load: 16 clients keeping one connection alive and 16
@@ -336,7 +336,7 @@ fn report(label: &str, runs: &[(bool, f64, f64)]) {
     let gaps: Vec<f64> = runs.iter().map(|r| r.2).collect();
     let walls: Vec<f64> = runs.iter().map(|r| r.1).collect();
     println!(
-        "  {label:<34} downtime median {:>6.0} ms, max {:>6.0} ms; command {:.2} s median ({ok}/{} succeeded)",
+        "  {label:<38} longest gap between answers: median {:>5.0} ms, max {:>5.0} ms; command {:.2} s median ({ok}/{} as expected)",
         median(gaps.clone()),
         gaps.iter().cloned().fold(0.0, f64::max),
         median(walls),
@@ -385,7 +385,9 @@ fn downtime() {
         report("rollback on request", &rollbacks);
         drop(inst);
 
-        // A release that never becomes ready: downtime = readiness timeout + automatic rollback.
+        // A release that never becomes ready: the old server keeps serving while the new one is
+        // given its readiness timeout and then rolled back, so the gap is what a client sees (it
+        // was the timeout plus the rollback when the old server was stopped first).
         let inst = Install::new(clients, 2);
         let hang = inst.bundle("0.3.0", b"#!/bin/sh\nexec sleep 20\n");
         let runs: Vec<_> = (0..CYCLES)
@@ -401,11 +403,11 @@ fn downtime() {
                 )
             })
             .collect();
-        let after_timeout: Vec<(bool, f64, f64)> = runs
+        let refused: Vec<(bool, f64, f64)> = runs
             .iter()
-            .map(|(ok, wall, gap)| (!ok, wall - 2.0, gap - 2000.0))
+            .map(|(ok, wall, gap)| (!ok, *wall, *gap))
             .collect();
-        report("automatic rollback (after 2 s timeout)", &after_timeout);
+        report("never ready (2 s timeout), rolled back", &refused);
     }
 }
 
