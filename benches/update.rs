@@ -225,8 +225,9 @@ impl Install {
         binary
     }
 
-    /// Runs an update command while polling /readyz; returns (command ok, wall s, gap ms).
-    fn watched(&self, args: &[&str], expect_ok: bool) -> (bool, f64, f64) {
+    /// Runs an update command while polling /readyz; returns (command ok, wall s, gap ms, polls
+    /// that failed: refused, reset or timed out).
+    fn watched(&self, args: &[&str], expect_ok: bool) -> (bool, f64, f64, u64) {
         let probe = Arc::new(self.probe());
         let done = Arc::new(AtomicBool::new(false));
         let addr = self.addr;
@@ -235,20 +236,25 @@ impl Install {
             std::thread::spawn(move || {
                 let mut last_ok: Option<Instant> = None;
                 let mut gap = Duration::ZERO;
+                let mut failed = 0u64;
                 for _ in 0..MAX_POLLS {
                     if done.load(Ordering::Relaxed) {
                         break;
                     }
-                    if matches!(probe.ready(addr), Ok(true)) {
-                        let now = Instant::now();
-                        if let Some(prev) = last_ok {
-                            gap = gap.max(now - prev);
+                    match probe.ready(addr) {
+                        Ok(true) => {
+                            let now = Instant::now();
+                            if let Some(prev) = last_ok {
+                                gap = gap.max(now - prev);
+                            }
+                            last_ok = Some(now);
                         }
-                        last_ok = Some(now);
+                        Ok(false) => {}
+                        Err(_) => failed += 1,
                     }
                     std::thread::sleep(POLL_PAUSE);
                 }
-                gap
+                (gap, failed)
             })
         };
         std::thread::sleep(Duration::from_millis(200));
@@ -258,7 +264,7 @@ impl Install {
         // The new server is ready when the command returns; let the poller see it answer.
         std::thread::sleep(Duration::from_millis(200));
         done.store(true, Ordering::Relaxed);
-        let gap = poller.join().expect("poller");
+        let (gap, failed) = poller.join().expect("poller");
         if out.status.success() != expect_ok {
             eprintln!(
                 "  `{}`: {}",
@@ -266,7 +272,12 @@ impl Install {
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
-        (out.status.success(), wall, gap.as_secs_f64() * 1000.0)
+        (
+            out.status.success(),
+            wall,
+            gap.as_secs_f64() * 1000.0,
+            failed,
+        )
     }
 }
 
@@ -331,12 +342,13 @@ fn fill(data: &Path, clients: u64) {
     );
 }
 
-fn report(label: &str, runs: &[(bool, f64, f64)]) {
+fn report(label: &str, runs: &[(bool, f64, f64, u64)]) {
     let ok = runs.iter().filter(|r| r.0).count();
     let gaps: Vec<f64> = runs.iter().map(|r| r.2).collect();
     let walls: Vec<f64> = runs.iter().map(|r| r.1).collect();
+    let failed: u64 = runs.iter().map(|r| r.3).sum();
     println!(
-        "  {label:<38} longest gap between answers: median {:>5.0} ms, max {:>5.0} ms; command {:.2} s median ({ok}/{} as expected)",
+        "  {label:<38} longest gap between answers: median {:>5.0} ms, max {:>5.0} ms; failed polls {failed}; command {:.2} s median ({ok}/{} as expected)",
         median(gaps.clone()),
         gaps.iter().cloned().fold(0.0, f64::max),
         median(walls),
@@ -383,7 +395,35 @@ fn downtime() {
         }
         report("apply (binary swap)", &applies);
         report("rollback on request", &rollbacks);
+
         drop(inst);
+
+        // A release whose schema differs: a wrapper that tells the hand-over it would migrate to
+        // another schema and otherwise runs this build. The old server stops first and the
+        // databases are snapshotted, with the sockets held: clients wait rather than being refused.
+        // One apply per fresh install: the server the wrapper starts runs the copy it execs, which
+        // `update` rightly refuses to signal later, so it cannot be rolled back here.
+        let changes: Vec<_> = (0..CYCLES)
+            .map(|_| {
+                let inst = Install::new(clients, 60);
+                let real = inst.bin.path().join("holdfast-real");
+                let copied = Command::new("install")
+                    .args(["-m", "0755"])
+                    .arg(inst.exe())
+                    .arg(&real)
+                    .status()
+                    .expect("install");
+                assert!(copied.success(), "install the real binary");
+                let wrapper = format!(
+                    "#!/bin/bash\nif [ -n \"$HOLDFAST_TAKEOVER_FD\" ]; then\n  echo \"schema 9999\" >&\"$HOLDFAST_TAKEOVER_FD\"\n  read -r _ <&\"$HOLDFAST_TAKEOVER_FD\"\n  exit 0\nfi\nexec '{}' \"$@\"\n",
+                    real.display()
+                );
+                let schema = inst.bundle("0.3.0", wrapper.as_bytes());
+                let schema_s = schema.to_str().expect("path").to_string();
+                inst.watched(&["update", "apply", &schema_s, "--no-backup"], true)
+            })
+            .collect();
+        report("apply changing the schema", &changes);
 
         // A release that never becomes ready: the old server keeps serving while the new one is
         // given its readiness timeout and then rolled back, so the gap is what a client sees (it
@@ -403,9 +443,9 @@ fn downtime() {
                 )
             })
             .collect();
-        let refused: Vec<(bool, f64, f64)> = runs
+        let refused: Vec<(bool, f64, f64, u64)> = runs
             .iter()
-            .map(|(ok, wall, gap)| (!ok, *wall, *gap))
+            .map(|(ok, wall, gap, failed)| (!ok, *wall, *gap, *failed))
             .collect();
         report("never ready (2 s timeout), rolled back", &refused);
     }
