@@ -41,6 +41,7 @@ pub async fn verify_step(
         return Err(SignInError::Invalid {
             field: "code",
             message: "a code has at most 64 characters",
+            key: "account-invalid-code-long",
         });
     }
     let attempt = svc

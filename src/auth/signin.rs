@@ -40,6 +40,8 @@ pub enum SignInError {
     Invalid {
         field: &'static str,
         message: &'static str,
+        /// The catalogue message pages show instead of `message`.
+        key: &'static str,
     },
     #[error("{0}")]
     Auth(#[from] AuthError),
@@ -426,12 +428,14 @@ fn shape_check(username: &str, password: &str) -> Result<(), SignInError> {
         return Err(SignInError::Invalid {
             field: "username",
             message: "a user name has at most 64 characters",
+            key: "signin-invalid-username-long",
         });
     }
     if password.chars().count() > super::policy::MAX_PASSWORD_CHARS as usize {
         return Err(SignInError::Invalid {
             field: "password",
             message: "a password has at most 256 characters",
+            key: "signin-invalid-password-long",
         });
     }
     Ok(())
@@ -653,6 +657,7 @@ async fn second_factor_step_inner(
         return Err(SignInError::Invalid {
             field: "code",
             message: "a code has at most 64 characters",
+            key: "account-invalid-code-long",
         });
     }
     let attempt = begin_attempt(svc, ip, now)?;

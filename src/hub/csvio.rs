@@ -172,51 +172,30 @@ impl FileProblem {
         "csv-id-exists",
     ];
 
-    /// The problem as pages word it, in the reader's language.
+    /// The problem as pages word it, in the reader's language (a field's problem as the field
+    /// refused it).
     pub fn message(&self) -> crate::i18n::Message {
-        if let FileProblem::Field(p) = self {
-            return p.message();
-        }
-        let mut m = crate::i18n::Message::new(self.key());
-        for (name, value) in self.args() {
-            m = m.arg(name, value);
-        }
-        m
-    }
-
-    fn key(&self) -> &'static str {
+        use crate::i18n::Message;
         match self {
-            FileProblem::NotUtf8 { .. } => "csv-not-utf8",
-            FileProblem::UnreadableHeader { .. } => "csv-unreadable-header",
-            FileProblem::TooManyColumns { .. } => "csv-too-many-columns",
-            FileProblem::UnknownColumn => "csv-unknown-column",
-            FileProblem::ColumnTwice => "csv-column-twice",
-            FileProblem::MissingColumn => "csv-missing-column",
-            FileProblem::Malformed { .. } => "csv-malformed",
-            FileProblem::NotPositiveId => "csv-not-positive-id",
-            FileProblem::TooManyRows => "csv-too-many-rows",
-            FileProblem::IdExists { .. } => "csv-id-exists",
-            FileProblem::Field(_) => "csv-field",
-        }
-    }
-
-    /// The message's arguments, as text.
-    fn args(&self) -> Vec<(&'static str, String)> {
-        match self {
-            FileProblem::NotUtf8 { byte } => vec![("byte", byte.to_string())],
-            FileProblem::UnreadableHeader { detail } | FileProblem::Malformed { detail } => {
-                vec![("detail", detail.clone())]
+            FileProblem::Field(p) => p.message(),
+            FileProblem::NotUtf8 { byte } => {
+                Message::new("csv-not-utf8").arg("byte", byte.to_string())
             }
-            FileProblem::TooManyColumns { have, max } => {
-                vec![("have", have.to_string()), ("max", max.to_string())]
+            FileProblem::UnreadableHeader { detail } => {
+                Message::new("csv-unreadable-header").arg("detail", detail)
             }
-            FileProblem::IdExists { id } => vec![("id", id.to_string())],
-            FileProblem::Field(_) => vec![],
-            FileProblem::UnknownColumn
-            | FileProblem::ColumnTwice
-            | FileProblem::MissingColumn
-            | FileProblem::NotPositiveId
-            | FileProblem::TooManyRows => vec![],
+            FileProblem::Malformed { detail } => {
+                Message::new("csv-malformed").arg("detail", detail)
+            }
+            FileProblem::TooManyColumns { have, max } => Message::new("csv-too-many-columns")
+                .arg("have", have.to_string())
+                .arg("max", max.to_string()),
+            FileProblem::IdExists { id } => Message::new("csv-id-exists").arg("id", id.to_string()),
+            FileProblem::UnknownColumn => Message::new("csv-unknown-column"),
+            FileProblem::ColumnTwice => Message::new("csv-column-twice"),
+            FileProblem::MissingColumn => Message::new("csv-missing-column"),
+            FileProblem::NotPositiveId => Message::new("csv-not-positive-id"),
+            FileProblem::TooManyRows => Message::new("csv-too-many-rows"),
         }
     }
 }

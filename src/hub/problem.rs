@@ -1,5 +1,5 @@
 //! Why a field's value was refused: one type that the API and CSV word in English (`Display`) and
-//! pages word in the reader's language (a catalogue key with its arguments, `key` and `args`).
+//! pages word in the reader's language (`message`: a catalogue key with its arguments).
 
 use crate::i18n::{Arg, Message, Sentence};
 use std::fmt;
@@ -91,24 +91,11 @@ impl Problem {
         "problem-no-user",
     ];
 
-    /// The problem as pages word it, in the reader's language.
+    /// The problem as pages word it, in the reader's language: the kind's catalogue message with
+    /// its limits or names, or the particular sentence a `Said` carries.
     pub fn message(&self) -> Message {
-        if let Problem::Said(s) = self
-            && let Some(m) = &s.words
-        {
-            return m.clone();
-        }
-        let mut m = Message::new(self.key());
-        for (name, value) in self.args() {
-            m = m.arg(name, value);
-        }
-        m
-    }
-
-    /// The catalogue key of a kind of problem (a particular one, `Said`, carries its own message).
-    fn key(&self) -> &'static str {
-        match self {
-            Problem::Said(_) => "problem-said",
+        let key = match self {
+            Problem::Said(s) => return s.words.clone(),
             Problem::Required => "problem-required",
             Problem::CannotBeEmpty => "problem-cannot-be-empty",
             Problem::NotSingleValue => "problem-not-single",
@@ -125,23 +112,18 @@ impl Problem {
             Problem::NotId => "problem-not-id",
             Problem::NoRecord { .. } => "problem-no-record",
             Problem::NoUser { .. } => "problem-no-user",
-        }
-    }
-
-    /// The message's arguments, as text (numbers are written by the caller's locale rules where it
-    /// matters; these are limits and ids).
-    fn args(&self) -> Vec<(&'static str, String)> {
+        };
+        // Limits and ids as text: numbers here are not counted, so they pick no plural form.
+        let m = Message::new(key);
         match self {
-            Problem::TooLong { max } => vec![("max", max.to_string())],
+            Problem::TooLong { max } => m.arg("max", max.to_string()),
             Problem::OutOfRange { min, max } => {
-                vec![("min", min.to_string()), ("max", max.to_string())]
+                m.arg("min", min.to_string()).arg("max", max.to_string())
             }
-            Problem::NotChoice { options } => vec![("options", options.join(", "))],
-            Problem::NoRecord { what, id } => {
-                vec![("what", what.to_string()), ("id", id.to_string())]
-            }
-            Problem::NoUser { name } => vec![("name", name.clone())],
-            _ => vec![],
+            Problem::NotChoice { options } => m.arg("options", options.join(", ")),
+            Problem::NoRecord { what, id } => m.arg("what", *what).arg("id", id.to_string()),
+            Problem::NoUser { name } => m.arg("name", name),
+            _ => m,
         }
     }
 }
@@ -316,7 +298,7 @@ impl Conflict {
     pub fn sentence(&self) -> Sentence {
         Sentence {
             english: self.to_string(),
-            words: Some(self.message()),
+            words: self.message(),
         }
     }
 }

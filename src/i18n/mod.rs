@@ -248,42 +248,30 @@ impl Message {
 }
 
 /// A refusal the domain words twice: in English for the API and the console (`Display`), and as a
-/// [`Message`] that pages word in the reader's language. A few refusals that only an operator can
-/// act on (a damaged stored file) have no message and show their English everywhere.
+/// [`Message`] that pages word in the reader's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sentence {
     pub english: String,
-    pub words: Option<Message>,
+    pub words: Message,
 }
 
 impl Sentence {
     pub fn new(key: &str, english: impl Into<String>) -> Self {
         Self {
             english: english.into(),
-            words: Some(Message::new(key)),
-        }
-    }
-
-    /// A refusal with no catalogue message (see the type's note).
-    pub fn english(english: impl Into<String>) -> Self {
-        Self {
-            english: english.into(),
-            words: None,
+            words: Message::new(key),
         }
     }
 
     /// The refusal with one more argument for its catalogue message.
     pub fn arg(mut self, name: &str, value: impl Into<Arg>) -> Self {
-        self.words = self.words.map(|w| w.arg(name, value));
+        self.words = self.words.arg(name, value);
         self
     }
 
     /// The refusal in `tr`'s language.
     pub fn render(&self, tr: &Tr) -> String {
-        match &self.words {
-            Some(m) => m.render(tr),
-            None => self.english.clone(),
-        }
+        self.words.render(tr)
     }
 }
 

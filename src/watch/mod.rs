@@ -391,7 +391,10 @@ pub async fn set_thresholds(
                 return Ok(after);
             }
             let text = serde_json::to_string(&after).map_err(|e| {
-                WatchError::Invalid(Sentence::english(format!("thresholds not saved: {e}")))
+                WatchError::Invalid(Sentence::new(
+                    "alert-invalid-not-saved",
+                    format!("thresholds not saved: {e}"),
+                ))
             })?;
             settings::set(tx, THRESHOLDS_KEY, &text, &stamp(by.now))?;
             let changed: serde_json::Map<String, serde_json::Value> = before

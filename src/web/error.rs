@@ -78,7 +78,7 @@ impl WebError {
         WebError::Invalid {
             field: Some(field.to_string()),
             message: said.english,
-            words: said.words,
+            words: Some(said.words),
         }
     }
 
@@ -228,7 +228,7 @@ impl From<crate::watch::WatchError> for WebError {
             WatchError::Invalid(m) => WebError::Invalid {
                 field: None,
                 message: m.english,
-                words: m.words,
+                words: Some(m.words),
             },
             WatchError::Storage(s) => s.into(),
         }
@@ -243,7 +243,7 @@ impl From<crate::webhooks::WebhookError> for WebError {
             WebhookError::Invalid(m) => WebError::Invalid {
                 field: None,
                 message: m.english,
-                words: m.words,
+                words: Some(m.words),
             },
             WebhookError::Storage(s) => s.into(),
             other => WebError::Internal(other.to_string()),
@@ -293,16 +293,11 @@ impl From<SignInError> for WebError {
         match e {
             SignInError::Rejected => WebError::SignInFailed,
             SignInError::Throttled(s) => WebError::Throttled(s),
-            // The three caps the sign-in steps put on what they read (the pages' inputs have the
-            // same `maxlength`, so only a hand-made request meets them).
-            SignInError::Invalid { field, message } => {
-                let key = match field {
-                    "username" => "signin-invalid-username-long",
-                    "password" => "signin-invalid-password-long",
-                    _ => "account-invalid-code-long",
-                };
-                WebError::refused(field, Sentence::new(key, message))
-            }
+            SignInError::Invalid {
+                field,
+                message,
+                key,
+            } => WebError::refused(field, Sentence::new(key, message)),
             SignInError::Auth(a) => a.into(),
             SignInError::Storage(s) => s.into(),
             SignInError::Account(a) => a.into(),

@@ -411,3 +411,4 @@ updates-report-dates = created { $created }, expires { $expires }
 updates-report-payload = payload { $path } ({ $bytes } bytes, SHA-256 { $sha256 })
 updates-report-signed = signed by { $keys }
 updates-report-notes = release notes: { $notes }
+alert-invalid-not-saved = The thresholds could not be saved; nothing was changed.

@@ -416,3 +416,4 @@ updates-report-dates = utworzony { $created }, ważny do { $expires }
 updates-report-payload = zawartość { $path } ({ $bytes } bajtów, SHA-256 { $sha256 })
 updates-report-signed = podpisany przez { $keys }
 updates-report-notes = informacje o wydaniu: { $notes }
+alert-invalid-not-saved = Nie udało się zapisać progów; nic nie zmieniono.

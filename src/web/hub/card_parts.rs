@@ -197,9 +197,9 @@ fn tax_options(settings: &MoneySettings, locale: Locale) -> String {
         .collect()
 }
 
-/// The invoice and project cards word a refused field with its name: their forms have several.
-/// A refused value of a card form: a particular refusal is a whole sentence that names what it is
-/// about; a refusal of a kind ("is required") follows the field's label.
+/// A refused value of the invoice and project cards, whose forms have several fields: a particular
+/// refusal is a whole sentence that names what it is about; a refusal of a kind ("is required")
+/// follows the field's label.
 fn named(tr: &Tr, e: crate::hub::records::FieldError) -> String {
     let said = crate::web::labels::problem(tr, &e);
     if matches!(e.problem, Some(crate::hub::problem::Problem::Said(_))) {
