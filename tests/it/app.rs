@@ -1,7 +1,8 @@
 //! `TestApp`: the one place that makes a test's data dir, builds `holdfast` console commands,
 //! spawns the real server and waits until it listens, stops it and cleans up; it also hands out the
 //! pinned API client, the SMTP sink and a browser. The suites' fixtures (hub `Env`, identity `Hub`,
-//! the update `Rig`) are layers on top of it.
+//! the update `Rig`) are layers on top of it. Every holdfast process it starts goes through
+//! [`crate::traced`]: under strace when the suite is traced, its trace read when it ends.
 
 // Not every test uses every helper.
 #![allow(dead_code)]
@@ -9,8 +10,9 @@
 use crate::browser::Browser;
 use crate::smtp_sink::SmtpSink;
 use crate::support::{Client, text};
+use crate::traced;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -45,9 +47,20 @@ pub fn data_dir() -> tempfile::TempDir {
     dir
 }
 
-/// `EXE --data-dir DIR [--config CONFIG]`, with the runner's holdfast variables cleared.
+/// `EXE --data-dir DIR [--config CONFIG]`, with the runner's holdfast variables cleared; under
+/// strace when the suite is traced, its trace beside the other processes run on `dir`.
 pub fn console_command(exe: &Path, dir: &Path, config: Option<&Path>) -> Command {
-    let mut cmd = Command::new(exe);
+    console_command_into(exe, dir, config, traced::dir_for(Some(dir)).as_deref())
+}
+
+/// [`console_command`] with its trace in `traces` (`None`: untraced).
+fn console_command_into(
+    exe: &Path,
+    dir: &Path,
+    config: Option<&Path>,
+    traces: Option<&Path>,
+) -> Command {
+    let mut cmd = traced::command(exe, traces);
     cmd.arg("--data-dir").arg(dir);
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
@@ -58,12 +71,23 @@ pub fn console_command(exe: &Path, dir: &Path, config: Option<&Path>) -> Command
     cmd
 }
 
-/// Runs `cmd` with `stdin` fed to it; stdout and stderr are captured.
+/// `EXE` with no data dir given (`--version`, `routes`, commands that look for one), traced as
+/// every console command is.
+pub fn bin_command(exe: &Path) -> Command {
+    traced::command(exe, traced::dir_for(None).as_deref())
+}
+
+/// Runs `cmd` with `stdin` fed to it; stdout and stderr are captured. A traced command's trace is
+/// checked once it has exited.
 pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    // Files, not pipes: strace keeps the command's stderr open for as long as a process it follows
+    // runs (an update's next server), while the output is complete once the command has exited.
+    let mut out = tempfile::tempfile().unwrap();
+    let mut err = tempfile::tempfile().unwrap();
     let mut child = cmd
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out.try_clone().unwrap())
+        .stderr(err.try_clone().unwrap())
         .spawn()
         .unwrap();
     child
@@ -72,15 +96,29 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    child.wait_with_output().unwrap()
+    let status = child.wait().unwrap();
+    let read = |f: &mut std::fs::File| {
+        f.rewind().unwrap();
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).unwrap();
+        bytes
+    };
+    let output = Output {
+        status,
+        stdout: read(&mut out),
+        stderr: read(&mut err),
+    };
+    if let Some(trace) = traced::trace_of(&cmd) {
+        traced::check(&trace, &traced::describe(&cmd));
+    }
+    output
 }
 
 /// Runs a console command against `dir`.
 pub fn holdfast(dir: &Path, args: &[&str]) -> Output {
-    console_command(Path::new(BIN), dir, None)
-        .args(args)
-        .output()
-        .unwrap()
+    let mut cmd = console_command(Path::new(BIN), dir, None);
+    cmd.args(args);
+    run_with_stdin(cmd, "")
 }
 
 /// `admin user add NAME --email NAME@example.test --group G… --password-stdin` as an operator
@@ -117,21 +155,26 @@ pub fn add_console_user(
 // ---- the server process ------------------------------------------------------------------------
 
 pub struct Server {
+    /// The holdfast process itself, also when traced (strace runs as its detached grandchild).
     pub child: Child,
     pub addr: SocketAddr,
     pub dir: PathBuf,
     log: Arc<Mutex<String>>,
     lines: mpsc::Receiver<String>,
+    /// Its trace when traced, checked (and cleared) once the process has ended.
+    trace: Option<PathBuf>,
 }
 
 /// How to start the server: global options before `serve`, `--listen` (default 127.0.0.1:0), env,
-/// and the binary (default: the one cargo built).
+/// the binary (default: the one cargo built) and where its trace goes (default: with the other
+/// processes run on the data dir when the suite is traced).
 #[derive(Default)]
 pub struct Launch<'a> {
     pub args: Vec<String>,
     pub listen: Option<String>,
     pub env: Vec<(&'a str, String)>,
     pub exe: Option<PathBuf>,
+    pub traces: Option<PathBuf>,
 }
 
 impl Server {
@@ -142,7 +185,8 @@ impl Server {
     /// Starts the server; `Err(stderr)` when it exits before listening.
     pub fn launch(dir: &Path, launch: Launch) -> Result<Server, String> {
         let exe = launch.exe.as_deref().unwrap_or(Path::new(BIN));
-        let mut cmd = console_command(exe, dir, None);
+        let traces = launch.traces.or_else(|| traced::dir_for(Some(dir)));
+        let mut cmd = console_command_into(exe, dir, None, traces.as_deref());
         cmd.args(&launch.args).arg("serve").args([
             "--listen",
             launch.listen.as_deref().unwrap_or("127.0.0.1:0"),
@@ -157,6 +201,8 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let trace = traced::trace_of(&cmd);
+        let what = traced::describe(&cmd);
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
         for stream in [
@@ -185,6 +231,7 @@ impl Server {
                             dir: dir.to_path_buf(),
                             log,
                             lines: rx,
+                            trace,
                         });
                     }
                 }
@@ -193,10 +240,17 @@ impl Server {
             }
             if let Ok(Some(_)) = child.try_wait() {
                 std::thread::sleep(Duration::from_millis(200));
+                if let Some(t) = &trace {
+                    traced::check(t, &what);
+                }
                 return Err(log.lock().unwrap().clone());
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
+                let _ = child.wait();
+                if let Some(t) = &trace {
+                    traced::check(t, &what);
+                }
                 return Err(format!("timed out; log so far:\n{}", log.lock().unwrap()));
             }
         }
@@ -229,6 +283,7 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                self.check_trace();
                 return status;
             }
             if Instant::now() > deadline {
@@ -243,6 +298,14 @@ impl Server {
     pub fn client(&self) -> Client {
         Client::for_data_dir(&self.dir, self.addr)
     }
+
+    /// Once the process has ended, every connect() it made is in its trace: strace writes each
+    /// line before the call returns.
+    fn check_trace(&mut self) {
+        if let Some(t) = self.trace.take() {
+            traced::check(&t, &format!("the server on {}", self.dir.display()));
+        }
+    }
 }
 
 impl Drop for Server {
@@ -251,6 +314,7 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        self.check_trace();
     }
 }
 
@@ -262,6 +326,24 @@ pub struct Console {
     exe: PathBuf,
     config: Option<PathBuf>,
     pub dir: tempfile::TempDir,
+    traces: Traces,
+}
+
+/// Where the traces of the processes run on a console's data dir go; read when the console goes
+/// (after its server, so after any process an update started was ended by its fixture): this
+/// catches the commands a test spawned itself and the servers an update started.
+struct Traces {
+    dir: Option<PathBuf>,
+    /// A private directory when only this app is traced (`Builder::traced` in an untraced suite).
+    _own: Option<tempfile::TempDir>,
+}
+
+impl Drop for Traces {
+    fn drop(&mut self) {
+        if let Some(d) = &self.dir {
+            traced::check_dir(d, "a holdfast process run on this test's data dir");
+        }
+    }
 }
 
 impl Console {
@@ -279,9 +361,20 @@ impl Console {
 
     /// `holdfast --data-dir … [--config …] <args>`, ready for more arguments, env or stdin.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = console_command(&self.exe, self.data(), self.config());
+        let mut cmd = console_command_into(
+            &self.exe,
+            self.data(),
+            self.config(),
+            self.traces.dir.as_deref(),
+        );
         cmd.args(args);
         cmd
+    }
+
+    /// The directory holding the traces of every process run on this data dir (server and
+    /// console commands), when they are traced.
+    pub fn traces(&self) -> Option<&Path> {
+        self.traces.dir.as_deref()
     }
 
     /// A console command with `stdin` fed to the process.
@@ -348,6 +441,7 @@ pub struct Builder {
     mail: bool,
     admin: bool,
     config: Option<String>,
+    traced: bool,
 }
 
 impl Builder {
@@ -375,6 +469,12 @@ impl Builder {
         self
     }
 
+    /// Traces this app's processes even when the suite runs untraced ([`Console::traces`]).
+    pub fn traced(mut self) -> Self {
+        self.traced = true;
+        self
+    }
+
     /// The data dir, the configuration and the sink, with no server yet.
     pub fn prepare(self) -> Staged {
         let dir = data_dir();
@@ -391,11 +491,30 @@ impl Builder {
             std::fs::write(&p, toml).unwrap();
             p
         });
+        let traces = match traced::dir_for(Some(dir.path())) {
+            Some(d) => Traces {
+                dir: Some(d),
+                _own: None,
+            },
+            None if self.traced => {
+                traced::strace_runs();
+                let own = tempfile::tempdir().unwrap();
+                Traces {
+                    dir: Some(own.path().to_path_buf()),
+                    _own: Some(own),
+                }
+            }
+            None => Traces {
+                dir: None,
+                _own: None,
+            },
+        };
         Staged {
             console: Console {
                 exe: self.exe.unwrap_or_else(|| PathBuf::from(BIN)),
                 config,
                 dir,
+                traces,
             },
             sink,
             admin: self.admin,
@@ -439,6 +558,7 @@ impl Staged {
                 args,
                 listen,
                 exe: Some(self.console.exe.clone()),
+                traces: self.console.traces().map(Path::to_path_buf),
                 ..Default::default()
             },
         )

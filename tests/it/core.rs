@@ -9,10 +9,9 @@ use std::time::Duration;
 
 #[test]
 fn version_prints_name_and_semver() {
-    let out = std::process::Command::new(BIN)
-        .arg("--version")
-        .output()
-        .unwrap();
+    let mut cmd = crate::app::bin_command(std::path::Path::new(BIN));
+    cmd.arg("--version");
+    let out = crate::app::run_with_stdin(cmd, "");
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout).trim(),

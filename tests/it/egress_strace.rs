@@ -1,115 +1,34 @@
-//! The air-gap proof (issue 15): the real server runs under `strace -f -e trace=connect` (Debian
-//! package `strace`, installed by tests/run; the test fails without it, as the promtool tests do)
-//! and every connect() it and its console commands make is read back. With no integration
-//! configured none goes to an IP address at all (AF_UNIX only, e.g. glibc asking nscd); with mail
-//! and a webhook configured (receivers on 127.0.0.2 and 127.0.0.3) exactly those two appear.
+//! The air-gap proof's two exact cases (issue 15): the real server runs under strace (the suite's
+//! wrapper, `traced.rs`, switched on for these two apps even when the rest of the suite runs
+//! untraced; the test fails without strace, as the promtool tests do without promtool) and every
+//! connect() it and its console commands made is read back. With no integration configured none
+//! goes to an IP address at all (AF_UNIX only, e.g. glibc asking nscd); with mail and a webhook
+//! configured (receivers on 127.0.0.2 and 127.0.0.3) exactly those two appear. The suite-wide rule
+//! (loopback or local only, for every server and console command) is `traced.rs`'s;
 //! docs/security.md tells a customer how to run the same check on their appliance.
 
-use crate::app::{BIN, TestApp};
+use crate::app::{Console, TestApp};
 use crate::hub_support::*;
+use crate::traced::{self, Dest};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// A script that runs the real binary under strace, one trace file per invocation in `dir`.
-fn traced_binary(dir: &Path) -> PathBuf {
-    let status = std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .expect("strace (apt-get install strace; tests/run installs it)");
-    assert!(status.status.success(), "strace -V failed");
-    let script = dir.join("holdfast-traced");
-    let draft = dir.join("holdfast-traced.draft");
-    std::fs::write(
-        &draft,
-        format!(
-            "#!/bin/sh\nexec strace -f -qq -e trace=connect -o '{}/trace.'$$ '{BIN}' \"$@\"\n",
-            dir.display()
-        ),
-    )
-    .unwrap();
-    crate::support::install_executable(&draft, &script);
-    script
-}
-
-/// Every connect() destination in the traces: `unix` for AF_UNIX, else `ip:port`.
-fn destinations(dir: &Path) -> BTreeSet<String> {
+/// Every connect() destination in the app's traces: `unix` for AF_UNIX, else `ip:port`.
+fn destinations(console: &Console) -> BTreeSet<String> {
+    let dir = console.traces().expect("this app is traced");
     let mut out = BTreeSet::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
-        if !p
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("trace.")
-        {
-            continue;
-        }
-        for line in std::fs::read_to_string(&p).unwrap().lines() {
-            if !line.contains("connect(") {
-                continue;
-            }
-            let field = |name: &str| {
-                line.split(name)
-                    .nth(1)
-                    .and_then(|r| r.split('"').nth(1))
-                    .map(str::to_string)
-            };
-            let port = line
-                .split("htons(")
-                .nth(1)
-                .and_then(|r| r.split(')').next())
-                .unwrap_or("?");
-            if line.contains("AF_UNIX") {
-                out.insert("unix".into());
-            } else if let Some(a) = field("inet_addr(") {
-                out.insert(format!("{a}:{port}"));
-            } else if let Some(a) = field("inet_pton(AF_INET6, ") {
-                out.insert(format!("[{a}]:{port}"));
-            } else {
-                // AF_UNSPEC (a datagram socket being disconnected) and anything else: shown as is.
-                out.insert(line.to_string());
-            }
+        for (dest, line) in traced::connects(&p) {
+            out.insert(match dest {
+                Dest::Local => "unix".to_string(),
+                Dest::Loopback(at) => at,
+                // A disconnect or anything off the machine: shown as is.
+                Dest::Disconnect | Dest::Elsewhere => line,
+            });
         }
     }
     out
-}
-
-/// Stops the traced server by its own PID (from run.json): strace then ends with it.
-struct Stop(Option<i32>);
-
-impl Stop {
-    /// run.json is written once the server is ready, which may be just after "listening on".
-    fn of(env: &Env) -> Stop {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let run = std::fs::read_to_string(env.data().join("run.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-            if let Some(pid) = run.and_then(|r| r["pid"].as_i64()) {
-                return Stop(Some(pid as i32));
-            }
-            assert!(Instant::now() < deadline, "no run.json from the server");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn now(&mut self) {
-        let Some(pid) = self.0.take() else { return };
-        let pid = nix::unistd::Pid::from_raw(pid);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while nix::sys::signal::kill(pid, None).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-    }
-}
-
-impl Drop for Stop {
-    fn drop(&mut self) {
-        self.now();
-    }
 }
 
 /// A working morning: sign-in, a client, an invoice-free page walk, the security log.
@@ -132,17 +51,12 @@ async fn some_work(env: &Env) {
 
 #[tokio::test]
 async fn with_nothing_configured_the_server_connects_to_no_address() {
-    let traces = tempfile::tempdir().unwrap();
     let env = Env {
-        app: TestApp::builder()
-            .with_admin()
-            .binary(traced_binary(traces.path()))
-            .start(),
+        app: TestApp::builder().with_admin().traced().start(),
     };
-    let mut stop = Stop::of(&env);
     some_work(&env).await;
-    stop.now();
-    let seen = destinations(traces.path());
+    let (_, console) = env.app.stop_keep_data();
+    let seen = destinations(&console);
     let off_machine: Vec<_> = seen.iter().filter(|d| *d != "unix").collect();
     assert!(
         off_machine.is_empty(),
@@ -166,7 +80,6 @@ async fn with_mail_and_a_webhook_configured_only_they_are_connected_to() {
             }
         }
     });
-    let traces = tempfile::tempdir().unwrap();
     let env = Env {
         app: TestApp::builder()
             .with_admin()
@@ -176,10 +89,9 @@ async fn with_mail_and_a_webhook_configured_only_they_are_connected_to() {
                  [webhooks]\nretry_first_ms = 50\nretry_max_ms = 300\npoll_ms = 50\ntimeout_seconds = 1\n",
                 relay_at.port()
             ))
-            .binary(traced_binary(traces.path()))
+            .traced()
             .start(),
     };
-    let mut stop = Stop::of(&env);
     env.ok(&[
         "admin",
         "webhook",
@@ -207,19 +119,15 @@ async fn with_mail_and_a_webhook_configured_only_they_are_connected_to() {
     .collect();
     // Both flows try at once and then retry; wait (bounded) until each connect() was traced.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !destinations(traces.path()).contains(&relay_at.to_string())
-        || !destinations(traces.path()).contains(&hook_at.to_string())
+    while !destinations(&env).contains(&relay_at.to_string())
+        || !destinations(&env).contains(&hook_at.to_string())
     {
-        assert!(
-            Instant::now() < deadline,
-            "{:?}",
-            destinations(traces.path())
-        );
+        assert!(Instant::now() < deadline, "{:?}", destinations(&env));
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop.now();
+    let (_, console) = env.app.stop_keep_data();
     keep.abort();
-    let seen = destinations(traces.path());
+    let seen = destinations(&console);
     let other: Vec<_> = seen.difference(&wanted).collect();
     assert!(
         other.is_empty(),

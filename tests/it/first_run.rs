@@ -4,7 +4,6 @@
 
 use crate::identity_support::*;
 use crate::support::*;
-use std::process::Command;
 
 /// The hint's command, as the sign-in page shows it.
 const HINT: &str = "holdfast admin setup-link";
@@ -77,15 +76,14 @@ fn console_reads_in_an_empty_directory_create_nothing_and_name_the_dir_they_look
         &["instance", "list"],
         &["backup", "list"],
     ] {
-        let out = Command::new(BIN)
-            .args(args)
+        let mut cmd = crate::app::bin_command(std::path::Path::new(BIN));
+        cmd.args(args)
             .current_dir(cwd.path())
             .env_remove("HOLDFAST_CONFIG")
             .env_remove("HOLDFAST_DATA_DIR")
             .env_remove("HOLDFAST_INSTANCE")
-            .env_remove("NOTIFY_SOCKET")
-            .output()
-            .unwrap();
+            .env_remove("NOTIFY_SOCKET");
+        let out = crate::app::run_with_stdin(cmd, "");
         let err = text(&out.stderr);
         assert!(!out.status.success(), "`{}` succeeded", args.join(" "));
         assert!(
@@ -102,14 +100,13 @@ fn console_reads_in_an_empty_directory_create_nothing_and_name_the_dir_they_look
     }
     // Commands that only report leave nothing behind either.
     for args in [&["doctor"][..], &["update", "status"]] {
-        Command::new(BIN)
-            .args(args)
+        let mut cmd = crate::app::bin_command(std::path::Path::new(BIN));
+        cmd.args(args)
             .current_dir(cwd.path())
             .env_remove("HOLDFAST_CONFIG")
             .env_remove("HOLDFAST_DATA_DIR")
-            .env_remove("NOTIFY_SOCKET")
-            .output()
-            .unwrap();
+            .env_remove("NOTIFY_SOCKET");
+        crate::app::run_with_stdin(cmd, "");
         assert!(!expected.exists(), "`{}` created it", args.join(" "));
     }
 }

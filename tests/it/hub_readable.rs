@@ -140,15 +140,14 @@ fn an_unknown_time_zone_is_refused_with_the_key_named() {
     let dir = crate::support::data_dir();
     let config = dir.path().join("holdfast.toml");
     std::fs::write(&config, "[server]\ntime_zone = \"Mars/Olympus\"\n").unwrap();
-    let out = std::process::Command::new(crate::support::BIN)
-        .arg("--config")
+    let mut cmd = crate::app::bin_command(std::path::Path::new(crate::support::BIN));
+    cmd.arg("--config")
         .arg(&config)
         .arg("--data-dir")
         .arg(dir.path())
         .args(["instance", "list"])
-        .env_remove("HOLDFAST_CONFIG")
-        .output()
-        .unwrap();
+        .env_remove("HOLDFAST_CONFIG");
+    let out = crate::app::run_with_stdin(cmd, "");
     assert!(!out.status.success());
     let err = crate::support::text(&out.stderr);
     assert!(

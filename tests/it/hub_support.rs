@@ -14,7 +14,6 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
 
 pub use crate::app::{ADMIN, ADMIN_PW};
 pub const USER_PW: &str = "velvet horse battery staple 42";
@@ -592,7 +591,9 @@ pub fn assert_security_headers(r: &R, what: &str) {
 
 /// `holdfast routes` as (method, path).
 pub fn route_table() -> Vec<(String, String)> {
-    let out = Command::new(BIN).arg("routes").output().unwrap();
+    let mut cmd = crate::app::bin_command(std::path::Path::new(BIN));
+    cmd.arg("routes");
+    let out = crate::app::run_with_stdin(cmd, "");
     assert!(out.status.success(), "{}", text(&out.stderr));
     text(&out.stdout)
         .lines()

@@ -61,6 +61,7 @@ mod pentest;
 mod smtp_sink;
 mod support;
 mod totp;
+mod traced;
 mod update_apply;
 mod update_bundle;
 mod update_cli;

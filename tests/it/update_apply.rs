@@ -325,12 +325,32 @@ fn a_rollback_after_an_identical_binary_restarts_and_never_wedges_recover() {
     assert!(rig.users().contains("keeper"));
 }
 
+/// `pid` stopped itself (`HOLDFAST_UPDATE_PAUSE_AT`). Untraced it shows `T`; under strace `t`
+/// (tracing stop), which a traced process also shows for the instant strace takes to note a
+/// connect(), execve() or fork: a pause is `t` right after a kill system call, seen twice.
 pub(crate) fn stopped(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('T'))
-    })
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat.rsplit(')').next()?.trim_start().chars().next()?;
+        let call = std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<i64>().ok());
+        Some((state, call))
+    };
+    let raised = |s: Option<(char, Option<i64>)>| match s {
+        Some(('T', _)) => true,
+        Some(('t', Some(call))) => [
+            nix::libc::SYS_kill,
+            nix::libc::SYS_tkill,
+            nix::libc::SYS_tgkill,
+        ]
+        .contains(&call),
+        _ => false,
+    };
+    raised(state()) && {
+        std::thread::sleep(Duration::from_millis(50));
+        raised(state())
+    }
 }
 
 #[test]

@@ -244,11 +244,10 @@ fn update_events_reach_the_security_log_when_only_the_service_has_the_key() {
     // The service records both within its poll; read back through the credential, as the docs
     // show (systemd-run with LoadCredentialEncrypted does the same).
     let audit = || {
-        let out = console_command(Path::new(BIN), d, Some(&cfg))
-            .env(cred_env.0, &cred_env.1)
-            .args(["admin", "audit", "--json"])
-            .output()
-            .unwrap();
+        let mut cmd = console_command(Path::new(BIN), d, Some(&cfg));
+        cmd.env(cred_env.0, &cred_env.1)
+            .args(["admin", "audit", "--json"]);
+        let out = crate::app::run_with_stdin(cmd, "");
         assert!(out.status.success(), "{}", text(&out.stderr));
         text(&out.stdout)
     };
@@ -271,11 +270,10 @@ fn update_events_reach_the_security_log_when_only_the_service_has_the_key() {
         !d.join("update/audit-handover.jsonl").exists()
             && !d.join("update/audit-handover.taking").exists()
     );
-    let chain = console_command(Path::new(BIN), d, Some(&cfg))
-        .env(cred_env.0, &cred_env.1)
-        .args(["admin", "audit", "verify"])
-        .output()
-        .unwrap();
+    let mut cmd = console_command(Path::new(BIN), d, Some(&cfg));
+    cmd.env(cred_env.0, &cred_env.1)
+        .args(["admin", "audit", "verify"]);
+    let chain = crate::app::run_with_stdin(cmd, "");
     assert!(chain.status.success(), "{}", text(&chain.stderr));
     assert!(server.stop().success());
 }

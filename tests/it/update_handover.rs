@@ -283,6 +283,15 @@ fn serve_takes_its_https_socket_from_socket_activation() {
         .unwrap()
         .port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // Under strace when the suite is traced: strace's -D keeps the PID the activator names in
+    // LISTEN_PID for holdfast itself.
+    let (mut server, trace) = crate::traced::argv(
+        std::path::Path::new(BIN),
+        crate::traced::dir_for(Some(d)).as_deref(),
+    );
+    if trace.is_some() {
+        server[0] = "/usr/bin/strace".into();
+    }
     let mut activator = std::process::Command::new("systemd-socket-activate")
         .args([
             "-l",
@@ -290,8 +299,8 @@ fn serve_takes_its_https_socket_from_socket_activation() {
             "--fdname=https",
             "-E",
             "HOLDFAST_LOG=warn",
-            BIN,
         ])
+        .args(&server)
         .arg("--data-dir")
         .arg(d)
         // The configured address is ignored in favour of the socket handed over.
@@ -329,6 +338,19 @@ fn serve_takes_its_https_socket_from_socket_activation() {
     );
     let _ = activator.kill();
     let _ = activator.wait();
+    if let Some(trace) = trace {
+        // Not our child: ended once its PID is gone or a zombie.
+        let end = std::time::Instant::now() + Duration::from_secs(30);
+        while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| !r.trim_start().starts_with('Z'))
+        }) && std::time::Instant::now() < end
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        crate::traced::check(&trace, "the socket-activated server");
+    }
     assert!(
         answered,
         "the first request, made before the server ran, was not answered"
