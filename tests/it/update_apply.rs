@@ -186,8 +186,9 @@ impl Rig {
 }
 
 impl Drop for Rig {
-    /// Ends any server the update started (its PID is in run.json and it runs this test's copy of
-    /// the binary); the first one stops with the app.
+    /// Ends any server the update started (its PID is in run.json, it serves this test's data dir
+    /// and runs this test's copy of the binary, or the stripped build a test release's wrapper
+    /// script hands over to); the first one stops with the app.
     fn drop(&mut self) {
         if let Some(rec) = self.run_record() {
             let pid = rec["pid"].as_i64().unwrap_or(0) as i32;
@@ -195,10 +196,16 @@ impl Drop for Rig {
                 .unwrap_or_default()
                 .to_string_lossy()
                 .replace(" (deleted)", "");
-            let ours = std::fs::canonicalize(self.exe())
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if pid > 1 && exe == ours {
+            let ours = [self.exe(), installable().to_path_buf()].map(|p| {
+                std::fs::canonicalize(p)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            });
+            let serves_ours = std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                c.split(|b| *b == 0)
+                    .any(|arg| arg == self.d().as_os_str().as_encoded_bytes())
+            });
+            if pid > 1 && ours.contains(&exe) && serves_ours {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
