@@ -318,6 +318,23 @@ impl Database {
             .map_err(|_| StorageError::Worker)?
     }
 
+    /// Runs a bounded point lookup `f` (rows found by a unique key, such as the token or session
+    /// behind a request) on the calling thread when a reader is free, else on the blocking pool as
+    /// [`Database::read`] does. Every authenticated request makes one such lookup; sending it to
+    /// the blocking pool and back costs two thread wake-ups, more than the lookup itself (see
+    /// "Writes" in docs/PERFORMANCE.md). Never for scans, lists or anything that grows with the data.
+    pub async fn lookup<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        match self.read_gate.try_acquire() {
+            Ok(_permit) => with_reader(&self.readers, f),
+            Err(_) => self.read(f).await,
+        }
+    }
+
     /// Runs `f` on the single writer, inside an IMMEDIATE transaction: its changes are kept when `f`
     /// succeeds and undone when it fails. Returns only once the changes are durable.
     ///
