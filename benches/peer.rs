@@ -96,6 +96,41 @@ struct Side {
     create_status: u16,
     /// Ids of the seeded records (never deleted): reads and updates pick among them.
     seeded: Vec<String>,
+    /// holdfast's `/metrics` listener (loopback, no token), for the writer's own figures.
+    metrics: Option<SocketAddr>,
+}
+
+/// The database writer's totals from holdfast's `/metrics`: seconds busy, seconds in COMMIT,
+/// commits, writes.
+#[derive(Clone, Copy, Default)]
+struct WriterTotals {
+    busy: f64,
+    commit: f64,
+    commits: f64,
+    writes: f64,
+}
+
+fn writer_totals(rt: &tokio::runtime::Runtime, side: &Side) -> Option<WriterTotals> {
+    let addr = side.metrics?;
+    let text = rt.block_on(async {
+        let mut s = open(addr, &side.proto).await?;
+        match send(&mut s, &Req::get("/metrics")).await? {
+            (200, _, body) => Some(String::from_utf8_lossy(&body).into_owned()),
+            _ => None,
+        }
+    })?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Some(WriterTotals {
+        busy: value("holdfast_db_writer_busy_seconds_total{")?,
+        commit: value("holdfast_db_commit_seconds_total{")?,
+        commits: value("holdfast_group_commit_writes_count{")?,
+        writes: value("holdfast_group_commit_writes_sum{")?,
+    })
 }
 
 /// The id of a record as either API returns it (holdfast: a number, PocketBase: a string).
@@ -391,10 +426,13 @@ fn holdfast_side(rt: &tokio::runtime::Runtime, dir: &Path) -> (Running, Side) {
         .find(|l| l.starts_with("hft_"))
         .expect("token printed")
         .to_string();
-    let server = match std::env::var_os("HOLDFAST_PEER_SERVER_BIN") {
-        Some(bin) => start_bin(Path::new(&bin), dir),
-        None => start(dir),
-    };
+    // The metrics listener on loopback: the writer's busy and commit time per measurement.
+    let config = dir.join("bench.toml");
+    std::fs::write(&config, "[metrics]\nlisten = \"127.0.0.1:0\"\n").expect("config");
+    let bin = std::env::var_os("HOLDFAST_PEER_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| BIN.into());
+    let server = start_bin_with(&bin, dir, Some(&config));
     let proto = Proto::Https(tls_config(dir));
     wait_ready(rt, server.addr, &proto, "/readyz");
     let side = Side {
@@ -409,6 +447,7 @@ fn holdfast_side(rt: &tokio::runtime::Runtime, dir: &Path) -> (Running, Side) {
         newest_50: "/api/v1/clients?limit=50",
         create_status: 201,
         seeded: Vec::new(),
+        metrics: server.metrics,
     };
     (server, side)
 }
@@ -618,6 +657,7 @@ fn pocketbase_side(rt: &tokio::runtime::Runtime, dir: &Path) -> (PocketBase, Sid
         newest_50: "/api/collections/clients/records?perPage=50&sort=-created&skipTotal=1",
         create_status: 200,
         seeded: Vec::new(),
+        metrics: None,
     };
     (pb, side)
 }
@@ -658,6 +698,20 @@ fn seed(rt: &tokio::runtime::Runtime, side: &mut Side) {
         t.seconds,
         t.failed
     );
+}
+
+/// CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat. Server
+/// CPU per request is what the two sides cost apart from the shared cores: unlike requests per
+/// second, it does not depend on how much CPU the generator and the other side left over. Ticks are
+/// USER_HZ, 100 on every Linux architecture holdfast ships for.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn cell(t: &Timed) -> String {
@@ -708,9 +762,25 @@ fn main() {
         let pb_created = Arc::new(Mutex::new(Vec::new()));
         for work in works.iter().copied() {
             let one = |side: &Side, created| {
+                let cpu = cpu_seconds(side.pid);
+                let before = writer_totals(&rt, side);
                 let t = measure(&rt, side, work, conns, secs, created);
+                let per = (cpu_seconds(side.pid) - cpu) / (t.ok.max(1) as f64) * 1e6;
+                if let (Some(a), Some(b)) = (before, writer_totals(&rt, side))
+                    && b.writes > a.writes
+                {
+                    let writes = b.writes - a.writes;
+                    println!(
+                        "{:<10} writer: busy {:.0} % of the time, {:.0} µs per write ({:.0} µs of it in COMMIT), {:.1} writes per commit",
+                        side.name,
+                        (b.busy - a.busy) / t.seconds.max(1e-9) * 100.0,
+                        (b.busy - a.busy) / writes * 1e6,
+                        (b.commit - a.commit) / writes * 1e6,
+                        writes / (b.commits - a.commits).max(1.0)
+                    );
+                }
                 println!(
-                    "{:<10} {:<30} {conns:>2} conns: {:>8.1}/s  p50 {:>6.1} ms  p95 {:>6.1} ms  ({} ok, {} refused or failed, {:.1} s)  RSS {:.1} MiB  load {}",
+                    "{:<10} {:<30} {conns:>2} conns: {:>8.1}/s  p50 {:>6.1} ms  p95 {:>6.1} ms  ({} ok, {} refused or failed, {:.1} s)  server CPU {per:.0} µs/request  RSS {:.1} MiB  load {}",
                     side.name,
                     work.label(),
                     t.rate(),
@@ -722,9 +792,9 @@ fn main() {
                     rss_mib(side.pid),
                     loadavg()
                 );
-                t
+                (t, per)
             };
-            let (h, p) = if round % 2 == 0 {
+            let ((h, h_cpu), (p, p_cpu)) = if round % 2 == 0 {
                 let h = one(&hf, &hf_created);
                 (h, one(&pb, &pb_created))
             } else {
@@ -732,16 +802,19 @@ fn main() {
                 (one(&hf, &hf_created), p)
             };
             let ratio = h.rate() / p.rate().max(1e-9);
-            println!("           ratio holdfast/PocketBase: {ratio:.2}×");
+            let cpu_ratio = p_cpu / h_cpu.max(1e-9);
+            println!(
+                "           ratio holdfast/PocketBase: {ratio:.2}× (by server CPU per request: {cpu_ratio:.2}×)"
+            );
             table.push(format!(
-                "| {} | {conns} | {} | {} | {ratio:.2}× |",
+                "| {} | {conns} | {} | {} | {ratio:.2}× | {h_cpu:.0} / {p_cpu:.0} µs ({cpu_ratio:.2}×) |",
                 work.label(),
                 cell(&h),
                 cell(&p)
             ));
         }
         table.push(format!(
-            "| server RSS after the {conns}-connection round | {conns} | {:.0} MiB | {:.0} MiB | {:.2}× |",
+            "| server RSS after the {conns}-connection round | {conns} | {:.0} MiB | {:.0} MiB | {:.2}× | |",
             rss_mib(hf.pid),
             rss_mib(pb.pid),
             rss_mib(hf.pid) / rss_mib(pb.pid).max(1e-9)
@@ -753,7 +826,9 @@ fn main() {
         peak_rss_mib(pb.pid),
         loadavg()
     );
-    println!("\n| work | connections | holdfast | PocketBase | ratio |\n|---|---|---|---|---|");
+    println!(
+        "\n| work | connections | holdfast | PocketBase | ratio | server CPU per request, holdfast / PocketBase (ratio) |\n|---|---|---|---|---|---|"
+    );
     for line in table {
         println!("{line}");
     }

@@ -14,9 +14,7 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -28,34 +26,14 @@ const FLOOD_CLIENTS: usize = 200;
 const FLOOD_SECONDS: u64 = 15;
 const MAX_REQUESTS: u64 = 50_000;
 
-/// `holdfast --config FILE serve` on 127.0.0.1:0 (the common `start` takes no config). The server
-/// is this build's binary, or `HOLDFAST_WATCH_SERVER_BIN` (a release build, while the benchmark
-/// itself is built quickly with `--profile dev`).
+/// `holdfast --config FILE serve` on 127.0.0.1:0. The server is this build's binary, or
+/// `HOLDFAST_WATCH_SERVER_BIN` (a release build, while the benchmark itself is built quickly with
+/// `--profile dev`).
 fn serve(dir: &Path, config: &Path) -> Running {
     let bin = std::env::var_os("HOLDFAST_WATCH_SERVER_BIN")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| BIN.into());
-    let mut child = Command::new(bin)
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--config")
-        .arg(config)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("HOLDFAST_LOG", "warn,holdfast::cli::serve=info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn holdfast");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let addr = loop {
-        let line = lines.next().expect("server exited").expect("read");
-        if let Some(rest) = line.split("listening on https://").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Running { child, addr }
+    start_bin_with(&bin, dir, Some(config))
 }
 
 /// A fresh data dir with a user and a token, and a config with the watch on or off.

@@ -169,6 +169,9 @@ pub struct InstanceFigures {
     /// Writes waiting for the single writer.
     pub writer_queue: u64,
     pub group_commits: GroupCommits,
+    /// Seconds the writer has spent on batches of writes, and on their COMMITs, since start.
+    pub writer_busy_seconds: f64,
+    pub commit_seconds: f64,
 }
 
 /// How many writes shared each commit: non-cumulative bucket counts by upper bound (the last one
@@ -214,6 +217,18 @@ where
     let family = Family::<Labels, FloatGauge>::default();
     for (labels, value) in series {
         family.get_or_create(&labels).set(value);
+    }
+    family
+}
+
+/// One labelled counter family of seconds, built for a scrape from totals kept elsewhere.
+fn seconds_counters<I>(series: I) -> Family<Labels, Counter<f64, AtomicU64>>
+where
+    I: IntoIterator<Item = (Labels, f64)>,
+{
+    let family = Family::<Labels, Counter<f64, AtomicU64>>::default();
+    for (labels, value) in series {
+        family.get_or_create(&labels).inc_by(value);
     }
     family
 }
@@ -277,6 +292,26 @@ impl Snapshot {
             "writer_queue_depth",
             "Writes waiting for the instance's database writer",
             per_instance(|i| i.writer_queue as f64),
+        );
+        reg.register_with_unit(
+            "db_writer_busy",
+            "Time the instance's single database writer spent running writes and committing them; a rate near 1 means writes are at its capacity",
+            Unit::Seconds,
+            seconds_counters(
+                self.instances
+                    .iter()
+                    .map(|i| (instance(&i.name), i.writer_busy_seconds)),
+            ),
+        );
+        reg.register_with_unit(
+            "db_commit",
+            "Time the instance's database writer spent in COMMIT (page encryption, write-ahead log write and fsync)",
+            Unit::Seconds,
+            seconds_counters(
+                self.instances
+                    .iter()
+                    .map(|i| (instance(&i.name), i.commit_seconds)),
+            ),
         );
         reg.register(
             "group_commit_writes",
@@ -417,6 +452,8 @@ mod tests {
                     writes: 7,
                     commits: 6,
                 },
+                writer_busy_seconds: 0.25,
+                commit_seconds: 0.125,
             }],
             backups: vec![BackupFigures {
                 destination: "/srv/b".into(),
@@ -465,6 +502,8 @@ mod tests {
             "holdfast_throttle_refusals_total 2",
             r#"holdfast_accounts_locked{instance_name="default"} 1"#,
             r#"holdfast_group_commit_writes_count{instance_name="default"} 6"#,
+            r#"holdfast_db_writer_busy_seconds_total{instance_name="default"} 0.25"#,
+            r#"holdfast_db_commit_seconds_total{instance_name="default"} 0.125"#,
             r#"holdfast_group_commit_writes_bucket{le="2.0",instance_name="default"} 6"#,
             r#"holdfast_backup_last_result_ok{destination="/srv/b"} 0"#,
             "holdfast_tls_certificate_expiry_timestamp_seconds 1800000000.0",

@@ -21,6 +21,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_holdfast");
 pub struct Running {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The `/metrics` listener, when the configuration switched it on.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Running {
@@ -51,9 +53,17 @@ pub fn start(data_dir: &Path) -> Running {
 
 /// `start` with another build of holdfast (benches/peer.rs: a release build with symbols to profile).
 pub fn start_bin(bin: &Path, data_dir: &Path) -> Running {
-    let mut child = Command::new(bin)
-        .arg("--data-dir")
-        .arg(data_dir)
+    start_bin_with(bin, data_dir, None)
+}
+
+/// `start_bin` with a configuration file (`--config`).
+pub fn start_bin_with(bin: &Path, data_dir: &Path, config: Option<&Path>) -> Running {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--data-dir").arg(data_dir);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("HOLDFAST_LOG", "warn,holdfast::cli::serve=info")
         .stdin(Stdio::null())
@@ -63,8 +73,12 @@ pub fn start_bin(bin: &Path, data_dir: &Path) -> Running {
         .expect("spawn holdfast");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
+    let mut metrics = None;
     let addr = loop {
         let line = lines.next().expect("server exited").expect("read");
+        if let Some(rest) = line.split("metrics endpoint on https://").nth(1) {
+            metrics = rest.split('/').next().and_then(|a| a.parse().ok());
+        }
         if let Some(rest) = line.split("listening on https://").nth(1) {
             break rest
                 .split_whitespace()
@@ -75,7 +89,11 @@ pub fn start_bin(bin: &Path, data_dir: &Path) -> Running {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Running { child, addr }
+    Running {
+        child,
+        addr,
+        metrics,
+    }
 }
 
 pub fn rss_mib(pid: u32) -> f64 {

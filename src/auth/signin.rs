@@ -818,7 +818,7 @@ pub async fn authenticate(
     let id_hash = crypto::sha256_hex(token.as_bytes());
     let found = inst
         .db
-        .read(move |c| -> Result<_, StorageError> {
+        .lookup(move |c| -> Result<_, StorageError> {
             let Some(s) = store::by_hash(c, &id_hash)? else {
                 return Ok(None);
             };

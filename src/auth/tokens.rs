@@ -159,7 +159,7 @@ pub async fn authenticate(
         return Ok(None);
     }
     let hash = crypto::sha256_hex(token.as_bytes());
-    let Some(row) = inst.db.read(move |c| tokens::by_hash(c, &hash)).await? else {
+    let Some(row) = inst.db.lookup(move |c| tokens::by_hash(c, &hash)).await? else {
         return Ok(None);
     };
     let now_s = stamp(now);

@@ -134,28 +134,34 @@ pub struct Database {
     queue: Arc<Mutex<VecDeque<Box<dyn WriteJob>>>>,
     readers: Arc<Mutex<Vec<rusqlite::Connection>>>,
     read_gate: Semaphore,
-    /// How many writes each batch took, for the monitoring endpoint.
-    batches: BatchSizes,
+    /// How many writes each batch took and how long the writer worked, for the monitoring endpoint.
+    batches: Arc<BatchSizes>,
 }
 
 /// Upper bounds of the batch-size buckets (writes per commit); `MAX_BATCH` is the last finite one.
 pub const BATCH_BUCKETS: [u64; 7] = [1, 2, 4, 8, 16, 32, MAX_BATCH as u64];
 
-/// Batch sizes counted without a lock: one counter per bucket of [`BATCH_BUCKETS`], and the total
-/// number of writes.
+/// Batch sizes counted without a lock: one counter per bucket of [`BATCH_BUCKETS`], the total
+/// number of writes, and the writer's working time in microseconds (a whole batch, and its COMMIT).
 #[derive(Default)]
 struct BatchSizes {
     buckets: [std::sync::atomic::AtomicU64; BATCH_BUCKETS.len()],
     writes: std::sync::atomic::AtomicU64,
+    busy_micros: std::sync::atomic::AtomicU64,
+    commit_micros: std::sync::atomic::AtomicU64,
 }
 
 /// The writer's figures at one moment: queued writes, batches per bucket of [`BATCH_BUCKETS`]
-/// (non-cumulative), and writes batched in all.
+/// (non-cumulative), writes batched in all, and the seconds the writer spent on batches and on
+/// their COMMITs (page encryption, the WAL write and its fsync). The busy time grows by at most one
+/// second per second: its rate is how close writes are to the single writer's capacity.
 #[derive(Debug, Clone, Default)]
 pub struct WriterFigures {
     pub queued: u64,
     pub batches: Vec<(u64, u64)>,
     pub writes: u64,
+    pub busy_seconds: f64,
+    pub commit_seconds: f64,
 }
 
 impl BatchSizes {
@@ -168,6 +174,13 @@ impl BatchSizes {
             .unwrap_or(BATCH_BUCKETS.len() - 1);
         self.buckets[i].fetch_add(1, Relaxed);
         self.writes.fetch_add(n, Relaxed);
+    }
+
+    fn spent(&self, busy: Duration, commit: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.busy_micros.fetch_add(micros(busy), Relaxed);
+        self.commit_micros.fetch_add(micros(commit), Relaxed);
     }
 }
 
@@ -267,7 +280,7 @@ impl Database {
             queue: Arc::new(Mutex::new(VecDeque::new())),
             read_gate: Semaphore::new(readers.len()),
             readers: Arc::new(Mutex::new(readers)),
-            batches: BatchSizes::default(),
+            batches: Arc::new(BatchSizes::default()),
         })
     }
 
@@ -283,6 +296,8 @@ impl Database {
                 .map(|(b, n)| (*b, n.load(Relaxed)))
                 .collect(),
             writes: self.batches.writes.load(Relaxed),
+            busy_seconds: self.batches.busy_micros.load(Relaxed) as f64 / 1e6,
+            commit_seconds: self.batches.commit_micros.load(Relaxed) as f64 / 1e6,
         }
     }
 
@@ -316,6 +331,23 @@ impl Database {
         tokio::task::spawn_blocking(move || with_reader(&readers, f))
             .await
             .map_err(|_| StorageError::Worker)?
+    }
+
+    /// Runs a bounded point lookup `f` (rows found by a unique key, such as the token or session
+    /// behind a request) on the calling thread when a reader is free, else on the blocking pool as
+    /// [`Database::read`] does. Every authenticated request makes one such lookup; sending it to
+    /// the blocking pool and back costs two thread wake-ups, more than the lookup itself (see
+    /// "Writes" in docs/PERFORMANCE.md). Never for scans, lists or anything that grows with the data.
+    pub async fn lookup<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        match self.read_gate.try_acquire() {
+            Ok(_permit) => with_reader(&self.readers, f),
+            Err(_) => self.read(f).await,
+        }
     }
 
     /// Runs `f` on the single writer, inside an IMMEDIATE transaction: its changes are kept when `f`
@@ -384,11 +416,12 @@ impl Database {
             }
             self.batches.count(jobs.len());
             let writer = Arc::clone(&self.writer);
+            let figures = Arc::clone(&self.batches);
             // The permit travels with the batch: if this task is cancelled, the next leader still
             // waits until the batch is done.
             let batch = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                run_batch(&writer, jobs);
+                run_batch(&writer, jobs, &figures);
             });
             // A panic inside the batch drops the reply channels; the next turn reports it.
             let _ = batch.await;
@@ -556,11 +589,17 @@ where
 
 /// Runs queued writes in one IMMEDIATE transaction, one savepoint each, then commits once and
 /// answers every caller.
-fn run_batch(writer: &Mutex<rusqlite::Connection>, jobs: Vec<Box<dyn WriteJob>>) {
+fn run_batch(
+    writer: &Mutex<rusqlite::Connection>,
+    jobs: Vec<Box<dyn WriteJob>>,
+    figures: &BatchSizes,
+) {
     let jobs: Vec<Box<dyn WriteJob>> = jobs.into_iter().filter(|j| !j.abandoned()).collect();
     if jobs.is_empty() {
         return;
     }
+    // Durations for the monitoring endpoint only; no decision depends on them.
+    let started = std::time::Instant::now();
     let mut conn = match writer.lock() {
         Ok(c) => c,
         Err(_) => {
@@ -595,6 +634,7 @@ fn run_batch(writer: &Mutex<rusqlite::Connection>, jobs: Vec<Box<dyn WriteJob>>)
         }
         done.push(job);
     }
+    let committing = std::time::Instant::now();
     let outcome = match broken {
         Some(e) => {
             let _ = tx.rollback();
@@ -602,6 +642,7 @@ fn run_batch(writer: &Mutex<rusqlite::Connection>, jobs: Vec<Box<dyn WriteJob>>)
         }
         None => tx.commit().map_err(map_sql),
     };
+    figures.spent(started.elapsed(), committing.elapsed());
     for job in done {
         job.answer(outcome.as_ref().map(|_| ()));
     }
@@ -825,5 +866,11 @@ mod tests {
         assert_eq!(figures.queued, 0);
         let batches: u64 = figures.batches.iter().map(|(_, n)| n).sum();
         assert!((4..=200).contains(&batches), "{figures:?}");
+        // The writer's time is counted, COMMIT as a part of it (each COMMIT made an fsync).
+        assert!(figures.commit_seconds > 0.0, "{figures:?}");
+        assert!(
+            figures.busy_seconds >= figures.commit_seconds,
+            "{figures:?}"
+        );
     }
 }

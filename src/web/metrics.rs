@@ -145,6 +145,8 @@ async fn snapshot(state: &AppState) -> Snapshot {
             wal_bytes: file_size(Path::new(&wal_path)),
             locked_accounts: locked,
             writer_queue: w.queued,
+            writer_busy_seconds: w.busy_seconds,
+            commit_seconds: w.commit_seconds,
             group_commits: GroupCommits {
                 commits: buckets.iter().map(|(_, n)| n).sum(),
                 buckets,

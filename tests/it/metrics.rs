@@ -576,6 +576,8 @@ async fn every_series_operations_asked_for_is_exposed_with_its_figures() {
         // writer queue and group-commit sizes, database and WAL sizes per instance
         r#"holdfast_writer_queue_depth{instance_name="default"} "#,
         r#"holdfast_group_commit_writes_bucket{le="#,
+        r#"holdfast_db_writer_busy_seconds_total{instance_name="default"} "#,
+        r#"holdfast_db_commit_seconds_total{instance_name="default"} "#,
         r#"holdfast_database_size_bytes{instance_name="default"} "#,
         r#"holdfast_wal_size_bytes{instance_name="default"} "#,
         // certificate, update state
