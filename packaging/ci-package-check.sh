@@ -461,22 +461,41 @@ poll_finish "$WORK/poll-rollback.txt" "update rollback under a polling client" |
     { grep -v ' 200 ' "$WORK/poll-rollback.txt" | head -n 5; fail "requests failed during update rollback"; }
 grep -E 'rolled back' "$WORK/rollback.txt" || fail "rollback printed no result"
 grep -q 'none was refused' "$WORK/rollback.txt" || fail "update rollback did not keep the socket open"
-# Parked, not stopped: while the update snapshotted and ran dpkg, the service stayed active, so
-# holdfast.socket could not start it again in the middle (the journal of each park says so).
-parks="$(in_ct journalctl -u holdfast --no-pager -o cat | grep -c 'parked for an update: the data dir is free' || true)"
-[ "$parks" -ge 2 ] || fail "the service was parked $parks times for apply and rollback, expected 2"
-ok "apply and rollback parked the service (never stopped: no activation mid-update); 0 failed requests"
+# No schema change: both were hand-overs inside the service — the running service started the next
+# version as its child and made it the main process (MAINPID=); systemd never restarted anything.
+journal() { in_ct journalctl -u holdfast --no-pager -o cat; }
+spawned="$(journal | grep -c 'started the next version beside this server' || true)"
+took="$(journal | grep -c 'took over from the previous server' || true)"
+if [ "$spawned" -lt 2 ] || [ "$took" -lt 2 ]; then
+    journal | tail -n 40; fail "apply and rollback were not hand-overs inside the service ($spawned started, $took took over)"
+fi
+[ "$(unit_prop NRestarts)" = 0 ] || fail "systemd restarted the service during the hand-overs"
+[ "$(in_ct ps -o user= -p "$(unit_prop MainPID)")" = holdfast ] || fail "the main process after the hand-overs"
+ok "apply and rollback handed over inside the service (MAINPID=); 0 failed requests"
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "rollback did not reinstall $VERSION"
 [ "$(unit_prop ActiveState)" = active ] || fail "not running after rollback"
 in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after rollback"
 ok "rollback: $VERSION reinstalled with dpkg, restarted, ready"
-# The package rolled back to is kept: the next apply does not ask for --previous-deb again.
-in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup > "$WORK/apply2.txt" 2>&1 ||
+# The package rolled back to is kept: the next apply does not ask for --previous-deb again. This
+# pair stops first (--stop-first, what a schema change does): the service is parked, not stopped,
+# while the update snapshots and runs dpkg, so holdfast.socket cannot start it in the middle;
+# `systemctl restart` then starts the installed version on the socket systemd kept open.
+poll_start "$WORK/poll-apply2.txt"
+in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup --stop-first > "$WORK/apply2.txt" 2>&1 ||
     { cat "$WORK/apply2.txt"; fail "a second apply after a rollback (without --previous-deb)"; }
+poll_finish "$WORK/poll-apply2.txt" "update apply --stop-first (parked) under a polling client" ||
+    { grep -v ' 200 ' "$WORK/poll-apply2.txt" | head -n 5; fail "requests failed during update apply --stop-first"; }
+grep -q 'none was refused' "$WORK/apply2.txt" || { cat "$WORK/apply2.txt"; fail "apply --stop-first did not keep the socket open"; }
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$UPGRADE_VERSION" ] || fail "second apply did not install the package"
-in_ct holdfast update rollback > "$WORK/rollback2.txt" 2>&1 || { cat "$WORK/rollback2.txt"; fail "second rollback"; }
+poll_start "$WORK/poll-rollback2.txt"
+in_ct holdfast update rollback --stop-first > "$WORK/rollback2.txt" 2>&1 || { cat "$WORK/rollback2.txt"; fail "second rollback"; }
+poll_finish "$WORK/poll-rollback2.txt" "update rollback --stop-first (parked) under a polling client" ||
+    { grep -v ' 200 ' "$WORK/poll-rollback2.txt" | head -n 5; fail "requests failed during update rollback --stop-first"; }
+grep -q 'none was refused' "$WORK/rollback2.txt" || { cat "$WORK/rollback2.txt"; fail "rollback --stop-first did not keep the socket open"; }
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "second rollback did not reinstall $VERSION"
-ok "after a rollback the next apply needs no --previous-deb"
+parks="$(journal | grep -c 'parked for an update: the data dir is free' || true)"
+[ "$parks" -ge 2 ] || { journal | tail -n 40; fail "the service was parked $parks times for apply and rollback --stop-first, expected 2"; }
+ok "after a rollback the next apply needs no --previous-deb; --stop-first parked the service (never stopped: no activation mid-update); 0 failed requests"
 pid1="$(unit_prop MainPID)"
 
 in_ct dpkg -i "/root/debs/$(basename "$DEB2")"

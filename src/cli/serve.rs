@@ -486,10 +486,12 @@ async fn serve(
         state.clock.clone(),
         stop_rx.clone(),
     ));
+    let (control_tx, control_rx) = watch::channel(Stop::Serving);
     if let Some(every) = systemd::watchdog_interval() {
         // Not stopped with the rest: a server parking for an update drains its requests without
-        // telling systemd it stops, and must not be killed as hung meanwhile.
-        tokio::spawn(watchdog(every));
+        // telling systemd it stops, and must not be killed as hung meanwhile. One that handed the
+        // service over is not its main process any more: its pings would be refused.
+        tokio::spawn(watchdog(every, control_rx.clone()));
     }
 
     if let Some(m) = &config.metrics {
@@ -539,7 +541,6 @@ async fn serve(
     }
     drop(inherited);
     let control = dir.join(sockets::control::FILE);
-    let (control_tx, control_rx) = watch::channel(Stop::Serving);
     let answers = Box::new(ControlAnswers::new(control_tx)?);
     if let Err(e) = sockets::control::serve(&control, handed, answers) {
         tracing::warn!(error = %e, "no control socket: an update will stop this server before starting the next");
@@ -719,7 +720,11 @@ impl sockets::control::Server for ControlAnswers {
             .spawn(move || {
                 let status = child.wait();
                 let _ = spawned.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
-                tracing::info!(pid, ?status, "the next version started by this server exited");
+                tracing::info!(
+                    pid,
+                    ?status,
+                    "the next version started by this server exited"
+                );
             });
         if let Err(e) = reaper {
             tracing::warn!(error = %e, "cannot watch the next version");
@@ -946,11 +951,21 @@ async fn take_in_handed_over(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// Pings come from the runtime itself, so a wedged runtime stops them and systemd restarts us.
-async fn watchdog(every: Duration) {
+async fn watchdog(every: Duration, stop: watch::Receiver<Stop>) {
+    let handed_over = async move {
+        let mut rx = stop;
+        if rx.wait_for(|s| *s == Stop::HandOver).await.is_err() {
+            // No control socket: this server never hands over.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(handed_over);
     let mut tick = tokio::time::interval(every);
     loop {
-        tick.tick().await;
-        systemd::watchdog_ping();
+        tokio::select! {
+            _ = tick.tick() => systemd::watchdog_ping(),
+            _ = &mut handed_over => return,
+        }
     }
 }
 

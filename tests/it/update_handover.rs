@@ -496,5 +496,88 @@ fn a_parked_server_lets_go_of_the_data_dir_stays_alive_and_stops_on_sigterm() {
         "a parked server was parked again"
     );
     let status = app.stop();
-    assert!(status.success(), "exit after SIGTERM while parked: {status}");
+    assert!(
+        status.success(),
+        "exit after SIGTERM while parked: {status}"
+    );
+}
+
+/// Under systemd the hand-over happens inside the service: the running server starts the next
+/// version as its own child (control request `spawn`, with the update's channel end), and at the
+/// switch hands the service to it (`handover <pid>`: `MAINPID=`, then it stops and exits). Driven
+/// here step by step as `update apply` drives it, outside systemd (where `MAINPID=` goes nowhere):
+/// one next version at a time, no hand-over to any other PID, the old server serves until the
+/// hand-over and exits after it, and the child then serves on the same socket.
+#[test]
+fn the_running_server_starts_the_next_version_itself_and_hands_over_to_it() {
+    use holdfast::sockets::control;
+    use holdfast::sockets::takeover::{Channel, Msg};
+    use std::os::fd::AsFd;
+    let mut rig = Rig::new(60);
+    let first = boot(&rig);
+    let listen = rig.run_record().unwrap()["listen"].clone();
+    let d = rig.d().to_path_buf();
+    let sock = d.join(control::FILE);
+    let caps = control::caps(&sock).unwrap();
+    assert!(
+        caps.iter().any(|c| c == "spawn") && caps.iter().any(|c| c == "handover"),
+        "{caps:?}"
+    );
+    let (mut ch, theirs) = Channel::pair().unwrap();
+    let pid = control::spawn(&sock, theirs.as_fd())
+        .unwrap()
+        .expect("the server started the next version");
+    drop(theirs);
+    let (_other, theirs2) = Channel::pair().unwrap();
+    assert_eq!(
+        control::spawn(&sock, theirs2.as_fd()).unwrap(),
+        None,
+        "a second next version was started"
+    );
+    let wait = Some(Duration::from_secs(60));
+    assert!(matches!(ch.recv(wait).unwrap(), Msg::Schema(_)));
+    ch.send(&Msg::Open).unwrap();
+    assert!(matches!(ch.recv(wait).unwrap(), Msg::Probe { .. }));
+    assert!(
+        !control::hand_over(&sock, pid + 1).unwrap(),
+        "handed over to a process it did not start"
+    );
+    assert!(
+        rig.ready() && boot(&rig) == first,
+        "the old server stopped serving early"
+    );
+    assert!(control::hand_over(&sock, pid).unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while holdfast::update::runtime::server_running(&d) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old server kept the data dir"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ch.send(&Msg::Go).unwrap();
+    while rig.run_record().is_none_or(|r| r["pid"] != pid) || !rig.ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the next version did not take over"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_ne!(boot(&rig), first);
+    assert_eq!(
+        rig.run_record().unwrap()["listen"],
+        listen,
+        "another socket"
+    );
+    let status = loop {
+        if let Some(s) = rig.app.server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old server did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "the old server's exit: {status}");
 }

@@ -61,6 +61,9 @@ pub struct Env<'a> {
     pub say: &'a dyn Fn(&str),
     /// Writes one event to the security log.
     pub audit: &'a dyn Fn(Event, bool, serde_json::Value),
+    /// Start the next version beside the running one when the schema allows (`false`: stop or
+    /// park the running one first, `--stop-first`).
+    pub hand_over: bool,
 }
 
 /// Why the caller's pre-update backup failed, in the caller's words.
@@ -303,7 +306,7 @@ fn forward_steps(
     held: Option<&crate::sockets::Named>,
 ) -> Result<(), ApplyError> {
     let d = env.data_dir;
-    if held.is_some() || takeover::in_unit(env, j) {
+    if env.hand_over && (held.is_some() || takeover::in_unit(env, j)) {
         j.hand_over = true;
         advance(work, j, Step::Swapped)?;
         install::install_new(work, j)?;

@@ -78,6 +78,7 @@ fn rollback_steps(
     // version starts beside the running one and takes its place once ready.
     if j.step_before_rollback == Some(Step::Ready)
         && !j.restore_databases
+        && env.hand_over
         && (held.is_some() || takeover::in_unit(env, j))
         && runtime::server_running(d)
     {

@@ -105,8 +105,7 @@ pub(super) fn stop_server(env: &Env, j: &mut Journal) -> Result<(), ServerError>
                     false
                 }
             };
-            let parked =
-                parking && wait_until(env.stop_timeout, || !runtime::server_running(d));
+            let parked = parking && wait_until(env.stop_timeout, || !runtime::server_running(d));
             if !parked {
                 // A version that cannot park is stopped together with its socket units: clients
                 // are refused until it is back, but no connection can start it again meanwhile.

@@ -293,4 +293,3 @@ fn not_ready(env: &Env) -> ServerError {
         seconds: env.ready_timeout.as_secs(),
     }
 }
-
