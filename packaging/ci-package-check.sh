@@ -162,7 +162,7 @@ cmp -s "$WORK/pkg/usr/lib/systemd/system/holdfast.socket" systemd/holdfast.socke
 # The socket unit and the conffile must name the same HTTPS address (holdfast.socket says why).
 sock_listen="$(sed -n 's/^ListenStream=//p' systemd/holdfast.socket)"
 conf_listen="$(sed -n 's/^listen = "\(.*\)"$/\1/p' debian/holdfast.toml | head -n 1)"
-[ -n "$sock_listen" ] && [ "$sock_listen" = "$conf_listen" ] ||
+{ [ -n "$sock_listen" ] && [ "$sock_listen" = "$conf_listen" ]; } ||
     fail "holdfast.socket listens on '$sock_listen' but holdfast.toml's listen is '$conf_listen'"
 ok "holdfast.socket and holdfast.toml both listen on $sock_listen"
 cmp -s "$WORK/pkg/etc/holdfast/holdfast.toml" debian/holdfast.toml || fail "conffile differs from debian/"
@@ -472,6 +472,14 @@ fi
 [ "$(unit_prop NRestarts)" = 0 ] || fail "systemd restarted the service during the hand-overs"
 [ "$(in_ct ps -o user= -p "$(unit_prop MainPID)")" = holdfast ] || fail "the main process after the hand-overs"
 ok "apply and rollback handed over inside the service (MAINPID=); 0 failed requests"
+# The process that took over pings the watchdog itself (WatchdogSec=30s): still the main process
+# well after one interval, and systemd restarted nothing.
+pid_ho="$(unit_prop MainPID)"
+sleep 40
+if [ "$(unit_prop MainPID)" != "$pid_ho" ] || [ "$(unit_prop NRestarts)" != 0 ] || [ "$(unit_prop ActiveState)" != active ]; then
+    journal | tail -n 20; fail "the server that took over was restarted (watchdog?)"
+fi
+ok "watchdog after the hand-over: same main process after 40 s, no restart"
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "rollback did not reinstall $VERSION"
 [ "$(unit_prop ActiveState)" = active ] || fail "not running after rollback"
 in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after rollback"
@@ -496,6 +504,45 @@ grep -q 'none was refused' "$WORK/rollback2.txt" || { cat "$WORK/rollback2.txt";
 parks="$(journal | grep -c 'parked for an update: the data dir is free' || true)"
 [ "$parks" -ge 2 ] || { journal | tail -n 40; fail "the service was parked $parks times for apply and rollback --stop-first, expected 2"; }
 ok "after a rollback the next apply needs no --previous-deb; --stop-first parked the service (never stopped: no activation mid-update); 0 failed requests"
+
+# Crash drill: `update apply` stopped at a journaled step by its test hook (HOLDFAST_UPDATE_PAUSE_AT,
+# SIGSTOP), killed there (SIGKILL), then `update recover`: afterwards exactly one version serves
+# (the old one), and no polling client's request failed meanwhile. `candidate`: the new package is
+# installed and its server runs inside the service beside the old one; `stopped` (--stop-first):
+# the old service is parked, and stays parked (clients waiting) until recover restarts it.
+crash_at() { # STEP [APPLY OPTIONS]
+    local step="$1" apid="" runner _
+    shift
+    poll_start "$WORK/poll-crash-$step.txt"
+    in_ct env HOLDFAST_UPDATE_PAUSE_AT="$step" holdfast update apply \
+        "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup "$@" > "$WORK/crash-$step.txt" 2>&1 &
+    runner=$!
+    for _ in $(seq 1 600); do
+        apid="$(ps -eo pid=,stat=,args= | awk '$2 ~ /^T/ && $3 ~ /holdfast$/ && $4 == "update" && $5 == "apply" { print $1 }')"
+        [ -n "$apid" ] && break
+        sleep 0.1
+    done
+    [ -n "$apid" ] || { cat "$WORK/crash-$step.txt"; fail "update apply did not stop at step $step"; }
+    kill -KILL "$apid"
+    wait "$runner" || true
+    in_ct holdfast update recover > "$WORK/recover-$step.txt" 2>&1 ||
+        { cat "$WORK/recover-$step.txt"; fail "update recover after a kill at step $step"; }
+    poll_finish "$WORK/poll-crash-$step.txt" "update apply killed at step $step, then update recover" ||
+        { grep -v ' 200 ' "$WORK/poll-crash-$step.txt" | head -n 5; fail "requests failed around the kill at step $step"; }
+    [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "after the kill at $step: not $VERSION"
+    [ "$(unit_prop ActiveState)" = active ] || fail "after the kill at $step: the service is not active"
+    # (A candidate killed by recover may take a moment to be reaped by the server that started it.)
+    for _ in $(seq 1 50); do
+        [ "$(pgrep -c -u holdfast -x holdfast || true)" = 1 ] && break
+        sleep 0.1
+    done
+    [ "$(pgrep -c -u holdfast -x holdfast || true)" = 1 ] ||
+        { ps -u holdfast -o pid,stat,args; fail "after the kill at $step: not exactly one holdfast server"; }
+    in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after the kill at $step"
+    ok "killed at $step, recovered: $VERSION serves, one server process, 0 failed requests"
+}
+crash_at candidate
+crash_at stopped --stop-first
 pid1="$(unit_prop MainPID)"
 
 in_ct dpkg -i "/root/debs/$(basename "$DEB2")"

@@ -372,7 +372,6 @@ async fn serve(
     if let Some(ch) = takeover {
         lock = Some(take_over(ch, &state, Arc::clone(&tls), &dir, &boot_id).await?);
     }
-    let lock = lock;
     announce_setup_links(&state, local).await;
     // Every outbound connection goes through this gate; its refusals land in the security log.
     let egress = {
