@@ -511,7 +511,7 @@ ok "after a rollback the next apply needs no --previous-deb; --stop-first parked
 # installed and its server runs inside the service beside the old one; `stopped` (--stop-first):
 # the old service is parked, and stays parked (clients waiting) until recover restarts it.
 crash_at() { # STEP [APPLY OPTIONS]
-    local step="$1" apid="" runner _
+    local step="$1" apid="" nspid="" runner _
     shift
     poll_start "$WORK/poll-crash-$step.txt"
     in_ct env HOLDFAST_UPDATE_PAUSE_AT="$step" holdfast update apply \
@@ -523,7 +523,11 @@ crash_at() { # STEP [APPLY OPTIONS]
         sleep 0.1
     done
     [ -n "$apid" ] || { cat "$WORK/crash-$step.txt"; fail "update apply did not stop at step $step"; }
+    # Its parent is the nsenter that in_ct started: nsenter stops itself when its child stops, so
+    # it is continued once the child is gone.
+    nspid="$(ps -o ppid= -p "$apid" | tr -d ' ')"
     kill -KILL "$apid"
+    kill -CONT "$nspid" 2>/dev/null || true
     wait "$runner" || true
     in_ct holdfast update recover > "$WORK/recover-$step.txt" 2>&1 ||
         { cat "$WORK/recover-$step.txt"; fail "update recover after a kill at step $step"; }
@@ -533,11 +537,11 @@ crash_at() { # STEP [APPLY OPTIONS]
     [ "$(unit_prop ActiveState)" = active ] || fail "after the kill at $step: the service is not active"
     # (A candidate killed by recover may take a moment to be reaped by the server that started it.)
     for _ in $(seq 1 50); do
-        [ "$(pgrep -c -u holdfast -x holdfast || true)" = 1 ] && break
+        [ "$(in_ct pgrep -c -u holdfast -x holdfast || true)" = 1 ] && break
         sleep 0.1
     done
-    [ "$(pgrep -c -u holdfast -x holdfast || true)" = 1 ] ||
-        { ps -u holdfast -o pid,stat,args; fail "after the kill at $step: not exactly one holdfast server"; }
+    [ "$(in_ct pgrep -c -u holdfast -x holdfast || true)" = 1 ] ||
+        { in_ct ps -u holdfast -o pid,stat,args; fail "after the kill at $step: not exactly one holdfast server"; }
     in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after the kill at $step"
     ok "killed at $step, recovered: $VERSION serves, one server process, 0 failed requests"
 }
