@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # packaging/ci-package-check.sh — builds holdfast's .deb and checks it the way a security officer
 # would: contents, lintian, the systemd unit's sandbox score, then install → upgrade → remove → purge
-# in a fresh minimal Debian root.
+# in a fresh minimal Debian root, then the same root booted with systemd: socket activation, and
+# `update apply` / `update rollback` under a client loop that must see no failed request.
 #
 # Run as root from the repository, after the release build (it packages
 # ${CARGO_TARGET_DIR:-target}/release/holdfast; without one, cargo deb builds it). Cargo.toml must
@@ -26,6 +27,7 @@ SUMMARY=()
 LIVE_CHECK="${HOLDFAST_LIVE_CHECK:-1}"   # 0 skips the booted-container check (section "live")
 CT_TIMEOUT_PID=""
 CT_PID=""
+POLL_PID=""
 NSPAWN_TMPFS=0
 
 step() {
@@ -49,6 +51,7 @@ ok() {
 }
 cleanup() {
     local rc=$?
+    if [ -n "$POLL_PID" ]; then kill "$POLL_PID" 2>/dev/null || true; fi
     stop_container
     if mountpoint -q "$CHROOT/proc" 2>/dev/null; then umount "$CHROOT/proc" || true; fi
     if [ "$NSPAWN_TMPFS" = 1 ]; then umount /run/systemd/nspawn || true; fi
@@ -134,6 +137,7 @@ expect_file() { # MODE PATH
 }
 expect_file -rwxr-xr-x usr/bin/holdfast
 expect_file -rw-r--r-- usr/lib/systemd/system/holdfast.service
+expect_file -rw-r--r-- usr/lib/systemd/system/holdfast.socket
 expect_file -rw-r--r-- etc/holdfast/holdfast.toml
 expect_file -rw-r--r-- usr/lib/sysusers.d/holdfast.conf
 expect_file -rw-r--r-- usr/share/man/man8/holdfast.8.gz
@@ -154,6 +158,13 @@ dpkg-deb --raw-extract "$DEB" "$WORK/pkg"
 [ "$(cat "$WORK/pkg/DEBIAN/conffiles")" = /etc/holdfast/holdfast.toml ] || fail "conffiles"
 (cd "$WORK/pkg" && md5sum --check --quiet DEBIAN/md5sums) || fail "md5sums do not match the files"
 cmp -s "$WORK/pkg/usr/lib/systemd/system/holdfast.service" systemd/holdfast.service || fail "unit differs from systemd/"
+cmp -s "$WORK/pkg/usr/lib/systemd/system/holdfast.socket" systemd/holdfast.socket || fail "socket unit differs from systemd/"
+# The socket unit and the conffile must name the same HTTPS address (holdfast.socket says why).
+sock_listen="$(sed -n 's/^ListenStream=//p' systemd/holdfast.socket)"
+conf_listen="$(sed -n 's/^listen = "\(.*\)"$/\1/p' debian/holdfast.toml | head -n 1)"
+{ [ -n "$sock_listen" ] && [ "$sock_listen" = "$conf_listen" ]; } ||
+    fail "holdfast.socket listens on '$sock_listen' but holdfast.toml's listen is '$conf_listen'"
+ok "holdfast.socket and holdfast.toml both listen on $sock_listen"
 cmp -s "$WORK/pkg/etc/holdfast/holdfast.toml" debian/holdfast.toml || fail "conffile differs from debian/"
 if grep -l '#DEBHELPER#' "$WORK/pkg/DEBIAN/"*; then fail "unreplaced #DEBHELPER# token"; fi
 echo "Depends: $(dpkg-deb --field "$DEB" Depends)"
@@ -218,6 +229,7 @@ mode_of() {
     in_root stat -c '%a %U %G' "$1"
 }
 WANTS=/etc/systemd/system/multi-user.target.wants/holdfast.service
+SOCKET_WANTS=/etc/systemd/system/sockets.target.wants/holdfast.socket
 
 # ---------------------------------------------------------------------------------------------------
 step "install $VERSION"
@@ -235,13 +247,15 @@ ok "/var/lib/holdfast 700 holdfast holdfast"
 [ "$(mode_of /etc/holdfast/holdfast.toml)" = "644 root root" ] || fail "conffile mode"
 ok "/etc/holdfast/holdfast.toml 644 root root"
 [ -L "$CHROOT$WANTS" ] || fail "holdfast.service is not enabled"
-ok "holdfast.service enabled (not started: no systemd in the chroot)"
+[ -L "$CHROOT$SOCKET_WANTS" ] || fail "holdfast.socket is not enabled"
+ok "holdfast.service and holdfast.socket enabled (not started: no systemd in the chroot)"
 [ "$(mode_of /var/lib/holdfast/keys/master.key)" = "600 holdfast holdfast" ] || fail "master key not created 0600 by holdfast init"
 [ -f "$CHROOT/var/lib/holdfast/tls/cert.pem" ] || fail "no self-signed certificate"
 [ -d "$CHROOT/var/lib/holdfast/instances/default" ] || fail "no default instance"
 ok "holdfast init: master key 0600, self-signed certificate, default instance"
 as_holdfast doctor || fail "holdfast doctor (it also parses the shipped conffile)"
-in_root systemd-analyze verify /usr/lib/systemd/system/holdfast.service > "$WORK/verify.txt" 2>&1 ||
+in_root systemd-analyze verify /usr/lib/systemd/system/holdfast.service /usr/lib/systemd/system/holdfast.socket \
+    > "$WORK/verify.txt" 2>&1 ||
     { cat "$WORK/verify.txt"; fail "systemd-analyze verify"; }
 [ ! -s "$WORK/verify.txt" ] || { cat "$WORK/verify.txt"; fail "systemd-analyze verify printed warnings"; }
 ok "systemd-analyze verify: clean (binary, /bin/kill and man page present in the root)"
@@ -290,6 +304,7 @@ state="$(in_root dpkg-query -W -f='${db:Status-Status}' holdfast 2>/dev/null || 
 if in_root getent passwd holdfast; then fail "user holdfast left after purge"; fi
 if in_root getent group holdfast; then fail "group holdfast left after purge"; fi
 if [ -e "$CHROOT$WANTS" ] || [ -L "$CHROOT$WANTS" ]; then fail "enablement symlink left after purge"; fi
+if [ -e "$CHROOT$SOCKET_WANTS" ] || [ -L "$CHROOT$SOCKET_WANTS" ]; then fail "socket enablement symlink left after purge"; fi
 [ ! -e "$CHROOT/usr/lib/sysusers.d/holdfast.conf" ] || fail "sysusers.d file left after purge"
 ok "/etc/holdfast, /var/lib/holdfast, user, group and unit symlink gone"
 
@@ -337,13 +352,30 @@ in_ct dpkg -i "/root/debs/$(basename "$DEB")"
 pid1="$(unit_prop MainPID)"
 [ "$(in_ct ps -o user= -p "$pid1")" = holdfast ] || fail "the service does not run as holdfast"
 ok "started on first install (Type=notify: ready), serving on 0.0.0.0:443 as user holdfast"
+sock_prop() { in_ct systemctl show holdfast.socket --value -p "$1"; }
+[ "$(sock_prop ActiveState)" = active ] || fail "holdfast.socket is not active"
+[ "$(unit_prop TriggeredBy)" = holdfast.socket ] || fail "holdfast.service is triggered by '$(unit_prop TriggeredBy)'"
+in_ct journalctl -u holdfast --no-pager -o cat | grep -q 'HTTPS: listening socket handed over' ||
+    fail "the service bound its own HTTPS socket instead of taking holdfast.socket's"
+ok "holdfast.socket listens on $(sock_prop Listen); the service took its HTTPS socket from it"
+# With the service stopped the socket stays open: a connection waits in its backlog and starts the
+# service (this is also why `update apply` parks the service instead of stopping it).
+in_ct systemctl stop holdfast.service
+[ "$(sock_prop ActiveState)" = active ] || fail "holdfast.socket stopped with the service"
+code="$(timeout 90 nsenter -t "$CT_PID" -n -- curl -sk -o /dev/null -w '%{http_code}' --max-time 60 https://127.0.0.1/healthz || true)"
+[ "$code" = 200 ] || fail "a connection to the stopped service's socket got $code"
+[ "$(unit_prop ActiveState)" = active ] || fail "the connection did not start the service"
+pid1="$(unit_prop MainPID)"
+ok "service stopped: a connection waited in holdfast.socket's backlog, started the service and got 200"
 code="$(timeout 20 nsenter -t "$CT_PID" -n -- curl -sk -o /dev/null -w '%{http_code}' --max-time 10 https://127.0.0.1/)"
 case "$code" in 2??|3??) ok "HTTPS answers ($code)" ;; *) fail "HTTPS request answered $code" ;; esac
 in_ct systemctl reload holdfast.service || fail "reload (SIGHUP through /bin/kill)"
 ok "reload"
 live_score="$(in_ct systemd-analyze security holdfast.service --no-pager 2>/dev/null |
     sed -n 's/.*Overall exposure level for holdfast\.service: \([0-9.]*\).*/\1/p')"
-ok "exposure level of the loaded unit: $live_score"
+awk -v s="$live_score" -v max="$MAX_EXPOSURE" 'BEGIN { exit !(s != "" && s <= max) }' ||
+    fail "exposure level of the loaded unit is '$live_score', above $MAX_EXPOSURE"
+ok "exposure level of the loaded unit: $live_score (limit $MAX_EXPOSURE)"
 if in_ct journalctl -u holdfast --no-pager -o cat | grep -iE 'operation not permitted|permission denied'; then
     fail "the sandbox denied holdfast something (journal above)"
 fi
@@ -357,6 +389,37 @@ if [ "$(unit_prop MainPID)" != "$pid1" ] || [ "$(unit_prop NRestarts)" != 0 ]; t
 ok "watchdog: same process after 40 s, no restart"
 
 step "live: signed offline update, apply and roll back (docs/updating.md)"
+# A client inside the container polls /healthz over loopback while apply and rollback run: one new
+# TLS connection per request (curl), bounded in count and time. One line per request:
+# <end, ns> <HTTP status, 000 when no answer> <seconds taken>.
+poll_start() { # OUT
+    rm -f "$WORK/poll.stop"
+    timeout 600 nsenter -t "$CT_PID" -n -- bash -c '
+        for _ in $(seq 1 20000); do
+            [ -e "$1" ] && break
+            r="$(curl -sk -o /dev/null -w "%{http_code} %{time_total}" --max-time 30 https://127.0.0.1/healthz || true)"
+            echo "$(date +%s%N) ${r:-000 0}"
+        done' poll "$WORK/poll.stop" > "$1" 2>/dev/null &
+    POLL_PID=$!
+    sleep 1
+}
+# Stops the client; prints the figures; fails on any failed request (failures are not timings).
+poll_finish() { # OUT LABEL
+    sleep 1
+    touch "$WORK/poll.stop"
+    wait "$POLL_PID" || true
+    POLL_PID=""
+    awk -v label="$2" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" '
+        { n++
+          if ($2 != 200) { failed++; next }
+          if (last && $1 - last > gap) gap = $1 - last
+          last = $1
+          if ($3 > slow) slow = $3 }
+        END {
+          printf "%s: %d requests, %d failed; longest gap between answers %.0f ms, slowest request %.0f ms (load %s)\n",
+              label, n, failed, gap / 1e6, slow * 1000, load
+          exit (failed > 0 || n < 20) }' "$1"
+}
 # A vendor key made here and trusted through /etc/holdfast/trusted-keys (root-owned, as required);
 # the bundle carries the upgrade test package, the next patch version (hence
 # --allow-version-mismatch: its SBOM, generated from this tree, names the tree's version).
@@ -376,10 +439,14 @@ mkdir -p "$WORK/vendor"
 install -d -m 0755 -o root -g root "$CHROOT/etc/holdfast/trusted-keys"
 install -m 0644 -o root -g root "$WORK/vendor/release.pub" "$CHROOT/etc/holdfast/trusted-keys/ci-vendor.pub"
 in_ct holdfast update verify "/root/debs/holdfast-$BUNDLE_VERSION.hfu" >/dev/null || fail "update verify"
+poll_start "$WORK/poll-apply.txt"
 in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" \
     --previous-deb "/root/debs/$(basename "$DEB")" > "$WORK/apply.txt" 2>&1 ||
     { cat "$WORK/apply.txt"; in_ct journalctl -u holdfast --no-pager | tail -n 30; fail "update apply"; }
+poll_finish "$WORK/poll-apply.txt" "update apply under a polling client" ||
+    { grep -v ' 200 ' "$WORK/poll-apply.txt" | head -n 5; fail "requests failed during update apply"; }
 grep -E 'updated .* ms' "$WORK/apply.txt" || fail "update apply printed no result"
+grep -q 'none was refused' "$WORK/apply.txt" || fail "update apply did not keep the socket open"
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$UPGRADE_VERSION" ] || fail "apply did not install the package"
 pid_upd="$(unit_prop MainPID)"
 if [ "$(unit_prop ActiveState)" != active ] || [ "$pid_upd" = "$pid1" ]; then fail "not restarted by apply"; fi
@@ -388,19 +455,98 @@ in_ct holdfast update status | grep "installed version: $BUNDLE_VERSION" >/dev/n
     { in_root ls -laR /var/lib/holdfast/update | head -n 40; fail "update files not given back to holdfast"; }
 [ -n "$(in_root sh -c 'ls /var/lib/holdfast/backups/local/holdfast-default-*.hfb')" ] || fail "no pre-update backup"
 ok "apply: verified, backed up, dpkg-installed $UPGRADE_VERSION, restarted, ready; files stay holdfast's"
+poll_start "$WORK/poll-rollback.txt"
 in_ct holdfast update rollback > "$WORK/rollback.txt" 2>&1 || { cat "$WORK/rollback.txt"; fail "update rollback"; }
+poll_finish "$WORK/poll-rollback.txt" "update rollback under a polling client" ||
+    { grep -v ' 200 ' "$WORK/poll-rollback.txt" | head -n 5; fail "requests failed during update rollback"; }
 grep -E 'rolled back' "$WORK/rollback.txt" || fail "rollback printed no result"
+grep -q 'none was refused' "$WORK/rollback.txt" || fail "update rollback did not keep the socket open"
+# No schema change: both were hand-overs inside the service — the running service started the next
+# version as its child and made it the main process (MAINPID=); systemd never restarted anything.
+journal() { in_ct journalctl -u holdfast --no-pager -o cat; }
+spawned="$(journal | grep -c 'started the next version beside this server' || true)"
+took="$(journal | grep -c 'took over from the previous server' || true)"
+if [ "$spawned" -lt 2 ] || [ "$took" -lt 2 ]; then
+    journal | tail -n 40; fail "apply and rollback were not hand-overs inside the service ($spawned started, $took took over)"
+fi
+[ "$(unit_prop NRestarts)" = 0 ] || fail "systemd restarted the service during the hand-overs"
+[ "$(in_ct ps -o user= -p "$(unit_prop MainPID)")" = holdfast ] || fail "the main process after the hand-overs"
+ok "apply and rollback handed over inside the service (MAINPID=); 0 failed requests"
+# The process that took over pings the watchdog itself (WatchdogSec=30s): still the main process
+# well after one interval, and systemd restarted nothing.
+pid_ho="$(unit_prop MainPID)"
+sleep 40
+if [ "$(unit_prop MainPID)" != "$pid_ho" ] || [ "$(unit_prop NRestarts)" != 0 ] || [ "$(unit_prop ActiveState)" != active ]; then
+    journal | tail -n 20; fail "the server that took over was restarted (watchdog?)"
+fi
+ok "watchdog after the hand-over: same main process after 40 s, no restart"
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "rollback did not reinstall $VERSION"
 [ "$(unit_prop ActiveState)" = active ] || fail "not running after rollback"
 in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after rollback"
 ok "rollback: $VERSION reinstalled with dpkg, restarted, ready"
-# The package rolled back to is kept: the next apply does not ask for --previous-deb again.
-in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup > "$WORK/apply2.txt" 2>&1 ||
+# The package rolled back to is kept: the next apply does not ask for --previous-deb again. This
+# pair stops first (--stop-first, what a schema change does): the service is parked, not stopped,
+# while the update snapshots and runs dpkg, so holdfast.socket cannot start it in the middle;
+# `systemctl restart` then starts the installed version on the socket systemd kept open.
+poll_start "$WORK/poll-apply2.txt"
+in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup --stop-first > "$WORK/apply2.txt" 2>&1 ||
     { cat "$WORK/apply2.txt"; fail "a second apply after a rollback (without --previous-deb)"; }
+poll_finish "$WORK/poll-apply2.txt" "update apply --stop-first (parked) under a polling client" ||
+    { grep -v ' 200 ' "$WORK/poll-apply2.txt" | head -n 5; fail "requests failed during update apply --stop-first"; }
+grep -q 'none was refused' "$WORK/apply2.txt" || { cat "$WORK/apply2.txt"; fail "apply --stop-first did not keep the socket open"; }
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$UPGRADE_VERSION" ] || fail "second apply did not install the package"
-in_ct holdfast update rollback > "$WORK/rollback2.txt" 2>&1 || { cat "$WORK/rollback2.txt"; fail "second rollback"; }
+poll_start "$WORK/poll-rollback2.txt"
+in_ct holdfast update rollback --stop-first > "$WORK/rollback2.txt" 2>&1 || { cat "$WORK/rollback2.txt"; fail "second rollback"; }
+poll_finish "$WORK/poll-rollback2.txt" "update rollback --stop-first (parked) under a polling client" ||
+    { grep -v ' 200 ' "$WORK/poll-rollback2.txt" | head -n 5; fail "requests failed during update rollback --stop-first"; }
+grep -q 'none was refused' "$WORK/rollback2.txt" || { cat "$WORK/rollback2.txt"; fail "rollback --stop-first did not keep the socket open"; }
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "second rollback did not reinstall $VERSION"
-ok "after a rollback the next apply needs no --previous-deb"
+parks="$(journal | grep -c 'parked for an update: the data dir is free' || true)"
+[ "$parks" -ge 2 ] || { journal | tail -n 40; fail "the service was parked $parks times for apply and rollback --stop-first, expected 2"; }
+ok "after a rollback the next apply needs no --previous-deb; --stop-first parked the service (never stopped: no activation mid-update); 0 failed requests"
+
+# Crash drill: `update apply` stopped at a journaled step by its test hook (HOLDFAST_UPDATE_PAUSE_AT,
+# SIGSTOP), killed there (SIGKILL), then `update recover`: afterwards exactly one version serves
+# (the old one), and no polling client's request failed meanwhile. `candidate`: the new package is
+# installed and its server runs inside the service beside the old one; `stopped` (--stop-first):
+# the old service is parked, and stays parked (clients waiting) until recover restarts it.
+crash_at() { # STEP [APPLY OPTIONS]
+    local step="$1" apid="" nspid="" runner _
+    shift
+    poll_start "$WORK/poll-crash-$step.txt"
+    in_ct env HOLDFAST_UPDATE_PAUSE_AT="$step" holdfast update apply \
+        "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup "$@" > "$WORK/crash-$step.txt" 2>&1 &
+    runner=$!
+    for _ in $(seq 1 600); do
+        apid="$(ps -eo pid=,stat=,args= | awk '$2 ~ /^T/ && $3 ~ /holdfast$/ && $4 == "update" && $5 == "apply" { print $1 }')"
+        [ -n "$apid" ] && break
+        sleep 0.1
+    done
+    [ -n "$apid" ] || { cat "$WORK/crash-$step.txt"; fail "update apply did not stop at step $step"; }
+    # Its parent is the nsenter that in_ct started: nsenter stops itself when its child stops, so
+    # it is continued once the child is gone.
+    nspid="$(ps -o ppid= -p "$apid" | tr -d ' ')"
+    kill -KILL "$apid"
+    kill -CONT "$nspid" 2>/dev/null || true
+    wait "$runner" || true
+    in_ct holdfast update recover > "$WORK/recover-$step.txt" 2>&1 ||
+        { cat "$WORK/recover-$step.txt"; fail "update recover after a kill at step $step"; }
+    poll_finish "$WORK/poll-crash-$step.txt" "update apply killed at step $step, then update recover" ||
+        { grep -v ' 200 ' "$WORK/poll-crash-$step.txt" | head -n 5; fail "requests failed around the kill at step $step"; }
+    [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "after the kill at $step: not $VERSION"
+    [ "$(unit_prop ActiveState)" = active ] || fail "after the kill at $step: the service is not active"
+    # (A candidate killed by recover may take a moment to be reaped by the server that started it.)
+    for _ in $(seq 1 50); do
+        [ "$(in_ct pgrep -c -u holdfast -x holdfast || true)" = 1 ] && break
+        sleep 0.1
+    done
+    [ "$(in_ct pgrep -c -u holdfast -x holdfast || true)" = 1 ] ||
+        { in_ct ps -u holdfast -o pid,stat,args; fail "after the kill at $step: not exactly one holdfast server"; }
+    in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after the kill at $step"
+    ok "killed at $step, recovered: $VERSION serves, one server process, 0 failed requests"
+}
+crash_at candidate
+crash_at stopped --stop-first
 pid1="$(unit_prop MainPID)"
 
 in_ct dpkg -i "/root/debs/$(basename "$DEB2")"

@@ -26,6 +26,20 @@ pub fn extend_start(by: Duration, status: &str) {
     ]);
 }
 
+/// Makes `pid` (a child of this process) the service's main process; accepted because this one is
+/// the main process (`NotifyAccess=main`).
+pub fn main_pid(pid: u32) {
+    send(&[
+        NotifyState::MainPid(pid),
+        NotifyState::Status("handing over to the next version"),
+    ]);
+}
+
+/// A status line for `systemctl status`, nothing else.
+pub fn status(text: &str) {
+    send(&[NotifyState::Status(text)]);
+}
+
 pub fn stopping() {
     send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
 }

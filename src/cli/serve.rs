@@ -1,4 +1,5 @@
-//! `holdfast serve`: open storage, bind the listeners, tell systemd, serve until SIGTERM.
+//! `holdfast serve`: open storage, bind the listeners, tell systemd, serve until SIGTERM (or, asked
+//! by `update apply` under systemd, park: stop serving, let go of the data dir, wait for SIGTERM).
 
 use super::{Console, prepare_data_dir};
 use crate::app::AppState;
@@ -23,7 +24,51 @@ pub fn run(console: Console) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(console, started))
+    match runtime.block_on(serve(console, started))? {
+        Some(lock) => stay_parked(runtime, lock),
+        None => Ok(()),
+    }
+}
+
+/// Parked for an update (`sockets::control`, `park`): the server has stopped accepting, finished
+/// its requests and checkpointed. Here every task it still runs ends (a backup or a mail in
+/// progress), then the data-dir lock is let go, so `update apply` may snapshot and install; the
+/// process stays the service's main process (pinging the watchdog), so that holdfast.socket cannot
+/// start the service again meanwhile. The update's `systemctl restart` ends it with SIGTERM.
+fn stay_parked(
+    runtime: tokio::runtime::Runtime,
+    lock: nix::fcntl::Flock<std::fs::File>,
+) -> Result<()> {
+    runtime.shutdown_timeout(Duration::from_secs(10));
+    let waiting = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    waiting.block_on(async move {
+        // Listening before the lock goes: the update sends SIGTERM only once the lock is free.
+        let Signals {
+            mut term,
+            mut int,
+            mut hup,
+        } = install_signals()?;
+        drop(lock);
+        systemd::status("parked for an update: not serving; the update restarts the service");
+        tracing::info!("parked for an update: the data dir is free; waiting for the restart");
+        let every = systemd::watchdog_interval().unwrap_or(Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                // Nothing to reload: no instance is open.
+                _ = hup.recv() => {}
+                _ = tick.tick() => systemd::watchdog_ping(),
+            }
+        }
+        systemd::stopping();
+        tracing::info!("stopped (parked)");
+        Ok(())
+    })
 }
 
 use crate::update::runtime::LOCK_FILE;
@@ -234,7 +279,12 @@ async fn take_over(
     }
 }
 
-async fn serve(console: Console, started: Instant) -> Result<()> {
+/// Serves until SIGTERM (`None`), or until parked for an update: then the data-dir lock, still
+/// held, for [`stay_parked`].
+async fn serve(
+    console: Console,
+    started: Instant,
+) -> Result<Option<nix::fcntl::Flock<std::fs::File>>> {
     let Console { config, clock, .. } = console;
     prepare_data_dir(&config)?;
     let dir = config.data_dir.clone();
@@ -263,14 +313,19 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     // Opening applies pending migrations, which on a large instance take a while (0005 rebuilt the
     // search of 2M time entries in ~34 s: docs/PERFORMANCE.md). Until it is done, systemd is told
     // every 10 s that start-up goes on, so TimeoutStartSec counts from the last notice.
+    // A server taking over inside the service is not its main process yet: systemd would reject
+    // (and log) its notices, and the update's own timeout governs it.
     let status = "opening instances (applying database migrations)";
-    systemd::extend_start(Duration::from_secs(30), status);
+    let notify = takeover.is_none();
+    if notify {
+        systemd::extend_start(Duration::from_secs(30), status);
+    }
     let every = Duration::from_secs(10);
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let registry = loop {
         tokio::select! {
             done = &mut opening => break done.context("storage start-up task failed")??,
-            _ = tick.tick() => systemd::extend_start(Duration::from_secs(30), status),
+            _ = tick.tick() => if notify { systemd::extend_start(Duration::from_secs(30), status) },
         }
     };
 
@@ -317,7 +372,6 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     if let Some(ch) = takeover {
         lock = Some(take_over(ch, &state, Arc::clone(&tls), &dir, &boot_id).await?);
     }
-    let _lock = lock;
     announce_setup_links(&state, local).await;
     // Every outbound connection goes through this gate; its refusals land in the security log.
     let egress = {
@@ -431,8 +485,12 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
         state.clock.clone(),
         stop_rx.clone(),
     ));
+    let (control_tx, control_rx) = watch::channel(Stop::Serving);
     if let Some(every) = systemd::watchdog_interval() {
-        tokio::spawn(watchdog(every, stop_rx.clone()));
+        // Not stopped with the rest: a server parking for an update drains its requests without
+        // telling systemd it stops, and must not be killed as hung meanwhile. One that handed the
+        // service over is not its main process any more: its pings would be refused.
+        tokio::spawn(watchdog(every, control_rx.clone()));
     }
 
     if let Some(m) = &config.metrics {
@@ -482,7 +540,8 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     }
     drop(inherited);
     let control = dir.join(sockets::control::FILE);
-    if let Err(e) = sockets::control::serve(&control, handed) {
+    let answers = Box::new(ControlAnswers::new(control_tx)?);
+    if let Err(e) = sockets::control::serve(&control, handed, answers) {
         tracing::warn!(error = %e, "no control socket: an update will stop this server before starting the next");
     }
 
@@ -503,14 +562,41 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
     systemd::ready(&format!("serving on {local}"));
 
     let signal_state = state.clone();
+    let parked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let parking = Arc::clone(&parked);
     let on_signal = async move {
-        wait_for_termination(&signal_state, signals).await;
+        let asked = async move {
+            let mut rx = control_rx;
+            match rx.wait_for(|s| *s != Stop::Serving).await.map(|s| *s) {
+                Ok(how) => how,
+                // No control socket: nobody can ask.
+                Err(_) => std::future::pending::<Stop>().await,
+            }
+        };
+        let how = tokio::select! {
+            _ = wait_for_termination(&signal_state, signals) => Stop::Serving,
+            how = asked => how,
+        };
         signal_state.set_ready(false);
         // Nobody may take the sockets from a server that is stopping: the next one gets them from
         // whoever holds them now (`update apply`, systemd's socket unit).
         let _ = std::fs::remove_file(&control);
-        systemd::stopping();
-        tracing::info!("shutting down: finishing requests in flight");
+        match how {
+            Stop::Park => {
+                // No STOPPING=1: systemd must go on seeing a running service (see `stay_parked`).
+                parking.store(true, std::sync::atomic::Ordering::SeqCst);
+                systemd::status("parking for an update: finishing requests in flight");
+                tracing::info!("parking for an update: finishing requests in flight");
+            }
+            Stop::HandOver => {
+                // No STOPPING=1 either: the service is the next version's now (MAINPID= sent).
+                tracing::info!("handing over to the next version: finishing requests in flight");
+            }
+            Stop::Serving => {
+                systemd::stopping();
+                tracing::info!("shutting down: finishing requests in flight");
+            }
+        }
         let _ = stop_tx.send(true);
     };
     web::server::serve_tls(
@@ -540,8 +626,123 @@ async fn serve(console: Console, started: Instant) -> Result<()> {
             tracing::warn!(instance = %inst.name, error = %e, "final checkpoint failed; the WAL will be replayed at next start");
         }
     }
+    if parked.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(lock);
+    }
     tracing::info!("stopped");
-    Ok(())
+    Ok(None)
+}
+
+/// Why the server stops serving, when asked over its control socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Serving,
+    Park,
+    HandOver,
+}
+
+/// How this server answers `update apply` over its control socket (`sockets::control`).
+struct ControlAnswers {
+    stop: watch::Sender<Stop>,
+    /// The binary this server was started from: after an update installed the next version
+    /// there, starting it starts the next version.
+    exe: std::path::PathBuf,
+    args: Vec<std::ffi::OsString>,
+    /// The PID of the next version this server started (0: none), the only one it hands over to.
+    spawned: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl ControlAnswers {
+    fn new(stop: watch::Sender<Stop>) -> Result<ControlAnswers> {
+        let exe = std::env::current_exe().context("own executable")?;
+        // Taken at start, before any update could replace the file.
+        let exe = std::path::PathBuf::from(exe.to_string_lossy().replace(" (deleted)", ""));
+        Ok(ControlAnswers {
+            stop,
+            exe,
+            args: std::env::args_os().skip(1).collect(),
+            spawned: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+        })
+    }
+
+    fn ask(&self, how: Stop) -> bool {
+        self.stop.send_if_modified(|s| {
+            let now = *s == Stop::Serving;
+            if now {
+                *s = how;
+            }
+            now
+        })
+    }
+}
+
+impl sockets::control::Server for ControlAnswers {
+    fn park(&self) -> bool {
+        self.ask(Stop::Park)
+    }
+
+    fn spawn(
+        &self,
+        listeners: &sockets::Named,
+        channel: std::os::fd::OwnedFd,
+    ) -> Result<u32, sockets::SocketsError> {
+        use std::os::fd::AsFd;
+        use std::sync::atomic::Ordering;
+        let refused = |why: &str| sockets::SocketsError::BadAnswer(why.to_string());
+        if *self.stop.borrow() != Stop::Serving {
+            return Err(refused("this server is stopping"));
+        }
+        if self.spawned.load(Ordering::SeqCst) != 0 {
+            return Err(refused("a next version already runs"));
+        }
+        let mut cmd = std::process::Command::new(&self.exe);
+        cmd.args(&self.args).stdin(std::process::Stdio::null());
+        // The child gets the listeners and its channel by name (`spawn_with`); systemd's
+        // variables name this process and would mislead it. Without WATCHDOG_PID it pings for
+        // itself once it is the service's main process.
+        for var in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "WATCHDOG_PID"] {
+            cmd.env_remove(var);
+        }
+        let mut child = sockets::spawn_with(
+            &mut cmd,
+            listeners,
+            Some((sockets::takeover::ENV, channel.as_fd())),
+        )?;
+        drop(channel);
+        let pid = child.id();
+        self.spawned.store(pid, Ordering::SeqCst);
+        tracing::info!(pid, "started the next version beside this server");
+        let spawned = Arc::clone(&self.spawned);
+        // Reaped here while this server lives; once it has handed over and exited, systemd reaps.
+        let reaper = std::thread::Builder::new()
+            .name("next-version".into())
+            .spawn(move || {
+                let status = child.wait();
+                let _ = spawned.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
+                tracing::info!(
+                    pid,
+                    ?status,
+                    "the next version started by this server exited"
+                );
+            });
+        if let Err(e) = reaper {
+            tracing::warn!(error = %e, "cannot watch the next version");
+        }
+        Ok(pid)
+    }
+
+    fn hand_over(&self, pid: u32) -> bool {
+        if pid == 0
+            || self.spawned.load(std::sync::atomic::Ordering::SeqCst) != pid
+            || *self.stop.borrow() != Stop::Serving
+        {
+            return false;
+        }
+        // The next version becomes the service's main process before this one stops: systemd
+        // never sees the service without one.
+        systemd::main_pid(pid);
+        self.ask(Stop::HandOver)
+    }
 }
 
 /// The scrapers' bearer token: the file's first line. A file others can read is refused, and so is
@@ -749,12 +950,20 @@ async fn take_in_handed_over(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// Pings come from the runtime itself, so a wedged runtime stops them and systemd restarts us.
-async fn watchdog(every: Duration, mut stop: watch::Receiver<bool>) {
+async fn watchdog(every: Duration, stop: watch::Receiver<Stop>) {
+    let handed_over = async move {
+        let mut rx = stop;
+        if rx.wait_for(|s| *s == Stop::HandOver).await.is_err() {
+            // No control socket: this server never hands over.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(handed_over);
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
             _ = tick.tick() => systemd::watchdog_ping(),
-            _ = stop.changed() => return,
+            _ = &mut handed_over => return,
         }
     }
 }

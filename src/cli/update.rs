@@ -41,6 +41,12 @@ pub enum UpdateCommand {
         /// snapshot for the rollback is taken regardless
         #[arg(long)]
         no_backup: bool,
+        /// Stop the running version (under systemd: park it) before the new one starts, instead
+        /// of starting the new one beside it: for a machine without memory for two servers at
+        /// once. Clients wait longer; none is refused while a socket unit or the update holds
+        /// the listening socket
+        #[arg(long)]
+        stop_first: bool,
     },
     /// Put back the version before the last completed update
     Rollback {
@@ -48,6 +54,9 @@ pub enum UpdateCommand {
         /// state before the update and what was written since is lost
         #[arg(long)]
         discard_changes: bool,
+        /// Stop (park) the running version before the old one starts, as for `apply --stop-first`
+        #[arg(long)]
+        stop_first: bool,
     },
     /// Finish an interrupted update (apply and rollback do this first by themselves)
     Recover,
@@ -223,7 +232,7 @@ fn outcome_line(o: &Outcome) -> String {
 }
 
 /// Runs `f` with what an update needs from the console.
-fn with_env<T>(console: &Console, f: impl FnOnce(&apply::Env) -> T) -> T {
+fn with_env<T>(console: &Console, hand_over: bool, f: impl FnOnce(&apply::Env) -> T) -> T {
     let cert = console
         .config
         .tls_cert_file
@@ -240,6 +249,7 @@ fn with_env<T>(console: &Console, f: impl FnOnce(&apply::Env) -> T) -> T {
         clock: console.clock.as_ref(),
         say: &say,
         audit: &audit,
+        hand_over,
     };
     f(&env)
 }
@@ -277,6 +287,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
             file,
             previous_deb,
             no_backup,
+            stop_first,
         } => {
             let st = state::load(&dir)?;
             let keys = trusted(&console)?;
@@ -305,7 +316,7 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                 }
                 Ok(lines)
             };
-            let result = with_env(&console, |env| {
+            let result = with_env(&console, !stop_first, |env| {
                 apply::apply(
                     env,
                     apply::Request {
@@ -344,14 +355,19 @@ fn run_command(console: Console, cmd: UpdateCommand) -> Result<()> {
                 }
             }
         }
-        UpdateCommand::Rollback { discard_changes } => {
-            let o = with_env(&console, |env| apply::rollback(env, discard_changes))
-                .map_err(|e| anyhow::anyhow!("rollback failed: {e}"))?;
+        UpdateCommand::Rollback {
+            discard_changes,
+            stop_first,
+        } => {
+            let o = with_env(&console, !stop_first, |env| {
+                apply::rollback(env, discard_changes)
+            })
+            .map_err(|e| anyhow::anyhow!("rollback failed: {e}"))?;
             println!("{}", outcome_line(&o));
             Ok(())
         }
         UpdateCommand::Recover => {
-            match with_env(&console, apply::recover)
+            match with_env(&console, true, apply::recover)
                 .map_err(|e| anyhow::anyhow!("recovery failed: {e}"))?
             {
                 Some(o) => println!("{}", outcome_line(&o)),

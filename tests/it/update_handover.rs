@@ -201,7 +201,7 @@ fn the_control_socket_is_private_and_its_absence_falls_back_to_stop_then_start()
     // one with setpriv, util-linux).
     if nix::unistd::geteuid().is_root() {
         assert!(
-            foreign_uid_gets_nothing(&control),
+            foreign_uid_gets_nothing(&control, "listeners"),
             "the control socket answered another user"
         );
     }
@@ -219,7 +219,7 @@ fn the_control_socket_is_private_and_its_absence_falls_back_to_stop_then_start()
 /// no descriptor. The data dir is private, so the socket is reached through a hard link in an open
 /// directory, and its inode is opened to everyone for the moment of the check: only the server's
 /// own check of the peer's uid stands in the way.
-fn foreign_uid_gets_nothing(control: &Path) -> bool {
+fn foreign_uid_gets_nothing(control: &Path, request: &str) -> bool {
     use std::os::unix::fs::PermissionsExt;
     let open_dir = tempfile::tempdir_in(control.parent().unwrap().parent().unwrap()).unwrap();
     let mut up = open_dir.path().to_path_buf();
@@ -238,7 +238,7 @@ fn foreign_uid_gets_nothing(control: &Path) -> bool {
     let mode = std::fs::metadata(control).unwrap().permissions().mode();
     std::fs::set_permissions(&link, std::fs::Permissions::from_mode(0o666)).unwrap();
     let script = format!(
-        "import socket\ns=socket.socket(socket.AF_UNIX)\ns.connect({:?})\ntry:\n  s.sendall(b'listeners\\n')\n  msg,anc,_,_=s.recvmsg(256,socket.CMSG_SPACE(64))\nexcept (ConnectionResetError, BrokenPipeError):\n  msg,anc=b'',[]\nprint(len(anc), len(msg))\n",
+        "import socket\ns=socket.socket(socket.AF_UNIX)\ns.connect({:?})\ntry:\n  s.sendall(b'{request}\\n')\n  msg,anc,_,_=s.recvmsg(256,socket.CMSG_SPACE(64))\nexcept (ConnectionResetError, BrokenPipeError):\n  msg,anc=b'',[]\nprint(len(anc), len(msg))\n",
         link.to_str().unwrap()
     );
     let out = std::process::Command::new("setpriv")
@@ -467,4 +467,139 @@ fn sigkill_during_a_hand_over_rollback_leaves_one_version_serving() {
             "data lost after a kill at {step}: {users}"
         );
     }
+}
+
+/// Under systemd `update apply` parks the service instead of stopping it: a stopped service would
+/// be started again by holdfast.socket as soon as a client connects, in the middle of the snapshot
+/// or of dpkg. A parked server stops serving and lets go of the data dir but stays alive (the
+/// unit's main process), exits cleanly on SIGTERM (the update's `systemctl restart`), and cannot
+/// be asked twice; another user cannot park it.
+#[test]
+fn a_parked_server_lets_go_of_the_data_dir_stays_alive_and_stops_on_sigterm() {
+    let mut app = crate::app::TestApp::builder().start();
+    let d = app.data().to_path_buf();
+    let control = d.join(holdfast::sockets::control::FILE);
+    assert!(holdfast::update::runtime::server_running(&d));
+    if nix::unistd::geteuid().is_root() {
+        assert!(
+            foreign_uid_gets_nothing(&control, "park"),
+            "the control socket answered another user's park request"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            holdfast::update::runtime::server_running(&d),
+            "another user parked the server"
+        );
+    }
+    assert!(holdfast::sockets::control::park(&control).unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while holdfast::update::runtime::server_running(&d) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the parked server kept the data dir"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        app.server
+            .wait_for_line("parked for an update", Duration::from_secs(10))
+            .is_some(),
+        "{}",
+        app.server.log()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        app.server.child.try_wait().unwrap().is_none(),
+        "the parked server exited: {}",
+        app.server.log()
+    );
+    assert!(
+        !holdfast::sockets::control::park(&control).unwrap(),
+        "a parked server was parked again"
+    );
+    let status = app.stop();
+    assert!(
+        status.success(),
+        "exit after SIGTERM while parked: {status}"
+    );
+}
+
+/// Under systemd the hand-over happens inside the service: the running server starts the next
+/// version as its own child (control request `spawn`, with the update's channel end), and at the
+/// switch hands the service to it (`handover <pid>`: `MAINPID=`, then it stops and exits). Driven
+/// here step by step as `update apply` drives it, outside systemd (where `MAINPID=` goes nowhere):
+/// one next version at a time, no hand-over to any other PID, the old server serves until the
+/// hand-over and exits after it, and the child then serves on the same socket.
+#[test]
+fn the_running_server_starts_the_next_version_itself_and_hands_over_to_it() {
+    use holdfast::sockets::control;
+    use holdfast::sockets::takeover::{Channel, Msg};
+    use std::os::fd::AsFd;
+    let mut rig = Rig::new(60);
+    let first = boot(&rig);
+    let listen = rig.run_record().unwrap()["listen"].clone();
+    let d = rig.d().to_path_buf();
+    let sock = d.join(control::FILE);
+    let caps = control::caps(&sock).unwrap();
+    assert!(
+        caps.iter().any(|c| c == "spawn") && caps.iter().any(|c| c == "handover"),
+        "{caps:?}"
+    );
+    let (mut ch, theirs) = Channel::pair().unwrap();
+    let pid = control::spawn(&sock, theirs.as_fd())
+        .unwrap()
+        .expect("the server started the next version");
+    drop(theirs);
+    let (_other, theirs2) = Channel::pair().unwrap();
+    assert_eq!(
+        control::spawn(&sock, theirs2.as_fd()).unwrap(),
+        None,
+        "a second next version was started"
+    );
+    let wait = Some(Duration::from_secs(60));
+    assert!(matches!(ch.recv(wait).unwrap(), Msg::Schema(_)));
+    ch.send(&Msg::Open).unwrap();
+    assert!(matches!(ch.recv(wait).unwrap(), Msg::Probe { .. }));
+    assert!(
+        !control::hand_over(&sock, pid + 1).unwrap(),
+        "handed over to a process it did not start"
+    );
+    assert!(
+        rig.ready() && boot(&rig) == first,
+        "the old server stopped serving early"
+    );
+    assert!(control::hand_over(&sock, pid).unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while holdfast::update::runtime::server_running(&d) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old server kept the data dir"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    ch.send(&Msg::Go).unwrap();
+    while rig.run_record().is_none_or(|r| r["pid"] != pid) || !rig.ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the next version did not take over"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_ne!(boot(&rig), first);
+    assert_eq!(
+        rig.run_record().unwrap()["listen"],
+        listen,
+        "another socket"
+    );
+    let status = loop {
+        if let Some(s) = rig.app.server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old server did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "the old server's exit: {status}");
 }

@@ -3,7 +3,7 @@
 //! runs), and telling which version is in place.
 
 use super::files::{self, FileError, copy_private};
-use super::tool::{ToolError, run_tool};
+use super::tool::{ToolError, run_tool, run_tool_with};
 use crate::fsutil;
 use crate::update::journal::{InstallKind, Journal};
 use std::fs::{self, OpenOptions};
@@ -15,6 +15,8 @@ use std::process::{Command, Stdio};
 /// The path of the binary a Debian package installs.
 pub const PACKAGED_EXE: &str = "/usr/bin/holdfast";
 pub(super) const PACKAGE: &str = "holdfast";
+/// Tells the package's postinst that `update apply` restarts the service itself.
+const DRIVES_SERVICE_ENV: &str = "HOLDFAST_UPDATE_DRIVES_SERVICE";
 
 /// Why a version could not be put in place or taken back out.
 #[derive(Debug, thiserror::Error)]
@@ -199,10 +201,13 @@ pub(super) fn install_new(work: &Path, j: &Journal) -> Result<(), InstallError> 
 
 fn dpkg_install(deb: &Path) -> Result<(), InstallError> {
     let p = deb.to_str().ok_or(InstallError::NotUtf8)?;
-    // Keep the admin's changed conffiles without asking: nobody answers prompts in an update.
-    run_tool(
+    // Keep the admin's changed conffiles without asking: nobody answers prompts in an update. The
+    // package's postinst restarts nothing while an update drives the service (debian/postinst):
+    // the update restarts it at its own journaled step.
+    run_tool_with(
         "dpkg",
         &["--force-confdef", "--force-confold", "--install", p],
+        &[(DRIVES_SERVICE_ENV, "1")],
     )?;
     Ok(())
 }

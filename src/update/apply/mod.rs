@@ -61,6 +61,9 @@ pub struct Env<'a> {
     pub say: &'a dyn Fn(&str),
     /// Writes one event to the security log.
     pub audit: &'a dyn Fn(Event, bool, serde_json::Value),
+    /// Start the next version beside the running one when the schema allows (`false`: stop or
+    /// park the running one first, `--stop-first`).
+    pub hand_over: bool,
 }
 
 /// Why the caller's pre-update backup failed, in the caller's words.
@@ -255,16 +258,26 @@ pub fn apply(env: &Env, req: Request) -> Result<Outcome, ApplyError> {
     run_forward(env, &work, &mut j)
 }
 
-/// From `BackedUp` on: hand over to the new version beside the old one, or stop, snapshot,
+/// From `BackedUp` on: hand over to the new version beside the old one (outside systemd with the
+/// sockets this update holds, under systemd inside the service), or stop (park), snapshot,
 /// install, start, wait; roll back by itself on failure.
 fn run_forward(env: &Env, work: &Path, j: &mut Journal) -> Result<Outcome, ApplyError> {
     let held = held_sockets(env, j);
-    j.sockets_held = held.is_some();
+    j.sockets_held = held.is_some() || unit_sockets_listen(j);
     if let Err(e) = forward_steps(env, work, j, held.as_ref()) {
         (env.say)(&format!("update failed: {e}; rolling back"));
         return recover::rollback_from(env, work, j, e.to_string(), held.as_ref());
     }
     finish_applied(env, work, j)
+}
+
+/// Under systemd: whether a socket unit holds the service's listening socket (holdfast.socket), so
+/// that clients wait while the service restarts.
+pub(super) fn unit_sockets_listen(j: &Journal) -> bool {
+    match &j.restart {
+        journal::Restart::Systemd { unit } => !server::unit_sockets(unit, true).is_empty(),
+        journal::Restart::Detached { .. } => false,
+    }
 }
 
 /// The running server's listening sockets, from its control socket, when it runs outside systemd
@@ -293,7 +306,7 @@ fn forward_steps(
     held: Option<&crate::sockets::Named>,
 ) -> Result<(), ApplyError> {
     let d = env.data_dir;
-    if let Some(held) = held {
+    if env.hand_over && (held.is_some() || takeover::in_unit(env, j)) {
         j.hand_over = true;
         advance(work, j, Step::Swapped)?;
         install::install_new(work, j)?;

@@ -46,7 +46,7 @@ pub(super) fn rollback_from(
             fetched.as_ref()
         }
     };
-    j.sockets_held = held.is_some();
+    j.sockets_held = held.is_some() || super::unit_sockets_listen(j);
     rollback_steps(env, work, j, held)?;
     advance(work, j, Step::RolledBack)?;
     finish_rolled_back(env, work, j)
@@ -78,7 +78,8 @@ fn rollback_steps(
     // version starts beside the running one and takes its place once ready.
     if j.step_before_rollback == Some(Step::Ready)
         && !j.restore_databases
-        && let Some(held) = held
+        && env.hand_over
+        && (held.is_some() || takeover::in_unit(env, j))
         && runtime::server_running(d)
     {
         if !old_in_place {
@@ -150,16 +151,7 @@ fn end_candidate(d: &Path, j: &Journal) {
     if serving == Some(pid) {
         return;
     }
-    let exe = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
-    let exe = exe.to_string_lossy().replace(" (deleted)", "");
-    if Path::new(&exe) == j.exe
-        && let Ok(pid) = i32::try_from(pid)
-    {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
+    takeover::kill_if_ours(pid, &j.exe);
 }
 
 fn finish_rolled_back(env: &Env, work: &Path, j: &Journal) -> Result<Outcome, ApplyError> {

@@ -1,5 +1,11 @@
 //! Stopping and starting the server an update replaces (through systemd, or by PID and the same
 //! command line), and waiting until the one that answers is ready.
+//!
+//! Under systemd the service is not stopped but parked (`sockets::control`): its process stops
+//! serving and lets go of the data dir, yet stays the unit's main process. A stopped service
+//! would be started again by holdfast.socket as soon as a client connects — in the middle of the
+//! snapshot or of dpkg. `systemctl restart` then replaces the parked process with the installed
+//! version, on the socket systemd kept open: clients wait in its backlog throughout.
 
 use super::Env;
 use super::tool::{ToolError, run_tool};
@@ -69,19 +75,56 @@ pub enum ServerError {
     Handover(#[from] RecvError),
     #[error("the new server said {0} out of turn")]
     OutOfTurn(String),
+    #[error(
+        "the new server (PID {pid}) exited before it was ready; its output is in the service's journal (journalctl -u holdfast)"
+    )]
+    InUnitExited { pid: u32 },
+    #[error("the running service did not start the new version (control request `spawn` refused)")]
+    SpawnRefused,
+    #[error("the running service refused to hand over to the new server (PID {pid})")]
+    HandOverRefused { pid: u32 },
     #[error("the server that answered is {found}, not the new one ({expected})")]
     OtherServer { expected: String, found: String },
 }
 
-/// Stops whatever server holds the data dir, and waits until it has let go of it.
-pub(super) fn stop_server(env: &Env, j: &Journal) -> Result<(), ServerError> {
+/// Stops whatever server holds the data dir (under systemd: parks it), and waits until it has let
+/// go of it.
+pub(super) fn stop_server(env: &Env, j: &mut Journal) -> Result<(), ServerError> {
     let d = env.data_dir;
     if !runtime::server_running(d) {
         return Ok(());
     }
     match &j.restart {
         Restart::Systemd { unit } => {
-            run_tool("systemctl", &["stop", unit])?;
+            let unit = unit.clone();
+            let control = d.join(crate::sockets::control::FILE);
+            let parking = match crate::sockets::control::park(&control) {
+                Ok(p) => p,
+                Err(e) => {
+                    (env.say)(&format!("the service's control socket: {e}"));
+                    false
+                }
+            };
+            let parked = parking && wait_until(env.stop_timeout, || !runtime::server_running(d));
+            if !parked {
+                // A version that cannot park is stopped together with its socket units: clients
+                // are refused until it is back, but no connection can start it again meanwhile.
+                let sockets = unit_sockets(&unit, false);
+                (env.say)(&format!(
+                    "the service did not park; stopping {}",
+                    sockets
+                        .iter()
+                        .chain(std::iter::once(&unit))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ));
+                let mut args = vec!["stop"];
+                args.extend(sockets.iter().map(String::as_str));
+                args.push(&unit);
+                run_tool("systemctl", &args)?;
+                j.sockets_held = false;
+            }
         }
         Restart::Detached { .. } => {
             let rec = runtime::read(d)?.ok_or(ServerError::NoRunRecord)?;
@@ -138,11 +181,47 @@ pub(super) fn start_server(
 ) -> Result<Option<Child>, ServerError> {
     match &j.restart {
         Restart::Systemd { unit } => {
-            // With Type=notify this returns when the server said READY=1 or failed.
-            run_tool("systemctl", &["start", unit])?;
+            retire_orphan_sockets(unit);
+            // `restart`, not `start`: a parked server is still the running service. With
+            // Type=notify this returns when the new server said READY=1 or failed; its socket unit
+            // (Requires=) is started first if a fallback stopped it.
+            run_tool("systemctl", &["restart", unit])?;
             Ok(None)
         }
         Restart::Detached { .. } => Ok(Some(spawn_detached(env, j, held, None)?)),
+    }
+}
+
+/// The socket units that start `unit` (its `TriggeredBy=`); with `active_only`, those listening.
+pub(super) fn unit_sockets(unit: &str, active_only: bool) -> Vec<String> {
+    let Ok(list) = run_tool("systemctl", &["show", "--value", "-p", "TriggeredBy", unit]) else {
+        return Vec::new();
+    };
+    list.split_whitespace()
+        .filter(|s| s.ends_with(".socket"))
+        .filter(|s| {
+            !active_only || run_tool("systemctl", &["is-active", s]).is_ok_and(|a| a == "active")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// A rollback to a version whose package has no holdfast.socket leaves that unit listening (dpkg
+/// removed its file, nothing stopped it): the old version, binding the port itself, would fail.
+/// So a socket unit named after the service whose file is gone is stopped before the start.
+fn retire_orphan_sockets(unit: &str) {
+    let Some(stem) = unit.strip_suffix(".service") else {
+        return;
+    };
+    let socket = format!("{stem}.socket");
+    let state = run_tool(
+        "systemctl",
+        &["show", "--value", "-p", "LoadState,ActiveState", &socket],
+    )
+    .unwrap_or_default();
+    let mut lines = state.lines();
+    if lines.next() == Some("not-found") && lines.next() == Some("active") {
+        let _ = run_tool("systemctl", &["stop", &socket]);
     }
 }
 

@@ -22,8 +22,18 @@ pub enum ToolError {
 
 /// Runs `program` with `args` and returns its trimmed standard output.
 pub(super) fn run_tool(program: &str, args: &[&str]) -> Result<String, ToolError> {
+    run_tool_with(program, args, &[])
+}
+
+/// [`run_tool`] with extra environment variables.
+pub(super) fn run_tool_with(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<String, ToolError> {
     let out = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .env("DEBIAN_FRONTEND", "noninteractive")
         .stdin(Stdio::null())
         .output()
