@@ -1,6 +1,8 @@
 //! Shared by the benchmarks: start the release binary on loopback, an HTTPS client, RSS readings,
-//! and a bounded keep-alive load generator.
+//! a bounded keep-alive load generator, and (`fixture`) the hub's generated instance.
 #![allow(dead_code)]
+
+pub mod fixture;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
