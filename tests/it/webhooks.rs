@@ -571,11 +571,17 @@ async fn alerts_go_only_to_endpoints_that_name_them() {
     // A weaker password policy is an alert of the watch.
     env.ok(&["admin", "policy", "set", "password_min_length=16"]);
     env.ok(&["admin", "policy", "set", "password_min_length=8"]);
-    let got = named.wait_accepted(1).await;
-    let b = body(&got[0]);
-    assert_eq!(b["type"], "alert.raised", "{b}");
-    assert_eq!(b["data"]["rule"], "policy_weakened", "{b}");
-    assert!(verify(&secret, &got[0]));
+    // The watch may also raise `admin_granted` for the root account the set-up created, if its
+    // first scan runs after the endpoint exists; which one comes first depends on scheduling.
+    let weakened = |g: &Got| body(g)["data"]["rule"] == "policy_weakened";
+    let arrived = eventually(WAIT, || async { named.accepted().iter().any(weakened) }).await;
+    let got = named.accepted();
+    assert!(arrived, "no policy_weakened alert arrived: {got:?}");
+    for g in &got {
+        let b = body(g);
+        assert_eq!(b["type"], "alert.raised", "{b}");
+        assert!(verify(&secret, g), "{b}");
+    }
     // `*` is every record event, not alerts: after a client event arrives at `every`, no alert
     // queued before it can still be on its way.
     let api = env.full_token();
