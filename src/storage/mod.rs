@@ -25,14 +25,14 @@ pub mod tokens;
 pub mod users;
 mod value;
 pub mod webhooks;
+mod writer;
 
 use crate::crypto::{Key256, Secret};
 use rusqlite::{OpenFlags, TransactionBehavior};
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 
 pub use migrations::LATEST_SCHEMA_VERSION;
 
@@ -121,70 +121,20 @@ impl Default for Options {
     }
 }
 
-/// At most this many queued writes share one transaction (group commit).
-const MAX_BATCH: usize = 64;
-
 /// An open instance database. Cheap to share behind an `Arc`.
 pub struct Database {
     path: PathBuf,
+    /// The one write connection: the writer thread's, and the console's (`write_blocking`).
     writer: Arc<Mutex<rusqlite::Connection>>,
-    /// Held by the task that runs the next batch of queued writes.
-    write_gate: Arc<Semaphore>,
-    /// Writes waiting for the writer; whoever holds `write_gate` takes them all as one batch.
-    queue: Arc<Mutex<VecDeque<Box<dyn WriteJob>>>>,
+    /// The writer thread, which runs queued writes in batches; ended and joined when the database
+    /// is dropped.
+    batcher: writer::Writer,
     readers: Arc<Mutex<Vec<rusqlite::Connection>>>,
     read_gate: Semaphore,
-    /// How many writes each batch took and how long the writer worked, for the monitoring endpoint.
-    batches: Arc<BatchSizes>,
-}
-
-/// Upper bounds of the batch-size buckets (writes per commit); `MAX_BATCH` is the last finite one.
-pub const BATCH_BUCKETS: [u64; 7] = [1, 2, 4, 8, 16, 32, MAX_BATCH as u64];
-
-/// Batch sizes counted without a lock: one counter per bucket of [`BATCH_BUCKETS`], the total
-/// number of writes, and the writer's working time in microseconds (a whole batch, and its COMMIT).
-#[derive(Default)]
-struct BatchSizes {
-    buckets: [std::sync::atomic::AtomicU64; BATCH_BUCKETS.len()],
-    writes: std::sync::atomic::AtomicU64,
-    busy_micros: std::sync::atomic::AtomicU64,
-    commit_micros: std::sync::atomic::AtomicU64,
-}
-
-/// The writer's figures at one moment: queued writes, batches per bucket of [`BATCH_BUCKETS`]
-/// (non-cumulative), writes batched in all, and the seconds the writer spent on batches and on
-/// their COMMITs (page encryption, the WAL write and its fsync). The busy time grows by at most one
-/// second per second: its rate is how close writes are to the single writer's capacity.
-#[derive(Debug, Clone, Default)]
-pub struct WriterFigures {
-    pub queued: u64,
-    pub batches: Vec<(u64, u64)>,
-    pub writes: u64,
-    pub busy_seconds: f64,
-    pub commit_seconds: f64,
-}
-
-impl BatchSizes {
-    fn count(&self, n: usize) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let n = n as u64;
-        let i = BATCH_BUCKETS
-            .iter()
-            .position(|b| n <= *b)
-            .unwrap_or(BATCH_BUCKETS.len() - 1);
-        self.buckets[i].fetch_add(1, Relaxed);
-        self.writes.fetch_add(n, Relaxed);
-    }
-
-    fn spent(&self, busy: Duration, commit: Duration) {
-        use std::sync::atomic::Ordering::Relaxed;
-        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.busy_micros.fetch_add(micros(busy), Relaxed);
-        self.commit_micros.fetch_add(micros(commit), Relaxed);
-    }
 }
 
 pub use engine::{Connection, Transaction};
+pub use writer::{BATCH_BUCKETS, WriterFigures};
 pub use snapshot::snapshot_to;
 pub use value::Value;
 
@@ -273,32 +223,21 @@ impl Database {
         let readers = (0..opts.read_connections.max(1))
             .map(|_| open_connection(path, key, read_flags, opts.busy_timeout))
             .collect::<Result<Vec<_>, _>>()?;
+        let writer = Arc::new(Mutex::new(writer));
+        let batcher = writer::Writer::start(Arc::clone(&writer), path)?;
         Ok(Self {
             path: path.to_path_buf(),
-            writer: Arc::new(Mutex::new(writer)),
-            write_gate: Arc::new(Semaphore::new(1)),
-            queue: Arc::new(Mutex::new(VecDeque::new())),
+            writer,
+            batcher,
             read_gate: Semaphore::new(readers.len()),
             readers: Arc::new(Mutex::new(readers)),
-            batches: Arc::new(BatchSizes::default()),
         })
     }
 
     /// Queued writes and batch sizes so far (read by the monitoring endpoint; no lock but the
     /// queue's, held for one length read).
     pub fn writer_figures(&self) -> WriterFigures {
-        use std::sync::atomic::Ordering::Relaxed;
-        WriterFigures {
-            queued: self.queue.lock().map(|q| q.len() as u64).unwrap_or(0),
-            batches: BATCH_BUCKETS
-                .iter()
-                .zip(&self.batches.buckets)
-                .map(|(b, n)| (*b, n.load(Relaxed)))
-                .collect(),
-            writes: self.batches.writes.load(Relaxed),
-            busy_seconds: self.batches.busy_micros.load(Relaxed) as f64 / 1e6,
-            commit_seconds: self.batches.commit_micros.load(Relaxed) as f64 / 1e6,
-        }
+        self.batcher.figures()
     }
 
     pub fn path(&self) -> &Path {
@@ -385,47 +324,7 @@ impl Database {
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
     {
-        let (reply, mut answer) = oneshot::channel();
-        self.queue
-            .lock()
-            .map_err(|_| StorageError::Worker)?
-            .push_back(Box::new(Pending {
-                f: Some(f),
-                commit,
-                result: None,
-                reply,
-            }));
-        loop {
-            let permit = tokio::select! {
-                biased;
-                done = &mut answer => return done.map_err(|_| StorageError::Worker)?,
-                permit = Arc::clone(&self.write_gate).acquire_owned() => {
-                    permit.map_err(|_| StorageError::Worker)?
-                }
-            };
-            // This task leads the next batch: everything queued so far (including, usually, its own
-            // write; if another leader already took that, its answer is on the way).
-            let jobs: Vec<Box<dyn WriteJob>> = {
-                let mut queue = self.queue.lock().map_err(|_| StorageError::Worker)?;
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
-            };
-            if jobs.is_empty() {
-                drop(permit);
-                return answer.await.map_err(|_| StorageError::Worker)?;
-            }
-            self.batches.count(jobs.len());
-            let writer = Arc::clone(&self.writer);
-            let figures = Arc::clone(&self.batches);
-            // The permit travels with the batch: if this task is cancelled, the next leader still
-            // waits until the batch is done.
-            let batch = tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                run_batch(&writer, jobs, &figures);
-            });
-            // A panic inside the batch drops the reply channels; the next turn reports it.
-            let _ = batch.await;
-        }
+        self.batcher.submit(f, commit).await
     }
 
     /// For the local console, which has no async runtime.
@@ -506,148 +405,6 @@ fn with_writer<T, E: From<StorageError>>(
     value
 }
 
-/// One queued write, type-erased so that writes of different result types share a batch.
-trait WriteJob: Send {
-    /// The caller has gone away (its future was dropped) before the write started: skip it.
-    fn abandoned(&self) -> bool;
-    /// Runs the closure inside a savepoint of `tx`; undoes its changes when it failed or is a
-    /// rehearsal. `false` when the savepoint itself could not be handled: the transaction is then in
-    /// an unknown state and must not be committed.
-    fn run(&mut self, tx: &Transaction) -> bool;
-    /// Answers the caller once the batch has ended: `Ok` when its COMMIT returned.
-    fn answer(self: Box<Self>, batch: Result<(), &StorageError>);
-}
-
-struct Pending<T, E, F> {
-    f: Option<F>,
-    commit: bool,
-    result: Option<Result<T, E>>,
-    reply: oneshot::Sender<Result<T, E>>,
-}
-
-const SAVEPOINT: &str = "holdfast_write";
-
-impl<T, E, F> WriteJob for Pending<T, E, F>
-where
-    T: Send + 'static,
-    E: From<StorageError> + Send + 'static,
-    F: FnOnce(&Transaction) -> Result<T, E> + Send + 'static,
-{
-    fn abandoned(&self) -> bool {
-        self.reply.is_closed()
-    }
-
-    fn run(&mut self, tx: &Transaction) -> bool {
-        let Some(f) = self.f.take() else {
-            return true;
-        };
-        if let Err(e) = tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}")) {
-            self.result = Some(Err(E::from(map_sql(e))));
-            return false;
-        }
-        let value = f(tx);
-        let keep = value.is_ok() && self.commit;
-        self.result = Some(value);
-        let end = if keep {
-            format!("RELEASE {SAVEPOINT}")
-        } else {
-            format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}")
-        };
-        match tx.execute_batch(&end) {
-            Ok(()) => true,
-            Err(e) => {
-                if keep {
-                    self.result = Some(Err(E::from(map_sql(e))));
-                }
-                false
-            }
-        }
-    }
-
-    fn answer(self: Box<Self>, batch: Result<(), &StorageError>) {
-        let Pending {
-            commit,
-            result,
-            reply,
-            ..
-        } = *self;
-        let result = match (result, batch) {
-            // Never ran: the batch ended before its turn.
-            (None, Ok(())) => Err(E::from(StorageError::Worker)),
-            (None, Err(e)) => Err(E::from(e.again())),
-            // Its own failure, whatever happened to the batch.
-            (Some(Err(e)), _) => Err(e),
-            (Some(Ok(v)), Ok(())) => Ok(v),
-            // A rehearsal kept nothing, so the batch's fate does not change its answer.
-            (Some(Ok(v)), Err(_)) if !commit => Ok(v),
-            (Some(Ok(_)), Err(e)) => Err(E::from(e.again())),
-        };
-        // The caller may have gone away meanwhile; its write stands all the same.
-        let _ = reply.send(result);
-    }
-}
-
-/// Runs queued writes in one IMMEDIATE transaction, one savepoint each, then commits once and
-/// answers every caller.
-fn run_batch(
-    writer: &Mutex<rusqlite::Connection>,
-    jobs: Vec<Box<dyn WriteJob>>,
-    figures: &BatchSizes,
-) {
-    let jobs: Vec<Box<dyn WriteJob>> = jobs.into_iter().filter(|j| !j.abandoned()).collect();
-    if jobs.is_empty() {
-        return;
-    }
-    // Durations for the monitoring endpoint only; no decision depends on them.
-    let started = std::time::Instant::now();
-    let mut conn = match writer.lock() {
-        Ok(c) => c,
-        Err(_) => {
-            let e = StorageError::Worker;
-            for job in jobs {
-                job.answer(Err(&e));
-            }
-            return;
-        }
-    };
-    let tx = match rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            let e = map_sql(e);
-            for job in jobs {
-                job.answer(Err(&e));
-            }
-            return;
-        }
-    };
-    let mut done: Vec<Box<dyn WriteJob>> = Vec::with_capacity(jobs.len());
-    let mut broken: Option<StorageError> = None;
-    for mut job in jobs {
-        if broken.is_none() {
-            // SQLite ends the whole transaction itself after some errors (disk full, I/O): then
-            // nothing of this batch stands, and no later write may run outside a transaction.
-            if !job.run(&Transaction::new(&tx)) || tx.is_autocommit() {
-                broken = Some(StorageError::NotSaved(
-                    "the transaction was aborted; nothing of this write was kept".into(),
-                ));
-            }
-        }
-        done.push(job);
-    }
-    let committing = std::time::Instant::now();
-    let outcome = match broken {
-        Some(e) => {
-            let _ = tx.rollback();
-            Err(e)
-        }
-        None => tx.commit().map_err(map_sql),
-    };
-    figures.spent(started.elapsed(), committing.elapsed());
-    for job in done {
-        job.answer(outcome.as_ref().map(|_| ()));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,7 +471,7 @@ mod tests {
 
     async fn until_queued(db: &Database, n: usize) {
         for _ in 0..2_000 {
-            if db.queue.lock().unwrap().len() == n {
+            if db.batcher.queued() == n {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -820,7 +577,7 @@ mod tests {
         assert_eq!(reader_view.await.unwrap().unwrap(), "3 [0]");
         assert_eq!(rehearsal.await.unwrap().unwrap(), 4);
         assert_eq!(committed(&db), vec![0, 1, 3]);
-        assert!(db.queue.lock().unwrap().is_empty());
+        assert_eq!(db.batcher.queued(), 0);
 
         // The writer goes on working after a batch with a failure in it.
         db.write(|tx| -> Result<(), StorageError> {
@@ -830,6 +587,68 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(committed(&db), vec![0, 1, 3, 6]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = batch_db(dir.path());
+        let err = db
+            .write(|tx| -> Result<(), StorageError> {
+                tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+                panic!("a bug in a write closure");
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StorageError::Worker), "{err}");
+        db.write(|tx| -> Result<(), StorageError> {
+            tx.execute("INSERT INTO t (x) VALUES (2)", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // Nothing of the panicked write stayed.
+        assert_eq!(committed(&db), vec![2]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_handle_may_be_dropped_by_a_write_on_the_writer_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = batch_db(dir.path());
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let inner = Arc::clone(&db);
+        let caller = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(move |tx| -> Result<(), StorageError> {
+                    started_tx.send(()).unwrap();
+                    wait.recv().unwrap();
+                    tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+                    // By now the last handle: dropping it here ends the database on its own
+                    // writer thread, which must not wait for itself.
+                    drop(inner);
+                    done_tx.send(()).unwrap();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started.recv().unwrap())
+            .await
+            .unwrap();
+        // The caller gives up (its handle goes), and so does everyone else but the closure.
+        caller.abort();
+        let _ = caller.await;
+        let weak = Arc::downgrade(&db);
+        drop(db);
+        release.send(()).unwrap();
+        tokio::task::spawn_blocking(move || done.recv_timeout(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .expect("the closure finished after dropping the last handle");
+        assert!(weak.upgrade().is_none());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
