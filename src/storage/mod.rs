@@ -66,6 +66,9 @@ pub enum StorageError {
     Sql(#[from] rusqlite::Error),
     #[error("database worker stopped unexpectedly")]
     Worker,
+    /// [`Database::close_writer`] closed the writer: the server is parking for an update.
+    #[error("the database {path} is closed for writing (the server is stopping for an update)")]
+    Closed { path: PathBuf },
     /// The closure succeeded, but the transaction it was batched into could not be committed.
     #[error("the change was not saved: {0}")]
     NotSaved(String),
@@ -127,7 +130,8 @@ const MAX_BATCH: usize = 64;
 /// An open instance database. Cheap to share behind an `Arc`.
 pub struct Database {
     path: PathBuf,
-    writer: Arc<Mutex<rusqlite::Connection>>,
+    /// `None` once [`Database::close_writer`] closed it: no write can reach the file any more.
+    writer: Arc<Mutex<Option<rusqlite::Connection>>>,
     /// Held by the task that runs the next batch of queued writes.
     write_gate: Arc<Semaphore>,
     /// Writes waiting for the writer; whoever holds `write_gate` takes them all as one batch.
@@ -275,7 +279,7 @@ impl Database {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             path: path.to_path_buf(),
-            writer: Arc::new(Mutex::new(writer)),
+            writer: Arc::new(Mutex::new(Some(writer))),
             write_gate: Arc::new(Semaphore::new(1)),
             queue: Arc::new(Mutex::new(VecDeque::new())),
             read_gate: Semaphore::new(readers.len()),
@@ -417,11 +421,12 @@ impl Database {
             self.batches.count(jobs.len());
             let writer = Arc::clone(&self.writer);
             let figures = Arc::clone(&self.batches);
+            let path = self.path.clone();
             // The permit travels with the batch: if this task is cancelled, the next leader still
             // waits until the batch is done.
             let batch = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                run_batch(&writer, jobs, &figures);
+                run_batch(&writer, &path, jobs, &figures);
             });
             // A panic inside the batch drops the reply channels; the next turn reports it.
             let _ = batch.await;
@@ -440,7 +445,7 @@ impl Database {
         &self,
         f: impl FnOnce(&Transaction) -> Result<T, E>,
     ) -> Result<T, E> {
-        with_writer(&self.writer, f)
+        with_writer(&self.writer, &self.path, f)
     }
 
     /// `PRAGMA integrity_check` plus SQLCipher's page-level HMAC check; returns the problems found.
@@ -469,8 +474,38 @@ impl Database {
     /// Moves everything from the WAL into the main file; used before copying or closing.
     pub fn checkpoint(&self) -> Result<(), StorageError> {
         let conn = self.writer.lock().map_err(|_| StorageError::Worker)?;
+        let conn = conn.as_ref().ok_or_else(|| StorageError::Closed {
+            path: self.path.clone(),
+        })?;
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(map_sql)
+    }
+
+    /// Closes the writer as soon as no write runs on it, waiting until `deadline` at most. Once it
+    /// is closed every write through this handle fails with [`StorageError::Closed`] (readers are
+    /// read-only connections), so nothing holding an `Arc` of it — a request still in flight, a
+    /// blocking task the runtime could not end — can change the file any more: what a server
+    /// parking for an update must know before it lets go of the data dir (`cli/serve.rs`).
+    /// `false` when a write still ran at the deadline (and may still change the database).
+    pub fn close_writer(&self, deadline: std::time::Instant) -> bool {
+        loop {
+            match self.writer.try_lock() {
+                Ok(mut conn) => {
+                    drop(conn.take());
+                    return true;
+                }
+                // A write panicked while it held the writer; none runs now.
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    drop(p.into_inner().take());
+                    return true;
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
@@ -491,12 +526,15 @@ fn with_reader<T, E: From<StorageError>>(
 }
 
 fn with_writer<T, E: From<StorageError>>(
-    writer: &Mutex<rusqlite::Connection>,
+    writer: &Mutex<Option<rusqlite::Connection>>,
+    path: &Path,
     f: impl FnOnce(&Transaction) -> Result<T, E>,
 ) -> Result<T, E> {
     let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
-    let tx =
-        rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
+    let conn = conn.as_mut().ok_or_else(|| StorageError::Closed {
+        path: path.to_path_buf(),
+    })?;
+    let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate).map_err(map_sql)?;
     let value = f(&Transaction::new(&tx));
     match &value {
         Ok(_) => tx.commit().map_err(map_sql)?,
@@ -590,7 +628,8 @@ where
 /// Runs queued writes in one IMMEDIATE transaction, one savepoint each, then commits once and
 /// answers every caller.
 fn run_batch(
-    writer: &Mutex<rusqlite::Connection>,
+    writer: &Mutex<Option<rusqlite::Connection>>,
+    path: &Path,
     jobs: Vec<Box<dyn WriteJob>>,
     figures: &BatchSizes,
 ) {
@@ -600,7 +639,7 @@ fn run_batch(
     }
     // Durations for the monitoring endpoint only; no decision depends on them.
     let started = std::time::Instant::now();
-    let mut conn = match writer.lock() {
+    let mut guard = match writer.lock() {
         Ok(c) => c,
         Err(_) => {
             let e = StorageError::Worker;
@@ -610,7 +649,16 @@ fn run_batch(
             return;
         }
     };
-    let tx = match rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate) {
+    let Some(conn) = guard.as_mut() else {
+        let e = StorageError::Closed {
+            path: path.to_path_buf(),
+        };
+        for job in jobs {
+            job.answer(Err(&e));
+        }
+        return;
+    };
+    let tx = match rusqlite::Transaction::new(conn, TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let e = map_sql(e);
@@ -710,6 +758,36 @@ mod tests {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_writer_refuses_queued_and_blocking_writes_and_keeps_what_was_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = batch_db(dir.path());
+        db.write(|tx| -> Result<(), StorageError> {
+            tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(db.close_writer(std::time::Instant::now()));
+        let queued = db
+            .write(|tx| -> Result<(), StorageError> {
+                tx.execute("INSERT INTO t (x) VALUES (2)", [])?;
+                Ok(())
+            })
+            .await;
+        // A batch answers every caller with the batch's failure in its own words.
+        assert!(queued.is_err(), "{queued:?}");
+        let blocking = db.write_blocking(|tx| -> Result<(), StorageError> {
+            tx.execute("INSERT INTO t (x) VALUES (3)", [])?;
+            Ok(())
+        });
+        assert!(matches!(blocking, Err(StorageError::Closed { .. })));
+        assert!(matches!(db.checkpoint(), Err(StorageError::Closed { .. })));
+        // Closing twice is harmless; the readers still read.
+        assert!(db.close_writer(std::time::Instant::now()));
+        assert_eq!(committed(&db), vec![1]);
     }
 
     async fn until_queued(db: &Database, n: usize) {
