@@ -4,6 +4,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError};
 use crate::{instances, keys};
 use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,12 +32,24 @@ impl Report {
     }
 }
 
+/// What to check beyond the local files.
+pub struct Options {
+    /// Also try every outbound destination.
+    pub network: bool,
+    /// The root under which the systemd unit directories are read (`/` on the machine itself).
+    pub systemd_root: PathBuf,
+}
+
 pub fn run(
     config: Result<Config, ConfigError>,
     only: Option<String>,
     clock: SharedClock,
-    network: bool,
+    options: Options,
 ) -> ExitCode {
+    let Options {
+        network,
+        systemd_root,
+    } = options;
     let mut r = Report { failed: false };
     let mut opened = Vec::new();
     let config = match config {
@@ -96,6 +109,9 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     }
+
+    let (status, detail) = socket_unit(&config, &systemd_root);
+    r.line(status, "socket unit", detail);
 
     let master = match keys::load(dir, false) {
         Ok((k, source)) => {
@@ -263,5 +279,84 @@ fn alerts_line(r: &mut Report, inst: &instances::Instance) {
             }
         }
         Err(e) => r.line(Status::Fail, &check, e.to_string()),
+    }
+}
+
+/// Under socket activation holdfast serves on the socket `holdfast.socket` hands it, whatever
+/// `listen` says; but the self-signed certificate and the setup links are made from `listen`. So
+/// the two must name the same address, or clients get a certificate and links for another one.
+fn socket_unit(config: &Config, root: &Path) -> (Status, String) {
+    use crate::sockets::unit::{self, Found};
+    let listen = config.listen;
+    let config_file = match &config.source {
+        Some(p) => p.display().to_string(),
+        None => "the configuration file (built-in defaults in use)".into(),
+    };
+    let dropin = "`systemctl edit holdfast.socket`, which writes /etc/systemd/system/holdfast.socket.d/override.conf";
+    let restart = "then `systemctl restart holdfast.socket holdfast.service`";
+    match unit::read(root) {
+        Err(e) => (Status::Fail, format!("cannot read holdfast.socket: {e}")),
+        Ok(Found::NoUnit) => (
+            Status::Ok,
+            format!("no holdfast.socket (binary install): holdfast listens on {listen} itself"),
+        ),
+        Ok(Found::Masked(path)) => (
+            Status::Warn,
+            format!(
+                "{} is masked: systemd never opens it, and holdfast.service, which requires it, does not start",
+                path.display()
+            ),
+        ),
+        Ok(Found::Listens { unit, streams }) => match streams.as_slice() {
+            [] => (
+                Status::Fail,
+                format!(
+                    "{} has no ListenStream= left after its drop-ins, so holdfast.service gets no socket; \
+                     set `ListenStream={listen}` under [Socket] ({dropin}), {restart}",
+                    unit.display()
+                ),
+            ),
+            [(value, file)] => match unit::stream_address(value) {
+                None => (
+                    Status::Fail,
+                    format!(
+                        "ListenStream={value} in {} is not an address holdfast can serve HTTPS on; \
+                         set `ListenStream={listen}` ({dropin}), {restart}",
+                        file.display()
+                    ),
+                ),
+                Some(addr) if addr == listen => (
+                    Status::Ok,
+                    format!(
+                        "holdfast.socket listens on {addr} ({}), the same as `listen`",
+                        file.display()
+                    ),
+                ),
+                Some(addr) => (
+                    Status::Fail,
+                    format!(
+                        "holdfast.socket listens on {addr} (ListenStream={value} in {}) but `listen` is {listen} \
+                         (in {config_file}); holdfast serves where the socket unit says and makes its \
+                         certificate and setup links from `listen`. Make them the same: set \
+                         listen = \"{addr}\" in {config_file}, or change the socket's address with \
+                         {dropin} ([Socket], an empty `ListenStream=` line, then `ListenStream={listen}`), {restart}",
+                        file.display()
+                    ),
+                ),
+            },
+            several => (
+                Status::Fail,
+                format!(
+                    "holdfast.socket listens on {}; holdfast serves one HTTPS socket and leaves the others \
+                     unanswered (clients wait there until they time out). Keep one: with {dropin} write \
+                     [Socket], an empty `ListenStream=` line, then `ListenStream={listen}`, {restart}",
+                    several
+                        .iter()
+                        .map(|(v, f)| format!("{v} ({})", f.display()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        },
     }
 }

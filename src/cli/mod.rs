@@ -57,6 +57,10 @@ enum Command {
         /// endpoints): reachable, TLS verified, days until the certificate expires
         #[arg(long)]
         network: bool,
+        /// Look for holdfast.socket (and its drop-ins) under this folder instead of `/`, e.g. a
+        /// mounted system image
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        systemd_root: PathBuf,
     },
     /// Accounts, policy, support access and the security log of an instance
     #[command(subcommand)]
@@ -105,8 +109,20 @@ pub fn main() -> ExitCode {
         restore_sigpipe();
     }
     let config = Config::load(&overrides);
-    if let Command::Doctor { network } = cli.command {
-        return doctor::run(config, cli.instance, clock::system(), network);
+    if let Command::Doctor {
+        network,
+        systemd_root,
+    } = cli.command
+    {
+        return doctor::run(
+            config,
+            cli.instance,
+            clock::system(),
+            doctor::Options {
+                network,
+                systemd_root,
+            },
+        );
     }
     let config = match config {
         Ok(c) => c,

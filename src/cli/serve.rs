@@ -25,35 +25,111 @@ pub fn run(console: Console) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     match runtime.block_on(serve(console, started))? {
-        Some(lock) => stay_parked(runtime, lock),
-        None => Ok(()),
+        Ended::Parked(parked) => stay_parked(runtime, parked),
+        Ended::Stopped(lock) => {
+            // Dropping the runtime ends its tasks and waits for its blocking ones; the last handles
+            // of the databases go with them, and dropping a database waits for the batch its
+            // writer thread is running. Only then does the lock go, so nothing this server started
+            // writes after `update apply` or `restore` saw the data dir free.
+            drop(runtime);
+            drop(lock);
+            Ok(())
+        }
     }
+}
+
+/// How [`serve`] ended.
+enum Ended {
+    /// Stopped for good; the data-dir lock, still held (`None`: it never took it).
+    Stopped(Option<nix::fcntl::Flock<std::fs::File>>),
+    /// Parked for an update.
+    Parked(Parked),
+}
+
+/// How long a parking server gives its remaining tasks, and then a write still in progress, to end.
+const PARK_LIMIT: Duration = Duration::from_secs(10);
+
+/// What a server that stopped serving to park still holds: the data-dir lock, and the instances
+/// whose writers must be closed before it goes.
+struct Parked {
+    lock: nix::fcntl::Flock<std::fs::File>,
+    instances: Vec<Arc<instances::Instance>>,
 }
 
 /// Parked for an update (`sockets::control`, `park`): the server has stopped accepting, finished
 /// its requests and checkpointed. Here every task it still runs ends (a backup or a mail in
-/// progress), then the data-dir lock is let go, so `update apply` may snapshot and install; the
-/// process stays the service's main process (pinging the watchdog), so that holdfast.socket cannot
-/// start the service again meanwhile. The update's `systemctl restart` ends it with SIGTERM.
-fn stay_parked(
-    runtime: tokio::runtime::Runtime,
-    lock: nix::fcntl::Flock<std::fs::File>,
-) -> Result<()> {
-    runtime.shutdown_timeout(Duration::from_secs(10));
-    let waiting = tokio::runtime::Builder::new_current_thread()
+/// progress), every instance's writer is closed, and only then is the data-dir lock let go, so
+/// `update apply` may snapshot and install; the process stays the service's main process (pinging
+/// the watchdog), so that holdfast.socket cannot start the service again meanwhile. The update's
+/// `systemctl restart` ends it with SIGTERM.
+///
+/// The runtime's shutdown cannot end a blocking task: one still writing after [`PARK_LIMIT`] would
+/// go on writing after the lock is gone, into a database the update is copying or migrating. So
+/// the lock goes only once every writer is closed (`runtime::release_when_closed`). If a write
+/// still runs at the limit, the park fails: the lock stays held and the process stays parked, so
+/// the update sees the data dir still taken, stops waiting after its own limit and takes its stop
+/// path (`systemctl stop` of the socket and the service). That SIGTERM ends this process without
+/// letting go of the lock first: the kernel ends every thread, the write with them (SQLite's
+/// journal undoes an unfinished transaction), before it closes the lock's descriptor. Exiting at
+/// once instead would be no safer and worse: the service would have no process, and
+/// holdfast.socket or `Restart=` could start a server while the update installs.
+fn stay_parked(runtime: tokio::runtime::Runtime, parked: Parked) -> Result<()> {
+    let deadline = Instant::now() + PARK_LIMIT;
+    runtime.shutdown_timeout(PARK_LIMIT);
+    // On every early return below the lock is leaked, never dropped: a write may still run, and
+    // only the process's exit may let go of the lock then.
+    let waiting = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+    {
+        Ok(w) => w,
+        Err(e) => {
+            std::mem::forget(parked);
+            return Err(anyhow::Error::new(e).context("cannot start the async runtime"));
+        }
+    };
+    let Parked { lock, instances } = parked;
     waiting.block_on(async move {
         // Listening before the lock goes: the update sends SIGTERM only once the lock is free.
         let Signals {
             mut term,
             mut int,
             mut hup,
-        } = install_signals()?;
-        drop(lock);
-        systemd::status("parked for an update: not serving; the update restarts the service");
-        tracing::info!("parked for an update: the data dir is free; waiting for the restart");
+        } = match install_signals() {
+            Ok(s) => s,
+            Err(e) => {
+                std::mem::forget(lock);
+                return Err(e);
+            }
+        };
+        // Blocks this thread until the deadline at most; nothing else runs on it meanwhile, and a
+        // signal that comes is queued for the loop below.
+        let released = crate::update::runtime::release_when_closed(lock, &instances, deadline);
+        // Held to the end when a write still runs, and never let go by this process: only its exit
+        // releases it, after the write's thread is gone.
+        let still_held = match released {
+            Ok(()) => {
+                systemd::status(
+                    "parked for an update: not serving; the update restarts the service",
+                );
+                tracing::info!(
+                    "parked for an update: the data dir is free; waiting for the restart"
+                );
+                None
+            }
+            Err(held) => {
+                let names = held.instances.join(", ");
+                systemd::status(&format!(
+                    "park failed: a write still runs ({names}); the data dir stays locked until the service is stopped"
+                ));
+                tracing::error!(
+                    instances = %names,
+                    "park failed: a database write still ran {} s after parking began; the data dir stays locked, so the update stops the service instead",
+                    PARK_LIMIT.as_secs()
+                );
+                Some(held.lock)
+            }
+        };
         let every = systemd::watchdog_interval().unwrap_or(Duration::from_secs(3600));
         let mut tick = tokio::time::interval(every);
         loop {
@@ -67,6 +143,8 @@ fn stay_parked(
         }
         systemd::stopping();
         tracing::info!("stopped (parked)");
+        // Leaked, not dropped: the descriptor closes with the process, after its threads ended.
+        std::mem::forget(still_held);
         Ok(())
     })
 }
@@ -179,19 +257,14 @@ fn second_descriptor(l: &TcpListener) -> std::io::Result<std::os::fd::OwnedFd> {
 }
 
 fn lock_data_dir(dir: &std::path::Path) -> Result<nix::fcntl::Flock<std::fs::File>> {
-    let lock_file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(dir.join(LOCK_FILE))
-        .with_context(|| format!("cannot create {}", dir.join(LOCK_FILE).display()))?;
-    nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(|_| {
-        anyhow::anyhow!(
-            "another holdfast serve already runs on data dir {}",
-            dir.display()
-        )
-    })
+    crate::update::runtime::lock(dir)
+        .with_context(|| format!("cannot create {}", dir.join(LOCK_FILE).display()))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "another holdfast serve already runs on data dir {}",
+                dir.display()
+            )
+        })
 }
 
 /// Tells the update which schema this version would migrate to, before anything is opened; it
@@ -279,12 +352,9 @@ async fn take_over(
     }
 }
 
-/// Serves until SIGTERM (`None`), or until parked for an update: then the data-dir lock, still
-/// held, for [`stay_parked`].
-async fn serve(
-    console: Console,
-    started: Instant,
-) -> Result<Option<nix::fcntl::Flock<std::fs::File>>> {
+/// Serves until SIGTERM or until parked for an update; either way the data-dir lock is still held
+/// when it returns (with the instances, for [`stay_parked`]).
+async fn serve(console: Console, started: Instant) -> Result<Ended> {
     let Console { config, clock, .. } = console;
     prepare_data_dir(&config)?;
     let dir = config.data_dir.clone();
@@ -626,11 +696,16 @@ async fn serve(
             tracing::warn!(instance = %inst.name, error = %e, "final checkpoint failed; the WAL will be replayed at next start");
         }
     }
-    if parked.load(std::sync::atomic::Ordering::SeqCst) {
-        return Ok(lock);
+    if parked.load(std::sync::atomic::Ordering::SeqCst)
+        && let Some(lock) = lock
+    {
+        return Ok(Ended::Parked(Parked {
+            lock,
+            instances: state.registry.all(),
+        }));
     }
     tracing::info!("stopped");
-    Ok(None)
+    Ok(Ended::Stopped(lock))
 }
 
 /// Why the server stops serving, when asked over its control socket.

@@ -1,7 +1,8 @@
 //! Listening sockets that outlive the process serving them: taking the sockets a process was
 //! started with (systemd socket activation, or a hand-over from `holdfast update apply`), handing
 //! a running server's sockets to another process over its control socket (`control.rs`), and the
-//! line protocol between `update apply` and the server that takes over (`takeover.rs`).
+//! line protocol between `update apply` and the server that takes over (`takeover.rs`); and what
+//! the installed socket unit listens on (`unit.rs`).
 //!
 //! A listening socket is one kernel object however many processes hold a descriptor of it: while
 //! any holder keeps it open, connections queue in its backlog instead of being refused, and
@@ -10,6 +11,7 @@
 
 pub mod control;
 pub mod takeover;
+pub mod unit;
 
 use nix::sys::socket::{SockType, getsockopt, sockopt};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};

@@ -66,6 +66,9 @@ pub enum StorageError {
     Sql(#[from] rusqlite::Error),
     #[error("database worker stopped unexpectedly")]
     Worker,
+    /// [`Database::close_writer`] closed the writer: the server is parking for an update.
+    #[error("the database {path} is closed for writing (the server is stopping for an update)")]
+    Closed { path: PathBuf },
     /// The closure succeeded, but the transaction it was batched into could not be committed.
     #[error("the change was not saved: {0}")]
     NotSaved(String),
@@ -125,7 +128,8 @@ impl Default for Options {
 pub struct Database {
     path: PathBuf,
     /// The one write connection: the writer thread's, and the console's (`write_blocking`).
-    writer: Arc<Mutex<rusqlite::Connection>>,
+    /// `None` once [`Database::close_writer`] closed it: no write can reach the file any more.
+    writer: Arc<Mutex<Option<rusqlite::Connection>>>,
     /// The writer thread, which runs queued writes in batches; ended and joined when the database
     /// is dropped.
     batcher: writer::Writer,
@@ -134,9 +138,9 @@ pub struct Database {
 }
 
 pub use engine::{Connection, Transaction};
-pub use writer::{BATCH_BUCKETS, WriterFigures};
 pub use snapshot::snapshot_to;
 pub use value::Value;
+pub use writer::{BATCH_BUCKETS, WriterFigures};
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,7 +227,7 @@ impl Database {
         let readers = (0..opts.read_connections.max(1))
             .map(|_| open_connection(path, key, read_flags, opts.busy_timeout))
             .collect::<Result<Vec<_>, _>>()?;
-        let writer = Arc::new(Mutex::new(writer));
+        let writer = Arc::new(Mutex::new(Some(writer)));
         let batcher = writer::Writer::start(Arc::clone(&writer), path)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -339,7 +343,7 @@ impl Database {
         &self,
         f: impl FnOnce(&Transaction) -> Result<T, E>,
     ) -> Result<T, E> {
-        with_writer(&self.writer, f)
+        with_writer(&self.writer, &self.path, f)
     }
 
     /// `PRAGMA integrity_check` plus SQLCipher's page-level HMAC check; returns the problems found.
@@ -368,8 +372,38 @@ impl Database {
     /// Moves everything from the WAL into the main file; used before copying or closing.
     pub fn checkpoint(&self) -> Result<(), StorageError> {
         let conn = self.writer.lock().map_err(|_| StorageError::Worker)?;
+        let conn = conn.as_ref().ok_or_else(|| StorageError::Closed {
+            path: self.path.clone(),
+        })?;
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(map_sql)
+    }
+
+    /// Closes the writer as soon as no write runs on it, waiting until `deadline` at most. Once it
+    /// is closed every write through this handle fails with [`StorageError::Closed`] (readers are
+    /// read-only connections), so nothing holding an `Arc` of it — a request still in flight, a
+    /// blocking task the runtime could not end — can change the file any more: what a server
+    /// parking for an update must know before it lets go of the data dir (`cli/serve.rs`).
+    /// `false` when a write still ran at the deadline (and may still change the database).
+    pub fn close_writer(&self, deadline: std::time::Instant) -> bool {
+        loop {
+            match self.writer.try_lock() {
+                Ok(mut conn) => {
+                    drop(conn.take());
+                    return true;
+                }
+                // A write panicked while it held the writer; none runs now.
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    drop(p.into_inner().take());
+                    return true;
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
@@ -390,12 +424,15 @@ fn with_reader<T, E: From<StorageError>>(
 }
 
 fn with_writer<T, E: From<StorageError>>(
-    writer: &Mutex<rusqlite::Connection>,
+    writer: &Mutex<Option<rusqlite::Connection>>,
+    path: &Path,
     f: impl FnOnce(&Transaction) -> Result<T, E>,
 ) -> Result<T, E> {
     let mut conn = writer.lock().map_err(|_| StorageError::Worker)?;
-    let tx =
-        rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate).map_err(map_sql)?;
+    let conn = conn.as_mut().ok_or_else(|| StorageError::Closed {
+        path: path.to_path_buf(),
+    })?;
+    let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate).map_err(map_sql)?;
     let value = f(&Transaction::new(&tx));
     match &value {
         Ok(_) => tx.commit().map_err(map_sql)?,
@@ -467,6 +504,36 @@ mod tests {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_closed_writer_refuses_queued_and_blocking_writes_and_keeps_what_was_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = batch_db(dir.path());
+        db.write(|tx| -> Result<(), StorageError> {
+            tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert!(db.close_writer(std::time::Instant::now()));
+        let queued = db
+            .write(|tx| -> Result<(), StorageError> {
+                tx.execute("INSERT INTO t (x) VALUES (2)", [])?;
+                Ok(())
+            })
+            .await;
+        // A batch answers every caller with the batch's failure in its own words.
+        assert!(queued.is_err(), "{queued:?}");
+        let blocking = db.write_blocking(|tx| -> Result<(), StorageError> {
+            tx.execute("INSERT INTO t (x) VALUES (3)", [])?;
+            Ok(())
+        });
+        assert!(matches!(blocking, Err(StorageError::Closed { .. })));
+        assert!(matches!(db.checkpoint(), Err(StorageError::Closed { .. })));
+        // Closing twice is harmless; the readers still read.
+        assert!(db.close_writer(std::time::Instant::now()));
+        assert_eq!(committed(&db), vec![1]);
     }
 
     async fn until_queued(db: &Database, n: usize) {

@@ -85,8 +85,10 @@ pub(super) struct Writer {
 }
 
 impl Writer {
+    /// `conn` is `None` once the database's writer is closed (`Database::close_writer`): every
+    /// write is then refused with `StorageError::Closed`.
     pub(super) fn start(
-        conn: Arc<Mutex<rusqlite::Connection>>,
+        conn: Arc<Mutex<Option<rusqlite::Connection>>>,
         path: &Path,
     ) -> Result<Self, StorageError> {
         let shared = Arc::new(Shared {
@@ -98,7 +100,8 @@ impl Writer {
             .name("holdfast-writer".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || writer_loop(&shared, &conn)
+                let path = path.to_path_buf();
+                move || writer_loop(&shared, &conn, &path)
             })
             .map_err(|e| StorageError::Open {
                 path: path.to_path_buf(),
@@ -176,7 +179,7 @@ impl Drop for Writer {
     }
 }
 
-fn writer_loop(shared: &Shared, conn: &Mutex<rusqlite::Connection>) {
+fn writer_loop(shared: &Shared, conn: &Mutex<Option<rusqlite::Connection>>, path: &Path) {
     loop {
         let jobs: Vec<Box<dyn WriteJob>> = {
             let Ok(mut queue) = shared.queue.lock() else {
@@ -200,7 +203,7 @@ fn writer_loop(shared: &Shared, conn: &Mutex<rusqlite::Connection>) {
         // A panicking closure ends its batch (its callers' reply channels close, so they get an
         // error), not the writer: the writes queued behind it still get their turn.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run_batch(conn, jobs, &shared.figures)
+            run_batch(conn, path, jobs, &shared.figures)
         }));
     }
 }
@@ -289,7 +292,8 @@ where
 /// Runs queued writes in one IMMEDIATE transaction, one savepoint each, then commits once and
 /// answers every caller.
 fn run_batch(
-    writer: &Mutex<rusqlite::Connection>,
+    writer: &Mutex<Option<rusqlite::Connection>>,
+    path: &Path,
     jobs: Vec<Box<dyn WriteJob>>,
     figures: &BatchSizes,
 ) {
@@ -299,25 +303,39 @@ fn run_batch(
     }
     // Durations for the monitoring endpoint only; no decision depends on them.
     let started = Instant::now();
-    let mut conn = match writer.lock() {
+    let mut guard = match writer.lock() {
         Ok(c) => c,
         // A closure panicked in an earlier batch. Its transaction was rolled back as the panic
         // unwound (rusqlite's `Transaction` does so when dropped), so the connection is usable;
         // should a transaction still be open, it is ended here before anything else runs.
         Err(poisoned) => {
             writer.clear_poison();
-            let conn = poisoned.into_inner();
-            if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            let guard = poisoned.into_inner();
+            let open = guard.as_ref().is_some_and(|c| !c.is_autocommit());
+            if open
+                && guard
+                    .as_ref()
+                    .is_some_and(|c| c.execute_batch("ROLLBACK").is_err())
+            {
                 let e = StorageError::Worker;
                 for job in jobs {
                     job.answer(Err(&e));
                 }
                 return;
             }
-            conn
+            guard
         }
     };
-    let tx = match rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate) {
+    let Some(conn) = guard.as_mut() else {
+        let e = StorageError::Closed {
+            path: path.to_path_buf(),
+        };
+        for job in jobs {
+            job.answer(Err(&e));
+        }
+        return;
+    };
+    let tx = match rusqlite::Transaction::new(conn, TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let e = map_sql(e);
@@ -350,7 +368,7 @@ fn run_batch(
         None => tx.commit().map_err(map_sql),
     };
     // The connection's turn ends before the callers wake, so the next batch can start at once.
-    drop(conn);
+    drop(guard);
     figures.spent(started.elapsed(), committing.elapsed());
     for job in done {
         job.answer(outcome.as_ref().map(|_| ()));

@@ -1,10 +1,12 @@
 //! The running server: the lock `serve` holds on its data dir, and its record (`run.json`): which
 //! process serves, from which binary and arguments, on which address, with which schema per
 //! instance. `serve` writes the record once it is ready; `update apply` reads it to stop, restart and
-//! recognise the new version; restore and update check the lock.
+//! recognise the new version; restore and update check the lock. A server parking for an update
+//! lets go of the lock only once no write can reach a database (`release_when_closed`).
 
 use super::record_file::{self, RecordFileError};
 use chrono::{DateTime, Utc};
+use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -43,6 +45,52 @@ pub struct RunRecord {
 
 /// The lock `serve` holds on its data dir for as long as it runs.
 pub const LOCK_FILE: &str = "serve.lock";
+
+/// The lock a server holds on its data dir, taken without waiting; `None` when another process
+/// holds it.
+pub fn lock(data_dir: &Path) -> std::io::Result<Option<Flock<std::fs::File>>> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(data_dir.join(LOCK_FILE))?;
+    Ok(Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).ok())
+}
+
+/// A parking server that could not let go of its data dir: the lock, still held, and the
+/// instances whose writer still ran a write at the deadline.
+#[derive(Debug)]
+pub struct StillWriting {
+    pub lock: Flock<std::fs::File>,
+    pub instances: Vec<String>,
+}
+
+/// Lets go of `lock` only once the writer of every one of `instances` is closed
+/// (`Database::close_writer`), which waits until `deadline` for a write in progress to end. Then
+/// nothing in this process can change a database any more — not a request still in flight, not a
+/// blocking task the runtime could not end — and `update apply` may snapshot, migrate and replace
+/// the files. Otherwise the lock is given back, held: releasing it would let the update copy a
+/// database that a write is still changing.
+pub fn release_when_closed(
+    lock: Flock<std::fs::File>,
+    instances: &[std::sync::Arc<crate::instances::Instance>],
+    deadline: std::time::Instant,
+) -> Result<(), StillWriting> {
+    let busy: Vec<String> = instances
+        .iter()
+        .filter(|i| !i.db.close_writer(deadline))
+        .map(|i| i.name.clone())
+        .collect();
+    if !busy.is_empty() {
+        return Err(StillWriting {
+            lock,
+            instances: busy,
+        });
+    }
+    drop(lock);
+    Ok(())
+}
 
 /// True while a `holdfast serve` holds the data dir's lock.
 pub fn server_running(data_dir: &Path) -> bool {

@@ -25,6 +25,7 @@ mod connections;
 mod core;
 mod crash;
 mod docs_commands;
+mod doctor;
 mod egress;
 mod egress_strace;
 mod einvoice;

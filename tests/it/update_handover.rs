@@ -524,6 +524,65 @@ fn a_parked_server_lets_go_of_the_data_dir_stays_alive_and_stops_on_sigterm() {
     );
 }
 
+/// What a parking server does with its data-dir lock (`runtime::release_when_closed`): it lets go
+/// only once every instance's writer is closed. A write that still runs at the deadline (a
+/// blocking task the runtime's shutdown could not end) keeps the lock held and is named; once no
+/// write runs, the writer closes, the lock goes, and no later write through any handle of that
+/// database reaches the file.
+#[test]
+fn a_parking_server_keeps_the_data_dir_locked_while_a_write_still_runs() {
+    use holdfast::storage::StorageError;
+    use holdfast::update::runtime::{lock, release_when_closed, server_running};
+    use std::sync::{Arc, mpsc};
+    use std::time::Instant;
+    let dir = data_dir();
+    let d = dir.path();
+    let out = holdfast(d, &["init"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (master, _) = holdfast::keys::load(d, false).unwrap();
+    let inst =
+        Arc::new(holdfast::instances::open(d, &master, "default", Default::default()).unwrap());
+    let held = lock(d).unwrap().unwrap();
+    assert!(server_running(d));
+
+    // A write in progress: its transaction is open until the test lets it end.
+    let (started_tx, started) = mpsc::channel();
+    let (finish, finish_rx) = mpsc::channel::<()>();
+    let writing = {
+        let inst = Arc::clone(&inst);
+        std::thread::spawn(move || {
+            inst.db.write_blocking(|_tx| -> Result<(), StorageError> {
+                started_tx.send(()).unwrap();
+                finish_rx.recv().unwrap();
+                Ok(())
+            })
+        })
+    };
+    started.recv().unwrap();
+    let still = release_when_closed(
+        held,
+        std::slice::from_ref(&inst),
+        Instant::now() + Duration::from_millis(100),
+    )
+    .expect_err("the lock was let go while a write still ran");
+    assert_eq!(still.instances, ["default"]);
+    assert!(server_running(d), "the data dir was freed under a write");
+
+    finish.send(()).unwrap();
+    writing.join().unwrap().unwrap();
+    release_when_closed(
+        still.lock,
+        std::slice::from_ref(&inst),
+        Instant::now() + Duration::from_secs(30),
+    )
+    .unwrap();
+    assert!(!server_running(d), "the lock was kept once nothing wrote");
+    let late = inst.db.write_blocking(|_tx| -> Result<(), StorageError> {
+        panic!("a write ran after the writer was closed")
+    });
+    assert!(matches!(late, Err(StorageError::Closed { .. })), "{late:?}");
+}
+
 /// Under systemd the hand-over happens inside the service: the running server starts the next
 /// version as its own child (control request `spawn`, with the update's channel end), and at the
 /// switch hands the service to it (`handover <pid>`: `MAINPID=`, then it stops and exits). Driven
