@@ -78,7 +78,8 @@ struct Queue {
 ///
 /// A thread that lives as long as the database, rather than a blocking-pool task per batch, keeps
 /// the next batch from waiting for a task to be scheduled and a pool thread to wake: the writer
-/// takes whatever queued while it committed and goes straight on (docs/PERFORMANCE.md, "Writes").
+/// takes whatever queued while it committed and goes straight on (docs/PERFORMANCE.md, "Writes:
+/// the writer thread").
 pub(super) struct Writer {
     shared: Arc<Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
