@@ -506,14 +506,18 @@ parks="$(journal | grep -c 'parked for an update: the data dir is free' || true)
 ok "after a rollback the next apply needs no --previous-deb; --stop-first parked the service (never stopped: no activation mid-update); 0 failed requests"
 
 # Crash drill: `update apply` stopped at a journaled step by its test hook (HOLDFAST_UPDATE_PAUSE_AT,
-# SIGSTOP), killed there (SIGKILL), then `update recover`: afterwards exactly one version serves
-# (the old one), and no polling client's request failed meanwhile. `candidate`: the new package is
-# installed and its server runs inside the service beside the old one; `stopped` (--stop-first):
-# the old service is parked, and stays parked (clients waiting) until recover restarts it.
+# SIGSTOP), killed there (SIGKILL), then `update recover`: afterwards exactly one version serves,
+# never none — the old one, or the new one complete (then `update rollback` brings back the old one
+# for the next kill) — and no polling client's request failed meanwhile. Every step of both paths:
+# the hand-over inside the service (`candidate`: the new package is installed and its server runs
+# beside the old one), and --stop-first, what a schema change does (from `stopping` on the old
+# service is parked, and stays parked, clients waiting, until recover restarts a server).
+HANDOVER_STEPS="staged backed_up swapped candidate stopping stopped started ready"
+PARKED_STEPS="staged backed_up stopping stopped snapshotted installed started ready"
 crash_at() { # STEP [APPLY OPTIONS]
-    local step="$1" apid="" nspid="" runner _
+    local step="$1" apid="" nspid="" runner outcome _
     shift
-    poll_start "$WORK/poll-crash-$step.txt"
+    poll_start "$WORK/poll-crash-$step$*.txt"
     in_ct env HOLDFAST_UPDATE_PAUSE_AT="$step" holdfast update apply \
         "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup "$@" > "$WORK/crash-$step.txt" 2>&1 &
     runner=$!
@@ -522,7 +526,7 @@ crash_at() { # STEP [APPLY OPTIONS]
         [ -n "$apid" ] && break
         sleep 0.1
     done
-    [ -n "$apid" ] || { cat "$WORK/crash-$step.txt"; fail "update apply did not stop at step $step"; }
+    [ -n "$apid" ] || { cat "$WORK/crash-$step.txt"; fail "update apply $* did not stop at step $step"; }
     # Its parent is the nsenter that in_ct started: nsenter stops itself when its child stops, so
     # it is continued once the child is gone.
     nspid="$(ps -o ppid= -p "$apid" | tr -d ' ')"
@@ -530,23 +534,33 @@ crash_at() { # STEP [APPLY OPTIONS]
     kill -CONT "$nspid" 2>/dev/null || true
     wait "$runner" || true
     in_ct holdfast update recover > "$WORK/recover-$step.txt" 2>&1 ||
-        { cat "$WORK/recover-$step.txt"; fail "update recover after a kill at step $step"; }
-    poll_finish "$WORK/poll-crash-$step.txt" "update apply killed at step $step, then update recover" ||
-        { grep -v ' 200 ' "$WORK/poll-crash-$step.txt" | head -n 5; fail "requests failed around the kill at step $step"; }
-    [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "after the kill at $step: not $VERSION"
-    [ "$(unit_prop ActiveState)" = active ] || fail "after the kill at $step: the service is not active"
+        { cat "$WORK/recover-$step.txt"; fail "update recover after a kill at step $step $*"; }
+    [ "$(unit_prop ActiveState)" = active ] || fail "after the kill at $step $*: the service is not active"
     # (A candidate killed by recover may take a moment to be reaped by the server that started it.)
     for _ in $(seq 1 50); do
         [ "$(in_ct pgrep -c -u holdfast -x holdfast || true)" = 1 ] && break
         sleep 0.1
     done
     [ "$(in_ct pgrep -c -u holdfast -x holdfast || true)" = 1 ] ||
-        { in_ct ps -u holdfast -o pid,stat,args; fail "after the kill at $step: not exactly one holdfast server"; }
-    in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after the kill at $step"
-    ok "killed at $step, recovered: $VERSION serves, one server process, 0 failed requests"
+        { in_ct ps -u holdfast -o pid,stat,args; fail "after the kill at $step $*: not exactly one holdfast server"; }
+    case "$(in_root dpkg-query -W -f='${Version}' holdfast)" in
+        "$VERSION") outcome="$VERSION (the old version)" ;;
+        "$BUNDLE_VERSION")
+            outcome="$BUNDLE_VERSION (the update, complete)"
+            in_ct holdfast update status | grep "installed version: $BUNDLE_VERSION" >/dev/null ||
+                fail "update status after the kill at $step $*"
+            in_ct holdfast update rollback > "$WORK/crash-rollback-$step.txt" 2>&1 ||
+                { cat "$WORK/crash-rollback-$step.txt"; fail "update rollback after the kill at $step $*"; } ;;
+        *) fail "after the kill at $step $*: neither $VERSION nor $BUNDLE_VERSION is installed" ;;
+    esac
+    poll_finish "$WORK/poll-crash-$step$*.txt" "update apply $* killed at step $step, then update recover" ||
+        { grep -v ' 200 ' "$WORK/poll-crash-$step$*.txt" | head -n 5; fail "requests failed around the kill at step $step $*"; }
+    [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "after the kill at $step $*: not back on $VERSION"
+    in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after the kill at $step $*"
+    ok "apply $* killed at $step, recovered: $outcome served, one server process, 0 failed requests"
 }
-crash_at candidate
-crash_at stopped --stop-first
+for step in $HANDOVER_STEPS; do crash_at "$step"; done
+for step in $PARKED_STEPS; do crash_at "$step" --stop-first; done
 pid1="$(unit_prop MainPID)"
 
 in_ct dpkg -i "/root/debs/$(basename "$DEB2")"

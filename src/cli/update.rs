@@ -197,16 +197,15 @@ fn say(line: &str) {
 }
 
 fn outcome_line(o: &Outcome) -> String {
-    let ms = |d: &Option<i64>| d.map_or("?".into(), |d| d.to_string());
-    let gap = |d: &Option<i64>, held: bool| {
-        if held {
-            format!(
-                "new connections waited up to {} ms at the switch, none was refused",
-                ms(d)
-            )
-        } else {
-            format!("the service was unavailable for {} ms", ms(d))
+    // No duration when the running server was never stopped (an update or rollback that ended
+    // before it was asked to), or the time could not be taken; then say what is known instead.
+    let gap = |d: &Option<i64>, held: bool| match (d, held) {
+        (Some(ms), true) => {
+            format!("new connections waited up to {ms} ms at the switch, none was refused")
         }
+        (None, true) => "the running server kept serving throughout, none was refused".into(),
+        (Some(ms), false) => format!("the service was unavailable for {ms} ms"),
+        (None, false) => "the service was unavailable for a time that was not measured".into(),
     };
     match o {
         Outcome::Applied {
@@ -541,5 +540,39 @@ fn print_verified(file: &std::path::Path, v: &bundle::Verified) {
     println!("  signed by {}", v.signed_by().join(", "));
     if let Some(n) = &m.notes {
         println!("  release notes: {n}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_without_a_measured_gap_says_what_is_known_not_a_question_mark() {
+        let kept = Outcome::RolledBack {
+            from: "0.2.0".into(),
+            to: "0.1.0".into(),
+            reason: "interrupted".into(),
+            downtime_ms: None,
+            sockets_held: true,
+        };
+        let line = outcome_line(&kept);
+        assert!(!line.contains('?'), "{line}");
+        assert!(line.contains("kept serving throughout"), "{line}");
+        let measured = Outcome::Applied {
+            from: "0.1.0".into(),
+            to: "0.2.0".into(),
+            downtime_ms: Some(150),
+            sockets_held: true,
+        };
+        assert!(outcome_line(&measured).contains("waited up to 150 ms"));
+        let unmeasured = Outcome::Applied {
+            from: "0.1.0".into(),
+            to: "0.2.0".into(),
+            downtime_ms: None,
+            sockets_held: false,
+        };
+        let line = outcome_line(&unmeasured);
+        assert!(line.contains("not measured") && !line.contains('?'), "{line}");
     }
 }
