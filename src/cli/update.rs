@@ -573,6 +573,9 @@ mod tests {
             sockets_held: false,
         };
         let line = outcome_line(&unmeasured);
-        assert!(line.contains("not measured") && !line.contains('?'), "{line}");
+        assert!(
+            line.contains("not measured") && !line.contains('?'),
+            "{line}"
+        );
     }
 }
