@@ -37,11 +37,18 @@ const FULL_RECHECK: Duration = Duration::from_millis(250);
 /// closed connection. After this, idle connections are closed (within the grace period).
 const SHUTDOWN_LINGER: Duration = Duration::from_millis(250);
 
-fn builder() -> auto::Builder<TokioExecutor> {
+/// hyper's HTTP/1.1 header-read timer also runs while a kept-alive connection waits for its next
+/// request, and ends the connection when it fires. With the bare `HEADER_READ_TIMEOUT` every idle
+/// HTTP/1.1 connection was cut after 15 s, whatever `idle_timeout_seconds` said, and a request the
+/// client sent just then met a closed connection (schemathesis saw "EOF occurred in violation of
+/// protocol" under load). So the timer allows the idle wait plus the time to read a head; idle
+/// connections are closed by the connection table instead (after the idle timeout, or earlier when
+/// slots run short), gracefully.
+fn builder(idle_timeout: Duration) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     b.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(idle_timeout.saturating_add(HEADER_READ_TIMEOUT));
     b.http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(200)
@@ -65,7 +72,7 @@ pub async fn serve_tls(
     let acceptor = TlsAcceptor::from(tls);
     let table = Table::new(limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let http = Arc::new(builder());
+    let http = Arc::new(builder(limits.idle_timeout));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     'accept: loop {

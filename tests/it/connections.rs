@@ -293,3 +293,83 @@ async fn four_thousand_idle_http2_connections_from_one_address_allowed_all_slots
     drop(held);
     assert!(server.stop().success());
 }
+
+/// One `GET /healthz` on an open HTTP/1.1 connection, kept alive: the status, or `None` when the
+/// connection was closed or broken instead of answering.
+async fn h1_healthz(s: &mut TlsStream<TcpStream>) -> Option<u16> {
+    let ask = async {
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .await
+            .ok()?;
+        s.flush().await.ok()?;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + length {
+                    return text.get(9..12)?.parse().ok();
+                }
+            }
+        }
+    };
+    tokio::time::timeout(PATIENCE, ask).await.ok()?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http1_connection_lasts_until_the_idle_timeout_and_is_then_closed() {
+    // hyper's 15 s header-read timer used to cut every kept-alive HTTP/1.1 connection after 15 s
+    // of idleness, whatever the idle timeout said; a request sent just then met a closed connection.
+    let dir = data_dir();
+    let server = launch_with(dir.path(), "idle_timeout_seconds = 40\n");
+    let cfg = tls_config(&server, &[b"http/1.1"]);
+    let mut s = tls_from(HONEST, server.addr, cfg)
+        .await
+        .expect("connection accepted");
+    assert_eq!(h1_healthz(&mut s).await, Some(200));
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    assert_eq!(
+        h1_healthz(&mut s).await,
+        Some(200),
+        "the kept-alive connection was closed after 17 s idle, inside the 40 s idle timeout"
+    );
+    drop(s);
+    assert!(server.stop().success());
+
+    // And an idle HTTP/1.1 connection is still closed once the idle timeout has passed.
+    let dir = data_dir();
+    let server = launch_with(dir.path(), "idle_timeout_seconds = 1\n");
+    let cfg = tls_config(&server, &[b"http/1.1"]);
+    let mut s = tls_from(HONEST, server.addr, cfg)
+        .await
+        .expect("connection accepted");
+    assert_eq!(h1_healthz(&mut s).await, Some(200));
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the idle HTTP/1.1 connection was never closed"
+    );
+    assert!(server.stop().success());
+}
