@@ -301,14 +301,7 @@ fn main() {
     let t = Instant::now();
     let (docs, doc_plain_bytes) = build(&dir, &base.join("files"), scale);
     let inst_dir = dir.join("instances/default");
-    let db_bytes = ["db.sqlite", "db.sqlite-wal"]
-        .iter()
-        .map(|f| {
-            std::fs::metadata(inst_dir.join(f))
-                .map(|m| m.len())
-                .unwrap_or(0)
-        })
-        .sum::<u64>();
+    let db_bytes = db_bytes(&inst_dir);
     let files_bytes = dir_bytes(&inst_dir.join("files"));
     let inst_bytes = dir_bytes(&inst_dir);
     println!(

@@ -222,14 +222,7 @@ fn main() {
         drop(inst);
         generate_total += took.total();
         let added = fx.time_count() - before;
-        let db_bytes = ["db.sqlite", "db.sqlite-wal"]
-            .iter()
-            .map(|f| {
-                std::fs::metadata(inst_dir.join(f))
-                    .map(|m| m.len())
-                    .unwrap_or(0)
-            })
-            .sum::<u64>();
+        let db_bytes = db_bytes(&inst_dir);
         let inst_bytes = dir_bytes(&inst_dir);
         println!(
             "grown in {:.1} s (generation so far {generate_total:.0} s); database {:.0} MB, instance dir {:.0} MB; load {}",

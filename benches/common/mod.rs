@@ -455,6 +455,18 @@ pub fn dir_bytes(path: &Path) -> u64 {
     total
 }
 
+/// Size of an instance's database as it stands on disk: the main file plus its write-ahead log.
+pub fn db_bytes(inst_dir: &Path) -> u64 {
+    ["db.sqlite", "db.sqlite-wal"]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(inst_dir.join(f))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
 /// The machine's load averages (`/proc/loadavg`: 1, 5 and 15 minutes), for printing beside figures.
 pub fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
