@@ -18,9 +18,6 @@ use std::sync::Arc;
 pub const SESSION_COOKIE: &str = "__Host-hf_session";
 /// Double-submit token for forms shown before sign-in (sign-in and setup pages).
 pub const PRE_COOKIE: &str = "__Host-hf_pre";
-/// A refused body up to this size is read and dropped before the answer, so that an HTTP/1.1
-/// client still sending it reads the 413 instead of a reset connection; a larger one is not read.
-const DRAIN_REFUSED_BYTES: u64 = 1024 * 1024;
 
 /// The body limit of the route a request is for (an extension the guard sets for extractors).
 #[derive(Debug, Clone, Copy)]
@@ -210,33 +207,11 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// Answers 413 for a body declared larger than the route takes, reading a small one to its end
-/// first (bounded in bytes and time) so the client sees the answer.
-async fn refuse_oversized(api: bool, declared: u64, limit: u64, req: Request) -> Response {
-    refuse_after_reading(api, declared, WebError::TooLarge { limit }, req).await
-}
-
-/// Reads and drops a body of at most `DRAIN_REFUSED_BYTES` (as `declared`), for at most 5 s; a
-/// larger one is left unread.
-async fn drain(declared: u64, body: Body) {
-    if declared <= DRAIN_REFUSED_BYTES {
-        let read = axum::body::to_bytes(body, DRAIN_REFUSED_BYTES as usize);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), read).await;
-    }
-}
-
 /// Refuses a request whose body was not read yet (the one way every refusal of the guard takes).
-async fn refuse(api: bool, e: WebError, req: Request) -> Response {
-    let declared = declared_length(req.headers()).unwrap_or(0);
-    refuse_after_reading(api, declared, e, req).await
-}
-
-/// Refuses a request whose body was not read yet, reading a small one to its end first (bounded
-/// in bytes and time), so that a client still sending it sees the answer instead of a reset, and
-/// the connection can carry the client's next request. A body of unknown length is read up to
-/// the same bound.
-async fn refuse_after_reading(api: bool, declared: u64, e: WebError, req: Request) -> Response {
-    drain(declared, req.into_body()).await;
+/// The body is left to the server, which reads a small one to its end before the answer goes out
+/// (`web::unread`), so that a client still sending it reads the answer instead of a reset.
+fn refuse(api: bool, e: WebError, req: Request) -> Response {
+    drop(req);
     reject(api, e)
 }
 
@@ -261,15 +236,14 @@ pub async fn guard(
     let api = is_api(req.uri().path());
     // The body limit comes first: an unauthenticated caller is bounded before any other work.
     let limit = rule.body_limit;
-    if let Some(declared) = declared_length(req.headers()).filter(|n| *n > limit) {
-        return refuse_oversized(api, declared, limit, req).await;
+    if declared_length(req.headers()).is_some_and(|n| n > limit) {
+        return refuse(api, WebError::TooLarge { limit }, req);
     }
-    let unread = super::unread::Unread::default();
     let mut req = req.map(|b| {
-        unread.track(Body::new(http_body_util::Limited::new(
+        Body::new(http_body_util::Limited::new(
             b,
             usize::try_from(limit).unwrap_or(usize::MAX),
-        )))
+        ))
     });
     req.extensions_mut().insert(BodyLimitBytes(limit));
     let access = rule.access;
@@ -280,12 +254,12 @@ pub async fn guard(
         // origin check): a refusal the security log counts would carry the path, and with it the
         // feed token.
         if unsafe_method {
-            return refuse(api, WebError::NotFound, req).await;
+            return refuse(api, WebError::NotFound, req);
         }
-        return run(next, req, &unread).await;
+        return next.run(req).await;
     }
     if unsafe_method && !origin_ok(req.headers(), authority.as_deref()) {
-        return refuse(api, WebError::CsrfFailed, req).await;
+        return refuse(api, WebError::CsrfFailed, req);
     }
     let Some(CurrentInstance(instance)) = req.extensions().get::<CurrentInstance>().cloned() else {
         return reject(
@@ -304,13 +278,13 @@ pub async fn guard(
     if let Some(token) = bearer {
         // Connected services: no cookie, so no CSRF exposure; only API routes accept tokens.
         if !api {
-            return refuse(api, WebError::Forbidden, req).await;
+            return refuse(api, WebError::Forbidden, req);
         }
         let auth =
             match crate::auth::tokens::authenticate(&instance, &token, ip.to_string(), now).await {
                 Ok(Some(t)) => t,
-                Ok(None) => return refuse(api, WebError::Unauthenticated, req).await,
-                Err(e) => return refuse(api, e.into(), req).await,
+                Ok(None) => return refuse(api, WebError::Unauthenticated, req),
+                Err(e) => return refuse(api, e.into(), req),
             };
         let info = Arc::new(SessionInfo::for_token(auth.service.clone(), auth.grants));
         let allowed = match access {
@@ -324,16 +298,16 @@ pub async fn guard(
             Access::AllOf(ps) => ps.iter().all(|p| info.grants.allows(*p)),
         };
         if !allowed {
-            return refuse(api, WebError::Forbidden, req).await;
+            return refuse(api, WebError::Forbidden, req);
         }
         let mut req = req;
         req.extensions_mut().insert(Session(info));
-        return run(next, req, &unread).await;
+        return next.run(req).await;
     }
     let session = match cookie(req.headers(), SESSION_COOKIE) {
         Some(token) => match signin::authenticate(&instance, &token, ip, now).await {
             Ok(s) => s.map(Arc::new),
-            Err(e) => return refuse(api, e.into(), req).await,
+            Err(e) => return refuse(api, e.into(), req),
         },
         None => None,
     };
@@ -398,7 +372,7 @@ pub async fn guard(
         if !api && matches!(e, WebError::Unauthenticated) && *req.method() == Method::GET {
             return Redirect::to("/signin").into_response();
         }
-        return refuse(api, e, req).await;
+        return refuse(api, e, req);
     }
     let mut req = req;
     if unsafe_method {
@@ -466,14 +440,14 @@ pub async fn guard(
             };
             let ok = matches!((&expected, &given), (Some(e), Some(g)) if crypto::ct_eq(e.as_bytes(), g.as_bytes()));
             if !ok {
-                return refuse(api, WebError::CsrfFailed, req).await;
+                return refuse(api, WebError::CsrfFailed, req);
             }
         }
     }
     if let Some(s) = session {
         req.extensions_mut().insert(Session(s));
     }
-    run(next, req, &unread).await
+    next.run(req).await
 }
 
 /// The most of a multipart body read while looking for its leading `csrf` part: the part's headers
@@ -640,17 +614,6 @@ impl http_body::Body for Prefixed {
     fn is_end_stream(&self) -> bool {
         self.head.is_none() && self.inner.is_end_stream()
     }
-}
-
-/// Runs the handler, then reads what it left of a small body (see [`super::unread`]) before the
-/// answer goes out, bounded in bytes and time as a refusal's body is.
-async fn run(next: Next, req: Request, unread: &super::unread::Unread) -> Response {
-    let declared = declared_length(req.headers()).unwrap_or(0);
-    let response = next.run(req).await;
-    if let Some(rest) = unread.take() {
-        drain(declared, rest).await;
-    }
-    response
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! redirect listener, connection limits (bookkeeping in `connections.rs`) and graceful shutdown.
 
 use super::connections::{Limits, Slot, Table, TrackedBody};
+use super::unread::{self, Unread};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -147,9 +148,15 @@ async fn serve_connection(
                 tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
                 return;
             }
-            Err(_) => return,
+            Err(_) => {
+                tracing::debug!(peer = %peer, "TLS handshake timed out");
+                return;
+            }
         },
-        _ = slot.state().close_requested() => return,
+        _ = slot.state().close_requested() => {
+            tracing::debug!(peer = %peer, "connection closed during its TLS handshake: its slot was reclaimed");
+            return;
+        }
         // At shutdown a handshake in progress is finished: the client's request is on its way.
     };
     let tracker = slot.tracker();
@@ -158,12 +165,28 @@ async fn serve_connection(
         let busy = tracker.begin();
         let http1 = req.version() < hyper::Version::HTTP_2;
         req.extensions_mut().insert(ClientAddr(peer));
-        let response = router.clone().oneshot(req.map(axum::body::Body::new));
+        // HTTP/1.1 only: an HTTP/2 stream whose body is left unread is reset on its own, and the
+        // connection goes on.
+        let unread = http1.then(Unread::default);
+        let declared = req
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let req = req.map(|b| match &unread {
+            Some(u) => u.track(axum::body::Body::new(b)),
+            None => axum::body::Body::new(b),
+        });
+        let response = router.clone().oneshot(req);
         let closing = *closing.borrow();
         async move {
             let mut response = response.await?;
-            if closing && http1 {
-                // Answered, then closed: the client reconnects, to the next server.
+            let mut close = closing;
+            if let Some(rest) = unread.as_ref().and_then(Unread::take) {
+                close |= !unread::drain(declared, rest).await;
+            }
+            if close && http1 {
+                // Answered, then closed: the client reconnects (at shutdown, to the next server).
                 response.headers_mut().insert(
                     hyper::header::CONNECTION,
                     hyper::header::HeaderValue::from_static("close"),
@@ -214,7 +237,10 @@ async fn serve_connection(
                 conn.as_mut().graceful_shutdown();
                 stopping = true;
             }
-            _ = tokio::time::sleep_until(give_up.unwrap_or_else(tokio::time::Instant::now)), if give_up.is_some() => return,
+            _ = tokio::time::sleep_until(give_up.unwrap_or_else(tokio::time::Instant::now)), if give_up.is_some() => {
+                tracing::debug!(peer = %peer, "connection dropped: it did not close within the grace period");
+                return;
+            }
         }
     }
 }

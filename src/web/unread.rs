@@ -1,17 +1,38 @@
-//! The part of a request body a handler left unread, read to its end before the answer goes out.
+//! The part of a request body nobody read, read to its end before the answer goes out.
 //!
-//! A handler may answer without reading the body: an extractor refuses the path before the JSON
-//! is read, a record is not found. The server must then close the connection, and a client still
-//! sending its body sees a reset instead of the answer (schemathesis saw "EOF occurred in violation
-//! of protocol" on `POST /api/v1/projects/{id}/comments` with an id that did not fit). The guard
-//! wraps every body in [`Tracked`]; when the handler drops it unfinished, the rest comes back
-//! through [`Unread`] and the guard reads it (bounded in bytes and time) before answering.
+//! Whoever answers may do so without reading the body: the router (no such path, no such method),
+//! the guard (a refusal), an extractor that refuses the path before the JSON is read, a handler
+//! that finds no record. An HTTP/1.1 connection can only carry the next request once the body is
+//! read, so hyper then closed it right after the answer, without saying so: a client still
+//! sending the body saw a reset instead of the answer, and one that sent its next request on the
+//! connection met a closed one (schemathesis: "EOF occurred in violation of protocol"). The
+//! server wraps every HTTP/1.1 body in [`Tracked`]; when it is dropped unfinished, the rest comes
+//! back through [`Unread`] and is read (bounded in bytes and time) before the answer; when it
+//! cannot be, the answer says `Connection: close`.
 
 use axum::body::{Body, Bytes};
 use http_body::{Body as _, Frame, SizeHint};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A body left unread up to this size is read and dropped before the answer; a larger one is
+/// not read, and the connection closes after the answer.
+pub const DRAIN_MAX_BYTES: u64 = 1024 * 1024;
+/// How long reading the rest may take: a client that sends slowly does not hold the answer.
+const DRAIN_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Reads and drops `rest` if the request declared at most [`DRAIN_MAX_BYTES`] (or no length) and
+/// it arrives within [`DRAIN_PATIENCE`]. True when it was read to its end, so that the connection
+/// can carry the client's next request.
+pub async fn drain(declared: Option<u64>, rest: Body) -> bool {
+    if declared.is_some_and(|n| n > DRAIN_MAX_BYTES) {
+        return false;
+    }
+    let read = axum::body::to_bytes(rest, DRAIN_MAX_BYTES as usize);
+    matches!(tokio::time::timeout(DRAIN_PATIENCE, read).await, Ok(Ok(_)))
+}
 
 /// Where an unfinished body goes when its reader drops it.
 #[derive(Clone, Default)]
@@ -53,7 +74,7 @@ impl http_body::Body for Tracked {
         };
         let polled = Pin::new(inner).poll_frame(cx);
         if let Poll::Ready(None | Some(Err(_))) = &polled {
-            // At the end, or broken (too large, the client went away): nothing left to read.
+            // At the end, or broken (the client went away): nothing left to read.
             this.finished = true;
         }
         polled

@@ -3,6 +3,7 @@
 //! take, invalid ones it must refuse — with a token of every module scope, checks every answer
 //! against the documented responses, and follows the document's links from the records it creates.
 
+use crate::app::TestApp;
 use crate::hub_support::*;
 use std::path::Path;
 use std::process::Command;
@@ -12,9 +13,49 @@ fn number_before(text: &str, label: &str) -> Option<u64> {
     text[..at].split_whitespace().last()?.parse().ok()
 }
 
+/// What to read first when the run fails, put last because a long failure is shown by its tail:
+/// schemathesis' errors section and the server's lines about connections that ended early,
+/// warnings, errors and panics.
+fn trouble(text: &str, log: &str) -> String {
+    let errors = ["FAILURES", "ERRORS"]
+        .iter()
+        .filter_map(|h| text.find(h))
+        .min()
+        .map(|at| &text[at..])
+        .and_then(|rest| rest.find("SUMMARY").map(|end| &rest[..end]))
+        .unwrap_or("(no errors section)");
+    let server: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            [
+                "WARN",
+                "ERROR",
+                "panicked",
+                "TLS handshake",
+                "connection ",
+                "idle connection",
+            ]
+            .iter()
+            .any(|k| l.contains(k))
+        })
+        .collect();
+    format!(
+        "==== schemathesis' errors:\n{errors}\n==== the server's lines about connections, warnings and errors ({} lines):\n{}",
+        server.len(),
+        server.join("\n")
+    )
+}
+
 #[test]
 fn schemathesis_finds_no_difference_between_the_document_and_the_server() {
-    let env = Env::start();
+    // At debug, the server says why each connection ended: if a case errors (a connection cut),
+    // the failure shows the server's side too.
+    let env = Env {
+        app: TestApp::builder()
+            .with_admin()
+            .log("info,holdfast::web::server=debug")
+            .start(),
+    };
     let (_, token) = env.token("schemathesis", ALL_SCOPES);
     let report = env.data().join("schemathesis-report");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/schemathesis");
@@ -32,7 +73,8 @@ fn schemathesis_finds_no_difference_between_the_document_and_the_server() {
     );
     assert!(
         out.status.success(),
-        "schemathesis reported problems:\n{text}"
+        "schemathesis reported problems:\n{text}\n{}",
+        trouble(&text, &env.server.log())
     );
     // Every phase ran and generated cases; none failed or errored.
     for phase in ["Coverage", "Fuzzing", "Stateful"] {

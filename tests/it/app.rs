@@ -442,9 +442,17 @@ pub struct Builder {
     admin: bool,
     config: Option<String>,
     traced: bool,
+    log: Option<&'static str>,
 }
 
 impl Builder {
+    /// The server's `HOLDFAST_LOG` filter instead of `info` (e.g. `debug` to see why connections
+    /// ended).
+    pub fn log(mut self, filter: &'static str) -> Self {
+        self.log = Some(filter);
+        self
+    }
+
     /// A fresh plain-SMTP sink the server's `[mail]` (and every console command) points at.
     pub fn with_mail(mut self) -> Self {
         self.mail = true;
@@ -518,6 +526,7 @@ impl Builder {
             },
             sink,
             admin: self.admin,
+            log: self.log,
         }
     }
 
@@ -531,6 +540,7 @@ pub struct Staged {
     console: Console,
     sink: Option<SmtpSink>,
     admin: bool,
+    log: Option<&'static str>,
 }
 
 impl std::ops::Deref for Staged {
@@ -559,7 +569,10 @@ impl Staged {
                 listen,
                 exe: Some(self.console.exe.clone()),
                 traces: self.console.traces().map(Path::to_path_buf),
-                ..Default::default()
+                env: self
+                    .log
+                    .map(|l| vec![("HOLDFAST_LOG", l.to_string())])
+                    .unwrap_or_default(),
             },
         )
         .unwrap_or_else(|e| panic!("server did not start: {e}"));

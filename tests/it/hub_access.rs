@@ -868,3 +868,73 @@ async fn a_request_refused_before_its_body_is_read_still_gets_its_answer() {
         }
     }
 }
+
+/// Requests no route takes (an unknown path, a method the path does not have) are answered by the
+/// router before any guard runs. Their bodies were left unread, so hyper closed the connection
+/// right after the answer, without saying so: a client's next request on it met a closed
+/// connection (schemathesis saw "EOF occurred in violation of protocol" on whatever request came
+/// next). Every body a request leaves unread is now read (bounded) before the answer, whoever
+/// answered; one too large to read gets `Connection: close` with the answer.
+#[tokio::test]
+async fn a_request_no_route_takes_leaves_its_connection_usable() {
+    let env = Env::start();
+    let body = json!({ "notes": "x".repeat(200_000) }).to_string();
+    let h = [("content-type", "application/json")];
+    for (what, method, path, status) in [
+        ("an unknown API path", "POST", "/api/v1/no-such-module", 404),
+        ("an unknown page", "POST", "/no-such-page", 404),
+        (
+            "a method the path does not have",
+            "PUT",
+            "/api/v1/session",
+            405,
+        ),
+        (
+            "a method the path does not have",
+            "PATCH",
+            "/api/v1/clients",
+            405,
+        ),
+    ] {
+        for round in 0..3 {
+            let answers = env.fetch_twice(method, path, &h, body.as_bytes()).await;
+            assert_eq!(answers, Ok((status, status)), "{what}, round {round}");
+        }
+        if method == "POST" {
+            let statuses = body_after_headers(&env, path, &h, body.as_bytes()).await;
+            assert_eq!(
+                statuses,
+                vec![status, status],
+                "{what}: body after the headers"
+            );
+        }
+    }
+    // Too large to read (3 MiB declared, none sent): the answer says the connection closes, so no
+    // client reuses it.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tls = env.client.tls().await.unwrap();
+    let head = format!(
+        "POST /api/v1/no-such-module HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        env.host,
+        3 * 1024 * 1024
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 16384];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(20), tls.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed without an answer: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&got).to_lowercase();
+    assert!(answer.starts_with("http/1.1 404"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+}
