@@ -18,6 +18,7 @@ pub mod fuzz;
 pub mod hub;
 pub mod i18n;
 pub mod instances;
+pub mod integrations;
 pub mod keys;
 pub mod logging;
 pub mod mail;

@@ -1,14 +1,16 @@
-//! `holdfast doctor --network`: every destination data can go to and every flow out of the
-//! appliance (the integrations page's list), each configured destination tried through the one
-//! egress path — reachable, TLS verified, days until its certificate expires. Nothing is sent:
-//! a connection is made and closed (for STARTTLS mail, the SMTP greeting, STARTTLS and NOOP).
+//! `holdfast doctor --network`: each configured destination tried through the one egress path —
+//! reachable, TLS verified, days until its certificate expires — and then every destination and
+//! flow out of the appliance as the integrations page lists it (`integrations::lines`: what, to
+//! where, since when, last success). Nothing is sent: a connection is made and closed (for
+//! STARTTLS mail, the SMTP greeting, STARTTLS and NOOP).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
 use crate::egress::{self, Destination, Egress, EgressError, Flow, MemoryLog};
-use crate::instances::Instance;
+use crate::i18n::{Catalogue, Locale, Tr};
+use crate::instances::{DEFAULT_INSTANCE, Instance};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// A certificate expiring sooner than this is a warning.
@@ -111,25 +113,35 @@ async fn check_all(
             };
             out.push((line.0, what, line.1));
         }
-        let feeds = match crate::hub::feeds::allowed(inst).await {
-            Ok(true) => "allowed (fetched by calendar clients; nothing is sent)",
-            Ok(false) => "forbidden",
-            Err(_) => "unknown (database not readable)",
-        };
-        out.push((
-            "INFO",
-            format!("calendar feeds {}", inst.name),
-            feeds.into(),
-        ));
     }
-    out.push(match &config.metrics {
-        Some(m) => (
-            "INFO",
-            "metrics listener".into(),
-            format!("{} (fetched by a scraper; nothing is sent)", m.listen),
-        ),
-        None => ("INFO", "metrics listener".into(), "not configured".into()),
-    });
+    out.extend(flows(config, instances).await);
+    out
+}
+
+/// The integrations page's list of each instance, in English: what, to where, its state, since
+/// when and the last success.
+async fn flows(config: &Config, instances: &[Arc<Instance>]) -> Vec<Line> {
+    let tr = Tr::new(Arc::new(Catalogue::embedded()), Locale::En);
+    let operator = instances.iter().find(|i| i.name == DEFAULT_INSTANCE);
+    let mut out = Vec::new();
+    for inst in instances {
+        match crate::integrations::lines(inst, operator.map(|o| o.as_ref()), config, &tr).await {
+            Ok(lines) => out.extend(lines.into_iter().map(|l| {
+                (
+                    "INFO",
+                    format!("flow {}: {}", inst.name, l.what),
+                    format!(
+                        "to {} · {} · since {} · last success {}",
+                        l.to,
+                        l.state,
+                        l.since.as_deref().unwrap_or("-"),
+                        l.last.unwrap_or_else(|| tr.t("integrations-never")),
+                    ),
+                )
+            })),
+            Err(e) => out.push(("FAIL", format!("flows {}", inst.name), e.to_string())),
+        }
+    }
     out
 }
 

@@ -112,8 +112,8 @@ pub(super) async fn run(
         }
         WebhookCommand::Deliveries { id, limit } => {
             println!(
-                "{:<7} {:<34} {:<20} {:<10} {:<8} {:<8} {:<26} RESPONSE",
-                "ID", "WEBHOOK-ID", "EVENT", "STATE", "ATTEMPTS", "STATUS", "CREATED"
+                "{:<7} {:<34} {:<20} {:<10} {:<8} {:<8} {:<9} {:<26} RESPONSE",
+                "ID", "WEBHOOK-ID", "EVENT", "STATE", "ATTEMPTS", "STATUS", "LATENCY", "CREATED"
             );
             for d in webhooks::deliveries(inst, id, limit).await? {
                 let state = if d.delivered_at.is_some() {
@@ -131,7 +131,7 @@ pub(super) async fn run(
                     .take(60)
                     .collect();
                 println!(
-                    "{:<7} {:<34} {:<20} {:<10} {:<8} {:<8} {:<26} {}",
+                    "{:<7} {:<34} {:<20} {:<10} {:<8} {:<8} {:<9} {:<26} {}",
                     d.id,
                     d.msg_id,
                     d.event,
@@ -139,6 +139,9 @@ pub(super) async fn run(
                     d.attempts,
                     d.last_status
                         .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    d.last_latency_ms
+                        .map(|ms| format!("{ms}ms"))
                         .unwrap_or_else(|| "-".into()),
                     d.created_at,
                     response

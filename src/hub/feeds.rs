@@ -55,6 +55,27 @@ fn is_allowed(c: &crate::storage::Connection) -> Result<bool, StorageError> {
     Ok(settings::get(c, ALLOWED_KEY)?.as_deref() == Some("1"))
 }
 
+/// Feeds as the integrations list shows them: allowed or not, since when (the administrator's
+/// last change of the switch, the time of its `feeds_setting_changed` event) and the newest use
+/// of any feed token.
+pub struct FeedsBook {
+    pub allowed: bool,
+    pub since: Option<String>,
+    pub last_use: Option<String>,
+}
+
+pub async fn book(inst: &Instance) -> Result<FeedsBook, StorageError> {
+    inst.db
+        .read(|c| {
+            Ok(FeedsBook {
+                allowed: is_allowed(c)?,
+                since: settings::updated_at(c, ALLOWED_KEY)?,
+                last_use: store::last_use(c)?,
+            })
+        })
+        .await
+}
+
 /// Allows or forbids calendar feeds (audited). Forbidding keeps the tokens: every feed answers
 /// "not found" until feeds are allowed again, and the people's switches are hidden meanwhile.
 pub async fn set_allowed(inst: &Instance, by: By, allow: bool) -> Result<bool, StorageError> {

@@ -2,12 +2,12 @@
 //! paid, cancelled (drafts) or void (issued, with a reason), and building a draft from a project's unbilled billable time.
 
 use super::problem::Conflict;
-use super::records::{HubError, create_in, validate};
+use super::records::{HubError, create_unannounced, validate};
 use crate::audit::{self, By, Entry, Event};
 use crate::clock::stamp;
 use crate::i18n::Sentence;
 use crate::instances::Instance;
-use crate::schema::INVOICES;
+use crate::schema::{INVOICES, TIME_ENTRIES};
 use crate::storage::Transaction;
 use crate::storage::Value;
 use crate::storage::invoices::{self as store, NewLine};
@@ -277,17 +277,18 @@ pub async fn set_status(
             let released = if to == "cancelled" {
                 store::release_time(tx, id, &now)?
             } else {
-                0
+                Vec::new()
             };
             record_status(tx, id, &by, &from, to)?;
             audit::write(
                 tx,
                 by.now,
                 invoice_entry(Event::RecordUpdated, &by, id)
-                    .with(json!({ "status": to, "time_entries_released": released })),
+                    .with(json!({ "status": to, "time_entries_released": released.len() })),
             )?;
             let what = if to == "paid" { "paid" } else { "updated" };
             super::records::notify(tx, by.now, &INVOICES, id, what)?;
+            time_updated(tx, &by, &released)?;
             Ok(())
         })
         .await
@@ -333,10 +334,11 @@ pub async fn void(inst: &Instance, id: i64, reason: String, by: By) -> Result<()
                 invoice_entry(Event::InvoiceVoided, &by, id).with(json!({
                     "number": number,
                     "reason": reason,
-                    "time_entries_released": released
+                    "time_entries_released": released.len()
                 })),
             )?;
             super::records::notify(tx, by.now, &INVOICES, id, "updated")?;
+            time_updated(tx, &by, &released)?;
             Ok(())
         })
         .await
@@ -364,7 +366,9 @@ pub async fn from_project(
             input.insert("project_id".into(), json!(project));
             input.insert("currency".into(), Json::String(currency));
             let values = validate(&INVOICES, &input, false)?;
-            let inv = create_in(tx, &INVOICES, &values, &by, true)?;
+            // Announced once its lines and totals are in, so the event carries the invoice as
+            // the API returns it afterwards.
+            let inv = create_unannounced(tx, &INVOICES, &values, &by, true)?;
             let now = stamp(by.now);
             for e in &entries {
                 // Net from the minutes themselves: rounding the quantity first would lose cents.
@@ -392,6 +396,9 @@ pub async fn from_project(
                 store::bill_time(tx, e.id, Some(inv.id), &now)?;
             }
             store::refresh_totals(tx, inv.id, &now)?;
+            super::records::notify(tx, by.now, &INVOICES, inv.id, "created")?;
+            let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
+            time_updated(tx, &by, &ids)?;
             // Which entries were billed, so that the log alone shows what left the time module. The
             // list stops at 500 ids (4 KiB) to stay under the writer's cap on details; the count
             // is always exact.
@@ -412,6 +419,14 @@ pub async fn from_project(
             Ok(inv.id)
         })
         .await
+}
+
+/// `time.updated` for each time entry an invoice billed or released (its `invoice_id` changed).
+fn time_updated(tx: &Transaction, by: &By, entries: &[i64]) -> Result<(), HubError> {
+    for id in entries {
+        super::records::notify(tx, by.now, &TIME_ENTRIES, *id, "updated")?;
+    }
+    Ok(())
 }
 
 /// The security-log entry of a change to invoice `id`; callers add the details.

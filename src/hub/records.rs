@@ -633,8 +633,24 @@ pub(crate) fn notify(
     crate::webhooks::emit(tx, now, &event, &data)
 }
 
-/// Creates a record inside `tx` (shared by the API, forms and CSV import).
+/// Creates a record inside `tx` (shared by the API, forms and CSV import) and queues its
+/// `{module}.created` webhook event.
 pub fn create_in(
+    tx: &Transaction,
+    def: &ModuleDef,
+    values: &[(&'static str, Value)],
+    by: &By,
+    audit_it: bool,
+) -> Result<Row, HubError> {
+    let row = create_unannounced(tx, def, values, by, audit_it)?;
+    notify(tx, by.now, def, row.id, "created")?;
+    Ok(row)
+}
+
+/// [`create_in`] without the webhook event, for a caller that completes the record in the same
+/// transaction first (an invoice and its lines) and then calls [`notify`] itself, so that the
+/// event carries the finished record.
+pub(crate) fn create_unannounced(
     tx: &Transaction,
     def: &ModuleDef,
     values: &[(&'static str, Value)],
@@ -649,7 +665,6 @@ pub fn create_in(
     index_row(tx, def, &row)?;
     let actor = by.actor.name();
     store::Change::begin(tx, def.slug, id, &now, &actor)?.field(tx, "(created)", None, None)?;
-    notify(tx, by.now, def, id, "created")?;
     if audit_it {
         audit::write(
             tx,

@@ -105,6 +105,15 @@ pub fn touch_if_before(
     Ok(n == 1)
 }
 
+/// The newest recorded use of any feed token of the instance (recorded at most hourly per token).
+pub fn last_use(conn: &Connection) -> Result<Option<String>, StorageError> {
+    Ok(
+        conn.query_row("SELECT max(last_used_at) FROM feed_tokens", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 /// One dated record of a feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dated {

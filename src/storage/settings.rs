@@ -16,6 +16,17 @@ pub fn get(conn: &Connection, key: &str) -> Result<Option<String>, StorageError>
         .optional()?)
 }
 
+/// When `key` was last set, if it ever was.
+pub fn updated_at(conn: &Connection, key: &str) -> Result<Option<String>, StorageError> {
+    Ok(conn
+        .query_row(
+            "SELECT updated_at FROM settings WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 pub fn set(tx: &Transaction, key: &str, value: &str, now: &str) -> Result<(), StorageError> {
     tx.execute(
         "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)

@@ -422,6 +422,22 @@ impl Detector {
                     filter(&[("type", &r.event)]),
                 ));
             }
+            "webhook_failing" => {
+                let url = details.get("url").and_then(|v| v.as_str()).unwrap_or("?");
+                out.push(found(
+                    Rule::WebhookFailing,
+                    about(
+                        format!("{} {url}", r.target),
+                        Message::new("alert-about-webhook")
+                            .arg("endpoint", &r.target)
+                            .arg("url", url),
+                    ),
+                    Message::new("alert-says-webhook-failing")
+                        .arg("endpoint", &r.target)
+                        .arg("url", url),
+                    filter(&[("type", "webhook_failing")]),
+                ));
+            }
             _ => {}
         }
         Ok(out)
@@ -458,7 +474,7 @@ impl Detector {
 }
 
 /// The events a rule looks at (besides anything the support account does).
-pub const WATCHED_EVENTS: [&str; 13] = [
+pub const WATCHED_EVENTS: [&str; 14] = [
     "login_failed",
     "account_locked",
     "login_succeeded",
@@ -472,6 +488,7 @@ pub const WATCHED_EVENTS: [&str; 13] = [
     "audit_exported",
     "backup_completed",
     "backup_verified",
+    "webhook_failing",
 ];
 
 /// The actor kind whose every action is watched.
@@ -746,6 +763,22 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_failing_webhook_endpoint_is_found_by_its_id_and_url() {
+        use crate::audit::{Actor, Entry, Event};
+        let failing = || {
+            Entry::new(Event::WebhookFailing, Actor::System, "webhook 3", "-")
+                .with(serde_json::json!({ "url": "https://n8n.example/x", "delivery": 7 }))
+                .failed()
+        };
+        let found = findings(AlertThresholds::default(), vec![failing(), failing()]);
+        let want = (
+            Rule::WebhookFailing,
+            "webhook 3 https://n8n.example/x".to_string(),
+        );
+        assert_eq!(found, vec![want.clone(), want]);
     }
 
     #[test]

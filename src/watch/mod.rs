@@ -57,10 +57,11 @@ pub enum Rule {
     LogChainBroken,
     CertificateExpiry,
     DiskLow,
+    WebhookFailing,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 15] = [
+    pub const ALL: [Rule; 16] = [
         Rule::PasswordSpraying,
         Rule::LockoutWave,
         Rule::AdminNewAddress,
@@ -76,6 +77,7 @@ impl Rule {
         Rule::LogChainBroken,
         Rule::CertificateExpiry,
         Rule::DiskLow,
+        Rule::WebhookFailing,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -95,6 +97,7 @@ impl Rule {
             Rule::LogChainBroken => "log_chain_broken",
             Rule::CertificateExpiry => "certificate_expiry",
             Rule::DiskLow => "disk_low",
+            Rule::WebhookFailing => "webhook_failing",
         }
     }
 

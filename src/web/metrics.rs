@@ -44,6 +44,8 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 #[derive(Clone)]
 struct Access {
     token_digest: Option<Arc<[u8; 32]>>,
+    /// When a scrape was last noted for the integrations list (Unix seconds).
+    noted: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// The metrics listener's router: `/metrics` only, everything else 404. The token (if any) was
@@ -51,6 +53,7 @@ struct Access {
 pub fn router(state: AppState, token: Option<Secret<String>>) -> Router {
     let access = Access {
         token_digest: token.map(|t| Arc::new(digest(t.expose().as_bytes()))),
+        noted: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
     };
     Router::new()
         .route("/metrics", get(scrape))
@@ -87,6 +90,7 @@ async fn scrape(State((state, access)): State<(AppState, Access)>, headers: Head
         );
         return resp;
     }
+    note_scrape(&state, &access).await;
     let snap = snapshot(&state).await;
     // Prometheus asks for OpenMetrics; anything else (promtool, curl) gets the classic format.
     let openmetrics = headers
@@ -101,6 +105,28 @@ async fn scrape(State((state, access)): State<(AppState, Access)>, headers: Head
         )
             .into_response(),
         Err(_) => ApiError(WebError::Internal("cannot encode the metrics".into())).into_response(),
+    }
+}
+
+/// Notes the scrape in the operator instance for the integrations list, at most once a minute; a
+/// failure to note it does not fail the scrape.
+async fn note_scrape(state: &AppState, access: &Access) {
+    use std::sync::atomic::Ordering;
+    let now = state.clock.now();
+    let last = access.noted.load(Ordering::Relaxed);
+    if now.timestamp().saturating_sub(last) < crate::integrations::SCRAPE_NOTE_EVERY_SECONDS
+        || access
+            .noted
+            .compare_exchange(last, now.timestamp(), Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    let Some(operator) = state.registry.get(crate::instances::DEFAULT_INSTANCE) else {
+        return;
+    };
+    if let Err(e) = crate::integrations::note_scrape(&operator, now).await {
+        tracing::warn!(error = %e, "the metrics scrape could not be noted");
     }
 }
 
@@ -236,6 +262,7 @@ mod tests {
     fn access(token: Option<&str>) -> Access {
         Access {
             token_digest: token.map(|t| Arc::new(digest(t.as_bytes()))),
+            noted: Arc::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Drains every instance's webhook queue: per endpoint the oldest event first, retried with
 //! exponential backoff until the retry window (24 h by default) has passed, then the event is
-//! marked failed, the endpoint failing, and the security log says so (the watch and admins see it).
+//! marked failed, the endpoint failing, and the security log says so; the watch raises
+//! `webhook_failing` from that row, so administrators are told (badge, mail, syslog).
 
 use super::http::{self, EgressError};
 use super::{open_secret, sign, system};
@@ -121,6 +122,8 @@ async fn attempt(
     let next = now + backoff(cfg, d.attempts);
     let endpoint_id = d.endpoint_id;
     let id = d.id;
+    let url = endpoint.url.clone();
+    let give_up_seconds = cfg.give_up_seconds;
     inst.db
         .write(move |tx| -> Result<(), StorageError> {
             let a = Attempt {
@@ -145,7 +148,12 @@ async fn attempt(
                             format!("webhook {endpoint_id}"),
                             by.source,
                         )
-                        .with(json!({ "delivery": id, "status": status }))
+                        .with(json!({
+                            "url": url,
+                            "delivery": id,
+                            "status": status,
+                            "give_up_seconds": give_up_seconds,
+                        }))
                         .failed(),
                     )?;
                 }

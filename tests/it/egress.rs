@@ -2,6 +2,7 @@
 //! out of the appliance, with since when and the last success, for administrators only.
 
 use crate::hub_support::*;
+use crate::support::*;
 use std::time::Duration;
 
 /// The `<tr>` of the integrations table that mentions `needle`.
@@ -9,6 +10,41 @@ fn row<'a>(page: &'a str, needle: &str) -> &'a str {
     page.split("<tr>")
         .find(|r| r.contains(needle))
         .unwrap_or_else(|| panic!("no row with {needle} in {page}"))
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Each line of the integrations table: (what, to where), as the page shows them.
+fn page_lines(page: &str) -> Vec<(String, String)> {
+    page.split("<tr>")
+        .filter(|r| r.contains("<td"))
+        .map(|r| {
+            let what = r
+                .split_once("<td")
+                .and_then(|(_, rest)| rest.split_once('>'))
+                .and_then(|(_, rest)| rest.split_once("</td>"))
+                .map(|(w, _)| unescape(w.trim()))
+                .unwrap_or_else(|| panic!("no first cell in {r}"));
+            let to = r
+                .split_once("<code>")
+                .and_then(|(_, rest)| rest.split_once("</code>"))
+                .map(|(t, _)| unescape(t.trim()))
+                .unwrap_or_else(|| panic!("no destination in {r}"));
+            (what, to)
+        })
+        .collect()
+}
+
+/// How many times are shown in a row (since when, last success).
+fn times(row: &str) -> usize {
+    row.matches("<time").count()
 }
 
 #[tokio::test]
@@ -22,7 +58,8 @@ async fn the_integrations_page_lists_every_flow_out_and_only_administrators_see_
     drop(quiet);
     let env = Env::with_config(Some(&format!(
         "[audit]\nforward_host = \"127.0.0.3\"\nforward_port = {}\nforward_tls = false\n\
-         [mail]\nsmtp_host = \"127.0.0.2\"\nsmtp_port = {}\ntls = \"none\"\nfrom = \"holdfast@example.test\"\n",
+         [mail]\nsmtp_host = \"127.0.0.2\"\nsmtp_port = {}\ntls = \"none\"\nfrom = \"holdfast@example.test\"\n\
+         [metrics]\nlisten = \"127.0.0.1:0\"\n",
         syslog.port(),
         relay.port()
     )));
@@ -46,6 +83,33 @@ async fn the_integrations_page_lists_every_flow_out_and_only_administrators_see_
         .unwrap();
 
     let admin = env.admin().await;
+    // Untouched feeds and metrics: forbidden, and never scraped.
+    let page = admin.get("/admin/integrations").await.body;
+    let f = row(&page, "/admin/feeds");
+    assert!(f.contains("forbidden") && times(f) == 0, "{f}");
+    let m = row(&page, "[metrics]");
+    assert!(m.contains("never") && times(m) == 0, "{m}");
+    // Feeds allowed, one person's feed fetched; the metrics listener scraped; a backup made.
+    let r = admin.form("/admin/feeds", &[("allowed", "1")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = admin.form("/account/calendar", &[("action", "on")]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let feed = input_value(&r.body, "feed_url")
+        .and_then(|u| u.split_once("/feed/").map(|(_, p)| format!("/feed/{p}")))
+        .unwrap_or_else(|| panic!("no feed URL in {}", r.body));
+    assert_eq!(env.anonymous().get(&feed).await.status, 200);
+    let log = env.server.log();
+    let metrics: std::net::SocketAddr = log
+        .lines()
+        .find_map(|l| l.split("metrics endpoint on https://").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no metrics listener in the log:\n{log}"));
+    let scrape = Client::trusting(&env.app.ca_pem, "localhost", metrics)
+        .request("GET", "localhost", "/metrics", &[], b"")
+        .await;
+    assert_eq!(scrape.status, 200);
+    env.ok(&["backup", "run"]);
     let mut page = String::new();
     // The success is noted right after the connection is made; a few reads at most.
     for _ in 0..50 {
@@ -65,8 +129,18 @@ async fn the_integrations_page_lists_every_flow_out_and_only_administrators_see_
     assert!(m.contains("/admin/mail"), "{m}");
     let w = row(&page, hook);
     assert!(w.contains("/admin/webhooks/"), "{w}");
-    assert!(row(&page, "/admin/feeds").contains("forbidden"));
-    assert!(row(&page, "[metrics]").contains("not configured"));
+    // Feeds: allowed since the administrator's switch, last used by the fetch.
+    let f = row(&page, "/admin/feeds");
+    assert!(f.contains("allowed") && !f.contains("never"), "{f}");
+    assert_eq!(times(f), 2, "since when and last use: {f}");
+    // Metrics: first and newest scrape.
+    let m = row(&page, "[metrics]");
+    assert!(m.contains("127.0.0.1:0") && !m.contains("never"), "{m}");
+    assert_eq!(times(m), 2, "first and last scrape: {m}");
+    // Backups: where the encrypted archives go, and the last successful one.
+    let b = row(&page, "backups/local");
+    assert!(b.contains("/admin/backups") && !b.contains("never"), "{b}");
+    assert_eq!(times(b), 1, "the last backup: {b}");
     // Reached from the administration index.
     assert!(
         admin
@@ -143,10 +217,40 @@ async fn doctor_network_tries_every_destination_and_names_the_unreachable_one() 
         syslog.starts_with("FAIL") && syslog.contains("unreachable"),
         "{syslog}"
     );
-    let w = line(&hook);
+    let w = line(&format!("network webhook default #1 {hook}"));
     assert!(w.starts_with("OK") && w.contains("reachable"), "{w}");
-    assert!(line("network calendar feeds default").contains("forbidden"));
-    assert!(line("network metrics listener").contains("not configured"));
+
+    // Then the integrations page's list, line for line: what, to where, since, last success.
+    let admin = env.admin().await;
+    let page = admin.get("/admin/integrations").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let listed = page_lines(&page.body);
+    // Mail, syslog, the webhook, feeds, metrics, the backup destination.
+    assert_eq!(listed.len(), 6, "{listed:?}");
+    let flows: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(" network flow default: "))
+        .collect();
+    assert_eq!(flows.len(), listed.len(), "{report}");
+    for ((what, to), flow) in listed.iter().zip(&flows) {
+        assert!(
+            flow.contains(&format!("network flow default: {what}: to {to} · ")),
+            "the page's `{what}` → `{to}` is not the doctor's {flow}"
+        );
+        assert!(
+            flow.contains(" · since ") && flow.contains(" · last success "),
+            "{flow}"
+        );
+    }
+    let hooked = flows.iter().find(|l| l.contains(&hook)).unwrap();
+    assert!(hooked.contains("since 20"), "{hooked}");
+    assert!(hooked.ends_with("last success never"), "{hooked}");
+    let feeds = flows.iter().find(|l| l.contains("Calendar feeds")).unwrap();
+    assert!(feeds.contains("forbidden"), "{feeds}");
+    let metrics = flows.iter().find(|l| l.contains("Metrics")).unwrap();
+    assert!(metrics.contains("not configured"), "{metrics}");
+    let backups = flows.iter().find(|l| l.contains("backups/local")).unwrap();
+    assert!(backups.ends_with("last success never"), "{backups}");
 }
 
 /// A server whose mail goes to `sink` in `mode`, trusting `ca_pem`, authenticating as `hub`.

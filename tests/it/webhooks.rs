@@ -3,7 +3,7 @@
 //! SIGKILL of holdfast without losing or reordering events, scopes keep other modules' bodies home,
 //! and only administrators see or change endpoints.
 
-use crate::app::{Launch, Server};
+use crate::app::{ADMIN_EMAIL, Launch, Server};
 use crate::hub_support::*;
 use crate::support::*;
 use base64::Engine;
@@ -363,6 +363,14 @@ async fn events_arrive_signed_once_and_in_order_after_an_outage() {
     let log = env.ok(&["admin", "webhook", "deliveries", "1"]);
     assert_eq!(log.matches("delivered").count(), 7, "{log}");
     assert!(log.contains("thanks"), "{log}");
+    // Each attempt's latency, as on the web page (its value is not asserted).
+    for (_, _, state, latency) in deliveries(&env, 1) {
+        assert_eq!(state, "delivered");
+        let ms = latency
+            .strip_suffix("ms")
+            .unwrap_or_else(|| panic!("{log}"));
+        assert!(ms.parse::<u64>().is_ok(), "{log}");
+    }
     let first = log.lines().last().unwrap();
     let attempts: i64 = first.split_whitespace().nth(4).unwrap().parse().unwrap();
     assert!(attempts >= 3, "{first}");
@@ -382,7 +390,12 @@ async fn an_endpoint_without_invoices_read_never_gets_invoice_bodies() {
     let narrow = Receiver::start(UP).await;
     let wide = Receiver::start(UP).await;
     add(&env, &narrow.url, "*", "clients:read");
-    add(&env, &wide.url, "*", "clients:read,invoices:read");
+    add(
+        &env,
+        &wide.url,
+        "*",
+        "clients:read,invoices:read,documents:read",
+    );
     let api = env.full_token();
     let client = api
         .create_id("clients", json!({ "name": "Scoped Ltd" }))
@@ -397,11 +410,35 @@ async fn an_endpoint_without_invoices_read_never_gets_invoice_bodies() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // Issued and paid; a document with a file.
+    let r = api
+        .post(
+            &format!("/api/v1/invoices/{invoice}/lines"),
+            json!({ "description": "Consulting", "quantity": "1", "unit_price": 10000, "tax_rate": 23 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for action in ["issue", "paid"] {
+        let r = api
+            .post(&format!("/api/v1/invoices/{invoice}/{action}"), json!({}))
+            .await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+    }
+    let document = api
+        .create_id(
+            "documents",
+            json!({ "title": "Signed contract", "client_id": client }),
+        )
+        .await;
+    let r = api
+        .upload(document, "contract.txt", b"signed by both\n", false)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
     let last = api
         .create_id("clients", json!({ "name": "After Ltd" }))
         .await;
     // Per-endpoint order: once the last client arrived, everything queued before it has too.
-    let wide_got = wide.wait_accepted(4).await;
+    let wide_got = wide.wait_accepted(8).await;
     let narrow_got = narrow.wait_accepted(2).await;
     let types = |got: &[Got]| -> Vec<String> {
         got.iter()
@@ -414,9 +451,25 @@ async fn an_endpoint_without_invoices_read_never_gets_invoice_bodies() {
             "clients.created",
             "invoices.created",
             "invoices.updated",
+            "invoices.issued",
+            "invoices.paid",
+            "documents.created",
+            "documents.uploaded",
             "clients.created"
         ]
     );
+    let issued = body(&wide_got[3]);
+    assert_eq!(issued["data"]["id"], invoice);
+    assert_eq!(issued["data"]["status"], "issued");
+    assert!(issued["data"]["number"].as_str().is_some(), "{issued}");
+    let paid = body(&wide_got[4]);
+    assert_eq!(
+        (&paid["data"]["id"], &paid["data"]["status"]),
+        (&json!(invoice), &json!("paid"))
+    );
+    let uploaded = body(&wide_got[6]);
+    assert_eq!(uploaded["data"]["id"], document);
+    assert_eq!(uploaded["data"]["current_version"], 1, "{uploaded}");
     assert_eq!(types(&narrow_got), ["clients.created", "clients.created"]);
     assert_eq!(body(&narrow_got[1])["data"]["id"], last);
     for g in narrow.all() {
@@ -670,4 +723,273 @@ async fn an_https_receiver_outside_the_configured_ca_gets_nothing() {
     .await;
     assert!(ok, "{}", env.ok(&["admin", "webhook", "deliveries", "1"]));
     assert!(rx.all().is_empty(), "{:?}", rx.all());
+}
+
+/// The state column of an endpoint in `admin webhook list`.
+fn endpoint_state(env: &Env, id: i64) -> String {
+    let list = env.ok(&["admin", "webhook", "list"]);
+    list.lines()
+        .find(|l| l.split_whitespace().next() == Some(id.to_string().as_str()))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no endpoint #{id} in {list}"))
+        .to_string()
+}
+
+/// `admin webhook deliveries ID`: (delivery id, event, state, latency), newest first.
+fn deliveries(env: &Env, id: i64) -> Vec<(String, String, String, String)> {
+    let out = env.ok(&["admin", "webhook", "deliveries", &id.to_string()]);
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let latency = header
+        .iter()
+        .position(|h| *h == "LATENCY")
+        .unwrap_or_else(|| panic!("no LATENCY column: {out}"));
+    lines
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (
+                w[0].to_string(),
+                w[2].to_string(),
+                w[3].to_string(),
+                w[latency].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_receiver_down_past_the_give_up_window_marks_the_endpoint_failing_and_tells_the_admins() {
+    // Events are given up one second after they were queued; the watch reads new rows every
+    // 100 ms; alert mail goes to a sink.
+    let env = Env {
+        app: crate::app::TestApp::builder()
+            .with_admin()
+            .with_mail()
+            .config(&format!(
+                "{CONFIG}give_up_seconds = 1\n[alerts]\nscan_interval_ms = 100\ncheck_interval_seconds = 1\n"
+            ))
+            .start(),
+    };
+    let rx = Receiver::start(DOWN).await;
+    let (id, secret) = add(&env, &rx.url, "clients.created", "clients:read");
+    let api = env.full_token();
+    for n in 0..2 {
+        api.create_id("clients", json!({ "name": format!("Unheard {n}") }))
+            .await;
+    }
+    // Both events are tried until their window closes, then failed; neither was lost unnoticed.
+    let failed = eventually(WAIT, || async {
+        let d = deliveries(&env, id);
+        d.len() == 2 && d.iter().all(|(_, _, state, _)| state == "failed")
+    })
+    .await;
+    assert!(failed, "{:?}", deliveries(&env, id));
+    assert!(rx.all().len() >= 2, "{:?}", rx.all());
+    assert_eq!(endpoint_state(&env, id), "failing");
+    // The endpoint is marked failing once, however many events failed.
+    let rows = env.audit("webhook_failing");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["target"], format!("webhook {id}"));
+    assert!(rows[0]["details"].to_string().contains(&rx.url), "{rows:?}");
+
+    // Administrators are told: an alert naming the endpoint, mailed at once, on the alerts page.
+    let mut alert = None;
+    let raised = eventually(WAIT, || {
+        alert = env
+            .ok(&["admin", "alerts", "--json"])
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|a| a["rule"] == "webhook_failing");
+        let done = alert.is_some();
+        async move { done }
+    })
+    .await;
+    assert!(raised, "{}", env.ok(&["admin", "alerts", "--json"]));
+    let alert = alert.unwrap();
+    assert_eq!(alert["severity"], "high");
+    assert_eq!(alert["subject"], format!("webhook {id} {}", rx.url));
+    assert!(
+        alert["summary"].as_str().unwrap().contains(&rx.url),
+        "{alert}"
+    );
+    let mail = env
+        .sink()
+        .wait_for(
+            |m| {
+                m.to.iter().any(|t| t.eq_ignore_ascii_case(ADMIN_EMAIL))
+                    && m.subject().unwrap_or_default().contains("webhook_failing")
+            },
+            WAIT,
+        )
+        .expect("no alert mail about the failing webhook");
+    assert!(mail.body().contains(&rx.url), "{}", mail.body());
+    let admin = env.admin().await;
+    let page = admin.get("/admin/alerts").await;
+    assert!(page.body.contains(&rx.url), "{}", page.body);
+
+    // The receiver is back: the next event is delivered and clears the mark; a failed event can
+    // be sent again by hand.
+    rx.set(UP);
+    api.create_id("clients", json!({ "name": "Heard again" }))
+        .await;
+    let got = rx.wait_accepted(1).await;
+    assert_eq!(body(&got[0])["data"]["name"], "Heard again");
+    assert!(
+        eventually(WAIT, || async { endpoint_state(&env, id) == "active" }).await,
+        "{}",
+        env.ok(&["admin", "webhook", "list"])
+    );
+    let first_failed = deliveries(&env, id).last().unwrap().0.clone();
+    env.ok(&[
+        "admin",
+        "webhook",
+        "redeliver",
+        &id.to_string(),
+        &first_failed,
+    ]);
+    let got = rx.wait_accepted(2).await;
+    assert_eq!(body(&got[1])["data"]["name"], "Unheard 0");
+    assert!(verify(&secret, &got[1]));
+    assert_eq!(env.audit("webhook_failing").len(), 1);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_every_later_delivery_and_the_old_one_no_longer_verifies() {
+    let env = Env::with_config(Some(CONFIG));
+    let rx = Receiver::start(UP).await;
+    let (id, old) = add(&env, &rx.url, "clients.created", "clients:read");
+    let api = env.full_token();
+    api.create_id("clients", json!({ "name": "Before rotation" }))
+        .await;
+    let before = rx.wait_accepted(1).await;
+    assert!(verify(&old, &before[0]), "{before:?}");
+
+    let out = env.ok(&["admin", "webhook", "rotate-secret", &id.to_string()]);
+    assert_eq!(out.matches("whsec_").count(), 1, "{out}");
+    let new = out
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("whsec_"))
+        .unwrap_or_else(|| panic!("no secret in {out}"))
+        .to_string();
+    assert_ne!(new, old);
+
+    api.create_id("clients", json!({ "name": "After rotation" }))
+        .await;
+    let got = rx.wait_accepted(2).await;
+    assert_eq!(body(&got[1])["data"]["name"], "After rotation");
+    assert!(verify(&new, &got[1]), "{:?}", got[1]);
+    assert!(!verify(&old, &got[1]), "the old secret still verifies");
+    // A repeat of the event signed before the rotation is signed with the new secret too.
+    let first = deliveries(&env, id).last().unwrap().0.clone();
+    env.ok(&["admin", "webhook", "redeliver", &id.to_string(), &first]);
+    let again = rx.wait_accepted(3).await;
+    assert_eq!(again[2].id, before[0].id);
+    assert!(verify(&new, &again[2]) && !verify(&old, &again[2]));
+
+    let rotated = env.audit("webhook_secret_rotated");
+    assert_eq!(rotated.len(), 1, "{rotated:?}");
+    assert_eq!(rotated[0]["target"], format!("webhook {id}"));
+    // Shown once: not in the list, the security log or the endpoint's page.
+    assert!(!env.ok(&["admin", "webhook", "list"]).contains("whsec_"));
+    let log = serde_json::to_string(&env.audit_json(&[])).unwrap();
+    assert!(!log.contains(&new) && !log.contains(&old));
+    let admin = env.admin().await;
+    let page = admin.get(&format!("/admin/webhooks/{id}")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("whsec_"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn an_invoice_from_a_project_is_announced_with_its_totals_and_each_billed_entry_as_updated() {
+    let env = Env::with_config(Some(CONFIG));
+    let rx = Receiver::start(UP).await;
+    add(
+        &env,
+        &rx.url,
+        "invoices.created,time.created,time.updated",
+        "invoices:read,time:read",
+    );
+    let api = env.full_token();
+    let client = api
+        .create_id("clients", json!({ "name": "Billed Ltd" }))
+        .await;
+    let project = api
+        .create_id(
+            "projects",
+            json!({ "name": "Billable work", "client_id": client, "hourly_rate": 12000 }),
+        )
+        .await;
+    let mut entries = Vec::new();
+    for minutes in [60, 30] {
+        entries.push(
+            api.create_id(
+                "time-entries",
+                json!({ "user": ADMIN, "project_id": project, "date": "2026-11-02", "minutes": minutes }),
+            )
+            .await,
+        );
+    }
+    // 90 minutes at 120.00/h = 180.00 net, 23 % = 41.40 tax, 221.40 total.
+    let r = api
+        .post(
+            "/api/v1/invoices/from-project",
+            json!({ "project_id": project, "tax_rate": 23 }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let invoice = r.json()["id"].as_i64().unwrap();
+    let got = rx.wait_accepted(5).await;
+    let seen: Vec<(String, i64)> = got
+        .iter()
+        .map(|g| {
+            let b = body(g);
+            (
+                b["type"].as_str().unwrap().to_string(),
+                b["data"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("time.created".to_string(), entries[0]),
+            ("time.created".to_string(), entries[1]),
+            ("invoices.created".to_string(), invoice),
+            ("time.updated".to_string(), entries[0]),
+            ("time.updated".to_string(), entries[1]),
+        ]
+    );
+    // The invoice arrives with its lines' totals, as the API returns it afterwards.
+    let created = body(&got[2])["data"].clone();
+    assert_eq!(
+        (
+            &created["subtotal"],
+            &created["tax_total"],
+            &created["total"]
+        ),
+        (&json!(18000), &json!(4140), &json!(22140)),
+        "{created}"
+    );
+    let api_view = api.get(&format!("/api/v1/invoices/{invoice}")).await.json();
+    assert_eq!(created["total"], api_view["total"]);
+    for g in &got[3..] {
+        assert_eq!(body(g)["data"]["invoice_id"], invoice, "{}", g.body);
+    }
+    // Cancelling the draft releases the entries: each is announced again, unbilled.
+    let r = api
+        .post(&format!("/api/v1/invoices/{invoice}/cancel"), json!({}))
+        .await;
+    assert!(r.status < 300, "{}", r.body);
+    let got = rx.wait_accepted(7).await;
+    for g in &got[5..] {
+        let b = body(g);
+        assert_eq!(b["type"], "time.updated", "{b}");
+        assert!(b["data"]["invoice_id"].is_null(), "{b}");
+    }
 }

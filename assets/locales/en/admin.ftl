@@ -380,6 +380,7 @@ alert-rule-backup_stale = No recent backup
 alert-rule-log_chain_broken = Security log chain broken
 alert-rule-certificate_expiry = Certificate about to expire
 alert-rule-disk_low = Free disk low
+alert-rule-webhook_failing = Webhook endpoint failing
 alert-severity-low = low
 alert-severity-medium = medium
 alert-severity-high = high

@@ -16,6 +16,7 @@ integrations-syslog = Security log copy to the syslog collector (SIEM)
 integrations-webhook = Webhook deliveries (records as the API returns them)
 integrations-feeds = Calendar feeds (people's dated work, fetched by their calendar clients)
 integrations-metrics = Metrics listener (figures, fetched by a scraper)
+integrations-backup = Encrypted backups of every instance (archives written to this directory)
 integrations-config-file = configuration file, section { $section }
 integrations-not-set = not configured
 integrations-fetched = fetched by the caller; nothing is sent by itself

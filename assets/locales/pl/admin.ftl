@@ -385,6 +385,7 @@ alert-rule-backup_stale = Brak świeżej kopii zapasowej
 alert-rule-log_chain_broken = Przerwany łańcuch dziennika bezpieczeństwa
 alert-rule-certificate_expiry = Certyfikat wkrótce wygaśnie
 alert-rule-disk_low = Mało wolnego miejsca na dysku
+alert-rule-webhook_failing = Webhook nie odbiera zdarzeń
 alert-severity-low = niski
 alert-severity-medium = średni
 alert-severity-high = wysoki

@@ -16,6 +16,7 @@ integrations-syslog = Kopia dziennika bezpieczeństwa do kolektora syslog (SIEM)
 integrations-webhook = Dostarczanie webhooków (rekordy tak, jak zwraca je API)
 integrations-feeds = Kalendarze (zaplanowana praca osób, pobierana przez ich programy kalendarzowe)
 integrations-metrics = Metryki (liczby pobierane przez system monitorowania)
+integrations-backup = Zaszyfrowane kopie zapasowe wszystkich instancji (archiwa zapisywane w tym katalogu)
 integrations-config-file = plik konfiguracyjny, sekcja { $section }
 integrations-not-set = nieskonfigurowane
 integrations-fetched = pobierane przez odbiorcę; nic nie jest wysyłane samoczynnie
