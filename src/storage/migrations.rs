@@ -87,9 +87,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "alert_words",
         sql: include_str!("migrations/0015_alert_words.sql"),
     },
+    Migration {
+        version: 16,
+        name: "fewer_prefixes",
+        sql: include_str!("migrations/0016_fewer_prefixes.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 15;
+pub const LATEST_SCHEMA_VERSION: i64 = 16;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -236,8 +241,9 @@ mod tests {
         assert_eq!(current_version(&conn).unwrap(), LATEST_SCHEMA_VERSION);
     }
 
-    /// 0005 rebuilds every module's search table with prefix indexes of 1 to 10 characters and keeps
-    /// each entry under its record id, so the search finds after the upgrade what it found before.
+    /// 0005 rebuilds every module's search table with prefix indexes of 1 to 10 characters, and 0016
+    /// with those of 3, 5 and 8 and a higher automerge; each keeps every entry under its record id,
+    /// so the search finds after the upgrade what it found before.
     #[test]
     fn search_prefixes_rebuild_keeps_every_entry_under_its_record_id() {
         let (_dir, path, mut conn) = database_at(4);
@@ -270,10 +276,15 @@ mod tests {
                     r.get(0)
                 })
                 .unwrap();
-            assert!(
-                sql.contains("prefix = '1 2 3 4 5 6 7 8 9 10'"),
-                "{t}: {sql}"
-            );
+            assert!(sql.contains("prefix = '3 5 8'"), "{t}: {sql}");
+            let automerge: i64 = conn
+                .query_row(
+                    &format!("SELECT v FROM {t}_config WHERE k = 'automerge'"),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(automerge, 16, "{t}");
             let ids = |q: &str| -> Vec<i64> {
                 let mut stmt = conn
                     .prepare(&format!(

@@ -15,20 +15,25 @@ pub(super) fn search_table(def: &ModuleDef) -> String {
 /// the extra reading when a cut word's first letters are common but the word is not.
 pub(super) const REJECTS_BEFORE_EXACT: usize = 200;
 
-/// The longest prefix FTS5 answers from a prefix index (migration 0005: lengths 1 to 10).
-const PREFIX_INDEX_MAX: usize = 10;
+/// The prefix lengths FTS5 keeps an index of (migration 0016). A prefix of another length is
+/// answered from the longest shorter one and checked whole; one shorter than all of them is checked
+/// on the rows the query's other words find. Each length is written for every word of every record,
+/// so each costs every write (docs/PERFORMANCE.md, "Writes: fewer prefix indexes").
+const PREFIX_INDEXES: [usize; 3] = [3, 5, 8];
 
 /// What a person typed, as FTS5 queries: every word must occur, as a word or the start of one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextQuery {
-    /// The query to read with. A word whose prefix part is longer than `PREFIX_INDEX_MAX` is cut
-    /// to that many characters, so that every prefix is answered from a prefix index and matches
-    /// stream newest first; the cut words make it match a few rows too many.
+    /// The query to read with. Every prefix in it has a prefix index, so matches stream newest
+    /// first: a word of another length is cut to the longest indexed length below it, and a word
+    /// shorter than every indexed length is left out (when other words remain). Cut and left-out
+    /// words make it match rows too many, which `admits` turns down.
     pub fts: String,
     /// The query with every word whole: exact, but FTS5 first merges the doclists of every term a
-    /// long word starts (~4 ms for a word in 166k time entries).
+    /// cut or left-out word starts (~4 ms for a word in 166k time entries, far more for one letter).
     pub exact: String,
-    /// The cut words, whole and folded: a row `fts` finds must have a word starting with each.
+    /// The cut and left-out words, whole and folded: a row `fts` finds must have a word starting
+    /// with each.
     pub long_words: Vec<String>,
 }
 
@@ -57,7 +62,46 @@ fn fold(text: &str) -> String {
         .collect()
 }
 
+/// The byte range of the last run of letters and digits in a typed word: FTS5 splits a word like
+/// `anna@example.com` into a phrase and matches only its last part as a prefix.
+fn last_run(w: &str) -> Option<(usize, usize)> {
+    w.char_indices()
+        .filter(|(_, c)| c.is_alphanumeric())
+        .fold(None, |run, (i, c)| match run {
+            Some((start, end)) if end == i => Some((start, i + c.len_utf8())),
+            _ => Some((i, i + c.len_utf8())),
+        })
+}
+
+/// How one typed word is read.
+enum Term {
+    /// As typed: its prefix has an index (or it has no letters at all).
+    Whole,
+    /// Cut to the first `n` bytes, then checked whole.
+    Cut(usize),
+    /// Shorter than every prefix index: checked on the rows the other words find; what stays in the
+    /// query is the phrase before it (the first `n` bytes, maybe none).
+    Short(usize),
+}
+
+fn term(w: &str) -> (Term, Option<String>) {
+    let Some((start, end)) = last_run(w) else {
+        return (Term::Whole, None);
+    };
+    let run = &w[start..end];
+    let chars = run.chars().count();
+    if PREFIX_INDEXES.contains(&chars) {
+        return (Term::Whole, None);
+    }
+    let Some(&keep) = PREFIX_INDEXES.iter().rev().find(|&&n| n < chars) else {
+        return (Term::Short(start), Some(fold(run)));
+    };
+    let cut = run.char_indices().nth(keep).map_or(end, |(i, _)| start + i);
+    (Term::Cut(cut), Some(fold(run)))
+}
+
 /// Turns what a person typed into a `TextQuery` (at most 8 words); `None` when it has no word.
+/// A query of nothing but one- and two-letter words matches them as whole words.
 pub fn fts_query(text: &str) -> Option<TextQuery> {
     let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-')
@@ -67,30 +111,37 @@ pub fn fts_query(text: &str) -> Option<TextQuery> {
     if words.is_empty() {
         return None;
     }
-    let quote = |w: &str| format!("\"{}\"*", w.replace('"', "\"\""));
+    let quote = |w: &str| format!("\"{}\"", w.replace('"', "\"\""));
+    let terms: Vec<(Term, Option<String>)> = words.iter().map(|w| term(w)).collect();
+    let has_letters = |w: &str| w.chars().any(char::is_alphanumeric);
+    let anchored = words.iter().zip(&terms).any(|(w, (t, _))| match t {
+        Term::Whole | Term::Cut(_) => has_letters(w),
+        Term::Short(before) => has_letters(&w[..*before]),
+    });
+    if !anchored {
+        // Nothing to narrow the rows down with: a one-letter prefix would merge the doclist of
+        // every word that starts with it.
+        let whole = words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ");
+        return Some(TextQuery {
+            fts: whole.clone(),
+            exact: whole,
+            long_words: Vec::new(),
+        });
+    }
     let (mut fts, mut exact, mut long_words) = (Vec::new(), Vec::new(), Vec::new());
-    for w in words {
-        exact.push(quote(w));
-        // FTS5 splits a typed word like `anna@example.com` into a phrase and matches only its last
-        // part as a prefix, so only that part may need cutting.
-        let last = w.char_indices().filter(|(_, c)| c.is_alphanumeric()).fold(
-            None::<(usize, usize)>,
-            |run, (i, c)| match run {
-                Some((start, end)) if end == i => Some((start, i + c.len_utf8())),
-                _ => Some((i, i + c.len_utf8())),
-            },
-        );
-        match last {
-            Some((start, end)) if w[start..end].chars().count() > PREFIX_INDEX_MAX => {
-                let cut = w[start..end]
-                    .char_indices()
-                    .nth(PREFIX_INDEX_MAX)
-                    .map_or(end, |(i, _)| start + i);
-                fts.push(quote(&w[..cut]));
-                long_words.push(fold(&w[start..end]));
+    for (w, (t, folded)) in words.iter().zip(terms) {
+        exact.push(format!("{}*", quote(w)));
+        match t {
+            Term::Whole => fts.push(format!("{}*", quote(w))),
+            Term::Cut(n) => fts.push(format!("{}*", quote(&w[..n]))),
+            Term::Short(before) => {
+                // The phrase before the short part, as whole words.
+                if has_letters(&w[..before]) {
+                    fts.push(quote(&w[..before]));
+                }
             }
-            _ => fts.push(quote(w)),
         }
+        long_words.extend(folded);
     }
     Some(TextQuery {
         fts: fts.join(" "),
@@ -227,25 +278,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_words_are_cut_to_the_longest_prefix_index_and_checked_whole() {
+    fn words_are_cut_to_the_longest_prefix_index_below_them_and_checked_whole() {
         let q = fts_query("Documentation review").unwrap();
-        assert_eq!(q.fts, "\"Documentat\"* \"review\"*");
+        assert_eq!(q.fts, "\"Document\"* \"revie\"*");
         assert_eq!(q.exact, "\"Documentation\"* \"review\"*");
-        assert_eq!(q.long_words, vec!["documentation"]);
+        assert_eq!(q.long_words, vec!["documentation", "review"]);
         // Only the last part of a typed phrase is a prefix; diacritics and case are folded.
         let q = fts_query("team-Überweisungsauftrag anna@example.com").unwrap();
-        assert_eq!(q.fts, "\"team-Überweisun\"* \"anna@example.com\"*");
+        assert_eq!(q.fts, "\"team-Überweis\"* \"anna@example.com\"*");
         assert_eq!(q.long_words, vec!["uberweisungsauftrag"]);
         let q = fts_query("documentation-team").unwrap();
-        assert!(q.long_words.is_empty(), "{q:?}");
-        assert_eq!(q.fts, q.exact);
-        // Ten characters are answered whole from the prefix index.
-        assert!(fts_query("abcdefghij").unwrap().long_words.is_empty());
-        assert_eq!(
-            fts_query("abcdefghijk").unwrap().long_words,
-            vec!["abcdefghijk"]
-        );
+        assert_eq!(q.fts, "\"documentation-tea\"*");
+        assert_eq!(q.long_words, vec!["team"]);
+        // Words of an indexed length are answered whole from their index.
+        for w in ["abc", "abcde", "abcdefgh"] {
+            let q = fts_query(w).unwrap();
+            assert!(q.long_words.is_empty(), "{q:?}");
+            assert_eq!(q.fts, q.exact);
+        }
+        for (w, cut) in [
+            ("abcd", "abc"),
+            ("abcdefg", "abcde"),
+            ("abcdefghijk", "abcdefgh"),
+        ] {
+            let q = fts_query(w).unwrap();
+            assert_eq!(q.fts, format!("\"{cut}\"*"));
+            assert_eq!(q.long_words, vec![w]);
+        }
+    }
 
+    #[test]
+    fn one_and_two_letter_words_are_checked_on_what_the_other_words_find() {
+        let q = fts_query("ab design").unwrap();
+        assert_eq!(q.fts, "\"desig\"*");
+        assert_eq!(q.exact, "\"ab\"* \"design\"*");
+        assert_eq!(q.long_words, vec!["ab", "design"]);
+        assert!(q.admits("Abacus design", ""));
+        assert!(!q.admits("Design", "no such start"));
+        // The phrase before a short last part stays in the query, as whole words.
+        let q = fts_query("anna@example.c").unwrap();
+        assert_eq!(q.fts, "\"anna@example.\"");
+        assert_eq!(q.long_words, vec!["c"]);
+        assert!(q.admits("", "anna@example.com"));
+        // Only short words: nothing narrows the rows, so they match as whole words.
+        let q = fts_query("a Bc").unwrap();
+        assert_eq!(q.fts, "\"a\" \"Bc\"");
+        assert_eq!(q.exact, q.fts);
+        assert!(q.long_words.is_empty());
+    }
+
+    #[test]
+    fn a_typed_word_is_checked_whole_with_diacritics_and_case_folded() {
         let q = fts_query("dokumentáciách").unwrap();
         assert!(q.admits("Ročná správa", "príloha k Dokumentaciach 2026"));
         assert!(

@@ -278,3 +278,64 @@ async fn search_results_page_newest_first_and_by_name_without_losing_rows() {
         }
     }
 }
+
+/// Prefix indexes exist for 3, 5 and 8 letters (migration 0016): a word of another length is
+/// answered from a shorter index and checked whole, a one- or two-letter word is checked on the rows
+/// the other words find, and a query of only such words matches them whole.
+#[tokio::test]
+async fn words_of_every_length_find_exactly_the_records_that_have_them() {
+    let env = Env::start();
+    let s = env.admin().await;
+    let names = |rows: Vec<Value>| -> Vec<String> {
+        let mut n: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r["name"].as_str().map(str::to_string))
+            .collect();
+        n.sort();
+        n
+    };
+    // Oldest first: the words to find, then 300 rows that share only their first letters, so the
+    // cut query's candidates run past the bound and the exact query answers.
+    let mut csv = String::from(
+        "name,notes\nDesk Partners,k wing\nDesigners Oy,\nDesignate AB,\nKo Ltd,ab\nAb Design,\n",
+    );
+    for n in 0..300 {
+        csv.push_str(&format!("Dessert {n:03},kitchen\n"));
+    }
+    assert_eq!(s.import("clients", &csv, false).await.status, 201);
+    let find = |q: &'static str| {
+        let s = &s;
+        async move { names(s.all("clients", &format!("q={q}")).await) }
+    };
+    // Four letters (cut to three), six and seven (cut to five), nine (cut to eight).
+    assert_eq!(find("desk").await, vec!["Desk Partners"]);
+    assert_eq!(
+        find("design").await,
+        vec!["Ab Design", "Designate AB", "Designers Oy"]
+    );
+    assert_eq!(find("designe").await, vec!["Designers Oy"]);
+    assert_eq!(find("designate").await, vec!["Designate AB"]);
+    assert!(find("deskt").await.is_empty());
+    // A short word narrows what the others find, as a prefix.
+    assert_eq!(find("desk%20k").await, vec!["Desk Partners"]);
+    assert_eq!(find("design%20a").await, vec!["Ab Design", "Designate AB"]);
+    assert!(find("dessert%20w").await.is_empty());
+    // Only short words: whole words.
+    assert_eq!(
+        find("ab").await,
+        vec!["Ab Design", "Designate AB", "Ko Ltd"]
+    );
+    assert_eq!(find("ko").await, vec!["Ko Ltd"]);
+    assert!(find("k%20o").await.is_empty());
+    // The export and the global search agree with the list.
+    let csv = s.get("/api/v1/clients/export.csv?q=design%20a").await;
+    assert_eq!(csv.body.lines().count(), 3, "{}", csv.body);
+    let r = s.get("/api/v1/search?q=desk%20k").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json()["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+}
