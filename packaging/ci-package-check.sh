@@ -89,10 +89,10 @@ step "tools"
 # metadata comparison in build-deb.sh; debian-archive-keyring: mmdebstrap verifies the mirror with it.
 timeout 600 apt-get update -qq
 # systemd-container: systemd-nspawn boots the same root with systemd for the live check; curl: one
-# HTTPS request to the hub inside that container.
+# HTTPS request to the hub inside that container; wrk: the 16 + 16 clients during apply and rollback.
 timeout 900 apt-get install -y -qq --no-install-recommends \
     lintian mmdebstrap systemd dpkg-dev man-db shellcheck python3 debian-archive-keyring \
-    systemd-container curl >/dev/null
+    systemd-container curl wrk >/dev/null
 if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
     # Own target dir: the project's build cache stays untouched.
     CARGO_TARGET_DIR="$WORK/cargo-deb-build" timeout 1800 \
@@ -504,6 +504,63 @@ grep -q 'none was refused' "$WORK/rollback2.txt" || { cat "$WORK/rollback2.txt";
 parks="$(journal | grep -c 'parked for an update: the data dir is free' || true)"
 [ "$parks" -ge 2 ] || { journal | tail -n 40; fail "the service was parked $parks times for apply and rollback --stop-first, expected 2"; }
 ok "after a rollback the next apply needs no --previous-deb; --stop-first parked the service (never stopped: no activation mid-update); 0 failed requests"
+
+# Under load (issue 17): 16 keep-alive clients and 16 clients that open a new TLS connection for
+# every request (`Connection: close`) run wrk (Debian's, from the host, in the container's network
+# namespace) against the service while apply and rollback run, by hand-over and by --stop-first.
+# Any socket error or non-2xx answer fails the check. wrk times a request from its first byte, so
+# a wait to connect (the TLS handshake waiting for a server to accept) is not in its latency: the
+# polling client (curl, a new connection per request) runs beside it and gives the longest wait
+# including that. wrk stops (SIGINT: it prints its figures) once the command has finished.
+load_start() {
+    rm -f "$WORK"/wrk-*.txt
+    poll_start "$WORK/poll-load.txt"
+    local mode
+    for mode in keepalive newconn; do
+        local hdr=()
+        [ "$mode" = newconn ] && hdr=(-H "Connection: close")
+        timeout --signal=INT 300 nsenter -t "$CT_PID" -n -- \
+            wrk -t1 -c16 -d280s --timeout 60s "${hdr[@]}" https://127.0.0.1/healthz > "$WORK/wrk-$mode.txt" 2>&1 &
+        eval "WRK_$mode=\$!"
+    done
+    sleep 2
+}
+load_finish() { # LABEL
+    sleep 2
+    # shellcheck disable=SC2154 # set by eval in load_start
+    kill -INT "$WRK_keepalive" "$WRK_newconn" 2>/dev/null || true
+    wait "$WRK_keepalive" "$WRK_newconn" 2>/dev/null || true
+    poll_finish "$WORK/poll-load.txt" "    $1, the polling client beside the 32 others" ||
+        { grep -v ' 200 ' "$WORK/poll-load.txt" | head -n 5; return 1; }
+    local mode bad=0 reqs max errs non2xx
+    for mode in keepalive newconn; do
+        reqs="$(awk '/requests in/ {print $1}' "$WORK/wrk-$mode.txt")"
+        max="$(awk '$1 == "Latency" {print $4}' "$WORK/wrk-$mode.txt")"
+        errs="$(grep -o 'Socket errors:.*' "$WORK/wrk-$mode.txt" || echo 'Socket errors: none')"
+        non2xx="$(awk -F': ' '/Non-2xx/ {print $2}' "$WORK/wrk-$mode.txt")"
+        echo "    $1, 16 $mode clients: ${reqs:-0} requests, ${non2xx:-0} non-2xx, $errs; largest latency from the first byte ${max:-?} (load $(cut -d' ' -f1-3 /proc/loadavg))"
+        if [ -z "$reqs" ] || [ "${reqs:-0}" -lt 100 ] || [ -n "$non2xx" ] || ! [[ "$errs" == *none ]]; then
+            cat "$WORK/wrk-$mode.txt"; bad=1
+        fi
+    done
+    return "$bad"
+}
+load_start
+in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup > "$WORK/apply-load.txt" 2>&1 ||
+    { cat "$WORK/apply-load.txt"; fail "update apply under load"; }
+load_finish "update apply (hand-over)" || fail "requests failed during update apply under load"
+load_start
+in_ct holdfast update rollback > "$WORK/rollback-load.txt" 2>&1 || { cat "$WORK/rollback-load.txt"; fail "update rollback under load"; }
+load_finish "update rollback (hand-over)" || fail "requests failed during update rollback under load"
+load_start
+in_ct holdfast update apply "/root/debs/holdfast-$BUNDLE_VERSION.hfu" --no-backup --stop-first > "$WORK/apply-load2.txt" 2>&1 ||
+    { cat "$WORK/apply-load2.txt"; fail "update apply --stop-first under load"; }
+load_finish "update apply --stop-first (parked)" || fail "requests failed during update apply --stop-first under load"
+load_start
+in_ct holdfast update rollback --stop-first > "$WORK/rollback-load2.txt" 2>&1 || { cat "$WORK/rollback-load2.txt"; fail "update rollback --stop-first under load"; }
+load_finish "update rollback --stop-first (parked)" || fail "requests failed during update rollback --stop-first under load"
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "the load drill did not end on $VERSION"
+ok "16 keep-alive + 16 new-connection clients during apply and rollback (hand-over and parked): 0 failed requests"
 
 # Crash drill: `update apply` stopped at a journaled step by its test hook (HOLDFAST_UPDATE_PAUSE_AT,
 # SIGSTOP), killed there (SIGKILL), then `update recover`: afterwards exactly one version serves,
