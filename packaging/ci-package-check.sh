@@ -102,7 +102,7 @@ cargo deb --version
 
 # ---------------------------------------------------------------------------------------------------
 step "shellcheck"
-shellcheck packaging/ci-package-check.sh packaging/build-deb.sh
+shellcheck -x packaging/ci-package-check.sh packaging/build-deb.sh packaging/old-package-drill.sh
 shellcheck --shell=sh debian/postinst debian/prerm debian/postrm
 ok "packaging scripts and maintainer scripts are shellcheck-clean"
 
@@ -618,6 +618,11 @@ crash_at() { # STEP [APPLY OPTIONS]
 }
 for step in $HANDOVER_STEPS; do crash_at "$step"; done
 for step in $PARKED_STEPS; do crash_at "$step" --stop-first; done
+# An older package (without holdfast.socket), when one is given: packaging/old-package-drill.sh.
+if [ -n "${HOLDFAST_OLD_DEB:-}" ]; then
+    # shellcheck source=packaging/old-package-drill.sh
+    . packaging/old-package-drill.sh
+fi
 pid1="$(unit_prop MainPID)"
 
 in_ct dpkg -i "/root/debs/$(basename "$DEB2")"
