@@ -422,7 +422,11 @@ pub async fn from_project(
 }
 
 /// `time.updated` for each time entry an invoice billed or released (its `invoice_id` changed).
+/// Asked once whether any endpoint wants it: an invoice may bill hundreds of entries.
 fn time_updated(tx: &Transaction, by: &By, entries: &[i64]) -> Result<(), HubError> {
+    if entries.is_empty() || !crate::webhooks::wanted(tx, "time.updated")? {
+        return Ok(());
+    }
     for id in entries {
         super::records::notify(tx, by.now, &TIME_ENTRIES, *id, "updated")?;
     }

@@ -164,14 +164,14 @@ pub fn bill_time(
 /// Time entries billed on an invoice go back to unbilled (when it is cancelled or voided); the
 /// ids of the entries released, in id order.
 pub fn release_time(tx: &Transaction, invoice: i64, now: &str) -> Result<Vec<i64>, StorageError> {
-    let mut stmt = tx.prepare("SELECT id FROM time_entries WHERE invoice_id = ?1 ORDER BY id")?;
-    let ids = stmt
-        .query_map([invoice], |r| r.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
-    tx.execute(
-        "UPDATE time_entries SET invoice_id = NULL, updated_at = ?2, version = version + 1 WHERE invoice_id = ?1",
-        params![invoice, now],
+    let mut stmt = tx.prepare(
+        "UPDATE time_entries SET invoice_id = NULL, updated_at = ?2, version = version + 1 WHERE invoice_id = ?1 RETURNING id",
     )?;
+    let mut ids = stmt
+        .query_map(params![invoice, now], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    // RETURNING gives no order.
+    ids.sort_unstable();
     Ok(ids)
 }
 

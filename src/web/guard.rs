@@ -200,13 +200,6 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
 /// Refuses a request whose body was not read yet (the one way every refusal of the guard takes).
 /// The body is left to the server, which reads a small one to its end before the answer goes out
 /// (`web::unread`), so that a client still sending it reads the answer instead of a reset.
@@ -236,7 +229,7 @@ pub async fn guard(
     let api = is_api(req.uri().path());
     // The body limit comes first: an unauthenticated caller is bounded before any other work.
     let limit = rule.body_limit;
-    if declared_length(req.headers()).is_some_and(|n| n > limit) {
+    if super::unread::declared_length(req.headers()).is_some_and(|n| n > limit) {
         return refuse(api, WebError::TooLarge { limit }, req);
     }
     let mut req = req.map(|b| {

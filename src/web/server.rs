@@ -168,11 +168,7 @@ async fn serve_connection(
         // HTTP/1.1 only: an HTTP/2 stream whose body is left unread is reset on its own, and the
         // connection goes on.
         let unread = http1.then(Unread::default);
-        let declared = req
-            .headers()
-            .get(hyper::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let declared = unread::declared_length(req.headers());
         let req = req.map(|b| match &unread {
             Some(u) => u.track(axum::body::Body::new(b)),
             None => axum::body::Body::new(b),

@@ -23,6 +23,14 @@ pub const DRAIN_MAX_BYTES: u64 = 1024 * 1024;
 /// How long reading the rest may take: a client that sends slowly does not hold the answer.
 const DRAIN_PATIENCE: Duration = Duration::from_secs(5);
 
+/// The body length a request declares (`Content-Length`), if it declares one that parses.
+pub fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Reads and drops `rest` if the request declared at most [`DRAIN_MAX_BYTES`] (or no length) and
 /// it arrives within [`DRAIN_PATIENCE`]. True when it was read to its end, so that the connection
 /// can carry the client's next request.
