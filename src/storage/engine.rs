@@ -5,7 +5,9 @@
 //! the engine are visible inside `storage` only. A second engine changes this file and the SQL
 //! files beside it, never their callers.
 
+use super::search::TextChange;
 use rusqlite::{CachedStatement, Params, Row, Statement};
+use std::cell::RefCell;
 
 /// A read view of one instance database (a pooled reader, or the writer inside a transaction).
 pub struct Connection<'c> {
@@ -13,9 +15,11 @@ pub struct Connection<'c> {
 }
 
 /// The write transaction a `Database::write` closure runs in. Everything a `Connection` reads, a
-/// `Transaction` reads too, including its own uncommitted changes.
+/// `Transaction` reads too, including its own uncommitted changes, except its full-text entries:
+/// those are kept aside and written just before the transaction commits (`search::TextChange`).
 pub struct Transaction<'c> {
     conn: Connection<'c>,
+    text: RefCell<Vec<TextChange>>,
 }
 
 impl<'c> Connection<'c> {
@@ -36,6 +40,7 @@ impl<'c> Connection<'c> {
         self.raw.execute(sql, params)
     }
 
+    #[cfg(test)]
     pub(in crate::storage) fn execute_batch(&self, sql: &str) -> rusqlite::Result<()> {
         self.raw.execute_batch(sql)
     }
@@ -106,7 +111,28 @@ impl<'c> Transaction<'c> {
     pub(in crate::storage) fn new(raw: &'c rusqlite::Connection) -> Self {
         Self {
             conn: Connection::new(raw),
+            text: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Keeps a full-text change until the transaction's writes are done.
+    pub(in crate::storage) fn defer_text(&self, change: TextChange) {
+        self.text.borrow_mut().push(change);
+    }
+
+    /// How many full-text changes are kept so far (a write's savepoint starts here).
+    pub(in crate::storage) fn text_mark(&self) -> usize {
+        self.text.borrow().len()
+    }
+
+    /// Forgets the full-text changes kept after `mark` (their write was undone).
+    pub(in crate::storage) fn forget_text_after(&self, mark: usize) {
+        self.text.borrow_mut().truncate(mark);
+    }
+
+    /// Takes the kept full-text changes, oldest first, to be written.
+    pub(in crate::storage) fn take_text(&self) -> Vec<TextChange> {
+        std::mem::take(&mut *self.text.borrow_mut())
     }
 }
 

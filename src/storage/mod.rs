@@ -433,11 +433,24 @@ fn with_writer<T, E: From<StorageError>>(
         path: path.to_path_buf(),
     })?;
     let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate).map_err(map_sql)?;
-    let value = f(&Transaction::new(&tx));
+    let handle = Transaction::new(&tx);
+    let value = f(&handle);
     match &value {
-        Ok(_) => tx.commit().map_err(map_sql)?,
+        Ok(_) => {
+            // Its full-text entries, kept until its writes were done (`search::TextChange`).
+            if let Err(e) = search::write_text(&handle) {
+                drop(handle);
+                tx.rollback().map_err(map_sql)?;
+                return Err(E::from(e));
+            }
+            drop(handle);
+            tx.commit().map_err(map_sql)?
+        }
         // A failed closure: nothing it did stays.
-        Err(_) => tx.rollback().map_err(map_sql)?,
+        Err(_) => {
+            drop(handle);
+            tx.rollback().map_err(map_sql)?
+        }
     }
     value
 }
@@ -544,6 +557,137 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         panic!("{n} writes never queued up");
+    }
+
+    /// The FTS5 segments of a full-text table (each has at least one row in its `_idx` table).
+    fn segments(db: &Database, table: &str) -> i64 {
+        db.read_blocking(|c| -> Result<i64, StorageError> {
+            Ok(c.query_row(
+                &format!("SELECT count(DISTINCT segid) FROM \"{table}_idx\""),
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_writes_one_full_text_segment_and_keeps_only_its_kept_writes_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Key256::generate().unwrap();
+        let db = Arc::new(
+            Database::open(
+                &dir.path().join("db.sqlite"),
+                &key,
+                true,
+                Options::default(),
+            )
+            .unwrap(),
+        );
+        let def = &crate::schema::CLIENTS;
+        assert_eq!(segments(&db, "search_clients"), 0);
+        // A first write holds the writer until the others have queued behind it.
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let first = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(move |tx| -> Result<(), StorageError> {
+                    started_tx.send(()).unwrap();
+                    wait.recv().unwrap();
+                    search::index(tx, def, 1, "Acme one", "first")
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started.recv().unwrap())
+            .await
+            .unwrap();
+        let mut queued = Vec::new();
+        for id in 2..=12_i64 {
+            queued.push(tokio::spawn({
+                let db = Arc::clone(&db);
+                async move {
+                    db.write(move |tx| -> Result<(), StorageError> {
+                        search::index(tx, def, id, &format!("Acme {id}"), "queued")?;
+                        // A record indexed twice in its write keeps the last entry.
+                        search::index(tx, def, id, &format!("Acme {id}"), "queued again")
+                    })
+                    .await
+                }
+            }));
+            until_queued(&db, queued.len()).await;
+        }
+        // A write that fails after indexing, and a rehearsal: neither entry may stay.
+        let failing = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(|tx| -> Result<(), StorageError> {
+                    search::index(tx, def, 50, "Acme failing", "")?;
+                    Err(StorageError::NotSaved("refused on purpose".into()))
+                })
+                .await
+            }
+        });
+        until_queued(&db, queued.len() + 1).await;
+        let rehearsal = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.rehearse(|tx| -> Result<(), StorageError> {
+                    search::index(tx, def, 51, "Acme rehearsed", "")
+                })
+                .await
+            }
+        });
+        until_queued(&db, queued.len() + 2).await;
+        // A removal queued after its record's entry: the entry goes.
+        let removal = tokio::spawn({
+            let db = Arc::clone(&db);
+            async move {
+                db.write(|tx| -> Result<(), StorageError> { search::unindex(tx, def, 12) })
+                    .await
+            }
+        });
+        until_queued(&db, queued.len() + 3).await;
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        for q in queued {
+            q.await.unwrap().unwrap();
+        }
+        assert!(failing.await.unwrap().is_err());
+        rehearsal.await.unwrap().unwrap();
+        removal.await.unwrap().unwrap();
+        assert_eq!(
+            db.writer_figures()
+                .batches
+                .iter()
+                .map(|(_, n)| n)
+                .sum::<u64>(),
+            2
+        );
+        // One segment per batch. FTS5 writes a segment whenever a savepoint opens after it was
+        // written to, and every write has its savepoint: had each write indexed at once, the second
+        // batch alone would have made 11.
+        assert_eq!(segments(&db, "search_clients"), 2);
+        let found = db
+            .read_blocking(|c| -> Result<Vec<(i64, String)>, StorageError> {
+                let mut stmt = c.prepare(
+                    "SELECT rowid, body FROM search_clients WHERE search_clients MATCH 'acme' ORDER BY rowid",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .unwrap();
+        let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, (1..=11).collect::<Vec<_>>());
+        assert!(
+            found[1..].iter().all(|(_, b)| b == "queued again"),
+            "{found:?}"
+        );
+        // A write on its own (not through the batch writer) writes its entries too.
+        db.write_blocking(|tx| search::index(tx, def, 60, "Acme alone", ""))
+            .unwrap();
+        assert_eq!(segments(&db, "search_clients"), 3);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

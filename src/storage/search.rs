@@ -5,6 +5,7 @@ use super::StorageError;
 use super::{Connection, Transaction};
 use crate::schema::ModuleDef;
 use rusqlite::params;
+use std::collections::BTreeMap;
 
 /// The full-text table of a module: one per module, the record id as its rowid.
 pub(super) fn search_table(def: &ModuleDef) -> String {
@@ -150,7 +151,31 @@ pub fn fts_query(text: &str) -> Option<TextQuery> {
     })
 }
 
-/// Writes (or replaces) a record's full-text entry; its rowid is the record id.
+/// A change to a record's full-text entry, kept by its transaction and written just before it
+/// commits (`write_text`), after every write of the batch.
+///
+/// FTS5 writes what it holds in memory to a new segment whenever a savepoint opens in a
+/// transaction that has written to it, and the writer opens one savepoint per write (group
+/// commit). Written at once, each write made its own segment, and FTS5 spent the batch merging them
+/// again (docs/PERFORMANCE.md, "Writes: one full-text segment per batch"). Kept until the end, a
+/// batch makes one segment per table. No write reads the full-text tables in its transaction, so
+/// nothing sees the difference; a write that fails or rehearses drops its changes with its
+/// savepoint (`Transaction::forget_text_after`).
+#[derive(Debug)]
+pub(super) enum TextChange {
+    /// Writes (or replaces) the entry of record `id`.
+    Put {
+        table: String,
+        id: i64,
+        title: String,
+        body: String,
+    },
+    /// Removes the entry of record `id`, if it has one.
+    Remove { table: String, id: i64 },
+}
+
+/// Writes (or replaces) a record's full-text entry; its rowid is the record id. Written when the
+/// transaction commits (`TextChange`).
 pub fn index(
     tx: &Transaction,
     def: &ModuleDef,
@@ -158,22 +183,55 @@ pub fn index(
     title: &str,
     body: &str,
 ) -> Result<(), StorageError> {
-    let st = search_table(def);
-    tx.prepare_cached(&format!("DELETE FROM \"{st}\" WHERE rowid = ?1"))?
-        .execute([id])?;
-    tx.prepare_cached(&format!(
-        "INSERT INTO \"{st}\" (rowid, title, body) VALUES (?1, ?2, ?3)"
-    ))?
-    .execute(params![id, title, body])?;
+    tx.defer_text(TextChange::Put {
+        table: search_table(def),
+        id,
+        title: title.to_owned(),
+        body: body.to_owned(),
+    });
     Ok(())
 }
 
+/// Removes a record's full-text entry when the transaction commits (`TextChange`).
 pub fn unindex(tx: &Transaction, def: &ModuleDef, id: i64) -> Result<(), StorageError> {
-    tx.prepare_cached(&format!(
-        "DELETE FROM \"{}\" WHERE rowid = ?1",
-        search_table(def)
-    ))?
-    .execute([id])?;
+    tx.defer_text(TextChange::Remove {
+        table: search_table(def),
+        id,
+    });
+    Ok(())
+}
+
+/// Writes the full-text changes `tx` kept: for each record, its last one. Called once the
+/// transaction's writes are done, outside any savepoint, right before COMMIT: a failure fails the
+/// transaction.
+///
+/// Records go table by table in ascending id order, each entry removed before it is written again:
+/// FTS5 also writes its segment early when a change's rowid is below the one before it, or when an
+/// entry is written twice in a row (`sqlite3Fts5IndexBeginWrite`), so a batch of updates in the
+/// order they came would still make a segment for nearly every write.
+pub(super) fn write_text(tx: &Transaction) -> Result<(), StorageError> {
+    let mut last: BTreeMap<(String, i64), Option<(String, String)>> = BTreeMap::new();
+    for change in tx.take_text() {
+        match change {
+            TextChange::Put {
+                table,
+                id,
+                title,
+                body,
+            } => last.insert((table, id), Some((title, body))),
+            TextChange::Remove { table, id } => last.insert((table, id), None),
+        };
+    }
+    for ((table, id), entry) in last {
+        tx.prepare_cached(&format!("DELETE FROM \"{table}\" WHERE rowid = ?1"))?
+            .execute([id])?;
+        if let Some((title, body)) = entry {
+            tx.prepare_cached(&format!(
+                "INSERT INTO \"{table}\" (rowid, title, body) VALUES (?1, ?2, ?3)"
+            ))?
+            .execute(params![id, title, body])?;
+        }
+    }
     Ok(())
 }
 

@@ -230,6 +230,15 @@ struct Pending<T, E, F> {
 
 const SAVEPOINT: &str = "holdfast_write";
 
+/// `SAVEPOINT`, `RELEASE` or `ROLLBACK TO` the write's savepoint, as a statement prepared once per
+/// connection (two or three of them per write).
+fn savepoint(tx: &Transaction, verb: &str) -> Result<(), StorageError> {
+    tx.prepare_cached(&format!("{verb} {SAVEPOINT}"))?
+        .execute([])
+        .map_err(map_sql)?;
+    Ok(())
+}
+
 impl<T, E, F> WriteJob for Pending<T, E, F>
 where
     T: Send + 'static,
@@ -244,23 +253,25 @@ where
         let Some(f) = self.f.take() else {
             return true;
         };
-        if let Err(e) = tx.execute_batch(&format!("SAVEPOINT {SAVEPOINT}")) {
-            self.result = Some(Err(E::from(map_sql(e))));
+        if let Err(e) = savepoint(tx, "SAVEPOINT") {
+            self.result = Some(Err(E::from(e)));
             return false;
         }
+        let text = tx.text_mark();
         let value = f(tx);
         let keep = value.is_ok() && self.commit;
         self.result = Some(value);
-        let end = if keep {
-            format!("RELEASE {SAVEPOINT}")
+        let ended = if keep {
+            savepoint(tx, "RELEASE")
         } else {
-            format!("ROLLBACK TO {SAVEPOINT}; RELEASE {SAVEPOINT}")
+            tx.forget_text_after(text);
+            savepoint(tx, "ROLLBACK TO").and_then(|()| savepoint(tx, "RELEASE"))
         };
-        match tx.execute_batch(&end) {
+        match ended {
             Ok(()) => true,
             Err(e) => {
                 if keep {
-                    self.result = Some(Err(E::from(map_sql(e))));
+                    self.result = Some(Err(E::from(e)));
                 }
                 false
             }
@@ -348,11 +359,12 @@ fn run_batch(
     };
     let mut done: Vec<Box<dyn WriteJob>> = Vec::with_capacity(jobs.len());
     let mut broken: Option<StorageError> = None;
+    let handle = Transaction::new(&tx);
     for mut job in jobs {
         if broken.is_none() {
             // SQLite ends the whole transaction itself after some errors (disk full, I/O): then
             // nothing of this batch stands, and no later write may run outside a transaction.
-            if !job.run(&Transaction::new(&tx)) || tx.is_autocommit() {
+            if !job.run(&handle) || tx.is_autocommit() {
                 broken = Some(StorageError::NotSaved(
                     "the transaction was aborted; nothing of this write was kept".into(),
                 ));
@@ -360,6 +372,13 @@ fn run_batch(
         }
         done.push(job);
     }
+    // The batch's full-text entries, written once after its writes (one FTS5 segment per table).
+    if broken.is_none()
+        && let Err(e) = super::search::write_text(&handle)
+    {
+        broken = Some(e);
+    }
+    drop(handle);
     let committing = Instant::now();
     let outcome = match broken {
         Some(e) => {
