@@ -92,9 +92,14 @@ const MIGRATIONS: &[Migration] = &[
         name: "fewer_prefixes",
         sql: include_str!("migrations/0016_fewer_prefixes.sql"),
     },
+    Migration {
+        version: 17,
+        name: "no_column_sizes",
+        sql: include_str!("migrations/0017_no_column_sizes.sql"),
+    },
 ];
 
-pub const LATEST_SCHEMA_VERSION: i64 = 16;
+pub const LATEST_SCHEMA_VERSION: i64 = 17;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -241,9 +246,10 @@ mod tests {
         assert_eq!(current_version(&conn).unwrap(), LATEST_SCHEMA_VERSION);
     }
 
-    /// 0005 rebuilds every module's search table with prefix indexes of 1 to 10 characters, and 0016
-    /// with those of 3, 5 and 8 and a higher automerge; each keeps every entry under its record id,
-    /// so the search finds after the upgrade what it found before.
+    /// 0005 rebuilds every module's search table with prefix indexes of 1 to 10 characters, 0016
+    /// with those of 3, 5 and 8 and a higher automerge, and 0017 without the per-row size table;
+    /// each keeps every entry under its record id, so the search finds after the upgrade what it
+    /// found before.
     #[test]
     fn search_prefixes_rebuild_keeps_every_entry_under_its_record_id() {
         let (_dir, path, mut conn) = database_at(4);
@@ -277,6 +283,15 @@ mod tests {
                 })
                 .unwrap();
             assert!(sql.contains("prefix = '3 5 8'"), "{t}: {sql}");
+            assert!(sql.contains("columnsize = 0"), "{t}: {sql}");
+            let docsize: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                    [format!("{t}_docsize")],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(docsize, 0, "{t}");
             let automerge: i64 = conn
                 .query_row(
                     &format!("SELECT v FROM {t}_config WHERE k = 'automerge'"),
