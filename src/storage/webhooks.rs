@@ -91,7 +91,8 @@ pub fn endpoint_by_id(conn: &Connection, id: i64) -> Result<Option<EndpointRow>,
 }
 
 pub fn active_endpoints(conn: &Connection) -> Result<Vec<EndpointRow>, StorageError> {
-    let mut stmt = conn.prepare(&format!(
+    // Every create, update and delete asks (webhooks::wanted, emit): prepared once per connection.
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE disabled_at IS NULL ORDER BY id"
     ))?;
     let rows = stmt.query_map([], endpoint)?;
