@@ -2,10 +2,13 @@
 # packaging/ci-package-check.sh — builds holdfast's .deb and checks it the way a security officer
 # would: contents, lintian, the systemd unit's sandbox score, then install → upgrade → remove → purge
 # in a fresh minimal Debian root, then the same root booted with systemd: socket activation, and
-# `update apply` / `update rollback` under a client loop that must see no failed request.
+# `update apply` / `update rollback` under a client loop that must see no failed request — by
+# hand-over, parked, and across a real schema change.
 #
 # Run as root from the repository, after the release build (it packages
-# ${CARGO_TARGET_DIR:-target}/release/holdfast; without one, cargo deb builds it). Cargo.toml must
+# ${CARGO_TARGET_DIR:-target}/release/holdfast; without one, cargo deb builds it). For the live
+# section it also builds the holdfast binary once more with the cargo feature update-drill (a schema
+# one higher; only the holdfast crate rebuilds) and puts the release binary back. Cargo.toml must
 # carry packaging/cargo-deb.toml's [package.metadata.deb]. Network: apt only, to the Debian mirror
 # the machine's apt is configured with. Leaves the .deb in ${CARGO_TARGET_DIR:-target}/debian/.
 # KEEP_WORK=1 keeps the scratch dir (chroot included) for inspection.
@@ -49,8 +52,18 @@ fail() {
 ok() {
     echo "ok   $*"
 }
+SHIPPED_ASIDE=""
+# The release binary, set aside while the schema drill release is built over it, back in place.
+put_back_shipped() {
+    if [ -n "$SHIPPED_ASIDE" ]; then
+        cp -p "$SHIPPED_ASIDE" "$TARGET_DIR/release/holdfast.shipped"
+        mv -f "$TARGET_DIR/release/holdfast.shipped" "$TARGET_DIR/release/holdfast"
+        SHIPPED_ASIDE=""
+    fi
+}
 cleanup() {
     local rc=$?
+    put_back_shipped || true
     if [ -n "$POLL_PID" ]; then kill "$POLL_PID" 2>/dev/null || true; fi
     stop_container
     if mountpoint -q "$CHROOT/proc" 2>/dev/null; then umount "$CHROOT/proc" || true; fi
@@ -125,6 +138,49 @@ DEB2="$(timeout 600 packaging/build-deb.sh --deb-version "$UPGRADE_VERSION" --ou
 cp -p "$WORK/$(basename "$DEB")" "$DEB"
 ok "$DEB ($(stat -c %s "$DEB") bytes), sha256 $(sha256sum "$DEB" | cut -d' ' -f1)"
 ok "upgrade test package $(basename "$DEB2")"
+
+# ---------------------------------------------------------------------------------------------------
+# The schema drill release, for the live section's real schema change: this tree built with the
+# cargo feature update-drill (one more migration, the schema one higher), packaged as the version
+# after UPGRADE_VERSION. cargo writes that build over the release binary the packages above were
+# made from, so the shipped binary is set aside first and put back after (by rename: the file cargo
+# wrote is a hard link into its deps/, which a copy onto it would write through), and compared.
+# build-deb.sh packages $CARGO_TARGET_DIR/release/holdfast: pointed at a directory of its own, it
+# takes the drill binary, and its cargo-deb leaves the real target dir's debian/ alone.
+if [ "$LIVE_CHECK" = 1 ]; then
+step "build: the schema drill release (feature update-drill)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+DRILL_VERSION="${VERSION%.*}.$(( ${VERSION##*.} + 2 ))"
+# The schema version a new instance of a build gets, from its own doctor (empty if none).
+schema_of() { # BINARY
+    local dir
+    dir="$(mktemp -d "$WORK/schema.XXXXXX")"
+    install -d -m 0700 "$dir/data"
+    "$1" --data-dir "$dir/data" init >/dev/null 2>&1 || true
+    "$1" --data-dir "$dir/data" doctor 2>/dev/null |
+        sed -n 's/^OK   instance default: .*(schema \([0-9]*\))$/\1/p' || true
+}
+SHIPPED_SCHEMA="$(schema_of "$TARGET_DIR/release/holdfast")"
+[ -n "$SHIPPED_SCHEMA" ] || fail "the release binary's doctor printed no schema version"
+shipped_sha="$(sha256sum < "$TARGET_DIR/release/holdfast")"
+deb_sha="$(sha256sum < "$DEB")"
+cp -p "$TARGET_DIR/release/holdfast" "$WORK/holdfast.shipped"
+SHIPPED_ASIDE="$WORK/holdfast.shipped"      # cleanup puts it back if the check ends in between
+timeout 3600 cargo build --release --features update-drill --bin holdfast
+mkdir -p "$WORK/drill-target/release" "$WORK/drill"
+cp -p "$TARGET_DIR/release/holdfast" "$WORK/drill-target/release/holdfast"
+put_back_shipped
+[ "$(sha256sum < "$TARGET_DIR/release/holdfast")" = "$shipped_sha" ] || fail "the release binary was not put back"
+DRILL_SCHEMA="$(schema_of "$WORK/drill-target/release/holdfast")"
+[ "$DRILL_SCHEMA" = "$((SHIPPED_SCHEMA + 1))" ] ||
+    fail "the update-drill build has schema '$DRILL_SCHEMA', expected $((SHIPPED_SCHEMA + 1))"
+DRILL_DEB="$(CARGO_TARGET_DIR="$WORK/drill-target" timeout 600 packaging/build-deb.sh \
+    --deb-version "$DRILL_VERSION" --output "$WORK/drill" | tail -n 1)"
+[ "$(sha256sum < "$DEB")" = "$deb_sha" ] || fail "building the drill package changed $DEB"
+[ "$(dpkg-deb --fsys-tarfile "$DRILL_DEB" | tar -xOf - ./usr/bin/holdfast | sha256sum)" = \
+    "$(sha256sum < "$WORK/drill-target/release/holdfast")" ] || fail "the drill package does not carry the drill binary"
+ok "schema drill package $(basename "$DRILL_DEB"): the update-drill build (schema $DRILL_SCHEMA; the release's is $SHIPPED_SCHEMA); release binary and $(basename "$DEB") unchanged"
+fi
 
 # ---------------------------------------------------------------------------------------------------
 step "contents"
@@ -561,6 +617,102 @@ in_ct holdfast update rollback --stop-first > "$WORK/rollback-load2.txt" 2>&1 ||
 load_finish "update rollback --stop-first (parked)" || fail "requests failed during update rollback --stop-first under load"
 [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "the load drill did not end on $VERSION"
 ok "16 keep-alive + 16 new-connection clients during apply and rollback (hand-over and parked): 0 failed requests"
+
+# A real schema change under the same load (issue 17): this release's updater applies the schema
+# drill release (DRILL_VERSION, built above with one more migration). The new version, started
+# beside the service, says it would migrate and is ended; the service parks, the databases are
+# snapshotted, dpkg installs, and `systemctl restart` starts the new version, which migrates. A
+# rollback across the change is refused without --discard-changes; with it the service parks again
+# and the previous package comes back with the snapshot: what was written before the apply is
+# there, what was written on the new schema is not. It ends where the load section ended ($VERSION
+# serving, its schema, its package kept), so the crash drill below starts as before.
+"$RELEASE_TOOL" bundle --key "$WORK/vendor/release.key" --version "$DRILL_VERSION" \
+    --min-from "$VERSION" --allow-version-mismatch --deb "$DRILL_DEB" \
+    --out "$CHROOT/root/debs/holdfast-$DRILL_VERSION.hfu" >/dev/null
+as_ct_holdfast() { in_ct runuser -u holdfast -- /usr/bin/holdfast "$@"; }
+# The default instance's schema version, from holdfast's own doctor (Debian's sqlcipher cannot
+# open holdfast's databases).
+ct_schema() {
+    as_ct_holdfast doctor 2>/dev/null | sed -n 's/^OK   instance default: .*(schema \([0-9]*\))$/\1/p' || true
+}
+journal_count() { journal | grep -c "$1" || true; }
+# An update's own event in the security log. Its console is not the release of the data after the
+# switch (the older one after apply, the newer one after rollback), so it hands the event to the
+# service, which records it within its 5 s poll.
+logged() { # EVENT TEXT
+    local out
+    for _ in $(seq 1 60); do
+        out="$(as_ct_holdfast admin audit --type "$1")"
+        grep -F "$2" <<< "$out" | grep handed_over_at >/dev/null && return 0
+        sleep 0.5
+    done
+    return 1
+}
+[ "$(ct_schema)" = "$SHIPPED_SCHEMA" ] || fail "before the schema drill: schema '$(ct_schema)', expected $SHIPPED_SCHEMA"
+notice_before="written on $VERSION before the schema change"
+echo "$notice_before" | as_ct_holdfast admin notice set >/dev/null
+[ "$(as_ct_holdfast admin notice show)" = "$notice_before" ] || fail "could not write the sign-in notice"
+parks0="$(journal_count 'parked for an update: the data dir is free')"
+took0="$(journal_count 'took over from the previous server')"
+load_start
+in_ct holdfast update apply "/root/debs/holdfast-$DRILL_VERSION.hfu" --no-backup > "$WORK/apply-drill.txt" 2>&1 ||
+    { cat "$WORK/apply-drill.txt"; in_ct journalctl -u holdfast --no-pager | tail -n 30; fail "update apply of the schema drill release under load"; }
+load_finish "update apply $VERSION → $DRILL_VERSION, schema $SHIPPED_SCHEMA → $DRILL_SCHEMA (parked)" ||
+    fail "requests failed during the schema-changing update apply under load"
+sed 's/^/    /' "$WORK/apply-drill.txt"
+grep -q "the new version uses database schema $DRILL_SCHEMA .*: the old server stops first" "$WORK/apply-drill.txt" ||
+    fail "update apply did not find the schema change"
+grep -q "^updated $VERSION → $DRILL_VERSION; .*none was refused" "$WORK/apply-drill.txt" ||
+    fail "the schema-changing update apply did not keep the socket open"
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$DRILL_VERSION" ] || fail "apply did not install $DRILL_VERSION"
+[ "$(journal_count 'parked for an update: the data dir is free')" -gt "$parks0" ] ||
+    { journal | tail -n 40; fail "the service was not parked for the schema change"; }
+[ "$(journal_count 'took over from the previous server')" = "$took0" ] ||
+    fail "the schema-changing update was handed over instead of parked"
+journal | grep 'database migrations applied' | grep "schema=$DRILL_SCHEMA" >/dev/null ||
+    { journal | tail -n 40; fail "the new version logged no migration to schema $DRILL_SCHEMA"; }
+[ "$(ct_schema)" = "$DRILL_SCHEMA" ] || fail "after the apply: schema '$(ct_schema)', expected $DRILL_SCHEMA"
+[ "$(as_ct_holdfast admin notice show)" = "$notice_before" ] || fail "what was written before the apply is gone"
+in_ct holdfast update status > "$WORK/status-drill.txt"
+grep -q "installed version: $DRILL_VERSION" "$WORK/status-drill.txt" || fail "update status after the schema-changing apply"
+grep -q 'the schema changed' "$WORK/status-drill.txt" || { cat "$WORK/status-drill.txt"; fail "update status does not say the schema changed"; }
+logged update_applied "\"to\":\"$DRILL_VERSION\"" || fail "no update_applied event for $DRILL_VERSION in the security log"
+ok "apply $VERSION → $DRILL_VERSION took the parked path (no hand-over) and migrated schema $SHIPPED_SCHEMA → $DRILL_SCHEMA; data kept; event logged by the service; 0 failed requests"
+echo "written on $DRILL_VERSION, after the schema change" | as_ct_holdfast admin notice set >/dev/null
+[ "$(as_ct_holdfast admin notice show)" != "$notice_before" ] || fail "could not write the sign-in notice on $DRILL_VERSION"
+if in_ct holdfast update rollback > "$WORK/rollback-drill-refused.txt" 2>&1; then
+    cat "$WORK/rollback-drill-refused.txt"; fail "a rollback across the schema change ran without --discard-changes"
+fi
+grep -q 'changed the database schema.*--discard-changes' "$WORK/rollback-drill-refused.txt" ||
+    { cat "$WORK/rollback-drill-refused.txt"; fail "the rollback was refused for another reason"; }
+if [ "$(in_root dpkg-query -W -f='${Version}' holdfast)" != "$DRILL_VERSION" ] || [ "$(ct_schema)" != "$DRILL_SCHEMA" ]; then
+    fail "the refused rollback changed something"
+fi
+ok "update rollback without --discard-changes refused: the schema changed"
+load_start
+in_ct holdfast update rollback --discard-changes > "$WORK/rollback-drill.txt" 2>&1 ||
+    { cat "$WORK/rollback-drill.txt"; in_ct journalctl -u holdfast --no-pager | tail -n 30; fail "update rollback --discard-changes under load"; }
+load_finish "update rollback --discard-changes $DRILL_VERSION → $VERSION, schema $DRILL_SCHEMA → $SHIPPED_SCHEMA (parked)" ||
+    fail "requests failed during update rollback --discard-changes under load"
+sed 's/^/    /' "$WORK/rollback-drill.txt"
+grep -q "^rolled back $DRILL_VERSION → $VERSION .*none was refused" "$WORK/rollback-drill.txt" ||
+    fail "update rollback --discard-changes did not keep the socket open"
+grep -q 'the databases as they were before this rollback are kept in' "$WORK/rollback-drill.txt" ||
+    fail "update rollback --discard-changes did not keep the discarded databases aside"
+[ "$(in_root dpkg-query -W -f='${Version}' holdfast)" = "$VERSION" ] || fail "rollback did not reinstall $VERSION"
+[ "$(journal_count 'parked for an update: the data dir is free')" -gt "$((parks0 + 1))" ] ||
+    { journal | tail -n 40; fail "the service was not parked for the rollback across the schema change"; }
+[ "$(ct_schema)" = "$SHIPPED_SCHEMA" ] || fail "after the rollback: schema '$(ct_schema)', expected $SHIPPED_SCHEMA"
+[ "$(as_ct_holdfast admin notice show)" = "$notice_before" ] ||
+    fail "after the rollback the data is not as it was before the apply"
+in_ct holdfast update status | grep "installed version: $VERSION" >/dev/null || fail "update status after the rollback"
+logged update_rolled_back '"databases_restored":true' || fail "no update_rolled_back event in the security log"
+# Only the release that serves the data migrates it: the rollback's console (the newer release)
+# left the restored databases alone, so the old version starts on them again.
+in_ct systemctl restart holdfast.service
+[ "$(unit_prop ActiveState)" = active ] || { journal | tail -n 20; fail "$VERSION does not start again on the restored databases"; }
+[ "$(ct_schema)" = "$SHIPPED_SCHEMA" ] || fail "after a restart: schema '$(ct_schema)', expected $SHIPPED_SCHEMA"
+ok "rollback --discard-changes: $VERSION serves schema $SHIPPED_SCHEMA again with the data from before the apply, and starts on it again; event logged by the service; 0 failed requests"
 
 # Crash drill: `update apply` stopped at a journaled step by its test hook (HOLDFAST_UPDATE_PAUSE_AT,
 # SIGSTOP), killed there (SIGKILL), then `update recover`: afterwards exactly one version serves,

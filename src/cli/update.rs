@@ -69,31 +69,47 @@ fn trusted(console: &Console) -> Result<TrustedKeys> {
 }
 
 /// Writes the event into the `default` instance's security log. Without the master key (sealed
-/// in a systemd credential only the service receives) the event is handed to the service, which
-/// records it; before the first start only the update history has it.
+/// in a systemd credential only the service receives), or when this command is not the release of
+/// the data, the event is handed to the service, which records it; before the first start only the
+/// update history has it.
 fn audit_update(console: &Console, event: Event, ok: bool, detail: serde_json::Value) {
     let dir = &console.config.data_dir;
+    let opts = crate::storage::Options::from(&console.config);
     let (master, _) = match crate::keys::load(dir, false) {
         Ok(k) => k,
         Err(e) => {
-            match crate::update::handover::hand_over(dir, console.clock.now(), event, ok, detail) {
-                Ok(()) => tracing::info!(
-                    "no master key here ({e}): the event is handed to the service for the security log"
-                ),
-                Err(h) => tracing::warn!(
-                    error = %h,
-                    "no master key here ({e}) and the event could not be handed to the service: it is in the update history only"
-                ),
-            }
+            hand_to_service(
+                console,
+                &format!("no master key here ({e})"),
+                event,
+                ok,
+                detail,
+            );
             return;
         }
     };
-    let inst = match crate::instances::open(
-        dir,
-        &master,
-        crate::instances::DEFAULT_INSTANCE,
-        crate::storage::Options::from(&console.config),
-    ) {
+    // Opening an instance migrates it to this build's schema. Once an update has switched releases,
+    // this command is not the release that serves the data: a newer release's rollback would
+    // migrate the restored databases again under the old server, which then refuses them at its
+    // next start, and an older release's apply cannot open the newer schema. The service records
+    // the event instead: it is the release of the data.
+    let default = crate::instances::DEFAULT_INSTANCE;
+    match crate::instances::recorded_schema_version(dir, &master, default, opts) {
+        Ok(v) if v == crate::storage::LATEST_SCHEMA_VERSION => {}
+        Ok(v) => {
+            let why = format!(
+                "the default instance's database has schema {v}, this release's is {}",
+                crate::storage::LATEST_SCHEMA_VERSION
+            );
+            hand_to_service(console, &why, event, ok, detail);
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the default instance: the update is recorded in the update history only");
+            return;
+        }
+    }
+    let inst = match crate::instances::open(dir, &master, default, opts) {
         Ok(i) => i,
         Err(e) => {
             tracing::warn!(error = %e, "cannot open the default instance: the update is recorded in the update history only");
@@ -107,6 +123,25 @@ fn audit_update(console: &Console, event: Event, ok: bool, detail: serde_json::V
     }
     if let Err(err) = audit::log::record_blocking(&inst, now, e) {
         tracing::warn!(error = %err, "could not record the update check in the security log");
+    }
+}
+
+/// Hands the event to the running service for the security log (`update::handover`); `why` says
+/// why this command does not write it itself.
+fn hand_to_service(
+    console: &Console,
+    why: &str,
+    event: Event,
+    ok: bool,
+    detail: serde_json::Value,
+) {
+    let dir = &console.config.data_dir;
+    match crate::update::handover::hand_over(dir, console.clock.now(), event, ok, detail) {
+        Ok(()) => tracing::info!("{why}: the event is handed to the service for the security log"),
+        Err(h) => tracing::warn!(
+            error = %h,
+            "{why} and the event could not be handed to the service: it is in the update history only"
+        ),
     }
 }
 

@@ -236,6 +236,28 @@ fn files_key(db_key: &Key256) -> Key256 {
     Key256::from_bytes(bytes)
 }
 
+/// The schema version an existing instance's database records, read without opening the instance
+/// (which would migrate it to this build's schema).
+pub fn recorded_schema_version(
+    data_dir: &Path,
+    master: &Key256,
+    name: &str,
+    opts: storage::Options,
+) -> Result<i64, InstanceError> {
+    validate_name(name)?;
+    let dir = instances_dir(data_dir).join(name);
+    if !dir.join(KEY_FILE).exists() {
+        return Err(InstanceError::NotFound(name.to_string()));
+    }
+    let key = unwrap_db_key(name, &dir, master)?;
+    storage::recorded_schema_version(&dir.join(DB_FILE), &key, opts).map_err(|source| {
+        InstanceError::Storage {
+            instance: name.to_string(),
+            source,
+        }
+    })
+}
+
 /// Opens an existing instance.
 pub fn open(
     data_dir: &Path,

@@ -97,9 +97,22 @@ const MIGRATIONS: &[Migration] = &[
         name: "no_column_sizes",
         sql: include_str!("migrations/0017_no_column_sizes.sql"),
     },
+    // Only in the drill build (feature `update-drill`, packaging/ci-package-check.sh): a real
+    // schema change after the last shipped migration. It stays last: a shipped migration goes
+    // above it, and it moves up to the next number (file name and LATEST_SCHEMA_VERSION with it).
+    #[cfg(feature = "update-drill")]
+    Migration {
+        version: 18,
+        name: "update_drill",
+        sql: include_str!("migrations/0018_update_drill.sql"),
+    },
 ];
 
+#[cfg(not(feature = "update-drill"))]
 pub const LATEST_SCHEMA_VERSION: i64 = 17;
+// The drill build's (feature `update-drill`): one above the shipped schema, for its migration.
+#[cfg(feature = "update-drill")]
+pub const LATEST_SCHEMA_VERSION: i64 = 18;
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

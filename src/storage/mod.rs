@@ -194,6 +194,19 @@ fn open_connection(
     Ok(conn)
 }
 
+/// The schema version recorded in the database at `path`, read on a read-only connection: unlike
+/// [`Database::open`], this migrates nothing. An update's console, once the update has switched
+/// releases, is not the release that serves the data; it must not migrate that release's databases.
+pub fn recorded_schema_version(
+    path: &Path,
+    key: &Key256,
+    opts: Options,
+) -> Result<i64, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = open_connection(path, key, flags, opts.busy_timeout)?;
+    migrations::current_version(&conn)
+}
+
 fn map_sql(e: rusqlite::Error) -> StorageError {
     if let rusqlite::Error::SqliteFailure(f, _) = &e
         && f.code == rusqlite::ErrorCode::DiskFull

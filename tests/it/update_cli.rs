@@ -277,3 +277,140 @@ fn update_events_reach_the_security_log_when_only_the_service_has_the_key() {
     assert!(chain.status.success(), "{}", text(&chain.stderr));
     assert!(server.stop().success());
 }
+
+/// Defect from the package check's schema drill (packaging/ci-package-check.sh): the console that
+/// runs an update is the release installed when it started, and after the update switched releases
+/// that is not the release of the data. To write its security-log event it opened the `default`
+/// instance, and opening migrates: a newer release's `rollback --discard-changes` migrated the
+/// restored databases again under the old server (which then refused them at its next start), and
+/// an older release's `apply` could not open the newer schema and lost the event. The console now
+/// migrates nothing for the log: a database at another schema than its own gets the event through
+/// the service. Both cases are made here by changing the schema the database records.
+#[test]
+fn an_update_console_of_another_schema_migrates_nothing_and_hands_its_events_to_the_service() {
+    let dir = data_dir();
+    let d = dir.path();
+    assert!(holdfast(d, &["init"]).status.success());
+    let (keys, trusted) = vendor_keys();
+    let cfg = d.join("holdfast.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[update]\ntrusted_keys_dir = \"{}\"\n",
+            trusted.path().display()
+        ),
+    )
+    .unwrap();
+    let cfg_s = cfg.display().to_string();
+    let deb = tiny_deb(d, "0.2.0", b"#!/bin/sh\n");
+    let bundle = d.join("holdfast-0.2.0.hfu");
+    let out = Command::new(RELEASE)
+        .args(["bundle", "--key"])
+        .arg(keys.path().join("release.key"))
+        .args(["--version", "0.2.0", "--allow-version-mismatch", "--deb"])
+        .arg(&deb)
+        .arg("--out")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = Server::launch(
+        d,
+        Launch {
+            args: vec!["--config".into(), cfg_s.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    // The database as a release of another schema leaves it, changed with SQLite itself.
+    let (master, _) = holdfast::keys::load(d, false).unwrap();
+    let inst = holdfast::instances::open(d, &master, "default", Default::default()).unwrap();
+    let key = inst.db_key.to_hex();
+    let db = rusqlite::Connection::open(inst.dir.join("db.sqlite")).unwrap();
+    drop(inst);
+    db.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))
+        .unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let recorded = || -> i64 {
+        db.query_row("SELECT max(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let latest = holdfast::storage::LATEST_SCHEMA_VERSION;
+    assert_eq!(recorded(), latest);
+    let verify = || {
+        let out = holdfast(
+            d,
+            &[
+                "--config",
+                &cfg_s,
+                "update",
+                "verify",
+                bundle.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    let taken_in = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while d.join("update/audit-handover.jsonl").exists()
+            || d.join("update/audit-handover.taking").exists()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the service never took the handed-over event in: {}",
+                server.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+
+    // One schema older: what a newer release's rollback finds once the snapshot is back.
+    let (name, at): (String, String) = db
+        .query_row(
+            "SELECT name, applied_at FROM schema_migrations WHERE version = ?1",
+            [latest],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    db.execute("DELETE FROM schema_migrations WHERE version = ?1", [latest])
+        .unwrap();
+    verify();
+    assert_eq!(recorded(), latest - 1, "the console migrated the database");
+    taken_in();
+    db.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+        rusqlite::params![latest, name, at],
+    )
+    .unwrap();
+
+    // One schema newer: what an older release's apply finds once the new release has migrated.
+    db.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, 'next', 'x')",
+        [latest + 1],
+    )
+    .unwrap();
+    verify();
+    assert_eq!(recorded(), latest + 1);
+    taken_in();
+    db.execute(
+        "DELETE FROM schema_migrations WHERE version = ?1",
+        [latest + 1],
+    )
+    .unwrap();
+
+    // Both events reached the security log, each through the service.
+    let log = text(&holdfast(d, &["admin", "audit", "--json"]).stdout);
+    let verified: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("update_verified"))
+        .collect();
+    assert_eq!(verified.len(), 2, "{log}");
+    assert!(
+        verified.iter().all(|l| l.contains("handed_over_at")),
+        "{log}"
+    );
+    assert!(server.stop().success());
+}
