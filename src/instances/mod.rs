@@ -236,6 +236,21 @@ fn files_key(db_key: &Key256) -> Key256 {
     Key256::from_bytes(bytes)
 }
 
+/// An existing instance's directory and database key (unwrapped with the master key).
+fn existing(
+    data_dir: &Path,
+    master: &Key256,
+    name: &str,
+) -> Result<(PathBuf, Key256), InstanceError> {
+    validate_name(name)?;
+    let dir = instances_dir(data_dir).join(name);
+    if !dir.join(KEY_FILE).exists() {
+        return Err(InstanceError::NotFound(name.to_string()));
+    }
+    let key = unwrap_db_key(name, &dir, master)?;
+    Ok((dir, key))
+}
+
 /// The schema version an existing instance's database records, read without opening the instance
 /// (which would migrate it to this build's schema).
 pub fn recorded_schema_version(
@@ -244,12 +259,7 @@ pub fn recorded_schema_version(
     name: &str,
     opts: storage::Options,
 ) -> Result<i64, InstanceError> {
-    validate_name(name)?;
-    let dir = instances_dir(data_dir).join(name);
-    if !dir.join(KEY_FILE).exists() {
-        return Err(InstanceError::NotFound(name.to_string()));
-    }
-    let key = unwrap_db_key(name, &dir, master)?;
+    let (dir, key) = existing(data_dir, master, name)?;
     storage::recorded_schema_version(&dir.join(DB_FILE), &key, opts).map_err(|source| {
         InstanceError::Storage {
             instance: name.to_string(),
@@ -265,13 +275,8 @@ pub fn open(
     name: &str,
     opts: storage::Options,
 ) -> Result<Instance, InstanceError> {
-    validate_name(name)?;
-    let dir = instances_dir(data_dir).join(name);
-    if !dir.join(KEY_FILE).exists() {
-        return Err(InstanceError::NotFound(name.to_string()));
-    }
+    let (dir, key) = existing(data_dir, master, name)?;
     let meta = read_meta(name, &dir)?;
-    let key = unwrap_db_key(name, &dir, master)?;
     let db = Database::open(&dir.join(DB_FILE), &key, false, opts).map_err(|source| {
         InstanceError::Storage {
             instance: name.to_string(),
