@@ -447,23 +447,14 @@ fn with_writer<T, E: From<StorageError>>(
     })?;
     let tx = rusqlite::Transaction::new(conn, TransactionBehavior::Immediate).map_err(map_sql)?;
     let handle = Transaction::new(&tx);
-    let value = f(&handle);
+    // Its full-text entries, kept until its writes were done (`search::TextChange`), are written
+    // before the COMMIT; a failure there fails the transaction like a failed closure.
+    let value = f(&handle).and_then(|v| search::write_text(&handle).map(|()| v).map_err(E::from));
+    drop(handle);
     match &value {
-        Ok(_) => {
-            // Its full-text entries, kept until its writes were done (`search::TextChange`).
-            if let Err(e) = search::write_text(&handle) {
-                drop(handle);
-                tx.rollback().map_err(map_sql)?;
-                return Err(E::from(e));
-            }
-            drop(handle);
-            tx.commit().map_err(map_sql)?
-        }
+        Ok(_) => tx.commit().map_err(map_sql)?,
         // A failed closure: nothing it did stays.
-        Err(_) => {
-            drop(handle);
-            tx.rollback().map_err(map_sql)?
-        }
+        Err(_) => tx.rollback().map_err(map_sql)?,
     }
     value
 }

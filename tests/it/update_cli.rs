@@ -5,21 +5,24 @@ use crate::support::*;
 use std::path::Path;
 use std::process::Command;
 
+/// A holdfast.toml in `d` that trusts the vendor keys in `trusted`, as a `--config` argument.
+fn config_trusting(d: &Path, trusted: &Path) -> String {
+    let cfg = d.join("holdfast.toml");
+    std::fs::write(
+        &cfg,
+        format!("[update]\ntrusted_keys_dir = \"{}\"\n", trusted.display()),
+    )
+    .unwrap();
+    cfg.display().to_string()
+}
+
 #[test]
 fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
     let dir = data_dir();
     let d = dir.path();
     assert!(holdfast(d, &["init"]).status.success());
     let (keys, trusted) = vendor_keys();
-    let cfg = d.join("holdfast.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[update]\ntrusted_keys_dir = \"{}\"\n",
-            trusted.path().display()
-        ),
-    )
-    .unwrap();
+    let cfg_s = config_trusting(d, trusted.path());
     let deb = tiny_deb(
         d,
         "0.2.0",
@@ -43,7 +46,6 @@ fn verify_accepts_a_signed_bundle_and_refuses_a_tampered_one() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let cfg_s = cfg.display().to_string();
     let bundle_s = bundle.display().to_string();
 
     let ok = holdfast(d, &["--config", &cfg_s, "update", "verify", &bundle_s]);
@@ -174,16 +176,7 @@ fn update_events_reach_the_security_log_when_only_the_service_has_the_key() {
     let d = dir.path();
     assert!(holdfast(d, &["init"]).status.success());
     let (keys, trusted) = vendor_keys();
-    let cfg = d.join("holdfast.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[update]\ntrusted_keys_dir = \"{}\"\n",
-            trusted.path().display()
-        ),
-    )
-    .unwrap();
-    let cfg_s = cfg.display().to_string();
+    let cfg_s = config_trusting(d, trusted.path());
     // Sealed: the key leaves the data dir; only the server is given it, as systemd would.
     let creds = data_dir();
     std::fs::rename(
@@ -244,7 +237,7 @@ fn update_events_reach_the_security_log_when_only_the_service_has_the_key() {
     // The service records both within its poll; read back through the credential, as the docs
     // show (systemd-run with LoadCredentialEncrypted does the same).
     let audit = || {
-        let mut cmd = console_command(Path::new(BIN), d, Some(&cfg));
+        let mut cmd = console_command(Path::new(BIN), d, Some(Path::new(&cfg_s)));
         cmd.env(cred_env.0, &cred_env.1)
             .args(["admin", "audit", "--json"]);
         let out = crate::app::run_with_stdin(cmd, "");
@@ -270,7 +263,7 @@ fn update_events_reach_the_security_log_when_only_the_service_has_the_key() {
         !d.join("update/audit-handover.jsonl").exists()
             && !d.join("update/audit-handover.taking").exists()
     );
-    let mut cmd = console_command(Path::new(BIN), d, Some(&cfg));
+    let mut cmd = console_command(Path::new(BIN), d, Some(Path::new(&cfg_s)));
     cmd.env(cred_env.0, &cred_env.1)
         .args(["admin", "audit", "verify"]);
     let chain = crate::app::run_with_stdin(cmd, "");
@@ -292,16 +285,7 @@ fn an_update_console_of_another_schema_migrates_nothing_and_hands_its_events_to_
     let d = dir.path();
     assert!(holdfast(d, &["init"]).status.success());
     let (keys, trusted) = vendor_keys();
-    let cfg = d.join("holdfast.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[update]\ntrusted_keys_dir = \"{}\"\n",
-            trusted.path().display()
-        ),
-    )
-    .unwrap();
-    let cfg_s = cfg.display().to_string();
+    let cfg_s = config_trusting(d, trusted.path());
     let deb = tiny_deb(d, "0.2.0", b"#!/bin/sh\n");
     let bundle = d.join("holdfast-0.2.0.hfu");
     let out = Command::new(RELEASE)
